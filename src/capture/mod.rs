@@ -1,0 +1,54 @@
+//! Packet sources. A source yields borrowed packets (`Packet<'_>`): the bytes stay in the
+//! reader's buffer and are never copied on their way to the decoder.
+
+pub mod file;
+
+/// Capture timestamp, as recorded by the capture file (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Timestamp {
+    /// Seconds since the Unix epoch.
+    pub secs: i64,
+    /// Nanoseconds within the second (0..1_000_000_000).
+    pub nanos: u32,
+}
+
+/// Link-layer header types (tcpdump.org LINKTYPE_* values) that the decoder understands.
+/// Kept as plain numbers because capture files carry them as numbers and unknown ones must be
+/// reported, not rejected at parse time.
+pub mod linktype {
+    /// BSD loopback/null: 4-byte address family in the host's byte order.
+    pub const NULL: u32 = 0;
+    /// Ethernet II (and 802.3 frames with 802.1Q tags).
+    pub const ETHERNET: u32 = 1;
+    /// Raw IP, historical value on some BSDs.
+    pub const RAW_12: u32 = 12;
+    /// Raw IP, historical value on OpenBSD.
+    pub const RAW_14: u32 = 14;
+    /// Raw IP (LINKTYPE_RAW).
+    pub const RAW: u32 = 101;
+    /// OpenBSD loopback: like NULL but the family is big-endian.
+    pub const LOOP: u32 = 108;
+    /// Linux cooked capture v1.
+    pub const LINUX_SLL: u32 = 113;
+    /// Raw IPv4.
+    pub const IPV4: u32 = 228;
+    /// Raw IPv6.
+    pub const IPV6: u32 = 229;
+    /// Linux cooked capture v2.
+    pub const LINUX_SLL2: u32 = 276;
+}
+
+/// One captured packet, borrowed from the source's buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct Packet<'a> {
+    /// When the packet was captured.
+    pub ts: Timestamp,
+    /// LINKTYPE_* of the interface the packet came from (see [`linktype`]).
+    pub link_type: u32,
+    /// Captured bytes (may be shorter than `orig_len` when the snaplen cut it).
+    pub data: &'a [u8],
+    /// Length of the packet on the wire.
+    pub orig_len: u32,
+    /// Index of the capture interface (pcapng IDB index; 0 for pcap).
+    pub interface: u32,
+}

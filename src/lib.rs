@@ -1,0 +1,15 @@
+//! vendorwatch: find hosts that still talk to a vendor's update, telemetry and licensing
+//! channels, from packets on the wire.
+//!
+//! The stages follow `ARCHITECTURE.md`, one module each, data flowing one way:
+//! `capture` -> `decode` -> `proto` -> `sigs` (match) -> `detect` -> `output`,
+//! glued together by `pipeline`.
+
+pub mod capture;
+pub mod cli;
+pub mod decode;
+pub mod detect;
+pub mod output;
+pub mod pipeline;
+pub mod proto;
+pub mod sigs;

@@ -1,0 +1,9 @@
+//! Allocation-free extractors: each takes a borrowed payload and hands back names in stack
+//! buffers ([`NameBuf`]) or slices of the payload. Nothing here knows about flows, matching or
+//! output; that keeps each parser fuzzable on its own.
+
+pub mod dns;
+pub mod name;
+pub mod tls;
+
+pub use name::NameBuf;
