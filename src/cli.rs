@@ -1,6 +1,284 @@
-//! Command line (to be written).
+//! The command line: `scan` for capture files, `sigs` to check and query signature packs.
+//! Flags are documented here, in one place; `--help` shows these doc comments.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::detect::{Detector, LogSelection};
+use crate::output::eve::EveWriter;
+use crate::output::summary::write_summary;
+use crate::pipeline::{self, ScanStats};
+use crate::proto::NameBuf;
+use crate::sigs::{self, Matcher, RuleSet, SigError};
+
+/// Exit status when every input was read and every record written.
+pub const EXIT_OK: i32 = 0;
+/// Exit status when some input could not be read completely (the rest was still scanned).
+pub const EXIT_INPUT_ERROR: i32 = 1;
+/// Exit status for errors that stop the run: bad signatures, unwritable output, bad usage.
+pub const EXIT_FATAL: i32 = 2;
+
+/// Find hosts that still talk to a vendor's update, telemetry and licensing channels.
+#[derive(Parser, Debug)]
+#[command(name = "vendorwatch", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Scan pcap/pcapng files (or directories of them, or `-` for stdin) and write EVE alerts.
+    Scan(ScanArgs),
+    /// Check, list and query signature packs.
+    #[command(subcommand)]
+    Sigs(SigsCommand),
+}
+
+#[derive(Args, Debug, Clone)]
+struct SignatureArgs {
+    /// Signature pack file or directory of `*.toml` packs (repeatable). Default: the bundled
+    /// `signatures/` directory next to the binary, else the packs built into it.
+    #[arg(long = "signatures", value_name = "PATH")]
+    signatures: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct ScanArgs {
+    /// Capture files, directories (scanned recursively in name order) or `-` for stdin.
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<String>,
+    /// Write EVE JSON lines to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    eve: Option<PathBuf>,
+    /// Also log protocol events, matched or not: comma-separated `dns`, `tls`, or `all`.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    log: Vec<String>,
+    /// Do not print the summary on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+    #[command(flatten)]
+    sigs: SignatureArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum SigsCommand {
+    /// Load the packs and report every error as `file:line:col: message`.
+    Check(SignatureArgs),
+    /// List the rules of the loaded packs.
+    List(SignatureArgs),
+    /// Say which rules match NAME (a domain name or an IP address), best first.
+    Test {
+        /// Name or address to test.
+        name: String,
+        #[command(flatten)]
+        sigs: SignatureArgs,
+    },
+}
 
 /// Entry point used by `main.rs`; returns the process exit status.
 pub fn main() -> i32 {
-    0
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_FATAL } else { EXIT_OK };
+        }
+    };
+    match cli.command {
+        Command::Scan(args) => run_scan(args),
+        Command::Sigs(cmd) => run_sigs(cmd),
+    }
+}
+
+/// Load the packs the user named, or the bundled ones.
+fn load_rules(args: &SignatureArgs) -> Result<RuleSet, Vec<SigError>> {
+    if !args.signatures.is_empty() {
+        return RuleSet::load(&args.signatures);
+    }
+    match sigs::default_signature_dir() {
+        Some(dir) => RuleSet::load(&[dir]),
+        None => RuleSet::bundled(),
+    }
+}
+
+fn report_sig_errors(errors: &[SigError]) {
+    for e in errors {
+        eprintln!("{e}");
+    }
+    eprintln!(
+        "vendorwatch: {} signature error(s); nothing scanned",
+        errors.len()
+    );
+}
+
+fn parse_log(list: &[String]) -> Result<LogSelection, String> {
+    let mut log = LogSelection::default();
+    for item in list {
+        match item.trim() {
+            "dns" => log.dns = true,
+            "tls" => log.tls = true,
+            "all" => {
+                log.dns = true;
+                log.tls = true;
+            }
+            "" => {}
+            other => {
+                return Err(format!(
+                    "unknown --log value {other:?} (expected dns, tls or all)"
+                ))
+            }
+        }
+    }
+    Ok(log)
+}
+
+fn run_scan(args: ScanArgs) -> i32 {
+    let log = match parse_log(&args.log) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("vendorwatch: {e}");
+            return EXIT_FATAL;
+        }
+    };
+    let rules = match load_rules(&args.sigs) {
+        Ok(r) => r,
+        Err(errors) => {
+            report_sig_errors(&errors);
+            return EXIT_FATAL;
+        }
+    };
+    let sink: Box<dyn Write> = match &args.eve {
+        Some(path) => match File::create(path) {
+            Ok(f) => Box::new(f),
+            Err(e) => {
+                eprintln!("vendorwatch: {}: cannot create EVE file: {e}", path.display());
+                return EXIT_FATAL;
+            }
+        },
+        None => Box::new(io::stdout().lock()),
+    };
+    let mut out = EveWriter::new(sink);
+    let mut detector = Detector::new(rules, log);
+    let mut stats = ScanStats::default();
+    let inputs = pipeline::expand_inputs(&args.inputs, &mut stats);
+    pipeline::scan(&inputs, &mut detector, &mut out, &mut stats);
+    let written = out.records();
+    let output_result = out.finish();
+    if !args.quiet {
+        let mut err = io::stderr().lock();
+        let _ = write_summary(
+            &mut err,
+            &stats,
+            &detector.stats,
+            &detector.inventory,
+            written,
+        );
+    }
+    if let Err(e) = output_result {
+        let target = args
+            .eve
+            .as_ref()
+            .map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
+        eprintln!("vendorwatch: {target}: writing EVE records failed: {e}");
+        return EXIT_FATAL;
+    }
+    if stats.files_failed > 0 || !stats.errors.is_empty() {
+        EXIT_INPUT_ERROR
+    } else {
+        EXIT_OK
+    }
+}
+
+fn run_sigs(cmd: SigsCommand) -> i32 {
+    let sig_args = match &cmd {
+        SigsCommand::Check(a) | SigsCommand::List(a) => a,
+        SigsCommand::Test { sigs, .. } => sigs,
+    };
+    let rules = match load_rules(sig_args) {
+        Ok(r) => r,
+        Err(errors) => {
+            report_sig_errors(&errors);
+            return EXIT_FATAL;
+        }
+    };
+    match cmd {
+        SigsCommand::Check(_) => {
+            let enabled = rules.rules.iter().filter(|r| r.enabled).count();
+            println!(
+                "ok: {} pack(s), {} rule(s) ({} enabled)",
+                rules.packs.len(),
+                rules.rules.len(),
+                enabled
+            );
+            EXIT_OK
+        }
+        SigsCommand::List(_) => {
+            for rule in &rules.rules {
+                let pack = rules.packs.get(rule.pack).map_or("?", |p| p.id.as_str());
+                println!(
+                    "{}\t{}\t{}\tseverity {}\t{}\t{} domain(s), {} ip(s){}",
+                    rule.sid,
+                    pack,
+                    rule.channel,
+                    rule.severity,
+                    rule.name,
+                    rule.domains.len(),
+                    rule.ips.len(),
+                    if rule.enabled { "" } else { "\tdisabled" }
+                );
+            }
+            EXIT_OK
+        }
+        SigsCommand::Test { name, .. } => sigs_test(&rules, &name),
+    }
+}
+
+/// `sigs test NAME`: exit 0 and list the rules when something matches, 1 when nothing does.
+fn sigs_test(rules: &RuleSet, name: &str) -> i32 {
+    let matcher = Matcher::new(rules);
+    if let Ok(ip) = name.parse::<std::net::IpAddr>() {
+        return match matcher.match_ip(ip) {
+            Some(m) => {
+                let rule = &rules.rules[m.rule];
+                let pattern = rule.ips.get(m.pattern).map_or("", String::as_str);
+                println!(
+                    "{ip}: sid {} {:?} (channel {}, pattern {pattern})",
+                    rule.sid, rule.name, rule.channel
+                );
+                EXIT_OK
+            }
+            None => {
+                println!("{ip}: no rule matches");
+                EXIT_INPUT_ERROR
+            }
+        };
+    }
+    let mut norm = NameBuf::new();
+    if !sigs::normalise_name(name.as_bytes(), &mut norm) {
+        eprintln!("vendorwatch: name too long: {name}");
+        return EXIT_FATAL;
+    }
+    let matches = matcher.explain(norm.as_bytes());
+    let shown = String::from_utf8_lossy(norm.as_bytes());
+    if matches.is_empty() {
+        println!("{shown}: no rule matches");
+        return EXIT_INPUT_ERROR;
+    }
+    for (i, m) in matches.iter().enumerate() {
+        let rule = &rules.rules[m.rule];
+        let pattern = rule.domains.get(m.pattern).map_or("", String::as_str);
+        println!(
+            "{shown}: {}sid {} {:?} (channel {}, severity {}, pattern {pattern})",
+            if i == 0 { "" } else { "also " },
+            rule.sid,
+            rule.name,
+            rule.channel,
+            rule.severity
+        );
+    }
+    EXIT_OK
 }

@@ -1,1 +1,402 @@
-//! (to be written)
+//! From extracted names to alerts: normalise, match against the signature packs, and for a
+//! match build the owned records, write the alert and update the host inventory.
+//!
+//! The non-matching path allocates nothing: names are normalised into a stack [`NameBuf`],
+//! hits are kept in a fixed array, and owned records are only built when a hit exists or the
+//! user asked for protocol logging.
+
+pub mod event;
+pub mod inventory;
+
+use std::net::IpAddr;
+
+use crate::capture::Timestamp;
+use crate::decode::{Decoded, L4Proto, VlanIds};
+use crate::output::eve::{EveWriter, MatchFacts};
+use crate::proto::dns::{self, DnsItem, Rdata};
+use crate::proto::{tls, NameBuf};
+use crate::sigs::{normalise_name, Matcher, RuleSet};
+use event::{AppRecord, DnsRecord, TlsRecord};
+use inventory::Inventory;
+
+/// Where in a protocol a name was observed; reported as `alert.metadata.observation`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Observation {
+    /// A question name in a DNS query or response.
+    DnsQuery,
+    /// A CNAME target or A/AAAA address in a DNS answer.
+    DnsAnswer,
+    /// server_name of a TLS ClientHello.
+    TlsSni,
+}
+
+impl Observation {
+    /// Stable label used in EVE metadata and reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            Observation::DnsQuery => "dns-query",
+            Observation::DnsAnswer => "dns-answer",
+            Observation::TlsSni => "tls-sni",
+        }
+    }
+}
+
+/// The packet facts every record carries. Copyable and small, so building it per observation
+/// costs nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowMeta {
+    /// Capture time.
+    pub ts: Timestamp,
+    /// 1-based packet number within the file (EVE `pcap_cnt`).
+    pub pcap_cnt: u64,
+    /// Source address.
+    pub src_ip: IpAddr,
+    /// Destination address.
+    pub dst_ip: IpAddr,
+    /// Source port.
+    pub src_port: u16,
+    /// Destination port.
+    pub dst_port: u16,
+    /// TCP or UDP.
+    pub proto: L4Proto,
+    /// VLAN ids, outermost first.
+    pub vlans: VlanIds,
+}
+
+impl FlowMeta {
+    /// Facts of a decoded packet.
+    pub fn new(pkt: &Decoded<'_>, ts: Timestamp, pcap_cnt: u64) -> Self {
+        FlowMeta {
+            ts,
+            pcap_cnt,
+            src_ip: pkt.src_ip,
+            dst_ip: pkt.dst_ip,
+            src_port: pkt.src_port,
+            dst_port: pkt.dst_port,
+            proto: pkt.proto,
+            vlans: pkt.vlans,
+        }
+    }
+
+    /// A stable flow id: the same for both directions of a flow (endpoints are ordered before
+    /// hashing), positive as EVE's integer `flow_id`.
+    pub fn flow_id(&self) -> u64 {
+        let a = (self.src_ip, self.src_port);
+        let b = (self.dst_ip, self.dst_port);
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        let mut h = Fnv64::default();
+        for (ip, port) in [lo, hi] {
+            match ip {
+                IpAddr::V4(v4) => h.write(&v4.octets()),
+                IpAddr::V6(v6) => h.write(&v6.octets()),
+            }
+            h.write(&port.to_be_bytes());
+        }
+        h.write(&[self.proto.number()]);
+        for id in self.vlans.as_slice() {
+            h.write(&id.to_be_bytes());
+        }
+        h.finish() & 0x7fff_ffff_ffff_ffff
+    }
+}
+
+/// FNV-1a, 64 bit: tiny, no allocation, good enough to tell flows apart.
+struct Fnv64(u64);
+
+impl Default for Fnv64 {
+    fn default() -> Self {
+        Fnv64(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv64 {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Which protocol events to log besides alerts (`--log`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogSelection {
+    /// `event_type: dns` for every DNS message.
+    pub dns: bool,
+    /// `event_type: tls` for every ClientHello.
+    pub tls: bool,
+}
+
+/// Counters of what detection saw, for the summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DetectStats {
+    /// DNS messages parsed.
+    pub dns_messages: u64,
+    /// Port-53 payloads that were not valid DNS.
+    pub dns_invalid: u64,
+    /// TLS ClientHellos parsed.
+    pub client_hellos: u64,
+    /// Alerts written.
+    pub alerts: u64,
+    /// Hits beyond the per-packet limit, dropped (see [`MAX_HITS_PER_PACKET`]).
+    pub hits_dropped: u64,
+}
+
+/// Most distinct (rule, name) hits one packet can raise; more are counted as dropped.
+pub const MAX_HITS_PER_PACKET: usize = 16;
+
+/// Longest normalised name kept for a hit; patterns are at most 253 bytes, so a longer name
+/// cannot have matched.
+const HIT_NAME_CAPACITY: usize = 256;
+
+#[derive(Clone, Copy)]
+struct Hit {
+    rule: usize,
+    pattern: usize,
+    observation: Observation,
+    name: [u8; HIT_NAME_CAPACITY],
+    name_len: usize,
+}
+
+impl Hit {
+    fn name(&self) -> &[u8] {
+        &self.name[..self.name_len]
+    }
+}
+
+/// Hits of one packet, held on the stack.
+struct Hits {
+    items: [Option<Hit>; MAX_HITS_PER_PACKET],
+    len: usize,
+    dropped: u64,
+}
+
+impl Hits {
+    fn new() -> Self {
+        Hits {
+            items: [None; MAX_HITS_PER_PACKET],
+            len: 0,
+            dropped: 0,
+        }
+    }
+
+    /// Add a hit unless the same rule already matched the same name in this packet.
+    fn add(&mut self, rule: usize, pattern: usize, observation: Observation, name: &[u8]) {
+        if name.len() > HIT_NAME_CAPACITY {
+            return;
+        }
+        if self.iter().any(|h| h.rule == rule && h.name() == name) {
+            return;
+        }
+        let Some(slot) = self.items.get_mut(self.len) else {
+            self.dropped += 1;
+            return;
+        };
+        let mut stored = [0u8; HIT_NAME_CAPACITY];
+        stored[..name.len()].copy_from_slice(name);
+        *slot = Some(Hit {
+            rule,
+            pattern,
+            observation,
+            name: stored,
+            name_len: name.len(),
+        });
+        self.len += 1;
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Hit> {
+        self.items[..self.len].iter().flatten()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// Matches observations against the packs and turns hits into alerts.
+pub struct Detector {
+    rules: RuleSet,
+    matcher: Matcher,
+    log: LogSelection,
+    /// Hosts that alerted.
+    pub inventory: Inventory,
+    /// Counters for the summary.
+    pub stats: DetectStats,
+}
+
+impl Detector {
+    /// Compile the rules into a matcher.
+    pub fn new(rules: RuleSet, log: LogSelection) -> Self {
+        let matcher = Matcher::new(&rules);
+        Detector {
+            rules,
+            matcher,
+            log,
+            inventory: Inventory::default(),
+            stats: DetectStats::default(),
+        }
+    }
+
+    /// The loaded rules.
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// Look at one decoded packet: DNS on UDP port 53, a ClientHello on any TCP port.
+    pub fn on_packet(&mut self, pkt: &Decoded<'_>, meta: &FlowMeta, out: &mut EveWriter) {
+        match pkt.proto {
+            L4Proto::Udp if is_dns_port(pkt.src_port, pkt.dst_port) => {
+                self.on_dns(pkt.payload, meta, out)
+            }
+            L4Proto::Tcp if tls::looks_like_client_hello(pkt.payload) => {
+                self.on_tls(pkt.payload, meta, out)
+            }
+            _ => {}
+        }
+    }
+
+    /// One DNS message (UDP payload).
+    pub fn on_dns(&mut self, msg: &[u8], meta: &FlowMeta, out: &mut EveWriter) {
+        if !dns::looks_like_dns(msg) {
+            self.stats.dns_invalid += 1;
+            return;
+        }
+        self.stats.dns_messages += 1;
+        let mut hits = Hits::new();
+        let mut norm = NameBuf::new();
+        let matcher = &self.matcher;
+        let mut check_name = |raw: &NameBuf, observation: Observation, hits: &mut Hits| {
+            if normalise_name(raw.as_bytes(), &mut norm) {
+                if let Some(m) = matcher.match_name(norm.as_bytes()) {
+                    hits.add(m.rule, m.pattern, observation, norm.as_bytes());
+                }
+            }
+        };
+        let walked = dns::walk(msg, |item| match item {
+            DnsItem::Question { name, .. } => check_name(name, Observation::DnsQuery, &mut hits),
+            DnsItem::Answer { rdata, .. } => match rdata {
+                Rdata::Cname(target) => check_name(target, Observation::DnsAnswer, &mut hits),
+                Rdata::A(a) => check_ip(matcher, IpAddr::from(*a), &mut hits),
+                Rdata::Aaaa(a) => check_ip(matcher, IpAddr::from(*a), &mut hits),
+                Rdata::Other(_) => {}
+            },
+        });
+        if walked.is_err() {
+            self.stats.dns_invalid += 1;
+            return;
+        }
+        self.stats.hits_dropped += hits.dropped;
+        if hits.is_empty() && !self.log.dns {
+            return;
+        }
+        let Some(record) = DnsRecord::from_message(msg) else {
+            return;
+        };
+        // The host that runs the product is the one asking: the sender of a query, the
+        // receiver of a response.
+        let host = if record.response {
+            meta.dst_ip
+        } else {
+            meta.src_ip
+        };
+        if self.log.dns {
+            out.write_dns(meta, &record);
+        }
+        self.emit(&hits, host, meta, &AppRecord::Dns(record), out);
+    }
+
+    /// A TCP payload that starts like a ClientHello.
+    pub fn on_tls(&mut self, payload: &[u8], meta: &FlowMeta, out: &mut EveWriter) {
+        let Some(hello) = tls::parse_client_hello(payload) else {
+            return;
+        };
+        self.stats.client_hellos += 1;
+        let mut hits = Hits::new();
+        if let Some(sni) = hello.sni {
+            let mut norm = NameBuf::new();
+            if normalise_name(sni, &mut norm) {
+                if let Some(m) = self.matcher.match_name(norm.as_bytes()) {
+                    hits.add(m.rule, m.pattern, Observation::TlsSni, norm.as_bytes());
+                }
+            }
+        }
+        if hits.is_empty() && !self.log.tls {
+            return;
+        }
+        let record = TlsRecord::from_client_hello(&hello);
+        if self.log.tls {
+            out.write_tls(meta, &record);
+        }
+        self.emit(&hits, meta.src_ip, meta, &AppRecord::Tls(record), out);
+    }
+
+    fn emit(
+        &mut self,
+        hits: &Hits,
+        host: IpAddr,
+        meta: &FlowMeta,
+        app: &AppRecord,
+        out: &mut EveWriter,
+    ) {
+        for hit in hits.iter() {
+            let Some(rule) = self.rules.rules.get(hit.rule) else {
+                continue;
+            };
+            let Some(pack) = self.rules.packs.get(rule.pack) else {
+                continue;
+            };
+            let pattern = match hit.observation {
+                // Addresses match the rule's `ips`, names its `domains`.
+                Observation::DnsAnswer if hit.pattern & IP_PATTERN_FLAG != 0 => rule
+                    .ips
+                    .get(hit.pattern & !IP_PATTERN_FLAG)
+                    .map(String::as_str),
+                _ => rule.domains.get(hit.pattern).map(String::as_str),
+            }
+            .unwrap_or("");
+            let name = String::from_utf8_lossy(hit.name());
+            let facts = MatchFacts {
+                matched_name: &name,
+                matched_pattern: pattern,
+                observation: hit.observation,
+            };
+            out.write_alert(meta, rule, pack, &facts, app);
+            self.stats.alerts += 1;
+            self.inventory
+                .record(host, &pack.vendor, &rule.channel, meta.ts);
+        }
+    }
+}
+
+/// Marks a hit's pattern index as an index into `ips` rather than `domains`.
+const IP_PATTERN_FLAG: usize = 1 << (usize::BITS - 1);
+
+fn check_ip(matcher: &Matcher, ip: IpAddr, hits: &mut Hits) {
+    if let Some(m) = matcher.match_ip(ip) {
+        // Format the address on the stack; only matched addresses get here.
+        let mut buf = [0u8; 64];
+        let len = {
+            use std::io::Write;
+            let mut cursor = std::io::Cursor::new(&mut buf[..]);
+            if write!(cursor, "{ip}").is_err() {
+                return;
+            }
+            cursor.position() as usize
+        };
+        hits.add(
+            m.rule,
+            m.pattern | IP_PATTERN_FLAG,
+            Observation::DnsAnswer,
+            &buf[..len],
+        );
+    }
+}
+
+/// DNS over UDP port 53 on either side; mDNS (5353) and LLMNR (5355) are out of scope.
+pub fn is_dns_port(src_port: u16, dst_port: u16) -> bool {
+    src_port == 53 || dst_port == 53
+}

@@ -1,0 +1,134 @@
+//! Owned records of what a packet said, built only when something will be written: a matched
+//! observation, or a protocol event the user asked to log (`--log dns,tls`).
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use crate::proto::dns::{self, DnsItem, Rdata};
+use crate::proto::tls::ClientHello;
+
+/// One question of a DNS message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsQuery {
+    /// Name as on the wire (case kept), presentation form.
+    pub rrname: String,
+    /// Query type.
+    pub rrtype: u16,
+}
+
+/// One record of a DNS answer section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsAnswer {
+    /// Owner name as on the wire.
+    pub rrname: String,
+    /// Record type.
+    pub rrtype: u16,
+    /// Time to live.
+    pub ttl: u32,
+    /// A/AAAA address or CNAME target; `None` for types we do not render.
+    pub rdata: Option<String>,
+}
+
+/// A DNS message, as much of it as EVE's DNS v3 record shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsRecord {
+    /// Transaction id.
+    pub id: u16,
+    /// Raw header flags.
+    pub flags: u16,
+    /// QR bit.
+    pub response: bool,
+    /// Questions.
+    pub queries: Vec<DnsQuery>,
+    /// Answer section records.
+    pub answers: Vec<DnsAnswer>,
+}
+
+impl DnsRecord {
+    /// Decode a DNS message into an owned record; `None` when even the header is unreadable.
+    /// A message malformed part way keeps what came before the damage.
+    pub fn from_message(msg: &[u8]) -> Option<DnsRecord> {
+        let mut queries = Vec::new();
+        let mut answers = Vec::new();
+        let summary = dns::walk(msg, |item| match item {
+            DnsItem::Question { name, qtype, .. } => queries.push(DnsQuery {
+                rrname: String::from_utf8_lossy(name.as_bytes()).into_owned(),
+                rrtype: *qtype,
+            }),
+            DnsItem::Answer {
+                name,
+                rtype,
+                ttl,
+                rdata,
+                ..
+            } => answers.push(DnsAnswer {
+                rrname: String::from_utf8_lossy(name.as_bytes()).into_owned(),
+                rrtype: *rtype,
+                ttl: *ttl,
+                rdata: match rdata {
+                    Rdata::A(a) => Some(Ipv4Addr::from(*a).to_string()),
+                    Rdata::Aaaa(a) => Some(Ipv6Addr::from(*a).to_string()),
+                    Rdata::Cname(target) => {
+                        Some(String::from_utf8_lossy(target.as_bytes()).into_owned())
+                    }
+                    Rdata::Other(_) => None,
+                },
+            }),
+        })
+        .ok()?;
+        Some(DnsRecord {
+            id: summary.header.id,
+            flags: summary.header.flags,
+            response: summary.header.is_response(),
+            queries,
+            answers,
+        })
+    }
+
+    /// Opcode from the flags.
+    pub fn opcode(&self) -> u8 {
+        ((self.flags >> 11) & 0x0f) as u8
+    }
+
+    /// Response code from the flags.
+    pub fn rcode(&self) -> u8 {
+        (self.flags & 0x0f) as u8
+    }
+}
+
+/// The ClientHello facts EVE's `tls` object carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsRecord {
+    /// server_name as on the wire; `None` when the hello has no SNI.
+    pub sni: Option<Vec<u8>>,
+    /// Highest version the client offers.
+    pub version: u16,
+}
+
+impl TlsRecord {
+    /// Copy what EVE needs out of a parsed ClientHello.
+    pub fn from_client_hello(hello: &ClientHello<'_>) -> TlsRecord {
+        TlsRecord {
+            sni: hello.sni.map(|s| s.to_vec()),
+            version: hello.max_version(),
+        }
+    }
+}
+
+/// The protocol record that goes with an alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppRecord {
+    /// DNS message.
+    Dns(DnsRecord),
+    /// TLS ClientHello.
+    Tls(TlsRecord),
+}
+
+impl AppRecord {
+    /// EVE `app_proto` value.
+    pub fn app_proto(&self) -> &'static str {
+        match self {
+            AppRecord::Dns(_) => "dns",
+            AppRecord::Tls(_) => "tls",
+        }
+    }
+}

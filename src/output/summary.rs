@@ -1,0 +1,87 @@
+//! The human summary printed on stderr at the end of a scan: what was read, what was not
+//! decoded and why, what alerted, and which hosts still call home.
+
+use std::io::{self, Write};
+
+use crate::decode::SkipReason;
+use crate::detect::inventory::Inventory;
+use crate::detect::DetectStats;
+use crate::output::time::UtcTime;
+use crate::pipeline::ScanStats;
+
+/// Write the summary (to stderr in the CLI; any writer in tests).
+pub fn write_summary(
+    w: &mut dyn Write,
+    scan: &ScanStats,
+    detect: &DetectStats,
+    inventory: &Inventory,
+    records: u64,
+) -> io::Result<()> {
+    writeln!(w, "vendorwatch scan summary")?;
+    write!(
+        w,
+        "  files: {} read, {} failed",
+        scan.files_ok, scan.files_failed
+    )?;
+    if scan.files_not_captures > 0 {
+        write!(
+            w,
+            ", {} skipped in directories (not pcap/pcapng)",
+            scan.files_not_captures
+        )?;
+    }
+    writeln!(w)?;
+    writeln!(w, "  packets: {} ({} bytes)", scan.packets, scan.bytes)?;
+    let skipped: u64 = scan.skipped.iter().sum();
+    write!(w, "  not decoded: {skipped}")?;
+    let mut first = true;
+    for reason in SkipReason::ALL {
+        let n = scan.skipped[reason.index()];
+        if n > 0 {
+            write!(w, "{} {} {n}", if first { " (" } else { ", " }, reason.label())?;
+            first = false;
+        }
+    }
+    writeln!(w, "{}", if first { "" } else { ")" })?;
+    writeln!(
+        w,
+        "  dns messages: {} ({} invalid), tls client hellos: {}",
+        detect.dns_messages, detect.dns_invalid, detect.client_hellos
+    )?;
+    writeln!(w, "  alerts: {}, eve records written: {records}", detect.alerts)?;
+    if detect.hits_dropped > 0 {
+        writeln!(
+            w,
+            "  hits dropped (over the per-packet limit): {}",
+            detect.hits_dropped
+        )?;
+    }
+    if !scan.errors.is_empty() {
+        writeln!(w, "  errors: {}", scan.errors.len())?;
+    }
+    if inventory.is_empty() {
+        writeln!(w, "hosts calling home: none")?;
+        return Ok(());
+    }
+    writeln!(w, "hosts calling home: {}", inventory.len())?;
+    writeln!(
+        w,
+        "  {:<39} {:<10} {:<36} {:>6}  {:<31}  {:<31}",
+        "HOST", "VENDOR", "CHANNELS", "ALERTS", "FIRST SEEN", "LAST SEEN"
+    )?;
+    for (host, entry) in inventory.hosts() {
+        let vendors: Vec<&str> = entry.vendors.iter().map(String::as_str).collect();
+        let channels: Vec<&str> = entry.channels.iter().map(String::as_str).collect();
+        writeln!(
+            w,
+            "  {:<39} {:<10} {:<36} {:>6}  {}  {}",
+            host.to_string(),
+            vendors.join(","),
+            channels.join(","),
+            entry.alerts,
+            UtcTime::from_timestamp(entry.first_seen),
+            UtcTime::from_timestamp(entry.last_seen)
+        )?;
+    }
+    Ok(())
+}

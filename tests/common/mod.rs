@@ -1,0 +1,85 @@
+//! Helpers shared by the integration tests: run the built binary, read its EVE output.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared/corpus` (or `$VENDORWATCH_CORPUS`), if present.
+pub fn corpus_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("VENDORWATCH_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/corpus"));
+    dir.join("MANIFEST.tsv").is_file().then_some(dir)
+}
+
+/// `../shared/eve-schema/suricata-eve-schema.json`, if present.
+pub fn schema_path() -> Option<PathBuf> {
+    let p = repo().join("../shared/eve-schema/suricata-eve-schema.json");
+    p.is_file().then_some(p)
+}
+
+/// Result of one run of `vendorwatch`.
+pub struct Run {
+    /// Process status and captured stderr.
+    pub output: Output,
+    /// Every EVE record written (stdout or the `--eve` file).
+    pub records: Vec<serde_json::Value>,
+}
+
+impl Run {
+    /// Exit code (None when killed by a signal, e.g. a panic abort).
+    pub fn code(&self) -> Option<i32> {
+        self.output.status.code()
+    }
+
+    /// stderr as text.
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    /// Records of one event type.
+    pub fn events<'a>(&'a self, event_type: &'a str) -> impl Iterator<Item = &'a serde_json::Value> {
+        self.records
+            .iter()
+            .filter(move |r| r["event_type"] == event_type)
+    }
+}
+
+/// Run `vendorwatch ARGS...` and parse stdout as EVE lines.
+pub fn vendorwatch(args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_vendorwatch"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("run vendorwatch");
+    let records = parse_lines(&output.stdout);
+    Run { output, records }
+}
+
+/// Parse EVE lines; panics with the offending line if one is not JSON.
+pub fn parse_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad EVE line {l:?}: {e}")))
+        .collect()
+}
+
+/// Every capture of the corpus, as listed in its MANIFEST.tsv: (file, tags).
+pub fn corpus_captures(dir: &Path) -> Vec<(String, Vec<String>)> {
+    let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).expect("read MANIFEST.tsv");
+    manifest
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            let tags = cols.get(5)?.split(',').map(str::to_string).collect();
+            Some((cols.first()?.to_string(), tags))
+        })
+        .collect()
+}
