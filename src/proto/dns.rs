@@ -207,15 +207,19 @@ pub struct WalkSummary {
     pub questions: u16,
     /// Answer records handed to the visitor.
     pub answers: u16,
+    /// Questions and answers passed over without a visit because a name in them (owner or
+    /// CNAME target) was longer than [`MAX_NAME_WIRE_LEN`]: their extent on the wire was
+    /// still known, so the walk went on after them, as tshark and Suricata do.
+    pub skipped: u16,
     /// `None` when every question and answer announced by the header was walked; otherwise
     /// the error that stopped the walk (items before it were visited).
     pub stopped: Option<DnsError>,
 }
 
 impl WalkSummary {
-    /// True when all `qdcount` questions and `ancount` answers were read.
+    /// True when all `qdcount` questions and `ancount` answers were read and visited.
     pub fn is_complete(&self) -> bool {
-        self.stopped.is_none()
+        self.stopped.is_none() && self.skipped == 0
     }
 }
 
@@ -224,7 +228,9 @@ impl WalkSummary {
 ///
 /// Returns `Err` only when the header is unreadable. A malformed name or record stops the
 /// walk at that point: the items already visited stay visited, and the error is reported in
-/// [`WalkSummary::stopped`].
+/// [`WalkSummary::stopped`]. One exception: an item whose name is merely too long (over 255
+/// wire bytes) but whose extent is known is skipped, counted in [`WalkSummary::skipped`],
+/// and the walk goes on (a crafted long name must not hide the answers after it).
 ///
 /// Names are in presentation form: labels joined by `.`, no trailing dot, case as on the
 /// wire, bytes outside printable ASCII (and `.` or `\` inside a label) escaped as `\DDD` by
@@ -232,15 +238,13 @@ impl WalkSummary {
 /// [`ROOT_NAME_EVE`]; tshark shows it as [`ROOT_NAME_TSHARK`]).
 ///
 /// No heap allocation: the two name buffers live on this function's stack.
-pub fn walk<'m, F: FnMut(&DnsItem<'_>)>(
-    msg: &'m [u8],
-    mut visit: F,
-) -> Result<WalkSummary, DnsError> {
+pub fn walk<F: FnMut(&DnsItem<'_>)>(msg: &[u8], mut visit: F) -> Result<WalkSummary, DnsError> {
     let header = DnsHeader::parse(msg).ok_or(DnsError::TooShort)?;
     let mut summary = WalkSummary {
         header,
         questions: 0,
         answers: 0,
+        skipped: 0,
         stopped: None,
     };
     let mut owner = NameBuf::new();
@@ -258,6 +262,16 @@ pub fn walk<'m, F: FnMut(&DnsItem<'_>)>(
                 summary.questions += 1;
                 pos = next;
             }
+            Err(DnsError::NameTooLong) => match skip_name(msg, pos).map(|end| end + 4) {
+                Some(next) if next <= msg.len() => {
+                    summary.skipped += 1;
+                    pos = next;
+                }
+                _ => {
+                    summary.stopped = Some(DnsError::NameTooLong);
+                    return Ok(summary);
+                }
+            },
             Err(e) => {
                 summary.stopped = Some(e);
                 return Ok(summary);
@@ -271,6 +285,18 @@ pub fn walk<'m, F: FnMut(&DnsItem<'_>)>(
                 visit(&item);
                 summary.answers += 1;
                 pos = next;
+            }
+            Err(DnsError::NameTooLong) => {
+                match skip_name(msg, pos).and_then(|e| record_end(msg, e)) {
+                    Some(next) => {
+                        summary.skipped += 1;
+                        pos = next;
+                    }
+                    None => {
+                        summary.stopped = Some(DnsError::NameTooLong);
+                        return Ok(summary);
+                    }
+                }
             }
             Err(e) => {
                 summary.stopped = Some(e);
@@ -447,6 +473,34 @@ where
             rdata,
         },
     ))
+}
+
+/// End of the name at `pos` in the record being read (after its terminating root octet, or
+/// after its first pointer), without decoding it or following pointers. `None` when the name
+/// is cut or has a reserved label type. Bounded: every step moves forward in `msg`.
+fn skip_name(msg: &[u8], mut pos: usize) -> Option<usize> {
+    for _ in 0..msg.len() {
+        let len = *msg.get(pos)?;
+        match len & 0xc0 {
+            0x00 if len == 0 => return Some(pos + 1),
+            0x00 => {
+                pos += 1 + usize::from(len);
+                if pos > msg.len() {
+                    return None;
+                }
+            }
+            0xc0 => return (pos + 2 <= msg.len()).then_some(pos + 2),
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// End of the resource record whose owner name ends at `name_end`, if it is all present.
+fn record_end(msg: &[u8], name_end: usize) -> Option<usize> {
+    let rdlength = usize::from(be16(msg, name_end + 8)?);
+    let end = name_end + 10 + rdlength;
+    (end <= msg.len()).then_some(end)
 }
 
 /// Decodes the (possibly compressed) name at `start` into `out` and returns the position just
@@ -674,13 +728,17 @@ mod tests {
         m.extend_from_slice(&[0xc0, 14, 0xc0, 12, 0, 1, 0, 1]);
         assert_eq!(collect(&m).0.unwrap().stopped, Some(DnsError::PointerLoop));
 
-        // A loop that adds a label each turn hits the length limit instead.
+        // A loop that adds a label each turn hits the length limit instead; the name's own
+        // bytes end at the pointer, so the question is skipped and the walk ends normally.
         let mut m = header(0x0100, 1, 0);
         m.extend_from_slice(&[
             10, b'a', b'b', b'c', b'd', b'e', b'f', b'g', b'h', b'i', b'j',
         ]);
         m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1]);
-        assert_eq!(collect(&m).0.unwrap().stopped, Some(DnsError::NameTooLong));
+        let (r, seen) = collect(&m);
+        let sum = r.unwrap();
+        assert_eq!((sum.stopped, sum.skipped), (None, 1));
+        assert!(seen.is_empty());
     }
 
     #[test]
@@ -764,7 +822,9 @@ mod tests {
         let mut m = header(0x0100, 1, 0);
         m.extend_from_slice(&labels(&long));
         m.extend_from_slice(&[0, 1, 0, 1]);
-        assert_eq!(collect(&m).0.unwrap().stopped, Some(DnsError::NameTooLong));
+        let (r, seen) = collect(&m);
+        assert_eq!(r.unwrap().skipped, 1);
+        assert!(seen.is_empty());
         // 3 x 63 + 61 = 255 wire bytes exactly: accepted.
         let ok = format!("{l63}.{l63}.{l63}.{}", "b".repeat(61));
         let mut m = header(0x0100, 1, 0);
@@ -782,8 +842,43 @@ mod tests {
         m.extend_from_slice(l63.as_bytes());
         m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1]);
         let (r, seen) = collect(&m);
-        assert_eq!(r.unwrap().stopped, Some(DnsError::NameTooLong));
+        let sum = r.unwrap();
+        assert_eq!((sum.stopped, sum.skipped), (None, 1));
+        assert!(!sum.is_complete());
         assert_eq!(seen.len(), 1);
+    }
+
+    #[test]
+    fn too_long_items_are_skipped_not_fatal() {
+        // Like nd-malformed_dns: a second question far too long, then an A answer and a
+        // CNAME whose target is too long, then another A. Items around them still count.
+        let l63 = "a".repeat(63);
+        let long = format!("{l63}.{l63}.{l63}.{l63}.{l63}");
+        let mut m = header(0x8180, 2, 3);
+        m.extend_from_slice(&labels("www.xt.com"));
+        m.extend_from_slice(&[0, 1, 0, 1]);
+        m.extend_from_slice(&labels(&long));
+        m.extend_from_slice(&[0, 1, 0, 1]);
+        rr(&mut m, &[0xc0, 12], TYPE_A, &[66, 66, 66, 66]);
+        rr(&mut m, &[0xc0, 12], TYPE_CNAME, &labels(&long));
+        rr(&mut m, &[0xc0, 12], TYPE_A, &[1, 2, 3, 4]);
+        let (r, seen) = collect(&m);
+        let sum = r.unwrap();
+        assert_eq!(sum.stopped, None);
+        assert_eq!(sum.skipped, 2);
+        assert_eq!((sum.questions, sum.answers), (1, 2));
+        assert_eq!(
+            seen,
+            vec![
+                Seen::Q("www.xt.com".into(), 1),
+                Seen::A("www.xt.com".into(), [66, 66, 66, 66]),
+                Seen::A("www.xt.com".into(), [1, 2, 3, 4]),
+            ]
+        );
+        // If the too-long name is also cut, the walk stops.
+        let mut m = header(0x0100, 1, 0);
+        m.extend_from_slice(&labels(&long)[..300]);
+        assert_eq!(collect(&m).0.unwrap().stopped, Some(DnsError::NameTooLong));
     }
 
     #[test]
