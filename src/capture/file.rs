@@ -281,7 +281,10 @@ impl<R: Read> CaptureReader<R> {
             }
             _ => return Err(r.error(CaptureErrorKind::NotACapture, 0)),
         };
-        if !r.fill(24).map_err(|e| r.error(CaptureErrorKind::Io(e), 0))? {
+        if !r
+            .fill(24)
+            .map_err(|e| r.error(CaptureErrorKind::Io(e), 0))?
+        {
             return Err(r.error(CaptureErrorKind::Truncated, 0));
         }
         let head = r.buf.get(r.start..r.end).unwrap_or(&[]);
@@ -499,7 +502,9 @@ impl<R: Read> CaptureReader<R> {
             _ => {
                 return Err(err(
                     self,
-                    CaptureErrorKind::BadRecord("section header with a bad byte-order magic".into()),
+                    CaptureErrorKind::BadRecord(
+                        "section header with a bad byte-order magic".into(),
+                    ),
                 ));
             }
         };
@@ -570,10 +575,7 @@ impl<R: Read> CaptureReader<R> {
             let State::Pcapng { interfaces, .. } = &mut self.state else {
                 return Ok(None);
             };
-            let block = self
-                .buf
-                .get(self.start..self.start + len)
-                .unwrap_or(&[]);
+            let block = self.buf.get(self.start..self.start + len).unwrap_or(&[]);
             let found = parse_block(endian, btype, block, interfaces);
             let found = match found {
                 Ok(f) => f,
@@ -622,7 +624,9 @@ fn parse_block(
             let opts = block.get(16..len - 4).unwrap_or(&[]);
             parse_idb_options(endian, opts, &mut iface)?;
             if interfaces.len() >= MAX_INTERFACES {
-                return Err(format!("more than {MAX_INTERFACES} interfaces in one section"));
+                return Err(format!(
+                    "more than {MAX_INTERFACES} interfaces in one section"
+                ));
             }
             interfaces.push(iface);
             Ok(None)
@@ -720,4 +724,630 @@ fn parse_idb_options(endian: Endian, opts: &[u8], iface: &mut Interface) -> Resu
         p += 4 + olen.div_ceil(4) * 4;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::linktype;
+
+    /// Owned copy of a packet, so tests can collect them past the lending borrow.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Owned {
+        ts: Timestamp,
+        link_type: u32,
+        data: Vec<u8>,
+        orig_len: u32,
+        interface: u32,
+    }
+
+    fn own(p: &Packet<'_>) -> Owned {
+        Owned {
+            ts: p.ts,
+            link_type: p.link_type,
+            data: p.data.to_vec(),
+            orig_len: p.orig_len,
+            interface: p.interface,
+        }
+    }
+
+    fn ts(secs: i64, nanos: u32) -> Timestamp {
+        Timestamp { secs, nanos }
+    }
+
+    /// Reads every packet; returns them and the final error, if any. Bounded so a reader that
+    /// loops fails the test instead of hanging it.
+    fn read_all<R: Read>(r: &mut CaptureReader<R>) -> (Vec<Owned>, Option<CaptureError>) {
+        let mut out = Vec::new();
+        for _ in 0..10_000 {
+            match r.next_packet() {
+                Ok(Some(p)) => out.push(own(&p)),
+                Ok(None) => return (out, None),
+                Err(e) => {
+                    // After an error the reader must be finished.
+                    assert!(matches!(r.next_packet(), Ok(None)));
+                    assert!(matches!(r.next_packet(), Ok(None)));
+                    return (out, Some(e));
+                }
+            }
+        }
+        panic!("reader did not terminate");
+    }
+
+    fn put16(v: &mut Vec<u8>, big: bool, x: u16) {
+        v.extend_from_slice(&if big {
+            x.to_be_bytes()
+        } else {
+            x.to_le_bytes()
+        });
+    }
+
+    fn put32(v: &mut Vec<u8>, big: bool, x: u32) {
+        v.extend_from_slice(&if big {
+            x.to_be_bytes()
+        } else {
+            x.to_le_bytes()
+        });
+    }
+
+    fn put64(v: &mut Vec<u8>, big: bool, x: u64) {
+        v.extend_from_slice(&if big {
+            x.to_be_bytes()
+        } else {
+            x.to_le_bytes()
+        });
+    }
+
+    /// A pcap file; records are (secs, fraction, data, orig_len). Returns the bytes and the
+    /// offsets of every record boundary.
+    fn pcap(
+        big: bool,
+        nsec: bool,
+        link: u32,
+        recs: &[(u32, u32, &[u8], u32)],
+    ) -> (Vec<u8>, Vec<usize>) {
+        let mut v = Vec::new();
+        put32(&mut v, big, if nsec { 0xa1b2_3c4d } else { 0xa1b2_c3d4 });
+        put16(&mut v, big, 2);
+        put16(&mut v, big, 4);
+        put32(&mut v, big, 0);
+        put32(&mut v, big, 0);
+        put32(&mut v, big, 65535);
+        put32(&mut v, big, link);
+        let mut bounds = vec![v.len()];
+        for &(s, f, d, o) in recs {
+            put32(&mut v, big, s);
+            put32(&mut v, big, f);
+            put32(&mut v, big, d.len() as u32);
+            put32(&mut v, big, o);
+            v.extend_from_slice(d);
+            bounds.push(v.len());
+        }
+        (v, bounds)
+    }
+
+    /// Builds pcapng files block by block, remembering block boundaries.
+    struct Ng {
+        v: Vec<u8>,
+        big: bool,
+        bounds: Vec<usize>,
+    }
+
+    impl Ng {
+        fn new() -> Self {
+            Ng {
+                v: Vec::new(),
+                big: false,
+                bounds: Vec::new(),
+            }
+        }
+
+        fn block(&mut self, btype: u32, body: &[u8]) -> &mut Self {
+            let padded = body.len().div_ceil(4) * 4;
+            let len = (12 + padded) as u32;
+            let big = self.big;
+            put32(&mut self.v, big, btype);
+            put32(&mut self.v, big, len);
+            self.v.extend_from_slice(body);
+            self.v.resize(self.v.len() + padded - body.len(), 0);
+            put32(&mut self.v, big, len);
+            self.bounds.push(self.v.len());
+            self
+        }
+
+        fn shb(&mut self, big: bool) -> &mut Self {
+            self.big = big;
+            let mut b = Vec::new();
+            put32(&mut b, big, PCAPNG_BOM);
+            put16(&mut b, big, 1);
+            put16(&mut b, big, 0);
+            put64(&mut b, big, u64::MAX);
+            self.block(PCAPNG_SHB, &b)
+        }
+
+        fn opts(&self, opts: &[(u16, &[u8])]) -> Vec<u8> {
+            let mut b = Vec::new();
+            for &(code, val) in opts {
+                put16(&mut b, self.big, code);
+                put16(&mut b, self.big, val.len() as u16);
+                b.extend_from_slice(val);
+                b.resize(b.len().div_ceil(4) * 4, 0);
+            }
+            if !opts.is_empty() {
+                b.extend_from_slice(&[0; 4]);
+            }
+            b
+        }
+
+        fn idb(&mut self, link: u16, snaplen: u32, opts: &[(u16, &[u8])]) -> &mut Self {
+            let mut b = Vec::new();
+            put16(&mut b, self.big, link);
+            put16(&mut b, self.big, 0);
+            put32(&mut b, self.big, snaplen);
+            b.extend(self.opts(opts));
+            self.block(PCAPNG_IDB, &b)
+        }
+
+        fn epb(&mut self, iface: u32, units: u64, data: &[u8], orig: u32) -> &mut Self {
+            let mut b = Vec::new();
+            put32(&mut b, self.big, iface);
+            put32(&mut b, self.big, (units >> 32) as u32);
+            put32(&mut b, self.big, units as u32);
+            put32(&mut b, self.big, data.len() as u32);
+            put32(&mut b, self.big, orig);
+            b.extend_from_slice(data);
+            b.resize(b.len().div_ceil(4) * 4, 0);
+            // An epb_flags option, to check options after the data are skipped.
+            b.extend(self.opts(&[(2, &[0, 0, 0, 1])]));
+            self.block(PCAPNG_EPB, &b)
+        }
+
+        fn pb(&mut self, iface: u16, units: u64, data: &[u8], orig: u32) -> &mut Self {
+            let mut b = Vec::new();
+            put16(&mut b, self.big, iface);
+            put16(&mut b, self.big, 0);
+            put32(&mut b, self.big, (units >> 32) as u32);
+            put32(&mut b, self.big, units as u32);
+            put32(&mut b, self.big, data.len() as u32);
+            put32(&mut b, self.big, orig);
+            b.extend_from_slice(data);
+            self.block(PCAPNG_PB, &b)
+        }
+
+        fn spb(&mut self, orig: u32, data: &[u8]) -> &mut Self {
+            let mut b = Vec::new();
+            put32(&mut b, self.big, orig);
+            b.extend_from_slice(data);
+            self.block(PCAPNG_SPB, &b)
+        }
+    }
+
+    /// A `Read` that hands out one byte per call and sometimes reports `Interrupted`.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        calls: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.calls += 1;
+            if self.calls % 7 == 0 {
+                return Err(io::Error::new(io::ErrorKind::Interrupted, "signal"));
+            }
+            match (self.data.split_first(), buf.first_mut()) {
+                (Some((&b, rest)), Some(slot)) => {
+                    *slot = b;
+                    self.data = rest;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            }
+        }
+    }
+
+    fn open(bytes: &[u8]) -> CaptureReader<&[u8]> {
+        match CaptureReader::new(bytes) {
+            Ok(r) => r,
+            Err(e) => panic!("open failed: {e}"),
+        }
+    }
+
+    fn sample_pcap(big: bool, nsec: bool) -> (Vec<u8>, Vec<usize>) {
+        pcap(
+            big,
+            nsec,
+            linktype::ETHERNET,
+            &[
+                (1_700_000_000, 123_456, b"abcdef", 60),
+                (1_700_000_001, 999_999, b"", 0),
+                (1_700_000_002, 7, b"0123456789", 10),
+            ],
+        )
+    }
+
+    #[test]
+    fn pcap_both_byte_orders_usec_and_nsec() {
+        for big in [false, true] {
+            for nsec in [false, true] {
+                let (bytes, bounds) = sample_pcap(big, nsec);
+                let mut r = open(&bytes);
+                assert_eq!(r.format(), FileFormat::Pcap);
+                assert_eq!(r.offset(), 24);
+                let (pkts, err) = read_all(&mut r);
+                assert!(err.is_none(), "{big} {nsec}: {err:?}");
+                assert_eq!(pkts.len(), 3);
+                assert_eq!(r.packets_read(), 3);
+                assert_eq!(r.offset(), *bounds.last().unwrap() as u64);
+                let mul = if nsec { 1 } else { 1000 };
+                assert_eq!(pkts[0].ts, ts(1_700_000_000, 123_456 * mul));
+                assert_eq!(pkts[1].ts, ts(1_700_000_001, 999_999 * mul));
+                assert_eq!(pkts[0].data, b"abcdef");
+                assert_eq!(pkts[0].orig_len, 60);
+                assert_eq!(pkts[0].link_type, linktype::ETHERNET);
+                assert_eq!(pkts[0].interface, 0);
+                assert!(pkts[1].data.is_empty());
+                assert_eq!(pkts[2].data, b"0123456789");
+            }
+        }
+    }
+
+    #[test]
+    fn pcap_link_type_masks_fcs_bits_and_normalises_fraction() {
+        // FCS present, 4 bytes: bits 28 (F) and 26..=27 (length) set above LINKTYPE_IPV6.
+        let link = 229 | (1 << 28) | (2 << 26);
+        let (bytes, _) = pcap(false, false, link, &[(10, 2_500_000, b"x", 1)]);
+        let mut r = open(&bytes);
+        let p = r.next_packet().unwrap().unwrap();
+        assert_eq!(p.link_type, linktype::IPV6);
+        assert_eq!(p.ts, ts(12, 500_000_000));
+    }
+
+    #[test]
+    fn pcapng_interfaces_resolutions_and_block_types() {
+        let mut ng = Ng::new();
+        ng.shb(false)
+            .idb(1, 0, &[]) // Ethernet, default microseconds
+            .idb(229, 96, &[(OPT_IF_TSRESOL, &[9]), (2, b"eth1")]) // IPv6, nanoseconds
+            .idb(
+                101,
+                0,
+                &[
+                    (OPT_IF_TSRESOL, &[0x80 | 10]),
+                    (OPT_IF_TSOFFSET, &100u64.to_le_bytes()),
+                ],
+            )
+            .epb(0, 1_700_000_000_123_456, b"first", 5)
+            .block(0x0000_0BAD, b"custom block") // unknown/custom: skipped
+            .block(5, &[0; 16]) // ISB: skipped
+            .epb(1, 1_700_000_001_000_000_007, b"second!", 1500)
+            .epb(2, 5 * 1024 + 512, b"third", 5)
+            .pb(1, 42, b"obsolete", 8)
+            .spb(4, b"spb!")
+            // Second section, other byte order: interfaces are reset.
+            .shb(true)
+            .idb(113, 3, &[])
+            .spb(10, b"0123456789ab")
+            .epb(0, 2_000_000, b"be", 2);
+        let bytes = ng.v.clone();
+        let mut r = open(&bytes);
+        assert_eq!(r.format(), FileFormat::Pcapng);
+        let (p, err) = read_all(&mut r);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(p.len(), 7);
+        assert_eq!(r.offset(), bytes.len() as u64);
+
+        assert_eq!((p[0].link_type, p[0].interface), (1, 0));
+        assert_eq!(p[0].ts, ts(1_700_000_000, 123_456_000));
+        assert_eq!(p[0].data, b"first");
+
+        assert_eq!((p[1].link_type, p[1].interface), (229, 1));
+        assert_eq!(p[1].ts, ts(1_700_000_001, 7));
+        assert_eq!(
+            (p[1].data.as_slice(), p[1].orig_len),
+            (&b"second!"[..], 1500)
+        );
+
+        assert_eq!((p[2].link_type, p[2].interface), (101, 2));
+        assert_eq!(p[2].ts, ts(105, 500_000_000));
+
+        assert_eq!((p[3].link_type, p[3].interface), (229, 1));
+        assert_eq!(p[3].ts, ts(0, 42));
+        assert_eq!(p[3].data, b"obsolete");
+
+        // SPB: interface 0, no timestamp, captured = min(orig_len, room).
+        assert_eq!((p[4].link_type, p[4].interface), (1, 0));
+        assert_eq!(p[4].ts, Timestamp::default());
+        assert_eq!((p[4].data.as_slice(), p[4].orig_len), (&b"spb!"[..], 4));
+
+        // Big-endian section: SPB cut by snaplen 3; EPB on the new interface 0.
+        assert_eq!((p[5].link_type, p[5].data.as_slice()), (113, &b"012"[..]));
+        assert_eq!(p[5].orig_len, 10);
+        assert_eq!((p[6].link_type, p[6].interface), (113, 0));
+        assert_eq!(p[6].ts, ts(2, 0));
+        assert_eq!(p[6].data, b"be");
+    }
+
+    #[test]
+    fn timestamp_resolutions_do_not_overflow() {
+        assert_eq!(TsRes::Pow10(0).to_timestamp(u64::MAX, 0).secs, i64::MAX);
+        assert_eq!(TsRes::Pow10(3).to_timestamp(1_234, -1), ts(0, 234_000_000));
+        assert_eq!(TsRes::Pow10(19).to_timestamp(u64::MAX, 0).secs, 1);
+        assert_eq!(
+            TsRes::Pow10(20).to_timestamp(u64::MAX, 0),
+            ts(0, 184_467_440)
+        );
+        assert_eq!(TsRes::Pow10(127).to_timestamp(u64::MAX, 0), ts(0, 0));
+        assert_eq!(TsRes::Pow2(0).to_timestamp(7, i64::MAX), ts(i64::MAX, 0));
+        assert_eq!(TsRes::Pow2(64).to_timestamp(1 << 63, 0), ts(0, 500_000_000));
+        assert_eq!(TsRes::Pow2(127).to_timestamp(u64::MAX, 0), ts(0, 0));
+        for e in 0..=127u8 {
+            for units in [0, 1, 999_999_999, u64::MAX] {
+                for res in [TsRes::Pow10(e), TsRes::Pow2(e)] {
+                    assert!(res.to_timestamp(units, i64::MIN).nanos < 1_000_000_000);
+                }
+            }
+        }
+    }
+
+    /// Cutting a valid file anywhere gives the packets before the cut and then either a clean
+    /// end (cut on a record boundary) or `Truncated`; never a panic or a loop.
+    fn check_every_truncation(bytes: &[u8], header_end: usize, bounds: &[usize]) {
+        let (full, err) = read_all(&mut open(bytes));
+        assert!(err.is_none());
+        for cut in 0..=bytes.len() {
+            let part = &bytes[..cut];
+            let mut r = match CaptureReader::new(part) {
+                Ok(r) => r,
+                Err(e) if cut < 4 => {
+                    assert!(
+                        matches!(e.kind, CaptureErrorKind::NotACapture),
+                        "{cut}: {e}"
+                    );
+                    continue;
+                }
+                Err(e) => {
+                    assert!(cut < header_end, "cut {cut}: {e}");
+                    assert!(matches!(e.kind, CaptureErrorKind::Truncated), "{cut}: {e}");
+                    assert_eq!((e.offset, e.packet), (0, 0));
+                    continue;
+                }
+            };
+            assert!(cut >= header_end, "cut {cut} opened");
+            let (pkts, err) = read_all(&mut r);
+            assert_eq!(pkts[..], full[..pkts.len()], "cut {cut}");
+            match err {
+                None => assert!(bounds.contains(&cut), "cut {cut} ended cleanly"),
+                Some(e) => {
+                    assert!(!bounds.contains(&cut), "cut {cut}: {e}");
+                    assert!(matches!(e.kind, CaptureErrorKind::Truncated), "{cut}: {e}");
+                    let rec = bounds.iter().rev().find(|&&b| b < cut).copied();
+                    assert_eq!(Some(e.offset as usize), rec, "cut {cut}");
+                    assert_eq!(e.packet, pkts.len() as u64 + 1);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pcap_truncated_at_every_offset() {
+        let (bytes, bounds) = sample_pcap(true, false);
+        check_every_truncation(&bytes, 24, &bounds);
+    }
+
+    #[test]
+    fn pcapng_truncated_at_every_offset() {
+        let mut ng = Ng::new();
+        ng.shb(false)
+            .idb(1, 0, &[(OPT_IF_TSRESOL, &[9])])
+            .epb(0, 5, b"hello", 5)
+            .block(4, &[0; 8])
+            .spb(3, b"abc")
+            .shb(true)
+            .idb(229, 0, &[])
+            .epb(0, 6, b"world", 5);
+        let header_end = ng.bounds[0];
+        check_every_truncation(&ng.v, header_end, &ng.bounds);
+    }
+
+    #[test]
+    fn huge_lengths_are_rejected_without_allocating() {
+        let (mut bytes, _) = pcap(false, false, 1, &[(1, 2, b"ok", 2), (3, 4, b"abcd", 4)]);
+        // Second record's caplen -> 0xFFFFFFFF.
+        let caplen_at = 24 + 16 + 2 + 8;
+        bytes[caplen_at..caplen_at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        let mut r = open(&bytes);
+        assert!(r.next_packet().unwrap().is_some());
+        let e = r.next_packet().unwrap_err();
+        assert!(matches!(e.kind, CaptureErrorKind::BadRecord(_)), "{e}");
+        assert_eq!((e.offset, e.packet), (42, 2));
+        assert!(r.buf.len() <= INITIAL_BUFFER);
+        assert!(r.next_packet().unwrap().is_none());
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("invalid record at byte offset 42 (packet 2): "),
+            "{msg}"
+        );
+
+        // pcapng block lengths: huge, not a multiple of 4, too small, trailer mismatch.
+        for (bad, trailer) in [(0xFFFF_FFF0u32, false), (34, false), (8, false), (36, true)] {
+            let mut ng = Ng::new();
+            ng.shb(false).idb(1, 0, &[]);
+            let off = ng.v.len();
+            ng.epb(0, 1, b"abcd", 4);
+            let mut v = ng.v.clone();
+            let at = if trailer { v.len() - 4 - off } else { 4 };
+            v[off + at..off + at + 4].copy_from_slice(&bad.to_le_bytes());
+            let mut r = open(&v);
+            let e = r.next_packet().unwrap_err();
+            assert!(
+                matches!(e.kind, CaptureErrorKind::BadRecord(_)),
+                "{bad}: {e}"
+            );
+            assert_eq!((e.offset, e.packet), (off as u64, 1));
+            assert!(r.buf.len() <= INITIAL_BUFFER);
+            assert!(r.next_packet().unwrap().is_none());
+        }
+    }
+
+    #[test]
+    fn pcapng_bad_records() {
+        // EPB naming an interface without an IDB.
+        let mut ng = Ng::new();
+        ng.shb(false).idb(1, 0, &[]).epb(1, 1, b"x", 1);
+        let e = open(&ng.v).next_packet().unwrap_err();
+        assert!(matches!(e.kind, CaptureErrorKind::BadRecord(_)), "{e}");
+        // SPB before any IDB.
+        let mut ng = Ng::new();
+        ng.shb(false).spb(1, b"x");
+        let e = open(&ng.v).next_packet().unwrap_err();
+        assert!(matches!(e.kind, CaptureErrorKind::BadRecord(_)), "{e}");
+        // EPB captured length larger than its block.
+        let mut ng = Ng::new();
+        ng.shb(false).idb(1, 0, &[]);
+        let off = ng.v.len();
+        ng.epb(0, 1, b"abcd", 4);
+        ng.v[off + 20..off + 24].copy_from_slice(&1000u32.to_le_bytes());
+        let e = open(&ng.v).next_packet().unwrap_err();
+        assert!(matches!(e.kind, CaptureErrorKind::BadRecord(_)), "{e}");
+        // Interfaces of a previous section are gone after a new SHB.
+        let mut ng = Ng::new();
+        ng.shb(false).idb(1, 0, &[]).shb(true).epb(0, 1, b"x", 1);
+        let e = open(&ng.v).next_packet().unwrap_err();
+        assert!(matches!(e.kind, CaptureErrorKind::BadRecord(_)), "{e}");
+    }
+
+    #[test]
+    fn not_a_capture() {
+        for bytes in [
+            &b""[..],
+            b"\xa1\xb2",
+            b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n",
+            b"\x0a\x0d\x0d\x0a\x1c\x00\x00\x00NOPE and some more bytes here......",
+        ] {
+            let Err(e) = CaptureReader::new(bytes) else {
+                panic!("accepted {bytes:?}");
+            };
+            assert!(matches!(e.kind, CaptureErrorKind::NotACapture), "{e}");
+            assert_eq!(e.to_string(), "not a pcap or pcapng file");
+        }
+    }
+
+    #[test]
+    fn records_larger_than_the_buffer() {
+        let big: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
+        let (bytes, _) = pcap(
+            false,
+            true,
+            1,
+            &[
+                (1, 1, b"small", 5),
+                (2, 2, &big, 200_000),
+                (3, 3, b"after", 5),
+            ],
+        );
+        let mut r = CaptureReader::with_buffer_size(&bytes[..], 64 * 1024).unwrap();
+        let (p, err) = read_all(&mut r);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(p.len(), 3);
+        assert_eq!(p[1].data, big);
+        assert_eq!(p[2].data, b"after");
+
+        // pcapng: a 2 MiB packet with the default buffer.
+        let huge: Vec<u8> = (0..2_000_003u32).map(|i| (i * 7) as u8).collect();
+        let mut ng = Ng::new();
+        ng.shb(true)
+            .idb(1, 0, &[])
+            .epb(0, 1, b"a", 1)
+            .epb(0, 2, &huge, 2_000_003)
+            .epb(0, 3, b"b", 1);
+        let mut r = open(&ng.v);
+        let (p, err) = read_all(&mut r);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(p.len(), 3);
+        assert_eq!(p[1].data, huge);
+        assert_eq!(p[2].data, b"b");
+    }
+
+    #[test]
+    fn one_byte_reads() {
+        let (pcap_bytes, _) = sample_pcap(false, true);
+        let mut ng = Ng::new();
+        ng.shb(false)
+            .idb(1, 0, &[])
+            .epb(0, 1, b"one", 3)
+            .block(99, b"unknown")
+            .shb(true)
+            .idb(229, 0, &[])
+            .epb(0, 2, b"two", 3);
+        for bytes in [pcap_bytes, ng.v.clone()] {
+            let (expect, err) = read_all(&mut open(&bytes));
+            assert!(err.is_none());
+            let trickle = Trickle {
+                data: &bytes,
+                calls: 0,
+            };
+            let mut r = CaptureReader::new(trickle).unwrap();
+            let (got, err) = read_all(&mut r);
+            assert!(err.is_none(), "{err:?}");
+            assert_eq!(got, expect);
+            assert!(!got.is_empty());
+        }
+    }
+
+    #[test]
+    fn io_errors_are_reported() {
+        struct Failing(usize);
+        impl Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let (bytes, _) = sample_pcap(false, false);
+                let rest = bytes.get(self.0..).unwrap_or(&[]);
+                if rest.is_empty() || self.0 >= 30 {
+                    return Err(io::Error::other("disk on fire"));
+                }
+                let n = rest.len().min(buf.len()).min(30 - self.0);
+                buf[..n].copy_from_slice(&rest[..n]);
+                self.0 += n;
+                Ok(n)
+            }
+        }
+        let mut r = CaptureReader::new(Failing(0)).unwrap();
+        let e = r.next_packet().unwrap_err();
+        assert!(matches!(e.kind, CaptureErrorKind::Io(_)), "{e}");
+        assert_eq!((e.offset, e.packet), (24, 1));
+        assert!(std::error::Error::source(&e).is_some());
+        assert!(r.next_packet().unwrap().is_none());
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        // Cheap deterministic fuzzing: flip bytes of valid files and read to the end.
+        let mut ng = Ng::new();
+        ng.shb(false)
+            .idb(
+                1,
+                0,
+                &[(OPT_IF_TSRESOL, &[0x85]), (OPT_IF_TSOFFSET, &[1; 8])],
+            )
+            .epb(0, 1, b"hello", 5)
+            .spb(3, b"abc")
+            .pb(0, 2, b"pb", 2);
+        let (pc, _) = sample_pcap(true, true);
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for base in [ng.v.clone(), pc] {
+            for _ in 0..3000 {
+                let mut v = base.clone();
+                for _ in 0..3 {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    let i = (seed as usize) % v.len();
+                    v[i] = (seed >> 40) as u8;
+                }
+                if let Ok(mut r) = CaptureReader::with_buffer_size(&v[..], 256) {
+                    let _ = read_all(&mut r);
+                    assert!(r.buf.len() <= MAX_RECORD as usize * 2);
+                }
+            }
+        }
+    }
 }
