@@ -297,7 +297,7 @@ impl<R: Read> CaptureReader<R> {
             res,
             link_type,
             header_len,
-            max_caplen: snaplen.max(PCAP_DEFAULT_MAX_CAPLEN).min(MAX_RECORD),
+            max_caplen: snaplen.clamp(PCAP_DEFAULT_MAX_CAPLEN, MAX_RECORD),
         };
         r.consume(24);
         Ok(r)
@@ -374,8 +374,10 @@ impl<R: Read> CaptureReader<R> {
     }
 
     /// Makes sure `need` bytes from `start` are buffered. Returns `Ok(false)` if the input ends
-    /// first. Compacts the buffer when the tail is too short and grows it only when a single
-    /// record is larger than the whole buffer (callers cap `need` beforehand).
+    /// first. Compacts the buffer when the tail is too short, and grows it (doubling, only while
+    /// it is full of data) when a single record is larger than the whole buffer, so a corrupt
+    /// length near the end of a small file does not allocate the full claimed size. Callers cap
+    /// `need` beforehand.
     fn fill(&mut self, need: usize) -> io::Result<bool> {
         if self.end - self.start >= need {
             return Ok(true);
@@ -384,13 +386,16 @@ impl<R: Read> CaptureReader<R> {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
-            if self.buf.len() < need {
-                self.buf.resize(need.next_power_of_two(), 0);
-            }
         }
         while self.end - self.start < need {
             if self.eof {
                 return Ok(false);
+            }
+            if self.end == self.buf.len() {
+                // Only reachable with start == 0 and a record larger than the buffer.
+                let target = need.checked_next_power_of_two().unwrap_or(need);
+                let grown = self.buf.len().saturating_mul(2).min(target);
+                self.buf.resize(grown, 0);
             }
             let room = &mut self.buf[self.end..];
             let room_len = room.len();
@@ -931,7 +936,7 @@ mod tests {
     impl Read for Trickle<'_> {
         fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
             self.calls += 1;
-            if self.calls % 7 == 0 {
+            if self.calls.is_multiple_of(7) {
                 return Err(io::Error::new(io::ErrorKind::Interrupted, "signal"));
             }
             match (self.data.split_first(), buf.first_mut()) {
@@ -1190,6 +1195,22 @@ mod tests {
     }
 
     #[test]
+    fn plausible_length_in_short_file_does_not_allocate_it() {
+        // A valid-looking 15 MiB block length in a small truncated file: Truncated, and the
+        // buffer grows only with the data actually read.
+        let mut ng = Ng::new();
+        ng.shb(false).idb(1, 0, &[]);
+        let off = ng.v.len();
+        ng.epb(0, 1, &[7; 300], 300);
+        ng.v[off + 4..off + 8].copy_from_slice(&(15u32 << 20).to_le_bytes());
+        let mut r = CaptureReader::with_buffer_size(&ng.v[..], 64).unwrap();
+        let e = r.next_packet().unwrap_err();
+        assert!(matches!(e.kind, CaptureErrorKind::Truncated), "{e}");
+        assert_eq!(e.offset, off as u64);
+        assert!(r.buf.len() <= 1024, "{}", r.buf.len());
+    }
+
+    #[test]
     fn pcapng_bad_records() {
         // EPB naming an interface without an IDB.
         let mut ng = Ng::new();
@@ -1343,9 +1364,9 @@ mod tests {
                     let i = (seed as usize) % v.len();
                     v[i] = (seed >> 40) as u8;
                 }
-                if let Ok(mut r) = CaptureReader::with_buffer_size(&v[..], 256) {
+                if let Ok(mut r) = CaptureReader::with_buffer_size(&v[..], 64) {
                     let _ = read_all(&mut r);
-                    assert!(r.buf.len() <= MAX_RECORD as usize * 2);
+                    assert!(r.buf.len() <= 2 * v.len());
                 }
             }
         }
