@@ -28,7 +28,9 @@ use std::path::Path;
 const T0_SECS: u64 = 1_727_784_000;
 
 fn main() {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| "pcaps".to_string());
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "pcaps".to_string());
     match generate(Path::new(&dir)) {
         Ok(files) => {
             for f in files {
@@ -45,7 +47,12 @@ fn main() {
 /// Writes all sample files into `dir` (created if missing) and returns their file names.
 pub fn generate(dir: &Path) -> io::Result<Vec<String>> {
     fs::create_dir_all(dir)?;
-    let caps = [kaspersky_dns(), kaspersky_tls(), benign_decoys(), loopback_mixed()];
+    let caps = [
+        kaspersky_dns(),
+        kaspersky_tls(),
+        benign_decoys(),
+        loopback_mixed(),
+    ];
     let mut names = Vec::new();
     let mut tsv = String::from("# file\tframe\tkind\tname\tshould_alert\tnote\n");
     for cap in &caps {
@@ -192,7 +199,7 @@ fn ip_packet(src: IpAddr, dst: IpAddr, proto: u8, seg: &[u8], ident: u16, ttl: u
         }
         (IpAddr::V6(s), IpAddr::V6(d)) => {
             // Flow label derived from the identifier so that it is stable per flow.
-            let first = 0x6000_0000u32 | (u32::from(ident) * 13 & 0xf_ffff);
+            let first = 0x6000_0000u32 | ((u32::from(ident) * 13) & 0xf_ffff);
             let mut h = first.to_be_bytes().to_vec();
             h.extend_from_slice(&(seg.len() as u16).to_be_bytes());
             h.push(proto);
@@ -238,7 +245,7 @@ fn tcp(
     options: &[u8],
     payload: &[u8],
 ) -> Vec<u8> {
-    assert!(options.len() % 4 == 0);
+    assert!(options.len().is_multiple_of(4));
     let hlen = 20 + options.len();
     let mut s = Vec::with_capacity(hlen + payload.len());
     s.extend_from_slice(&sport.to_be_bytes());
@@ -301,7 +308,9 @@ fn mac_for(a: IpAddr) -> [u8; 6] {
     let b = ip_bytes(a);
     let local = match a {
         IpAddr::V4(v) => v.octets()[0] == 10,
-        IpAddr::V6(v) => v.segments()[0] == 0x2001 && v.segments()[1] == 0xdb8 && v.segments()[2] < 0x100,
+        IpAddr::V6(v) => {
+            v.segments()[0] == 0x2001 && v.segments()[1] == 0xdb8 && v.segments()[2] < 0x100
+        }
     };
     if local {
         let n = b.len();
@@ -364,9 +373,16 @@ fn frame(link: Link, src: IpAddr, dst: IpAddr, outgoing: bool, pkt: &[u8]) -> Ve
             f.extend_from_slice(&mac_for(src));
             f.extend_from_slice(&[0, 0]);
         }
-        Link::Null { big_endian, v6_family } => {
+        Link::Null {
+            big_endian,
+            v6_family,
+        } => {
             let fam: u32 = if src.is_ipv4() { 2 } else { v6_family };
-            f.extend_from_slice(&if big_endian { fam.to_be_bytes() } else { fam.to_le_bytes() });
+            f.extend_from_slice(&if big_endian {
+                fam.to_be_bytes()
+            } else {
+                fam.to_le_bytes()
+            });
         }
     }
     f.extend_from_slice(pkt);
@@ -395,7 +411,10 @@ impl DnsWriter {
         for v in [id, flags, qd, an, ns, ar] {
             buf.extend_from_slice(&v.to_be_bytes());
         }
-        DnsWriter { buf, seen: Vec::new() }
+        DnsWriter {
+            buf,
+            seen: Vec::new(),
+        }
     }
 
     fn name(&mut self, name: &str) {
@@ -452,7 +471,8 @@ impl DnsWriter {
 
     /// EDNS0 OPT pseudo-RR, 1232-byte UDP payload size.
     fn opt(&mut self) {
-        self.buf.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
+        self.buf
+            .extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
     }
 }
 
@@ -528,7 +548,9 @@ fn client_hello(rng: &mut Rng, sni: Option<&str>) -> Vec<u8> {
     b.extend_from_slice(&alpn);
     ext(&mut e, 0x0010, &b); // ALPN
     ext(&mut e, 0x0005, &[1, 0, 0, 0, 0]); // status_request
-    let sigalgs: [u16; 8] = [0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601];
+    let sigalgs: [u16; 8] = [
+        0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601,
+    ];
     let mut b = u16be(sigalgs.len() * 2).to_vec();
     for s in sigalgs {
         b.extend_from_slice(&s.to_be_bytes());
@@ -571,9 +593,15 @@ fn client_hello(rng: &mut Rng, sni: Option<&str>) -> Vec<u8> {
 
 enum Format {
     /// Classic pcap with one link type.
-    Pcap { big_endian: bool, nanos: bool, link: Link },
+    Pcap {
+        big_endian: bool,
+        nanos: bool,
+        link: Link,
+    },
     /// pcapng (little-endian) with these interfaces: (link, name, tsresol exponent if not 6).
-    Pcapng { ifaces: Vec<(Link, &'static str, Option<u8>)> },
+    Pcapng {
+        ifaces: Vec<(Link, &'static str, Option<u8>)>,
+    },
 }
 
 struct Capture {
@@ -617,18 +645,45 @@ impl Capture {
     }
 
     /// Appends a frame; returns its 1-based number.
-    fn push(&mut self, iface: usize, link: Link, src: IpAddr, dst: IpAddr, outgoing: bool, l4: u8, seg: &[u8]) -> usize {
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        iface: usize,
+        link: Link,
+        src: IpAddr,
+        dst: IpAddr,
+        outgoing: bool,
+        l4: u8,
+        seg: &[u8],
+    ) -> usize {
         // mDNS (RFC 6762) requires hop limit 255 on link-local multicast.
-        let ttl = if dst.is_multicast() { 255 } else if outgoing { 64 } else { 57 };
+        let ttl = if dst.is_multicast() {
+            255
+        } else if outgoing {
+            64
+        } else {
+            57
+        };
         let id = self.next_id();
         let pkt = ip_packet(src, dst, l4, seg, id, ttl);
-        self.frames.push((iface, self.clock_ns, frame(link, src, dst, outgoing, &pkt), None));
+        self.frames.push((
+            iface,
+            self.clock_ns,
+            frame(link, src, dst, outgoing, &pkt),
+            None,
+        ));
         self.frames.len()
     }
 
     fn row(&mut self, frame: usize, kind: &'static str, name: &str, note: &'static str) {
         let alert = note == "-" && is_kaspersky(name);
-        self.rows.push(Row { frame, kind, name: name.trim_end_matches('.').to_string(), alert, note });
+        self.rows.push(Row {
+            frame,
+            kind,
+            name: name.trim_end_matches('.').to_string(),
+            alert,
+            note,
+        });
     }
 
     /// A DNS query and (unless `answers` is None) its response.
@@ -671,37 +726,117 @@ impl Capture {
     }
 
     /// TCP handshake, one ClientHello segment, the server's ACK: five frames.
-    fn tls(&mut self, iface: usize, link: Link, client: &str, server: &str, dport: u16, sni: Option<&str>, rtt_ns: u64) {
+    #[allow(clippy::too_many_arguments)]
+    fn tls(
+        &mut self,
+        iface: usize,
+        link: Link,
+        client: &str,
+        server: &str,
+        dport: u16,
+        sni: Option<&str>,
+        rtt_ns: u64,
+    ) {
         let (c, s) = (ip(client), ip(server));
         let sport = self.rng.port();
         let cisn = self.rng.u32();
         let sisn = self.rng.u32();
         let mss = if c.is_ipv4() { 1460 } else { 1440 };
-        let t = |sp, dp, seq, ack, fl, win, opt: &[u8], pl: &[u8], a, b| tcp(a, b, sp, dp, seq, ack, fl, win, opt, pl);
-        self.push(iface, link, c, s, true, 6, &t(sport, dport, cisn, 0, SYN, 64240, &syn_options(mss, 7), &[], c, s));
+        let t = |sp, dp, seq, ack, fl, win, opt: &[u8], pl: &[u8], a, b| {
+            tcp(a, b, sp, dp, seq, ack, fl, win, opt, pl)
+        };
+        self.push(
+            iface,
+            link,
+            c,
+            s,
+            true,
+            6,
+            &t(
+                sport,
+                dport,
+                cisn,
+                0,
+                SYN,
+                64240,
+                &syn_options(mss, 7),
+                &[],
+                c,
+                s,
+            ),
+        );
         self.advance(rtt_ns);
-        self.push(iface, link, s, c, false, 6, &t(dport, sport, sisn, cisn.wrapping_add(1), SYN | ACK, 65160, &syn_options(mss, 9), &[], s, c));
+        self.push(
+            iface,
+            link,
+            s,
+            c,
+            false,
+            6,
+            &t(
+                dport,
+                sport,
+                sisn,
+                cisn.wrapping_add(1),
+                SYN | ACK,
+                65160,
+                &syn_options(mss, 9),
+                &[],
+                s,
+                c,
+            ),
+        );
         self.advance(61_017);
         let (cseq, sseq) = (cisn.wrapping_add(1), sisn.wrapping_add(1));
-        self.push(iface, link, c, s, true, 6, &t(sport, dport, cseq, sseq, ACK, 502, &[], &[], c, s));
+        self.push(
+            iface,
+            link,
+            c,
+            s,
+            true,
+            6,
+            &t(sport, dport, cseq, sseq, ACK, 502, &[], &[], c, s),
+        );
         self.advance(412_345);
         let ch = client_hello(&mut self.rng, sni);
-        let f = self.push(iface, link, c, s, true, 6, &t(sport, dport, cseq, sseq, PSH | ACK, 502, &[], &ch, c, s));
+        let f = self.push(
+            iface,
+            link,
+            c,
+            s,
+            true,
+            6,
+            &t(sport, dport, cseq, sseq, PSH | ACK, 502, &[], &ch, c, s),
+        );
         if let Some(n) = sni {
             self.row(f, "tls-sni", n, "-");
         }
         self.advance(rtt_ns);
         let acked = cseq.wrapping_add(ch.len() as u32);
-        self.push(iface, link, s, c, false, 6, &t(dport, sport, sseq, acked, ACK, 501, &[], &[], s, c));
+        self.push(
+            iface,
+            link,
+            s,
+            c,
+            false,
+            6,
+            &t(dport, sport, sseq, acked, ACK, 501, &[], &[], s, c),
+        );
     }
 
     fn serialize(&self) -> Vec<u8> {
         let mut out = Vec::new();
         match &self.format {
-            Format::Pcap { big_endian, nanos, .. } => {
+            Format::Pcap {
+                big_endian, nanos, ..
+            } => {
                 let be = *big_endian;
-                let w32 = |o: &mut Vec<u8>, v: u32| o.extend_from_slice(&if be { v.to_be_bytes() } else { v.to_le_bytes() });
-                let w16 = |o: &mut Vec<u8>, v: u16| o.extend_from_slice(&if be { v.to_be_bytes() } else { v.to_le_bytes() });
+                let w32 = |o: &mut Vec<u8>, v: u32| {
+                    o.extend_from_slice(&if be { v.to_be_bytes() } else { v.to_le_bytes() })
+                };
+                let w16 = |o: &mut Vec<u8>, v: u16| {
+                    o.extend_from_slice(&if be { v.to_be_bytes() } else { v.to_le_bytes() })
+                };
                 w32(&mut out, if *nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 });
                 w16(&mut out, 2);
                 w16(&mut out, 4);
@@ -713,7 +848,14 @@ impl Capture {
                     let secs = T0_SECS + ns / 1_000_000_000;
                     let sub = ns % 1_000_000_000;
                     w32(&mut out, secs as u32);
-                    w32(&mut out, if *nanos { sub as u32 } else { (sub / 1000) as u32 });
+                    w32(
+                        &mut out,
+                        if *nanos {
+                            sub as u32
+                        } else {
+                            (sub / 1000) as u32
+                        },
+                    );
                     w32(&mut out, data.len() as u32);
                     w32(&mut out, data.len() as u32);
                     out.extend_from_slice(data);
@@ -767,7 +909,7 @@ impl Capture {
 }
 
 fn pad4(v: &mut Vec<u8>) {
-    while v.len() % 4 != 0 {
+    while !v.len().is_multiple_of(4) {
         v.push(0);
     }
 }
@@ -797,50 +939,159 @@ const RESOLVER6: &str = "2001:db8::53";
 fn kaspersky_dns() -> Capture {
     let mut c = Capture::new(
         "kaspersky-dns.pcap",
-        Format::Pcap { big_endian: false, nanos: false, link: Link::Eth { vlan: None } },
+        Format::Pcap {
+            big_endian: false,
+            nanos: false,
+            link: Link::Eth { vlan: None },
+        },
         0x6b61_7370_646e_7301,
     );
     let eth = Link::Eth { vlan: None };
-    let a = |o: &'static str, ttl, ip: [u8; 4]| Rr { owner: o, ttl, rd: Rdata::A(ip) };
+    let a = |o: &'static str, ttl, ip: [u8; 4]| Rr {
+        owner: o,
+        ttl,
+        rd: Rdata::A(ip),
+    };
 
-    c.dns(0, eth, "10.1.0.11", RESOLVER, "s01.upd.kaspersky.com", 1,
-        Some((0, &[a("s01.upd.kaspersky.com", 300, [192, 0, 2, 11]), a("s01.upd.kaspersky.com", 300, [192, 0, 2, 12])])),
-        1_843_211);
+    c.dns(
+        0,
+        eth,
+        "10.1.0.11",
+        RESOLVER,
+        "s01.upd.kaspersky.com",
+        1,
+        Some((
+            0,
+            &[
+                a("s01.upd.kaspersky.com", 300, [192, 0, 2, 11]),
+                a("s01.upd.kaspersky.com", 300, [192, 0, 2, 12]),
+            ],
+        )),
+        1_843_211,
+    );
     c.advance(250_113_407);
-    c.dns(0, eth, "10.1.0.12", RESOLVER, "dnl-07.geo.kaspersky.com", 1,
-        Some((0, &[a("dnl-07.geo.kaspersky.com", 60, [192, 0, 2, 17])])), 23_401_777);
+    c.dns(
+        0,
+        eth,
+        "10.1.0.12",
+        RESOLVER,
+        "dnl-07.geo.kaspersky.com",
+        1,
+        Some((0, &[a("dnl-07.geo.kaspersky.com", 60, [192, 0, 2, 17])])),
+        23_401_777,
+    );
     c.advance(410_220_019);
-    c.dns(0, eth, "10.1.0.13", RESOLVER, "dc1.ksn.kaspersky-labs.com", 1,
-        Some((0, &[a("dc1.ksn.kaspersky-labs.com", 120, [198, 51, 100, 31])])), 31_004_512);
+    c.dns(
+        0,
+        eth,
+        "10.1.0.13",
+        RESOLVER,
+        "dc1.ksn.kaspersky-labs.com",
+        1,
+        Some((
+            0,
+            &[a("dc1.ksn.kaspersky-labs.com", 120, [198, 51, 100, 31])],
+        )),
+        31_004_512,
+    );
     c.advance(301_551_002);
     // CNAME chain: the second target is a CDN name that merely contains "kaspersky.com".
-    c.dns(0, eth, "10.1.0.14", RESOLVER, "activation-v2.kaspersky.com", 1,
-        Some((0, &[
-            Rr { owner: "activation-v2.kaspersky.com", ttl: 3600, rd: Rdata::Cname("activation-v2.geo.kaspersky.com") },
-            Rr { owner: "activation-v2.geo.kaspersky.com", ttl: 300, rd: Rdata::Cname("activation-v2.kaspersky.com.edgekey.net") },
-            a("activation-v2.kaspersky.com.edgekey.net", 20, [203, 0, 113, 40]),
-        ])), 44_120_903);
+    c.dns(
+        0,
+        eth,
+        "10.1.0.14",
+        RESOLVER,
+        "activation-v2.kaspersky.com",
+        1,
+        Some((
+            0,
+            &[
+                Rr {
+                    owner: "activation-v2.kaspersky.com",
+                    ttl: 3600,
+                    rd: Rdata::Cname("activation-v2.geo.kaspersky.com"),
+                },
+                Rr {
+                    owner: "activation-v2.geo.kaspersky.com",
+                    ttl: 300,
+                    rd: Rdata::Cname("activation-v2.kaspersky.com.edgekey.net"),
+                },
+                a(
+                    "activation-v2.kaspersky.com.edgekey.net",
+                    20,
+                    [203, 0, 113, 40],
+                ),
+            ],
+        )),
+        44_120_903,
+    );
     c.advance(520_004_118);
     // AAAA over IPv6 transport.
-    c.dns(0, eth, "2001:db8:1::15", RESOLVER6, "ksn-url-geo.kaspersky-labs.com", 28,
-        Some((0, &[Rr { owner: "ksn-url-geo.kaspersky-labs.com", ttl: 300, rd: Rdata::Aaaa("2001:db8:ffff::25") }])),
-        12_777_310);
+    c.dns(
+        0,
+        eth,
+        "2001:db8:1::15",
+        RESOLVER6,
+        "ksn-url-geo.kaspersky-labs.com",
+        28,
+        Some((
+            0,
+            &[Rr {
+                owner: "ksn-url-geo.kaspersky-labs.com",
+                ttl: 300,
+                rd: Rdata::Aaaa("2001:db8:ffff::25"),
+            }],
+        )),
+        12_777_310,
+    );
     c.advance(333_000_333);
     // 0x20 mixed case, as a resolver randomises it; the answer owner points at the question.
-    c.dns(0, eth, "10.1.0.16", RESOLVER, "DS.KaSpErSkY.CoM", 1,
-        Some((0, &[a("DS.KaSpErSkY.CoM", 600, [192, 0, 2, 9])])), 9_876_543);
+    c.dns(
+        0,
+        eth,
+        "10.1.0.16",
+        RESOLVER,
+        "DS.KaSpErSkY.CoM",
+        1,
+        Some((0, &[a("DS.KaSpErSkY.CoM", 600, [192, 0, 2, 9])])),
+        9_876_543,
+    );
     c.advance(287_650_001);
     // On VLAN 100.
-    c.dns(0, Link::Eth { vlan: Some(100) }, "10.100.0.21", RESOLVER, "s05.upd.kaspersky.com", 1,
-        Some((0, &[a("s05.upd.kaspersky.com", 300, [192, 0, 2, 15])])), 2_034_991);
+    c.dns(
+        0,
+        Link::Eth { vlan: Some(100) },
+        "10.100.0.21",
+        RESOLVER,
+        "s05.upd.kaspersky.com",
+        1,
+        Some((0, &[a("s05.upd.kaspersky.com", 300, [192, 0, 2, 15])])),
+        2_034_991,
+    );
     c.advance(190_000_777);
     // Fallback to a public resolver (intel section 1), with the product's reachability test name.
-    c.dns(0, eth, "10.1.0.11", "8.8.8.8", "downloads.upd.kaspersky.com", 1,
-        Some((0, &[a("downloads.upd.kaspersky.com", 300, [192, 0, 2, 20])])), 14_002_468);
+    c.dns(
+        0,
+        eth,
+        "10.1.0.11",
+        "8.8.8.8",
+        "downloads.upd.kaspersky.com",
+        1,
+        Some((0, &[a("downloads.upd.kaspersky.com", 300, [192, 0, 2, 20])])),
+        14_002_468,
+    );
     c.advance(150_321_654);
     // A benign lookup in the same capture.
-    c.dns(0, eth, "10.1.0.12", RESOLVER, "www.example.org", 1,
-        Some((0, &[a("www.example.org", 3600, [192, 0, 2, 80])])), 1_500_042);
+    c.dns(
+        0,
+        eth,
+        "10.1.0.12",
+        RESOLVER,
+        "www.example.org",
+        1,
+        Some((0, &[a("www.example.org", 3600, [192, 0, 2, 80])])),
+        1_500_042,
+    );
     c
 }
 
@@ -852,24 +1103,84 @@ fn kaspersky_tls() -> Capture {
         (Link::Raw, "tun0", Some(9)),
         (Link::Sll2 { ifindex: 3 }, "any", None),
     ];
-    let mut c = Capture::new("kaspersky-tls.pcapng", Format::Pcapng { ifaces }, 0x6b61_7370_746c_7302);
+    let mut c = Capture::new(
+        "kaspersky-tls.pcapng",
+        Format::Pcapng { ifaces },
+        0x6b61_7370_746c_7302,
+    );
     let (eth, raw, sll2) = (c.link(0), c.link(1), c.link(2));
-    c.tls(0, eth, "10.2.0.11", "192.0.2.11", 443, Some("downloads.upd.kaspersky.com"), 18_204_311);
+    c.tls(
+        0,
+        eth,
+        "10.2.0.11",
+        "192.0.2.11",
+        443,
+        Some("downloads.upd.kaspersky.com"),
+        18_204_311,
+    );
     c.frames[0].3 = Some("generated by vendorwatch examples/gen-samples.rs".to_string());
     c.advance(700_123_456);
-    c.tls(1, raw, "10.2.0.12", "198.51.100.40", 443, Some("cm.k.kaspersky-labs.com"), 27_651_009);
+    c.tls(
+        1,
+        raw,
+        "10.2.0.12",
+        "198.51.100.40",
+        443,
+        Some("cm.k.kaspersky-labs.com"),
+        27_651_009,
+    );
     c.advance(512_345_678);
-    c.tls(2, sll2, "10.2.0.13", "198.51.100.50", 443, Some("dc1-st.ksn.kaspersky-labs.com"), 35_002_117);
+    c.tls(
+        2,
+        sll2,
+        "10.2.0.13",
+        "198.51.100.50",
+        443,
+        Some("dc1-st.ksn.kaspersky-labs.com"),
+        35_002_117,
+    );
     c.advance(440_404_404);
-    c.tls(0, eth, "10.2.0.14", "203.0.113.40", 443, Some("activation-v2.kaspersky.com"), 21_987_654);
+    c.tls(
+        0,
+        eth,
+        "10.2.0.14",
+        "203.0.113.40",
+        443,
+        Some("activation-v2.kaspersky.com"),
+        21_987_654,
+    );
     c.advance(610_000_123);
-    c.tls(1, raw, "10.2.0.15", "203.0.113.60", 443, Some("ksc.kaspersky.com"), 40_123_456);
+    c.tls(
+        1,
+        raw,
+        "10.2.0.15",
+        "203.0.113.60",
+        443,
+        Some("ksc.kaspersky.com"),
+        40_123_456,
+    );
     c.advance(333_333_333);
-    c.tls(2, sll2, "2001:db8:2::16", "2001:db8:ffff::19", 443, Some("s19.upd.kaspersky.com"), 19_191_919);
+    c.tls(
+        2,
+        sll2,
+        "2001:db8:2::16",
+        "2001:db8:ffff::19",
+        443,
+        Some("s19.upd.kaspersky.com"),
+        19_191_919,
+    );
     c.advance(271_828_182);
     // Not on 443: KSC Cloud Console agent port range 23100-23199 (intel row 44); the host label
     // is illustrative, the `*.ksc.kaspersky.com` pattern and port range are documented.
-    c.tls(0, eth, "10.2.0.17", "203.0.113.70", 23101, Some("eu-1.ksc.kaspersky.com"), 45_678_901);
+    c.tls(
+        0,
+        eth,
+        "10.2.0.17",
+        "203.0.113.70",
+        23101,
+        Some("eu-1.ksc.kaspersky.com"),
+        45_678_901,
+    );
     c
 }
 
@@ -878,50 +1189,177 @@ fn kaspersky_tls() -> Capture {
 fn benign_decoys() -> Capture {
     let mut c = Capture::new(
         "benign-decoys.pcap",
-        Format::Pcap { big_endian: true, nanos: true, link: Link::Sll },
+        Format::Pcap {
+            big_endian: true,
+            nanos: true,
+            link: Link::Sll,
+        },
         0x6265_6e69_676e_0003,
     );
     let sll = Link::Sll;
-    let a = |o: &'static str, ttl, ip: [u8; 4]| Rr { owner: o, ttl, rd: Rdata::A(ip) };
-    c.dns(0, sll, "10.3.0.11", RESOLVER, "www.example.org", 1,
-        Some((0, &[a("www.example.org", 3600, [192, 0, 2, 80])])), 1_204_301);
+    let a = |o: &'static str, ttl, ip: [u8; 4]| Rr {
+        owner: o,
+        ttl,
+        rd: Rdata::A(ip),
+    };
+    c.dns(
+        0,
+        sll,
+        "10.3.0.11",
+        RESOLVER,
+        "www.example.org",
+        1,
+        Some((0, &[a("www.example.org", 3600, [192, 0, 2, 80])])),
+        1_204_301,
+    );
     c.advance(120_000_017);
-    c.dns(0, sll, "10.3.0.11", RESOLVER, "github.com", 1,
-        Some((0, &[a("github.com", 60, [192, 0, 2, 81])])), 15_333_101);
+    c.dns(
+        0,
+        sll,
+        "10.3.0.11",
+        RESOLVER,
+        "github.com",
+        1,
+        Some((0, &[a("github.com", 60, [192, 0, 2, 81])])),
+        15_333_101,
+    );
     c.advance(98_765_432);
-    c.dns(0, sll, "10.3.0.12", RESOLVER, "kaspersky.com.evil.example", 1, Some((3, &[])), 30_000_303);
+    c.dns(
+        0,
+        sll,
+        "10.3.0.12",
+        RESOLVER,
+        "kaspersky.com.evil.example",
+        1,
+        Some((3, &[])),
+        30_000_303,
+    );
     c.advance(77_777_777);
-    c.dns(0, sll, "10.3.0.12", RESOLVER, "notkaspersky.com", 1,
-        Some((0, &[a("notkaspersky.com", 300, [198, 51, 100, 77])])), 25_252_525);
+    c.dns(
+        0,
+        sll,
+        "10.3.0.12",
+        RESOLVER,
+        "notkaspersky.com",
+        1,
+        Some((0, &[a("notkaspersky.com", 300, [198, 51, 100, 77])])),
+        25_252_525,
+    );
     c.advance(88_888_888);
-    c.dns(0, sll, "10.3.0.13", RESOLVER, "api.kaspersky.one", 1,
-        Some((0, &[a("api.kaspersky.one", 300, [203, 0, 113, 66])])), 41_414_141);
+    c.dns(
+        0,
+        sll,
+        "10.3.0.13",
+        RESOLVER,
+        "api.kaspersky.one",
+        1,
+        Some((0, &[a("api.kaspersky.one", 300, [203, 0, 113, 66])])),
+        41_414_141,
+    );
     c.advance(66_006_600);
-    c.dns(0, sll, "10.3.0.13", RESOLVER, "kasperskytte.github.io", 1,
-        Some((0, &[a("kasperskytte.github.io", 600, [192, 0, 2, 85])])), 12_121_212);
+    c.dns(
+        0,
+        sll,
+        "10.3.0.13",
+        RESOLVER,
+        "kasperskytte.github.io",
+        1,
+        Some((0, &[a("kasperskytte.github.io", 600, [192, 0, 2, 85])])),
+        12_121_212,
+    );
     c.advance(55_005_500);
-    c.dns(0, sll, "10.3.0.14", RESOLVER, "kasserver.com", 1,
-        Some((0, &[a("kasserver.com", 300, [198, 51, 100, 88])])), 22_022_022);
+    c.dns(
+        0,
+        sll,
+        "10.3.0.14",
+        RESOLVER,
+        "kasserver.com",
+        1,
+        Some((0, &[a("kasserver.com", 300, [198, 51, 100, 88])])),
+        22_022_022,
+    );
     c.advance(44_004_400);
-    c.dns(0, sll, "10.3.0.14", RESOLVER, "norton-kaspersky.com", 1, Some((3, &[])), 33_033_033);
+    c.dns(
+        0,
+        sll,
+        "10.3.0.14",
+        RESOLVER,
+        "norton-kaspersky.com",
+        1,
+        Some((3, &[])),
+        33_033_033,
+    );
     c.advance(210_987_654);
-    c.tls(0, sll, "10.3.0.11", "192.0.2.81", 443, Some("github.com"), 15_432_100);
+    c.tls(
+        0,
+        sll,
+        "10.3.0.11",
+        "192.0.2.81",
+        443,
+        Some("github.com"),
+        15_432_100,
+    );
     c.advance(123_456_789);
-    c.tls(0, sll, "10.3.0.11", "192.0.2.80", 443, Some("www.example.org"), 1_234_567);
+    c.tls(
+        0,
+        sll,
+        "10.3.0.11",
+        "192.0.2.80",
+        443,
+        Some("www.example.org"),
+        1_234_567,
+    );
     c.advance(234_567_891);
-    c.tls(0, sll, "10.3.0.13", "192.0.2.85", 443, Some("kasperskytte.github.io"), 12_345_678);
+    c.tls(
+        0,
+        sll,
+        "10.3.0.13",
+        "192.0.2.85",
+        443,
+        Some("kasperskytte.github.io"),
+        12_345_678,
+    );
     c.advance(98_989_898);
-    c.tls(0, sll, "10.3.0.13", "203.0.113.66", 443, Some("api.kaspersky.one"), 41_000_001);
+    c.tls(
+        0,
+        sll,
+        "10.3.0.13",
+        "203.0.113.66",
+        443,
+        Some("api.kaspersky.one"),
+        41_000_001,
+    );
     c.advance(77_000_007);
-    c.tls(0, sll, "10.3.0.12", "198.51.100.99", 443, Some("kaspersky.com.evil.example"), 29_000_009);
+    c.tls(
+        0,
+        sll,
+        "10.3.0.12",
+        "198.51.100.99",
+        443,
+        Some("kaspersky.com.evil.example"),
+        29_000_009,
+    );
     c.advance(150_000_015);
     // mDNS on 5353 names a real update host: out of scope, must be neither alerted nor logged.
     {
         let (src, dst) = (ip("10.3.0.30"), ip("224.0.0.251"));
         let mut q = DnsWriter::new(0, 0, 1, 0, 0, 0);
         q.question("s01.upd.kaspersky.com", 1);
-        let f = c.push(0, sll, src, dst, true, 17, &udp(src, dst, 5353, 5353, &q.buf));
-        c.row(f, "dns-query", "s01.upd.kaspersky.com", "out-of-scope:mdns-5353");
+        let f = c.push(
+            0,
+            sll,
+            src,
+            dst,
+            true,
+            17,
+            &udp(src, dst, 5353, 5353, &q.buf),
+        );
+        c.row(
+            f,
+            "dns-query",
+            "s01.upd.kaspersky.com",
+            "out-of-scope:mdns-5353",
+        );
     }
     c
 }
@@ -931,19 +1369,78 @@ fn benign_decoys() -> Capture {
 fn loopback_mixed() -> Capture {
     let mut c = Capture::new(
         "loopback-mixed.pcap",
-        Format::Pcap { big_endian: true, nanos: false, link: Link::Null { big_endian: true, v6_family: 30 } },
+        Format::Pcap {
+            big_endian: true,
+            nanos: false,
+            link: Link::Null {
+                big_endian: true,
+                v6_family: 30,
+            },
+        },
         0x6c6f_6f70_6261_6304,
     );
-    let null30 = Link::Null { big_endian: true, v6_family: 30 };
-    let null24 = Link::Null { big_endian: true, v6_family: 24 };
-    c.dns(0, null30, "10.4.0.11", RESOLVER, "www.kaspersky.com", 1,
-        Some((0, &[Rr { owner: "www.kaspersky.com", ttl: 300, rd: Rdata::A([192, 0, 2, 90]) }])), 3_141_592);
+    let null30 = Link::Null {
+        big_endian: true,
+        v6_family: 30,
+    };
+    let null24 = Link::Null {
+        big_endian: true,
+        v6_family: 24,
+    };
+    c.dns(
+        0,
+        null30,
+        "10.4.0.11",
+        RESOLVER,
+        "www.kaspersky.com",
+        1,
+        Some((
+            0,
+            &[Rr {
+                owner: "www.kaspersky.com",
+                ttl: 300,
+                rd: Rdata::A([192, 0, 2, 90]),
+            }],
+        )),
+        3_141_592,
+    );
     c.advance(200_000_002);
-    c.dns(0, null24, "2001:db8:4::11", RESOLVER6, "support.kaspersky.com", 28,
-        Some((0, &[Rr { owner: "support.kaspersky.com", ttl: 300, rd: Rdata::Aaaa("2001:db8:ffff::91") }])), 2_718_281);
+    c.dns(
+        0,
+        null24,
+        "2001:db8:4::11",
+        RESOLVER6,
+        "support.kaspersky.com",
+        28,
+        Some((
+            0,
+            &[Rr {
+                owner: "support.kaspersky.com",
+                ttl: 300,
+                rd: Rdata::Aaaa("2001:db8:ffff::91"),
+            }],
+        )),
+        2_718_281,
+    );
     c.advance(100_000_001);
-    c.tls(0, null30, "2001:db8:4::11", "2001:db8:ffff::91", 443, Some("support.kaspersky.com"), 24_681_357);
+    c.tls(
+        0,
+        null30,
+        "2001:db8:4::11",
+        "2001:db8:ffff::91",
+        443,
+        Some("support.kaspersky.com"),
+        24_681_357,
+    );
     c.advance(300_000_003);
-    c.tls(0, null30, "10.4.0.11", "203.0.113.99", 443, None, 13_579_246);
+    c.tls(
+        0,
+        null30,
+        "10.4.0.11",
+        "203.0.113.99",
+        443,
+        None,
+        13_579_246,
+    );
     c
 }

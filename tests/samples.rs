@@ -44,16 +44,25 @@ fn expected() -> Vec<Row> {
             continue;
         }
         let f: Vec<&str> = line.split('\t').collect();
-        assert!(f.len() >= 5, "EXPECTED.tsv:{}: want at least 5 tab-separated fields: {line:?}", i + 1);
+        assert!(
+            f.len() >= 5,
+            "EXPECTED.tsv:{}: want at least 5 tab-separated fields: {line:?}",
+            i + 1
+        );
         rows.push(Row {
             file: f[0].to_string(),
-            frame: f[1].parse().unwrap_or_else(|_| panic!("EXPECTED.tsv:{}: bad frame {:?}", i + 1, f[1])),
+            frame: f[1]
+                .parse()
+                .unwrap_or_else(|_| panic!("EXPECTED.tsv:{}: bad frame {:?}", i + 1, f[1])),
             kind: f[2].to_string(),
             name: f[3].to_string(),
             should_alert: match f[4] {
                 "yes" => true,
                 "no" => false,
-                other => panic!("EXPECTED.tsv:{}: should_alert must be yes/no, not {other:?}", i + 1),
+                other => panic!(
+                    "EXPECTED.tsv:{}: should_alert must be yes/no, not {other:?}",
+                    i + 1
+                ),
             },
             out_of_scope: f.get(5).is_some_and(|n| n.starts_with("out-of-scope")),
         });
@@ -77,19 +86,30 @@ fn sample_files(rows: &[Row]) -> Vec<String> {
 /// returns the EVE records written to stdout.
 fn scan(args: &[&str], stdin_file: Option<&Path>) -> Vec<Value> {
     let mut cmd = Command::new(BIN);
-    cmd.arg("scan").args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd.arg("scan")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
     cmd.stdin(match stdin_file {
-        Some(p) => Stdio::from(fs::File::open(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))),
+        Some(p) => {
+            Stdio::from(fs::File::open(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+        }
         None => Stdio::null(),
     });
     let out = cmd.output().expect("run vendorwatch");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "vendorwatch scan {args:?} exited with {}; stderr:\n{stderr}", out.status);
+    assert!(
+        out.status.success(),
+        "vendorwatch scan {args:?} exited with {}; stderr:\n{stderr}",
+        out.status
+    );
     let stdout = String::from_utf8(out.stdout).expect("EVE output is UTF-8");
     stdout
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not one JSON object per line ({e}): {l}")))
+        .map(|l| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("not one JSON object per line ({e}): {l}"))
+        })
         .collect()
 }
 
@@ -104,7 +124,10 @@ fn event_type(v: &Value) -> &str {
 /// A metadata value as a list of strings (EVE metadata values are arrays; accept a bare string).
 fn strs(v: &Value) -> Vec<String> {
     match v {
-        Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
         Value::String(s) => vec![s.clone()],
         _ => Vec::new(),
     }
@@ -120,7 +143,10 @@ fn alert_summary(events: &[Value]) -> Vec<(String, String)> {
         .iter()
         .map(|a| {
             let md = &a["alert"]["metadata"];
-            (strs(&md["matched_name"]).join(","), strs(&md["observation"]).join(","))
+            (
+                strs(&md["matched_name"]).join(","),
+                strs(&md["observation"]).join(","),
+            )
         })
         .collect();
     v.sort();
@@ -134,19 +160,30 @@ fn check_alert_fields(file: &str, a: &Value, failures: &mut Vec<String>) {
         }
     }
     if !a["alert"]["signature_id"].is_u64() {
-        failures.push(format!("{file}: alert without numeric alert.signature_id: {a}"));
+        failures.push(format!(
+            "{file}: alert without numeric alert.signature_id: {a}"
+        ));
     }
     let md = &a["alert"]["metadata"];
     if strs(&md["matched_name"]).len() != 1 {
-        failures.push(format!("{file}: alert.metadata.matched_name is not an array of one string: {a}"));
+        failures.push(format!(
+            "{file}: alert.metadata.matched_name is not an array of one string: {a}"
+        ));
     }
     if strs(&md["channel"]).is_empty() {
-        failures.push(format!("{file}: alert.metadata.channel missing or empty: {a}"));
+        failures.push(format!(
+            "{file}: alert.metadata.channel missing or empty: {a}"
+        ));
     }
 }
 
 fn report(what: &str, failures: Vec<String>) {
-    assert!(failures.is_empty(), "{what}: {} problem(s):\n  {}", failures.len(), failures.join("\n  "));
+    assert!(
+        failures.is_empty(),
+        "{what}: {} problem(s):\n  {}",
+        failures.len(),
+        failures.join("\n  ")
+    );
 }
 
 /// (a) Every should_alert=yes dns-query / tls-sni row has an alert for its lowercased name with
@@ -171,7 +208,7 @@ fn alerts_match_expected_rows() {
             let want = r.name.to_ascii_lowercase();
             let hit = alerts.iter().any(|a| {
                 let md = &a["alert"]["metadata"];
-                strs(&md["matched_name"]).iter().any(|n| *n == want)
+                strs(&md["matched_name"]).contains(&want)
                     && strs(&md["observation"]).iter().any(|o| o == obs)
                     && a["app_proto"].as_str() == Some(proto)
             });
@@ -179,8 +216,11 @@ fn alerts_match_expected_rows() {
                 failures.push(format!("{file} frame {}: no {proto} alert with matched_name {want:?}, observation {obs:?}", r.frame));
             }
         }
-        let yes: BTreeSet<String> =
-            in_file.iter().filter(|r| r.should_alert).map(|r| r.name.to_ascii_lowercase()).collect();
+        let yes: BTreeSet<String> = in_file
+            .iter()
+            .filter(|r| r.should_alert)
+            .map(|r| r.name.to_ascii_lowercase())
+            .collect();
         let no: BTreeSet<String> = in_file
             .iter()
             .filter(|r| !r.should_alert)
@@ -190,7 +230,9 @@ fn alerts_match_expected_rows() {
         for a in &alerts {
             for n in strs(&a["alert"]["metadata"]["matched_name"]) {
                 if no.contains(&n.to_ascii_lowercase()) {
-                    failures.push(format!("{file}: alert on decoy/out-of-scope name {n:?}: {a}"));
+                    failures.push(format!(
+                        "{file}: alert on decoy/out-of-scope name {n:?}: {a}"
+                    ));
                 }
             }
         }
@@ -214,7 +256,10 @@ fn logged(events: &[Value]) -> Logged {
                 let d = &e["dns"];
                 // Suricata 8 (version 3) writes `queries[]`; version 2 a top-level `rrname`.
                 if let Some(q) = d["queries"].as_array() {
-                    l.dns_queries.extend(q.iter().filter_map(|q| q["rrname"].as_str().map(str::to_string)));
+                    l.dns_queries.extend(
+                        q.iter()
+                            .filter_map(|q| q["rrname"].as_str().map(str::to_string)),
+                    );
                 }
                 if let Some(n) = d["rrname"].as_str() {
                     l.dns_queries.insert(n.to_string());
@@ -252,9 +297,10 @@ fn logged_names_match_expected_rows() {
                 _ => continue,
             };
             match (r.out_of_scope, set.contains(&r.name)) {
-                (false, false) => {
-                    failures.push(format!("{file} frame {}: {} {:?} not logged", r.frame, r.kind, r.name))
-                }
+                (false, false) => failures.push(format!(
+                    "{file} frame {}: {} {:?} not logged",
+                    r.frame, r.kind, r.name
+                )),
                 (true, true) => failures.push(format!(
                     "{file} frame {}: out-of-scope {} {:?} was logged",
                     r.frame, r.kind, r.name
@@ -276,14 +322,21 @@ fn logged_dns_answers_match_expected_rows() {
         let l = logged(&scan(&["--log", "dns,tls", &path_str(&file)], None));
         for r in rows.iter().filter(|r| r.file == file && !r.out_of_scope) {
             let found = match r.kind.as_str() {
-                "dns-answer-cname" => l.dns_answers.iter().any(|(_, t, d)| t == "CNAME" && *d == r.name),
-                "dns-answer-a" => {
-                    l.dns_answers.iter().any(|(n, t, _)| (t == "A" || t == "AAAA") && *n == r.name)
-                }
+                "dns-answer-cname" => l
+                    .dns_answers
+                    .iter()
+                    .any(|(_, t, d)| t == "CNAME" && *d == r.name),
+                "dns-answer-a" => l
+                    .dns_answers
+                    .iter()
+                    .any(|(n, t, _)| (t == "A" || t == "AAAA") && *n == r.name),
                 _ => continue,
             };
             if !found {
-                failures.push(format!("{file} frame {}: {} {:?} not among logged answers", r.frame, r.kind, r.name));
+                failures.push(format!(
+                    "{file} frame {}: {} {:?} not among logged answers",
+                    r.frame, r.kind, r.name
+                ));
             }
         }
     }
@@ -303,9 +356,19 @@ fn directory_scan_matches_per_file_scans() {
     one_by_one.sort();
     let dir = pcaps_dir().to_string_lossy().into_owned();
     let whole = alert_summary(&scan(&[&dir], None));
-    assert!(!one_by_one.is_empty(), "no alerts at all from the sample files");
-    assert_eq!(whole.len(), one_by_one.len(), "alert count: `scan pcaps/` vs the files one by one");
-    assert_eq!(whole, one_by_one, "alerts (matched_name, observation): `scan pcaps/` vs one by one");
+    assert!(
+        !one_by_one.is_empty(),
+        "no alerts at all from the sample files"
+    );
+    assert_eq!(
+        whole.len(),
+        one_by_one.len(),
+        "alert count: `scan pcaps/` vs the files one by one"
+    );
+    assert_eq!(
+        whole, one_by_one,
+        "alerts (matched_name, observation): `scan pcaps/` vs one by one"
+    );
 }
 
 /// (d) `scan -` reads a capture (pcap or pcapng) from stdin and gives the same alerts.
@@ -316,9 +379,15 @@ fn stdin_input_matches_file_input() {
         let path = pcaps_dir().join(&file);
         let from_file = alert_summary(&scan(&[&path_str(&file)], None));
         let planted = rows.iter().any(|r| r.file == file && r.should_alert);
-        assert!(!planted || !from_file.is_empty(), "{file}: no alerts from `scan file`, nothing to compare");
+        assert!(
+            !planted || !from_file.is_empty(),
+            "{file}: no alerts from `scan file`, nothing to compare"
+        );
         let from_stdin = alert_summary(&scan(&["-"], Some(&path)));
-        assert_eq!(from_stdin, from_file, "{file}: `scan -` < file vs `scan file`");
+        assert_eq!(
+            from_stdin, from_file,
+            "{file}: `scan -` < file vs `scan file`"
+        );
     }
 }
 
