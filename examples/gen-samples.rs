@@ -1,0 +1,1446 @@
+//! Deterministic generator of the small sample captures in `pcaps/`.
+//!
+//! ```text
+//! cargo run --example gen-samples -- pcaps/
+//! ```
+//!
+//! Writes `kaspersky-dns.pcap`, `kaspersky-tls.pcapng`, `benign-decoys.pcap`,
+//! `loopback-mixed.pcap` and `EXPECTED.tsv` (one row per planted name) into the given directory.
+//!
+//! Only `std` is used, and nothing from the vendorwatch library, so the samples do not depend on
+//! the code they test. Every frame is built by hand: link layer (Ethernet with and without
+//! 802.1Q, raw IPv4, Linux SLL and SLL2, BSD null), IPv4 (header checksum) and IPv6, UDP and TCP
+//! (pseudo-header checksums, 3-way handshake, correct sequence numbers), DNS (compression
+//! pointers, CNAME chains, 0x20 mixed case, EDNS0) and TLS 1.3-style ClientHellos (GREASE,
+//! SNI, ALPN, supported_versions, key_share). Timestamps start at 2024-10-01T12:00:00Z and all
+//! "random" bytes come from a fixed-seed xorshift, so two runs give identical bytes.
+//!
+//! The file is also compiled as a module by `tests/samples.rs` (determinism check), so the
+//! entry point for that is the public [`generate`].
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io;
+use std::net::IpAddr;
+use std::path::Path;
+
+/// 2024-10-01T12:00:00Z as Unix seconds.
+const T0_SECS: u64 = 1_727_784_000;
+
+fn main() {
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "pcaps".to_string());
+    match generate(Path::new(&dir)) {
+        Ok(files) => {
+            for f in files {
+                println!("wrote {}", Path::new(&dir).join(f).display());
+            }
+        }
+        Err(e) => {
+            eprintln!("gen-samples: {dir}: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Writes all sample files into `dir` (created if missing) and returns their file names.
+pub fn generate(dir: &Path) -> io::Result<Vec<String>> {
+    fs::create_dir_all(dir)?;
+    let caps = [
+        kaspersky_dns(),
+        kaspersky_tls(),
+        benign_decoys(),
+        loopback_mixed(),
+    ];
+    let mut names = Vec::new();
+    let mut tsv = String::from("# file\tframe\tkind\tname\tshould_alert\tnote\n");
+    for cap in &caps {
+        fs::write(dir.join(&cap.name), cap.serialize())?;
+        names.push(cap.name.clone());
+        for r in &cap.rows {
+            let _ = writeln!(
+                tsv,
+                "{}\t{}\t{}\t{}\t{}\t{}",
+                cap.name,
+                r.frame,
+                r.kind,
+                r.name,
+                if r.alert { "yes" } else { "no" },
+                r.note
+            );
+        }
+    }
+    fs::write(dir.join("EXPECTED.tsv"), tsv)?;
+    names.push("EXPECTED.tsv".to_string());
+    Ok(names)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deterministic "randomness"
+
+/// xorshift64* with a fixed seed per file.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Rng(seed | 1)
+    }
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn u16(&mut self) -> u16 {
+        (self.next() >> 48) as u16
+    }
+    fn u32(&mut self) -> u32 {
+        (self.next() >> 32) as u32
+    }
+    fn port(&mut self) -> u16 {
+        49152 + (self.u16() % 16000)
+    }
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| (self.next() >> 56) as u8).collect()
+    }
+    /// One of the 16 GREASE values 0x?a?a (RFC 8701).
+    fn grease(&mut self) -> u16 {
+        let n = (self.next() >> 60) as u16;
+        (n << 12) | 0x0a00 | (n << 4) | 0x000a
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Expected observations
+
+/// Should a name alert? Kaspersky's registrable domains `kaspersky.com` and
+/// `kaspersky-labs.com` and every name below them (the pack's catch-alls, intel row 65);
+/// anything else, including look-alikes that merely contain the string, must not.
+fn is_kaspersky(name: &str) -> bool {
+    let n = name.trim_end_matches('.').to_ascii_lowercase();
+    ["kaspersky.com", "kaspersky-labs.com"]
+        .iter()
+        .any(|d| n == *d || n.ends_with(&format!(".{d}")))
+}
+
+struct Row {
+    frame: usize,
+    kind: &'static str,
+    name: String,
+    alert: bool,
+    /// `-`, or `out-of-scope:...` for a name the scanner must neither alert on nor log.
+    note: &'static str,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checksums, IP, UDP, TCP
+
+fn sum16(mut acc: u64, data: &[u8]) -> u64 {
+    let mut chunks = data.chunks_exact(2);
+    for c in &mut chunks {
+        acc += u64::from(u16::from_be_bytes([c[0], c[1]]));
+    }
+    if let [b] = chunks.remainder() {
+        acc += u64::from(*b) << 8;
+    }
+    acc
+}
+
+fn fold(mut acc: u64) -> u16 {
+    while acc >> 16 != 0 {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    !(acc as u16)
+}
+
+fn ip_bytes(a: IpAddr) -> Vec<u8> {
+    match a {
+        IpAddr::V4(a) => a.octets().to_vec(),
+        IpAddr::V6(a) => a.octets().to_vec(),
+    }
+}
+
+/// UDP/TCP checksum with the IPv4 or IPv6 pseudo header.
+fn l4_checksum(src: IpAddr, dst: IpAddr, proto: u8, seg: &[u8]) -> u16 {
+    let mut acc = sum16(0, &ip_bytes(src));
+    acc = sum16(acc, &ip_bytes(dst));
+    acc += u64::from(proto);
+    acc += seg.len() as u64;
+    acc = sum16(acc, seg);
+    fold(acc)
+}
+
+fn ip(a: &str) -> IpAddr {
+    a.parse().expect("valid address literal")
+}
+
+/// Wraps an L4 segment in an IPv4 or IPv6 header.
+fn ip_packet(src: IpAddr, dst: IpAddr, proto: u8, seg: &[u8], ident: u16, ttl: u8) -> Vec<u8> {
+    match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            let total = 20 + seg.len();
+            let mut h = vec![0x45, 0x00];
+            h.extend_from_slice(&(total as u16).to_be_bytes());
+            h.extend_from_slice(&ident.to_be_bytes());
+            // DF for TCP, as Linux sets it; UDP without.
+            h.extend_from_slice(&(if proto == 6 { 0x4000u16 } else { 0 }).to_be_bytes());
+            h.push(ttl);
+            h.push(proto);
+            h.extend_from_slice(&[0, 0]);
+            h.extend_from_slice(&s.octets());
+            h.extend_from_slice(&d.octets());
+            let c = fold(sum16(0, &h));
+            h[10..12].copy_from_slice(&c.to_be_bytes());
+            h.extend_from_slice(seg);
+            h
+        }
+        (IpAddr::V6(s), IpAddr::V6(d)) => {
+            // Flow label derived from the identifier so that it is stable per flow.
+            let first = 0x6000_0000u32 | ((u32::from(ident) * 13) & 0xf_ffff);
+            let mut h = first.to_be_bytes().to_vec();
+            h.extend_from_slice(&(seg.len() as u16).to_be_bytes());
+            h.push(proto);
+            h.push(ttl);
+            h.extend_from_slice(&s.octets());
+            h.extend_from_slice(&d.octets());
+            h.extend_from_slice(seg);
+            h
+        }
+        _ => panic!("mixed address families"),
+    }
+}
+
+fn udp(src: IpAddr, dst: IpAddr, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut s = Vec::with_capacity(8 + payload.len());
+    s.extend_from_slice(&sport.to_be_bytes());
+    s.extend_from_slice(&dport.to_be_bytes());
+    s.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    s.extend_from_slice(&[0, 0]);
+    s.extend_from_slice(payload);
+    let mut c = l4_checksum(src, dst, 17, &s);
+    if c == 0 {
+        c = 0xffff;
+    }
+    s[6..8].copy_from_slice(&c.to_be_bytes());
+    s
+}
+
+const SYN: u8 = 0x02;
+const ACK: u8 = 0x10;
+const PSH: u8 = 0x08;
+
+#[allow(clippy::too_many_arguments)]
+fn tcp(
+    src: IpAddr,
+    dst: IpAddr,
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    window: u16,
+    options: &[u8],
+    payload: &[u8],
+) -> Vec<u8> {
+    assert!(options.len().is_multiple_of(4));
+    let hlen = 20 + options.len();
+    let mut s = Vec::with_capacity(hlen + payload.len());
+    s.extend_from_slice(&sport.to_be_bytes());
+    s.extend_from_slice(&dport.to_be_bytes());
+    s.extend_from_slice(&seq.to_be_bytes());
+    s.extend_from_slice(&ack.to_be_bytes());
+    s.push(((hlen / 4) as u8) << 4);
+    s.push(flags);
+    s.extend_from_slice(&window.to_be_bytes());
+    s.extend_from_slice(&[0, 0, 0, 0]); // checksum, urgent pointer
+    s.extend_from_slice(options);
+    s.extend_from_slice(payload);
+    let c = l4_checksum(src, dst, 6, &s);
+    s[16..18].copy_from_slice(&c.to_be_bytes());
+    s
+}
+
+/// SYN options as Linux sends them, minus timestamps: MSS, NOP, wscale, SACK permitted, NOP NOP.
+fn syn_options(mss: u16, wscale: u8) -> Vec<u8> {
+    let mut o = vec![2, 4];
+    o.extend_from_slice(&mss.to_be_bytes());
+    o.extend_from_slice(&[1, 3, 3, wscale, 4, 2, 1, 1]);
+    o
+}
+
+// ---------------------------------------------------------------------------------------------
+// Link layers
+
+#[derive(Clone, Copy)]
+enum Link {
+    /// Ethernet II, optionally with one 802.1Q tag.
+    Eth { vlan: Option<u16> },
+    /// No link header (LINKTYPE_IPV4 / LINKTYPE_RAW).
+    Raw,
+    /// Linux cooked capture v1 (LINKTYPE_LINUX_SLL, 113).
+    Sll,
+    /// Linux cooked capture v2 (LINKTYPE_LINUX_SLL2, 276).
+    Sll2 { ifindex: u32 },
+    /// BSD null/loopback (LINKTYPE_NULL, 0); `v6_family` is 24, 28 or 30 by OS.
+    Null { big_endian: bool, v6_family: u32 },
+}
+
+impl Link {
+    fn linktype(self) -> u32 {
+        match self {
+            Link::Eth { .. } => 1,
+            Link::Raw => 228,
+            Link::Sll => 113,
+            Link::Sll2 { .. } => 276,
+            Link::Null { .. } => 0,
+        }
+    }
+}
+
+const ROUTER_MAC: [u8; 6] = [0x00, 0x00, 0x5e, 0x00, 0x01, 0x0a];
+
+/// Hosts on the local segment (10/8, 2001:db8:0..ff::/48) get a MAC derived from their address;
+/// everything else is reached through the router.
+fn mac_for(a: IpAddr) -> [u8; 6] {
+    let b = ip_bytes(a);
+    let local = match a {
+        IpAddr::V4(v) => v.octets()[0] == 10,
+        IpAddr::V6(v) => {
+            v.segments()[0] == 0x2001 && v.segments()[1] == 0xdb8 && v.segments()[2] < 0x100
+        }
+    };
+    if local {
+        let n = b.len();
+        [0x02, 0x42, b[n - 4], b[n - 3], b[n - 2], b[n - 1]]
+    } else {
+        ROUTER_MAC
+    }
+}
+
+fn ethertype(a: IpAddr) -> u16 {
+    if a.is_ipv4() { 0x0800 } else { 0x86dd }
+}
+
+/// Frames an IP packet. `outgoing` = sent by the client side (SLL packet type 4), else 0
+/// (to this host); a multicast destination gives packet type 2.
+fn frame(link: Link, src: IpAddr, dst: IpAddr, outgoing: bool, pkt: &[u8]) -> Vec<u8> {
+    let et = ethertype(src);
+    let multicast = dst.is_multicast();
+    let pkttype: u16 = if multicast {
+        2
+    } else if outgoing {
+        4
+    } else {
+        0
+    };
+    let mut f = Vec::with_capacity(pkt.len() + 20);
+    match link {
+        Link::Eth { vlan } => {
+            let dmac = match dst {
+                IpAddr::V4(d) if d.is_multicast() => {
+                    let o = d.octets();
+                    [0x01, 0x00, 0x5e, o[1] & 0x7f, o[2], o[3]]
+                }
+                _ => mac_for(dst),
+            };
+            f.extend_from_slice(&dmac);
+            f.extend_from_slice(&mac_for(src));
+            if let Some(id) = vlan {
+                f.extend_from_slice(&0x8100u16.to_be_bytes());
+                f.extend_from_slice(&(id & 0x0fff).to_be_bytes());
+            }
+            f.extend_from_slice(&et.to_be_bytes());
+        }
+        Link::Raw => {}
+        Link::Sll => {
+            f.extend_from_slice(&pkttype.to_be_bytes());
+            f.extend_from_slice(&1u16.to_be_bytes()); // ARPHRD_ETHER
+            f.extend_from_slice(&6u16.to_be_bytes());
+            f.extend_from_slice(&mac_for(src));
+            f.extend_from_slice(&[0, 0]);
+            f.extend_from_slice(&et.to_be_bytes());
+        }
+        Link::Sll2 { ifindex } => {
+            f.extend_from_slice(&et.to_be_bytes());
+            f.extend_from_slice(&[0, 0]);
+            f.extend_from_slice(&ifindex.to_be_bytes());
+            f.extend_from_slice(&1u16.to_be_bytes()); // ARPHRD_ETHER
+            f.push(pkttype as u8);
+            f.push(6);
+            f.extend_from_slice(&mac_for(src));
+            f.extend_from_slice(&[0, 0]);
+        }
+        Link::Null {
+            big_endian,
+            v6_family,
+        } => {
+            let fam: u32 = if src.is_ipv4() { 2 } else { v6_family };
+            f.extend_from_slice(&if big_endian {
+                fam.to_be_bytes()
+            } else {
+                fam.to_le_bytes()
+            });
+        }
+    }
+    f.extend_from_slice(pkt);
+    f
+}
+
+// ---------------------------------------------------------------------------------------------
+// DNS
+
+enum Rdata<'a> {
+    A([u8; 4]),
+    Aaaa(&'a str),
+    Cname(&'a str),
+}
+
+/// DNS message writer with name compression (case-insensitive suffix match, pointing at the
+/// first spelling, as resolvers do; so a 0x20 question's case shows up in the answers too).
+struct DnsWriter {
+    buf: Vec<u8>,
+    seen: Vec<(String, u16)>,
+}
+
+impl DnsWriter {
+    fn new(id: u16, flags: u16, qd: u16, an: u16, ns: u16, ar: u16) -> Self {
+        let mut buf = Vec::new();
+        for v in [id, flags, qd, an, ns, ar] {
+            buf.extend_from_slice(&v.to_be_bytes());
+        }
+        DnsWriter {
+            buf,
+            seen: Vec::new(),
+        }
+    }
+
+    fn name(&mut self, name: &str) {
+        let labels: Vec<&str> = name.trim_end_matches('.').split('.').collect();
+        for i in 0..labels.len() {
+            let suffix = labels[i..].join(".").to_ascii_lowercase();
+            if let Some(&(_, off)) = self.seen.iter().find(|(s, _)| *s == suffix) {
+                self.buf.extend_from_slice(&(0xc000 | off).to_be_bytes());
+                return;
+            }
+            let off = self.buf.len();
+            if off < 0x3fff {
+                self.seen.push((suffix, off as u16));
+            }
+            self.buf.push(labels[i].len() as u8);
+            self.buf.extend_from_slice(labels[i].as_bytes());
+        }
+        self.buf.push(0);
+    }
+
+    fn u16(&mut self, v: u16) {
+        self.buf.extend_from_slice(&v.to_be_bytes());
+    }
+
+    fn question(&mut self, name: &str, qtype: u16) {
+        self.name(name);
+        self.u16(qtype);
+        self.u16(1);
+    }
+
+    fn answer(&mut self, owner: &str, ttl: u32, rd: &Rdata) {
+        self.name(owner);
+        let t = match rd {
+            Rdata::A(_) => 1,
+            Rdata::Aaaa(_) => 28,
+            Rdata::Cname(_) => 5,
+        };
+        self.u16(t);
+        self.u16(1);
+        self.buf.extend_from_slice(&ttl.to_be_bytes());
+        let len_at = self.buf.len();
+        self.u16(0);
+        match rd {
+            Rdata::A(a) => self.buf.extend_from_slice(a),
+            Rdata::Aaaa(a) => {
+                let v6: std::net::Ipv6Addr = a.parse().expect("v6 literal");
+                self.buf.extend_from_slice(&v6.octets());
+            }
+            Rdata::Cname(target) => self.name(target),
+        }
+        let rdlen = (self.buf.len() - len_at - 2) as u16;
+        self.buf[len_at..len_at + 2].copy_from_slice(&rdlen.to_be_bytes());
+    }
+
+    /// EDNS0 OPT pseudo-RR, 1232-byte UDP payload size.
+    fn opt(&mut self) {
+        self.buf
+            .extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
+    }
+}
+
+/// A planted resource record of a response: owner and data.
+struct Rr<'a> {
+    owner: &'a str,
+    ttl: u32,
+    rd: Rdata<'a>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// TLS ClientHello
+
+fn u16be(v: usize) -> [u8; 2] {
+    (v as u16).to_be_bytes()
+}
+
+fn ext(out: &mut Vec<u8>, typ: u16, body: &[u8]) {
+    out.extend_from_slice(&typ.to_be_bytes());
+    out.extend_from_slice(&u16be(body.len()));
+    out.extend_from_slice(body);
+}
+
+/// A ClientHello shaped like a current Chromium one, in one TLS record.
+fn client_hello(rng: &mut Rng, sni: Option<&str>) -> Vec<u8> {
+    let g_cipher = rng.grease();
+    let g_ext1 = rng.grease();
+    let mut g_ext2 = rng.grease();
+    if g_ext2 == g_ext1 {
+        g_ext2 ^= 0x1010;
+    }
+    let g_group = rng.grease();
+    let g_ver = rng.grease();
+
+    let mut body = vec![0x03, 0x03];
+    body.extend_from_slice(&rng.bytes(32)); // random
+    body.push(32);
+    body.extend_from_slice(&rng.bytes(32)); // legacy session id
+    let suites: [u16; 16] = [
+        g_cipher, 0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013,
+        0xc014, 0x009c, 0x009d, 0x002f, 0x0035,
+    ];
+    body.extend_from_slice(&u16be(suites.len() * 2));
+    for s in suites {
+        body.extend_from_slice(&s.to_be_bytes());
+    }
+    body.extend_from_slice(&[1, 0]); // compression: null
+
+    let mut e = Vec::new();
+    ext(&mut e, g_ext1, &[]);
+    if let Some(name) = sni {
+        let mut b = u16be(name.len() + 3).to_vec();
+        b.push(0); // host_name
+        b.extend_from_slice(&u16be(name.len()));
+        b.extend_from_slice(name.as_bytes());
+        ext(&mut e, 0x0000, &b);
+    }
+    ext(&mut e, 0x0017, &[]); // extended_master_secret
+    ext(&mut e, 0xff01, &[0]); // renegotiation_info
+    let mut groups = u16be(8).to_vec();
+    for g in [g_group, 0x001d, 0x0017, 0x0018] {
+        groups.extend_from_slice(&g.to_be_bytes());
+    }
+    ext(&mut e, 0x000a, &groups); // supported_groups
+    ext(&mut e, 0x000b, &[1, 0]); // ec_point_formats
+    ext(&mut e, 0x0023, &[]); // session_ticket
+    let mut alpn = Vec::new();
+    for p in ["h2", "http/1.1"] {
+        alpn.push(p.len() as u8);
+        alpn.extend_from_slice(p.as_bytes());
+    }
+    let mut b = u16be(alpn.len()).to_vec();
+    b.extend_from_slice(&alpn);
+    ext(&mut e, 0x0010, &b); // ALPN
+    ext(&mut e, 0x0005, &[1, 0, 0, 0, 0]); // status_request
+    let sigalgs: [u16; 8] = [
+        0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601,
+    ];
+    let mut b = u16be(sigalgs.len() * 2).to_vec();
+    for s in sigalgs {
+        b.extend_from_slice(&s.to_be_bytes());
+    }
+    ext(&mut e, 0x000d, &b); // signature_algorithms
+    ext(&mut e, 0x0012, &[]); // signed_certificate_timestamp
+    let mut ks = Vec::new();
+    ks.extend_from_slice(&g_group.to_be_bytes());
+    ks.extend_from_slice(&[0, 1, 0]);
+    ks.extend_from_slice(&0x001du16.to_be_bytes());
+    ks.extend_from_slice(&u16be(32));
+    ks.extend_from_slice(&rng.bytes(32));
+    let mut b = u16be(ks.len()).to_vec();
+    b.extend_from_slice(&ks);
+    ext(&mut e, 0x0033, &b); // key_share
+    ext(&mut e, 0x002d, &[1, 1]); // psk_key_exchange_modes: psk_dhe_ke
+    let mut b = vec![6];
+    for v in [g_ver, 0x0304, 0x0303] {
+        b.extend_from_slice(&v.to_be_bytes());
+    }
+    ext(&mut e, 0x002b, &b); // supported_versions
+    ext(&mut e, 0x001b, &[2, 0, 2]); // compress_certificate: brotli
+    ext(&mut e, g_ext2, &[0]);
+
+    body.extend_from_slice(&u16be(e.len()));
+    body.extend_from_slice(&e);
+
+    let mut hs = vec![0x01];
+    hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    hs.extend_from_slice(&body);
+
+    let mut rec = vec![0x16, 0x03, 0x01];
+    rec.extend_from_slice(&u16be(hs.len()));
+    rec.extend_from_slice(&hs);
+    rec
+}
+
+// ---------------------------------------------------------------------------------------------
+// Capture files
+
+enum Format {
+    /// Classic pcap with one link type.
+    Pcap {
+        big_endian: bool,
+        nanos: bool,
+        link: Link,
+    },
+    /// pcapng (little-endian) with these interfaces: (link, name, tsresol exponent if not 6).
+    Pcapng {
+        ifaces: Vec<(Link, &'static str, Option<u8>)>,
+    },
+}
+
+struct Capture {
+    name: String,
+    format: Format,
+    /// (interface index, nanoseconds after T0, bytes, comment)
+    frames: Vec<(usize, u64, Vec<u8>, Option<String>)>,
+    rows: Vec<Row>,
+    clock_ns: u64,
+    rng: Rng,
+    ip_id: u16,
+}
+
+impl Capture {
+    fn new(name: &str, format: Format, seed: u64) -> Self {
+        Capture {
+            name: name.to_string(),
+            format,
+            frames: Vec::new(),
+            rows: Vec::new(),
+            clock_ns: 0,
+            rng: Rng::new(seed),
+            ip_id: 0x1c00,
+        }
+    }
+
+    fn link(&self, iface: usize) -> Link {
+        match &self.format {
+            Format::Pcap { link, .. } => *link,
+            Format::Pcapng { ifaces } => ifaces[iface].0,
+        }
+    }
+
+    fn advance(&mut self, ns: u64) {
+        self.clock_ns += ns;
+    }
+
+    fn next_id(&mut self) -> u16 {
+        self.ip_id = self.ip_id.wrapping_add(1 + (self.rng.u16() & 0x3f));
+        self.ip_id
+    }
+
+    /// Appends a frame; returns its 1-based number.
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        iface: usize,
+        link: Link,
+        src: IpAddr,
+        dst: IpAddr,
+        outgoing: bool,
+        l4: u8,
+        seg: &[u8],
+    ) -> usize {
+        // mDNS (RFC 6762) requires hop limit 255 on link-local multicast.
+        let ttl = if dst.is_multicast() {
+            255
+        } else if outgoing {
+            64
+        } else {
+            57
+        };
+        let id = self.next_id();
+        let pkt = ip_packet(src, dst, l4, seg, id, ttl);
+        self.frames.push((
+            iface,
+            self.clock_ns,
+            frame(link, src, dst, outgoing, &pkt),
+            None,
+        ));
+        self.frames.len()
+    }
+
+    fn row(&mut self, frame: usize, kind: &'static str, name: &str, note: &'static str) {
+        let alert = note == "-" && is_kaspersky(name);
+        self.rows.push(Row {
+            frame,
+            kind,
+            name: name.trim_end_matches('.').to_string(),
+            alert,
+            note,
+        });
+    }
+
+    /// A DNS query and (unless `answers` is None) its response.
+    #[allow(clippy::too_many_arguments)]
+    fn dns(
+        &mut self,
+        iface: usize,
+        link: Link,
+        client: &str,
+        server: &str,
+        qname: &str,
+        qtype: u16,
+        answers: Option<(u16, &[Rr])>,
+        rtt_ns: u64,
+    ) {
+        let (c, s) = (ip(client), ip(server));
+        let id = self.rng.u16();
+        let sport = self.rng.port();
+        let mut q = DnsWriter::new(id, 0x0100, 1, 0, 0, 1);
+        q.question(qname, qtype);
+        q.opt();
+        let f = self.push(iface, link, c, s, true, 17, &udp(c, s, sport, 53, &q.buf));
+        self.row(f, "dns-query", qname, "-");
+        let Some((rcode, rrs)) = answers else { return };
+        self.advance(rtt_ns);
+        let mut r = DnsWriter::new(id, 0x8180 | rcode, 1, rrs.len() as u16, 0, 1);
+        r.question(qname, qtype);
+        for rr in rrs {
+            r.answer(rr.owner, rr.ttl, &rr.rd);
+        }
+        r.opt();
+        let f = self.push(iface, link, s, c, false, 17, &udp(s, c, 53, sport, &r.buf));
+        self.row(f, "dns-query", qname, "-");
+        for rr in rrs {
+            match rr.rd {
+                Rdata::Cname(t) => self.row(f, "dns-answer-cname", t, "-"),
+                _ => self.row(f, "dns-answer-a", rr.owner, "-"),
+            }
+        }
+    }
+
+    /// TCP handshake, one ClientHello segment, the server's ACK: five frames.
+    #[allow(clippy::too_many_arguments)]
+    fn tls(
+        &mut self,
+        iface: usize,
+        link: Link,
+        client: &str,
+        server: &str,
+        dport: u16,
+        sni: Option<&str>,
+        rtt_ns: u64,
+    ) {
+        let (c, s) = (ip(client), ip(server));
+        let sport = self.rng.port();
+        let cisn = self.rng.u32();
+        let sisn = self.rng.u32();
+        let mss = if c.is_ipv4() { 1460 } else { 1440 };
+        let t = |sp, dp, seq, ack, fl, win, opt: &[u8], pl: &[u8], a, b| {
+            tcp(a, b, sp, dp, seq, ack, fl, win, opt, pl)
+        };
+        self.push(
+            iface,
+            link,
+            c,
+            s,
+            true,
+            6,
+            &t(
+                sport,
+                dport,
+                cisn,
+                0,
+                SYN,
+                64240,
+                &syn_options(mss, 7),
+                &[],
+                c,
+                s,
+            ),
+        );
+        self.advance(rtt_ns);
+        self.push(
+            iface,
+            link,
+            s,
+            c,
+            false,
+            6,
+            &t(
+                dport,
+                sport,
+                sisn,
+                cisn.wrapping_add(1),
+                SYN | ACK,
+                65160,
+                &syn_options(mss, 9),
+                &[],
+                s,
+                c,
+            ),
+        );
+        self.advance(61_017);
+        let (cseq, sseq) = (cisn.wrapping_add(1), sisn.wrapping_add(1));
+        self.push(
+            iface,
+            link,
+            c,
+            s,
+            true,
+            6,
+            &t(sport, dport, cseq, sseq, ACK, 502, &[], &[], c, s),
+        );
+        self.advance(412_345);
+        let ch = client_hello(&mut self.rng, sni);
+        let f = self.push(
+            iface,
+            link,
+            c,
+            s,
+            true,
+            6,
+            &t(sport, dport, cseq, sseq, PSH | ACK, 502, &[], &ch, c, s),
+        );
+        if let Some(n) = sni {
+            self.row(f, "tls-sni", n, "-");
+        }
+        self.advance(rtt_ns);
+        let acked = cseq.wrapping_add(ch.len() as u32);
+        self.push(
+            iface,
+            link,
+            s,
+            c,
+            false,
+            6,
+            &t(dport, sport, sseq, acked, ACK, 501, &[], &[], s, c),
+        );
+    }
+
+    fn serialize(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        match &self.format {
+            Format::Pcap {
+                big_endian, nanos, ..
+            } => {
+                let be = *big_endian;
+                let w32 = |o: &mut Vec<u8>, v: u32| {
+                    o.extend_from_slice(&if be { v.to_be_bytes() } else { v.to_le_bytes() })
+                };
+                let w16 = |o: &mut Vec<u8>, v: u16| {
+                    o.extend_from_slice(&if be { v.to_be_bytes() } else { v.to_le_bytes() })
+                };
+                w32(&mut out, if *nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 });
+                w16(&mut out, 2);
+                w16(&mut out, 4);
+                w32(&mut out, 0); // thiszone
+                w32(&mut out, 0); // sigfigs
+                w32(&mut out, 262_144); // snaplen
+                w32(&mut out, self.link(0).linktype());
+                for (_, ns, data, _) in &self.frames {
+                    let secs = T0_SECS + ns / 1_000_000_000;
+                    let sub = ns % 1_000_000_000;
+                    w32(&mut out, secs as u32);
+                    w32(
+                        &mut out,
+                        if *nanos {
+                            sub as u32
+                        } else {
+                            (sub / 1000) as u32
+                        },
+                    );
+                    w32(&mut out, data.len() as u32);
+                    w32(&mut out, data.len() as u32);
+                    out.extend_from_slice(data);
+                }
+            }
+            Format::Pcapng { ifaces } => {
+                // Section header block.
+                let mut opts = Vec::new();
+                pcapng_opt(&mut opts, 4, b"vendorwatch examples/gen-samples.rs"); // shb_userappl
+                pcapng_opt(&mut opts, 0, &[]);
+                let mut body = 0x1a2b_3c4du32.to_le_bytes().to_vec();
+                body.extend_from_slice(&1u16.to_le_bytes());
+                body.extend_from_slice(&0u16.to_le_bytes());
+                body.extend_from_slice(&(-1i64).to_le_bytes());
+                body.extend_from_slice(&opts);
+                pcapng_block(&mut out, 0x0a0d_0d0a, &body);
+                // Interface description blocks.
+                for (link, name, tsresol) in ifaces {
+                    let mut body = (link.linktype() as u16).to_le_bytes().to_vec();
+                    body.extend_from_slice(&[0, 0]);
+                    body.extend_from_slice(&262_144u32.to_le_bytes());
+                    pcapng_opt(&mut body, 2, name.as_bytes()); // if_name
+                    if let Some(r) = tsresol {
+                        pcapng_opt(&mut body, 9, &[*r]); // if_tsresol
+                    }
+                    pcapng_opt(&mut body, 0, &[]);
+                    pcapng_block(&mut out, 1, &body);
+                }
+                // Enhanced packet blocks.
+                for (iface, ns, data, comment) in &self.frames {
+                    let exp = ifaces[*iface].2.unwrap_or(6) as u32;
+                    let total_ns = u128::from(T0_SECS) * 1_000_000_000 + u128::from(*ns);
+                    let units = (total_ns * 10u128.pow(exp) / 1_000_000_000) as u64;
+                    let mut body = (*iface as u32).to_le_bytes().to_vec();
+                    body.extend_from_slice(&((units >> 32) as u32).to_le_bytes());
+                    body.extend_from_slice(&(units as u32).to_le_bytes());
+                    body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+                    body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+                    body.extend_from_slice(data);
+                    pad4(&mut body);
+                    if let Some(c) = comment {
+                        pcapng_opt(&mut body, 1, c.as_bytes()); // opt_comment
+                        pcapng_opt(&mut body, 0, &[]);
+                    }
+                    pcapng_block(&mut out, 6, &body);
+                }
+            }
+        }
+        out
+    }
+}
+
+fn pad4(v: &mut Vec<u8>) {
+    while !v.len().is_multiple_of(4) {
+        v.push(0);
+    }
+}
+
+fn pcapng_opt(out: &mut Vec<u8>, code: u16, val: &[u8]) {
+    out.extend_from_slice(&code.to_le_bytes());
+    out.extend_from_slice(&(val.len() as u16).to_le_bytes());
+    out.extend_from_slice(val);
+    pad4(out);
+}
+
+fn pcapng_block(out: &mut Vec<u8>, typ: u32, body: &[u8]) {
+    let total = (12 + body.len()) as u32;
+    out.extend_from_slice(&typ.to_le_bytes());
+    out.extend_from_slice(&total.to_le_bytes());
+    out.extend_from_slice(body);
+    out.extend_from_slice(&total.to_le_bytes());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The four sample files
+
+const RESOLVER: &str = "10.0.0.53";
+const RESOLVER6: &str = "2001:db8::53";
+
+/// DNS lookups of Kaspersky product names. Ethernet, little-endian microsecond pcap.
+fn kaspersky_dns() -> Capture {
+    let mut c = Capture::new(
+        "kaspersky-dns.pcap",
+        Format::Pcap {
+            big_endian: false,
+            nanos: false,
+            link: Link::Eth { vlan: None },
+        },
+        0x6b61_7370_646e_7301,
+    );
+    let eth = Link::Eth { vlan: None };
+    let a = |o: &'static str, ttl, ip: [u8; 4]| Rr {
+        owner: o,
+        ttl,
+        rd: Rdata::A(ip),
+    };
+
+    c.dns(
+        0,
+        eth,
+        "10.1.0.11",
+        RESOLVER,
+        "s01.upd.kaspersky.com",
+        1,
+        Some((
+            0,
+            &[
+                a("s01.upd.kaspersky.com", 300, [192, 0, 2, 11]),
+                a("s01.upd.kaspersky.com", 300, [192, 0, 2, 12]),
+            ],
+        )),
+        1_843_211,
+    );
+    c.advance(250_113_407);
+    c.dns(
+        0,
+        eth,
+        "10.1.0.12",
+        RESOLVER,
+        "dnl-07.geo.kaspersky.com",
+        1,
+        Some((0, &[a("dnl-07.geo.kaspersky.com", 60, [192, 0, 2, 17])])),
+        23_401_777,
+    );
+    c.advance(410_220_019);
+    c.dns(
+        0,
+        eth,
+        "10.1.0.13",
+        RESOLVER,
+        "dc1.ksn.kaspersky-labs.com",
+        1,
+        Some((
+            0,
+            &[a("dc1.ksn.kaspersky-labs.com", 120, [198, 51, 100, 31])],
+        )),
+        31_004_512,
+    );
+    c.advance(301_551_002);
+    // CNAME chain: the second target is a CDN name that merely contains "kaspersky.com".
+    c.dns(
+        0,
+        eth,
+        "10.1.0.14",
+        RESOLVER,
+        "activation-v2.kaspersky.com",
+        1,
+        Some((
+            0,
+            &[
+                Rr {
+                    owner: "activation-v2.kaspersky.com",
+                    ttl: 3600,
+                    rd: Rdata::Cname("activation-v2.geo.kaspersky.com"),
+                },
+                Rr {
+                    owner: "activation-v2.geo.kaspersky.com",
+                    ttl: 300,
+                    rd: Rdata::Cname("activation-v2.kaspersky.com.edgekey.net"),
+                },
+                a(
+                    "activation-v2.kaspersky.com.edgekey.net",
+                    20,
+                    [203, 0, 113, 40],
+                ),
+            ],
+        )),
+        44_120_903,
+    );
+    c.advance(520_004_118);
+    // AAAA over IPv6 transport.
+    c.dns(
+        0,
+        eth,
+        "2001:db8:1::15",
+        RESOLVER6,
+        "ksn-url-geo.kaspersky-labs.com",
+        28,
+        Some((
+            0,
+            &[Rr {
+                owner: "ksn-url-geo.kaspersky-labs.com",
+                ttl: 300,
+                rd: Rdata::Aaaa("2001:db8:ffff::25"),
+            }],
+        )),
+        12_777_310,
+    );
+    c.advance(333_000_333);
+    // 0x20 mixed case, as a resolver randomises it; the answer owner points at the question.
+    c.dns(
+        0,
+        eth,
+        "10.1.0.16",
+        RESOLVER,
+        "DS.KaSpErSkY.CoM",
+        1,
+        Some((0, &[a("DS.KaSpErSkY.CoM", 600, [192, 0, 2, 9])])),
+        9_876_543,
+    );
+    c.advance(287_650_001);
+    // On VLAN 100.
+    c.dns(
+        0,
+        Link::Eth { vlan: Some(100) },
+        "10.100.0.21",
+        RESOLVER,
+        "s05.upd.kaspersky.com",
+        1,
+        Some((0, &[a("s05.upd.kaspersky.com", 300, [192, 0, 2, 15])])),
+        2_034_991,
+    );
+    c.advance(190_000_777);
+    // Fallback to a public resolver (intel section 1), with the product's reachability test name.
+    c.dns(
+        0,
+        eth,
+        "10.1.0.11",
+        "8.8.8.8",
+        "downloads.upd.kaspersky.com",
+        1,
+        Some((0, &[a("downloads.upd.kaspersky.com", 300, [192, 0, 2, 20])])),
+        14_002_468,
+    );
+    c.advance(150_321_654);
+    // A benign lookup in the same capture.
+    c.dns(
+        0,
+        eth,
+        "10.1.0.12",
+        RESOLVER,
+        "www.example.org",
+        1,
+        Some((0, &[a("www.example.org", 3600, [192, 0, 2, 80])])),
+        1_500_042,
+    );
+    c
+}
+
+/// TLS ClientHellos to Kaspersky names. pcapng with Ethernet, raw IPv4 (ns resolution) and
+/// Linux SLL2 interfaces.
+fn kaspersky_tls() -> Capture {
+    let ifaces = vec![
+        (Link::Eth { vlan: None }, "eth0", None),
+        (Link::Raw, "tun0", Some(9)),
+        (Link::Sll2 { ifindex: 3 }, "any", None),
+    ];
+    let mut c = Capture::new(
+        "kaspersky-tls.pcapng",
+        Format::Pcapng { ifaces },
+        0x6b61_7370_746c_7302,
+    );
+    let (eth, raw, sll2) = (c.link(0), c.link(1), c.link(2));
+    c.tls(
+        0,
+        eth,
+        "10.2.0.11",
+        "192.0.2.11",
+        443,
+        Some("downloads.upd.kaspersky.com"),
+        18_204_311,
+    );
+    c.frames[0].3 = Some("generated by vendorwatch examples/gen-samples.rs".to_string());
+    c.advance(700_123_456);
+    c.tls(
+        1,
+        raw,
+        "10.2.0.12",
+        "198.51.100.40",
+        443,
+        Some("cm.k.kaspersky-labs.com"),
+        27_651_009,
+    );
+    c.advance(512_345_678);
+    c.tls(
+        2,
+        sll2,
+        "10.2.0.13",
+        "198.51.100.50",
+        443,
+        Some("dc1-st.ksn.kaspersky-labs.com"),
+        35_002_117,
+    );
+    c.advance(440_404_404);
+    c.tls(
+        0,
+        eth,
+        "10.2.0.14",
+        "203.0.113.40",
+        443,
+        Some("activation-v2.kaspersky.com"),
+        21_987_654,
+    );
+    c.advance(610_000_123);
+    c.tls(
+        1,
+        raw,
+        "10.2.0.15",
+        "203.0.113.60",
+        443,
+        Some("ksc.kaspersky.com"),
+        40_123_456,
+    );
+    c.advance(333_333_333);
+    c.tls(
+        2,
+        sll2,
+        "2001:db8:2::16",
+        "2001:db8:ffff::19",
+        443,
+        Some("s19.upd.kaspersky.com"),
+        19_191_919,
+    );
+    c.advance(271_828_182);
+    // Not on 443: KSC Cloud Console agent port range 23100-23199 (intel row 44); the host label
+    // is illustrative, the `*.ksc.kaspersky.com` pattern and port range are documented.
+    c.tls(
+        0,
+        eth,
+        "10.2.0.17",
+        "203.0.113.70",
+        23101,
+        Some("eu-1.ksc.kaspersky.com"),
+        45_678_901,
+    );
+    c
+}
+
+/// Benign names and look-alike decoys that must not alert. Linux SLL v1, big-endian
+/// nanosecond pcap.
+fn benign_decoys() -> Capture {
+    let mut c = Capture::new(
+        "benign-decoys.pcap",
+        Format::Pcap {
+            big_endian: true,
+            nanos: true,
+            link: Link::Sll,
+        },
+        0x6265_6e69_676e_0003,
+    );
+    let sll = Link::Sll;
+    let a = |o: &'static str, ttl, ip: [u8; 4]| Rr {
+        owner: o,
+        ttl,
+        rd: Rdata::A(ip),
+    };
+    c.dns(
+        0,
+        sll,
+        "10.3.0.11",
+        RESOLVER,
+        "www.example.org",
+        1,
+        Some((0, &[a("www.example.org", 3600, [192, 0, 2, 80])])),
+        1_204_301,
+    );
+    c.advance(120_000_017);
+    c.dns(
+        0,
+        sll,
+        "10.3.0.11",
+        RESOLVER,
+        "github.com",
+        1,
+        Some((0, &[a("github.com", 60, [192, 0, 2, 81])])),
+        15_333_101,
+    );
+    c.advance(98_765_432);
+    c.dns(
+        0,
+        sll,
+        "10.3.0.12",
+        RESOLVER,
+        "kaspersky.com.evil.example",
+        1,
+        Some((3, &[])),
+        30_000_303,
+    );
+    c.advance(77_777_777);
+    c.dns(
+        0,
+        sll,
+        "10.3.0.12",
+        RESOLVER,
+        "notkaspersky.com",
+        1,
+        Some((0, &[a("notkaspersky.com", 300, [198, 51, 100, 77])])),
+        25_252_525,
+    );
+    c.advance(88_888_888);
+    c.dns(
+        0,
+        sll,
+        "10.3.0.13",
+        RESOLVER,
+        "api.kaspersky.one",
+        1,
+        Some((0, &[a("api.kaspersky.one", 300, [203, 0, 113, 66])])),
+        41_414_141,
+    );
+    c.advance(66_006_600);
+    c.dns(
+        0,
+        sll,
+        "10.3.0.13",
+        RESOLVER,
+        "kasperskytte.github.io",
+        1,
+        Some((0, &[a("kasperskytte.github.io", 600, [192, 0, 2, 85])])),
+        12_121_212,
+    );
+    c.advance(55_005_500);
+    c.dns(
+        0,
+        sll,
+        "10.3.0.14",
+        RESOLVER,
+        "kasserver.com",
+        1,
+        Some((0, &[a("kasserver.com", 300, [198, 51, 100, 88])])),
+        22_022_022,
+    );
+    c.advance(44_004_400);
+    c.dns(
+        0,
+        sll,
+        "10.3.0.14",
+        RESOLVER,
+        "norton-kaspersky.com",
+        1,
+        Some((3, &[])),
+        33_033_033,
+    );
+    c.advance(210_987_654);
+    c.tls(
+        0,
+        sll,
+        "10.3.0.11",
+        "192.0.2.81",
+        443,
+        Some("github.com"),
+        15_432_100,
+    );
+    c.advance(123_456_789);
+    c.tls(
+        0,
+        sll,
+        "10.3.0.11",
+        "192.0.2.80",
+        443,
+        Some("www.example.org"),
+        1_234_567,
+    );
+    c.advance(234_567_891);
+    c.tls(
+        0,
+        sll,
+        "10.3.0.13",
+        "192.0.2.85",
+        443,
+        Some("kasperskytte.github.io"),
+        12_345_678,
+    );
+    c.advance(98_989_898);
+    c.tls(
+        0,
+        sll,
+        "10.3.0.13",
+        "203.0.113.66",
+        443,
+        Some("api.kaspersky.one"),
+        41_000_001,
+    );
+    c.advance(77_000_007);
+    c.tls(
+        0,
+        sll,
+        "10.3.0.12",
+        "198.51.100.99",
+        443,
+        Some("kaspersky.com.evil.example"),
+        29_000_009,
+    );
+    c.advance(150_000_015);
+    // mDNS on 5353 names a real update host: out of scope, must be neither alerted nor logged.
+    {
+        let (src, dst) = (ip("10.3.0.30"), ip("224.0.0.251"));
+        let mut q = DnsWriter::new(0, 0, 1, 0, 0, 0);
+        q.question("s01.upd.kaspersky.com", 1);
+        let f = c.push(
+            0,
+            sll,
+            src,
+            dst,
+            true,
+            17,
+            &udp(src, dst, 5353, 5353, &q.buf),
+        );
+        c.row(
+            f,
+            "dns-query",
+            "s01.upd.kaspersky.com",
+            "out-of-scope:mdns-5353",
+        );
+    }
+    c
+}
+
+/// BSD null link type (as macOS writes for utun/lo0), big-endian microsecond pcap, the address
+/// family in the file's byte order: 2 for IPv4, 24 (NetBSD/OpenBSD) and 30 (macOS) for IPv6.
+fn loopback_mixed() -> Capture {
+    let mut c = Capture::new(
+        "loopback-mixed.pcap",
+        Format::Pcap {
+            big_endian: true,
+            nanos: false,
+            link: Link::Null {
+                big_endian: true,
+                v6_family: 30,
+            },
+        },
+        0x6c6f_6f70_6261_6304,
+    );
+    let null30 = Link::Null {
+        big_endian: true,
+        v6_family: 30,
+    };
+    let null24 = Link::Null {
+        big_endian: true,
+        v6_family: 24,
+    };
+    c.dns(
+        0,
+        null30,
+        "10.4.0.11",
+        RESOLVER,
+        "www.kaspersky.com",
+        1,
+        Some((
+            0,
+            &[Rr {
+                owner: "www.kaspersky.com",
+                ttl: 300,
+                rd: Rdata::A([192, 0, 2, 90]),
+            }],
+        )),
+        3_141_592,
+    );
+    c.advance(200_000_002);
+    c.dns(
+        0,
+        null24,
+        "2001:db8:4::11",
+        RESOLVER6,
+        "support.kaspersky.com",
+        28,
+        Some((
+            0,
+            &[Rr {
+                owner: "support.kaspersky.com",
+                ttl: 300,
+                rd: Rdata::Aaaa("2001:db8:ffff::91"),
+            }],
+        )),
+        2_718_281,
+    );
+    c.advance(100_000_001);
+    c.tls(
+        0,
+        null30,
+        "2001:db8:4::11",
+        "2001:db8:ffff::91",
+        443,
+        Some("support.kaspersky.com"),
+        24_681_357,
+    );
+    c.advance(300_000_003);
+    c.tls(
+        0,
+        null30,
+        "10.4.0.11",
+        "203.0.113.99",
+        443,
+        None,
+        13_579_246,
+    );
+    c
+}
