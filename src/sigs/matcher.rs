@@ -212,12 +212,12 @@ impl Matcher {
             .into_iter()
             .map(|(len, map)| (len, map.into_iter().map(|(k, (_, h))| (k, h)).collect()))
             .collect();
-        m.v4.sort_by(|a, b| b.0.cmp(&a.0));
+        m.v4.sort_by_key(|(len, _)| std::cmp::Reverse(*len));
         m.v6 = v6
             .into_iter()
             .map(|(len, map)| (len, map.into_iter().map(|(k, (_, h))| (k, h)).collect()))
             .collect();
-        m.v6.sort_by(|a, b| b.0.cmp(&a.0));
+        m.v6.sort_by_key(|(len, _)| std::cmp::Reverse(*len));
         m
     }
 
@@ -230,16 +230,16 @@ impl Matcher {
         let mut start = 0usize;
         loop {
             let suffix = name.get(start..).unwrap_or_default();
-            if suffix.len() <= self.max_anchor {
-                if let Some(bucket) = self.names.get(suffix) {
-                    let left = match start {
-                        0 => None,
-                        s => name.get(..s - 1),
-                    };
-                    for e in bucket {
-                        if e.matches(left) && !f(e) {
-                            return;
-                        }
+            if suffix.len() <= self.max_anchor
+                && let Some(bucket) = self.names.get(suffix)
+            {
+                let left = match start {
+                    0 => None,
+                    s => name.get(..s - 1),
+                };
+                for e in bucket {
+                    if e.matches(left) && !f(e) {
+                        return;
                     }
                 }
             }

@@ -131,7 +131,10 @@ impl RuleSet {
         let mut errors = Vec::new();
         let mut sources = Vec::new();
         if paths.is_empty() {
-            errors.push(whole_file(Path::new("."), "no signature file or directory given"));
+            errors.push(whole_file(
+                Path::new("."),
+                "no signature file or directory given",
+            ));
         }
         for path in paths {
             match std::fs::metadata(path) {
@@ -150,10 +153,7 @@ impl RuleSet {
                 Err(e) => errors.push(whole_file(path, &format!("cannot open: {e}"))),
             }
         }
-        assemble(
-            sources.iter().map(|(p, t)| (p.clone(), t.as_str())),
-            errors,
-        )
+        assemble(sources.iter().map(|(p, t)| (p.clone(), t.as_str())), errors)
     }
 
     /// Parse one pack from text, reporting errors against `file`: for tests and for packs
@@ -343,8 +343,7 @@ impl<'a> Source<'a> {
                     Kind::Array(items) => rule_nodes = items,
                     _ => errors.push(self.error(
                         at(key, value),
-                        "`rule` must be an array of tables: write each rule under [[rule]]"
-                            .into(),
+                        "`rule` must be an array of tables: write each rule under [[rule]]".into(),
                     )),
                 },
                 other => errors.push(self.error(
@@ -523,11 +522,7 @@ impl<'a> Source<'a> {
     fn type_error(&self, key: &Key, node: &Node, want: &str, found: &Kind) -> SigError {
         self.error(
             at(key, node),
-            format!(
-                "`{}` must be {want}, found {}",
-                key.name,
-                found.type_name()
-            ),
+            format!("`{}` must be {want}, found {}", key.name, found.type_name()),
         )
     }
 
@@ -632,10 +627,13 @@ impl<'a> Source<'a> {
             None => Some(Vec::new()),
         };
         let enabled = match get("enabled") {
-            Some((_, Node {
-                kind: Kind::Bool(b),
-                ..
-            })) => Some(*b),
+            Some((
+                _,
+                Node {
+                    kind: Kind::Bool(b),
+                    ..
+                },
+            )) => Some(*b),
             Some((k, v)) => {
                 errors.push(self.type_error(k, v, "a boolean", &v.kind));
                 None
@@ -649,13 +647,14 @@ impl<'a> Source<'a> {
                 None
             }
         });
-        if let (Some(d), Some(i)) = (&domains, &ips) {
-            if d.is_empty() && i.is_empty() {
-                errors.push(self.error(
-                    node.span.clone(),
-                    "rule has neither `domains` nor `ips`, so it can never match".into(),
-                ));
-            }
+        if let (Some(d), Some(i)) = (&domains, &ips)
+            && d.is_empty()
+            && i.is_empty()
+        {
+            errors.push(self.error(
+                node.span.clone(),
+                "rule has neither `domains` nor `ips`, so it can never match".into(),
+            ));
         }
         if errors.len() != before {
             return None;

@@ -112,10 +112,12 @@ pub(crate) fn parse_domain(raw: &str) -> Result<Pattern, String> {
     }
     let literal_tail = labels.iter().rev().take_while(|l| !is_glob(l)).count();
     if literal_tail == 0 {
-        return Err("the last label must be literal (it is the part that is looked up); \
+        return Err(
+            "the last label must be literal (it is the part that is looked up); \
                     '*' and '?' match inside one label only, so e.g. \"kaspersky.*\" is not \
                     allowed: list each top-level domain"
-            .into());
+                .into(),
+        );
     }
     let split = labels.len() - literal_tail;
     let anchor = labels[split..].join(".");
@@ -160,7 +162,8 @@ pub(crate) fn glob_match(pat: &[u8], label: &[u8]) -> bool {
             },
         }
     }
-    pat.get(p..).is_some_and(|rest| rest.iter().all(|&b| b == b'*'))
+    pat.get(p..)
+        .is_some_and(|rest| rest.iter().all(|&b| b == b'*'))
 }
 
 /// Parse one entry of `ips`: `addr/len` or a bare address (a host route). Host bits set is an
@@ -178,7 +181,11 @@ pub(crate) fn parse_cidr(raw: &str) -> Result<(IpAddr, u8), String> {
         None => max,
         Some(l) => match l.parse::<u8>() {
             Ok(n) if n <= max => n,
-            _ => return Err(format!("prefix length \"{l}\" is not a number from 0 to {max}")),
+            _ => {
+                return Err(format!(
+                    "prefix length \"{l}\" is not a number from 0 to {max}"
+                ));
+            }
         },
     };
     let masked = mask_addr(addr, len);
