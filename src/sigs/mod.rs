@@ -1,1 +1,61 @@
-//! (to be written)
+//! Signature packs (`signatures/*.toml`) and the matcher built from them.
+//!
+//! - [`RuleSet`] is the owned form: loaded and validated from TOML, every error reported as
+//!   `file:line:col: message` ([`SigError`]), printable for `sigs list` and alerts.
+//! - [`Matcher`] is the hot-path index: an observed name is looked up by hashing its suffixes
+//!   label by label from the right (one hash lookup per label, however many rules there are);
+//!   an address by longest prefix. Lookups never allocate.
+//!
+//! Pattern semantics (also in `docs/signatures.md`): `a.b` exact; `*.a.b` any name strictly
+//! below `a.b`; `.a.b` `a.b` and everything below; `*` (any run) and `?` (one character)
+//! inside a label glob within that label only. Observed names are normalised with
+//! [`normalise_name`] first.
+
+mod matcher;
+mod pack;
+mod pattern;
+mod tree;
+
+#[cfg(test)]
+mod tests;
+
+pub use matcher::{FxBuildHasher, FxHasher, IpMatch, Matcher, NameMatch, normalise_name};
+pub use pack::{CHANNELS, CONFIDENCES, PackInfo, Rule, RuleSet, SigError};
+
+use std::path::{Path, PathBuf};
+
+/// The packs compiled into the binary, as (file name, text): a lone installed binary still
+/// has signatures, and [`RuleSet::bundled`] loads them.
+pub const BUNDLED: &[(&str, &str)] = &[(
+    "kaspersky.toml",
+    include_str!("../../signatures/kaspersky.toml"),
+)];
+
+/// Find the `signatures/` directory shipped with the program, so `vendorwatch` run from a
+/// checkout (`target/debug/vendorwatch`) or an unpacked release uses the editable files:
+/// `signatures/` next to the executable or in one of its 3 parent directories, then the
+/// crate's own `signatures/` (the build-time source tree). Only directories holding at least
+/// one `*.toml` count. `None` means: fall back to [`RuleSet::bundled`].
+pub fn default_signature_dir() -> Option<PathBuf> {
+    if let Ok(exe) = std::env::current_exe() {
+        let mut dir = exe.parent();
+        for _ in 0..4 {
+            let Some(d) = dir else { break };
+            let candidate = d.join("signatures");
+            if has_toml(&candidate) {
+                return Some(candidate);
+            }
+            dir = d.parent();
+        }
+    }
+    let candidate = Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures");
+    has_toml(&candidate).then_some(candidate)
+}
+
+fn has_toml(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.path().extension().is_some_and(|x| x == "toml"))
+    })
+}

@@ -1,0 +1,694 @@
+//! Signature packs: loading `signatures/*.toml` into a [`RuleSet`] and reporting every
+//! mistake as `file:line:col: message`.
+
+use super::pattern::{parse_cidr, parse_domain};
+use super::tree::{self, Key, Kind, Node};
+use std::collections::HashMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// The channels a rule may name; alert metadata and the host summary group by them.
+pub const CHANNELS: &[&str] = &[
+    "update",
+    "telemetry",
+    "activation",
+    "management",
+    "portal",
+    "other",
+];
+/// The confidence levels a rule may name (how well sourced its indicators are).
+pub const CONFIDENCES: &[&str] = &["high", "medium", "low"];
+
+const PACK_KEYS: &[&str] = &["id", "vendor", "version", "references"];
+const RULE_KEYS: &[&str] = &[
+    "sid",
+    "rev",
+    "name",
+    "channel",
+    "severity",
+    "confidence",
+    "references",
+    "domains",
+    "ips",
+    "enabled",
+    "comment",
+];
+
+/// The `[pack]` table of one file: who the signatures are about and where they came from
+/// (carried into alert metadata and `sigs list`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackInfo {
+    /// Short identifier, e.g. `kaspersky`; unique across loaded packs.
+    pub id: String,
+    /// Vendor name as shown in alerts.
+    pub vendor: String,
+    /// Pack version (a date by convention), shown by `sigs list` and in stats.
+    pub version: String,
+    /// Where the pack's indicators come from.
+    pub references: Vec<String>,
+    /// The file the pack was read from (`<bundled>/NAME` for the built-in copy).
+    pub file: PathBuf,
+}
+
+/// One `[[rule]]`: an alert definition (EVE `signature_id`, `signature`, `severity`) plus the
+/// names and addresses that raise it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    /// EVE `alert.signature_id`; unique across all loaded packs.
+    pub sid: u32,
+    /// EVE `alert.rev`; default 1.
+    pub rev: u32,
+    /// EVE `alert.signature`.
+    pub name: String,
+    /// One of [`CHANNELS`].
+    pub channel: String,
+    /// EVE severity, 1 (high) to 3 (low).
+    pub severity: u8,
+    /// One of [`CONFIDENCES`], if given.
+    pub confidence: Option<String>,
+    /// Sources of the indicators.
+    pub references: Vec<String>,
+    /// Domain patterns in canonical form (lowercase, no trailing dot).
+    pub domains: Vec<String>,
+    /// CIDRs as written (validated: parseable, no host bits).
+    pub ips: Vec<String>,
+    /// Disabled rules are kept for listing but never match.
+    pub enabled: bool,
+    /// Free text from the file.
+    pub comment: Option<String>,
+    /// Index into [`RuleSet::packs`].
+    pub pack: usize,
+}
+
+/// Everything loaded from the signature files: the owned, printable form of the rules
+/// (compile it with [`super::Matcher::new`] to match).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuleSet {
+    /// One entry per file.
+    pub packs: Vec<PackInfo>,
+    /// All rules of all packs, in file order.
+    pub rules: Vec<Rule>,
+}
+
+/// A problem in a signature file, located so an editor can jump to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigError {
+    /// The file (or directory) concerned.
+    pub file: PathBuf,
+    /// 1-based line; 0 when the problem concerns the whole file (e.g. it cannot be read).
+    pub line: usize,
+    /// 1-based column in characters; 0 with `line` 0.
+    pub col: usize,
+    /// What is wrong and, where possible, what to write instead.
+    pub message: String,
+}
+
+impl fmt::Display for SigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        } else {
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file.display(),
+                self.line,
+                self.col,
+                self.message
+            )
+        }
+    }
+}
+
+impl std::error::Error for SigError {}
+
+impl RuleSet {
+    /// Load every `*.toml` of each path: a directory is read in file-name order (not
+    /// recursively), a file as it is. All errors of all files are returned together, so one
+    /// run of `vendorwatch sigs check` shows everything to fix.
+    pub fn load(paths: &[PathBuf]) -> Result<RuleSet, Vec<SigError>> {
+        let mut errors = Vec::new();
+        let mut sources = Vec::new();
+        if paths.is_empty() {
+            errors.push(whole_file(
+                Path::new("."),
+                "no signature file or directory given",
+            ));
+        }
+        for path in paths {
+            match std::fs::metadata(path) {
+                Ok(meta) if meta.is_dir() => match list_toml(path) {
+                    Ok(files) if files.is_empty() => {
+                        errors.push(whole_file(path, "directory holds no *.toml file"));
+                    }
+                    Ok(files) => {
+                        for file in files {
+                            read_into(&file, &mut sources, &mut errors);
+                        }
+                    }
+                    Err(e) => errors.push(whole_file(path, &format!("cannot list: {e}"))),
+                },
+                Ok(_) => read_into(path, &mut sources, &mut errors),
+                Err(e) => errors.push(whole_file(path, &format!("cannot open: {e}"))),
+            }
+        }
+        assemble(sources.iter().map(|(p, t)| (p.clone(), t.as_str())), errors)
+    }
+
+    /// Parse one pack from text, reporting errors against `file`: for tests and for packs
+    /// that do not live on disk.
+    pub fn from_str(text: &str, file: &Path) -> Result<RuleSet, Vec<SigError>> {
+        assemble(std::iter::once((file.to_path_buf(), text)), Vec::new())
+    }
+
+    /// The packs compiled into the binary ([`super::BUNDLED`]), so a lone installed binary
+    /// works without its `signatures/` directory.
+    pub fn bundled() -> Result<RuleSet, Vec<SigError>> {
+        assemble(
+            super::BUNDLED
+                .iter()
+                .map(|(name, text)| (PathBuf::from(format!("<bundled>/{name}")), *text)),
+            Vec::new(),
+        )
+    }
+}
+
+fn whole_file(path: &Path, message: &str) -> SigError {
+    SigError {
+        file: path.to_path_buf(),
+        line: 0,
+        col: 0,
+        message: message.to_string(),
+    }
+}
+
+fn list_toml(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    Ok(files)
+}
+
+fn read_into(path: &Path, sources: &mut Vec<(PathBuf, String)>, errors: &mut Vec<SigError>) {
+    match std::fs::read_to_string(path) {
+        Ok(text) => sources.push((path.to_path_buf(), text)),
+        Err(e) => errors.push(whole_file(path, &format!("cannot read: {e}"))),
+    }
+}
+
+/// Where something was defined, for "first defined at" notes.
+#[derive(Clone)]
+struct Place {
+    file: PathBuf,
+    line: usize,
+    col: usize,
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.col)
+    }
+}
+
+/// Parse every source, then check what spans files (duplicate sids and pack ids).
+fn assemble<'a>(
+    sources: impl Iterator<Item = (PathBuf, &'a str)>,
+    mut errors: Vec<SigError>,
+) -> Result<RuleSet, Vec<SigError>> {
+    let mut set = RuleSet::default();
+    let mut sids: HashMap<u32, Place> = HashMap::new();
+    let mut pack_ids: HashMap<String, Place> = HashMap::new();
+    for (file, text) in sources {
+        let src = Source::new(&file, text);
+        let Some(parsed) = src.parse_pack(&mut errors) else {
+            continue;
+        };
+        if let Some(first) = pack_ids.get(&parsed.pack.id) {
+            errors.push(src.error(
+                parsed.id_span.clone(),
+                format!(
+                    "duplicate pack id \"{}\" (first defined at {first})",
+                    parsed.pack.id
+                ),
+            ));
+        } else {
+            pack_ids.insert(parsed.pack.id.clone(), src.place(parsed.id_span.clone()));
+        }
+        let pack_index = set.packs.len();
+        set.packs.push(parsed.pack);
+        for (mut rule, sid_span) in parsed.rules {
+            if let Some(first) = sids.get(&rule.sid) {
+                errors.push(src.error(
+                    sid_span,
+                    format!(
+                        "duplicate sid {} (first defined at {first}); sids must be unique \
+                         across all packs",
+                        rule.sid
+                    ),
+                ));
+                continue;
+            }
+            sids.insert(rule.sid, src.place(sid_span));
+            rule.pack = pack_index;
+            set.rules.push(rule);
+        }
+    }
+    if errors.is_empty() {
+        Ok(set)
+    } else {
+        Err(errors)
+    }
+}
+
+struct ParsedPack {
+    pack: PackInfo,
+    id_span: Option<Range<usize>>,
+    rules: Vec<(Rule, Option<Range<usize>>)>,
+}
+
+/// One file's text and a line index for turning byte spans into `line:col`.
+struct Source<'a> {
+    file: &'a Path,
+    text: &'a str,
+    line_starts: Vec<usize>,
+}
+
+impl<'a> Source<'a> {
+    fn new(file: &'a Path, text: &'a str) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Source {
+            file,
+            text,
+            line_starts,
+        }
+    }
+
+    fn line_col(&self, span: Option<Range<usize>>) -> (usize, usize) {
+        let pos = span.map_or(0, |s| s.start).min(self.text.len());
+        let line = self.line_starts.partition_point(|&s| s <= pos).max(1);
+        let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
+        let col = self
+            .text
+            .get(start..pos)
+            .map_or(pos - start, |s| s.chars().count());
+        (line, col + 1)
+    }
+
+    fn place(&self, span: Option<Range<usize>>) -> Place {
+        let (line, col) = self.line_col(span);
+        Place {
+            file: self.file.to_path_buf(),
+            line,
+            col,
+        }
+    }
+
+    fn error(&self, span: Option<Range<usize>>, message: String) -> SigError {
+        let (line, col) = self.line_col(span);
+        SigError {
+            file: self.file.to_path_buf(),
+            line,
+            col,
+            message,
+        }
+    }
+
+    fn parse_pack(&self, errors: &mut Vec<SigError>) -> Option<ParsedPack> {
+        let root = match tree::parse(self.text) {
+            Ok(root) => root,
+            Err((message, span)) => {
+                let message = message.trim_end().replace('\n', "; ");
+                errors.push(self.error(span, format!("TOML syntax: {message}")));
+                return None;
+            }
+        };
+        let Kind::Table(entries) = &root.kind else {
+            errors.push(self.error(root.span.clone(), "expected a TOML table".into()));
+            return None;
+        };
+        let mut pack_node = None;
+        let mut rule_nodes: &[Node] = &[];
+        for (key, value) in entries {
+            match key.name.as_str() {
+                "pack" => pack_node = Some(value),
+                "rule" => match &value.kind {
+                    Kind::Array(items) => rule_nodes = items,
+                    _ => errors.push(self.error(
+                        at(key, value),
+                        "`rule` must be an array of tables: write each rule under [[rule]]".into(),
+                    )),
+                },
+                other => errors.push(self.error(
+                    key.span.clone(),
+                    format!("unknown top-level key `{other}`; expected [pack] and [[rule]]"),
+                )),
+            }
+        }
+        let pack = match pack_node {
+            Some(node) => self.pack_info(node, errors),
+            None => {
+                errors.push(self.error(
+                    Some(0..0),
+                    "missing [pack] table (id, vendor, version)".into(),
+                ));
+                None
+            }
+        };
+        let mut rules = Vec::new();
+        for node in rule_nodes {
+            if let Some(rule) = self.rule(node, errors) {
+                rules.push(rule);
+            }
+        }
+        // Rules that validated are kept even when others did not, so duplicate sids are
+        // still reported across files; any error fails the whole load anyway.
+        let (pack, id_span) = pack?;
+        Some(ParsedPack {
+            pack,
+            id_span,
+            rules,
+        })
+    }
+
+    /// Split a table's entries into known keys (in `known` order) and report unknown ones.
+    fn fields<'n>(
+        &self,
+        node: &'n Node,
+        what: &str,
+        known: &[&str],
+        errors: &mut Vec<SigError>,
+    ) -> Option<Vec<Option<(&'n Key, &'n Node)>>> {
+        let Kind::Table(entries) = &node.kind else {
+            errors.push(self.error(
+                node.span.clone(),
+                format!("{what} must be a table, found {}", node.kind.type_name()),
+            ));
+            return None;
+        };
+        let mut slots = vec![None; known.len()];
+        for (key, value) in entries {
+            match known.iter().position(|k| *k == key.name) {
+                Some(i) => slots[i] = Some((key, value)),
+                None => errors.push(self.error(
+                    key.span.clone().or_else(|| node.span.clone()),
+                    format!(
+                        "unknown key `{}` in {what}; expected one of: {}",
+                        key.name,
+                        known.join(", ")
+                    ),
+                )),
+            }
+        }
+        Some(slots)
+    }
+
+    fn missing(&self, table: &Node, what: &str, key: &str) -> SigError {
+        self.error(table.span.clone(), format!("{what} is missing `{key}`"))
+    }
+
+    fn string(&self, key: &Key, node: &Node, errors: &mut Vec<SigError>) -> Option<String> {
+        match &node.kind {
+            Kind::Str(s) if s.trim().is_empty() => {
+                errors.push(self.error(at(key, node), format!("`{}` is empty", key.name)));
+                None
+            }
+            Kind::Str(s) => Some(s.clone()),
+            other => {
+                errors.push(self.type_error(key, node, "a string", other));
+                None
+            }
+        }
+    }
+
+    fn int(
+        &self,
+        key: &Key,
+        node: &Node,
+        range: Range<i64>,
+        errors: &mut Vec<SigError>,
+    ) -> Option<i64> {
+        match &node.kind {
+            Kind::Int(n) if range.contains(n) => Some(*n),
+            Kind::Int(n) => {
+                errors.push(self.error(
+                    at(key, node),
+                    format!(
+                        "`{}` is {n}, it must be from {} to {}",
+                        key.name,
+                        range.start,
+                        range.end - 1
+                    ),
+                ));
+                None
+            }
+            other => {
+                errors.push(self.type_error(key, node, "an integer", other));
+                None
+            }
+        }
+    }
+
+    fn one_of(
+        &self,
+        key: &Key,
+        node: &Node,
+        allowed: &[&str],
+        errors: &mut Vec<SigError>,
+    ) -> Option<String> {
+        let s = self.string(key, node, errors)?;
+        if allowed.contains(&s.as_str()) {
+            Some(s)
+        } else {
+            errors.push(self.error(
+                at(key, node),
+                format!(
+                    "`{}` is \"{s}\", expected one of: {}",
+                    key.name,
+                    allowed.join(", ")
+                ),
+            ));
+            None
+        }
+    }
+
+    /// An array of strings, each checked by `check` (which returns the stored form).
+    fn strings(
+        &self,
+        key: &Key,
+        node: &Node,
+        errors: &mut Vec<SigError>,
+        check: impl Fn(&str) -> Result<String, String>,
+    ) -> Option<Vec<String>> {
+        let Kind::Array(items) = &node.kind else {
+            errors.push(self.type_error(key, node, "an array of strings", &node.kind));
+            return None;
+        };
+        let mut out = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for item in items {
+            let span = item.span.clone().or_else(|| at(key, node));
+            match &item.kind {
+                Kind::Str(s) => match check(s) {
+                    Ok(v) => out.push(v),
+                    Err(msg) => {
+                        errors.push(self.error(span, msg));
+                        ok = false;
+                    }
+                },
+                other => {
+                    errors.push(self.error(
+                        span,
+                        format!(
+                            "`{}` must hold strings, found {}",
+                            key.name,
+                            other.type_name()
+                        ),
+                    ));
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn type_error(&self, key: &Key, node: &Node, want: &str, found: &Kind) -> SigError {
+        self.error(
+            at(key, node),
+            format!("`{}` must be {want}, found {}", key.name, found.type_name()),
+        )
+    }
+
+    fn pack_info(
+        &self,
+        node: &Node,
+        errors: &mut Vec<SigError>,
+    ) -> Option<(PackInfo, Option<Range<usize>>)> {
+        let slots = self.fields(node, "[pack]", PACK_KEYS, errors)?;
+        let req = |i: usize, errors: &mut Vec<SigError>| match slots[i] {
+            Some((k, v)) => self.string(k, v, errors),
+            None => {
+                errors.push(self.missing(node, "[pack]", PACK_KEYS[i]));
+                None
+            }
+        };
+        let id = req(0, errors);
+        let vendor = req(1, errors);
+        let version = req(2, errors);
+        let references = match slots[3] {
+            Some((k, v)) => self.strings(k, v, errors, non_empty),
+            None => Some(Vec::new()),
+        };
+        let id_span = slots[0].and_then(|(k, v)| at(k, v));
+        Some((
+            PackInfo {
+                id: id?,
+                vendor: vendor?,
+                version: version?,
+                references: references?,
+                file: self.file.to_path_buf(),
+            },
+            id_span,
+        ))
+    }
+
+    fn rule(
+        &self,
+        node: &Node,
+        errors: &mut Vec<SigError>,
+    ) -> Option<(Rule, Option<Range<usize>>)> {
+        let what = "[[rule]]";
+        let before = errors.len();
+        let slots = self.fields(node, what, RULE_KEYS, errors)?;
+        let get = |name: &str| {
+            RULE_KEYS
+                .iter()
+                .position(|k| *k == name)
+                .and_then(|i| slots[i])
+        };
+        let sid = match get("sid") {
+            Some((k, v)) => self.int(k, v, 1..i64::from(u32::MAX) + 1, errors),
+            None => {
+                errors.push(self.missing(node, what, "sid"));
+                None
+            }
+        };
+        let rev = match get("rev") {
+            Some((k, v)) => self.int(k, v, 1..i64::from(u32::MAX) + 1, errors),
+            None => Some(1),
+        };
+        let name = match get("name") {
+            Some((k, v)) => self.string(k, v, errors),
+            None => {
+                errors.push(self.missing(node, what, "name"));
+                None
+            }
+        };
+        let channel = match get("channel") {
+            Some((k, v)) => self.one_of(k, v, CHANNELS, errors),
+            None => {
+                errors.push(self.missing(node, what, "channel"));
+                None
+            }
+        };
+        let severity = match get("severity") {
+            Some((k, v)) => self.int(k, v, 1..4, errors),
+            None => {
+                errors.push(self.missing(node, what, "severity"));
+                None
+            }
+        };
+        let confidence = get("confidence").map(|(k, v)| self.one_of(k, v, CONFIDENCES, errors));
+        let references = match get("references") {
+            Some((k, v)) => self.strings(k, v, errors, non_empty),
+            None => Some(Vec::new()),
+        };
+        let domains = match get("domains") {
+            Some((k, v)) => self.strings(k, v, errors, |raw| {
+                parse_domain(raw)
+                    .map(|p| p.canonical)
+                    .map_err(|e| format!("invalid domain pattern \"{raw}\": {e}"))
+            }),
+            None => Some(Vec::new()),
+        };
+        let ips = match get("ips") {
+            Some((k, v)) => self.strings(k, v, errors, |raw| {
+                parse_cidr(raw)
+                    .map(|(a, l)| format!("{a}/{l}"))
+                    .map_err(|e| format!("invalid CIDR \"{raw}\": {e}"))
+            }),
+            None => Some(Vec::new()),
+        };
+        let enabled = match get("enabled") {
+            Some((
+                _,
+                Node {
+                    kind: Kind::Bool(b),
+                    ..
+                },
+            )) => Some(*b),
+            Some((k, v)) => {
+                errors.push(self.type_error(k, v, "a boolean", &v.kind));
+                None
+            }
+            None => Some(true),
+        };
+        let comment = get("comment").map(|(k, v)| match &v.kind {
+            Kind::Str(s) => Some(s.clone()),
+            other => {
+                errors.push(self.type_error(k, v, "a string", other));
+                None
+            }
+        });
+        if let (Some(d), Some(i)) = (&domains, &ips)
+            && d.is_empty()
+            && i.is_empty()
+        {
+            errors.push(self.error(
+                node.span.clone(),
+                "rule has neither `domains` nor `ips`, so it can never match".into(),
+            ));
+        }
+        if errors.len() != before {
+            return None;
+        }
+        let sid_span = get("sid").and_then(|(k, v)| at(k, v));
+        Some((
+            Rule {
+                sid: u32::try_from(sid?).ok()?,
+                rev: u32::try_from(rev?).ok()?,
+                name: name?,
+                channel: channel?,
+                severity: u8::try_from(severity?).ok()?,
+                confidence: confidence.map_or(Some(None), |c| c.map(Some))?,
+                references: references?,
+                domains: domains?,
+                ips: ips?,
+                enabled: enabled?,
+                comment: comment.map_or(Some(None), |c| c.map(Some))?,
+                pack: 0,
+            },
+            sid_span,
+        ))
+    }
+}
+
+/// The value's span, or the key's when the value has none.
+fn at(key: &Key, node: &Node) -> Option<Range<usize>> {
+    node.span.clone().or_else(|| key.span.clone())
+}
+
+fn non_empty(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        Err("empty string".into())
+    } else {
+        Ok(s.to_string())
+    }
+}
