@@ -129,7 +129,7 @@ fn parse_log(list: &[String]) -> Result<LogSelection, String> {
             other => {
                 return Err(format!(
                     "unknown --log value {other:?} (expected dns, tls or all)"
-                ))
+                ));
             }
         }
     }
@@ -155,7 +155,10 @@ fn run_scan(args: ScanArgs) -> i32 {
         Some(path) => match File::create(path) {
             Ok(f) => Box::new(f),
             Err(e) => {
-                eprintln!("vendorwatch: {}: cannot create EVE file: {e}", path.display());
+                eprintln!(
+                    "vendorwatch: {}: cannot create EVE file: {e}",
+                    path.display()
+                );
                 return EXIT_FATAL;
             }
         },

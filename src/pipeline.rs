@@ -61,7 +61,10 @@ pub fn expand_inputs(args: &[String], stats: &mut ScanStats) -> Vec<Input> {
         if path.is_dir() {
             let mut files = Vec::new();
             if let Err(e) = walk_dir(&path, &mut files) {
-                fail(stats, format!("{}: cannot read directory: {e}", path.display()));
+                fail(
+                    stats,
+                    format!("{}: cannot read directory: {e}", path.display()),
+                );
             }
             for file in files {
                 if starts_like_capture(&file) {

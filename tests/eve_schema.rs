@@ -89,8 +89,18 @@ fn every_record_validates_against_suricata_schema() {
         }
     }
     eprintln!("records validated by type: {counts:?}");
-    assert!(failures.is_empty(), "invalid records:\n{}", failures.join("\n"));
-    for kind in ["alert/dns-query", "alert/dns-answer", "alert/tls-sni", "dns", "tls"] {
+    assert!(
+        failures.is_empty(),
+        "invalid records:\n{}",
+        failures.join("\n")
+    );
+    for kind in [
+        "alert/dns-query",
+        "alert/dns-answer",
+        "alert/tls-sni",
+        "dns",
+        "tls",
+    ] {
         assert!(
             counts.get(kind).copied().unwrap_or(0) > 0,
             "no {kind} record was produced, so none was validated"

@@ -109,7 +109,7 @@ fn non_matching_packets_allocate_nothing() {
     let rules = RuleSet::bundled().expect("bundled packs load");
     let mut detector = Detector::new(rules, LogSelection::default());
     let mut out = EveWriter::new(Box::new(std::io::sink()));
-    let frames = vec![
+    let frames = [
         frame(true, 53, &dns_query("www.example.org")),
         frame(true, 53, &dns_query("kaspersky.com.evil.example")),
         frame(false, 443, &client_hello("github.com")),
@@ -136,7 +136,11 @@ fn non_matching_packets_allocate_nothing() {
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     run(&mut reader, many.len() - 100);
     let after = ALLOCATIONS.load(Ordering::Relaxed);
-    assert_eq!(after - before, 0, "allocations on the non-matching fast path");
+    assert_eq!(
+        after - before,
+        0,
+        "allocations on the non-matching fast path"
+    );
     assert_eq!(detector.stats.alerts, 0);
     assert_eq!(detector.stats.client_hellos, 4000);
     assert_eq!(detector.stats.dns_messages, 4000);

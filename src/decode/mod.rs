@@ -362,8 +362,26 @@ mod tests {
     fn ipv4_udp(payload: &[u8]) -> Vec<u8> {
         let total = 20 + 8 + payload.len();
         let mut p = vec![
-            0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0,
-            0, 53,
+            0x45,
+            0,
+            (total >> 8) as u8,
+            total as u8,
+            0,
+            1,
+            0,
+            0,
+            64,
+            17,
+            0,
+            0,
+            10,
+            0,
+            0,
+            1,
+            10,
+            0,
+            0,
+            53,
         ];
         let udp_len = 8 + payload.len();
         p.extend_from_slice(&[0x15, 0xb3, 0, 53, (udp_len >> 8) as u8, udp_len as u8, 0, 0]);
@@ -391,7 +409,9 @@ mod tests {
             assert_eq!(decode(linktype::NULL, &frame).expect("null").payload, b"x");
         }
         assert_eq!(
-            decode(linktype::IPV4, &ipv4_udp(b"y")).expect("raw").payload,
+            decode(linktype::IPV4, &ipv4_udp(b"y"))
+                .expect("raw")
+                .payload,
             b"y"
         );
     }
@@ -401,7 +421,10 @@ mod tests {
         let mut sll = vec![0u8; 14];
         sll.extend_from_slice(&[0x08, 0x00]);
         sll.extend(ipv4_udp(b"s1"));
-        assert_eq!(decode(linktype::LINUX_SLL, &sll).expect("sll").payload, b"s1");
+        assert_eq!(
+            decode(linktype::LINUX_SLL, &sll).expect("sll").payload,
+            b"s1"
+        );
         let mut sll2 = vec![0x08, 0x00];
         sll2.extend_from_slice(&[0u8; 18]);
         sll2.extend(ipv4_udp(b"s2"));
@@ -419,10 +442,16 @@ mod tests {
         );
         let mut arp = vec![0u8; 12];
         arp.extend_from_slice(&[0x08, 0x06, 0, 0]);
-        assert_eq!(decode(linktype::ETHERNET, &arp).err(), Some(SkipReason::NotIp));
+        assert_eq!(
+            decode(linktype::ETHERNET, &arp).err(),
+            Some(SkipReason::NotIp)
+        );
         let mut frag = ipv4_udp(b"frag");
         frag[6] = 0x20; // more fragments
-        assert_eq!(decode(linktype::RAW, &frag).err(), Some(SkipReason::IpFragment));
+        assert_eq!(
+            decode(linktype::RAW, &frag).err(),
+            Some(SkipReason::IpFragment)
+        );
     }
 
     #[test]

@@ -14,8 +14,8 @@ use crate::capture::Timestamp;
 use crate::decode::{Decoded, L4Proto, VlanIds};
 use crate::output::eve::{EveWriter, MatchFacts};
 use crate::proto::dns::{self, DnsItem, Rdata};
-use crate::proto::{tls, NameBuf};
-use crate::sigs::{normalise_name, Matcher, RuleSet};
+use crate::proto::{NameBuf, tls};
+use crate::sigs::{Matcher, RuleSet, normalise_name};
 use event::{AppRecord, DnsRecord, TlsRecord};
 use inventory::Inventory;
 
@@ -270,11 +270,7 @@ impl Detector {
         let mut norm = NameBuf::new();
         let matcher = &self.matcher;
         let mut check_name = |raw: &NameBuf, observation: Observation, hits: &mut Hits| {
-            if normalise_name(raw.as_bytes(), &mut norm) {
-                if let Some(m) = matcher.match_name(norm.as_bytes()) {
-                    hits.add(m.rule, m.pattern, observation, norm.as_bytes());
-                }
-            }
+            check_name(matcher, raw.as_bytes(), observation, &mut norm, hits)
         };
         let walked = dns::walk(msg, |item| match item {
             DnsItem::Question { name, .. } => check_name(name, Observation::DnsQuery, &mut hits),
@@ -318,11 +314,13 @@ impl Detector {
         let mut hits = Hits::new();
         if let Some(sni) = hello.sni {
             let mut norm = NameBuf::new();
-            if normalise_name(sni, &mut norm) {
-                if let Some(m) = self.matcher.match_name(norm.as_bytes()) {
-                    hits.add(m.rule, m.pattern, Observation::TlsSni, norm.as_bytes());
-                }
-            }
+            check_name(
+                &self.matcher,
+                sni,
+                Observation::TlsSni,
+                &mut norm,
+                &mut hits,
+            );
         }
         if hits.is_empty() && !self.log.tls {
             return;
@@ -374,6 +372,22 @@ impl Detector {
 
 /// Marks a hit's pattern index as an index into `ips` rather than `domains`.
 const IP_PATTERN_FLAG: usize = 1 << (usize::BITS - 1);
+
+/// Normalise `raw` into `norm` and record a hit if a rule matches it.
+fn check_name(
+    matcher: &Matcher,
+    raw: &[u8],
+    observation: Observation,
+    norm: &mut NameBuf,
+    hits: &mut Hits,
+) {
+    if !normalise_name(raw, norm) {
+        return;
+    }
+    if let Some(m) = matcher.match_name(norm.as_bytes()) {
+        hits.add(m.rule, m.pattern, observation, norm.as_bytes());
+    }
+}
 
 fn check_ip(matcher: &Matcher, ip: IpAddr, hits: &mut Hits) {
     if let Some(m) = matcher.match_ip(ip) {

@@ -4,8 +4,8 @@
 use std::io::{self, Write};
 
 use crate::decode::SkipReason;
-use crate::detect::inventory::Inventory;
 use crate::detect::DetectStats;
+use crate::detect::inventory::Inventory;
 use crate::output::time::UtcTime;
 use crate::pipeline::ScanStats;
 
@@ -38,7 +38,12 @@ pub fn write_summary(
     for reason in SkipReason::ALL {
         let n = scan.skipped[reason.index()];
         if n > 0 {
-            write!(w, "{} {} {n}", if first { " (" } else { ", " }, reason.label())?;
+            write!(
+                w,
+                "{} {} {n}",
+                if first { " (" } else { ", " },
+                reason.label()
+            )?;
             first = false;
         }
     }
@@ -48,7 +53,11 @@ pub fn write_summary(
         "  dns messages: {} ({} invalid), tls client hellos: {}",
         detect.dns_messages, detect.dns_invalid, detect.client_hellos
     )?;
-    writeln!(w, "  alerts: {}, eve records written: {records}", detect.alerts)?;
+    writeln!(
+        w,
+        "  alerts: {}, eve records written: {records}",
+        detect.alerts
+    )?;
     if detect.hits_dropped > 0 {
         writeln!(
             w,

@@ -43,7 +43,10 @@ impl Run {
     }
 
     /// Records of one event type.
-    pub fn events<'a>(&'a self, event_type: &'a str) -> impl Iterator<Item = &'a serde_json::Value> {
+    pub fn events<'a>(
+        &'a self,
+        event_type: &'a str,
+    ) -> impl Iterator<Item = &'a serde_json::Value> {
         self.records
             .iter()
             .filter(move |r| r["event_type"] == event_type)
