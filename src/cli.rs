@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::decode::{Decoder, DecoderConfig};
 use crate::detect::{Detector, LogSelection};
 use crate::output::eve::EveWriter;
 use crate::output::summary::write_summary;
@@ -60,6 +61,9 @@ struct ScanArgs {
     /// Do not print the summary on stderr.
     #[arg(long, short)]
     quiet: bool,
+    /// Also decode UDP to PORT as VXLAN (repeatable; 4789 always is).
+    #[arg(long = "vxlan-port", value_name = "PORT")]
+    vxlan_ports: Vec<u16>,
     #[command(flatten)]
     sigs: SignatureArgs,
 }
@@ -168,7 +172,10 @@ fn run_scan(args: ScanArgs) -> i32 {
     let mut detector = Detector::new(rules, log);
     let mut stats = ScanStats::default();
     let inputs = pipeline::expand_inputs(&args.inputs, &mut stats);
-    pipeline::scan(&inputs, &mut detector, &mut out, &mut stats);
+    let mut config = DecoderConfig::default();
+    config.vxlan_ports.extend(&args.vxlan_ports);
+    let mut decoder = Decoder::new(config);
+    pipeline::scan(&inputs, &mut decoder, &mut detector, &mut out, &mut stats);
     let written = out.records();
     let output_result = out.finish();
     if !args.quiet {

@@ -6,7 +6,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use crate::capture::file::{CaptureErrorKind, CaptureReader};
-use crate::decode::{self, SkipReason};
+use crate::decode::{DecodeStats, Decoder, SkipReason};
 use crate::detect::{Detector, FlowMeta};
 use crate::output::eve::EveWriter;
 
@@ -44,6 +44,8 @@ pub struct ScanStats {
     pub bytes: u64,
     /// Packets not decoded, by [`SkipReason::index`].
     pub skipped: [u64; SkipReason::ALL.len()],
+    /// What the decoder did (tunnels, reassembly), copied at the end of the scan.
+    pub decode: DecodeStats,
     /// One line per error, as printed.
     pub errors: Vec<String>,
 }
@@ -119,14 +121,31 @@ fn fail(stats: &mut ScanStats, line: String) {
 /// Scan every input in order. Errors are printed as they happen and counted; the scan goes on
 /// with the next input. Returns early only when the output has failed (nothing more could be
 /// written).
-pub fn scan(inputs: &[Input], detector: &mut Detector, out: &mut EveWriter, stats: &mut ScanStats) {
+pub fn scan(
+    inputs: &[Input],
+    decoder: &mut Decoder,
+    detector: &mut Detector,
+    out: &mut EveWriter,
+    stats: &mut ScanStats,
+) {
+    scan_inputs(inputs, decoder, detector, out, stats);
+    stats.decode = decoder.stats();
+}
+
+fn scan_inputs(
+    inputs: &[Input],
+    decoder: &mut Decoder,
+    detector: &mut Detector,
+    out: &mut EveWriter,
+    stats: &mut ScanStats,
+) {
     for input in inputs {
         let name = input.display_name();
         out.set_pcap_filename(&name);
         let ok = match input {
-            Input::Stdin => scan_reader(&name, io::stdin().lock(), detector, out, stats),
+            Input::Stdin => scan_reader(&name, io::stdin().lock(), decoder, detector, out, stats),
             Input::File(path) => match File::open(path) {
-                Ok(file) => scan_reader(&name, file, detector, out, stats),
+                Ok(file) => scan_reader(&name, file, decoder, detector, out, stats),
                 Err(e) => {
                     fail(stats, format!("{name}: cannot open: {e}"));
                     false
@@ -148,6 +167,7 @@ pub fn scan(inputs: &[Input], detector: &mut Detector, out: &mut EveWriter, stat
 fn scan_reader<R: Read>(
     name: &str,
     reader: R,
+    decoder: &mut Decoder,
     detector: &mut Detector,
     out: &mut EveWriter,
     stats: &mut ScanStats,
@@ -182,7 +202,7 @@ fn scan_reader<R: Read>(
         stats.packets += 1;
         stats.bytes += u64::from(packet.orig_len);
         pcap_cnt += 1;
-        match decode::decode(packet.link_type, packet.data) {
+        match decoder.decode(packet.link_type, packet.data, packet.ts) {
             Ok(decoded) => {
                 let meta = FlowMeta::new(&decoded, packet.ts, pcap_cnt);
                 detector.on_packet(&decoded, &meta, out);

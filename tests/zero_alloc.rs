@@ -6,7 +6,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use vendorwatch::capture::file::CaptureReader;
-use vendorwatch::decode::decode;
+use vendorwatch::decode::Decoder;
 use vendorwatch::detect::{Detector, FlowMeta, LogSelection};
 use vendorwatch::output::eve::EveWriter;
 use vendorwatch::sigs::RuleSet;
@@ -109,6 +109,7 @@ fn non_matching_packets_allocate_nothing() {
     let rules = RuleSet::bundled().expect("bundled packs load");
     let mut detector = Detector::new(rules, LogSelection::default());
     let mut out = EveWriter::new(Box::new(std::io::sink()));
+    let mut decoder = Decoder::default();
     let frames = [
         frame(true, 53, &dns_query("www.example.org")),
         frame(true, 53, &dns_query("kaspersky.com.evil.example")),
@@ -127,7 +128,9 @@ fn non_matching_packets_allocate_nothing() {
     let mut run = |reader: &mut CaptureReader<&[u8]>, n: usize| {
         for _ in 0..n {
             let packet = reader.next_packet().expect("read").expect("a packet");
-            let decoded = decode(packet.link_type, packet.data).expect("decodes");
+            let decoded = decoder
+                .decode(packet.link_type, packet.data, packet.ts)
+                .expect("decodes");
             let meta = FlowMeta::new(&decoded, packet.ts, 1);
             detector.on_packet(&decoded, &meta, &mut out);
         }
@@ -147,7 +150,9 @@ fn non_matching_packets_allocate_nothing() {
 
     // The counter works: a matching packet does allocate (it builds the alert).
     let hit = frame(true, 53, &dns_query("s01.upd.kaspersky.com"));
-    let decoded = decode(1, &hit).expect("decodes");
+    let decoded = decoder
+        .decode(1, &hit, vendorwatch::capture::Timestamp::default())
+        .expect("decodes");
     let meta = FlowMeta::new(&decoded, vendorwatch::capture::Timestamp::default(), 1);
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     detector.on_packet(&decoded, &meta, &mut out);

@@ -11,7 +11,7 @@ pub mod inventory;
 use std::net::IpAddr;
 
 use crate::capture::Timestamp;
-use crate::decode::{Decoded, L4Proto, VlanIds};
+use crate::decode::{Decoded, L4Proto, Tunnel, VlanIds};
 use crate::output::eve::{EveWriter, MatchFacts};
 use crate::proto::dns::{self, DnsItem, Rdata};
 use crate::proto::{NameBuf, tls};
@@ -61,6 +61,8 @@ pub struct FlowMeta {
     pub proto: L4Proto,
     /// VLAN ids, outermost first.
     pub vlans: VlanIds,
+    /// The outermost tunnel the packet came through.
+    pub tunnel: Option<Tunnel>,
 }
 
 impl FlowMeta {
@@ -75,6 +77,7 @@ impl FlowMeta {
             dst_port: pkt.dst_port,
             proto: pkt.proto,
             vlans: pkt.vlans,
+            tunnel: pkt.tunnel,
         }
     }
 
@@ -95,6 +98,22 @@ impl FlowMeta {
         h.write(&[self.proto.number()]);
         for id in self.vlans.as_slice() {
             h.write(&id.to_be_bytes());
+        }
+        // The same inner addresses in two tunnels are two flows; the outer endpoints are
+        // ordered like the inner ones so both directions share an id.
+        if let Some(t) = &self.tunnel {
+            let (lo, hi) = if t.src_ip <= t.dst_ip {
+                (t.src_ip, t.dst_ip)
+            } else {
+                (t.dst_ip, t.src_ip)
+            };
+            for ip in [lo, hi] {
+                match ip {
+                    IpAddr::V4(v4) => h.write(&v4.octets()),
+                    IpAddr::V6(v6) => h.write(&v6.octets()),
+                }
+            }
+            h.write(&[t.proto]);
         }
         h.finish() & 0x7fff_ffff_ffff_ffff
     }

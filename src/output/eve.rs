@@ -159,6 +159,15 @@ impl EveWriter {
         write_ip(j, "dest_ip", flow.dst_ip);
         j.field_u64("dest_port", u64::from(flow.dst_port));
         j.field_str("proto", proto_name(flow.proto));
+        if let Some(t) = &flow.tunnel {
+            j.key("tunnel");
+            j.begin_object();
+            write_ip(j, "src_ip", t.src_ip);
+            write_ip(j, "dest_ip", t.dst_ip);
+            j.field_str("proto", t.proto_name());
+            j.field_u64("depth", u64::from(t.depth));
+            j.end_object();
+        }
     }
 
     fn end_record(&mut self) {

@@ -48,6 +48,20 @@ pub fn write_summary(
         }
     }
     writeln!(w, "{}", if first { "" } else { ")" })?;
+    let d = &scan.decode;
+    writeln!(
+        w,
+        "  decoded: {} ({} from tunnels, {} reassembled from fragments)",
+        d.decoded, d.tunnelled, d.reassembled
+    )?;
+    let f = &d.defrag;
+    if f.fragments > 0 {
+        writeln!(
+            w,
+            "  ip fragments: {} ({} datagrams reassembled, {} overlaps kept first, {} datagrams expired, {} evicted by cap, {} fragments dropped)",
+            f.fragments, f.reassembled, f.overlaps, f.expired, f.evicted, f.dropped
+        )?;
+    }
     writeln!(
         w,
         "  dns messages: {} ({} invalid), tls client hellos: {}",
