@@ -514,22 +514,13 @@ fn ip_layer<'a>(
     let (slice, _ext_error) = LaxIpSlice::from_slice(data).map_err(|_| SkipReason::BadIp)?;
     let (src, dst) = (slice.source_addr(), slice.destination_addr());
     let payload = slice.payload();
-    if !payload.fragmented {
-        return Ok(IpLayer {
-            src,
-            dst,
-            proto: payload.ip_number.0,
-            payload: payload.payload,
-            reassembled: false,
-        });
-    }
     let fragment = match &slice {
-        LaxIpSlice::Ipv4(v4) => {
+        LaxIpSlice::Ipv4(v4) if payload.fragmented => {
             let h = v4.header();
             if payload.incomplete {
                 return Err(SkipReason::FragmentDropped);
             }
-            Fragment {
+            Some(Fragment {
                 key: FragKey {
                     src,
                     dst,
@@ -540,44 +531,19 @@ fn ip_layer<'a>(
                 more: h.more_fragments(),
                 next_proto: h.protocol().0,
                 data: payload.payload,
-            }
+            })
         }
-        LaxIpSlice::Ipv6(v6) => {
-            let header = v6.header();
-            let end = match usize::from(header.payload_length()) {
-                0 => data.len(),
-                len => 40 + len,
-            };
-            if end > data.len() {
-                return Err(SkipReason::FragmentDropped);
-            }
-            let frag = v6
-                .extensions()
-                .clone()
-                .into_iter()
-                .find_map(|ext| match ext {
-                    Ipv6ExtensionSlice::Fragment(f) => Some(f),
-                    _ => None,
-                })
-                .ok_or(SkipReason::FragmentDropped)?;
-            // The fragmentable part starts right after the fragment header.
-            let start = (frag.slice().as_ptr() as usize)
-                .checked_sub(data.as_ptr() as usize)
-                .and_then(|at| at.checked_add(frag.slice().len()))
-                .ok_or(SkipReason::FragmentDropped)?;
-            Fragment {
-                key: FragKey {
-                    src,
-                    dst,
-                    id: frag.identification(),
-                    proto: 0,
-                },
-                offset: usize::from(frag.fragment_offset().value()) * 8,
-                more: frag.more_fragments(),
-                next_proto: frag.next_header().0,
-                data: data.get(start..end).ok_or(SkipReason::FragmentDropped)?,
-            }
-        }
+        LaxIpSlice::Ipv6(v6) if !v6.extensions().is_empty() => ipv6_fragment(data, v6, src, dst)?,
+        _ => None,
+    };
+    let Some(fragment) = fragment else {
+        return Ok(IpLayer {
+            src,
+            dst,
+            proto: payload.ip_number.0,
+            payload: payload.payload,
+            reassembled: false,
+        });
     };
     // One reassembly per packet: the buffer is lent out until the next packet.
     let table = defrag.take().ok_or(SkipReason::FragmentDropped)?;
@@ -598,6 +564,60 @@ fn ip_layer<'a>(
         payload,
         reassembled: true,
     })
+}
+
+/// The fragment an IPv6 packet carries, if its fragment header fragments (offset or M set).
+///
+/// The fragment header's fields are read here, not through etherparse 0.16, whose
+/// `Ipv6FragmentHeaderSlice` reads the offset and M bits from the wrong positions.
+fn ipv6_fragment<'a>(
+    data: &'a [u8],
+    v6: &etherparse::LaxIpv6Slice<'a>,
+    src: IpAddr,
+    dst: IpAddr,
+) -> Result<Option<Fragment<'a>>, SkipReason> {
+    let Some(frag) = v6
+        .extensions()
+        .clone()
+        .into_iter()
+        .find_map(|ext| match ext {
+            Ipv6ExtensionSlice::Fragment(f) => Some(f),
+            _ => None,
+        })
+    else {
+        return Ok(None);
+    };
+    let raw = frag.slice();
+    let (Some(&next), Some(field), Some(id)) = (raw.first(), raw.get(2..4), raw.get(4..8)) else {
+        return Err(SkipReason::FragmentDropped);
+    };
+    let field = u16::from_be_bytes([field[0], field[1]]);
+    let (offset, more) = (usize::from(field >> 3) * 8, field & 1 != 0);
+    if offset == 0 && !more {
+        // An atomic fragment (RFC 6946): the payload is whole.
+        return Ok(None);
+    }
+    let end = match usize::from(v6.header().payload_length()) {
+        0 => data.len(),
+        len => 40 + len,
+    };
+    // The fragmentable part starts right after the fragment header.
+    let start = (raw.as_ptr() as usize)
+        .checked_sub(data.as_ptr() as usize)
+        .and_then(|at| at.checked_add(raw.len()))
+        .ok_or(SkipReason::FragmentDropped)?;
+    Ok(Some(Fragment {
+        key: FragKey {
+            src,
+            dst,
+            id: u32::from_be_bytes([id[0], id[1], id[2], id[3]]),
+            proto: 0,
+        },
+        offset,
+        more,
+        next_proto: next,
+        data: data.get(start..end).ok_or(SkipReason::FragmentDropped)?,
+    }))
 }
 
 struct Udp<'a> {

@@ -185,7 +185,8 @@ fn mpls_label_stack_and_pseudowire() {
     let mut stack = vec![0x00, 0x06, 0x40, 0x40, 0x00, 0x0c, 0x81, 0x40];
     stack.extend(ipv4_udp(b"inner"));
     for et in [0x8847, 0x8848] {
-        let d = dec(&eth(et, &stack)).expect("mpls ip");
+        let frame = eth(et, &stack);
+        let d = dec(&frame).expect("mpls ip");
         expect_inner(&d);
         assert!(d.tunnel.is_none());
     }
@@ -195,7 +196,8 @@ fn mpls_label_stack_and_pseudowire() {
         0x8100,
         &[&[0x00, 0x2a, 0x08, 0x00][..], &ipv4_udp(b"inner")].concat(),
     ));
-    let d = dec(&eth(0x8847, &pw)).expect("pseudowire");
+    let frame = eth(0x8847, &pw);
+    let d = dec(&frame).expect("pseudowire");
     expect_inner(&d);
     assert_eq!(d.vlans.as_slice(), &[42]);
     // Unknown first nibble.
@@ -231,23 +233,27 @@ fn ipv6_extension_headers_with_ah() {
     exts.extend_from_slice(&[17, 4, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1]);
     exts.extend_from_slice(&[0u8; 12]);
     exts.extend(udp_part);
-    let d = dec(&eth(0x86dd, &ipv6(0, &exts))).expect("exts");
+    let frame = eth(0x86dd, &ipv6(0, &exts));
+    let d = dec(&frame).expect("exts");
     assert_eq!(d.payload, b"ext");
 }
 
 #[test]
 fn gre_plain_and_with_checksum_key_sequence() {
     for flags in [0x0000u16, 0x8000, 0x2000, 0x1000, 0xb000] {
-        let d = dec(&outer_gre(flags, 0x0800, &ipv4_udp(b"inner"))).expect("gre ip");
+        let frame = outer_gre(flags, 0x0800, &ipv4_udp(b"inner"));
+        let d = dec(&frame).expect("gre ip");
         expect_inner(&d);
         expect_outer(&d, 47, 1);
         assert_eq!(d.tunnel.map(|t| t.proto_name()), Some("GRE"));
     }
     // Transparent Ethernet bridging.
-    let d = dec(&outer_gre(0x2000, 0x6558, &inner_eth())).expect("gre teb");
+    let frame = outer_gre(0x2000, 0x6558, &inner_eth());
+    let d = dec(&frame).expect("gre teb");
     expect_inner(&d);
     // IPv6 inner.
-    let d = dec(&outer_gre(0, 0x86dd, &ipv6(17, &udp(1, 53, b"v6")))).expect("gre v6");
+    let frame = outer_gre(0, 0x86dd, &ipv6(17, &udp(1, 53, b"v6")));
+    let d = dec(&frame).expect("gre v6");
     assert_eq!(d.payload, b"v6");
     // Source routing and unknown protocols are counted, not guessed.
     assert_eq!(
@@ -277,7 +283,8 @@ fn gre_version_1_pptp_ppp() {
 #[test]
 fn erspan_types_one_two_three() {
     // Type I: GRE 0x88be, no sequence bit, the mirrored frame right after GRE.
-    let d = dec(&outer_gre(0, 0x88be, &inner_eth())).expect("erspan I");
+    let frame = outer_gre(0, 0x88be, &inner_eth());
+    let d = dec(&frame).expect("erspan I");
     expect_inner(&d);
     expect_outer(&d, 47, 1);
     // Type II: sequence bit, 8-byte header with version 1, VLAN 7, session 5.
@@ -359,19 +366,18 @@ fn geneve_with_options() {
 
 #[test]
 fn ip_in_ip_and_six_in_four() {
-    let d = dec(&eth(
-        0x0800,
-        &ipv4(4, OUTER_A, OUTER_B, &ipv4_udp(b"inner")),
-    ))
-    .expect("4in4");
+    let frame = eth(0x0800, &ipv4(4, OUTER_A, OUTER_B, &ipv4_udp(b"inner")));
+    let d = dec(&frame).expect("4in4");
     expect_inner(&d);
     expect_outer(&d, 4, 1);
     let six = ipv6(17, &udp(1, 53, b"6in4"));
-    let d = dec(&eth(0x0800, &ipv4(41, OUTER_A, OUTER_B, &six))).expect("6in4");
+    let frame = eth(0x0800, &ipv4(41, OUTER_A, OUTER_B, &six));
+    let d = dec(&frame).expect("6in4");
     assert_eq!(d.payload, b"6in4");
     expect_outer(&d, 41, 1);
     // IPv4 in IPv6.
-    let d = dec(&eth(0x86dd, &ipv6(4, &ipv4_udp(b"inner")))).expect("4in6");
+    let frame = eth(0x86dd, &ipv6(4, &ipv4_udp(b"inner")));
+    let d = dec(&frame).expect("4in6");
     expect_inner(&d);
     assert_eq!(d.tunnel.map(|t| t.proto), Some(4));
 }
