@@ -115,9 +115,9 @@ fn erspan3(data: &[u8]) -> Result<(Layer, &[u8]), SkipReason> {
 /// None when the payload does not look like VXLAN (then it is plain UDP).
 pub fn vxlan(data: &[u8]) -> Option<&[u8]> {
     let header = data.get(..8)?;
-    // I flag set, and the reserved byte after the VNI is zero (as in the RFC); GPE (P flag)
-    // is not VXLAN.
-    if header[0] & 0x08 == 0 || header[0] & 0x04 != 0 {
+    // Only the I flag is required (RFC 7348 5: other bits are reserved and ignored on receipt,
+    // as tshark and Suricata do); port 4789 is VXLAN, not VXLAN-GPE.
+    if header[0] & 0x08 == 0 {
         return None;
     }
     data.get(8..)
