@@ -33,27 +33,19 @@ pub fn write_summary(
     writeln!(w)?;
     writeln!(w, "  packets: {} ({} bytes)", scan.packets, scan.bytes)?;
     let skipped: u64 = scan.skipped.iter().sum();
-    write!(w, "  not decoded: {skipped}")?;
-    let mut first = true;
-    for reason in SkipReason::ALL {
-        let n = scan.skipped[reason.index()];
-        if n > 0 {
-            write!(
-                w,
-                "{} {} {n}",
-                if first { " (" } else { ", " },
-                reason.label()
-            )?;
-            first = false;
-        }
-    }
-    writeln!(w, "{}", if first { "" } else { ")" })?;
     let d = &scan.decode;
     writeln!(
         w,
         "  decoded: {} ({} from tunnels, {} reassembled from fragments)",
         d.decoded, d.tunnelled, d.reassembled
     )?;
+    writeln!(w, "  not decoded: {skipped}")?;
+    for reason in SkipReason::ALL {
+        let n = scan.skipped[reason.index()];
+        if n > 0 {
+            writeln!(w, "    {:<26} {n:>10}", reason.label())?;
+        }
+    }
     let f = &d.defrag;
     if f.fragments > 0 {
         writeln!(
