@@ -232,7 +232,7 @@ impl Defrag {
         let end = frag.offset.checked_add(frag.data.len())?;
         // Non-last fragments carry a multiple of 8 bytes; the datagram fits in 64 KiB.
         if end > MAX_DATAGRAM
-            || (frag.more && frag.data.len() % 8 != 0)
+            || (frag.more && !frag.data.len().is_multiple_of(8))
             || frag.data.is_empty() && frag.more
         {
             self.stats.dropped += 1;

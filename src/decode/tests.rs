@@ -704,6 +704,9 @@ impl Rng {
     }
 }
 
+/// Wraps random bytes in the headers of one encapsulation.
+type Builder = Box<dyn Fn(&[u8]) -> Vec<u8>>;
+
 #[test]
 fn random_bytes_behind_every_tunnel_header_never_panic() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
@@ -721,7 +724,7 @@ fn random_bytes_behind_every_tunnel_header_never_panic() {
             &ipv4(17, OUTER_A, OUTER_B, &udp(40000, port, inner)),
         )
     };
-    let prefixes: Vec<(&str, Box<dyn Fn(&[u8]) -> Vec<u8>>)> = vec![
+    let prefixes: Vec<(&str, Builder)> = vec![
         ("vlan", Box::new(|r| eth(0x8100, r))),
         ("qinq", Box::new(|r| eth(0x88a8, r))),
         ("mpls", Box::new(|r| eth(0x8847, r))),
