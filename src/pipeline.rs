@@ -1,13 +1,14 @@
-//! The offline job: expand inputs, read each capture, decode, detect, write. One thread for
-//! now; the reader hands borrowed packets straight down the stages.
+//! The offline job: expand inputs, read each capture, decode, track flows, detect, write. One
+//! thread for now; the reader hands borrowed packets straight down the stages.
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use crate::capture::file::{CaptureErrorKind, CaptureReader};
-use crate::decode::{self, SkipReason};
+use crate::decode::{self, Decoded, L4Proto, SkipReason};
 use crate::detect::{Detector, FlowMeta};
+use crate::flow::{AppEvent, FlowTable};
 use crate::output::eve::EveWriter;
 
 /// One input as the user named it.
@@ -46,6 +47,8 @@ pub struct ScanStats {
     pub skipped: [u64; SkipReason::ALL.len()],
     /// One line per error, as printed.
     pub errors: Vec<String>,
+    /// Flow table and reassembly counters.
+    pub flow: crate::flow::FlowStats,
 }
 
 /// Expand the command-line arguments: `-` is stdin, a directory is walked recursively in name
@@ -119,14 +122,20 @@ fn fail(stats: &mut ScanStats, line: String) {
 /// Scan every input in order. Errors are printed as they happen and counted; the scan goes on
 /// with the next input. Returns early only when the output has failed (nothing more could be
 /// written).
-pub fn scan(inputs: &[Input], detector: &mut Detector, out: &mut EveWriter, stats: &mut ScanStats) {
+pub fn scan(
+    inputs: &[Input],
+    flows: &mut FlowTable,
+    detector: &mut Detector,
+    out: &mut EveWriter,
+    stats: &mut ScanStats,
+) {
     for input in inputs {
         let name = input.display_name();
         out.set_pcap_filename(&name);
         let ok = match input {
-            Input::Stdin => scan_reader(&name, io::stdin().lock(), detector, out, stats),
+            Input::Stdin => scan_reader(&name, io::stdin().lock(), flows, detector, out, stats),
             Input::File(path) => match File::open(path) {
-                Ok(file) => scan_reader(&name, file, detector, out, stats),
+                Ok(file) => scan_reader(&name, file, flows, detector, out, stats),
                 Err(e) => {
                     fail(stats, format!("{name}: cannot open: {e}"));
                     false
@@ -148,6 +157,7 @@ pub fn scan(inputs: &[Input], detector: &mut Detector, out: &mut EveWriter, stat
 fn scan_reader<R: Read>(
     name: &str,
     reader: R,
+    flows: &mut FlowTable,
     detector: &mut Detector,
     out: &mut EveWriter,
     stats: &mut ScanStats,
@@ -185,7 +195,7 @@ fn scan_reader<R: Read>(
         match decode::decode(packet.link_type, packet.data) {
             Ok(decoded) => {
                 let meta = FlowMeta::new(&decoded, packet.ts, pcap_cnt);
-                detector.on_packet(&decoded, &meta, out);
+                process(&decoded, &meta, flows, detector, out);
             }
             Err(reason) => {
                 stats.skipped[reason.index()] += 1;
@@ -209,4 +219,26 @@ fn scan_reader<R: Read>(
         }
     }
     ok
+}
+
+/// The stages after decoding, for one packet: UDP straight to detection, TCP through the flow
+/// table, which hands complete messages (reassembled when needed) to detection.
+pub fn process(
+    pkt: &Decoded<'_>,
+    meta: &FlowMeta,
+    flows: &mut FlowTable,
+    detector: &mut Detector,
+    out: &mut EveWriter,
+) {
+    match pkt.proto {
+        L4Proto::Udp => detector.on_packet(pkt, meta, out),
+        L4Proto::Tcp => {
+            let mut sink = |event: AppEvent<'_>| match event {
+                AppEvent::Tls(hello) => detector.on_client_hello(&hello, meta, out),
+                AppEvent::Http(req) => detector.on_http(&req, meta, out),
+                AppEvent::Dns(msg) => detector.on_dns(msg, meta, out),
+            };
+            flows.on_tcp(pkt, meta.ts, &mut sink);
+        }
+    }
 }

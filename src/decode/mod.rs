@@ -114,6 +114,8 @@ pub struct TcpFlags {
     pub fin: bool,
     /// RST.
     pub rst: bool,
+    /// Sequence number (kept with the flags: the TCP header facts the flow layer needs).
+    pub seq: u32,
 }
 
 /// VLAN ids of a frame, outermost first, held inline.
@@ -345,6 +347,7 @@ fn decode_ip(ip: &[u8], vlans: VlanIds) -> Result<Decoded<'_>, SkipReason> {
                     ack: tcp.ack(),
                     fin: tcp.fin(),
                     rst: tcp.rst(),
+                    seq: tcp.sequence_number(),
                 },
                 payload: data.get(header_len..).unwrap_or(&[]),
                 vlans,

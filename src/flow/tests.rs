@@ -1,0 +1,1 @@
+//! Tests of the flow layer (reassembly orders, overlaps, limits, eviction).
