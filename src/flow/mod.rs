@@ -572,6 +572,15 @@ impl Ctx<'_> {
                     match next {
                         DirState::Start | DirState::Dns if n > 0 => continue,
                         DirState::Start | DirState::Dns => return,
+                        DirState::HttpFollow => {
+                            // Pipelined requests already held after the first one.
+                            let rest = dir.buf.take();
+                            if let Some(rest) = &rest {
+                                self.http_follow(rest.prefix());
+                                *self.reasm_bytes = self.reasm_bytes.saturating_sub(rest.held());
+                            }
+                            return;
+                        }
                         _ => {
                             self.free(dir);
                             return;
@@ -615,12 +624,18 @@ impl Ctx<'_> {
             return;
         }
         let mut rest = payload;
-        // Several requests in one segment (pipelining): each head in turn.
+        // Several requests in one segment (pipelining): each head in turn, bodies skipped.
         for _ in 0..64 {
             match http::parse_request_head(rest) {
                 HttpParse::Complete(req) => {
                     self.sink.on_app(AppEvent::Http(req));
-                    let Some(next) = rest.get(req.head_len..) else {
+                    let Some(after) = rest.get(req.head_len..) else {
+                        return;
+                    };
+                    let Some(body) = http::body_len(&req, after) else {
+                        return;
+                    };
+                    let Some(next) = after.get(body..) else {
                         return;
                     };
                     rest = next;
@@ -646,12 +661,14 @@ impl Ctx<'_> {
                     }
                     self.sink.on_app(AppEvent::Http(req));
                     // After CONNECT the tunnel's first bytes (a ClientHello) follow in order.
-                    let next = if req.is_connect() {
-                        DirState::Start
-                    } else {
-                        DirState::HttpFollow
-                    };
-                    Step::Consumed(req.head_len, next)
+                    if req.is_connect() {
+                        return Step::Consumed(req.head_len, DirState::Start);
+                    }
+                    // Skip a body that is complete here, so a pipelined request after it is
+                    // seen; otherwise later requests are found at segment starts.
+                    let after = data.get(req.head_len..).unwrap_or(&[]);
+                    let body = http::body_len(&req, after).unwrap_or(after.len());
+                    Step::Consumed(req.head_len + body, DirState::HttpFollow)
                 }
                 HttpParse::Incomplete => Step::NeedMore,
                 HttpParse::NotHttp => Step::Done,

@@ -58,6 +58,10 @@ pub struct HttpRequest<'a> {
     pub user_agent: Option<&'a [u8]>,
     /// Bytes of the head including the final empty line.
     pub head_len: usize,
+    /// `Content-Length`, when present and a number.
+    pub content_length: Option<u64>,
+    /// `Transfer-Encoding` ends in `chunked` (it then wins over `Content-Length`).
+    pub chunked: bool,
 }
 
 impl<'a> HttpRequest<'a> {
@@ -142,6 +146,8 @@ pub fn parse_request_head(data: &[u8]) -> HttpParse<'_> {
         authority_port: None,
         user_agent: None,
         head_len: end,
+        content_length: None,
+        chunked: false,
     };
     if method == b"CONNECT" {
         let (h, p) = split_host_port(target);
@@ -179,9 +185,48 @@ pub fn parse_request_head(data: &[u8]) -> HttpParse<'_> {
             req.host_port = p;
         } else if req.user_agent.is_none() && name.eq_ignore_ascii_case(b"user-agent") {
             req.user_agent = non_empty(value);
+        } else if name.eq_ignore_ascii_case(b"content-length") {
+            req.content_length = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
+        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            req.chunked = value
+                .rsplit(|b| *b == b',')
+                .next()
+                .is_some_and(|last| trim(last).eq_ignore_ascii_case(b"chunked"));
         }
     }
     HttpParse::Complete(req)
+}
+
+/// Length of the request body at the start of `after` (the bytes after the head), when the
+/// whole body is there: `Content-Length` bytes, or chunks up to the last (zero) chunk and its
+/// trailers. `None` when the body continues beyond `after` or its framing is unreadable.
+pub fn body_len(req: &HttpRequest<'_>, after: &[u8]) -> Option<usize> {
+    if req.chunked {
+        let mut at = 0usize;
+        // Each turn consumes at least the size line.
+        loop {
+            let rest = after.get(at..)?;
+            let line_end = find(rest, b"\r\n")?;
+            let line = rest.get(..line_end)?;
+            let hex = line.split(|b| *b == b';').next().unwrap_or(b"");
+            let size = usize::from_str_radix(std::str::from_utf8(trim(hex)).ok()?, 16).ok()?;
+            at += line_end + 2;
+            if size == 0 {
+                // Trailers up to the empty line.
+                let rest = after.get(at..)?;
+                if rest.starts_with(b"\r\n") {
+                    return Some(at + 2);
+                }
+                return find(rest, b"\r\n\r\n").map(|i| at + i + 4);
+            }
+            at = at.checked_add(size)?.checked_add(2)?;
+            if at > after.len() {
+                return None;
+            }
+        }
+    }
+    let n = usize::try_from(req.content_length.unwrap_or(0)).ok()?;
+    (n <= after.len()).then_some(n)
 }
 
 fn non_empty(s: &[u8]) -> Option<&[u8]> {
@@ -281,6 +326,19 @@ mod tests {
         let r = complete(b"GET http://[::1]:81/ HTTP/1.1\r\nHost: [::1]:81\r\n\r\n");
         assert_eq!(r.host, Some(&b"[::1]"[..]));
         assert_eq!(r.host_port, Some(81));
+    }
+
+    #[test]
+    fn bodies() {
+        let data = b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nContent-Length: 50\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET /x";
+        let r = complete(data);
+        assert!(r.chunked);
+        let after = &data[r.head_len..];
+        assert_eq!(body_len(&r, after), Some(15));
+        assert_eq!(body_len(&r, &after[..10]), None);
+        let r = complete(b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\n");
+        assert_eq!(body_len(&r, b"abcGET"), Some(3));
+        assert_eq!(body_len(&r, b"ab"), None);
     }
 
     #[test]
