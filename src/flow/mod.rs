@@ -206,9 +206,17 @@ pub struct FlowTable {
 impl FlowTable {
     /// An empty table.
     pub fn new(config: FlowConfig) -> Self {
+        // Sized once for twice the flow cap: with the index at most half full, removing and
+        // inserting flows only ever rehashes in place, so churn never allocates. Only the
+        // control bytes are written up front; buckets cost memory once used.
+        let index = if config.max_flows <= 1 << 20 {
+            HashMap::with_capacity(2 * config.max_flows.max(1))
+        } else {
+            HashMap::new()
+        };
         FlowTable {
             config,
-            index: HashMap::new(),
+            index,
             slab: Vec::new(),
             hand: 0,
             next_sweep: i64::MIN,
