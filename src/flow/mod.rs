@@ -241,6 +241,34 @@ impl FlowTable {
         self.reasm_bytes
     }
 
+    /// Bytes the table holds now: flow slots, index buckets (as allocated) and reassembly
+    /// buffers.
+    pub fn memory_bytes(&self) -> usize {
+        self.slab.capacity() * std::mem::size_of::<Flow>()
+            + self.index.capacity() * (std::mem::size_of::<(FlowKey, u32)>() + 1) * 8 / 7
+            + self.reasm_bytes
+            + self.reasm_buffers() * std::mem::size_of::<Reasm>()
+    }
+
+    /// The most memory a table with this configuration may hold (flow slots grown by
+    /// doubling, index sized for twice the flow cap, reassembly cap, buffer headers).
+    pub fn memory_bound(config: &FlowConfig) -> usize {
+        let flows = config.max_flows.max(1);
+        let slots = flows.next_power_of_two();
+        slots * std::mem::size_of::<Flow>()
+            + (2 * flows).next_power_of_two() * 2 * (std::mem::size_of::<(FlowKey, u32)>() + 1)
+            + config.max_reasm_bytes
+            + 2 * flows * std::mem::size_of::<Reasm>()
+    }
+
+    fn reasm_buffers(&self) -> usize {
+        self.slab
+            .iter()
+            .flat_map(|f| f.dirs.iter())
+            .filter(|d| d.buf.is_some())
+            .count()
+    }
+
     /// True when the packet's flow exists and needs nothing more (test and stats helper).
     pub fn is_decided(&self, pkt: &Decoded<'_>) -> bool {
         let (key, _) = FlowKey::of(pkt);
@@ -825,3 +853,19 @@ fn looks_like_dns_tcp(data: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+/// Build a raw IPv4 TCP SYN from `src:port` to `dst:443` (for the flood test and example).
+pub fn syn_packet(src: [u8; 4], port: u16, dst: [u8; 4]) -> [u8; 40] {
+    let mut p = [0u8; 40];
+    p[..12].copy_from_slice(&[0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0]);
+    p[12..16].copy_from_slice(&src);
+    p[16..20].copy_from_slice(&dst);
+    p[20..22].copy_from_slice(&port.to_be_bytes());
+    p[22..24].copy_from_slice(&443u16.to_be_bytes());
+    p[24..28].copy_from_slice(&u32::from(port).wrapping_mul(2_654_435_761).to_be_bytes());
+    p[32] = 0x50;
+    p[33] = 0x02;
+    p[34] = 0xff;
+    p[35] = 0xff;
+    p
+}

@@ -508,3 +508,34 @@ fn every_truncation_of_buffered_data_is_safe() {
         }
     }
 }
+
+#[test]
+fn one_million_syn_only_flows_stay_under_the_cap() {
+    let config = FlowConfig {
+        max_flows: 50_000,
+        ..FlowConfig::default()
+    };
+    let mut table = FlowTable::new(config);
+    let bound = FlowTable::memory_bound(&config);
+    let mut peak = 0;
+    for i in 0..1_000_000u32 {
+        let [a, b, c, d] = i.to_be_bytes();
+        let p = syn_packet([10, a, b, c], 1024 + u16::from(d), [192, 0, 2, 1]);
+        let pkt = decode(linktype::RAW, &p).expect("decodes");
+        let ts = Timestamp {
+            secs: 1_700_000_000 + i64::from(i / 100_000),
+            nanos: 0,
+        };
+        table.on_tcp(&pkt, ts, &mut |_: AppEvent<'_>| {});
+        if i % 10_000 == 0 {
+            peak = peak.max(table.memory_bytes());
+        }
+    }
+    assert_eq!(table.stats.flows_created, 1_000_000);
+    assert!(table.len() <= 50_000);
+    assert_eq!(
+        table.stats.evicted_cap + table.stats.evicted_idle + table.len() as u64,
+        1_000_000
+    );
+    assert!(peak <= bound, "peak {peak} above bound {bound}");
+}
