@@ -350,7 +350,7 @@ impl FlowTable {
             key,
             last_seen: now,
             referenced: true,
-            dns: crate::detect::is_dns_port(pkt.src_port, pkt.dst_port),
+            dns: pkt.src_port == 53 || pkt.dst_port == 53,
             dirs: [Dir::new(), Dir::new()],
         };
         if flow.dns {
