@@ -290,7 +290,7 @@ impl FlowTable {
             Some(i) => *i as usize,
             None => {
                 // Only a SYN or data starts a flow; a stray ACK, FIN or RST does not.
-                if flags.rst || !(flags.syn || !pkt.payload.is_empty()) {
+                if flags.rst || (!flags.syn && pkt.payload.is_empty()) {
                     return;
                 }
                 self.insert(key, pkt, ts.secs)
