@@ -302,7 +302,9 @@ impl FlowTable {
         flow.last_seen = ts.secs;
         flow.referenced = true;
         if flow.decided() {
-            // The fast path of a decided flow: only close tracking.
+            // The fast path of a decided flow: close tracking, and a ClientHello that sits
+            // whole in this segment (a repeated hello, as tshark also reports) parsed in place.
+            single_segment_hello(pkt.payload, sink);
             if flags.rst || flags.fin {
                 self.close(slot, d, flags.rst);
             }
@@ -324,7 +326,9 @@ impl FlowTable {
                 stats: &mut self.stats,
                 sink,
             };
-            ctx.segment(flow, d, flags.seq, pkt.payload);
+            // Data on a SYN (TCP Fast Open) starts after the SYN's sequence number.
+            let seq = flags.seq.wrapping_add(u32::from(flags.syn));
+            ctx.segment(flow, d, seq, pkt.payload);
         }
         if flags.rst || flags.fin {
             self.close(slot, d, flags.rst);
@@ -461,7 +465,10 @@ impl Ctx<'_> {
 
     fn segment_dir(&mut self, dir: &mut Dir, dns_flow: bool, seq: u32, payload: &[u8]) {
         match dir.state {
-            DirState::Decided => return,
+            DirState::Decided => {
+                single_segment_hello(payload, &mut *self.sink);
+                return;
+            }
             DirState::HttpFollow => {
                 self.http_follow(payload);
                 return;
@@ -823,6 +830,15 @@ impl Ctx<'_> {
             ] => Step::NeedMore,
             _ => Step::Done,
         }
+    }
+}
+
+/// A ClientHello complete in one segment, on a direction already decided.
+fn single_segment_hello(payload: &[u8], sink: &mut dyn AppSink) {
+    if tls::looks_like_client_hello(payload)
+        && let Some(hello) = tls::parse_client_hello(payload)
+    {
+        sink.on_app(AppEvent::Tls(hello));
     }
 }
 

@@ -311,7 +311,7 @@ mod tests {
         assert_eq!(r.hostname(), Some(&b"Dnl-01.Geo.Kaspersky.com"[..]));
         assert_eq!(r.port(), Some(8080));
         assert_eq!(r.user_agent, Some(&b"KAV"[..]));
-        assert_eq!(r.head_len, 70);
+        assert_eq!(r.head_len, 77);
     }
 
     #[test]
@@ -334,7 +334,7 @@ mod tests {
         let r = complete(data);
         assert!(r.chunked);
         let after = &data[r.head_len..];
-        assert_eq!(body_len(&r, after), Some(15));
+        assert_eq!(body_len(&r, after), Some(13));
         assert_eq!(body_len(&r, &after[..10]), None);
         let r = complete(b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\n");
         assert_eq!(body_len(&r, b"abcGET"), Some(3));
