@@ -4,7 +4,7 @@
 #![no_main]
 
 use std::io;
-use std::sync::{Mutex, OnceLock};
+use std::cell::RefCell;
 
 use libfuzzer_sys::fuzz_target;
 use vendorwatch::capture::{Timestamp, linktype};
@@ -19,28 +19,32 @@ struct State {
     pcap_cnt: u64,
 }
 
-static STATE: OnceLock<Mutex<State>> = OnceLock::new();
+thread_local! {
+    // libFuzzer runs inputs on one thread; EveWriter's boxed sink is not Send, so the state
+    // lives in a thread-local rather than a Mutex-guarded static.
+    static STATE: RefCell<State> = RefCell::new(new_state());
+}
 
-fn state() -> &'static Mutex<State> {
-    STATE.get_or_init(|| {
-        let rules = RuleSet::bundled().unwrap_or_else(|e| panic!("bundled packs: {e:?}"));
-        let log = LogSelection {
-            dns: true,
-            tls: true,
-        };
-        let mut out = EveWriter::new(Box::new(io::sink()));
-        out.set_pcap_filename("fuzz");
-        Mutex::new(State {
-            detector: Detector::new(rules, log),
-            out,
-            pcap_cnt: 0,
-        })
-    })
+fn new_state() -> State {
+    let rules = RuleSet::bundled().unwrap_or_else(|e| panic!("bundled packs: {e:?}"));
+    let log = LogSelection {
+        dns: true,
+        tls: true,
+    };
+    let mut out = EveWriter::new(Box::new(io::sink()));
+    out.set_pcap_filename("fuzz");
+    State {
+        detector: Detector::new(rules, log),
+        out,
+        pcap_cnt: 0,
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
-    let mut guard = state().lock().unwrap_or_else(|p| p.into_inner());
-    let st = &mut *guard;
+    STATE.with_borrow_mut(|st| one_packet(st, data));
+});
+
+fn one_packet(st: &mut State, data: &[u8]) {
     st.pcap_cnt += 1;
     if let Ok(decoded) = decode::decode(linktype::ETHERNET, data) {
         let ts = Timestamp {
@@ -51,4 +55,4 @@ fuzz_target!(|data: &[u8]| {
         st.detector.on_packet(&decoded, &meta, &mut st.out);
     }
     assert!(!st.out.failed());
-});
+}
