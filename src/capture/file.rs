@@ -6,6 +6,13 @@
 //! than it, and every length read from the file is checked against a sane cap *before* it is
 //! used, so a corrupt or hostile file can neither make us allocate gigabytes nor panic.
 
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
 use std::fmt;
 use std::io::{self, Read};
 
@@ -397,7 +404,10 @@ impl<R: Read> CaptureReader<R> {
                 let grown = self.buf.len().saturating_mul(2).min(target);
                 self.buf.resize(grown, 0);
             }
-            let room = &mut self.buf[self.end..];
+            let Some(room) = self.buf.get_mut(self.end..) else {
+                // Cannot happen: `end` never passes the buffer's length.
+                return Err(io::Error::other("capture buffer out of step"));
+            };
             let room_len = room.len();
             match self.reader.read(room) {
                 Ok(0) => self.eof = true,
@@ -732,6 +742,12 @@ fn parse_idb_options(endian: Endian, opts: &[u8], iface: &mut Interface) -> Resu
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 mod tests {
     use super::*;
     use crate::capture::linktype;
