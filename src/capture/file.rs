@@ -253,8 +253,9 @@ impl<R: Read> CaptureReader<R> {
         Self::with_buffer_size(reader, INITIAL_BUFFER)
     }
 
-    /// Like [`CaptureReader::new`] with a chosen initial buffer size (tests use a small one).
-    fn with_buffer_size(reader: R, size: usize) -> Result<Self, CaptureError> {
+    /// Like [`CaptureReader::new`] with a chosen initial buffer size (at least 64 bytes; it
+    /// grows for larger records). Tests and fuzzing use a small one.
+    pub fn with_buffer_size(reader: R, size: usize) -> Result<Self, CaptureError> {
         let mut r = CaptureReader {
             reader,
             buf: vec![0; size.max(64)],
