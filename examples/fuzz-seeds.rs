@@ -129,7 +129,10 @@ fn seed_packets(out: &Path, bytes: &[u8], counts: &mut [usize; 5]) {
             break;
         };
         let frame = packet.data;
-        if let Some(sel) = DECODE_LINK_TYPES.iter().position(|&l| l == packet.link_type) {
+        if let Some(sel) = DECODE_LINK_TYPES
+            .iter()
+            .position(|&l| l == packet.link_type)
+        {
             let mut seed = vec![sel as u8];
             seed.extend_from_slice(frame);
             counts[2] += usize::from(write_seed(out, "decode", &seed));

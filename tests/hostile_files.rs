@@ -87,7 +87,11 @@ fn boundaries(bytes: &[u8]) -> Vec<(usize, u64)> {
             out.push((at, packets));
         }
     }
-    assert_eq!(out.last().unwrap().0, bytes.len(), "sample parsed to its end");
+    assert_eq!(
+        out.last().unwrap().0,
+        bytes.len(),
+        "sample parsed to its end"
+    );
     out
 }
 
@@ -257,8 +261,9 @@ fn four_gigabyte_caplen_record() {
     let err = r.stderr();
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.contains(&format!("huge.pcap: invalid record at byte offset {first_end} (packet 2)"))
-            && err.contains("4294967295"),
+        err.contains(&format!(
+            "huge.pcap: invalid record at byte offset {first_end} (packet 2)"
+        )) && err.contains("4294967295"),
         "{err}"
     );
     assert_eq!(r.events("alert").count(), 1, "packet 1's alert kept");
@@ -350,7 +355,11 @@ fn gzip_captures() {
             .unwrap();
         assert_eq!(out.status.code(), Some(0));
         let got = by_file(&common::parse_lines(&out.stdout));
-        assert_eq!(got.into_values().next().unwrap(), want, "{name}.gz on stdin");
+        assert_eq!(
+            got.into_values().next().unwrap(),
+            want,
+            "{name}.gz on stdin"
+        );
 
         // Cut the compressed stream: one error with the compressed offset, a prefix of the
         // records, exit 1.
@@ -382,7 +391,11 @@ fn gzip_captures() {
     }
     // A directory holding a gzip capture and a gzip text file: the capture is scanned, the
     // text file skipped as not a capture.
-    fs::write(tmp.path().join("notes.txt.gz"), gzip(b"hello, not a capture")).unwrap();
+    fs::write(
+        tmp.path().join("notes.txt.gz"),
+        gzip(b"hello, not a capture"),
+    )
+    .unwrap();
     let r = run(&["scan", tmp.path().to_str().unwrap()]);
     assert!(r.events("alert").count() > 0);
 }

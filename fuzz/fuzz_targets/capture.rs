@@ -27,7 +27,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((&pick, file)) = data.split_first() else {
         return;
     };
-    let chunk = if pick == 0 { usize::MAX } else { usize::from(pick) };
+    let chunk = if pick == 0 {
+        usize::MAX
+    } else {
+        usize::from(pick)
+    };
     // A small starting buffer (the real one is 1 MiB) keeps runs fast and makes records
     // outgrow it, so refills, compaction and growth all get exercised.
     let Ok(mut reader) = CaptureReader::with_buffer_size(Chunked { data: file, chunk }, 4096)

@@ -3,8 +3,8 @@
 //! state is kept across inputs, as on a sensor that sees one packet after another.
 #![no_main]
 
-use std::io;
 use std::cell::RefCell;
+use std::io;
 
 use libfuzzer_sys::fuzz_target;
 use vendorwatch::capture::{Timestamp, linktype};
