@@ -57,6 +57,14 @@ struct ScanArgs {
     /// Also log protocol events, matched or not: comma-separated `dns`, `tls`, or `all`.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     log: Vec<String>,
+    /// Seed of the EVE `community_id` flow hash (as Suricata's `community-id-seed`); use the
+    /// same seed as the Zeek/Suricata sensors whose records you join with.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    community_id_seed: u16,
+    /// Value of EVE `in_iface` (e.g. the span port the capture was taken on). Omitted when
+    /// not given: a capture file does not say which sensor interface it came from.
+    #[arg(long, value_name = "NAME")]
+    in_iface: Option<String>,
     /// Do not print the summary on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -165,6 +173,10 @@ fn run_scan(args: ScanArgs) -> i32 {
         None => Box::new(io::stdout().lock()),
     };
     let mut out = EveWriter::new(sink);
+    out.set_community_id_seed(args.community_id_seed);
+    if let Some(iface) = &args.in_iface {
+        out.set_in_iface(iface);
+    }
     let mut detector = Detector::new(rules, log);
     let mut stats = ScanStats::default();
     let inputs = pipeline::expand_inputs(&args.inputs, &mut stats);

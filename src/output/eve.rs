@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use crate::decode::{L4Proto, VlanIds};
 use crate::detect::event::{AppRecord, DnsRecord, TlsRecord};
 use crate::detect::{FlowMeta, Observation};
+use crate::output::community_id::community_id;
 use crate::output::json::JsonWriter;
 use crate::output::time::UtcTime;
 use crate::proto::{dns, tls};
@@ -32,6 +33,10 @@ pub struct EveWriter {
     sink: io::BufWriter<Box<dyn Write>>,
     json: JsonWriter,
     pcap_filename: String,
+    /// `in_iface`: the sensor interface; empty (omitted) for capture files unless set.
+    in_iface: String,
+    /// Seed of the Community ID hash (Suricata's `community-id-seed`, default 0).
+    community_id_seed: u16,
     records: u64,
     error: Option<io::Error>,
 }
@@ -43,6 +48,8 @@ impl EveWriter {
             sink: io::BufWriter::with_capacity(256 * 1024, sink),
             json: JsonWriter::new(),
             pcap_filename: String::new(),
+            in_iface: String::new(),
+            community_id_seed: 0,
             records: 0,
             error: None,
         }
@@ -52,6 +59,17 @@ impl EveWriter {
     pub fn set_pcap_filename(&mut self, name: &str) {
         self.pcap_filename.clear();
         self.pcap_filename.push_str(name);
+    }
+
+    /// Interface name written as `in_iface` (empty: field omitted).
+    pub fn set_in_iface(&mut self, name: &str) {
+        self.in_iface.clear();
+        self.in_iface.push_str(name);
+    }
+
+    /// Seed of the Community ID hash; must match the other sensors' for records to join.
+    pub fn set_community_id_seed(&mut self, seed: u16) {
+        self.community_id_seed = seed;
     }
 
     /// Records written so far.
@@ -148,6 +166,9 @@ impl EveWriter {
         j.key("timestamp");
         j.fmt_str(format_args!("{}", UtcTime::from_timestamp(flow.ts)));
         j.field_u64("flow_id", flow.flow_id());
+        if !self.in_iface.is_empty() {
+            j.field_str("in_iface", &self.in_iface);
+        }
         if !self.pcap_filename.is_empty() {
             j.field_str("pcap_filename", &self.pcap_filename);
         }
@@ -159,6 +180,15 @@ impl EveWriter {
         write_ip(j, "dest_ip", flow.dst_ip);
         j.field_u64("dest_port", u64::from(flow.dst_port));
         j.field_str("proto", proto_name(flow.proto));
+        let cid = community_id(
+            self.community_id_seed,
+            flow.src_ip,
+            flow.dst_ip,
+            flow.src_port,
+            flow.dst_port,
+            flow.proto.number(),
+        );
+        j.field_str("community_id", cid.as_str());
     }
 
     fn end_record(&mut self) {

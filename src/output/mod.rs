@@ -1,6 +1,7 @@
 //! Sinks for what detection produced. EVE JSON lines are the product's contract with SOC
 //! pipelines; the human summary goes to stderr.
 
+pub mod community_id;
 pub mod eve;
 pub mod json;
 pub mod summary;
