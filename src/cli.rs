@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::detect::suppress::Suppressor;
 use crate::detect::{Detector, LogSelection};
 use crate::output::eve::EveWriter;
 use crate::output::summary::write_summary;
@@ -65,6 +66,15 @@ struct ScanArgs {
     /// not given: a capture file does not say which sensor interface it came from.
     #[arg(long, value_name = "NAME")]
     in_iface: Option<String>,
+    /// One alert per (source host, rule, matched name, observation kind) per this many
+    /// seconds of packet time; repeats are counted and carried in the next alert
+    /// (`alert.metadata.repeats`) and the summary. 0 turns suppression off.
+    #[arg(long, value_name = "SECS", default_value_t = crate::detect::suppress::DEFAULT_WINDOW_SECS)]
+    suppress_window: u64,
+    /// Most (host, rule, name, kind) keys the suppression table holds; beyond it the oldest
+    /// are evicted and counted.
+    #[arg(long, value_name = "N", default_value_t = crate::detect::suppress::DEFAULT_CAPACITY)]
+    suppress_capacity: usize,
     /// Do not print the summary on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -178,6 +188,7 @@ fn run_scan(args: ScanArgs) -> i32 {
         out.set_in_iface(iface);
     }
     let mut detector = Detector::new(rules, log);
+    detector.suppress = Suppressor::new(args.suppress_window, args.suppress_capacity);
     let mut stats = ScanStats::default();
     let inputs = pipeline::expand_inputs(&args.inputs, &mut stats);
     pipeline::scan(&inputs, &mut detector, &mut out, &mut stats);
@@ -190,6 +201,7 @@ fn run_scan(args: ScanArgs) -> i32 {
             &stats,
             &detector.stats,
             &detector.inventory,
+            &detector.suppress,
             written,
         );
     }

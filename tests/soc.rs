@@ -50,3 +50,102 @@ fn records_carry_community_id() {
         assert!(r.get("in_iface").is_none());
     }
 }
+
+/// A classic pcap (Ethernet) with `n` DNS queries for `name` from 10.1.0.11, one every
+/// `step_ms` milliseconds from 2024-10-01T12:00:00Z.
+fn dns_query_pcap(name: &str, n: usize, step_ms: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&65535u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    for i in 0..n {
+        let mut dns = Vec::new();
+        dns.extend_from_slice(&(i as u16).to_be_bytes());
+        dns.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+        for label in name.split('.') {
+            dns.push(label.len() as u8);
+            dns.extend_from_slice(label.as_bytes());
+        }
+        dns.extend_from_slice(&[0, 0, 1, 0, 1]);
+        let udp_len = 8 + dns.len();
+        let ip_len = 20 + udp_len;
+        let mut pkt = vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00];
+        pkt.extend_from_slice(&[0x45, 0]);
+        pkt.extend_from_slice(&(ip_len as u16).to_be_bytes());
+        pkt.extend_from_slice(&[0, 0, 0, 0, 64, 17, 0, 0, 10, 1, 0, 11, 10, 0, 0, 53]);
+        let sport = 40000 + (i % 20000) as u16;
+        pkt.extend_from_slice(&sport.to_be_bytes());
+        pkt.extend_from_slice(&53u16.to_be_bytes());
+        pkt.extend_from_slice(&(udp_len as u16).to_be_bytes());
+        pkt.extend_from_slice(&[0, 0]);
+        pkt.extend_from_slice(&dns);
+        let t_ms = 1_727_784_000_000u64 + i as u64 * step_ms;
+        out.extend_from_slice(&((t_ms / 1000) as u32).to_le_bytes());
+        out.extend_from_slice(&((t_ms % 1000 * 1000) as u32).to_le_bytes());
+        out.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
+        out.extend_from_slice(&pkt);
+    }
+    out
+}
+
+fn temp_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("vendorwatch-soc-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    dir
+}
+
+/// 10,000 lookups of one update server by one host in ~17 minutes: one alert, and the summary
+/// accounts for the 9,999 repeats exactly.
+#[test]
+fn ten_thousand_repeats_give_one_alert() {
+    let dir = temp_dir("repeats");
+    let pcap = dir.join("repeats.pcap");
+    std::fs::write(&pcap, dns_query_pcap("s01.upd.kaspersky.com", 10_000, 100)).unwrap();
+    let run = common::vendorwatch(&["scan", &pcap.to_string_lossy()]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    let alerts: Vec<_> = run.events("alert").collect();
+    eprintln!(
+        "10,000 repeats: {} alert(s)\n{}",
+        alerts.len(),
+        run.stderr()
+    );
+    assert_eq!(alerts.len(), 1);
+    assert!(alerts[0]["alert"]["metadata"].get("repeats").is_none());
+    let err = run.stderr();
+    assert!(
+        err.contains("suppressed repeats: 9999 (0 carried in later alerts' metadata.repeats, 9999 pending at exit, 0 in 0 evicted keys)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("sid 4200001") && err.contains("9999 suppressed"),
+        "{err}"
+    );
+    assert!(err.contains("10000"), "host hit count in summary: {err}");
+
+    // A 100 s window over 10,000 s: an alert per window, each carrying the repeats before it.
+    std::fs::write(&pcap, dns_query_pcap("s01.upd.kaspersky.com", 10_000, 1000)).unwrap();
+    let run = common::vendorwatch(&["scan", "--suppress-window", "100", &pcap.to_string_lossy()]);
+    let alerts: Vec<_> = run.events("alert").collect();
+    assert_eq!(alerts.len(), 100);
+    let carried: u64 = alerts
+        .iter()
+        .filter_map(|a| a["alert"]["metadata"]["repeats"][0].as_str())
+        .map(|s| s.parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(carried, 99 * 99);
+    assert!(
+        run.stderr()
+            .contains("suppressed repeats: 9900 (9801 carried"),
+        "{}",
+        run.stderr()
+    );
+
+    // Window 0: every lookup alerts.
+    let run = common::vendorwatch(&["scan", "--suppress-window", "0", &pcap.to_string_lossy()]);
+    assert_eq!(run.events("alert").count(), 10_000);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -97,8 +97,7 @@ fn ip_key(ip: IpAddr) -> IpKey {
 
 /// Standard base64 with padding of a 20-byte digest (28 characters).
 fn base64(data: &[u8; 20], out: &mut [u8]) {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut o = 0;
     for chunk in data.chunks(3) {
         let b = [
@@ -252,7 +251,13 @@ mod tests {
         );
         // Seed 0 gives another value for the same flow.
         assert_eq!(
-            cid("2600:1f13:f8:d400:3a6:303c:e011:18eb", "2001:4860:4860::8888", 33892, 443, 6),
+            cid(
+                "2600:1f13:f8:d400:3a6:303c:e011:18eb",
+                "2001:4860:4860::8888",
+                33892,
+                443,
+                6
+            ),
             "1:x48XA3YiAaOKTB0FEpvi+0cbuGg="
         );
     }

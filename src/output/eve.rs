@@ -23,6 +23,9 @@ pub struct MatchFacts<'a> {
     pub matched_pattern: &'a str,
     /// Where in the protocol the name was seen.
     pub observation: Observation,
+    /// Repeats of the same (host, rule, name, observation) suppressed since the previous alert
+    /// for it; written as `alert.metadata.repeats` when non-zero.
+    pub repeats: u64,
 }
 
 /// Writes EVE records, one JSON object per line, through a buffer.
@@ -121,6 +124,12 @@ impl EveWriter {
         j.field_str_array1("observation", facts.observation.label());
         if let Some(confidence) = &rule.confidence {
             j.field_str_array1("confidence", confidence);
+        }
+        if facts.repeats > 0 {
+            j.key("repeats");
+            j.begin_array();
+            j.fmt_str(format_args!("{}", facts.repeats));
+            j.end_array();
         }
         j.end_object();
         j.end_object();
