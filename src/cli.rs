@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::detect::suppress::Suppressor;
 use crate::detect::{Detector, LogSelection};
 use crate::output::eve::EveWriter;
+use crate::output::report::{ReportBuilder, ReportFormat};
 use crate::output::summary::write_summary;
 use crate::pipeline::{self, ScanStats};
 use crate::proto::NameBuf;
@@ -37,6 +38,22 @@ enum Command {
     /// Check, list and query signature packs.
     #[command(subcommand)]
     Sigs(SigsCommand),
+    /// Host inventory from EVE alert records: which hosts still call home, over which channels
+    /// and rules, first/last seen, counts, whether seen after the 2024-09-29 cut-off.
+    Report(ReportArgs),
+}
+
+#[derive(Args, Debug)]
+struct ReportArgs {
+    /// EVE JSON-lines files (alert records are used; other lines are ignored), `-` for stdin.
+    #[arg(required = true, value_name = "EVE_FILE")]
+    inputs: Vec<String>,
+    /// text, json, csv or html (one self-contained page: sortable table, SVG timelines).
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    format: String,
+    /// Write the report to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -75,6 +92,13 @@ struct ScanArgs {
     /// are evicted and counted.
     #[arg(long, value_name = "N", default_value_t = crate::detect::suppress::DEFAULT_CAPACITY)]
     suppress_capacity: usize,
+    /// At the end of the scan, write the host inventory report to FILE (format from the
+    /// extension: .txt, .json, .csv, .html; or --report-format).
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Format of --report: text, json, csv or html.
+    #[arg(long, value_name = "FORMAT")]
+    report_format: Option<String>,
     /// Do not print the summary on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -109,6 +133,7 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Scan(args) => run_scan(args),
         Command::Sigs(cmd) => run_sigs(cmd),
+        Command::Report(args) => run_report(args),
     }
 }
 
@@ -154,7 +179,75 @@ fn parse_log(list: &[String]) -> Result<LogSelection, String> {
     Ok(log)
 }
 
+fn run_report(args: ReportArgs) -> i32 {
+    let Some(format) = ReportFormat::parse(&args.format) else {
+        eprintln!(
+            "vendorwatch: unknown --format {:?} (expected text, json, csv or html)",
+            args.format
+        );
+        return EXIT_FATAL;
+    };
+    let mut report = ReportBuilder::default();
+    let mut status = EXIT_OK;
+    for input in &args.inputs {
+        let result = if input == "-" {
+            report.add_eve_reader(io::stdin().lock())
+        } else {
+            File::open(input).and_then(|f| report.add_eve_reader(io::BufReader::new(f)))
+        };
+        if let Err(e) = result {
+            eprintln!("vendorwatch: {input}: {e}");
+            status = EXIT_INPUT_ERROR;
+        }
+    }
+    if report.bad_lines > 0 {
+        eprintln!(
+            "vendorwatch: {} line(s) were not EVE JSON and were skipped",
+            report.bad_lines
+        );
+    }
+    match write_report(&report, format, args.output.as_deref()) {
+        Ok(()) => status,
+        Err(e) => {
+            eprintln!("vendorwatch: writing the report failed: {e}");
+            EXIT_FATAL
+        }
+    }
+}
+
+fn write_report(
+    report: &ReportBuilder,
+    format: ReportFormat,
+    path: Option<&std::path::Path>,
+) -> io::Result<()> {
+    match path {
+        Some(p) => {
+            let mut f = io::BufWriter::new(File::create(p)?);
+            report.write(&mut f, format)?;
+            f.flush()
+        }
+        None => {
+            let mut out = io::stdout().lock();
+            report.write(&mut out, format)?;
+            out.flush()
+        }
+    }
+}
+
 fn run_scan(args: ScanArgs) -> i32 {
+    let report_format = match (&args.report, &args.report_format) {
+        (_, Some(f)) => match ReportFormat::parse(f) {
+            Some(f) => Some(f),
+            None => {
+                eprintln!(
+                    "vendorwatch: unknown --report-format {f:?} (expected text, json, csv or html)"
+                );
+                return EXIT_FATAL;
+            }
+        },
+        (Some(path), None) => Some(ReportFormat::from_path(path).unwrap_or(ReportFormat::Text)),
+        (None, None) => None,
+    };
     let log = match parse_log(&args.log) {
         Ok(l) => l,
         Err(e) => {
@@ -184,6 +277,9 @@ fn run_scan(args: ScanArgs) -> i32 {
     };
     let mut out = EveWriter::new(sink);
     out.set_community_id_seed(args.community_id_seed);
+    if args.report.is_some() {
+        out.enable_report();
+    }
     if let Some(iface) = &args.in_iface {
         out.set_in_iface(iface);
     }
@@ -193,6 +289,7 @@ fn run_scan(args: ScanArgs) -> i32 {
     let inputs = pipeline::expand_inputs(&args.inputs, &mut stats);
     pipeline::scan(&inputs, &mut detector, &mut out, &mut stats);
     let written = out.records();
+    let report = out.take_report();
     let output_result = out.finish();
     if !args.quiet {
         let mut err = io::stderr().lock();
@@ -211,6 +308,15 @@ fn run_scan(args: ScanArgs) -> i32 {
             .as_ref()
             .map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
         eprintln!("vendorwatch: {target}: writing EVE records failed: {e}");
+        return EXIT_FATAL;
+    }
+    if let (Some(path), Some(format), Some(report)) = (&args.report, report_format, &report)
+        && let Err(e) = write_report(report, format, Some(path))
+    {
+        eprintln!(
+            "vendorwatch: {}: writing the report failed: {e}",
+            path.display()
+        );
         return EXIT_FATAL;
     }
     if stats.files_failed > 0 || !stats.errors.is_empty() {

@@ -10,6 +10,7 @@ use crate::detect::event::{AppRecord, DnsRecord, TlsRecord};
 use crate::detect::{FlowMeta, Observation};
 use crate::output::community_id::community_id;
 use crate::output::json::JsonWriter;
+use crate::output::report::{AlertFacts, ReportBuilder};
 use crate::output::time::UtcTime;
 use crate::proto::{dns, tls};
 use crate::sigs::{PackInfo, Rule};
@@ -40,6 +41,8 @@ pub struct EveWriter {
     in_iface: String,
     /// Seed of the Community ID hash (Suricata's `community-id-seed`, default 0).
     community_id_seed: u16,
+    /// Host inventory report fed by every alert written (`scan --report`).
+    report: Option<ReportBuilder>,
     records: u64,
     error: Option<io::Error>,
 }
@@ -53,6 +56,7 @@ impl EveWriter {
             pcap_filename: String::new(),
             in_iface: String::new(),
             community_id_seed: 0,
+            report: None,
             records: 0,
             error: None,
         }
@@ -73,6 +77,16 @@ impl EveWriter {
     /// Seed of the Community ID hash; must match the other sensors' for records to join.
     pub fn set_community_id_seed(&mut self, seed: u16) {
         self.community_id_seed = seed;
+    }
+
+    /// Build a host inventory report from the alerts written (taken by [`Self::take_report`]).
+    pub fn enable_report(&mut self) {
+        self.report = Some(ReportBuilder::default());
+    }
+
+    /// The report built so far, if enabled.
+    pub fn take_report(&mut self) -> Option<ReportBuilder> {
+        self.report.take()
     }
 
     /// Records written so far.
@@ -138,6 +152,24 @@ impl EveWriter {
             AppRecord::Tls(rec) => write_tls_object(j, rec),
         }
         self.end_record();
+        if let Some(report) = &mut self.report {
+            // The host running the product: the asker of a DNS query, the receiver of the
+            // response, the TLS client.
+            let host = match app {
+                AppRecord::Dns(rec) if rec.response => flow.dst_ip,
+                _ => flow.src_ip,
+            };
+            report.add(&AlertFacts {
+                host: &host.to_string(),
+                vendor: &pack.vendor,
+                channel: &rule.channel,
+                sid: u64::from(rule.sid),
+                signature: &rule.name,
+                name: facts.matched_name,
+                ts: flow.ts,
+                count: 1 + facts.repeats,
+            });
+        }
     }
 
     /// A passive-DNS record (`event_type: dns`).

@@ -4,5 +4,6 @@
 pub mod community_id;
 pub mod eve;
 pub mod json;
+pub mod report;
 pub mod summary;
 pub mod time;
