@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::detect::suppress::Suppressor;
 use crate::detect::{Detector, LogSelection};
 use crate::output::eve::EveWriter;
+use crate::output::formats::OutputFormat;
 use crate::output::report::{ReportBuilder, ReportFormat};
 use crate::output::summary::write_summary;
 use crate::pipeline::{self, ScanStats};
@@ -92,6 +93,14 @@ struct ScanArgs {
     /// are evicted and counted.
     #[arg(long, value_name = "N", default_value_t = crate::detect::suppress::DEFAULT_CAPACITY)]
     suppress_capacity: usize,
+    /// Record shape: `eve` (Suricata EVE JSON), `ecs` (Elastic Common Schema JSON) or
+    /// `zeek-intel` (Zeek intel.log JSON; alerts only, --log events are not written).
+    #[arg(long, value_name = "FORMAT", default_value = "eve")]
+    format: String,
+    /// EVE DNS object version: 3 (Suricata 8's default) or 2 (one record per query or
+    /// response, `type: query|answer`, `rrname`/`rrtype` at the top of `dns`).
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u8).range(2..=3))]
+    eve_dns_version: u8,
     /// At the end of the scan, write the host inventory report to FILE (format from the
     /// extension: .txt, .json, .csv, .html; or --report-format).
     #[arg(long, value_name = "FILE")]
@@ -235,6 +244,13 @@ fn write_report(
 }
 
 fn run_scan(args: ScanArgs) -> i32 {
+    let Some(output_format) = OutputFormat::parse(&args.format) else {
+        eprintln!(
+            "vendorwatch: unknown --format {:?} (expected eve, ecs or zeek-intel)",
+            args.format
+        );
+        return EXIT_FATAL;
+    };
     let report_format = match (&args.report, &args.report_format) {
         (_, Some(f)) => match ReportFormat::parse(f) {
             Some(f) => Some(f),
@@ -277,6 +293,8 @@ fn run_scan(args: ScanArgs) -> i32 {
     };
     let mut out = EveWriter::new(sink);
     out.set_community_id_seed(args.community_id_seed);
+    out.set_format(output_format);
+    out.set_dns_version(args.eve_dns_version);
     if args.report.is_some() {
         out.enable_report();
     }

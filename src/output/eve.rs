@@ -8,7 +8,8 @@ use std::net::IpAddr;
 use crate::decode::{L4Proto, VlanIds};
 use crate::detect::event::{AppRecord, DnsRecord, TlsRecord};
 use crate::detect::{FlowMeta, Observation};
-use crate::output::community_id::community_id;
+use crate::output::community_id::{CommunityId, community_id};
+use crate::output::formats::{self, OutputFormat};
 use crate::output::json::JsonWriter;
 use crate::output::report::{AlertFacts, ReportBuilder};
 use crate::output::time::UtcTime;
@@ -41,6 +42,10 @@ pub struct EveWriter {
     in_iface: String,
     /// Seed of the Community ID hash (Suricata's `community-id-seed`, default 0).
     community_id_seed: u16,
+    /// Record shape (`--format`).
+    format: OutputFormat,
+    /// EVE DNS object version: 3 (Suricata 8 default) or 2.
+    dns_version: u8,
     /// Host inventory report fed by every alert written (`scan --report`).
     report: Option<ReportBuilder>,
     records: u64,
@@ -57,6 +62,8 @@ impl EveWriter {
             in_iface: String::new(),
             community_id_seed: 0,
             report: None,
+            format: OutputFormat::Eve,
+            dns_version: 3,
             records: 0,
             error: None,
         }
@@ -77,6 +84,27 @@ impl EveWriter {
     /// Seed of the Community ID hash; must match the other sensors' for records to join.
     pub fn set_community_id_seed(&mut self, seed: u16) {
         self.community_id_seed = seed;
+    }
+
+    /// Record shape: EVE (default), ECS or Zeek intel.log.
+    pub fn set_format(&mut self, format: OutputFormat) {
+        self.format = format;
+    }
+
+    /// EVE DNS object version, 2 or 3 (anything else is taken as 3).
+    pub fn set_dns_version(&mut self, version: u8) {
+        self.dns_version = if version == 2 { 2 } else { 3 };
+    }
+
+    fn community_id(&self, flow: &FlowMeta) -> CommunityId {
+        community_id(
+            self.community_id_seed,
+            flow.src_ip,
+            flow.dst_ip,
+            flow.src_port,
+            flow.dst_port,
+            flow.proto.number(),
+        )
     }
 
     /// Build a host inventory report from the alerts written (taken by [`Self::take_report`]).
@@ -108,6 +136,21 @@ impl EveWriter {
         facts: &MatchFacts<'_>,
         app: &AppRecord,
     ) {
+        self.add_to_report(flow, rule, pack, facts, app);
+        match self.format {
+            OutputFormat::Eve => {}
+            OutputFormat::Ecs => {
+                let cid = self.community_id(flow);
+                formats::ecs_alert(&mut self.json, flow, rule, pack, facts, app, cid.as_str());
+                self.end_record();
+                return;
+            }
+            OutputFormat::ZeekIntel => {
+                formats::zeek_intel(&mut self.json, flow, pack, facts, app);
+                self.end_record();
+                return;
+            }
+        }
         self.begin_record(flow, "alert");
         let j = &mut self.json;
         j.field_str("app_proto", app.app_proto());
@@ -148,10 +191,21 @@ impl EveWriter {
         j.end_object();
         j.end_object();
         match app {
+            AppRecord::Dns(rec) if self.dns_version == 2 => formats::eve_dns_alert_v2(j, rec),
             AppRecord::Dns(rec) => write_dns_object(j, rec),
             AppRecord::Tls(rec) => write_tls_object(j, rec),
         }
         self.end_record();
+    }
+
+    fn add_to_report(
+        &mut self,
+        flow: &FlowMeta,
+        rule: &Rule,
+        pack: &PackInfo,
+        facts: &MatchFacts<'_>,
+        app: &AppRecord,
+    ) {
         if let Some(report) = &mut self.report {
             // The host running the product: the asker of a DNS query, the receiver of the
             // response, the TLS client.
@@ -174,16 +228,52 @@ impl EveWriter {
 
     /// A passive-DNS record (`event_type: dns`).
     pub fn write_dns(&mut self, flow: &FlowMeta, rec: &DnsRecord) {
-        self.begin_record(flow, "dns");
-        write_dns_object(&mut self.json, rec);
-        self.end_record();
+        match self.format {
+            OutputFormat::ZeekIntel => {}
+            OutputFormat::Ecs => {
+                let cid = self.community_id(flow);
+                // The record is cloned only for --log in ECS form.
+                let app = AppRecord::Dns(rec.clone());
+                formats::ecs_event(&mut self.json, flow, &app, cid.as_str());
+                self.end_record();
+            }
+            OutputFormat::Eve if self.dns_version == 2 => {
+                // v2: a request gives one record per question.
+                let n = if rec.response {
+                    1
+                } else {
+                    rec.queries.len().max(1)
+                };
+                for i in 0..n {
+                    self.begin_record(flow, "dns");
+                    formats::eve_dns_event_v2(&mut self.json, rec, i);
+                    self.end_record();
+                }
+            }
+            OutputFormat::Eve => {
+                self.begin_record(flow, "dns");
+                write_dns_object(&mut self.json, rec);
+                self.end_record();
+            }
+        }
     }
 
     /// A ClientHello record (`event_type: tls`).
     pub fn write_tls(&mut self, flow: &FlowMeta, rec: &TlsRecord) {
-        self.begin_record(flow, "tls");
-        write_tls_object(&mut self.json, rec);
-        self.end_record();
+        match self.format {
+            OutputFormat::ZeekIntel => {}
+            OutputFormat::Ecs => {
+                let cid = self.community_id(flow);
+                let app = AppRecord::Tls(rec.clone());
+                formats::ecs_event(&mut self.json, flow, &app, cid.as_str());
+                self.end_record();
+            }
+            OutputFormat::Eve => {
+                self.begin_record(flow, "tls");
+                write_tls_object(&mut self.json, rec);
+                self.end_record();
+            }
+        }
     }
 
     /// Flush buffered records; the first write error of the run, if any.
@@ -221,15 +311,8 @@ impl EveWriter {
         write_ip(j, "dest_ip", flow.dst_ip);
         j.field_u64("dest_port", u64::from(flow.dst_port));
         j.field_str("proto", proto_name(flow.proto));
-        let cid = community_id(
-            self.community_id_seed,
-            flow.src_ip,
-            flow.dst_ip,
-            flow.src_port,
-            flow.dst_port,
-            flow.proto.number(),
-        );
-        j.field_str("community_id", cid.as_str());
+        let cid = self.community_id(flow);
+        self.json.field_str("community_id", cid.as_str());
     }
 
     fn end_record(&mut self) {
@@ -249,7 +332,7 @@ impl EveWriter {
 }
 
 /// EVE `alert.category` for a channel: a readable phrase as Suricata's classification gives.
-fn category(channel: &str) -> &'static str {
+pub(crate) fn category(channel: &str) -> &'static str {
     match channel {
         "update" => "Vendor update channel",
         "telemetry" => "Vendor telemetry channel",
@@ -281,7 +364,7 @@ fn write_vlans(j: &mut JsonWriter, vlans: &VlanIds) {
     j.end_array();
 }
 
-fn write_rrtype(j: &mut JsonWriter, rrtype: u16) {
+pub(crate) fn write_rrtype(j: &mut JsonWriter, rrtype: u16) {
     j.key("rrtype");
     match dns::rrtype_name(rrtype) {
         Some(name) => j.str(name),
@@ -290,7 +373,7 @@ fn write_rrtype(j: &mut JsonWriter, rrtype: u16) {
 }
 
 /// RCODE mnemonics as Suricata logs them.
-fn rcode_name(rcode: u8) -> &'static str {
+pub(crate) fn rcode_name(rcode: u8) -> &'static str {
     match rcode {
         0 => "NOERROR",
         1 => "FORMERR",

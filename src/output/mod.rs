@@ -3,6 +3,7 @@
 
 pub mod community_id;
 pub mod eve;
+pub mod formats;
 pub mod json;
 pub mod report;
 pub mod summary;
