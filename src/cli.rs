@@ -12,6 +12,7 @@ use crate::detect::{Detector, LogSelection};
 use crate::output::eve::EveWriter;
 use crate::output::formats::OutputFormat;
 use crate::output::report::{ReportBuilder, ReportFormat};
+use crate::output::sink::{NetSink, SinkConfig, Target, write_sink_summary};
 use crate::output::summary::write_summary;
 use crate::pipeline::{self, ScanStats};
 use crate::proto::NameBuf;
@@ -35,7 +36,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Scan pcap/pcapng files (or directories of them, or `-` for stdin) and write EVE alerts.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// Check, list and query signature packs.
     #[command(subcommand)]
     Sigs(SigsCommand),
@@ -101,6 +102,28 @@ struct ScanArgs {
     /// response, `type: query|answer`, `rrname`/`rrtype` at the top of `dns`).
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u8).range(2..=3))]
     eve_dns_version: u8,
+    /// Also send every record to syslog (RFC 5424, the record as MSG, facility local5):
+    /// `udp://host:port`, `tcp://host:port` (octet-counted framing) or `unix:/path`.
+    /// Repeatable.
+    #[arg(long, value_name = "URL")]
+    syslog: Vec<String>,
+    /// Also send every record to Redis, `redis://host:port/[db]` (as Suricata's Redis
+    /// output). Repeatable.
+    #[arg(long, value_name = "URL")]
+    redis: Vec<String>,
+    /// Redis list or stream key.
+    #[arg(long, value_name = "KEY", default_value = "vendorwatch")]
+    redis_key: String,
+    /// `list` (RPUSH) or `stream` (XADD key * eve JSON).
+    #[arg(long, value_name = "MODE", default_value = "list")]
+    redis_mode: String,
+    /// Records each network output holds while its server is down; beyond it the oldest
+    /// are dropped and counted.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    sink_buffer: usize,
+    /// Seconds each network output may keep trying to deliver what it holds at exit.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    sink_drain: f64,
     /// At the end of the scan, write the host inventory report to FILE (format from the
     /// extension: .txt, .json, .csv, .html; or --report-format).
     #[arg(long, value_name = "FILE")]
@@ -140,7 +163,7 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
-        Command::Scan(args) => run_scan(args),
+        Command::Scan(args) => run_scan(*args),
         Command::Sigs(cmd) => run_sigs(cmd),
         Command::Report(args) => run_report(args),
     }
@@ -278,6 +301,25 @@ fn run_scan(args: ScanArgs) -> i32 {
             return EXIT_FATAL;
         }
     };
+    let mut targets = Vec::new();
+    for spec in &args.syslog {
+        match Target::syslog(spec) {
+            Ok(t) => targets.push(t),
+            Err(e) => {
+                eprintln!("vendorwatch: {e}");
+                return EXIT_FATAL;
+            }
+        }
+    }
+    for url in &args.redis {
+        match Target::redis(url, &args.redis_key, &args.redis_mode) {
+            Ok(t) => targets.push(t),
+            Err(e) => {
+                eprintln!("vendorwatch: {e}");
+                return EXIT_FATAL;
+            }
+        }
+    }
     let sink: Box<dyn Write> = match &args.eve {
         Some(path) => match File::create(path) {
             Ok(f) => Box::new(f),
@@ -289,10 +331,25 @@ fn run_scan(args: ScanArgs) -> i32 {
                 return EXIT_FATAL;
             }
         },
+        // EVE goes to stdout unless another output was named.
+        None if !targets.is_empty() => Box::new(io::sink()),
         None => Box::new(io::stdout().lock()),
     };
     let mut out = EveWriter::new(sink);
     out.set_community_id_seed(args.community_id_seed);
+    let sink_config = SinkConfig {
+        buffer: args.sink_buffer.max(1),
+        drain: std::time::Duration::from_secs_f64(args.sink_drain.clamp(0.0, 3600.0)),
+    };
+    for target in targets {
+        match NetSink::start(target, sink_config) {
+            Ok(s) => out.add_sink(s),
+            Err(e) => {
+                eprintln!("vendorwatch: cannot start an output thread: {e}");
+                return EXIT_FATAL;
+            }
+        }
+    }
     out.set_format(output_format);
     out.set_dns_version(args.eve_dns_version);
     if args.report.is_some() {
@@ -308,6 +365,7 @@ fn run_scan(args: ScanArgs) -> i32 {
     pipeline::scan(&inputs, &mut detector, &mut out, &mut stats);
     let written = out.records();
     let report = out.take_report();
+    let sink_reports = out.close_sinks();
     let output_result = out.finish();
     if !args.quiet {
         let mut err = io::stderr().lock();
@@ -319,6 +377,7 @@ fn run_scan(args: ScanArgs) -> i32 {
             &detector.suppress,
             written,
         );
+        let _ = write_sink_summary(&mut err, &sink_reports);
     }
     if let Err(e) = output_result {
         let target = args

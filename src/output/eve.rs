@@ -12,6 +12,7 @@ use crate::output::community_id::{CommunityId, community_id};
 use crate::output::formats::{self, OutputFormat};
 use crate::output::json::JsonWriter;
 use crate::output::report::{AlertFacts, ReportBuilder};
+use crate::output::sink::{NetSink, SinkReport, SinkStats};
 use crate::output::time::UtcTime;
 use crate::proto::{dns, tls};
 use crate::sigs::{PackInfo, Rule};
@@ -46,6 +47,11 @@ pub struct EveWriter {
     format: OutputFormat,
     /// EVE DNS object version: 3 (Suricata 8 default) or 2.
     dns_version: u8,
+    /// Network outputs (syslog, Redis) that get a copy of every record.
+    sinks: Vec<NetSink>,
+    /// Syslog severity and MSGID of the record being written.
+    severity: u8,
+    msgid: &'static str,
     /// Host inventory report fed by every alert written (`scan --report`).
     report: Option<ReportBuilder>,
     records: u64,
@@ -62,6 +68,9 @@ impl EveWriter {
             in_iface: String::new(),
             community_id_seed: 0,
             report: None,
+            sinks: Vec::new(),
+            severity: 6,
+            msgid: "alert",
             format: OutputFormat::Eve,
             dns_version: 3,
             records: 0,
@@ -84,6 +93,24 @@ impl EveWriter {
     /// Seed of the Community ID hash; must match the other sensors' for records to join.
     pub fn set_community_id_seed(&mut self, seed: u16) {
         self.community_id_seed = seed;
+    }
+
+    /// Also send every record to a network sink.
+    pub fn add_sink(&mut self, sink: NetSink) {
+        self.sinks.push(sink);
+    }
+
+    /// Counters of the network sinks (for the metrics endpoint).
+    pub fn sink_stats(&self) -> Vec<(String, std::sync::Arc<SinkStats>)> {
+        self.sinks
+            .iter()
+            .map(|s| (s.label().to_string(), s.stats()))
+            .collect()
+    }
+
+    /// Close the network sinks, letting each deliver what it holds, and report on them.
+    pub fn close_sinks(&mut self) -> Vec<SinkReport> {
+        self.sinks.drain(..).map(NetSink::close).collect()
     }
 
     /// Record shape: EVE (default), ECS or Zeek intel.log.
@@ -137,6 +164,9 @@ impl EveWriter {
         app: &AppRecord,
     ) {
         self.add_to_report(flow, rule, pack, facts, app);
+        // Syslog severity from the rule's: 1 high -> err, 2 -> warning, 3 -> notice.
+        self.severity = 2 + rule.severity.clamp(1, 3);
+        self.msgid = "alert";
         match self.format {
             OutputFormat::Eve => {}
             OutputFormat::Ecs => {
@@ -228,6 +258,8 @@ impl EveWriter {
 
     /// A passive-DNS record (`event_type: dns`).
     pub fn write_dns(&mut self, flow: &FlowMeta, rec: &DnsRecord) {
+        self.severity = 6;
+        self.msgid = "dns";
         match self.format {
             OutputFormat::ZeekIntel => {}
             OutputFormat::Ecs => {
@@ -260,6 +292,8 @@ impl EveWriter {
 
     /// A ClientHello record (`event_type: tls`).
     pub fn write_tls(&mut self, flow: &FlowMeta, rec: &TlsRecord) {
+        self.severity = 6;
+        self.msgid = "tls";
         match self.format {
             OutputFormat::ZeekIntel => {}
             OutputFormat::Ecs => {
@@ -317,6 +351,9 @@ impl EveWriter {
 
     fn end_record(&mut self) {
         self.json.end_object();
+        for sink in &self.sinks {
+            sink.send(self.json.as_bytes(), self.severity, self.msgid);
+        }
         if self.error.is_some() {
             return;
         }

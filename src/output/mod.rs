@@ -6,5 +6,6 @@ pub mod eve;
 pub mod formats;
 pub mod json;
 pub mod report;
+pub mod sink;
 pub mod summary;
 pub mod time;
