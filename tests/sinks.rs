@@ -284,7 +284,7 @@ fn redis_round_trip(stream: bool) {
     assert_eq!(produced, 3600);
     assert_eq!(got, delivered);
     assert_eq!(got + dropped, produced);
-    assert!(dropped >= 1000 && dropped <= 3000, "dropped {dropped}");
+    assert!((1000..=3000).contains(&dropped), "dropped {dropped}");
 }
 
 #[test]
