@@ -11,6 +11,7 @@ use crate::detect::suppress::Suppressor;
 use crate::detect::{Detector, LogSelection};
 use crate::output::eve::EveWriter;
 use crate::output::formats::OutputFormat;
+use crate::output::metrics::MetricsServer;
 use crate::output::report::{ReportBuilder, ReportFormat};
 use crate::output::sink::{NetSink, SinkConfig, Target, write_sink_summary};
 use crate::output::summary::write_summary;
@@ -124,6 +125,13 @@ struct ScanArgs {
     /// Seconds each network output may keep trying to deliver what it holds at exit.
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
     sink_drain: f64,
+    /// Serve Prometheus metrics at http://ADDR:PORT/metrics while the scan runs (counters are
+    /// listed in the README).
+    #[arg(long, value_name = "ADDR:PORT")]
+    metrics_listen: Option<String>,
+    /// Keep serving metrics this many seconds after the scan ends (for a last scrape).
+    #[arg(long, value_name = "SECS", default_value_t = 0.0)]
+    metrics_linger: f64,
     /// At the end of the scan, write the host inventory report to FILE (format from the
     /// extension: .txt, .json, .csv, .html; or --report-format).
     #[arg(long, value_name = "FILE")]
@@ -358,14 +366,44 @@ fn run_scan(args: ScanArgs) -> i32 {
     if let Some(iface) = &args.in_iface {
         out.set_in_iface(iface);
     }
+    let metrics = match &args.metrics_listen {
+        Some(addr) => match MetricsServer::start(addr) {
+            Ok(m) => {
+                m.set_sinks(out.sink_stats());
+                Some(m)
+            }
+            Err(e) => {
+                eprintln!("vendorwatch: --metrics-listen {addr}: {e}");
+                return EXIT_FATAL;
+            }
+        },
+        None => None,
+    };
     let mut detector = Detector::new(rules, log);
     detector.suppress = Suppressor::new(args.suppress_window, args.suppress_capacity);
     let mut stats = ScanStats::default();
     let inputs = pipeline::expand_inputs(&args.inputs, &mut stats);
-    pipeline::scan(&inputs, &mut detector, &mut out, &mut stats);
+    match &metrics {
+        Some(m) => pipeline::scan_with_tick(
+            &inputs,
+            &mut detector,
+            &mut out,
+            &mut stats,
+            &mut |s, d, o| m.update(s, d, o),
+        ),
+        None => pipeline::scan(&inputs, &mut detector, &mut out, &mut stats),
+    }
+    if let Some(m) = &metrics {
+        m.update(&stats, &detector, &out);
+    }
     let written = out.records();
     let report = out.take_report();
     let sink_reports = out.close_sinks();
+    if metrics.is_some() && args.metrics_linger > 0.0 {
+        std::thread::sleep(std::time::Duration::from_secs_f64(
+            args.metrics_linger.min(3600.0),
+        ));
+    }
     let output_result = out.finish();
     if !args.quiet {
         let mut err = io::stderr().lock();

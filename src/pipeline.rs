@@ -120,13 +120,30 @@ fn fail(stats: &mut ScanStats, line: String) {
 /// with the next input. Returns early only when the output has failed (nothing more could be
 /// written).
 pub fn scan(inputs: &[Input], detector: &mut Detector, out: &mut EveWriter, stats: &mut ScanStats) {
+    scan_with_tick(inputs, detector, out, stats, &mut |_, _, _| {});
+}
+
+/// Packets between two calls of the tick (and one after each input).
+pub const TICK_PACKETS: u64 = 64;
+
+/// Called every [`TICK_PACKETS`] packets and after each input, e.g. to publish metrics.
+pub type Tick<'a> = &'a mut dyn FnMut(&ScanStats, &Detector, &EveWriter);
+
+/// [`scan`] with a tick.
+pub fn scan_with_tick(
+    inputs: &[Input],
+    detector: &mut Detector,
+    out: &mut EveWriter,
+    stats: &mut ScanStats,
+    tick: Tick<'_>,
+) {
     for input in inputs {
         let name = input.display_name();
         out.set_pcap_filename(&name);
         let ok = match input {
-            Input::Stdin => scan_reader(&name, io::stdin().lock(), detector, out, stats),
+            Input::Stdin => scan_reader(&name, io::stdin().lock(), detector, out, stats, tick),
             Input::File(path) => match File::open(path) {
-                Ok(file) => scan_reader(&name, file, detector, out, stats),
+                Ok(file) => scan_reader(&name, file, detector, out, stats, tick),
                 Err(e) => {
                     fail(stats, format!("{name}: cannot open: {e}"));
                     false
@@ -138,6 +155,7 @@ pub fn scan(inputs: &[Input], detector: &mut Detector, out: &mut EveWriter, stat
         } else {
             stats.files_failed += 1;
         }
+        tick(stats, detector, out);
         if out.failed() {
             return;
         }
@@ -151,6 +169,7 @@ fn scan_reader<R: Read>(
     detector: &mut Detector,
     out: &mut EveWriter,
     stats: &mut ScanStats,
+    tick: Tick<'_>,
 ) -> bool {
     let mut capture = match CaptureReader::new(reader) {
         Ok(c) => c,
@@ -203,6 +222,9 @@ fn scan_reader<R: Read>(
                     ok = false;
                 }
             }
+        }
+        if pcap_cnt.is_multiple_of(TICK_PACKETS) {
+            tick(stats, detector, out);
         }
         if out.failed() {
             return false;

@@ -47,6 +47,8 @@ pub struct EveWriter {
     format: OutputFormat,
     /// EVE DNS object version: 3 (Suricata 8 default) or 2.
     dns_version: u8,
+    /// Alerts written per rule sid (with the rule name), for metrics.
+    alerts_by_rule: std::collections::BTreeMap<u32, (String, u64)>,
     /// Network outputs (syslog, Redis) that get a copy of every record.
     sinks: Vec<NetSink>,
     /// Syslog severity and MSGID of the record being written.
@@ -69,6 +71,7 @@ impl EveWriter {
             community_id_seed: 0,
             report: None,
             sinks: Vec::new(),
+            alerts_by_rule: std::collections::BTreeMap::new(),
             severity: 6,
             msgid: "alert",
             format: OutputFormat::Eve,
@@ -106,6 +109,11 @@ impl EveWriter {
             .iter()
             .map(|s| (s.label().to_string(), s.stats()))
             .collect()
+    }
+
+    /// Alerts written so far, by rule sid: (rule name, count).
+    pub fn alerts_by_rule(&self) -> &std::collections::BTreeMap<u32, (String, u64)> {
+        &self.alerts_by_rule
     }
 
     /// Close the network sinks, letting each deliver what it holds, and report on them.
@@ -164,6 +172,12 @@ impl EveWriter {
         app: &AppRecord,
     ) {
         self.add_to_report(flow, rule, pack, facts, app);
+        match self.alerts_by_rule.get_mut(&rule.sid) {
+            Some(e) => e.1 += 1,
+            None => {
+                self.alerts_by_rule.insert(rule.sid, (rule.name.clone(), 1));
+            }
+        }
         // Syslog severity from the rule's: 1 high -> err, 2 -> warning, 3 -> notice.
         self.severity = 2 + rule.severity.clamp(1, 3);
         self.msgid = "alert";

@@ -5,6 +5,7 @@ pub mod community_id;
 pub mod eve;
 pub mod formats;
 pub mod json;
+pub mod metrics;
 pub mod report;
 pub mod sink;
 pub mod summary;
