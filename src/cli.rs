@@ -12,7 +12,7 @@ use crate::detect::{Detector, LogSelection};
 use crate::output::eve::EveWriter;
 use crate::output::formats::OutputFormat;
 use crate::output::metrics::MetricsServer;
-use crate::output::report::{ReportBuilder, ReportFormat};
+use crate::output::report::{AlertFacts, ReportBuilder, ReportFormat};
 use crate::output::sink::{NetSink, SinkConfig, Target, write_sink_summary};
 use crate::output::summary::write_summary;
 use crate::pipeline::{self, ScanStats};
@@ -274,6 +274,28 @@ fn write_report(
     }
 }
 
+/// Repeats still held by suppression at exit go into `scan --report` counts, so the report's
+/// totals equal the summary's.
+fn add_pending_repeats(report: &mut ReportBuilder, detector: &Detector) {
+    let rules = detector.rules();
+    for (key, pending, last) in detector.suppress.pending_repeats() {
+        let Some(rule) = rules.rules.iter().find(|r| r.sid == key.sid) else {
+            continue;
+        };
+        let vendor = rules.packs.get(rule.pack).map_or("", |p| p.vendor.as_str());
+        report.add_repeats(&AlertFacts {
+            host: &key.host.to_string(),
+            vendor,
+            channel: &rule.channel,
+            sid: u64::from(rule.sid),
+            signature: &rule.name,
+            name: &key.name,
+            ts: last,
+            count: pending,
+        });
+    }
+}
+
 fn run_scan(args: ScanArgs) -> i32 {
     let Some(output_format) = OutputFormat::parse(&args.format) else {
         eprintln!(
@@ -397,7 +419,10 @@ fn run_scan(args: ScanArgs) -> i32 {
         m.update(&stats, &detector, &out);
     }
     let written = out.records();
-    let report = out.take_report();
+    let mut report = out.take_report();
+    if let Some(report) = &mut report {
+        add_pending_repeats(report, &detector);
+    }
     let sink_reports = out.close_sinks();
     if metrics.is_some() && args.metrics_linger > 0.0 {
         std::thread::sleep(std::time::Duration::from_secs_f64(

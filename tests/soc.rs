@@ -32,6 +32,7 @@ fn community_id_matches_suricata_on_corpus_capture() {
             )
         })
         .collect();
+    validate_against_schema(&run.records);
     assert!(got.contains(&("dns.google".into(), "1:PGf+a0eBbs1OhuPtJmsF0Sm51v4=".into())));
     assert!(got.contains(&(
         "ipv6.google.com".into(),
@@ -44,6 +45,7 @@ fn community_id_matches_suricata_on_corpus_capture() {
 fn records_carry_community_id() {
     let run = common::vendorwatch(&["scan", "--quiet", "--log", "all", "pcaps/"]);
     assert!(!run.records.is_empty());
+    validate_against_schema(&run.records);
     for r in &run.records {
         let cid = r["community_id"].as_str().expect("community_id");
         assert!(cid.starts_with("1:") && cid.len() == 30, "{cid}");
@@ -126,6 +128,26 @@ fn ten_thousand_repeats_give_one_alert() {
     );
     assert!(err.contains("10000"), "host hit count in summary: {err}");
 
+    // scan --report counts the repeats still pending at exit: 10,000 for the host.
+    let report = dir.join("hosts.json");
+    let run = common::vendorwatch(&[
+        "scan",
+        "--quiet",
+        "--report",
+        &report.to_string_lossy(),
+        &pcap.to_string_lossy(),
+    ]);
+    assert_eq!(run.code(), Some(0));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(doc["hosts"][0]["host"], "10.1.0.11");
+    assert_eq!(doc["hosts"][0]["alerts"], 1);
+    assert_eq!(doc["hosts"][0]["count"], 10_000);
+    assert_eq!(
+        doc["hosts"][0]["last_seen"],
+        "2024-10-01T12:16:39.900000+0000"
+    );
+
     // A 100 s window over 10,000 s: an alert per window, each carrying the repeats before it.
     std::fs::write(&pcap, dns_query_pcap("s01.upd.kaspersky.com", 10_000, 1000)).unwrap();
     let run = common::vendorwatch(&["scan", "--suppress-window", "100", &pcap.to_string_lossy()]);
@@ -137,6 +159,7 @@ fn ten_thousand_repeats_give_one_alert() {
         .map(|s| s.parse::<u64>().unwrap())
         .sum();
     assert_eq!(carried, 99 * 99);
+    validate_against_schema(&run.records);
     assert!(
         run.stderr()
             .contains("suppressed repeats: 9900 (9801 carried"),
@@ -148,4 +171,19 @@ fn ten_thousand_repeats_give_one_alert() {
     let run = common::vendorwatch(&["scan", "--suppress-window", "0", &pcap.to_string_lossy()]);
     assert_eq!(run.events("alert").count(), 10_000);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Validate records against Suricata's schema, when present.
+fn validate_against_schema(records: &[serde_json::Value]) {
+    let Some(path) = common::schema_path() else {
+        eprintln!("SKIP schema validation: schema file not found");
+        return;
+    };
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    for r in records {
+        let errors: Vec<String> = validator.iter_errors(r).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{r}: {errors:?}");
+    }
 }

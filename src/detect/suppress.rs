@@ -38,6 +38,8 @@ struct Entry {
     pending: u64,
     /// All repeats suppressed for this key.
     total: u64,
+    /// Packet time of the last repeat suppressed.
+    last: Timestamp,
 }
 
 /// Verdict for one hit.
@@ -117,6 +119,7 @@ impl Suppressor {
             if ts.secs.saturating_sub(e.window_start) < self.window {
                 e.pending += 1;
                 e.total += 1;
+                e.last = e.last.max(ts);
                 self.suppressed += 1;
                 return Verdict::Suppressed;
             }
@@ -135,6 +138,7 @@ impl Suppressor {
                 window_start: ts.secs,
                 pending: 0,
                 total: 0,
+                last: ts,
             },
         );
         Verdict::Alert { repeats: 0 }
@@ -175,6 +179,15 @@ impl Suppressor {
     /// Repeats suppressed and not (yet) carried by an alert, still in the table.
     pub fn pending(&self) -> u64 {
         self.table.values().map(|e| e.pending).sum()
+    }
+
+    /// Keys with repeats not carried by any alert yet: (key, pending, time of the last one).
+    /// A report built from the alerts adds these so its counts stay exact.
+    pub fn pending_repeats(&self) -> impl Iterator<Item = (&SuppressKey, u64, Timestamp)> {
+        self.table
+            .iter()
+            .filter(|(_, e)| e.pending > 0)
+            .map(|(k, e)| (k, e.pending, e.last))
     }
 
     /// Roll-up for the summary: keys with suppressed repeats, most first.

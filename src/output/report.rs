@@ -107,6 +107,16 @@ impl ReportBuilder {
     /// Add one alert.
     pub fn add(&mut self, a: &AlertFacts<'_>) {
         self.alerts += 1;
+        self.add_counts(a, true);
+    }
+
+    /// Add repeats that no alert carried (suppressed and still pending when the scan ended):
+    /// they count for the host and its last-seen time, but are not alert records.
+    pub fn add_repeats(&mut self, a: &AlertFacts<'_>) {
+        self.add_counts(a, false);
+    }
+
+    fn add_counts(&mut self, a: &AlertFacts<'_>, is_alert: bool) {
         let row = match self.hosts.get_mut(a.host) {
             Some(r) => r,
             None => self.hosts.entry(a.host.to_string()).or_default(),
@@ -119,7 +129,7 @@ impl ReportBuilder {
             .or_insert_with(|| a.signature.to_string());
         row.first = Some(row.first.map_or(a.ts, |f| f.min(a.ts)));
         row.last = Some(row.last.map_or(a.ts, |l| l.max(a.ts)));
-        row.alerts += 1;
+        row.alerts += u64::from(is_alert);
         row.count += a.count;
         if a.ts.secs >= CUTOFF_SECS {
             row.count_after_cutoff += a.count;
