@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::detect::suppress::Suppressor;
 use crate::detect::{Detector, LogSelection};
-use crate::output::eve::EveWriter;
+use crate::output::eve::{EveStats, EveWriter};
 use crate::output::formats::OutputFormat;
 use crate::output::metrics::MetricsServer;
 use crate::output::report::{AlertFacts, ReportBuilder, ReportFormat};
@@ -125,6 +125,9 @@ struct ScanArgs {
     /// Seconds each network output may keep trying to deliver what it holds at exit.
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
     sink_drain: f64,
+    /// Write an `event_type: stats` record (Suricata's shape) at the end of the scan.
+    #[arg(long)]
+    stats: bool,
     /// Serve Prometheus metrics at http://ADDR:PORT/metrics while the scan runs (counters are
     /// listed in the README).
     #[arg(long, value_name = "ADDR:PORT")]
@@ -297,6 +300,7 @@ fn add_pending_repeats(report: &mut ReportBuilder, detector: &Detector) {
 }
 
 fn run_scan(args: ScanArgs) -> i32 {
+    let started = std::time::Instant::now();
     let Some(output_format) = OutputFormat::parse(&args.format) else {
         eprintln!(
             "vendorwatch: unknown --format {:?} (expected eve, ecs or zeek-intel)",
@@ -417,6 +421,18 @@ fn run_scan(args: ScanArgs) -> i32 {
     }
     if let Some(m) = &metrics {
         m.update(&stats, &detector, &out);
+    }
+    if args.stats {
+        out.write_stats(&EveStats {
+            uptime_secs: started.elapsed().as_secs(),
+            packets: stats.packets,
+            bytes: stats.bytes,
+            invalid: stats.skipped.iter().sum(),
+            dns_messages: detector.stats.dns_messages,
+            client_hellos: detector.stats.client_hellos,
+            alerts: detector.stats.alerts,
+            suppressed: detector.suppress.suppressed,
+        });
     }
     let written = out.records();
     let mut report = out.take_report();

@@ -187,3 +187,19 @@ fn validate_against_schema(records: &[serde_json::Value]) {
         assert!(errors.is_empty(), "{r}: {errors:?}");
     }
 }
+
+/// `--stats` writes one `event_type: stats` record with the scan's counters, valid EVE.
+#[test]
+fn stats_record_at_exit() {
+    let run = common::vendorwatch(&["scan", "--quiet", "--stats", "pcaps/"]);
+    assert_eq!(run.code(), Some(0));
+    let stats: Vec<_> = run.events("stats").collect();
+    assert_eq!(stats.len(), 1);
+    let s = &stats[0]["stats"];
+    assert!(s["decoder"]["pkts"].as_u64().unwrap() > 0);
+    assert_eq!(
+        s["detect"]["alert"].as_u64().unwrap() as usize,
+        run.events("alert").count()
+    );
+    validate_against_schema(&run.records);
+}

@@ -404,12 +404,15 @@ pub fn ecs_event(j: &mut JsonWriter, flow: &FlowMeta, app: &AppRecord, community
     }
 }
 
-/// Zeek `seen.where` for an observation.
+/// Zeek `seen.where` for an observation (by its stable label, so observation kinds added
+/// later map without touching this file until they get their own value).
 pub fn zeek_where(observation: Observation) -> &'static str {
-    match observation {
-        Observation::DnsQuery => "DNS::IN_REQUEST",
-        Observation::DnsAnswer => "DNS::IN_RESPONSE",
-        Observation::TlsSni => "SSL::IN_SERVER_NAME",
+    match observation.label() {
+        "dns-query" => "DNS::IN_REQUEST",
+        "dns-answer" => "DNS::IN_RESPONSE",
+        "tls-sni" | "quic-sni" => "SSL::IN_SERVER_NAME",
+        "http-host" => "HTTP::IN_HOST_HEADER",
+        _ => "Conn::IN_RESP",
     }
 }
 
