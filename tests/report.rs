@@ -200,3 +200,27 @@ fn chromium_check(html: &Path, hosts: &[String], dir: &Path) {
         );
     }
 }
+
+/// The report finds the same hosts from DNS v2 alert records as from v3 ones.
+#[test]
+fn report_reads_dns_v2_alerts() {
+    let dir = temp_dir("v2");
+    let mut hosts = Vec::new();
+    for version in ["3", "2"] {
+        let eve = dir.join(format!("eve-v{version}.json"));
+        let run = common::vendorwatch(&[
+            "scan",
+            "--quiet",
+            "--eve-dns-version",
+            version,
+            "--eve",
+            &eve.to_string_lossy(),
+            "pcaps/",
+        ]);
+        assert_eq!(run.code(), Some(0));
+        let out = raw(&["report", "--format", "csv", &eve.to_string_lossy()]);
+        hosts.push(String::from_utf8(out.stdout).unwrap());
+    }
+    assert_eq!(hosts[0], hosts[1]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -165,7 +165,10 @@ impl ReportBuilder {
         let meta = &v["alert"]["metadata"];
         let first = |k: &str| s(&meta[k][0]);
         let dns_type = s(&v["dns"]["type"]);
-        let host = if dns_type == "response" || dns_type == "answer" {
+        // DNS v3 `type: response`, v2 event `type: answer`, v2 alert `answer: {...}`.
+        let response =
+            dns_type == "response" || dns_type == "answer" || v["dns"]["answer"].is_object();
+        let host = if response {
             s(&v["dest_ip"])
         } else {
             s(&v["src_ip"])
