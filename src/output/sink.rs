@@ -659,4 +659,64 @@ mod tests {
         let r = sink.close();
         assert_eq!((r.produced, r.delivered, r.dropped), (1000, 0, 1000));
     }
+
+    /// Octet-counted framing over TCP: `LEN SP <PRI>1 ... MSG`, LEN = bytes of the message.
+    #[test]
+    fn tcp_octet_counted_frames() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let sink =
+            NetSink::start(Target::SyslogTcp(addr.to_string()), SinkConfig::default()).unwrap();
+        sink.send(br#"{"event_type":"alert","a":1}"#, 3, "alert");
+        sink.send(br#"{"event_type":"dns"}"#, 6, "dns");
+        let (mut conn, _) = listener.accept().unwrap();
+        let r = sink.close();
+        assert_eq!((r.produced, r.delivered, r.dropped), (2, 2, 0));
+        let mut data = Vec::new();
+        conn.read_to_end(&mut data).unwrap();
+        let mut rest = &data[..];
+        let mut msgs = Vec::new();
+        while !rest.is_empty() {
+            let sp = rest.iter().position(|b| *b == b' ').unwrap();
+            let len: usize = std::str::from_utf8(&rest[..sp]).unwrap().parse().unwrap();
+            msgs.push(String::from_utf8(rest[sp + 1..sp + 1 + len].to_vec()).unwrap());
+            rest = &rest[sp + 1 + len..];
+        }
+        assert_eq!(msgs.len(), 2);
+        assert!(msgs[0].starts_with("<171>1 "), "{}", msgs[0]);
+        assert!(
+            msgs[0].ends_with(r#" vendorwatch "#.trim_end()) || msgs[0].contains(" vendorwatch ")
+        );
+        assert!(
+            msgs[0].ends_with(r#"alert - {"event_type":"alert","a":1}"#),
+            "{}",
+            msgs[0]
+        );
+        assert!(
+            msgs[1].starts_with("<174>1 ") && msgs[1].ends_with(r#"dns - {"event_type":"dns"}"#)
+        );
+    }
+
+    /// A Unix datagram socket gets one RFC 5424 message per record.
+    #[test]
+    fn unix_datagram_messages() {
+        let dir = std::env::temp_dir().join(format!("vw-sink-unix-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("log.sock");
+        let _ = std::fs::remove_file(&path);
+        let rx = UnixDatagram::bind(&path).unwrap();
+        rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let sink = NetSink::start(Target::SyslogUnix(path.clone()), SinkConfig::default()).unwrap();
+        sink.send(b"{}", 4, "tls");
+        let mut buf = [0u8; 2048];
+        let n = rx.recv(&mut buf).unwrap();
+        let msg = std::str::from_utf8(&buf[..n]).unwrap();
+        assert!(
+            msg.starts_with("<172>1 ") && msg.ends_with(" tls - {}"),
+            "{msg}"
+        );
+        let r = sink.close();
+        assert_eq!((r.produced, r.delivered), (1, 1));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
