@@ -7,8 +7,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::decode::{Decoder, DecoderConfig};
 use crate::detect::suppress::Suppressor;
 use crate::detect::{Detector, LogSelection};
+use crate::flow::{FlowConfig, FlowTable};
 use crate::output::eve::{EveStats, EveWriter};
 use crate::output::formats::OutputFormat;
 use crate::output::metrics::MetricsServer;
@@ -75,7 +77,8 @@ struct ScanArgs {
     /// Write EVE JSON lines to FILE instead of stdout.
     #[arg(long, value_name = "FILE")]
     eve: Option<PathBuf>,
-    /// Also log protocol events, matched or not: comma-separated `dns`, `tls`, or `all`.
+    /// Also log protocol events, matched or not: comma-separated `dns`, `tls`,
+    /// `http`, or `all`.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     log: Vec<String>,
     /// Seed of the EVE `community_id` flow hash (as Suricata's `community-id-seed`); use the
@@ -145,8 +148,44 @@ struct ScanArgs {
     /// Do not print the summary on stderr.
     #[arg(long, short)]
     quiet: bool,
+    /// Also decode UDP to PORT as VXLAN (repeatable; 4789 always is).
+    #[arg(long = "vxlan-port", value_name = "PORT")]
+    vxlan_ports: Vec<u16>,
+    #[command(flatten)]
+    flow: FlowArgs,
     #[command(flatten)]
     sigs: SignatureArgs,
+}
+
+/// Limits of the TCP flow table and reassembly.
+#[derive(Args, Debug, Clone)]
+struct FlowArgs {
+    /// Most TCP flows tracked at once; beyond it the least recently used flow is evicted
+    /// (counted in the summary).
+    #[arg(long, value_name = "N", default_value_t = FlowConfig::default().max_flows)]
+    max_flows: usize,
+    /// Most memory, in KiB, held by TCP reassembly buffers over all flows; segments beyond it
+    /// are refused (counted).
+    #[arg(long, value_name = "KIB", default_value_t = FlowConfig::default().max_reasm_bytes / 1024)]
+    reassembly_memory: usize,
+    /// Bytes of a client's first flight buffered to find a ClientHello or HTTP request head
+    /// split over segments.
+    #[arg(long, value_name = "BYTES", default_value_t = FlowConfig::default().first_flight_limit)]
+    first_flight_limit: usize,
+    /// Seconds (of capture time) without packets after which a flow is dropped.
+    #[arg(long, value_name = "SECS", default_value_t = FlowConfig::default().idle_timeout_secs)]
+    flow_timeout: i64,
+}
+
+impl FlowArgs {
+    fn config(&self) -> FlowConfig {
+        FlowConfig {
+            max_flows: self.max_flows.max(1),
+            max_reasm_bytes: self.reassembly_memory.saturating_mul(1024),
+            first_flight_limit: self.first_flight_limit,
+            idle_timeout_secs: self.flow_timeout.max(1),
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -207,14 +246,16 @@ fn parse_log(list: &[String]) -> Result<LogSelection, String> {
         match item.trim() {
             "dns" => log.dns = true,
             "tls" => log.tls = true,
+            "http" => log.http = true,
             "all" => {
                 log.dns = true;
                 log.tls = true;
+                log.http = true;
             }
             "" => {}
             other => {
                 return Err(format!(
-                    "unknown --log value {other:?} (expected dns, tls or all)"
+                    "unknown --log value {other:?} (expected dns, tls, http or all)"
                 ));
             }
         }
@@ -409,15 +450,28 @@ fn run_scan(args: ScanArgs) -> i32 {
     detector.suppress = Suppressor::new(args.suppress_window, args.suppress_capacity);
     let mut stats = ScanStats::default();
     let inputs = pipeline::expand_inputs(&args.inputs, &mut stats);
+    let mut config = DecoderConfig::default();
+    config.vxlan_ports.extend(&args.vxlan_ports);
+    let mut decoder = Decoder::new(config);
+    let mut flows = FlowTable::new(args.flow.config());
     match &metrics {
         Some(m) => pipeline::scan_with_tick(
             &inputs,
+            &mut decoder,
+            &mut flows,
             &mut detector,
             &mut out,
             &mut stats,
             &mut |s, d, o| m.update(s, d, o),
         ),
-        None => pipeline::scan(&inputs, &mut detector, &mut out, &mut stats),
+        None => pipeline::scan(
+            &inputs,
+            &mut decoder,
+            &mut flows,
+            &mut detector,
+            &mut out,
+            &mut stats,
+        ),
     }
     if let Some(m) = &metrics {
         m.update(&stats, &detector, &out);
@@ -430,6 +484,7 @@ fn run_scan(args: ScanArgs) -> i32 {
             invalid: stats.skipped.iter().sum(),
             dns_messages: detector.stats.dns_messages,
             client_hellos: detector.stats.client_hellos,
+            http_requests: detector.stats.http_requests,
             alerts: detector.stats.alerts,
             suppressed: detector.suppress.suppressed,
         });

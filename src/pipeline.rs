@@ -1,13 +1,14 @@
-//! The offline job: expand inputs, read each capture, decode, detect, write. One thread for
-//! now; the reader hands borrowed packets straight down the stages.
+//! The offline job: expand inputs, read each capture, decode, track flows, detect, write. One
+//! thread for now; the reader hands borrowed packets straight down the stages.
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use crate::capture::file::{CaptureErrorKind, CaptureReader};
-use crate::decode::{self, SkipReason};
+use crate::decode::{DecodeStats, Decoded, Decoder, L4Proto, SkipReason};
 use crate::detect::{Detector, FlowMeta};
+use crate::flow::{AppEvent, FlowTable};
 use crate::output::eve::EveWriter;
 
 /// One input as the user named it.
@@ -44,8 +45,12 @@ pub struct ScanStats {
     pub bytes: u64,
     /// Packets not decoded, by [`SkipReason::index`].
     pub skipped: [u64; SkipReason::ALL.len()],
+    /// What the decoder did (tunnels, reassembly), copied at the end of the scan.
+    pub decode: DecodeStats,
     /// One line per error, as printed.
     pub errors: Vec<String>,
+    /// Flow table and reassembly counters.
+    pub flow: crate::flow::FlowStats,
 }
 
 /// Expand the command-line arguments: `-` is stdin, a directory is walked recursively in name
@@ -119,19 +124,51 @@ fn fail(stats: &mut ScanStats, line: String) {
 /// Scan every input in order. Errors are printed as they happen and counted; the scan goes on
 /// with the next input. Returns early only when the output has failed (nothing more could be
 /// written).
-pub fn scan(inputs: &[Input], detector: &mut Detector, out: &mut EveWriter, stats: &mut ScanStats) {
-    scan_with_tick(inputs, detector, out, stats, &mut |_, _, _| {});
+pub fn scan(
+    inputs: &[Input],
+    decoder: &mut Decoder,
+    flows: &mut FlowTable,
+    detector: &mut Detector,
+    out: &mut EveWriter,
+    stats: &mut ScanStats,
+) {
+    scan_with_tick(
+        inputs,
+        decoder,
+        flows,
+        detector,
+        out,
+        stats,
+        &mut |_, _, _| {},
+    );
 }
 
 /// Packets between two calls of the tick (and one after each input).
 pub const TICK_PACKETS: u64 = 64;
 
-/// Called every [`TICK_PACKETS`] packets and after each input, e.g. to publish metrics.
+/// Called every [`TICK_PACKETS`] packets and after each input, e.g. to publish metrics; the
+/// decoder and flow counters in [`ScanStats`] are brought up to date before each call.
 pub type Tick<'a> = &'a mut dyn FnMut(&ScanStats, &Detector, &EveWriter);
 
 /// [`scan`] with a tick.
 pub fn scan_with_tick(
     inputs: &[Input],
+    decoder: &mut Decoder,
+    flows: &mut FlowTable,
+    detector: &mut Detector,
+    out: &mut EveWriter,
+    stats: &mut ScanStats,
+    tick: Tick<'_>,
+) {
+    scan_inputs(inputs, decoder, flows, detector, out, stats, tick);
+    stats.decode = decoder.stats();
+    stats.flow = flows.stats;
+}
+
+fn scan_inputs(
+    inputs: &[Input],
+    decoder: &mut Decoder,
+    flows: &mut FlowTable,
     detector: &mut Detector,
     out: &mut EveWriter,
     stats: &mut ScanStats,
@@ -141,9 +178,18 @@ pub fn scan_with_tick(
         let name = input.display_name();
         out.set_pcap_filename(&name);
         let ok = match input {
-            Input::Stdin => scan_reader(&name, io::stdin().lock(), detector, out, stats, tick),
+            Input::Stdin => scan_reader(
+                &name,
+                io::stdin().lock(),
+                decoder,
+                flows,
+                detector,
+                out,
+                stats,
+                tick,
+            ),
             Input::File(path) => match File::open(path) {
-                Ok(file) => scan_reader(&name, file, detector, out, stats, tick),
+                Ok(file) => scan_reader(&name, file, decoder, flows, detector, out, stats, tick),
                 Err(e) => {
                     fail(stats, format!("{name}: cannot open: {e}"));
                     false
@@ -155,6 +201,8 @@ pub fn scan_with_tick(
         } else {
             stats.files_failed += 1;
         }
+        stats.decode = decoder.stats();
+        stats.flow = flows.stats;
         tick(stats, detector, out);
         if out.failed() {
             return;
@@ -163,9 +211,14 @@ pub fn scan_with_tick(
 }
 
 /// Scan one capture stream; false if it could not be read to its end.
+// The stages are passed one by one, as `scan` receives them; a context struct would only move
+// the same list elsewhere.
+#[allow(clippy::too_many_arguments)]
 fn scan_reader<R: Read>(
     name: &str,
     reader: R,
+    decoder: &mut Decoder,
+    flows: &mut FlowTable,
     detector: &mut Detector,
     out: &mut EveWriter,
     stats: &mut ScanStats,
@@ -201,10 +254,10 @@ fn scan_reader<R: Read>(
         stats.packets += 1;
         stats.bytes += u64::from(packet.orig_len);
         pcap_cnt += 1;
-        match decode::decode(packet.link_type, packet.data) {
+        match decoder.decode(packet.link_type, packet.data, packet.ts) {
             Ok(decoded) => {
                 let meta = FlowMeta::new(&decoded, packet.ts, pcap_cnt);
-                detector.on_packet(&decoded, &meta, out);
+                process(&decoded, &meta, flows, detector, out);
             }
             Err(reason) => {
                 stats.skipped[reason.index()] += 1;
@@ -224,6 +277,8 @@ fn scan_reader<R: Read>(
             }
         }
         if pcap_cnt.is_multiple_of(TICK_PACKETS) {
+            stats.decode = decoder.stats();
+            stats.flow = flows.stats;
             tick(stats, detector, out);
         }
         if out.failed() {
@@ -231,4 +286,26 @@ fn scan_reader<R: Read>(
         }
     }
     ok
+}
+
+/// The stages after decoding, for one packet: UDP straight to detection, TCP through the flow
+/// table, which hands complete messages (reassembled when needed) to detection.
+pub fn process(
+    pkt: &Decoded<'_>,
+    meta: &FlowMeta,
+    flows: &mut FlowTable,
+    detector: &mut Detector,
+    out: &mut EveWriter,
+) {
+    match pkt.proto {
+        L4Proto::Udp => detector.on_packet(pkt, meta, out),
+        L4Proto::Tcp => {
+            let mut sink = |event: AppEvent<'_>| match event {
+                AppEvent::Tls(hello) => detector.on_client_hello(&hello, meta, out),
+                AppEvent::Http(req) => detector.on_http(&req, meta, out),
+                AppEvent::Dns(msg) => detector.on_dns(msg, meta, out),
+            };
+            flows.on_tcp(pkt, meta.ts, &mut sink);
+        }
+    }
 }

@@ -136,7 +136,8 @@ fn zeek_intel_records() {
         let expect = match a["alert"]["metadata"]["observation"][0].as_str().unwrap() {
             "dns-query" => "DNS::IN_REQUEST",
             "dns-answer" => "DNS::IN_RESPONSE",
-            "tls-sni" => "SSL::IN_SERVER_NAME",
+            "tls-sni" | "quic-sni" => "SSL::IN_SERVER_NAME",
+            "http-host" => "HTTP::IN_HOST_HEADER",
             other => panic!("unexpected observation {other}"),
         };
         assert_eq!(w, expect);

@@ -474,7 +474,7 @@ fn metrics_endpoint_serves_counters_mid_run() {
     assert!(
         metric(
             &body,
-            "vendorwatch_decode_failures_total{reason=\"ip-fragment\"}"
+            "vendorwatch_decode_failures_total{reason=\"not-ip\"}"
         )
         .is_some()
     );

@@ -1,30 +1,55 @@
 //! Link, network and transport layers: from a captured frame to the innermost IP addresses,
-//! ports and transport payload, all borrowed from the frame.
+//! ports and transport payload, borrowed from the frame (or from the reassembly buffer).
 //!
-//! IP headers (with IPv6 extension headers) are sliced by `etherparse`; the link layers that
-//! etherparse does not cover (Linux SLL/SLL2, BSD null/loop, NFLOG, PPP) and the 802.1Q loop are
-//! read here. A packet that carries nothing we can extract from is not an error: it is skipped
-//! with a [`SkipReason`], counted per reason in the scan summary.
+//! One loop walks every layer: each step reads one header (`link.rs`, `tunnel.rs`, IP via
+//! `etherparse` slices) and names the layer that follows, so a tunnel's inner packet goes back
+//! through the same code as the outer one. Tunnels are bounded by [`MAX_TUNNEL_DEPTH`]. IP
+//! fragments go to the bounded reassembly table in `defrag.rs`, which costs nothing until a
+//! fragment arrives. A packet that carries nothing we can extract from is not an error: it is
+//! skipped with a [`SkipReason`], counted per reason in the scan summary.
+
+mod defrag;
+mod link;
+mod tunnel;
+
+#[cfg(test)]
+mod tests;
 
 use std::net::IpAddr;
 
-use etherparse::{LaxIpSlice, TcpHeaderSlice};
+use etherparse::{IpNumber, Ipv6ExtensionSlice, Ipv6ExtensionsSlice, LaxIpSlice, TcpHeaderSlice};
 
-use crate::capture::linktype;
+use crate::capture::Timestamp;
+use defrag::{Defrag, FragKey, Fragment};
+pub use defrag::{DefragConfig, DefragStats};
+pub use link::{LINKTYPE_NFLOG, LINKTYPE_PPP};
+use tunnel::ethertype;
 
-/// Most VLAN ids kept per packet (QinQ plus one more); deeper tags are still decoded, not kept.
+/// Most VLAN ids kept per packet (QinQ plus one more), from any depth; deeper tags are still
+/// decoded, not kept.
 pub const MAX_VLANS: usize = 3;
 
-/// IP protocol numbers we extract from.
+/// Most tunnels one packet may nest (GRE, ERSPAN, VXLAN, Geneve, IP-in-IP, MPLS pseudowire,
+/// Teredo); one more and the packet is skipped as [`SkipReason::TunnelTooDeep`].
+pub const MAX_TUNNEL_DEPTH: u8 = 8;
+
+/// VXLAN's IANA port.
+pub const VXLAN_PORT: u16 = 4789;
+/// Geneve's IANA port.
+pub const GENEVE_PORT: u16 = 6081;
+/// GRE over UDP (RFC 8086).
+pub const GRE_UDP_PORT: u16 = 4754;
+/// MPLS over UDP (RFC 7510).
+pub const MPLS_UDP_PORT: u16 = 6635;
+/// Teredo (RFC 4380).
+pub const TEREDO_PORT: u16 = 3544;
+
+/// IP protocol numbers the IP layer acts on.
+const IPPROTO_IPIP: u8 = 4;
 const IPPROTO_TCP: u8 = 6;
 const IPPROTO_UDP: u8 = 17;
-
-/// EtherTypes the link loop understands.
-const ETHERTYPE_IPV4: u16 = 0x0800;
-const ETHERTYPE_IPV6: u16 = 0x86dd;
-const ETHERTYPE_VLAN: u16 = 0x8100;
-const ETHERTYPE_QINQ: u16 = 0x88a8;
-const ETHERTYPE_QINQ_OLD: u16 = 0x9100;
+const IPPROTO_IPV6: u8 = 41;
+const IPPROTO_GRE: u8 = 47;
 
 /// Why a packet produced no transport payload. Each has a stable label for the summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,24 +62,37 @@ pub enum SkipReason {
     NotIp,
     /// IP header missing, cut short or invalid.
     BadIp,
-    /// An IP fragment; reassembly comes with the decoder issue, until then fragments are counted.
+    /// An IP fragment held for reassembly (its datagram is not complete yet).
     IpFragment,
-    /// IP carries a protocol other than TCP and UDP (ICMP, tunnels not yet decoded, ...).
+    /// An IP fragment dropped: invalid, cut short, over the memory cap, or a fragment inside a
+    /// datagram that was itself reassembled.
+    FragmentDropped,
+    /// IP carries a protocol other than TCP, UDP and the tunnels (ICMP, ESP, OSPF, ...).
     OtherTransport,
     /// TCP or UDP header cut short or invalid.
     BadTransport,
+    /// A tunnel or label header (GRE, ERSPAN, VXLAN, Geneve, MPLS) cut short or invalid.
+    BadTunnel,
+    /// A tunnel carries something we do not decode (GRE protocol, MPLS payload, ...).
+    UnknownTunnelPayload,
+    /// More than [`MAX_TUNNEL_DEPTH`] nested tunnels.
+    TunnelTooDeep,
 }
 
 impl SkipReason {
     /// Every reason, in the order the summary prints them.
-    pub const ALL: [SkipReason; 7] = [
+    pub const ALL: [SkipReason; 11] = [
         SkipReason::UnknownLinkType,
         SkipReason::TruncatedLink,
         SkipReason::NotIp,
         SkipReason::BadIp,
         SkipReason::IpFragment,
+        SkipReason::FragmentDropped,
         SkipReason::OtherTransport,
         SkipReason::BadTransport,
+        SkipReason::BadTunnel,
+        SkipReason::UnknownTunnelPayload,
+        SkipReason::TunnelTooDeep,
     ];
 
     /// Stable label for summaries and stats.
@@ -64,9 +102,13 @@ impl SkipReason {
             SkipReason::TruncatedLink => "truncated-link-header",
             SkipReason::NotIp => "not-ip",
             SkipReason::BadIp => "bad-ip-header",
-            SkipReason::IpFragment => "ip-fragment",
+            SkipReason::IpFragment => "ip-fragment-held",
+            SkipReason::FragmentDropped => "ip-fragment-dropped",
             SkipReason::OtherTransport => "other-ip-protocol",
             SkipReason::BadTransport => "bad-transport-header",
+            SkipReason::BadTunnel => "bad-tunnel-header",
+            SkipReason::UnknownTunnelPayload => "unknown-tunnel-payload",
+            SkipReason::TunnelTooDeep => "tunnel-too-deep",
         }
     }
 
@@ -114,6 +156,8 @@ pub struct TcpFlags {
     pub fin: bool,
     /// RST.
     pub rst: bool,
+    /// Sequence number (kept with the flags: the TCP header facts the flow layer needs).
+    pub seq: u32,
 }
 
 /// VLAN ids of a frame, outermost first, held inline.
@@ -137,6 +181,58 @@ impl VlanIds {
     }
 }
 
+/// The outermost tunnel a packet came through, as Suricata's EVE `tunnel` object says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tunnel {
+    /// Source address of the IP header that carried the tunnel.
+    pub src_ip: IpAddr,
+    /// Destination address of that header.
+    pub dst_ip: IpAddr,
+    /// IP protocol number of the tunnel in that header (47 GRE, 17 UDP, 4 IPIP, 41 IPv6).
+    pub proto: u8,
+    /// How many tunnels the innermost packet sits in (1 for one tunnel).
+    pub depth: u8,
+}
+
+impl Tunnel {
+    /// EVE's `tunnel.proto` value: the carrying IP protocol's name.
+    pub fn proto_name(&self) -> &'static str {
+        match self.proto {
+            IPPROTO_GRE => "GRE",
+            IPPROTO_UDP => "UDP",
+            IPPROTO_IPIP => "IPIP",
+            IPPROTO_IPV6 => "IPV6",
+            _ => "IP",
+        }
+    }
+
+    /// A number that tells tunnels apart (outer endpoints, ordered so both directions agree,
+    /// and protocol): the same inner 5-tuple in two tunnels is two flows.
+    pub fn context_id(&self) -> u64 {
+        let (lo, hi) = if self.src_ip <= self.dst_ip {
+            (self.src_ip, self.dst_ip)
+        } else {
+            (self.dst_ip, self.src_ip)
+        };
+        // FNV-1a over the outer endpoints and protocol.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |bytes: &[u8]| {
+            for b in bytes {
+                h ^= u64::from(*b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        for ip in [lo, hi] {
+            match ip {
+                IpAddr::V4(v4) => eat(&v4.octets()),
+                IpAddr::V6(v6) => eat(&v6.octets()),
+            }
+        }
+        eat(&[self.proto, self.depth]);
+        h.max(1)
+    }
+}
+
 /// The part of a packet the extractors need, borrowed from the frame.
 #[derive(Debug, Clone, Copy)]
 pub struct Decoded<'a> {
@@ -154,323 +250,463 @@ pub struct Decoded<'a> {
     pub tcp_flags: TcpFlags,
     /// Transport payload (may be cut short by the snaplen).
     pub payload: &'a [u8],
-    /// 802.1Q/QinQ ids met on the way in.
+    /// 802.1Q/QinQ ids met on the way in, at any depth.
     pub vlans: VlanIds,
+    /// The outermost tunnel with an outer IP header, if any.
+    pub tunnel: Option<Tunnel>,
+    /// True when the IP datagram was reassembled from fragments.
+    pub reassembled: bool,
 }
 
-/// Decode one frame of the given link type down to its transport payload.
+/// Decoder settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecoderConfig {
+    /// UDP destination ports decoded as VXLAN (4789 and whatever `--vxlan-port` adds).
+    pub vxlan_ports: Vec<u16>,
+    /// IP fragment reassembly limits.
+    pub defrag: DefragConfig,
+}
+
+impl Default for DecoderConfig {
+    fn default() -> Self {
+        DecoderConfig {
+            vxlan_ports: vec![VXLAN_PORT],
+            defrag: DefragConfig::default(),
+        }
+    }
+}
+
+/// What the decoder did, for the summary and stats.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DecodeStats {
+    /// Packets decoded down to TCP or UDP.
+    pub decoded: u64,
+    /// Of those, packets that came out of at least one tunnel.
+    pub tunnelled: u64,
+    /// Of those, packets whose IP datagram was reassembled from fragments.
+    pub reassembled: u64,
+    /// Fragment reassembly counters.
+    pub defrag: DefragStats,
+}
+
+/// The decoder: configuration, and the state fragment reassembly needs.
+pub struct Decoder {
+    config: DecoderConfig,
+    defrag: Defrag,
+    stats: DecodeStats,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Decoder::new(DecoderConfig::default())
+    }
+}
+
+impl Decoder {
+    /// A decoder with these settings; allocates nothing for reassembly until a fragment comes.
+    pub fn new(config: DecoderConfig) -> Self {
+        let defrag = Defrag::new(config.defrag);
+        Decoder {
+            config,
+            defrag,
+            stats: DecodeStats::default(),
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> DecodeStats {
+        DecodeStats {
+            defrag: self.defrag.stats,
+            ..self.stats
+        }
+    }
+
+    /// Decode one frame down to its innermost transport payload. A reassembled datagram is
+    /// borrowed from the decoder, so it lives until the next call.
+    pub fn decode<'a>(
+        &'a mut self,
+        link_type: u32,
+        frame: &'a [u8],
+        ts: Timestamp,
+    ) -> Result<Decoded<'a>, SkipReason> {
+        let Decoder {
+            config,
+            defrag,
+            stats,
+        } = self;
+        let result = walk(config, Some(defrag), link_type, frame, ts);
+        if let Ok(d) = &result {
+            stats.decoded += 1;
+            stats.tunnelled += u64::from(d.tunnel.is_some());
+            stats.reassembled += u64::from(d.reassembled);
+        }
+        result
+    }
+}
+
+/// Decode one frame without reassembly state (fragments are skipped as
+/// [`SkipReason::FragmentDropped`]), with the default tunnel ports.
 pub fn decode(link_type: u32, frame: &[u8]) -> Result<Decoded<'_>, SkipReason> {
-    let mut vlans = VlanIds::default();
-    let ip = match link_type {
-        linktype::ETHERNET => {
-            let ethertype = read_u16(frame, 12).ok_or(SkipReason::TruncatedLink)?;
-            ethertype_payload(ethertype, rest(frame, 14)?, &mut vlans)?
-        }
-        linktype::LINUX_SLL => {
-            let protocol = read_u16(frame, 14).ok_or(SkipReason::TruncatedLink)?;
-            ethertype_payload(protocol, rest(frame, 16)?, &mut vlans)?
-        }
-        linktype::LINUX_SLL2 => {
-            let protocol = read_u16(frame, 0).ok_or(SkipReason::TruncatedLink)?;
-            ethertype_payload(protocol, rest(frame, 20)?, &mut vlans)?
-        }
-        linktype::NULL | linktype::LOOP => {
-            let raw = frame.get(..4).ok_or(SkipReason::TruncatedLink)?;
-            let bytes = [raw[0], raw[1], raw[2], raw[3]];
-            // DLT_NULL stores the family in the capturing host's byte order; a real family is
-            // small, so whichever reading is small is the right one. DLT_LOOP is big-endian.
-            let family = if link_type == linktype::LOOP {
-                u32::from_be_bytes(bytes)
-            } else {
-                let le = u32::from_le_bytes(bytes);
-                if le <= 0xffff {
-                    le
-                } else {
-                    u32::from_be_bytes(bytes)
-                }
-            };
-            match family {
-                // AF_INET everywhere; AF_INET6 is 10 (Linux), 24 (NetBSD/OpenBSD), 28 (FreeBSD),
-                // 30 (macOS). Anything else is not IP.
-                2 | 10 | 24 | 28 | 30 => rest(frame, 4)?,
-                _ => return Err(SkipReason::NotIp),
-            }
-        }
-        linktype::RAW | linktype::RAW_12 | linktype::RAW_14 | linktype::IPV4 | linktype::IPV6 => {
-            frame
-        }
-        LINKTYPE_PPP => ppp_payload(frame)?,
-        LINKTYPE_NFLOG => nflog_payload(frame)?,
-        _ => return Err(SkipReason::UnknownLinkType),
+    let config = DecoderConfig {
+        vxlan_ports: Vec::new(),
+        defrag: DefragConfig::default(),
     };
-    decode_ip(ip, vlans)
+    walk(&config, None, link_type, frame, Timestamp::default())
 }
 
-/// PPP in HDLC-like framing (RFC 1662), as captured by pppd and on PPP links.
-const LINKTYPE_PPP: u32 = 9;
-/// Linux NFLOG (netfilter log) records.
-const LINKTYPE_NFLOG: u32 = 239;
-
-/// True when [`decode`] knows this link type; lets the pipeline report an unknown one once per
+/// True when the decoder knows this link type; lets the pipeline report an unknown one once per
 /// interface instead of once per packet.
 pub fn link_type_supported(link_type: u32) -> bool {
-    matches!(
-        link_type,
-        linktype::ETHERNET
-            | linktype::LINUX_SLL
-            | linktype::LINUX_SLL2
-            | linktype::NULL
-            | linktype::LOOP
-            | linktype::RAW
-            | linktype::RAW_12
-            | linktype::RAW_14
-            | linktype::IPV4
-            | linktype::IPV6
-            | LINKTYPE_PPP
-            | LINKTYPE_NFLOG
-    )
+    link::supported(link_type)
 }
 
-fn read_u16(data: &[u8], at: usize) -> Option<u16> {
+/// The next header to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layer {
+    /// An Ethernet II header.
+    Ethernet,
+    /// The payload of this EtherType (after Ethernet, SLL, a VLAN tag).
+    EtherType(u16),
+    /// PPP protocol field (PPP links, PPPoE, PPTP's GRE).
+    Ppp,
+    /// An MPLS label stack.
+    Mpls,
+    /// An IPv4 or IPv6 header.
+    Ip,
+    /// A GRE header (IP protocol 47, or UDP port 4754).
+    Gre,
+}
+
+pub(crate) fn read_u16(data: &[u8], at: usize) -> Option<u16> {
     let b = data.get(at..at.checked_add(2)?)?;
     Some(u16::from_be_bytes([b[0], b[1]]))
 }
 
-fn rest(data: &[u8], from: usize) -> Result<&[u8], SkipReason> {
+pub(crate) fn rest(data: &[u8], from: usize) -> Result<&[u8], SkipReason> {
     data.get(from..).ok_or(SkipReason::TruncatedLink)
 }
 
-/// Follow 802.1Q/QinQ tags to the IP header.
-fn ethertype_payload<'a>(
-    mut ethertype: u16,
-    mut data: &'a [u8],
-    vlans: &mut VlanIds,
-) -> Result<&'a [u8], SkipReason> {
+/// Where the walk is: VLAN ids, tunnel depth, the outermost tunnel, the last IP addresses.
+#[derive(Default)]
+struct Context {
+    vlans: VlanIds,
+    depth: u8,
+    tunnel: Option<Tunnel>,
+    last_ip: Option<(IpAddr, IpAddr)>,
+}
+
+impl Context {
+    /// Step into a tunnel carried by IP protocol `proto` of the last IP header (None: a tunnel
+    /// without an outer IP header, such as an MPLS pseudowire).
+    fn enter(&mut self, proto: Option<u8>) -> Result<(), SkipReason> {
+        self.depth += 1;
+        if self.depth > MAX_TUNNEL_DEPTH {
+            return Err(SkipReason::TunnelTooDeep);
+        }
+        if self.tunnel.is_none()
+            && let (Some(proto), Some((src_ip, dst_ip))) = (proto, self.last_ip)
+        {
+            self.tunnel = Some(Tunnel {
+                src_ip,
+                dst_ip,
+                proto,
+                depth: 0,
+            });
+        }
+        Ok(())
+    }
+
+    fn tunnel(&self) -> Option<Tunnel> {
+        self.tunnel.map(|t| Tunnel {
+            depth: self.depth,
+            ..t
+        })
+    }
+}
+
+/// The whole walk, from the link layer to TCP or UDP.
+fn walk<'a>(
+    config: &DecoderConfig,
+    mut defrag: Option<&'a mut Defrag>,
+    link_type: u32,
+    frame: &'a [u8],
+    ts: Timestamp,
+) -> Result<Decoded<'a>, SkipReason> {
+    let (mut layer, mut data) = link::start(link_type, frame)?;
+    let mut ctx = Context::default();
+    let mut reassembled = false;
     loop {
-        match ethertype {
-            ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => return Ok(data),
-            ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD => {
-                let tci = read_u16(data, 0).ok_or(SkipReason::TruncatedLink)?;
-                vlans.push(tci & 0x0fff);
-                ethertype = read_u16(data, 2).ok_or(SkipReason::TruncatedLink)?;
-                data = rest(data, 4)?;
+        match layer {
+            Layer::Ethernet => {
+                let et = read_u16(data, 12).ok_or(SkipReason::TruncatedLink)?;
+                data = rest(data, 14)?;
+                layer = Layer::EtherType(et);
             }
-            _ => return Err(SkipReason::NotIp),
+            Layer::EtherType(et) => match et {
+                ethertype::IPV4 | ethertype::IPV6 => layer = Layer::Ip,
+                ethertype::VLAN | ethertype::QINQ | ethertype::QINQ_OLD => {
+                    let tci = read_u16(data, 0).ok_or(SkipReason::TruncatedLink)?;
+                    ctx.vlans.push(tci & 0x0fff);
+                    let inner = read_u16(data, 2).ok_or(SkipReason::TruncatedLink)?;
+                    data = rest(data, 4)?;
+                    layer = Layer::EtherType(inner);
+                }
+                ethertype::MPLS_UC | ethertype::MPLS_MC => layer = Layer::Mpls,
+                ethertype::PPPOE_SESSION => {
+                    data = tunnel::pppoe_session(data)?;
+                    layer = Layer::Ppp;
+                }
+                _ => return Err(SkipReason::NotIp),
+            },
+            Layer::Ppp => {
+                let (proto, inner) = link::ppp(data)?;
+                match proto {
+                    0x0021 | 0x0057 => {
+                        data = inner;
+                        layer = Layer::Ip;
+                    }
+                    _ => return Err(SkipReason::NotIp),
+                }
+            }
+            Layer::Mpls => {
+                let (next, inner, pseudowire) = tunnel::mpls(data)?;
+                if pseudowire {
+                    ctx.enter(None)?;
+                }
+                layer = next;
+                data = inner;
+            }
+            Layer::Gre => {
+                let (next, inner) = tunnel::gre(data)?;
+                layer = next;
+                data = inner;
+            }
+            Layer::Ip => {
+                let ip = ip_layer(data, &mut defrag, ts)?;
+                reassembled |= ip.reassembled;
+                ctx.last_ip = Some((ip.src, ip.dst));
+                match ip.proto {
+                    IPPROTO_TCP => return tcp(ip, &ctx, reassembled),
+                    IPPROTO_UDP => {
+                        let udp = udp(ip.payload)?;
+                        if let Some((next, inner)) = udp_tunnel(config, &udp) {
+                            ctx.enter(Some(IPPROTO_UDP))?;
+                            layer = next;
+                            data = inner;
+                            continue;
+                        }
+                        return Ok(Decoded {
+                            src_ip: ip.src,
+                            dst_ip: ip.dst,
+                            proto: L4Proto::Udp,
+                            src_port: udp.src_port,
+                            dst_port: udp.dst_port,
+                            tcp_flags: TcpFlags::default(),
+                            payload: udp.payload,
+                            vlans: ctx.vlans,
+                            tunnel: ctx.tunnel(),
+                            reassembled,
+                        });
+                    }
+                    IPPROTO_IPIP | IPPROTO_IPV6 => {
+                        ctx.enter(Some(ip.proto))?;
+                        data = ip.payload;
+                    }
+                    IPPROTO_GRE => {
+                        ctx.enter(Some(IPPROTO_GRE))?;
+                        data = ip.payload;
+                        layer = Layer::Gre;
+                    }
+                    _ => return Err(SkipReason::OtherTransport),
+                }
+            }
         }
     }
 }
 
-/// PPP: optional 0xff 0x03 address/control, then a 1- or 2-byte protocol field.
-fn ppp_payload(frame: &[u8]) -> Result<&[u8], SkipReason> {
-    let body = match frame {
-        [0xff, 0x03, rest @ ..] => rest,
-        _ => frame,
-    };
-    let (protocol, inner) = match body {
-        [first, rest @ ..] if first & 1 == 1 => (u16::from(*first), rest),
-        [hi, lo, rest @ ..] => (u16::from_be_bytes([*hi, *lo]), rest),
-        _ => return Err(SkipReason::TruncatedLink),
-    };
-    match protocol {
-        0x0021 | 0x0057 => Ok(inner),
-        _ => Err(SkipReason::NotIp),
-    }
+/// One IP layer: addresses, the protocol it carries and its payload.
+struct IpLayer<'a> {
+    src: IpAddr,
+    dst: IpAddr,
+    proto: u8,
+    payload: &'a [u8],
+    reassembled: bool,
 }
 
-/// NFLOG: 4-byte header, then TLVs (little-endian length and type, 4-byte aligned);
-/// type 9 holds the packet, starting at its IP header.
-fn nflog_payload(frame: &[u8]) -> Result<&[u8], SkipReason> {
-    let mut at = 4usize;
-    if frame.len() < at {
-        return Err(SkipReason::TruncatedLink);
-    }
-    while let Some(tlv) = frame.get(at..at + 4) {
-        let len = usize::from(u16::from_le_bytes([tlv[0], tlv[1]]));
-        let kind = u16::from_le_bytes([tlv[2], tlv[3]]);
-        if len < 4 {
-            return Err(SkipReason::TruncatedLink);
-        }
-        if kind == 9 {
-            let end = (at + len).min(frame.len());
-            return frame.get(at + 4..end).ok_or(SkipReason::TruncatedLink);
-        }
-        at += (len + 3) & !3;
-    }
-    Err(SkipReason::NotIp)
-}
-
-/// IP (v4 or v6, with extension headers) then TCP or UDP.
-fn decode_ip(ip: &[u8], vlans: VlanIds) -> Result<Decoded<'_>, SkipReason> {
-    let (slice, _ext_error) = LaxIpSlice::from_slice(ip).map_err(|_| SkipReason::BadIp)?;
+/// Slice an IP header (v4 or v6 with extension headers); hand a fragment to reassembly.
+fn ip_layer<'a>(
+    data: &'a [u8],
+    defrag: &mut Option<&'a mut Defrag>,
+    ts: Timestamp,
+) -> Result<IpLayer<'a>, SkipReason> {
+    let (slice, _ext_error) = LaxIpSlice::from_slice(data).map_err(|_| SkipReason::BadIp)?;
+    let (src, dst) = (slice.source_addr(), slice.destination_addr());
     let payload = slice.payload();
-    if payload.fragmented {
-        return Err(SkipReason::IpFragment);
-    }
-    let (src_ip, dst_ip) = (slice.source_addr(), slice.destination_addr());
-    let data = payload.payload;
-    match payload.ip_number.0 {
-        IPPROTO_UDP => {
-            let header = data.get(..8).ok_or(SkipReason::BadTransport)?;
-            let src_port = u16::from_be_bytes([header[0], header[1]]);
-            let dst_port = u16::from_be_bytes([header[2], header[3]]);
-            let udp_len = usize::from(u16::from_be_bytes([header[4], header[5]]));
-            // A UDP length shorter than the header is invalid; longer than the data means the
-            // snaplen cut it: keep what we have.
-            if udp_len < 8 {
-                return Err(SkipReason::BadTransport);
+    let fragment = match &slice {
+        LaxIpSlice::Ipv4(v4) if payload.fragmented => {
+            let h = v4.header();
+            if payload.incomplete {
+                return Err(SkipReason::FragmentDropped);
             }
-            let end = udp_len.min(data.len());
-            Ok(Decoded {
-                src_ip,
-                dst_ip,
-                proto: L4Proto::Udp,
-                src_port,
-                dst_port,
-                tcp_flags: TcpFlags::default(),
-                payload: data.get(8..end).unwrap_or(&[]),
-                vlans,
-            })
-        }
-        IPPROTO_TCP => {
-            let tcp = TcpHeaderSlice::from_slice(data).map_err(|_| SkipReason::BadTransport)?;
-            let header_len = tcp.slice().len();
-            Ok(Decoded {
-                src_ip,
-                dst_ip,
-                proto: L4Proto::Tcp,
-                src_port: tcp.source_port(),
-                dst_port: tcp.destination_port(),
-                tcp_flags: TcpFlags {
-                    syn: tcp.syn(),
-                    ack: tcp.ack(),
-                    fin: tcp.fin(),
-                    rst: tcp.rst(),
+            Some(Fragment {
+                key: FragKey {
+                    src,
+                    dst,
+                    id: u32::from(h.identification()),
+                    proto: h.protocol().0,
                 },
-                payload: data.get(header_len..).unwrap_or(&[]),
-                vlans,
+                offset: usize::from(h.fragments_offset().value()) * 8,
+                more: h.more_fragments(),
+                next_proto: h.protocol().0,
+                data: payload.payload,
             })
         }
-        _ => Err(SkipReason::OtherTransport),
+        LaxIpSlice::Ipv6(v6) if !v6.extensions().is_empty() => ipv6_fragment(data, v6, src, dst)?,
+        _ => None,
+    };
+    let Some(fragment) = fragment else {
+        return Ok(IpLayer {
+            src,
+            dst,
+            proto: payload.ip_number.0,
+            payload: payload.payload,
+            reassembled: false,
+        });
+    };
+    // One reassembly per packet: the buffer is lent out until the next packet.
+    let table = defrag.take().ok_or(SkipReason::FragmentDropped)?;
+    let whole = table.insert(fragment, ts).ok_or(SkipReason::IpFragment)?;
+    let (proto, payload) = match slice {
+        LaxIpSlice::Ipv4(_) => (whole.proto, whole.data),
+        LaxIpSlice::Ipv6(_) => {
+            // Extension headers after the fragment header belong to the reassembled part.
+            let (_, next, rest, _) =
+                Ipv6ExtensionsSlice::from_slice_lax(IpNumber(whole.proto), whole.data);
+            (next.0, rest)
+        }
+    };
+    Ok(IpLayer {
+        src,
+        dst,
+        proto,
+        payload,
+        reassembled: true,
+    })
+}
+
+/// The fragment an IPv6 packet carries, if its fragment header fragments (offset or M set).
+///
+/// The fragment header's fields are read here, not through etherparse 0.16, whose
+/// `Ipv6FragmentHeaderSlice` reads the offset and M bits from the wrong positions.
+fn ipv6_fragment<'a>(
+    data: &'a [u8],
+    v6: &etherparse::LaxIpv6Slice<'a>,
+    src: IpAddr,
+    dst: IpAddr,
+) -> Result<Option<Fragment<'a>>, SkipReason> {
+    let Some(frag) = v6
+        .extensions()
+        .clone()
+        .into_iter()
+        .find_map(|ext| match ext {
+            Ipv6ExtensionSlice::Fragment(f) => Some(f),
+            _ => None,
+        })
+    else {
+        return Ok(None);
+    };
+    let raw = frag.slice();
+    let (Some(&next), Some(field), Some(id)) = (raw.first(), raw.get(2..4), raw.get(4..8)) else {
+        return Err(SkipReason::FragmentDropped);
+    };
+    let field = u16::from_be_bytes([field[0], field[1]]);
+    let (offset, more) = (usize::from(field >> 3) * 8, field & 1 != 0);
+    if offset == 0 && !more {
+        // An atomic fragment (RFC 6946): the payload is whole.
+        return Ok(None);
+    }
+    let end = match usize::from(v6.header().payload_length()) {
+        0 => data.len(),
+        len => 40 + len,
+    };
+    // The fragmentable part starts right after the fragment header.
+    let start = (raw.as_ptr() as usize)
+        .checked_sub(data.as_ptr() as usize)
+        .and_then(|at| at.checked_add(raw.len()))
+        .ok_or(SkipReason::FragmentDropped)?;
+    Ok(Some(Fragment {
+        key: FragKey {
+            src,
+            dst,
+            id: u32::from_be_bytes([id[0], id[1], id[2], id[3]]),
+            proto: 0,
+        },
+        offset,
+        more,
+        next_proto: next,
+        data: data.get(start..end).ok_or(SkipReason::FragmentDropped)?,
+    }))
+}
+
+struct Udp<'a> {
+    src_port: u16,
+    dst_port: u16,
+    payload: &'a [u8],
+}
+
+fn udp(data: &[u8]) -> Result<Udp<'_>, SkipReason> {
+    let header = data.get(..8).ok_or(SkipReason::BadTransport)?;
+    let udp_len = usize::from(u16::from_be_bytes([header[4], header[5]]));
+    // A UDP length shorter than the header is invalid; longer than the data means the snaplen
+    // cut it: keep what we have.
+    if udp_len < 8 {
+        return Err(SkipReason::BadTransport);
+    }
+    let end = udp_len.min(data.len());
+    Ok(Udp {
+        src_port: u16::from_be_bytes([header[0], header[1]]),
+        dst_port: u16::from_be_bytes([header[2], header[3]]),
+        payload: data.get(8..end).unwrap_or(&[]),
+    })
+}
+
+/// A UDP payload that is a tunnel we decode: the layer inside and its bytes. A payload on a
+/// tunnel port that does not parse as that tunnel stays plain UDP.
+fn udp_tunnel<'a>(config: &DecoderConfig, udp: &Udp<'a>) -> Option<(Layer, &'a [u8])> {
+    let dst = udp.dst_port;
+    if dst == VXLAN_PORT || config.vxlan_ports.contains(&dst) {
+        return tunnel::vxlan(udp.payload).map(|inner| (Layer::Ethernet, inner));
+    }
+    match dst {
+        GENEVE_PORT => tunnel::geneve(udp.payload).ok(),
+        GRE_UDP_PORT => Some((Layer::Gre, udp.payload)),
+        MPLS_UDP_PORT => Some((Layer::Mpls, udp.payload)),
+        _ if udp.src_port == TEREDO_PORT || dst == TEREDO_PORT => {
+            tunnel::teredo(udp.payload).map(|inner| (Layer::Ip, inner))
+        }
+        _ => None,
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// IPv4 + UDP 10.0.0.1:5555 -> 10.0.0.53:53 carrying `payload`.
-    fn ipv4_udp(payload: &[u8]) -> Vec<u8> {
-        let total = 20 + 8 + payload.len();
-        let mut p = vec![
-            0x45,
-            0,
-            (total >> 8) as u8,
-            total as u8,
-            0,
-            1,
-            0,
-            0,
-            64,
-            17,
-            0,
-            0,
-            10,
-            0,
-            0,
-            1,
-            10,
-            0,
-            0,
-            53,
-        ];
-        let udp_len = 8 + payload.len();
-        p.extend_from_slice(&[0x15, 0xb3, 0, 53, (udp_len >> 8) as u8, udp_len as u8, 0, 0]);
-        p.extend_from_slice(payload);
-        p
-    }
-
-    #[test]
-    fn ethernet_with_two_vlans() {
-        let mut frame = vec![0u8; 12];
-        frame.extend_from_slice(&[0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0x00, 0xc8, 0x08, 0x00]);
-        frame.extend(ipv4_udp(b"hello"));
-        let d = decode(linktype::ETHERNET, &frame).expect("decodes");
-        assert_eq!(d.vlans.as_slice(), &[100, 200]);
-        assert_eq!(d.proto, L4Proto::Udp);
-        assert_eq!((d.src_port, d.dst_port), (5555, 53));
-        assert_eq!(d.payload, b"hello");
-    }
-
-    #[test]
-    fn null_loopback_both_byte_orders_and_raw() {
-        for family in [[2u8, 0, 0, 0], [0, 0, 0, 2]] {
-            let mut frame = family.to_vec();
-            frame.extend(ipv4_udp(b"x"));
-            assert_eq!(decode(linktype::NULL, &frame).expect("null").payload, b"x");
-        }
-        assert_eq!(
-            decode(linktype::IPV4, &ipv4_udp(b"y"))
-                .expect("raw")
-                .payload,
-            b"y"
-        );
-    }
-
-    #[test]
-    fn sll_and_sll2() {
-        let mut sll = vec![0u8; 14];
-        sll.extend_from_slice(&[0x08, 0x00]);
-        sll.extend(ipv4_udp(b"s1"));
-        assert_eq!(
-            decode(linktype::LINUX_SLL, &sll).expect("sll").payload,
-            b"s1"
-        );
-        let mut sll2 = vec![0x08, 0x00];
-        sll2.extend_from_slice(&[0u8; 18]);
-        sll2.extend(ipv4_udp(b"s2"));
-        assert_eq!(
-            decode(linktype::LINUX_SLL2, &sll2).expect("sll2").payload,
-            b"s2"
-        );
-    }
-
-    #[test]
-    fn skip_reasons() {
-        assert_eq!(
-            decode(999, &[0; 40]).err(),
-            Some(SkipReason::UnknownLinkType)
-        );
-        let mut arp = vec![0u8; 12];
-        arp.extend_from_slice(&[0x08, 0x06, 0, 0]);
-        assert_eq!(
-            decode(linktype::ETHERNET, &arp).err(),
-            Some(SkipReason::NotIp)
-        );
-        let mut frag = ipv4_udp(b"frag");
-        frag[6] = 0x20; // more fragments
-        assert_eq!(
-            decode(linktype::RAW, &frag).err(),
-            Some(SkipReason::IpFragment)
-        );
-    }
-
-    #[test]
-    fn every_truncation_is_handled() {
-        let mut frame = vec![0u8; 12];
-        frame.extend_from_slice(&[0x81, 0x00, 0x00, 0x05, 0x08, 0x00]);
-        frame.extend(ipv4_udp(b"payload"));
-        for lt in [
-            linktype::ETHERNET,
-            linktype::LINUX_SLL,
-            linktype::LINUX_SLL2,
-            linktype::NULL,
-            linktype::RAW,
-            LINKTYPE_PPP,
-            LINKTYPE_NFLOG,
-        ] {
-            for cut in 0..=frame.len() {
-                let _ = decode(lt, &frame[..cut]);
-            }
-        }
-    }
+fn tcp<'a>(ip: IpLayer<'a>, ctx: &Context, reassembled: bool) -> Result<Decoded<'a>, SkipReason> {
+    let tcp = TcpHeaderSlice::from_slice(ip.payload).map_err(|_| SkipReason::BadTransport)?;
+    let header_len = tcp.slice().len();
+    Ok(Decoded {
+        src_ip: ip.src,
+        dst_ip: ip.dst,
+        proto: L4Proto::Tcp,
+        src_port: tcp.source_port(),
+        dst_port: tcp.destination_port(),
+        tcp_flags: TcpFlags {
+            syn: tcp.syn(),
+            ack: tcp.ack(),
+            fin: tcp.fin(),
+            rst: tcp.rst(),
+            seq: tcp.sequence_number(),
+        },
+        payload: ip.payload.get(header_len..).unwrap_or(&[]),
+        vlans: ctx.vlans,
+        tunnel: ctx.tunnel(),
+        reassembled,
+    })
 }

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 
 use crate::decode::{L4Proto, VlanIds};
-use crate::detect::event::{AppRecord, DnsRecord, TlsRecord};
+use crate::detect::event::{AppRecord, DnsRecord, HttpRecord, TlsRecord};
 use crate::detect::{FlowMeta, Observation};
 use crate::output::community_id::{CommunityId, community_id};
 use crate::output::formats::{self, OutputFormat};
@@ -46,6 +46,8 @@ pub struct EveStats {
     pub dns_messages: u64,
     /// ClientHellos parsed.
     pub client_hellos: u64,
+    /// HTTP request heads parsed.
+    pub http_requests: u64,
     /// Alerts written.
     pub alerts: u64,
     /// Repeats suppressed.
@@ -259,6 +261,7 @@ impl EveWriter {
             AppRecord::Dns(rec) if self.dns_version == 2 => formats::eve_dns_alert_v2(j, rec),
             AppRecord::Dns(rec) => write_dns_object(j, rec),
             AppRecord::Tls(rec) => write_tls_object(j, rec),
+            AppRecord::Http(rec) => write_http_object(j, rec),
         }
         self.end_record();
     }
@@ -386,6 +389,7 @@ impl EveWriter {
         j.begin_object();
         j.field_u64("dns_udp", st.dns_messages);
         j.field_u64("tls", st.client_hellos);
+        j.field_u64("http", st.http_requests);
         j.end_object();
         j.end_object();
         j.key("detect");
@@ -395,6 +399,26 @@ impl EveWriter {
         j.end_object();
         j.end_object();
         self.end_record();
+    }
+
+    /// An HTTP request record (`event_type: http`).
+    pub fn write_http(&mut self, flow: &FlowMeta, rec: &HttpRecord) {
+        self.severity = 6;
+        self.msgid = "http";
+        match self.format {
+            OutputFormat::ZeekIntel => {}
+            OutputFormat::Ecs => {
+                let cid = self.community_id(flow);
+                let app = AppRecord::Http(rec.clone());
+                formats::ecs_event(&mut self.json, flow, &app, cid.as_str());
+                self.end_record();
+            }
+            OutputFormat::Eve => {
+                self.begin_record(flow, "http");
+                write_http_object(&mut self.json, rec);
+                self.end_record();
+            }
+        }
     }
 
     /// Flush buffered records; the first write error of the run, if any.
@@ -432,6 +456,15 @@ impl EveWriter {
         write_ip(j, "dest_ip", flow.dst_ip);
         j.field_u64("dest_port", u64::from(flow.dst_port));
         j.field_str("proto", proto_name(flow.proto));
+        if let Some(t) = &flow.tunnel {
+            j.key("tunnel");
+            j.begin_object();
+            write_ip(j, "src_ip", t.src_ip);
+            write_ip(j, "dest_ip", t.dst_ip);
+            j.field_str("proto", t.proto_name());
+            j.field_u64("depth", u64::from(t.depth));
+            j.end_object();
+        }
         let cid = self.community_id(flow);
         self.json.field_str("community_id", cid.as_str());
     }
@@ -579,5 +612,26 @@ fn write_tls_object(j: &mut JsonWriter, rec: &TlsRecord) {
         j.bytes_as_str(sni);
     }
     j.field_str("version", tls::version_name(rec.version));
+    j.end_object();
+}
+
+/// EVE `http` object for a request (the response is not parsed).
+fn write_http_object(j: &mut JsonWriter, rec: &HttpRecord) {
+    j.key("http");
+    j.begin_object();
+    if let Some(host) = &rec.hostname {
+        j.field_str("hostname", host);
+    }
+    if let Some(port) = rec.port {
+        j.field_u64("http_port", u64::from(port));
+    }
+    j.field_str("url", &rec.url);
+    if let Some(ua) = &rec.user_agent {
+        j.field_str("http_user_agent", ua);
+    }
+    j.field_str("http_method", &rec.method);
+    if !rec.protocol.is_empty() {
+        j.field_str("protocol", &rec.protocol);
+    }
     j.end_object();
 }

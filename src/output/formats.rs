@@ -10,7 +10,7 @@
 
 use std::net::IpAddr;
 
-use crate::detect::event::{AppRecord, DnsRecord, TlsRecord};
+use crate::detect::event::{AppRecord, DnsRecord, HttpRecord, TlsRecord};
 use crate::detect::{FlowMeta, Observation};
 use crate::output::eve::{MatchFacts, category, rcode_name, write_rrtype};
 use crate::output::json::JsonWriter;
@@ -212,9 +212,16 @@ fn ecs_begin(j: &mut JsonWriter, flow: &FlowMeta, kind: &str, app: &AppRecord) {
     j.field_u64("port", u64::from(flow.dst_port));
     // The server's name when the protocol gives it (TLS SNI); a DNS question names no
     // endpoint of this flow (the destination is the resolver).
-    if let AppRecord::Tls(TlsRecord { sni: Some(sni), .. }) = app {
-        j.key("domain");
-        j.bytes_as_str(sni);
+    match app {
+        AppRecord::Tls(TlsRecord { sni: Some(sni), .. }) => {
+            j.key("domain");
+            j.bytes_as_str(sni);
+        }
+        AppRecord::Http(HttpRecord {
+            hostname: Some(host),
+            ..
+        }) => j.field_str("domain", host),
+        _ => {}
     }
     j.end_object();
 }
@@ -311,6 +318,32 @@ fn ecs_tls(j: &mut JsonWriter, rec: &TlsRecord) {
     j.end_object();
 }
 
+fn ecs_http(j: &mut JsonWriter, rec: &HttpRecord) {
+    j.key("http");
+    j.begin_object();
+    j.key("request");
+    j.begin_object();
+    j.field_str("method", &rec.method);
+    j.end_object();
+    if let Some(v) = rec.protocol.strip_prefix("HTTP/") {
+        j.field_str("version", v);
+    }
+    j.end_object();
+    j.key("url");
+    j.begin_object();
+    j.field_str("original", &rec.url);
+    if let Some(host) = &rec.hostname {
+        j.field_str("domain", host);
+    }
+    j.end_object();
+    if let Some(ua) = &rec.user_agent {
+        j.key("user_agent");
+        j.begin_object();
+        j.field_str("original", ua);
+        j.end_object();
+    }
+}
+
 /// An ECS alert document; the top-level object is left open for the writer to close.
 pub fn ecs_alert(
     j: &mut JsonWriter,
@@ -326,6 +359,7 @@ pub fn ecs_alert(
     match app {
         AppRecord::Dns(rec) => ecs_dns(j, rec),
         AppRecord::Tls(rec) => ecs_tls(j, rec),
+        AppRecord::Http(rec) => ecs_http(j, rec),
     }
     j.key("rule");
     j.begin_object();
@@ -401,6 +435,7 @@ pub fn ecs_event(j: &mut JsonWriter, flow: &FlowMeta, app: &AppRecord, community
     match app {
         AppRecord::Dns(rec) => ecs_dns(j, rec),
         AppRecord::Tls(rec) => ecs_tls(j, rec),
+        AppRecord::Http(rec) => ecs_http(j, rec),
     }
 }
 

@@ -36,8 +36,28 @@ pub struct Snapshot {
     pub dns_invalid: u64,
     /// ClientHellos parsed.
     pub client_hellos: u64,
+    /// HTTP request heads parsed.
+    pub http_requests: u64,
     /// Hits over the per-packet limit.
     pub hits_dropped: u64,
+    /// Packets decoded inside tunnels.
+    pub tunnelled: u64,
+    /// IP fragments seen / datagrams reassembled / fragments dropped at the defrag caps.
+    pub fragments: u64,
+    /// IP datagrams reassembled from fragments.
+    pub defragmented: u64,
+    /// Fragment-table evictions and drops (caps hit).
+    pub defrag_evicted: u64,
+    /// Fragments dropped.
+    pub defrag_dropped: u64,
+    /// Flow counters: created, closed, evicted idle, evicted at the cap.
+    pub flows: [u64; 4],
+    /// Messages reassembled from TCP segments.
+    pub reassembled: u64,
+    /// Segments refused at the reassembly memory cap.
+    pub reasm_refused: u64,
+    /// First-flight limits hit.
+    pub first_flight_limit_hit: u64,
     /// Alerts written, by (sid, signature).
     pub alerts_by_rule: BTreeMap<u32, (String, u64)>,
     /// Repeats suppressed.
@@ -60,7 +80,18 @@ impl Snapshot {
             self.skipped
                 .push((reason.label(), scan.skipped[reason.index()]));
         }
+        self.tunnelled = scan.decode.tunnelled;
+        self.fragments = scan.decode.defrag.fragments;
+        self.defragmented = scan.decode.defrag.reassembled;
+        self.defrag_evicted = scan.decode.defrag.evicted;
+        self.defrag_dropped = scan.decode.defrag.dropped;
+        let f = &scan.flow;
+        self.flows = [f.flows_created, f.closed, f.evicted_idle, f.evicted_cap];
+        self.reassembled = f.reassembled;
+        self.reasm_refused = f.reasm_refused;
+        self.first_flight_limit_hit = f.first_flight_limit_hit;
         let d = &detector.stats;
+        self.http_requests = d.http_requests;
         self.dns_messages = d.dns_messages;
         self.dns_invalid = d.dns_invalid;
         self.client_hellos = d.client_hellos;
@@ -234,11 +265,59 @@ pub fn render(s: &Snapshot, sinks: &[(String, Arc<SinkStats>)]) -> String {
     );
     counter(
         &mut o,
+        "http_requests_total",
+        "HTTP request heads parsed.",
+        &one(s.http_requests),
+    );
+    counter(
+        &mut o,
+        "tunnelled_packets_total",
+        "Packets decoded inside a tunnel (GRE, ERSPAN, VXLAN, Geneve, IP-in-IP).",
+        &one(s.tunnelled),
+    );
+    counter(
+        &mut o,
+        "ip_fragments_total",
+        "IP fragments seen.",
+        &one(s.fragments),
+    );
+    counter(
+        &mut o,
+        "ip_defragmented_total",
+        "IP datagrams reassembled from fragments.",
+        &one(s.defragmented),
+    );
+    counter(
+        &mut o,
+        "flows_total",
+        "TCP flows, by event: created, closed (FIN/RST), evicted_idle, evicted_cap (table full).",
+        &[
+            ("{event=\"created\"}".into(), s.flows[0]),
+            ("{event=\"closed\"}".into(), s.flows[1]),
+            ("{event=\"evicted_idle\"}".into(), s.flows[2]),
+            ("{event=\"evicted_cap\"}".into(), s.flows[3]),
+        ],
+    );
+    counter(
+        &mut o,
+        "reassembled_messages_total",
+        "Messages (ClientHello, HTTP head, DNS over TCP) reassembled from TCP segments.",
+        &one(s.reassembled),
+    );
+    counter(
+        &mut o,
         "caps_hit_total",
-        "Times a bound was hit, by table (hits_per_packet: matches over the per-packet limit; suppression: keys evicted from the full suppression table).",
+        "Times a bound was hit, by table: hits_per_packet (matches over the per-packet limit), suppression (keys evicted from the full suppression table), flow_table (flows evicted at the flow cap), reassembly (segments refused at the reassembly memory cap), first_flight (first-flight size limits hit), defrag (fragments evicted or dropped at the defrag caps).",
         &[
             ("{table=\"hits_per_packet\"}".into(), s.hits_dropped),
             ("{table=\"suppression\"}".into(), s.suppress_evictions),
+            ("{table=\"flow_table\"}".into(), s.flows[3]),
+            ("{table=\"reassembly\"}".into(), s.reasm_refused),
+            ("{table=\"first_flight\"}".into(), s.first_flight_limit_hit),
+            (
+                "{table=\"defrag\"}".into(),
+                s.defrag_evicted + s.defrag_dropped,
+            ),
         ],
     );
     let alerts: Vec<(String, u64)> = s

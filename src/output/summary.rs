@@ -35,25 +35,44 @@ pub fn write_summary(
     writeln!(w)?;
     writeln!(w, "  packets: {} ({} bytes)", scan.packets, scan.bytes)?;
     let skipped: u64 = scan.skipped.iter().sum();
-    write!(w, "  not decoded: {skipped}")?;
-    let mut first = true;
+    let d = &scan.decode;
+    writeln!(
+        w,
+        "  decoded: {} ({} from tunnels, {} reassembled from fragments)",
+        d.decoded, d.tunnelled, d.reassembled
+    )?;
+    writeln!(w, "  not decoded: {skipped}")?;
     for reason in SkipReason::ALL {
         let n = scan.skipped[reason.index()];
         if n > 0 {
-            write!(
-                w,
-                "{} {} {n}",
-                if first { " (" } else { ", " },
-                reason.label()
-            )?;
-            first = false;
+            writeln!(w, "    {:<26} {n:>10}", reason.label())?;
         }
     }
-    writeln!(w, "{}", if first { "" } else { ")" })?;
+    let f = &d.defrag;
+    if f.fragments > 0 {
+        writeln!(
+            w,
+            "  ip fragments: {} ({} datagrams reassembled, {} overlaps kept first, {} datagrams expired, {} evicted by cap, {} fragments dropped)",
+            f.fragments, f.reassembled, f.overlaps, f.expired, f.evicted, f.dropped
+        )?;
+    }
     writeln!(
         w,
         "  dns messages: {} ({} invalid), tls client hellos: {}",
         detect.dns_messages, detect.dns_invalid, detect.client_hellos
+    )?;
+    let f = &scan.flow;
+    writeln!(
+        w,
+        "  http requests: {}; tcp flows: {} ({} closed, {} evicted idle, {} evicted at the flow cap), reassembled: {}, reassembly refused at the memory cap: {}, first-flight limit hit: {}",
+        detect.http_requests,
+        f.flows_created,
+        f.closed,
+        f.evicted_idle,
+        f.evicted_cap,
+        f.reassembled,
+        f.reasm_refused,
+        f.first_flight_limit_hit
     )?;
     writeln!(
         w,

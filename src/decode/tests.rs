@@ -1,0 +1,782 @@
+//! Frames for every encapsulation, built here byte by byte; each builder names the RFC whose
+//! layout it follows.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use super::*;
+use crate::capture::linktype;
+
+const A: [u8; 4] = [10, 0, 0, 1];
+const B: [u8; 4] = [10, 0, 0, 53];
+const OUTER_A: [u8; 4] = [192, 0, 2, 1];
+const OUTER_B: [u8; 4] = [192, 0, 2, 2];
+
+fn ts(secs: i64) -> Timestamp {
+    Timestamp { secs, nanos: 0 }
+}
+
+/// IPv4 header (RFC 791): no options, given id, flags/fragment offset (in 8-byte units).
+fn ipv4_frag(
+    proto: u8,
+    src: [u8; 4],
+    dst: [u8; 4],
+    id: u16,
+    mf: bool,
+    off: u16,
+    payload: &[u8],
+) -> Vec<u8> {
+    let total = (20 + payload.len()) as u16;
+    let frag = (u16::from(mf) << 13) | off;
+    let mut p = vec![0x45, 0];
+    p.extend_from_slice(&total.to_be_bytes());
+    p.extend_from_slice(&id.to_be_bytes());
+    p.extend_from_slice(&frag.to_be_bytes());
+    p.extend_from_slice(&[64, proto, 0, 0]);
+    p.extend_from_slice(&src);
+    p.extend_from_slice(&dst);
+    p.extend_from_slice(payload);
+    p
+}
+
+fn ipv4(proto: u8, src: [u8; 4], dst: [u8; 4], payload: &[u8]) -> Vec<u8> {
+    ipv4_frag(proto, src, dst, 1, false, 0, payload)
+}
+
+/// UDP header (RFC 768).
+fn udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut p = sport.to_be_bytes().to_vec();
+    p.extend_from_slice(&dport.to_be_bytes());
+    p.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    p.extend_from_slice(&[0, 0]);
+    p.extend_from_slice(payload);
+    p
+}
+
+/// IPv4 + UDP 10.0.0.1:5555 -> 10.0.0.53:53 carrying `payload`.
+fn ipv4_udp(payload: &[u8]) -> Vec<u8> {
+    ipv4(17, A, B, &udp(5555, 53, payload))
+}
+
+/// IPv6 header (RFC 8200) 2001:db8::1 -> 2001:db8::2.
+fn ipv6(next: u8, payload: &[u8]) -> Vec<u8> {
+    let mut p = vec![0x60, 0, 0, 0];
+    p.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    p.extend_from_slice(&[next, 64]);
+    let mut a = [0u8; 16];
+    a[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+    a[15] = 1;
+    p.extend_from_slice(&a);
+    a[15] = 2;
+    p.extend_from_slice(&a);
+    p.extend_from_slice(payload);
+    p
+}
+
+/// Ethernet II: zero MACs, then the EtherType.
+fn eth(ethertype: u16, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![0u8; 12];
+    f.extend_from_slice(&ethertype.to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+/// GRE (RFC 2784/2890): flags word, protocol, then checksum/key/sequence words as flagged.
+fn gre(flags: u16, proto: u16, payload: &[u8]) -> Vec<u8> {
+    let mut p = flags.to_be_bytes().to_vec();
+    p.extend_from_slice(&proto.to_be_bytes());
+    for bit in [0x8000u16, 0x2000, 0x1000] {
+        if flags & bit != 0 {
+            p.extend_from_slice(&[0, 0, 0, 7]);
+        }
+    }
+    p.extend_from_slice(payload);
+    p
+}
+
+fn outer_gre(flags: u16, proto: u16, payload: &[u8]) -> Vec<u8> {
+    eth(
+        0x0800,
+        &ipv4(47, OUTER_A, OUTER_B, &gre(flags, proto, payload)),
+    )
+}
+
+fn inner_eth() -> Vec<u8> {
+    eth(0x0800, &ipv4_udp(b"inner"))
+}
+
+fn expect_inner(d: &Decoded<'_>) {
+    assert_eq!(d.src_ip, IpAddr::V4(Ipv4Addr::from(A)));
+    assert_eq!((d.src_port, d.dst_port), (5555, 53));
+    assert_eq!(d.payload, b"inner");
+}
+
+fn expect_outer(d: &Decoded<'_>, proto: u8, depth: u8) {
+    let t = d.tunnel.expect("tunnel context");
+    assert_eq!(t.src_ip, IpAddr::V4(Ipv4Addr::from(OUTER_A)));
+    assert_eq!(t.dst_ip, IpAddr::V4(Ipv4Addr::from(OUTER_B)));
+    assert_eq!((t.proto, t.depth), (proto, depth));
+}
+
+fn dec(frame: &[u8]) -> Result<Decoded<'_>, SkipReason> {
+    decode(linktype::ETHERNET, frame)
+}
+
+#[test]
+fn ethernet_with_two_vlans() {
+    let mut frame = vec![0u8; 12];
+    frame.extend_from_slice(&[0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0x00, 0xc8, 0x08, 0x00]);
+    frame.extend(ipv4_udp(b"hello"));
+    let d = dec(&frame).expect("decodes");
+    assert_eq!(d.vlans.as_slice(), &[100, 200]);
+    assert_eq!(d.proto, L4Proto::Udp);
+    assert_eq!((d.src_port, d.dst_port), (5555, 53));
+    assert_eq!(d.payload, b"hello");
+    assert!(d.tunnel.is_none());
+}
+
+#[test]
+fn qinq_old_ethertype_and_triple_tag() {
+    // 0x9100 outer, 0x88a8, then 0x8100: three ids kept outermost first.
+    let mut frame = vec![0u8; 12];
+    frame.extend_from_slice(&[0x91, 0x00, 0x00, 0x01, 0x88, 0xa8, 0x00, 0x02]);
+    frame.extend_from_slice(&[0x81, 0x00, 0x20, 0x03, 0x08, 0x00]);
+    frame.extend(ipv4_udp(b"inner"));
+    let d = dec(&frame).expect("decodes");
+    assert_eq!(d.vlans.as_slice(), &[1, 2, 3]);
+    expect_inner(&d);
+}
+
+#[test]
+fn null_loopback_both_byte_orders_and_raw() {
+    for family in [[2u8, 0, 0, 0], [0, 0, 0, 2]] {
+        let mut frame = family.to_vec();
+        frame.extend(ipv4_udp(b"x"));
+        assert_eq!(decode(linktype::NULL, &frame).expect("null").payload, b"x");
+    }
+    assert_eq!(
+        decode(linktype::IPV4, &ipv4_udp(b"y"))
+            .expect("raw")
+            .payload,
+        b"y"
+    );
+}
+
+#[test]
+fn sll_and_sll2() {
+    let mut sll = vec![0u8; 14];
+    sll.extend_from_slice(&[0x08, 0x00]);
+    sll.extend(ipv4_udp(b"s1"));
+    assert_eq!(
+        decode(linktype::LINUX_SLL, &sll).expect("sll").payload,
+        b"s1"
+    );
+    let mut sll2 = vec![0x08, 0x00];
+    sll2.extend_from_slice(&[0u8; 18]);
+    sll2.extend(ipv4_udp(b"s2"));
+    assert_eq!(
+        decode(linktype::LINUX_SLL2, &sll2).expect("sll2").payload,
+        b"s2"
+    );
+}
+
+#[test]
+fn mpls_label_stack_and_pseudowire() {
+    // RFC 3032: label 100 (S=0), label 200 (S=1), then IPv4 (first nibble 4).
+    let mut stack = vec![0x00, 0x06, 0x40, 0x40, 0x00, 0x0c, 0x81, 0x40];
+    stack.extend(ipv4_udp(b"inner"));
+    for et in [0x8847, 0x8848] {
+        let frame = eth(et, &stack);
+        let d = dec(&frame).expect("mpls ip");
+        expect_inner(&d);
+        assert!(d.tunnel.is_none());
+    }
+    // Pseudowire (RFC 4448): bottom label, control word 0x00000000 (RFC 4385), Ethernet.
+    let mut pw = vec![0x00, 0x06, 0x41, 0x40, 0, 0, 0, 0];
+    pw.extend(eth(
+        0x8100,
+        &[&[0x00, 0x2a, 0x08, 0x00][..], &ipv4_udp(b"inner")].concat(),
+    ));
+    let frame = eth(0x8847, &pw);
+    let d = dec(&frame).expect("pseudowire");
+    expect_inner(&d);
+    assert_eq!(d.vlans.as_slice(), &[42]);
+    // Unknown first nibble.
+    let bad = eth(0x8847, &[0x00, 0x06, 0x41, 0x40, 0x90, 0, 0, 0]);
+    assert_eq!(dec(&bad).err(), Some(SkipReason::UnknownTunnelPayload));
+}
+
+#[test]
+fn pppoe_session_ipv4_and_ipv6() {
+    // RFC 2516: ver/type 0x11, code 0, session 0x0001, length, PPP protocol 0x0021.
+    let ip = ipv4_udp(b"inner");
+    let mut body = vec![0x11, 0x00, 0x00, 0x01];
+    body.extend_from_slice(&((ip.len() + 2) as u16).to_be_bytes());
+    body.extend_from_slice(&[0x00, 0x21]);
+    body.extend(&ip);
+    expect_inner(&dec(&eth(0x8864, &body)).expect("pppoe"));
+    let v6 = ipv6(17, &udp(1, 53, b"six"));
+    let mut body = vec![0x11, 0x00, 0x00, 0x01];
+    body.extend_from_slice(&((v6.len() + 2) as u16).to_be_bytes());
+    body.extend_from_slice(&[0x00, 0x57]);
+    body.extend(&v6);
+    assert_eq!(dec(&eth(0x8864, &body)).expect("pppoe v6").payload, b"six");
+}
+
+#[test]
+fn ipv6_extension_headers_with_ah() {
+    // Hop-by-hop (0) -> routing (43) -> destination options (60) -> AH (51) -> UDP.
+    let udp_part = udp(1, 53, b"ext");
+    let mut exts = vec![43, 0, 1, 4, 0, 0, 0, 0]; // hop-by-hop, 8 bytes (PadN)
+    exts.extend_from_slice(&[60, 0, 0, 0, 0, 0, 0, 0]); // routing type 0, 0 segments left
+    exts.extend_from_slice(&[51, 0, 1, 4, 0, 0, 0, 0]); // dest options
+    // AH (RFC 4302): next, payload len (in 4-byte units minus 2) = 4 -> 24 bytes.
+    exts.extend_from_slice(&[17, 4, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1]);
+    exts.extend_from_slice(&[0u8; 12]);
+    exts.extend(udp_part);
+    let frame = eth(0x86dd, &ipv6(0, &exts));
+    let d = dec(&frame).expect("exts");
+    assert_eq!(d.payload, b"ext");
+}
+
+#[test]
+fn gre_plain_and_with_checksum_key_sequence() {
+    for flags in [0x0000u16, 0x8000, 0x2000, 0x1000, 0xb000] {
+        let frame = outer_gre(flags, 0x0800, &ipv4_udp(b"inner"));
+        let d = dec(&frame).expect("gre ip");
+        expect_inner(&d);
+        expect_outer(&d, 47, 1);
+        assert_eq!(d.tunnel.map(|t| t.proto_name()), Some("GRE"));
+    }
+    // Transparent Ethernet bridging.
+    let frame = outer_gre(0x2000, 0x6558, &inner_eth());
+    let d = dec(&frame).expect("gre teb");
+    expect_inner(&d);
+    // IPv6 inner.
+    let frame = outer_gre(0, 0x86dd, &ipv6(17, &udp(1, 53, b"v6")));
+    let d = dec(&frame).expect("gre v6");
+    assert_eq!(d.payload, b"v6");
+    // Source routing and unknown protocols are counted, not guessed.
+    assert_eq!(
+        dec(&outer_gre(0x4000, 0x0800, &ipv4_udp(b"x"))).err(),
+        Some(SkipReason::BadTunnel)
+    );
+    assert_eq!(
+        dec(&outer_gre(0, 0x1234, &ipv4_udp(b"x"))).err(),
+        Some(SkipReason::UnknownTunnelPayload)
+    );
+}
+
+#[test]
+fn gre_version_1_pptp_ppp() {
+    // RFC 2637: flags K|S|A, version 1, protocol 0x880b, payload length + call id, seq, ack.
+    let ppp = [&[0xff, 0x03, 0x00, 0x21][..], &ipv4_udp(b"inner")].concat();
+    let mut g = vec![0x30, 0x81, 0x88, 0x0b];
+    g.extend_from_slice(&(ppp.len() as u16).to_be_bytes());
+    g.extend_from_slice(&[0x00, 0x01, 0, 0, 0, 1, 0, 0, 0, 1]);
+    g.extend(ppp);
+    let frame = eth(0x0800, &ipv4(47, OUTER_A, OUTER_B, &g));
+    let d = dec(&frame).expect("pptp");
+    expect_inner(&d);
+    expect_outer(&d, 47, 1);
+}
+
+#[test]
+fn erspan_types_one_two_three() {
+    // Type I: GRE 0x88be, no sequence bit, the mirrored frame right after GRE.
+    let frame = outer_gre(0, 0x88be, &inner_eth());
+    let d = dec(&frame).expect("erspan I");
+    expect_inner(&d);
+    expect_outer(&d, 47, 1);
+    // Type II: sequence bit, 8-byte header with version 1, VLAN 7, session 5.
+    let mut ii = vec![0x10, 0x07, 0x00, 0x05, 0, 0, 0, 0];
+    ii.extend(inner_eth());
+    expect_inner(&dec(&outer_gre(0x1000, 0x88be, &ii)).expect("erspan II"));
+    // Type III: 0x22eb, version 2, 12 bytes; with O set an 8-byte platform sub-header.
+    let mut iii = vec![0x20, 0x07, 0x00, 0x05, 0, 0, 0, 1, 0, 0, 0, 0];
+    iii.extend(inner_eth());
+    expect_inner(&dec(&outer_gre(0x1000, 0x22eb, &iii)).expect("erspan III"));
+    let mut iii_o = vec![0x20, 0x07, 0x00, 0x05, 0, 0, 0, 1, 0, 0, 0, 0x01];
+    iii_o.extend_from_slice(&[0x08, 0, 0, 0, 0, 0, 0, 0]);
+    iii_o.extend(inner_eth());
+    expect_inner(&dec(&outer_gre(0x1000, 0x22eb, &iii_o)).expect("erspan III + O"));
+    // Type II with a wrong version is a bad header.
+    let mut bad = vec![0x50, 0, 0, 0, 0, 0, 0, 0];
+    bad.extend(inner_eth());
+    assert_eq!(
+        dec(&outer_gre(0x1000, 0x88be, &bad)).err(),
+        Some(SkipReason::BadTunnel)
+    );
+}
+
+/// VXLAN header (RFC 7348): flags 0x08 (I), VNI 42.
+fn vxlan_header() -> Vec<u8> {
+    vec![0x08, 0, 0, 0, 0, 0, 42, 0]
+}
+
+#[test]
+fn vxlan_default_and_extra_port() {
+    let payload = [vxlan_header(), inner_eth()].concat();
+    let frame = eth(
+        0x0800,
+        &ipv4(17, OUTER_A, OUTER_B, &udp(40000, 4789, &payload)),
+    );
+    let d = dec(&frame).expect("vxlan");
+    expect_inner(&d);
+    expect_outer(&d, 17, 1);
+    assert_eq!(d.tunnel.map(|t| t.proto_name()), Some("UDP"));
+    // Port 8472 (Linux default) only when configured.
+    let frame = eth(
+        0x0800,
+        &ipv4(17, OUTER_A, OUTER_B, &udp(40000, 8472, &payload)),
+    );
+    let plain = dec(&frame).expect("plain udp");
+    assert_eq!(plain.dst_port, 8472);
+    assert!(plain.tunnel.is_none());
+    let mut decoder = Decoder::new(DecoderConfig {
+        vxlan_ports: vec![4789, 8472],
+        ..DecoderConfig::default()
+    });
+    expect_inner(&decoder.decode(1, &frame, ts(0)).expect("vxlan 8472"));
+    // Without the I flag it is not VXLAN: plain UDP.
+    let mut no_i = payload.clone();
+    no_i[0] = 0;
+    let frame = eth(
+        0x0800,
+        &ipv4(17, OUTER_A, OUTER_B, &udp(40000, 4789, &no_i)),
+    );
+    assert_eq!(dec(&frame).expect("plain").dst_port, 4789);
+}
+
+#[test]
+fn geneve_with_options() {
+    // RFC 8926: ver 0, opt len 2 (8 bytes), protocol 0x6558, VNI, one 8-byte option.
+    let mut g = vec![0x02, 0x00, 0x65, 0x58, 0, 0, 42, 0];
+    g.extend_from_slice(&[0x01, 0x02, 0x80, 0x01, 0, 0, 0, 0]);
+    g.extend(inner_eth());
+    let frame = eth(0x0800, &ipv4(17, OUTER_A, OUTER_B, &udp(40000, 6081, &g)));
+    let d = dec(&frame).expect("geneve");
+    expect_inner(&d);
+    expect_outer(&d, 17, 1);
+    // IP directly inside.
+    let mut g = vec![0x00, 0x00, 0x08, 0x00, 0, 0, 42, 0];
+    g.extend(ipv4_udp(b"inner"));
+    let frame = eth(0x0800, &ipv4(17, OUTER_A, OUTER_B, &udp(40000, 6081, &g)));
+    expect_inner(&dec(&frame).expect("geneve ip"));
+}
+
+#[test]
+fn ip_in_ip_and_six_in_four() {
+    let frame = eth(0x0800, &ipv4(4, OUTER_A, OUTER_B, &ipv4_udp(b"inner")));
+    let d = dec(&frame).expect("4in4");
+    expect_inner(&d);
+    expect_outer(&d, 4, 1);
+    let six = ipv6(17, &udp(1, 53, b"6in4"));
+    let frame = eth(0x0800, &ipv4(41, OUTER_A, OUTER_B, &six));
+    let d = dec(&frame).expect("6in4");
+    assert_eq!(d.payload, b"6in4");
+    expect_outer(&d, 41, 1);
+    // IPv4 in IPv6.
+    let frame = eth(0x86dd, &ipv6(4, &ipv4_udp(b"inner")));
+    let d = dec(&frame).expect("4in6");
+    expect_inner(&d);
+    assert_eq!(d.tunnel.map(|t| t.proto), Some(4));
+}
+
+#[test]
+fn gre_over_udp_mpls_over_udp_and_teredo() {
+    let g = gre(0, 0x0800, &ipv4_udp(b"inner"));
+    let frame = eth(0x0800, &ipv4(17, OUTER_A, OUTER_B, &udp(40000, 4754, &g)));
+    let d = dec(&frame).expect("gre/udp");
+    expect_inner(&d);
+    expect_outer(&d, 17, 1);
+    let mut m = vec![0x00, 0x06, 0x41, 0x40];
+    m.extend(ipv4_udp(b"inner"));
+    let frame = eth(0x0800, &ipv4(17, OUTER_A, OUTER_B, &udp(40000, 6635, &m)));
+    expect_inner(&dec(&frame).expect("mpls/udp"));
+    // Teredo with an origin indication (RFC 4380 5.1.1).
+    let mut t = vec![0x00, 0x00, 0x0d, 0x96, 0x3f, 0xff, 0xfd, 0xfe];
+    t.extend(ipv6(17, &udp(1, 53, b"teredo")));
+    let frame = eth(0x0800, &ipv4(17, OUTER_A, OUTER_B, &udp(3544, 40000, &t)));
+    let d = dec(&frame).expect("teredo");
+    assert_eq!(d.payload, b"teredo");
+    expect_outer(&d, 17, 1);
+    // On the Teredo port but not IPv6: plain UDP.
+    let frame = eth(
+        0x0800,
+        &ipv4(17, OUTER_A, OUTER_B, &udp(3544, 40000, b"junk")),
+    );
+    assert_eq!(dec(&frame).expect("plain").payload, b"junk");
+}
+
+#[test]
+fn vlans_from_any_depth_and_outermost_tunnel() {
+    // Outer VLAN 10, GRE, TEB, inner VLAN 20, IP-in-IP: vlans [10, 20], tunnel = the GRE
+    // header's addresses, depth 2.
+    let inner = eth(
+        0x8100,
+        &[
+            &[0x00, 0x14, 0x08, 0x00][..],
+            &ipv4(4, [1, 1, 1, 1], [2, 2, 2, 2], &ipv4_udp(b"inner")),
+        ]
+        .concat(),
+    );
+    let gre_pkt = ipv4(47, OUTER_A, OUTER_B, &gre(0, 0x6558, &inner));
+    let frame = eth(0x8100, &[&[0x00, 0x0a, 0x08, 0x00][..], &gre_pkt].concat());
+    let d = dec(&frame).expect("nested");
+    expect_inner(&d);
+    assert_eq!(d.vlans.as_slice(), &[10, 20]);
+    expect_outer(&d, 47, 2);
+}
+
+#[test]
+fn tunnel_depth_limit() {
+    let nest = |n: usize| {
+        let mut p = ipv4_udp(b"inner");
+        for _ in 0..n {
+            p = ipv4(4, OUTER_A, OUTER_B, &p);
+        }
+        p
+    };
+    let ok = nest(usize::from(MAX_TUNNEL_DEPTH));
+    let d = decode(linktype::RAW, &ok).expect("8 deep");
+    expect_inner(&d);
+    expect_outer(&d, 4, MAX_TUNNEL_DEPTH);
+    let deep = nest(usize::from(MAX_TUNNEL_DEPTH) + 1);
+    assert_eq!(
+        decode(linktype::RAW, &deep).err(),
+        Some(SkipReason::TunnelTooDeep)
+    );
+    // MPLS pseudowires nest without IP headers and count too.
+    let mut frame = eth(0x0800, &ipv4_udp(b"x"));
+    for _ in 0..20 {
+        frame = eth(
+            0x8847,
+            &[&[0x00, 0x06, 0x41, 0x40, 0, 0, 0, 0][..], &frame].concat(),
+        );
+    }
+    assert_eq!(dec(&frame).err(), Some(SkipReason::TunnelTooDeep));
+}
+
+#[test]
+fn skip_reasons() {
+    assert_eq!(
+        decode(999, &[0; 40]).err(),
+        Some(SkipReason::UnknownLinkType)
+    );
+    let mut arp = vec![0u8; 12];
+    arp.extend_from_slice(&[0x08, 0x06, 0, 0]);
+    assert_eq!(dec(&arp).err(), Some(SkipReason::NotIp));
+    let mut frag = ipv4_udp(b"frag");
+    frag[6] = 0x20; // more fragments
+    // Without reassembly state a fragment is dropped; with it, held.
+    assert_eq!(
+        decode(linktype::RAW, &frag).err(),
+        Some(SkipReason::FragmentDropped)
+    );
+    let mut decoder = Decoder::default();
+    assert_eq!(
+        decoder.decode(linktype::RAW, &frag, ts(0)).err(),
+        Some(SkipReason::IpFragment)
+    );
+    let icmp = ipv4(1, A, B, &[8, 0, 0, 0]);
+    assert_eq!(
+        decode(linktype::RAW, &icmp).err(),
+        Some(SkipReason::OtherTransport)
+    );
+    let labels: Vec<&str> = SkipReason::ALL.iter().map(|r| r.label()).collect();
+    for (i, r) in SkipReason::ALL.iter().enumerate() {
+        assert_eq!(r.index(), i);
+        assert_eq!(labels.iter().filter(|l| **l == r.label()).count(), 1);
+    }
+}
+
+/// A UDP/53 datagram split into IPv4 fragments of `size` bytes (a multiple of 8).
+fn v4_fragments(id: u16, datagram: &[u8], size: usize) -> Vec<Vec<u8>> {
+    let chunks: Vec<&[u8]> = datagram.chunks(size).collect();
+    chunks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| ipv4_frag(17, A, B, id, i + 1 < chunks.len(), (i * size / 8) as u16, c))
+        .collect()
+}
+
+fn dns_like(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i % 251) as u8).collect()
+}
+
+#[test]
+fn fragments_in_order_and_out_of_order() {
+    let body = dns_like(1000);
+    let datagram = udp(5555, 53, &body);
+    for order in [vec![0, 1, 2], vec![2, 0, 1], vec![1, 2, 0]] {
+        let frags = v4_fragments(7, &datagram, 400);
+        let mut decoder = Decoder::default();
+        let mut done = None;
+        for (n, &i) in order.iter().enumerate() {
+            match decoder.decode(linktype::RAW, &frags[i], ts(1)) {
+                Ok(d) => {
+                    assert_eq!(n, 2, "completes on the last fragment");
+                    assert!(d.reassembled);
+                    assert_eq!(d.dst_port, 53);
+                    done = Some(d.payload.to_vec());
+                }
+                Err(e) => assert_eq!(e, SkipReason::IpFragment),
+            }
+        }
+        assert_eq!(done.as_deref(), Some(&body[..]));
+        let s = decoder.stats();
+        assert_eq!(
+            (s.defrag.fragments, s.defrag.reassembled, s.reassembled),
+            (3, 1, 1)
+        );
+        assert_eq!(decoder.defrag.pending(), 0);
+    }
+}
+
+#[test]
+fn fragment_overlap_first_wins() {
+    let datagram = udp(5555, 53, &[b'A'; 24]);
+    // Fragment 1: bytes 0..16 (UDP header + 8 'A'), fragment 2 at 8 overlapping with 'B's,
+    // then the last fragment.
+    let f1 = ipv4_frag(17, A, B, 9, true, 0, &datagram[..16]);
+    let f2 = ipv4_frag(17, A, B, 9, true, 1, &[b'B'; 16]);
+    let f3 = ipv4_frag(17, A, B, 9, false, 2, &datagram[16..]);
+    let mut decoder = Decoder::default();
+    assert!(decoder.decode(linktype::RAW, &f1, ts(1)).is_err());
+    assert!(decoder.decode(linktype::RAW, &f2, ts(1)).is_err());
+    let d = decoder.decode(linktype::RAW, &f3, ts(1)).expect("complete");
+    // Bytes 8..16 came first from f1 ('A'), 16..24 from f2 ('B'), f3's overlap is ignored.
+    assert_eq!(&d.payload[..8], &[b'A'; 8]);
+    assert_eq!(&d.payload[8..16], &[b'B'; 8]);
+    assert_eq!(&d.payload[16..], &[b'A'; 8]);
+    assert_eq!(decoder.stats().defrag.overlaps, 2);
+}
+
+#[test]
+fn fragment_timeout_expires_by_packet_time() {
+    let frags = v4_fragments(3, &udp(5555, 53, &dns_like(800)), 400);
+    let mut decoder = Decoder::default();
+    assert!(decoder.decode(linktype::RAW, &frags[0], ts(100)).is_err());
+    // 61 seconds later the first fragment is gone; the rest cannot complete.
+    assert!(decoder.decode(linktype::RAW, &frags[1], ts(161)).is_err());
+    assert!(decoder.decode(linktype::RAW, &frags[2], ts(161)).is_err());
+    let s = decoder.stats().defrag;
+    assert_eq!((s.expired, s.reassembled), (1, 0));
+}
+
+#[test]
+fn fragment_memory_cap_evicts_oldest() {
+    let mut decoder = Decoder::new(DecoderConfig {
+        defrag: DefragConfig {
+            memcap: 4096,
+            ..DefragConfig::default()
+        },
+        ..DecoderConfig::default()
+    });
+    // Twenty datagrams' first fragments of 1000 bytes cannot all be held in 4 KiB.
+    for id in 0..20u16 {
+        let f = ipv4_frag(17, A, B, id, true, 0, &dns_like(1000));
+        assert!(decoder.decode(linktype::RAW, &f, ts(1)).is_err());
+        assert!(decoder.defrag.held() <= 4096);
+    }
+    let s = decoder.stats().defrag;
+    assert!(s.evicted > 0, "evictions counted: {s:?}");
+    // A fragment bigger than the cap itself is dropped.
+    let big = ipv4_frag(17, A, B, 99, true, 0, &dns_like(8000));
+    assert_eq!(
+        decoder.decode(linktype::RAW, &big, ts(1)).err(),
+        Some(SkipReason::IpFragment)
+    );
+    assert!(decoder.stats().defrag.dropped > 0);
+    // Too long a datagram (offset beyond 64 KiB) is dropped.
+    let far = ipv4_frag(17, A, B, 100, false, 8190, &dns_like(100));
+    assert!(decoder.decode(linktype::RAW, &far, ts(1)).is_err());
+}
+
+#[test]
+fn ipv6_fragments_with_dest_options_after_fragment_header() {
+    let body = dns_like(600);
+    // Fragmentable part: destination options (8 bytes) then UDP.
+    let mut part = vec![17, 0, 1, 4, 0, 0, 0, 0];
+    part.extend(udp(5555, 53, &body));
+    let cut = 304;
+    let frag_hdr = |off: usize, more: bool| {
+        let v = ((off / 8) as u16) << 3 | u16::from(more);
+        let mut h = vec![60, 0];
+        h.extend_from_slice(&v.to_be_bytes());
+        h.extend_from_slice(&0xdead_beefu32.to_be_bytes());
+        h
+    };
+    let f1 = ipv6(44, &[frag_hdr(0, true), part[..cut].to_vec()].concat());
+    let f2 = ipv6(44, &[frag_hdr(cut, false), part[cut..].to_vec()].concat());
+    let mut decoder = Decoder::default();
+    assert_eq!(
+        decoder.decode(linktype::IPV6, &f2, ts(5)).err(),
+        Some(SkipReason::IpFragment)
+    );
+    let d = decoder
+        .decode(linktype::IPV6, &f1, ts(5))
+        .expect("v6 reassembled");
+    assert_eq!(d.payload, &body[..]);
+    assert_eq!(d.dst_port, 53);
+    assert!(d.reassembled);
+}
+
+#[test]
+fn fragmented_tunnel_payload_is_reassembled_then_decoded() {
+    // GRE carried in two IPv4 fragments: the reassembled GRE goes back into the loop.
+    let g = gre(0, 0x0800, &ipv4_udp(b"inner"));
+    let f1 = ipv4_frag(47, OUTER_A, OUTER_B, 5, true, 0, &g[..16]);
+    let f2 = ipv4_frag(47, OUTER_A, OUTER_B, 5, false, 2, &g[16..]);
+    let mut decoder = Decoder::default();
+    assert!(decoder.decode(linktype::RAW, &f1, ts(1)).is_err());
+    let d = decoder
+        .decode(linktype::RAW, &f2, ts(1))
+        .expect("gre reassembled");
+    expect_inner(&d);
+    expect_outer(&d, 47, 1);
+}
+
+#[test]
+fn every_truncation_is_handled() {
+    let frames = [
+        eth(
+            0x8100,
+            &[&[0x00, 0x05, 0x08, 0x00][..], &ipv4_udp(b"payload")].concat(),
+        ),
+        outer_gre(0xb000, 0x6558, &inner_eth()),
+        outer_gre(
+            0x1000,
+            0x22eb,
+            &[
+                &[0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1][..],
+                &[0; 8],
+                &inner_eth(),
+            ]
+            .concat(),
+        ),
+        eth(
+            0x0800,
+            &ipv4(
+                17,
+                OUTER_A,
+                OUTER_B,
+                &udp(1, 4789, &[vxlan_header(), inner_eth()].concat()),
+            ),
+        ),
+        eth(
+            0x8847,
+            &[&[0x00, 0x06, 0x41, 0x40, 0, 0, 0, 0][..], &inner_eth()].concat(),
+        ),
+    ];
+    let mut decoder = Decoder::default();
+    for frame in &frames {
+        for lt in [
+            linktype::ETHERNET,
+            linktype::LINUX_SLL,
+            linktype::LINUX_SLL2,
+            linktype::NULL,
+            linktype::RAW,
+            LINKTYPE_PPP,
+            LINKTYPE_NFLOG,
+        ] {
+            for cut in 0..=frame.len() {
+                let _ = decode(lt, &frame[..cut]);
+                let _ = decoder.decode(lt, &frame[..cut], ts(0));
+            }
+        }
+    }
+}
+
+/// xorshift64: fixed seed, reproducible.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+}
+
+/// Wraps random bytes in the headers of one encapsulation.
+type Builder = Box<dyn Fn(&[u8]) -> Vec<u8>>;
+
+#[test]
+fn random_bytes_behind_every_tunnel_header_never_panic() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut decoder = Decoder::new(DecoderConfig {
+        defrag: DefragConfig {
+            memcap: 1 << 20,
+            ..DefragConfig::default()
+        },
+        ..DecoderConfig::default()
+    });
+    // Each prefix ends where a tunnel's inner bytes begin; random bytes follow.
+    let outer_udp = |port: u16, inner: &[u8]| {
+        eth(
+            0x0800,
+            &ipv4(17, OUTER_A, OUTER_B, &udp(40000, port, inner)),
+        )
+    };
+    let prefixes: Vec<(&str, Builder)> = vec![
+        ("vlan", Box::new(|r| eth(0x8100, r))),
+        ("qinq", Box::new(|r| eth(0x88a8, r))),
+        ("mpls", Box::new(|r| eth(0x8847, r))),
+        (
+            "mpls-pw",
+            Box::new(|r| eth(0x8847, &[&[0, 0, 1, 0x40, 0, 0, 0, 0][..], r].concat())),
+        ),
+        ("pppoe", Box::new(|r| eth(0x8864, r))),
+        ("ipv4", Box::new(|r| eth(0x0800, r))),
+        ("ipv6", Box::new(|r| eth(0x86dd, r))),
+        ("ipv6-frag", Box::new(|r| eth(0x86dd, &ipv6(44, r)))),
+        (
+            "ipv4-frag",
+            Box::new(|r| eth(0x0800, &ipv4_frag(17, A, B, 1, true, 0, &r[..r.len() & !7]))),
+        ),
+        (
+            "gre",
+            Box::new(|r| eth(0x0800, &ipv4(47, OUTER_A, OUTER_B, r))),
+        ),
+        ("gre-teb", Box::new(|r| outer_gre(0x3000, 0x6558, r))),
+        ("gre-ppp", Box::new(|r| outer_gre(0x3081, 0x880b, r))),
+        ("erspan-i", Box::new(|r| outer_gre(0, 0x88be, r))),
+        ("erspan-ii", Box::new(|r| outer_gre(0x1000, 0x88be, r))),
+        ("erspan-iii", Box::new(|r| outer_gre(0x1000, 0x22eb, r))),
+        (
+            "vxlan",
+            Box::new(move |r| outer_udp(4789, &[vxlan_header(), r.to_vec()].concat())),
+        ),
+        ("geneve", Box::new(move |r| outer_udp(6081, r))),
+        ("gre-udp", Box::new(move |r| outer_udp(4754, r))),
+        ("mpls-udp", Box::new(move |r| outer_udp(6635, r))),
+        ("teredo", Box::new(move |r| outer_udp(3544, r))),
+        (
+            "ipip",
+            Box::new(|r| eth(0x0800, &ipv4(4, OUTER_A, OUTER_B, r))),
+        ),
+        (
+            "6in4",
+            Box::new(|r| eth(0x0800, &ipv4(41, OUTER_A, OUTER_B, r))),
+        ),
+    ];
+    for (_name, build) in &prefixes {
+        for round in 0..400u64 {
+            let len = (rng.next() % 200) as usize;
+            let mut random = rng.bytes(len);
+            // Every few rounds, start the random part like a valid inner header.
+            if round % 4 == 0 && random.len() > 2 {
+                random[0] = [0x45, 0x60, 0x00, 0x08][(round / 4 % 4) as usize];
+            }
+            let frame = build(&random);
+            let _ = decode(linktype::ETHERNET, &frame);
+            let _ = decoder.decode(linktype::ETHERNET, &frame, ts(round as i64));
+        }
+    }
+}
