@@ -8,9 +8,14 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::decode::{Decoder, DecoderConfig};
+use crate::detect::suppress::Suppressor;
 use crate::detect::{Detector, LogSelection};
 use crate::flow::{FlowConfig, FlowTable};
-use crate::output::eve::EveWriter;
+use crate::output::eve::{EveStats, EveWriter};
+use crate::output::formats::OutputFormat;
+use crate::output::metrics::MetricsServer;
+use crate::output::report::{AlertFacts, ReportBuilder, ReportFormat};
+use crate::output::sink::{NetSink, SinkConfig, Target, write_sink_summary};
 use crate::output::summary::write_summary;
 use crate::pipeline::{self, ScanStats, Stages};
 use crate::proto::NameBuf;
@@ -38,10 +43,26 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Scan pcap/pcapng files (or directories of them, or `-` for stdin) and write EVE alerts.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// Check, list and query signature packs.
     #[command(subcommand)]
     Sigs(SigsCommand),
+    /// Host inventory from EVE alert records: which hosts still call home, over which channels
+    /// and rules, first/last seen, counts, whether seen after the 2024-09-29 cut-off.
+    Report(ReportArgs),
+}
+
+#[derive(Args, Debug)]
+struct ReportArgs {
+    /// EVE JSON-lines files (alert records are used; other lines are ignored), `-` for stdin.
+    #[arg(required = true, value_name = "EVE_FILE")]
+    inputs: Vec<String>,
+    /// text, json, csv or html (one self-contained page: sortable table, SVG timelines).
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    format: String,
+    /// Write the report to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -64,6 +85,70 @@ struct ScanArgs {
     /// `http`, or `all`.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     log: Vec<String>,
+    /// Seed of the EVE `community_id` flow hash (as Suricata's `community-id-seed`); use the
+    /// same seed as the Zeek/Suricata sensors whose records you join with.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    community_id_seed: u16,
+    /// Value of EVE `in_iface` (e.g. the span port the capture was taken on). Omitted when
+    /// not given: a capture file does not say which sensor interface it came from.
+    #[arg(long, value_name = "NAME")]
+    in_iface: Option<String>,
+    /// One alert per (source host, rule, matched name, observation kind) per this many
+    /// seconds of packet time; repeats are counted and carried in the next alert
+    /// (`alert.metadata.repeats`) and the summary. 0 turns suppression off.
+    #[arg(long, value_name = "SECS", default_value_t = crate::detect::suppress::DEFAULT_WINDOW_SECS)]
+    suppress_window: u64,
+    /// Most (host, rule, name, kind) keys the suppression table holds; beyond it the oldest
+    /// are evicted and counted.
+    #[arg(long, value_name = "N", default_value_t = crate::detect::suppress::DEFAULT_CAPACITY)]
+    suppress_capacity: usize,
+    /// Record shape: `eve` (Suricata EVE JSON), `ecs` (Elastic Common Schema JSON) or
+    /// `zeek-intel` (Zeek intel.log JSON; alerts only, --log events are not written).
+    #[arg(long, value_name = "FORMAT", default_value = "eve")]
+    format: String,
+    /// EVE DNS object version: 3 (Suricata 8's default) or 2 (one record per query or
+    /// response, `type: query|answer`, `rrname`/`rrtype` at the top of `dns`).
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u8).range(2..=3))]
+    eve_dns_version: u8,
+    /// Also send every record to syslog (RFC 5424, the record as MSG, facility local5):
+    /// `udp://host:port`, `tcp://host:port` (octet-counted framing) or `unix:/path`.
+    /// Repeatable.
+    #[arg(long, value_name = "URL")]
+    syslog: Vec<String>,
+    /// Also send every record to Redis, `redis://host:port/[db]` (as Suricata's Redis
+    /// output). Repeatable.
+    #[arg(long, value_name = "URL")]
+    redis: Vec<String>,
+    /// Redis list or stream key.
+    #[arg(long, value_name = "KEY", default_value = "vendorwatch")]
+    redis_key: String,
+    /// `list` (RPUSH) or `stream` (XADD key * eve JSON).
+    #[arg(long, value_name = "MODE", default_value = "list")]
+    redis_mode: String,
+    /// Records each network output holds while its server is down; beyond it the oldest
+    /// are dropped and counted.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    sink_buffer: usize,
+    /// Seconds each network output may keep trying to deliver what it holds at exit.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    sink_drain: f64,
+    /// Write an `event_type: stats` record (Suricata's shape) at the end of the scan.
+    #[arg(long)]
+    stats: bool,
+    /// Serve Prometheus metrics at http://ADDR:PORT/metrics while the scan runs (counters are
+    /// listed in the README).
+    #[arg(long, value_name = "ADDR:PORT")]
+    metrics_listen: Option<String>,
+    /// Keep serving metrics this many seconds after the scan ends (for a last scrape).
+    #[arg(long, value_name = "SECS", default_value_t = 0.0)]
+    metrics_linger: f64,
+    /// At the end of the scan, write the host inventory report to FILE (format from the
+    /// extension: .txt, .json, .csv, .html; or --report-format).
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Format of --report: text, json, csv or html.
+    #[arg(long, value_name = "FORMAT")]
+    report_format: Option<String>,
     /// Do not print the summary on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -132,8 +217,9 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
-        Command::Scan(args) => run_scan(args),
+        Command::Scan(args) => run_scan(*args),
         Command::Sigs(cmd) => run_sigs(cmd),
+        Command::Report(args) => run_report(args),
     }
 }
 
@@ -181,7 +267,105 @@ fn parse_log(list: &[String]) -> Result<LogSelection, String> {
     Ok(log)
 }
 
+fn run_report(args: ReportArgs) -> i32 {
+    let Some(format) = ReportFormat::parse(&args.format) else {
+        eprintln!(
+            "vendorwatch: unknown --format {:?} (expected text, json, csv or html)",
+            args.format
+        );
+        return EXIT_FATAL;
+    };
+    let mut report = ReportBuilder::default();
+    let mut status = EXIT_OK;
+    for input in &args.inputs {
+        let result = if input == "-" {
+            report.add_eve_reader(io::stdin().lock())
+        } else {
+            File::open(input).and_then(|f| report.add_eve_reader(io::BufReader::new(f)))
+        };
+        if let Err(e) = result {
+            eprintln!("vendorwatch: {input}: {e}");
+            status = EXIT_INPUT_ERROR;
+        }
+    }
+    if report.bad_lines > 0 {
+        eprintln!(
+            "vendorwatch: {} line(s) were not EVE JSON and were skipped",
+            report.bad_lines
+        );
+    }
+    match write_report(&report, format, args.output.as_deref()) {
+        Ok(()) => status,
+        Err(e) => {
+            eprintln!("vendorwatch: writing the report failed: {e}");
+            EXIT_FATAL
+        }
+    }
+}
+
+fn write_report(
+    report: &ReportBuilder,
+    format: ReportFormat,
+    path: Option<&std::path::Path>,
+) -> io::Result<()> {
+    match path {
+        Some(p) => {
+            let mut f = io::BufWriter::new(File::create(p)?);
+            report.write(&mut f, format)?;
+            f.flush()
+        }
+        None => {
+            let mut out = io::stdout().lock();
+            report.write(&mut out, format)?;
+            out.flush()
+        }
+    }
+}
+
+/// Repeats still held by suppression at exit go into `scan --report` counts, so the report's
+/// totals equal the summary's.
+fn add_pending_repeats(report: &mut ReportBuilder, detector: &Detector) {
+    let rules = detector.rules();
+    for (key, pending, last) in detector.suppress.pending_repeats() {
+        let Some(rule) = rules.rules.iter().find(|r| r.sid == key.sid) else {
+            continue;
+        };
+        let vendor = rules.packs.get(rule.pack).map_or("", |p| p.vendor.as_str());
+        report.add_repeats(&AlertFacts {
+            host: &key.host.to_string(),
+            vendor,
+            channel: &rule.channel,
+            sid: u64::from(rule.sid),
+            signature: &rule.name,
+            name: &key.name,
+            ts: last,
+            count: pending,
+        });
+    }
+}
+
 fn run_scan(args: ScanArgs) -> i32 {
+    let started = std::time::Instant::now();
+    let Some(output_format) = OutputFormat::parse(&args.format) else {
+        eprintln!(
+            "vendorwatch: unknown --format {:?} (expected eve, ecs or zeek-intel)",
+            args.format
+        );
+        return EXIT_FATAL;
+    };
+    let report_format = match (&args.report, &args.report_format) {
+        (_, Some(f)) => match ReportFormat::parse(f) {
+            Some(f) => Some(f),
+            None => {
+                eprintln!(
+                    "vendorwatch: unknown --report-format {f:?} (expected text, json, csv or html)"
+                );
+                return EXIT_FATAL;
+            }
+        },
+        (Some(path), None) => Some(ReportFormat::from_path(path).unwrap_or(ReportFormat::Text)),
+        (None, None) => None,
+    };
     let log = match parse_log(&args.log) {
         Ok(l) => l,
         Err(e) => {
@@ -196,6 +380,25 @@ fn run_scan(args: ScanArgs) -> i32 {
             return EXIT_FATAL;
         }
     };
+    let mut targets = Vec::new();
+    for spec in &args.syslog {
+        match Target::syslog(spec) {
+            Ok(t) => targets.push(t),
+            Err(e) => {
+                eprintln!("vendorwatch: {e}");
+                return EXIT_FATAL;
+            }
+        }
+    }
+    for url in &args.redis {
+        match Target::redis(url, &args.redis_key, &args.redis_mode) {
+            Ok(t) => targets.push(t),
+            Err(e) => {
+                eprintln!("vendorwatch: {e}");
+                return EXIT_FATAL;
+            }
+        }
+    }
     let sink: Box<dyn Write> = match &args.eve {
         Some(path) => match File::create(path) {
             Ok(f) => Box::new(f),
@@ -207,6 +410,8 @@ fn run_scan(args: ScanArgs) -> i32 {
                 return EXIT_FATAL;
             }
         },
+        // EVE goes to stdout unless another output was named.
+        None if !targets.is_empty() => Box::new(io::sink()),
         None => Box::new(io::stdout().lock()),
     };
     if let Err(e) = pipeline::install_stop_handlers() {
@@ -214,6 +419,43 @@ fn run_scan(args: ScanArgs) -> i32 {
         return EXIT_FATAL;
     }
     let mut out = EveWriter::new(sink);
+    out.set_community_id_seed(args.community_id_seed);
+    let sink_config = SinkConfig {
+        buffer: args.sink_buffer.max(1),
+        drain: std::time::Duration::from_secs_f64(args.sink_drain.clamp(0.0, 3600.0)),
+    };
+    for target in targets {
+        match NetSink::start(target, sink_config) {
+            Ok(s) => out.add_sink(s),
+            Err(e) => {
+                eprintln!("vendorwatch: cannot start an output thread: {e}");
+                return EXIT_FATAL;
+            }
+        }
+    }
+    out.set_format(output_format);
+    out.set_dns_version(args.eve_dns_version);
+    if args.report.is_some() {
+        out.enable_report();
+    }
+    if let Some(iface) = &args.in_iface {
+        out.set_in_iface(iface);
+    }
+    let metrics = match &args.metrics_listen {
+        Some(addr) => match MetricsServer::start(addr) {
+            Ok(m) => {
+                m.set_sinks(out.sink_stats());
+                Some(m)
+            }
+            Err(e) => {
+                eprintln!("vendorwatch: --metrics-listen {addr}: {e}");
+                return EXIT_FATAL;
+            }
+        },
+        None => None,
+    };
+    let mut detector = Detector::new(rules, log);
+    detector.suppress = Suppressor::new(args.suppress_window, args.suppress_capacity);
     let mut stats = ScanStats::default();
     let inputs = pipeline::expand_inputs(&args.inputs, &mut stats);
     let mut config = DecoderConfig::default();
@@ -221,11 +463,46 @@ fn run_scan(args: ScanArgs) -> i32 {
     let mut stages = Stages {
         decoder: Decoder::new(config),
         flows: FlowTable::new(args.flow.config()),
-        detector: Detector::new(rules, log),
+        detector,
     };
-    pipeline::scan(&inputs, &mut stages, &mut out, &mut stats);
+    match &metrics {
+        Some(m) => pipeline::scan_with_tick(
+            &inputs,
+            &mut stages,
+            &mut out,
+            &mut stats,
+            &mut |s, d, o| m.update(s, d, o),
+        ),
+        None => pipeline::scan(&inputs, &mut stages, &mut out, &mut stats),
+    }
     let detector = stages.detector;
+    if let Some(m) = &metrics {
+        m.update(&stats, &detector, &out);
+    }
+    if args.stats {
+        out.write_stats(&EveStats {
+            uptime_secs: started.elapsed().as_secs(),
+            packets: stats.packets,
+            bytes: stats.bytes,
+            invalid: stats.skipped.iter().sum(),
+            dns_messages: detector.stats.dns_messages,
+            client_hellos: detector.stats.client_hellos,
+            http_requests: detector.stats.http_requests,
+            alerts: detector.stats.alerts,
+            suppressed: detector.suppress.suppressed,
+        });
+    }
     let written = out.records();
+    let mut report = out.take_report();
+    if let Some(report) = &mut report {
+        add_pending_repeats(report, &detector);
+    }
+    let sink_reports = out.close_sinks();
+    if metrics.is_some() && args.metrics_linger > 0.0 {
+        std::thread::sleep(std::time::Duration::from_secs_f64(
+            args.metrics_linger.min(3600.0),
+        ));
+    }
     let output_result = out.finish();
     if !args.quiet {
         let mut err = io::stderr().lock();
@@ -234,8 +511,10 @@ fn run_scan(args: ScanArgs) -> i32 {
             &stats,
             &detector.stats,
             &detector.inventory,
+            &detector.suppress,
             written,
         );
+        let _ = write_sink_summary(&mut err, &sink_reports);
     }
     if let Err(e) = output_result {
         let target = args
@@ -243,6 +522,15 @@ fn run_scan(args: ScanArgs) -> i32 {
             .as_ref()
             .map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
         eprintln!("vendorwatch: {target}: writing EVE records failed: {e}");
+        return EXIT_FATAL;
+    }
+    if let (Some(path), Some(format), Some(report)) = (&args.report, report_format, &report)
+        && let Err(e) = write_report(report, format, Some(path))
+    {
+        eprintln!(
+            "vendorwatch: {}: writing the report failed: {e}",
+            path.display()
+        );
         return EXIT_FATAL;
     }
     if let Some(sig) = stats.stopped_by {

@@ -7,6 +7,7 @@
 
 pub mod event;
 pub mod inventory;
+pub mod suppress;
 
 use std::net::IpAddr;
 
@@ -19,6 +20,7 @@ use crate::proto::{NameBuf, tls};
 use crate::sigs::{Matcher, RuleSet, normalise_name};
 use event::{AppRecord, DnsRecord, HttpRecord, TlsRecord};
 use inventory::Inventory;
+use suppress::{Suppressor, Verdict};
 
 /// Where in a protocol a name was observed; reported as `alert.metadata.observation`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,6 +255,8 @@ pub struct Detector {
     pub inventory: Inventory,
     /// Counters for the summary.
     pub stats: DetectStats,
+    /// Alert suppression (`--suppress-window`); the default is one hour.
+    pub suppress: Suppressor,
 }
 
 impl Detector {
@@ -265,6 +269,7 @@ impl Detector {
             log,
             inventory: Inventory::default(),
             stats: DetectStats::default(),
+            suppress: Suppressor::default(),
         }
     }
 
@@ -414,15 +419,24 @@ impl Detector {
             }
             .unwrap_or("");
             let name = String::from_utf8_lossy(hit.name());
+            // Every hit counts for the host, written or suppressed.
+            self.inventory
+                .record(host, &pack.vendor, &rule.channel, meta.ts);
+            let repeats = match self
+                .suppress
+                .check(host, rule.sid, &name, hit.observation, meta.ts)
+            {
+                Verdict::Alert { repeats } => repeats,
+                Verdict::Suppressed => continue,
+            };
             let facts = MatchFacts {
                 matched_name: &name,
                 matched_pattern: pattern,
                 observation: hit.observation,
+                repeats,
             };
             out.write_alert(meta, rule, pack, &facts, app);
             self.stats.alerts += 1;
-            self.inventory
-                .record(host, &pack.vendor, &rule.channel, meta.ts);
         }
     }
 }
