@@ -2,7 +2,9 @@
 //! length. Built once per (re)load; lookups never allocate.
 
 use super::pack::RuleSet;
-use super::pattern::{Mode, glob_match, mask4, mask6, parse_cidr, parse_domain};
+use super::pattern::{
+    Mode, PortProto, glob_match, mask4, mask6, parse_cidr, parse_domain, parse_port,
+};
 use crate::proto::NameBuf;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -90,23 +92,58 @@ pub struct IpMatch {
     pub pattern: usize,
 }
 
-/// One compiled domain pattern, stored in the bucket of its anchor.
-#[derive(Debug)]
+/// The rule whose `ports` entry matched a server port: indexes, as for [`NameMatch`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortMatch {
+    /// Index into [`RuleSet::rules`].
+    pub rule: usize,
+    /// Index into that rule's `ports`.
+    pub pattern: usize,
+}
+
+/// How to compile a [`RuleSet`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MatchOptions {
+    /// Match the `ports` of every enabled rule (`--enable-port-rules`). Without it only packs
+    /// that set `port_rules = true` have their ports matched.
+    pub enable_port_rules: bool,
+}
+
+/// One compiled domain pattern. Its anchor and the labels left of it live in the matcher's
+/// byte arena, so an entry is 24 bytes and needs no allocation of its own (1 million patterns
+/// cost about 24 MB of entries plus their text).
+#[derive(Debug, Clone, Copy)]
 struct Entry {
-    rule: usize,
-    pattern: usize,
+    rule: u32,
+    pattern: u32,
     sid: u32,
+    /// Offset of the anchor in the arena; the labels left of it (joined by dots) follow it.
+    text: u32,
+    anchor_len: u8,
+    left_len: u8,
     rank: u8,
     mode: Mode,
-    /// Labels left of the anchor, left to right.
-    labels: Box<[Box<[u8]>]>,
 }
 
 impl Entry {
+    fn anchor<'a>(&self, arena: &'a [u8]) -> &'a [u8] {
+        let start = self.text as usize;
+        arena
+            .get(start..start + usize::from(self.anchor_len))
+            .unwrap_or_default()
+    }
+
+    fn left<'a>(&self, arena: &'a [u8]) -> &'a [u8] {
+        let start = self.text as usize + usize::from(self.anchor_len);
+        arena
+            .get(start..start + usize::from(self.left_len))
+            .unwrap_or_default()
+    }
+
     /// `left` is the part of the name before the anchor (without the joining dot), `None`
     /// when the anchor is the whole name.
-    fn matches(&self, left: Option<&[u8]>) -> bool {
-        if self.labels.is_empty() {
+    fn matches(&self, arena: &[u8], left: Option<&[u8]>) -> bool {
+        if self.left_len == 0 {
             return match self.mode {
                 Mode::Exact => left.is_none(),
                 Mode::Below => left.is_some_and(|l| !l.is_empty()),
@@ -115,7 +152,7 @@ impl Entry {
         }
         let Some(left) = left else { return false };
         let mut labels = left.rsplit(|&b| b == b'.');
-        for pat in self.labels.iter().rev() {
+        for pat in self.left(arena).rsplit(|&b| b == b'.') {
             match labels.next() {
                 Some(label) if glob_match(pat, label) => {}
                 _ => return false,
@@ -130,49 +167,87 @@ impl Entry {
     }
 }
 
+/// FxHash of a suffix: the key of the anchor table.
+#[inline]
+fn anchor_hash(bytes: &[u8]) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(bytes);
+    h.write_usize(bytes.len());
+    h.finish()
+}
+
 /// A compiled [`RuleSet`]. Why a separate type: the rule set is the owned, printable form
 /// (for alerts and `sigs list`), the matcher is the hot-path index built from it.
+///
+/// Names: `entries` sorted by (anchor hash, specificity, sid); `names` maps an anchor's hash
+/// to its run of entries. Different anchors whose hashes collide share a run; each entry's
+/// anchor text is compared, so a collision costs a comparison, never a wrong match.
 #[derive(Debug, Default)]
 pub struct Matcher {
-    /// Anchor (literal suffix) -> entries, best first.
-    names: HashMap<Box<[u8]>, Vec<Entry>, FxBuildHasher>,
+    /// Anchor hash -> (first entry, count).
+    names: HashMap<u64, (u32, u32), FxBuildHasher>,
+    entries: Vec<Entry>,
+    /// Anchors and left-hand labels of all entries, back to back.
+    arena: Vec<u8>,
     /// Longest anchor in bytes: longer suffixes are not hashed at all.
     max_anchor: usize,
     /// Per present prefix length, longest first: masked address -> best rule.
     v4: Vec<(u8, HashMap<u32, IpMatch, FxBuildHasher>)>,
     v6: Vec<(u8, HashMap<u128, IpMatch, FxBuildHasher>)>,
+    /// Bitmaps of server ports with an enabled port rule (1024 words each, or empty).
+    tcp_ports: Vec<u64>,
+    udp_ports: Vec<u64>,
+    /// (protocol, port) -> rule, consulted only after the bitmap says yes.
+    ports: HashMap<(PortProto, u16), PortMatch, FxBuildHasher>,
 }
 
 impl Matcher {
-    /// Compile the enabled rules of `rules`. Patterns that do not parse are skipped (a set
-    /// from [`RuleSet::load`] has none; this keeps a hand-built set from panicking).
+    /// Compile the enabled rules of `rules`; `ports` only for packs with `port_rules = true`.
+    /// Patterns that do not parse are skipped (a set from [`RuleSet::load`] has none; this
+    /// keeps a hand-built set from panicking).
     pub fn new(rules: &RuleSet) -> Matcher {
+        Matcher::with_options(rules, MatchOptions::default())
+    }
+
+    /// Compile with options (`--enable-port-rules`).
+    pub fn with_options(rules: &RuleSet, options: MatchOptions) -> Matcher {
         let mut m = Matcher::default();
         let mut v4: HashMap<u8, HashMap<u32, (u32, IpMatch), FxBuildHasher>> = HashMap::new();
         let mut v6: HashMap<u8, HashMap<u128, (u32, IpMatch), FxBuildHasher>> = HashMap::new();
+        let mut keyed: Vec<(u64, Entry)> = Vec::new();
         for (ri, rule) in rules.rules.iter().enumerate() {
             if !rule.enabled {
                 continue;
             }
+            let (Ok(rule_index), true) = (u32::try_from(ri), m.arena.len() < u32::MAX as usize / 2)
+            else {
+                break;
+            };
             for (pi, raw) in rule.domains.iter().enumerate() {
                 let Ok(p) = parse_domain(raw) else { continue };
+                let left = p.labels.join(".");
+                let (Ok(anchor_len), Ok(left_len), Ok(pattern), Ok(text)) = (
+                    u8::try_from(p.anchor.len()),
+                    u8::try_from(left.len()),
+                    u32::try_from(pi),
+                    u32::try_from(m.arena.len()),
+                ) else {
+                    continue;
+                };
                 m.max_anchor = m.max_anchor.max(p.anchor.len());
+                m.arena.extend_from_slice(p.anchor.as_bytes());
+                m.arena.extend_from_slice(left.as_bytes());
                 let entry = Entry {
-                    rule: ri,
-                    pattern: pi,
+                    rule: rule_index,
+                    pattern,
                     sid: rule.sid,
+                    text,
+                    anchor_len,
+                    left_len,
                     rank: p.rank(),
                     mode: p.mode,
-                    labels: p
-                        .labels
-                        .iter()
-                        .map(|l| l.as_bytes().to_vec().into_boxed_slice())
-                        .collect(),
                 };
-                m.names
-                    .entry(p.anchor.into_bytes().into_boxed_slice())
-                    .or_default()
-                    .push(entry);
+                keyed.push((anchor_hash(p.anchor.as_bytes()), entry));
             }
             for (pi, raw) in rule.ips.iter().enumerate() {
                 let Ok((addr, len)) = parse_cidr(raw) else {
@@ -204,10 +279,43 @@ impl Matcher {
                     }
                 }
             }
+            let ports_on = options.enable_port_rules
+                || rules.packs.get(rule.pack).is_some_and(|p| p.port_rules);
+            if ports_on {
+                for (pi, raw) in rule.ports.iter().enumerate() {
+                    let Ok((proto, port)) = parse_port(raw) else {
+                        continue;
+                    };
+                    let bitmap = match proto {
+                        PortProto::Tcp => &mut m.tcp_ports,
+                        PortProto::Udp => &mut m.udp_ports,
+                    };
+                    if bitmap.is_empty() {
+                        *bitmap = vec![0; 1024];
+                    }
+                    bitmap[usize::from(port >> 6)] |= 1 << (port & 63);
+                    // Same port in several rules (a loaded set has none): first rule wins.
+                    m.ports.entry((proto, port)).or_insert(PortMatch {
+                        rule: ri,
+                        pattern: pi,
+                    });
+                }
+            }
         }
-        for bucket in m.names.values_mut() {
-            bucket.sort_by_key(|e| (e.rank, e.sid, e.rule, e.pattern));
+        keyed.sort_unstable_by_key(|(h, e)| (*h, e.rank, e.sid, e.rule, e.pattern));
+        m.names.reserve(keyed.len());
+        let mut i = 0usize;
+        while i < keyed.len() {
+            let h = keyed[i].0;
+            let mut j = i + 1;
+            while j < keyed.len() && keyed[j].0 == h {
+                j += 1;
+            }
+            m.names.insert(h, (i as u32, (j - i) as u32));
+            i = j;
         }
+        m.entries = keyed.into_iter().map(|(_, e)| e).collect();
+        m.arena.shrink_to_fit();
         m.v4 = v4
             .into_iter()
             .map(|(len, map)| (len, map.into_iter().map(|(k, (_, h))| (k, h)).collect()))
@@ -231,14 +339,18 @@ impl Matcher {
         loop {
             let suffix = name.get(start..).unwrap_or_default();
             if suffix.len() <= self.max_anchor
-                && let Some(bucket) = self.names.get(suffix)
+                && let Some(&(first, count)) = self.names.get(&anchor_hash(suffix))
             {
                 let left = match start {
                     0 => None,
                     s => name.get(..s - 1),
                 };
-                for e in bucket {
-                    if e.matches(left) && !f(e) {
+                let run = self
+                    .entries
+                    .get(first as usize..(first + count) as usize)
+                    .unwrap_or_default();
+                for e in run {
+                    if e.anchor(&self.arena) == suffix && e.matches(&self.arena, left) && !f(e) {
                         return;
                     }
                 }
@@ -250,14 +362,40 @@ impl Matcher {
         }
     }
 
+    /// Is `port` a listed server port of an enabled port rule? A bitmap test: no hashing,
+    /// no allocation; the per-packet check.
+    #[inline]
+    pub fn port_listed(&self, proto: PortProto, port: u16) -> bool {
+        let bitmap = match proto {
+            PortProto::Tcp => &self.tcp_ports,
+            PortProto::Udp => &self.udp_ports,
+        };
+        bitmap
+            .get(usize::from(port >> 6))
+            .is_some_and(|w| w & (1 << (port & 63)) != 0)
+    }
+
+    /// The port rule for a server port, if port rules are on and one lists it.
+    pub fn match_port(&self, proto: PortProto, port: u16) -> Option<PortMatch> {
+        if !self.port_listed(proto, port) {
+            return None;
+        }
+        self.ports.get(&(proto, port)).copied()
+    }
+
+    /// True when at least one port rule is active.
+    pub fn has_port_rules(&self) -> bool {
+        !self.ports.is_empty()
+    }
+
     /// The best rule for a name already passed through [`normalise_name`]: longest anchor;
     /// at equal anchor exact > glob > `*.` > `.`; then lowest sid.
     pub fn match_name(&self, name: &[u8]) -> Option<NameMatch> {
         let mut best = None;
         self.scan(name, |e| {
             best = Some(NameMatch {
-                rule: e.rule,
-                pattern: e.pattern,
+                rule: e.rule as usize,
+                pattern: e.pattern as usize,
             });
             false
         });
@@ -270,8 +408,8 @@ impl Matcher {
         let mut all = Vec::new();
         self.scan(name, |e| {
             all.push(NameMatch {
-                rule: e.rule,
-                pattern: e.pattern,
+                rule: e.rule as usize,
+                pattern: e.pattern as usize,
             });
             true
         });
@@ -300,18 +438,45 @@ impl Matcher {
     /// True when no enabled rule has a domain or an address: lets the caller warn that
     /// nothing can ever alert.
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty() && self.v4.is_empty() && self.v6.is_empty()
+        self.names.is_empty() && self.v4.is_empty() && self.v6.is_empty() && self.ports.is_empty()
+    }
+
+    /// Approximate heap bytes held by the index (for the scale bench and `sigs check`).
+    pub fn heap_bytes(&self) -> usize {
+        let map_slot = std::mem::size_of::<(u64, (u32, u32))>() + 1;
+        self.names.capacity() * map_slot
+            + self.entries.capacity() * std::mem::size_of::<Entry>()
+            + self.arena.capacity()
+            + (self.tcp_ports.capacity() + self.udp_ports.capacity()) * 8
+    }
+
+    /// Number of compiled domain patterns.
+    pub fn domain_patterns(&self) -> usize {
+        self.entries.len()
     }
 }
 
 /// Bring an observed name (DNS, SNI, Host) into the form patterns are written in: ASCII
-/// lowercase, one trailing dot removed. Other bytes (escapes, spaces, non-ASCII) are kept as
-/// they are; such names never equal a literal label. Returns false (and leaves `out` empty)
-/// when the name does not fit `out`.
+/// lowercase, one trailing dot removed, internationalised names (UTF-8 with bytes >= 0x80)
+/// converted to IDNA A-labels (`xn--...`, UTS #46 as browsers do). The ASCII fast path is a
+/// byte loop into `out` and never allocates; only a name with a byte >= 0x80 goes through
+/// the `idna` crate. Bytes that are not valid UTF-8 or have no IDNA form (escapes such as
+/// `\032` stay as they are) are kept lowercased; such names never equal a literal label.
+/// Returns false (and leaves `out` empty) when the name does not fit `out`.
 pub fn normalise_name(raw: &[u8], out: &mut NameBuf) -> bool {
     out.clear();
     let raw = raw.strip_suffix(b".").unwrap_or(raw);
-    for &b in raw {
+    if !raw.is_ascii()
+        && let Ok(text) = std::str::from_utf8(raw)
+        && let Ok(ascii) = idna::domain_to_ascii(text)
+    {
+        return push_lower(ascii.strip_suffix('.').unwrap_or(&ascii).as_bytes(), out);
+    }
+    push_lower(raw, out)
+}
+
+fn push_lower(bytes: &[u8], out: &mut NameBuf) -> bool {
+    for &b in bytes {
         if !out.push(b.to_ascii_lowercase()) {
             out.clear();
             return false;

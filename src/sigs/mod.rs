@@ -19,7 +19,11 @@ mod tree;
 #[cfg(test)]
 mod tests;
 
-pub use matcher::{FxBuildHasher, FxHasher, IpMatch, Matcher, NameMatch, normalise_name};
+pub use matcher::{
+    FxBuildHasher, FxHasher, IpMatch, MatchOptions, Matcher, NameMatch, PortMatch,
+    normalise_name,
+};
+pub use pattern::PortProto;
 pub use pack::{CHANNELS, CONFIDENCES, PackInfo, Rule, RuleSet, SigError};
 
 use std::path::{Path, PathBuf};

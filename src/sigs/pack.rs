@@ -1,7 +1,7 @@
 //! Signature packs: loading `signatures/*.toml` into a [`RuleSet`] and reporting every
 //! mistake as `file:line:col: message`.
 
-use super::pattern::{parse_cidr, parse_domain};
+use super::pattern::{parse_cidr, parse_domain, parse_ja4, parse_port};
 use super::tree::{self, Key, Kind, Node};
 use std::collections::HashMap;
 use std::fmt;
@@ -20,7 +20,7 @@ pub const CHANNELS: &[&str] = &[
 /// The confidence levels a rule may name (how well sourced its indicators are).
 pub const CONFIDENCES: &[&str] = &["high", "medium", "low"];
 
-const PACK_KEYS: &[&str] = &["id", "vendor", "version", "references"];
+const PACK_KEYS: &[&str] = &["id", "vendor", "version", "references", "port_rules"];
 const RULE_KEYS: &[&str] = &[
     "sid",
     "rev",
@@ -31,6 +31,8 @@ const RULE_KEYS: &[&str] = &[
     "references",
     "domains",
     "ips",
+    "ports",
+    "ja4",
     "enabled",
     "comment",
 ];
@@ -47,6 +49,9 @@ pub struct PackInfo {
     pub version: String,
     /// Where the pack's indicators come from.
     pub references: Vec<String>,
+    /// `port_rules = true`: this pack's `ports` indicators match without
+    /// `--enable-port-rules` (default false: ports are reused by other software).
+    pub port_rules: bool,
     /// The file the pack was read from (`<bundled>/NAME` for the built-in copy).
     pub file: PathBuf,
 }
@@ -73,6 +78,12 @@ pub struct Rule {
     pub domains: Vec<String>,
     /// CIDRs as written (validated: parseable, no host bits).
     pub ips: Vec<String>,
+    /// Server ports in canonical form (`tcp/13000`, `udp/15111`); matched only when port
+    /// rules are enabled (pack `port_rules = true` or `--enable-port-rules`).
+    pub ports: Vec<String>,
+    /// JA4 TLS client fingerprints (lowercase, validated); stored and listed, not matched
+    /// yet (reserved for the JA4 issue).
+    pub ja4: Vec<String>,
     /// Disabled rules are kept for listing but never match.
     pub enabled: bool,
     /// Free text from the file.
@@ -224,8 +235,12 @@ fn assemble<'a>(
     let mut set = RuleSet::default();
     let mut sids: HashMap<u32, Place> = HashMap::new();
     let mut pack_ids: HashMap<String, Place> = HashMap::new();
+    let mut seen: HashMap<(&'static str, String), SeenAt> = HashMap::new();
+    let mut files: Vec<PathBuf> = Vec::new();
     for (file, text) in sources {
         let src = Source::new(&file, text);
+        let file_index = files.len();
+        files.push(file.clone());
         let Some(parsed) = src.parse_pack(&mut errors) else {
             continue;
         };
@@ -242,7 +257,7 @@ fn assemble<'a>(
         }
         let pack_index = set.packs.len();
         set.packs.push(parsed.pack);
-        for (mut rule, sid_span) in parsed.rules {
+        for (mut rule, sid_span, indicators) in parsed.rules {
             if let Some(first) = sids.get(&rule.sid) {
                 errors.push(src.error(
                     sid_span,
@@ -255,6 +270,15 @@ fn assemble<'a>(
                 continue;
             }
             sids.insert(rule.sid, src.place(sid_span));
+            check_overlaps(
+                &src,
+                file_index,
+                &files,
+                &rule,
+                indicators,
+                &mut seen,
+                &mut errors,
+            );
             rule.pack = pack_index;
             set.rules.push(rule);
         }
@@ -266,10 +290,73 @@ fn assemble<'a>(
     }
 }
 
+/// Where an indicator was first seen: sid, index into the file list, line, column.
+type SeenAt = (u32, usize, usize, usize);
+
+/// Overlapping indicators: the same canonical domain pattern, CIDR or port twice in one rule,
+/// or in two enabled rules (of any packs). Only one of them could ever be reported (the lowest
+/// sid wins), so the other is dead weight or a mistake. Patterns that merely cover each other
+/// (`.a.com` and `x.a.com`) are allowed: the most specific one wins, by design.
+fn check_overlaps(
+    src: &Source<'_>,
+    file_index: usize,
+    files: &[PathBuf],
+    rule: &Rule,
+    indicators: Vec<Indicator>,
+    seen: &mut HashMap<(&'static str, String), SeenAt>,
+    errors: &mut Vec<SigError>,
+) {
+    let mut own: HashMap<(&'static str, &str), (usize, usize)> = HashMap::new();
+    for ind in &indicators {
+        let (line, col) = src.line_col(ind.span.clone());
+        if let Some((l, c)) = own.get(&(ind.kind, ind.value.as_str())) {
+            errors.push(src.error(
+                ind.span.clone(),
+                format!(
+                    "{} \"{}\" appears twice in sid {} (first at line {l}, column {c}); \
+                     remove one",
+                    ind.kind, ind.value, rule.sid
+                ),
+            ));
+            continue;
+        }
+        own.insert((ind.kind, ind.value.as_str()), (line, col));
+        if !rule.enabled {
+            continue;
+        }
+        let key = (ind.kind, ind.value.clone());
+        match seen.get(&key) {
+            Some(&(sid, f, l, c)) => errors.push(src.error(
+                ind.span.clone(),
+                format!(
+                    "overlapping {} \"{}\": already in enabled sid {sid} at {}:{l}:{c}; only \
+                     one rule could ever report it (merge them, or set enabled = false on one)",
+                    ind.kind,
+                    ind.value,
+                    files.get(f).map_or_else(String::new, |p| p.display().to_string()),
+                ),
+            )),
+            None => {
+                seen.insert(key, (rule.sid, file_index, line, col));
+            }
+        }
+    }
+}
+
 struct ParsedPack {
     pack: PackInfo,
     id_span: Option<Range<usize>>,
-    rules: Vec<(Rule, Option<Range<usize>>)>,
+    rules: Vec<ParsedRule>,
+}
+
+/// A validated rule, where its sid was written, and its indicators with their positions.
+type ParsedRule = (Rule, Option<Range<usize>>, Vec<Indicator>);
+
+/// One domain pattern, CIDR or port of a rule, in canonical form, for overlap checks.
+struct Indicator {
+    kind: &'static str,
+    value: String,
+    span: Option<Range<usize>>,
 }
 
 /// One file's text and a line index for turning byte spans into `line:col`.
@@ -487,6 +574,18 @@ impl<'a> Source<'a> {
         errors: &mut Vec<SigError>,
         check: impl Fn(&str) -> Result<String, String>,
     ) -> Option<Vec<String>> {
+        self.strings_spanned(key, node, errors, check)
+            .map(|v| v.into_iter().map(|(s, _)| s).collect())
+    }
+
+    /// As [`Self::strings`], keeping each item's span (for overlap errors).
+    fn strings_spanned(
+        &self,
+        key: &Key,
+        node: &Node,
+        errors: &mut Vec<SigError>,
+        check: impl Fn(&str) -> Result<String, String>,
+    ) -> Option<Vec<(String, Option<Range<usize>>)>> {
         let Kind::Array(items) = &node.kind else {
             errors.push(self.type_error(key, node, "an array of strings", &node.kind));
             return None;
@@ -497,7 +596,7 @@ impl<'a> Source<'a> {
             let span = item.span.clone().or_else(|| at(key, node));
             match &item.kind {
                 Kind::Str(s) => match check(s) {
-                    Ok(v) => out.push(v),
+                    Ok(v) => out.push((v, span)),
                     Err(msg) => {
                         errors.push(self.error(span, msg));
                         ok = false;
@@ -517,6 +616,16 @@ impl<'a> Source<'a> {
             }
         }
         ok.then_some(out)
+    }
+
+    fn boolean(&self, key: &Key, node: &Node, errors: &mut Vec<SigError>) -> Option<bool> {
+        match &node.kind {
+            Kind::Bool(b) => Some(*b),
+            other => {
+                errors.push(self.type_error(key, node, "a boolean", other));
+                None
+            }
+        }
     }
 
     fn type_error(&self, key: &Key, node: &Node, want: &str, found: &Kind) -> SigError {
@@ -546,6 +655,10 @@ impl<'a> Source<'a> {
             Some((k, v)) => self.strings(k, v, errors, non_empty),
             None => Some(Vec::new()),
         };
+        let port_rules = match slots[4] {
+            Some((k, v)) => self.boolean(k, v, errors),
+            None => Some(false),
+        };
         let id_span = slots[0].and_then(|(k, v)| at(k, v));
         Some((
             PackInfo {
@@ -553,17 +666,14 @@ impl<'a> Source<'a> {
                 vendor: vendor?,
                 version: version?,
                 references: references?,
+                port_rules: port_rules?,
                 file: self.file.to_path_buf(),
             },
             id_span,
         ))
     }
 
-    fn rule(
-        &self,
-        node: &Node,
-        errors: &mut Vec<SigError>,
-    ) -> Option<(Rule, Option<Range<usize>>)> {
+    fn rule(&self, node: &Node, errors: &mut Vec<SigError>) -> Option<ParsedRule> {
         let what = "[[rule]]";
         let before = errors.len();
         let slots = self.fields(node, what, RULE_KEYS, errors)?;
@@ -611,7 +721,7 @@ impl<'a> Source<'a> {
             None => Some(Vec::new()),
         };
         let domains = match get("domains") {
-            Some((k, v)) => self.strings(k, v, errors, |raw| {
+            Some((k, v)) => self.strings_spanned(k, v, errors, |raw| {
                 parse_domain(raw)
                     .map(|p| p.canonical)
                     .map_err(|e| format!("invalid domain pattern \"{raw}\": {e}"))
@@ -619,25 +729,29 @@ impl<'a> Source<'a> {
             None => Some(Vec::new()),
         };
         let ips = match get("ips") {
-            Some((k, v)) => self.strings(k, v, errors, |raw| {
+            Some((k, v)) => self.strings_spanned(k, v, errors, |raw| {
                 parse_cidr(raw)
                     .map(|(a, l)| format!("{a}/{l}"))
                     .map_err(|e| format!("invalid CIDR \"{raw}\": {e}"))
             }),
             None => Some(Vec::new()),
         };
+        let ports = match get("ports") {
+            Some((k, v)) => self.strings_spanned(k, v, errors, |raw| {
+                parse_port(raw)
+                    .map(|(p, n)| format!("{}/{n}", p.label()))
+                    .map_err(|e| format!("invalid port \"{raw}\": {e}"))
+            }),
+            None => Some(Vec::new()),
+        };
+        let ja4 = match get("ja4") {
+            Some((k, v)) => self.strings(k, v, errors, |raw| {
+                parse_ja4(raw).map_err(|e| format!("invalid JA4 fingerprint \"{raw}\": {e}"))
+            }),
+            None => Some(Vec::new()),
+        };
         let enabled = match get("enabled") {
-            Some((
-                _,
-                Node {
-                    kind: Kind::Bool(b),
-                    ..
-                },
-            )) => Some(*b),
-            Some((k, v)) => {
-                errors.push(self.type_error(k, v, "a boolean", &v.kind));
-                None
-            }
+            Some((k, v)) => self.boolean(k, v, errors),
             None => Some(true),
         };
         let comment = get("comment").map(|(k, v)| match &v.kind {
@@ -647,19 +761,40 @@ impl<'a> Source<'a> {
                 None
             }
         });
-        if let (Some(d), Some(i)) = (&domains, &ips)
+        if let (Some(d), Some(i), Some(p), Some(j)) = (&domains, &ips, &ports, &ja4)
             && d.is_empty()
             && i.is_empty()
+            && p.is_empty()
+            && j.is_empty()
         {
             errors.push(self.error(
                 node.span.clone(),
-                "rule has neither `domains` nor `ips`, so it can never match".into(),
+                "rule has no `domains`, `ips`, `ports` or `ja4`, so it can never match".into(),
             ));
         }
         if errors.len() != before {
             return None;
         }
         let sid_span = get("sid").and_then(|(k, v)| at(k, v));
+        let mut indicators = Vec::new();
+        let mut split = |list: Option<Vec<(String, Option<Range<usize>>)>>, kind: &'static str| {
+            list.map(|items| {
+                items
+                    .into_iter()
+                    .map(|(value, span)| {
+                        indicators.push(Indicator {
+                            kind,
+                            value: value.clone(),
+                            span,
+                        });
+                        value
+                    })
+                    .collect::<Vec<_>>()
+            })
+        };
+        let domains = split(domains, "domain pattern");
+        let ips = split(ips, "CIDR");
+        let ports = split(ports, "port");
         Some((
             Rule {
                 sid: u32::try_from(sid?).ok()?,
@@ -671,11 +806,14 @@ impl<'a> Source<'a> {
                 references: references?,
                 domains: domains?,
                 ips: ips?,
+                ports: ports?,
+                ja4: ja4?,
                 enabled: enabled?,
                 comment: comment.map_or(Some(None), |c| c.map(Some))?,
                 pack: 0,
             },
             sid_span,
+            indicators,
         ))
     }
 }
