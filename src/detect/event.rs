@@ -121,6 +121,8 @@ pub enum AppRecord {
     Dns(DnsRecord),
     /// TLS ClientHello.
     Tls(TlsRecord),
+    /// No application record (a port alert on a SYN or a first UDP packet): no `app_proto`.
+    None,
 }
 
 impl AppRecord {
@@ -129,6 +131,7 @@ impl AppRecord {
         match self {
             AppRecord::Dns(_) => "dns",
             AppRecord::Tls(_) => "tls",
+            AppRecord::None => "",
         }
     }
 }

@@ -75,7 +75,9 @@ impl EveWriter {
     ) {
         self.begin_record(flow, "alert");
         let j = &mut self.json;
-        j.field_str("app_proto", app.app_proto());
+        if !app.app_proto().is_empty() {
+            j.field_str("app_proto", app.app_proto());
+        }
         j.key("alert");
         j.begin_object();
         j.field_str("action", "allowed");
@@ -109,6 +111,7 @@ impl EveWriter {
         match app {
             AppRecord::Dns(rec) => write_dns_object(j, rec),
             AppRecord::Tls(rec) => write_tls_object(j, rec),
+            AppRecord::None => {}
         }
         self.end_record();
     }
