@@ -133,6 +133,14 @@ fn why_not_left(p: &super::pattern::Pattern, left: Option<&str>) -> String {
         );
     };
     let have: Vec<&str> = left.split('.').collect();
+    let need = p.labels.len();
+    if p.mode == Mode::Exact && have.len() != need {
+        return format!(
+            "the pattern has exactly {need} label(s) left of {anchor}, the name has {}; \
+             '*' and '?' never span a dot",
+            have.len()
+        );
+    }
     for (pat, label) in p.labels.iter().rev().zip(have.iter().rev()) {
         if !glob_match(pat.as_bytes(), label.as_bytes()) {
             return format!(
@@ -141,13 +149,7 @@ fn why_not_left(p: &super::pattern::Pattern, left: Option<&str>) -> String {
             );
         }
     }
-    let need = p.labels.len();
     match p.mode {
-        Mode::Exact if have.len() > need => format!(
-            "the pattern has exactly {need} label(s) left of {anchor}, the name has {}; \
-             '*' never spans a dot",
-            have.len()
-        ),
         _ if have.len() < need => format!(
             "the pattern needs {need} label(s) left of {anchor}, the name has {}",
             have.len()

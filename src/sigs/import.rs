@@ -159,7 +159,12 @@ pub fn import(
     if !errors.is_empty() {
         return Err(errors);
     }
-    let mut out = String::with_capacity(64 + rules.iter().map(|(_, r)| r.domains.len() * 32).sum::<usize>());
+    let mut out = String::with_capacity(
+        64 + rules
+            .iter()
+            .map(|(_, r)| r.domains.len() * 32)
+            .sum::<usize>(),
+    );
     let _ = writeln!(
         out,
         "# Written by `vendorwatch sigs import --format {}`; regenerate rather than edit.",
@@ -178,12 +183,18 @@ pub fn import(
         quote(&opts.version)
     );
     for (i, (file, found)) in rules.iter().enumerate() {
-        let Some(sid) = u32::try_from(i).ok().and_then(|i| opts.sid_start.checked_add(i)) else {
-            return Err(vec![at0("--sid-start too large for the number of files".into())]);
+        let Some(sid) = u32::try_from(i)
+            .ok()
+            .and_then(|i| opts.sid_start.checked_add(i))
+        else {
+            return Err(vec![at0(
+                "--sid-start too large for the number of files".into()
+            )]);
         };
-        let source = file
-            .file_name()
-            .map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let source = file.file_name().map_or_else(
+            || file.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
         let _ = writeln!(
             out,
             "[[rule]]\nsid = {sid}\nname = {}\nchannel = {}\nseverity = {}\ncomment = {}",
@@ -341,9 +352,9 @@ fn parse_list(
                     continue;
                 }
                 match base64_decode(data).and_then(|b| String::from_utf8(b).ok()) {
-                    Some(name) => {
-                        add_name(name.trim(), opts, &mut found, |m| errors.push(err(n, col, m)))
-                    }
+                    Some(name) => add_name(name.trim(), opts, &mut found, |m| {
+                        errors.push(err(n, col, m))
+                    }),
                     None => errors.push(err(
                         n,
                         col,
@@ -356,10 +367,8 @@ fn parse_list(
             }
             ImportFormat::ZeekIntel => {
                 if let Some(fields) = line.strip_prefix("#fields") {
-                    let names: Vec<&str> = fields
-                        .trim_start_matches(['\t', ' '])
-                        .split('\t')
-                        .collect();
+                    let names: Vec<&str> =
+                        fields.trim_start_matches(['\t', ' ']).split('\t').collect();
                     let ind = names.iter().position(|f| *f == "indicator");
                     let typ = names.iter().position(|f| *f == "indicator_type");
                     match (ind, typ) {
@@ -418,13 +427,22 @@ fn parse_list(
         }
     }
     if opts.format == ImportFormat::ZeekIntel && zeek_cols.is_none() && errors.len() == before {
-        errors.push(err(0, 0, "no `#fields` header: not a Zeek intel file".into()));
+        errors.push(err(
+            0,
+            0,
+            "no `#fields` header: not a Zeek intel file".into(),
+        ));
     }
     (errors.len() == before).then_some(found)
 }
 
 /// Validate one name (or pattern) and store its canonical form.
-fn add_name(name: &str, opts: &ImportOptions, found: &mut Indicators, mut fail: impl FnMut(String)) {
+fn add_name(
+    name: &str,
+    opts: &ImportOptions,
+    found: &mut Indicators,
+    mut fail: impl FnMut(String),
+) {
     let plain = !name.starts_with('.') && !name.contains('*') && !name.contains('?');
     let written = if opts.subdomains && plain {
         format!(".{name}")

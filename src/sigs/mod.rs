@@ -20,13 +20,14 @@ mod tree;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_ext;
 
 pub use matcher::{
-    FxBuildHasher, FxHasher, IpMatch, MatchOptions, Matcher, NameMatch, PortMatch,
-    normalise_name,
+    FxBuildHasher, FxHasher, IpMatch, MatchOptions, Matcher, NameMatch, PortMatch, normalise_name,
 };
-pub use pattern::PortProto;
 pub use pack::{CHANNELS, CONFIDENCES, PackInfo, Rule, RuleSet, SigError};
+pub use pattern::PortProto;
 
 use std::path::{Path, PathBuf};
 

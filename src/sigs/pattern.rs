@@ -328,7 +328,9 @@ pub(crate) fn parse_ja4(raw: &str) -> Result<String, String> {
         return Err("part a: characters 5-8 must be digits (cipher and extension counts)".into());
     }
     if !ab[8..10].iter().all(u8::is_ascii_alphanumeric) {
-        return Err("part a: ALPN (characters 9-10) must be letters or digits, e.g. h2 or 00".into());
+        return Err(
+            "part a: ALPN (characters 9-10) must be letters or digits, e.g. h2 or 00".into(),
+        );
     }
     for (name, part) in [("b", b), ("c", c)] {
         if part.len() != 12 || !part.bytes().all(|x| x.is_ascii_hexdigit()) {
