@@ -68,6 +68,19 @@ pub struct ImportOptions {
     pub subdomains: bool,
     /// Suricata dataset type (`string`, or `sha256`/`md5`, which are rejected).
     pub dataset_type: String,
+    /// Write each rule's domains to a list file `STEM.SID.domains` referenced by
+    /// `domains_file` instead of inline in the TOML (the fast loading path for big feeds).
+    pub domains_file_stem: Option<String>,
+}
+
+/// A pack written by [`import`]: the TOML text and the list files it references (name
+/// relative to the pack file, content).
+#[derive(Debug, Clone, Default)]
+pub struct ImportedPack {
+    /// The pack file.
+    pub toml: String,
+    /// `domains_file` lists, to be written next to the pack file.
+    pub lists: Vec<(String, String)>,
 }
 
 /// What an import found, besides the pack text.
@@ -98,7 +111,7 @@ struct Indicators {
 pub fn import(
     files: &[PathBuf],
     opts: &ImportOptions,
-) -> Result<(String, ImportReport), Vec<SigError>> {
+) -> Result<(ImportedPack, ImportReport), Vec<SigError>> {
     let mut errors = Vec::new();
     let at0 = |message: String| SigError {
         file: PathBuf::from("<command line>"),
@@ -182,6 +195,7 @@ pub fn import(
         quote(&opts.vendor),
         quote(&opts.version)
     );
+    let mut extra = Vec::new();
     for (i, (file, found)) in rules.iter().enumerate() {
         let Some(sid) = u32::try_from(i)
             .ok()
@@ -203,7 +217,21 @@ pub fn import(
             opts.severity,
             quote(&format!("imported from {}", file.display())),
         );
-        for (key, list) in [("domains", &found.domains), ("ips", &found.ips)] {
+        let mut lists = vec![("ips", &found.ips)];
+        match &opts.domains_file_stem {
+            Some(stem) if !found.domains.is_empty() => {
+                let name = format!("{stem}.{sid}.domains");
+                let _ = writeln!(out, "domains_file = {}", quote(&name));
+                let mut body = String::with_capacity(found.domains.len() * 24);
+                for d in &found.domains {
+                    body.push_str(d);
+                    body.push('\n');
+                }
+                extra.push((name, body));
+            }
+            _ => lists.insert(0, ("domains", &found.domains)),
+        }
+        for (key, list) in lists {
             if list.is_empty() {
                 continue;
             }
@@ -219,7 +247,13 @@ pub fn import(
         report.domains += found.domains.len();
         report.ips += found.ips.len();
     }
-    Ok((out, report))
+    Ok((
+        ImportedPack {
+            toml: out,
+            lists: extra,
+        },
+        report,
+    ))
 }
 
 /// A TOML basic string.

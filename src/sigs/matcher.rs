@@ -4,6 +4,7 @@
 use super::pack::RuleSet;
 use super::pattern::{
     Mode, PortProto, glob_match, mask4, mask6, parse_cidr, parse_domain, parse_port,
+    split_canonical,
 };
 use crate::proto::NameBuf;
 use std::collections::HashMap;
@@ -167,6 +168,9 @@ impl Entry {
     }
 }
 
+/// Most anchor runs one lookup collects (one per label of the name at most).
+const MAX_RUNS: usize = 128;
+
 /// FxHash of a suffix: the key of the anchor table.
 #[inline]
 fn anchor_hash(bytes: &[u8]) -> u64 {
@@ -224,18 +228,26 @@ impl Matcher {
                 break;
             };
             for (pi, raw) in rule.domains.iter().enumerate() {
-                let Ok(p) = parse_domain(raw) else { continue };
-                let left = p.labels.join(".");
+                let owned;
+                let (mode, anchor, left, rank) = match split_canonical(raw) {
+                    Some(parts) => parts,
+                    None => {
+                        let Ok(p) = parse_domain(raw) else { continue };
+                        let rank = p.rank();
+                        owned = (p.labels.join("."), p.anchor, p.mode, rank);
+                        (owned.2, owned.1.as_str(), owned.0.as_str(), owned.3)
+                    }
+                };
                 let (Ok(anchor_len), Ok(left_len), Ok(pattern), Ok(text)) = (
-                    u8::try_from(p.anchor.len()),
+                    u8::try_from(anchor.len()),
                     u8::try_from(left.len()),
                     u32::try_from(pi),
                     u32::try_from(m.arena.len()),
                 ) else {
                     continue;
                 };
-                m.max_anchor = m.max_anchor.max(p.anchor.len());
-                m.arena.extend_from_slice(p.anchor.as_bytes());
+                m.max_anchor = m.max_anchor.max(anchor.len());
+                m.arena.extend_from_slice(anchor.as_bytes());
                 m.arena.extend_from_slice(left.as_bytes());
                 let entry = Entry {
                     rule: rule_index,
@@ -244,10 +256,10 @@ impl Matcher {
                     text,
                     anchor_len,
                     left_len,
-                    rank: p.rank(),
-                    mode: p.mode,
+                    rank,
+                    mode,
                 };
-                keyed.push((anchor_hash(p.anchor.as_bytes()), entry));
+                keyed.push((anchor_hash(anchor.as_bytes()), entry));
             }
             for (pi, raw) in rule.ips.iter().enumerate() {
                 let Ok((addr, len)) = parse_cidr(raw) else {
@@ -315,6 +327,19 @@ impl Matcher {
             i = j;
         }
         m.entries = keyed.into_iter().map(|(_, e)| e).collect();
+        // Every shorter label-boundary suffix of an anchor gets an empty node, so a lookup
+        // walking from the right can stop at the first suffix that leads nowhere.
+        let mut i = 0usize;
+        while i < m.entries.len() {
+            let e = m.entries[i];
+            let anchor = e.anchor(&m.arena);
+            let mut rest = anchor;
+            while let Some(dot) = rest.iter().position(|&b| b == b'.') {
+                rest = &rest[dot + 1..];
+                m.names.entry(anchor_hash(rest)).or_insert((0, 0));
+            }
+            i += 1;
+        }
         m.arena.shrink_to_fit();
         m.v4 = v4
             .into_iter()
@@ -330,34 +355,53 @@ impl Matcher {
     }
 
     /// Visit the matching entries, longest anchor first and best first within an anchor,
-    /// until `f` returns false. One hash lookup per label of `name` (at most).
+    /// until `f` returns false. The name's suffixes are hashed from the right (`com`,
+    /// `kaspersky.com`, ...), one probe each, stopping at the first suffix that no anchor
+    /// ends with; so a name under an unknown domain costs one or two probes, whatever the
+    /// number of rules. Runs found on the way are then visited longest first.
     fn scan(&self, name: &[u8], mut f: impl FnMut(&Entry) -> bool) {
         if name.is_empty() || self.names.is_empty() {
             return;
         }
-        let mut start = 0usize;
+        // (first entry, count, suffix start) of each anchor run met, shortest first. A name
+        // has at most 127 labels; more runs than slots would only drop the shortest ones.
+        let mut runs = [(0u32, 0u32, 0usize); MAX_RUNS];
+        let mut found = 0usize;
+        let mut start = name.iter().rposition(|&b| b == b'.').map_or(0, |i| i + 1);
         loop {
             let suffix = name.get(start..).unwrap_or_default();
-            if suffix.len() <= self.max_anchor
-                && let Some(&(first, count)) = self.names.get(&anchor_hash(suffix))
-            {
-                let left = match start {
-                    0 => None,
-                    s => name.get(..s - 1),
-                };
-                let run = self
-                    .entries
-                    .get(first as usize..(first + count) as usize)
-                    .unwrap_or_default();
-                for e in run {
-                    if e.anchor(&self.arena) == suffix && e.matches(&self.arena, left) && !f(e) {
-                        return;
-                    }
-                }
+            if suffix.len() > self.max_anchor {
+                break;
             }
-            match suffix.iter().position(|&b| b == b'.') {
-                Some(i) => start += i + 1,
-                None => return,
+            let Some(&(first, count)) = self.names.get(&anchor_hash(suffix)) else {
+                break;
+            };
+            if count > 0 && found < MAX_RUNS {
+                runs[found] = (first, count, start);
+                found += 1;
+            }
+            if start == 0 {
+                break;
+            }
+            start = name
+                .get(..start - 1)
+                .and_then(|head| head.iter().rposition(|&b| b == b'.'))
+                .map_or(0, |i| i + 1);
+        }
+        for &(first, count, start) in runs[..found].iter().rev() {
+            let suffix = name.get(start..).unwrap_or_default();
+            let left = match start {
+                0 => None,
+                s => name.get(..s - 1),
+            };
+            let run = self
+                .entries
+                .get(first as usize..(first + count) as usize)
+                .unwrap_or_default();
+            for e in run {
+                if e.anchor(&self.arena) == suffix && e.matches(&self.arena, left) && !f(e) {
+                    return;
+                }
             }
         }
     }

@@ -30,6 +30,7 @@ const RULE_KEYS: &[&str] = &[
     "confidence",
     "references",
     "domains",
+    "domains_file",
     "ips",
     "ports",
     "ja4",
@@ -235,7 +236,7 @@ fn assemble<'a>(
     let mut set = RuleSet::default();
     let mut sids: HashMap<u32, Place> = HashMap::new();
     let mut pack_ids: HashMap<String, Place> = HashMap::new();
-    let mut seen: HashMap<(&'static str, String), SeenAt> = HashMap::new();
+    let mut seen: HashMap<u64, SeenAt, super::FxBuildHasher> = HashMap::default();
     let mut files: Vec<PathBuf> = Vec::new();
     for (file, text) in sources {
         let src = Source::new(&file, text);
@@ -257,7 +258,7 @@ fn assemble<'a>(
         }
         let pack_index = set.packs.len();
         set.packs.push(parsed.pack);
-        for (mut rule, sid_span, indicators) in parsed.rules {
+        for (mut rule, sid_span, indicators, list_file) in parsed.rules {
             if let Some(first) = sids.get(&rule.sid) {
                 errors.push(src.error(
                     sid_span,
@@ -270,12 +271,18 @@ fn assemble<'a>(
                 continue;
             }
             sids.insert(rule.sid, src.place(sid_span));
+            let list_index = list_file.map(|list| {
+                files.push(list);
+                files.len() - 1
+            });
+            let rule_index = set.rules.len();
             check_overlaps(
-                &src,
-                file_index,
+                (file_index, list_index),
                 &files,
                 &rule,
-                indicators,
+                rule_index,
+                &set.rules,
+                &indicators,
                 &mut seen,
                 &mut errors,
             );
@@ -290,54 +297,109 @@ fn assemble<'a>(
     }
 }
 
-/// Where an indicator was first seen: sid, index into the file list, line, column.
-type SeenAt = (u32, usize, usize, usize);
+/// Where an indicator was first seen: (sid, index into `set.rules`, index in the rule's list,
+/// index into the file list, line, column).
+type SeenAt = (u32, u32, u32, u32, u32, u32);
+
+fn indicator_hash(kind: IndicatorKind, value: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut h = super::FxHasher::default();
+    h.write_u8(kind as u8);
+    h.write(value.as_bytes());
+    h.finish()
+}
 
 /// Overlapping indicators: the same canonical domain pattern, CIDR or port twice in one rule,
 /// or in two enabled rules (of any packs). Only one of them could ever be reported (the lowest
 /// sid wins), so the other is dead weight or a mistake. Patterns that merely cover each other
 /// (`.a.com` and `x.a.com`) are allowed: the most specific one wins, by design.
+///
+/// `seen` is keyed by a hash of (kind, value) and the value is compared on a hit, so the
+/// check costs no copy of the indicators (a 1-million-domain list stays within memory).
+#[allow(clippy::too_many_arguments)]
 fn check_overlaps(
-    src: &Source<'_>,
-    file_index: usize,
+    (file_index, list_index): (usize, Option<usize>),
     files: &[PathBuf],
     rule: &Rule,
-    indicators: Vec<Indicator>,
-    seen: &mut HashMap<(&'static str, String), SeenAt>,
+    rule_index: usize,
+    earlier: &[Rule],
+    indicators: &[Indicator],
+    seen: &mut HashMap<u64, SeenAt, super::FxBuildHasher>,
     errors: &mut Vec<SigError>,
 ) {
-    let mut own: HashMap<(&'static str, &str), (usize, usize)> = HashMap::new();
-    for ind in &indicators {
-        let (line, col) = src.line_col(ind.span.clone());
-        if let Some((l, c)) = own.get(&(ind.kind, ind.value.as_str())) {
-            errors.push(src.error(
-                ind.span.clone(),
-                format!(
-                    "{} \"{}\" appears twice in sid {} (first at line {l}, column {c}); \
-                     remove one",
-                    ind.kind, ind.value, rule.sid
-                ),
-            ));
+    let file_of = |i: usize| files.get(i).cloned().unwrap_or_default();
+    let mut local: HashMap<u64, (u32, u32), super::FxBuildHasher> = HashMap::default();
+    for ind in indicators {
+        let Some(value) = ind.kind.list(rule).get(ind.index as usize) else {
             continue;
-        }
-        own.insert((ind.kind, ind.value.as_str()), (line, col));
+        };
+        let here_file = match list_index {
+            Some(l) if ind.in_list_file => l,
+            _ => file_index,
+        };
+        let err = |message: String| SigError {
+            file: file_of(here_file),
+            line: ind.line as usize,
+            col: ind.col as usize,
+            message,
+        };
+        let key = indicator_hash(ind.kind, value);
         if !rule.enabled {
+            // Disabled rules only need to be free of repeats within themselves.
+            if let Some(&(l, c)) = local.get(&key) {
+                errors.push(err(format!(
+                    "{} \"{value}\" appears twice in sid {} (first at line {l}, column {c}); \
+                     remove one",
+                    ind.kind.name(),
+                    rule.sid
+                )));
+            } else {
+                local.insert(key, (ind.line, ind.col));
+            }
             continue;
         }
-        let key = (ind.kind, ind.value.clone());
         match seen.get(&key) {
-            Some(&(sid, f, l, c)) => errors.push(src.error(
-                ind.span.clone(),
-                format!(
-                    "overlapping {} \"{}\": already in enabled sid {sid} at {}:{l}:{c}; only \
-                     one rule could ever report it (merge them, or set enabled = false on one)",
-                    ind.kind,
-                    ind.value,
-                    files.get(f).map_or_else(String::new, |p| p.display().to_string()),
-                ),
-            )),
+            Some(&(sid, r, item, f, l, c)) => {
+                let first_rule = if r as usize == rule_index {
+                    Some(rule)
+                } else {
+                    earlier.get(r as usize)
+                };
+                let same = first_rule
+                    .and_then(|fr| ind.kind.list(fr).get(item as usize))
+                    .is_some_and(|v| v == value);
+                if !same {
+                    // A hash collision between different values: not an overlap.
+                    continue;
+                }
+                if sid == rule.sid {
+                    errors.push(err(format!(
+                        "{} \"{value}\" appears twice in sid {sid} (first at line {l}, column \
+                         {c}); remove one",
+                        ind.kind.name()
+                    )));
+                } else {
+                    errors.push(err(format!(
+                        "overlapping {} \"{value}\": already in enabled sid {sid} at {}:{l}:{c}; \
+                         only one rule could ever report it (merge them, or set enabled = false \
+                         on one)",
+                        ind.kind.name(),
+                        file_of(f as usize).display(),
+                    )));
+                }
+            }
             None => {
-                seen.insert(key, (rule.sid, file_index, line, col));
+                seen.insert(
+                    key,
+                    (
+                        rule.sid,
+                        rule_index as u32,
+                        ind.index,
+                        here_file as u32,
+                        ind.line,
+                        ind.col,
+                    ),
+                );
             }
         }
     }
@@ -350,13 +412,44 @@ struct ParsedPack {
 }
 
 /// A validated rule, where its sid was written, and its indicators with their positions.
-type ParsedRule = (Rule, Option<Range<usize>>, Vec<Indicator>);
+type ParsedRule = (Rule, Option<Range<usize>>, Vec<Indicator>, Option<PathBuf>);
 
-/// One domain pattern, CIDR or port of a rule, in canonical form, for overlap checks.
+/// One domain pattern, CIDR or port of a rule (by index into the rule's list), and where it
+/// was written, for overlap checks. Small and without a copy of the value, so a million
+/// indicators stay cheap.
+#[derive(Clone, Copy)]
 struct Indicator {
-    kind: &'static str,
-    value: String,
-    span: Option<Range<usize>>,
+    kind: IndicatorKind,
+    index: u32,
+    line: u32,
+    col: u32,
+    /// Written in the rule's `domains_file`, not in the pack file itself.
+    in_list_file: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum IndicatorKind {
+    Domain,
+    Cidr,
+    Port,
+}
+
+impl IndicatorKind {
+    fn name(self) -> &'static str {
+        match self {
+            IndicatorKind::Domain => "domain pattern",
+            IndicatorKind::Cidr => "CIDR",
+            IndicatorKind::Port => "port",
+        }
+    }
+
+    fn list(self, rule: &Rule) -> &[String] {
+        match self {
+            IndicatorKind::Domain => &rule.domains,
+            IndicatorKind::Cidr => &rule.ips,
+            IndicatorKind::Port => &rule.ports,
+        }
+    }
 }
 
 /// One file's text and a line index for turning byte spans into `line:col`.
@@ -618,6 +711,58 @@ impl<'a> Source<'a> {
         ok.then_some(out)
     }
 
+    /// Read a rule's `domains_file`: a plain list next to the pack (path relative to the
+    /// pack file), one pattern per line, `#` comments. The fast path for big imported feeds:
+    /// no TOML parsing per entry. Returns the path and (canonical pattern, line, col) items;
+    /// bad lines are reported against the list file.
+    #[allow(clippy::type_complexity)]
+    fn domains_file(
+        &self,
+        name: &str,
+        span: Option<Range<usize>>,
+        errors: &mut Vec<SigError>,
+    ) -> Option<(PathBuf, Vec<(String, u32, u32)>)> {
+        let path = match self.file.parent() {
+            Some(dir) if Path::new(name).is_relative() => dir.join(name),
+            _ => PathBuf::from(name),
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(self.error(
+                    span,
+                    format!("cannot read domains_file {}: {e}", path.display()),
+                ));
+                return None;
+            }
+        };
+        let mut items = Vec::with_capacity(text.len() / 20);
+        let before = errors.len();
+        for (i, line) in text.lines().enumerate() {
+            let body = line.split('#').next().unwrap_or_default();
+            let trimmed = body.trim();
+            if trimmed.is_empty() {
+                continue;
+            }
+            let offset = trimmed.as_ptr() as usize - line.as_ptr() as usize;
+            let col = line.get(..offset).map_or(1, |p| p.chars().count() + 1);
+            let canonical = match super::pattern::split_canonical(trimmed) {
+                Some(_) => Ok(trimmed.to_string()),
+                None => parse_domain(trimmed).map(|p| p.canonical),
+            };
+            match canonical {
+                Ok(c) => items.push((c, (i + 1) as u32, col as u32)),
+                Err(e) => errors.push(SigError {
+                    file: path.clone(),
+                    line: i + 1,
+                    col,
+                    message: format!("invalid domain pattern \"{trimmed}\": {e}"),
+                }),
+            }
+        }
+        (errors.len() == before).then_some((path, items))
+    }
+
     fn boolean(&self, key: &Key, node: &Node, errors: &mut Vec<SigError>) -> Option<bool> {
         match &node.kind {
             Kind::Bool(b) => Some(*b),
@@ -728,6 +873,12 @@ impl<'a> Source<'a> {
             }),
             None => Some(Vec::new()),
         };
+        let mut list_file = match get("domains_file") {
+            Some((k, v)) => self
+                .string(k, v, errors)
+                .and_then(|name| self.domains_file(&name, at(k, v), errors)),
+            None => None,
+        };
         let ips = match get("ips") {
             Some((k, v)) => self.strings_spanned(k, v, errors, |raw| {
                 parse_cidr(raw)
@@ -762,6 +913,7 @@ impl<'a> Source<'a> {
             }
         });
         if let (Some(d), Some(i), Some(p), Some(j)) = (&domains, &ips, &ports, &ja4)
+            && list_file.as_ref().is_none_or(|(_, l)| l.is_empty())
             && d.is_empty()
             && i.is_empty()
             && p.is_empty()
@@ -777,24 +929,41 @@ impl<'a> Source<'a> {
         }
         let sid_span = get("sid").and_then(|(k, v)| at(k, v));
         let mut indicators = Vec::new();
-        let mut split = |list: Option<Vec<(String, Option<Range<usize>>)>>, kind: &'static str| {
+        let mut split = |list: Option<Vec<(String, Option<Range<usize>>)>>, kind: IndicatorKind| {
             list.map(|items| {
                 items
                     .into_iter()
-                    .map(|(value, span)| {
+                    .enumerate()
+                    .map(|(i, (value, span))| {
+                        let (line, col) = self.line_col(span);
                         indicators.push(Indicator {
                             kind,
-                            value: value.clone(),
-                            span,
+                            index: i as u32,
+                            line: line as u32,
+                            col: col as u32,
+                            in_list_file: false,
                         });
                         value
                     })
                     .collect::<Vec<_>>()
             })
         };
-        let domains = split(domains, "domain pattern");
-        let ips = split(ips, "CIDR");
-        let ports = split(ports, "port");
+        let mut domains = split(domains, IndicatorKind::Domain);
+        let ips = split(ips, IndicatorKind::Cidr);
+        let ports = split(ports, IndicatorKind::Port);
+        if let (Some(list), Some((path, listed))) = (&mut domains, list_file.as_mut()) {
+            for (value, line, col) in std::mem::take(listed) {
+                indicators.push(Indicator {
+                    kind: IndicatorKind::Domain,
+                    index: list.len() as u32,
+                    line,
+                    col,
+                    in_list_file: true,
+                });
+                list.push(value);
+            }
+            let _ = path;
+        }
         Some((
             Rule {
                 sid: u32::try_from(sid?).ok()?,
@@ -814,6 +983,7 @@ impl<'a> Source<'a> {
             },
             sid_span,
             indicators,
+            list_file.map(|(path, _)| path),
         ))
     }
 }

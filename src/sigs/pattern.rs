@@ -341,3 +341,58 @@ pub(crate) fn parse_ja4(raw: &str) -> Result<String, String> {
     }
     Ok(s)
 }
+
+/// The matcher's view of a pattern already in canonical form (as stored in
+/// [`super::Rule::domains`]): (mode, anchor, labels left of the anchor joined by dots, rank),
+/// borrowed, without allocating, so compiling a million patterns stays fast. `None` when
+/// `s` is not canonical (uppercase, non-ASCII, empty labels, ...): the caller then falls back
+/// to [`parse_domain`].
+pub(crate) fn split_canonical(s: &str) -> Option<(Mode, &str, &str, u8)> {
+    let (mode, rest) = if let Some(rest) = s.strip_prefix("*.") {
+        (Mode::Below, rest)
+    } else if let Some(rest) = s.strip_prefix('.') {
+        (Mode::Subtree, rest)
+    } else {
+        (Mode::Exact, s)
+    };
+    if rest.is_empty() || rest.len() > MAX_NAME {
+        return None;
+    }
+    let mut anchor_start = None;
+    let mut glob_seen = false;
+    let mut end = rest.len();
+    for (i, label) in rest.rsplit('.').enumerate() {
+        let start = end - label.len();
+        if label.is_empty()
+            || label.len() > MAX_LABEL
+            || !label.bytes().all(|b| {
+                b.is_ascii_lowercase()
+                    || b.is_ascii_digit()
+                    || matches!(b, b'-' | b'_' | b'*' | b'?')
+            })
+        {
+            return None;
+        }
+        if is_glob(label) {
+            glob_seen = true;
+        } else if !glob_seen {
+            anchor_start = Some(start);
+        }
+        if i > 0 && glob_seen && anchor_start.is_none() {
+            return None;
+        }
+        end = start.saturating_sub(1);
+    }
+    let a = anchor_start?;
+    let anchor = rest.get(a..)?;
+    let left = if a == 0 { "" } else { rest.get(..a - 1)? };
+    let rank = match (left.is_empty(), mode) {
+        (true, Mode::Exact) => 0,
+        (false, Mode::Exact) => 1,
+        (false, Mode::Below) => 2,
+        (false, Mode::Subtree) => 3,
+        (true, Mode::Below) => 4,
+        (true, Mode::Subtree) => 5,
+    };
+    Some((mode, anchor, left, rank))
+}

@@ -359,6 +359,7 @@ fn opts(format: ImportFormat) -> ImportOptions {
         severity: 2,
         subdomains: false,
         dataset_type: "string".into(),
+        domains_file_stem: None,
     }
 }
 
@@ -376,7 +377,7 @@ fn run_import_with(o: ImportOptions, files: &[(&str, &str)]) -> Result<RuleSet, 
     }
     let result = import(&paths, &o);
     let _ = std::fs::remove_dir_all(&dir);
-    let (text, report) = result.map_err(|e| {
+    let (pack, report) = result.map_err(|e| {
         e.iter()
             .map(|x| {
                 // Paths are in a temp dir: keep the file name only.
@@ -385,6 +386,7 @@ fn run_import_with(o: ImportOptions, files: &[(&str, &str)]) -> Result<RuleSet, 
             .collect::<Vec<_>>()
     })?;
     // What the import writes always loads.
+    let text = pack.toml;
     let set = RuleSet::from_str(&text, Path::new("out.toml"))
         .unwrap_or_else(|e| panic!("written pack does not load: {e:#?}\n{text}"));
     assert_eq!(report.rules, set.rules.len());
@@ -779,4 +781,148 @@ fn bundled_ksc_port_rule_is_opt_in() {
     );
     assert!(m.match_port(PortProto::Tcp, 13000).is_some());
     assert!(m.match_port(PortProto::Tcp, 443).is_none());
+}
+
+// ---------------------------------------------------------------------------------------
+// domains_file (the fast path for big lists)
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn split_canonical_agrees_with_parse_domain() {
+    for raw in [
+        "a.com",
+        "*.a.com",
+        ".a.com",
+        "dnl-*.geo.k.com",
+        "s??.upd.k.com",
+        "a.*.b.com",
+        "*.*.b.com",
+        "x.y.z.example.org",
+        "_dmarc.b.com",
+    ] {
+        let p = parse_domain(raw).expect(raw);
+        let (mode, anchor, left, rank) = pattern::split_canonical(&p.canonical).expect(raw);
+        assert_eq!(mode, p.mode, "{raw}");
+        assert_eq!(anchor, p.anchor, "{raw}");
+        assert_eq!(left, p.labels.join("."), "{raw}");
+        assert_eq!(rank, p.rank(), "{raw}");
+    }
+    for raw in [
+        "A.com",
+        "a..com",
+        "a.com.",
+        "kaspersky.*",
+        "",
+        "*.",
+        "a b.com",
+    ] {
+        assert!(pattern::split_canonical(raw).is_none(), "{raw}");
+    }
+}
+
+#[test]
+fn domains_file_loads_and_reports_positions_in_the_list() {
+    let dir = temp_dir("listfile");
+    let pack = dir.join("feed.toml");
+    let list = dir.join("feed.5.domains");
+    std::fs::write(
+        &pack,
+        format!(
+            "{HEAD}{}{}",
+            rule(
+                5,
+                "domains_file = \"feed.5.domains\"\ndomains = [\"inline.com\"]\n"
+            ),
+            rule(6, "domains = [\"shared.com\"]\n")
+        ),
+    )
+    .expect("w");
+    std::fs::write(
+        &list,
+        "# feed\na.example.com\n  *.B.example.com # note\n\nc.example.com\n",
+    )
+    .expect("w");
+    let set = RuleSet::load(std::slice::from_ref(&pack)).expect("loads");
+    assert_eq!(
+        set.rules[0].domains,
+        vec![
+            "inline.com",
+            "a.example.com",
+            "*.b.example.com",
+            "c.example.com"
+        ]
+    );
+    let m = Matcher::new(&set);
+    assert!(m.match_name(b"x.b.example.com").is_some());
+
+    // Bad lines and overlaps are reported against the list file, with line and column.
+    std::fs::write(
+        &list,
+        "a.example.com\n  bad..name\nshared.com\na.example.com\n",
+    )
+    .expect("w");
+    let errors: Vec<String> = RuleSet::load(std::slice::from_ref(&pack))
+        .expect_err("bad list")
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    has(
+        &errors,
+        &format!(
+            "{}:2:3: invalid domain pattern \"bad..name\": empty label",
+            list.display()
+        ),
+    );
+    std::fs::write(&list, "a.example.com\nshared.com\na.example.com\n").expect("w");
+    let errors: Vec<String> = RuleSet::load(std::slice::from_ref(&pack))
+        .expect_err("overlaps")
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    has(
+        &errors,
+        &format!(
+            "{}:3:1: domain pattern \"a.example.com\" appears twice in sid 5 (first at line 1, \
+             column 1)",
+            list.display()
+        ),
+    );
+    has(
+        &errors,
+        &format!(
+            "{}:19:12: overlapping domain pattern \"shared.com\": already in enabled sid 5 at \
+             {}:2:1",
+            pack.display(),
+            list.display()
+        ),
+    );
+    std::fs::remove_file(&list).expect("rm");
+    let errors: Vec<String> = RuleSet::load(std::slice::from_ref(&pack))
+        .expect_err("missing list")
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    has(
+        &errors,
+        &format!("{}:11:16: cannot read domains_file", pack.display()),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn import_can_write_a_domains_file() {
+    let dir = temp_dir("import-list");
+    let input = dir.join("feed.txt");
+    std::fs::write(&input, "a.example.com\nb.example.com\n").expect("w");
+    let mut o = opts(ImportFormat::Domains);
+    o.domains_file_stem = Some("out".into());
+    let (pack, report) = import(std::slice::from_ref(&input), &o).expect("imports");
+    assert_eq!(report.domains, 2);
+    assert_eq!(pack.lists.len(), 1);
+    assert_eq!(pack.lists[0].0, "out.5000000.domains");
+    std::fs::write(dir.join("out.toml"), &pack.toml).expect("w");
+    std::fs::write(dir.join(&pack.lists[0].0), &pack.lists[0].1).expect("w");
+    let set = RuleSet::load(&[dir.join("out.toml")]).expect("loads");
+    assert_eq!(set.rules[0].domains, vec!["a.example.com", "b.example.com"]);
+    let _ = std::fs::remove_dir_all(&dir);
 }
