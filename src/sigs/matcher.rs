@@ -168,8 +168,8 @@ impl Entry {
     }
 }
 
-/// Most anchor runs one lookup collects (one per label of the name at most).
-const MAX_RUNS: usize = 128;
+/// Most anchor runs one lookup keeps (at most one per label of the name).
+const MAX_RUNS: usize = 16;
 
 /// FxHash of a suffix: the key of the anchor table.
 #[inline]
@@ -314,7 +314,21 @@ impl Matcher {
                 }
             }
         }
-        keyed.sort_unstable_by_key(|(h, e)| (*h, e.rank, e.sid, e.rule, e.pattern));
+        // Sort by hash alone (cheap comparisons over a million items), then put the few runs
+        // that hold several entries in specificity order.
+        keyed.sort_unstable_by_key(|(h, _)| *h);
+        let mut i = 0usize;
+        while i < keyed.len() {
+            let h = keyed[i].0;
+            let mut j = i + 1;
+            while j < keyed.len() && keyed[j].0 == h {
+                j += 1;
+            }
+            if j - i > 1 {
+                keyed[i..j].sort_unstable_by_key(|(_, e)| (e.rank, e.sid, e.rule, e.pattern));
+            }
+            i = j;
+        }
         m.names.reserve(keyed.len());
         let mut i = 0usize;
         while i < keyed.len() {
@@ -330,15 +344,20 @@ impl Matcher {
         // Every shorter label-boundary suffix of an anchor gets an empty node, so a lookup
         // walking from the right can stop at the first suffix that leads nowhere.
         let mut i = 0usize;
+        let mut previous: &[u8] = &[];
         while i < m.entries.len() {
             let e = m.entries[i];
             let anchor = e.anchor(&m.arena);
+            i += 1;
+            if anchor == previous {
+                continue;
+            }
+            previous = anchor;
             let mut rest = anchor;
             while let Some(dot) = rest.iter().position(|&b| b == b'.') {
                 rest = &rest[dot + 1..];
                 m.names.entry(anchor_hash(rest)).or_insert((0, 0));
             }
-            i += 1;
         }
         m.arena.shrink_to_fit();
         m.v4 = v4
@@ -363,9 +382,10 @@ impl Matcher {
         if name.is_empty() || self.names.is_empty() {
             return;
         }
-        // (first entry, count, suffix start) of each anchor run met, shortest first. A name
-        // has at most 127 labels; more runs than slots would only drop the shortest ones.
-        let mut runs = [(0u32, 0u32, 0usize); MAX_RUNS];
+        // (first entry, count, suffix start) of each anchor run met, shortest first, in a
+        // small ring: a name with more than MAX_RUNS anchors along its suffixes (none in real
+        // packs) loses its shortest ones, never the most specific.
+        let mut runs = [(0u32, 0u32, 0u32); MAX_RUNS];
         let mut found = 0usize;
         let mut start = name.iter().rposition(|&b| b == b'.').map_or(0, |i| i + 1);
         loop {
@@ -376,8 +396,8 @@ impl Matcher {
             let Some(&(first, count)) = self.names.get(&anchor_hash(suffix)) else {
                 break;
             };
-            if count > 0 && found < MAX_RUNS {
-                runs[found] = (first, count, start);
+            if count > 0 {
+                runs[found % MAX_RUNS] = (first, count, start as u32);
                 found += 1;
             }
             if start == 0 {
@@ -388,7 +408,9 @@ impl Matcher {
                 .and_then(|head| head.iter().rposition(|&b| b == b'.'))
                 .map_or(0, |i| i + 1);
         }
-        for &(first, count, start) in runs[..found].iter().rev() {
+        for k in (found.saturating_sub(MAX_RUNS)..found).rev() {
+            let (first, count, start) = runs[k % MAX_RUNS];
+            let start = start as usize;
             let suffix = name.get(start..).unwrap_or_default();
             let left = match start {
                 0 => None,
