@@ -107,7 +107,7 @@ struct ImportArgs {
     /// sid of the first rule (one rule per input file, sids counting up).
     #[arg(long, value_name = "N")]
     sid_start: u32,
-    /// Pack id (default: the first file's name without extension).
+    /// Pack id (default: the output file's name without extension, else the first input's).
     #[arg(long, value_name = "ID")]
     pack_id: Option<String>,
     /// Vendor shown in alerts.
@@ -432,8 +432,9 @@ fn run_import(args: &ImportArgs) -> i32 {
         }
     };
     let pack_id = args.pack_id.clone().unwrap_or_else(|| {
-        args.files
-            .first()
+        args.output
+            .as_ref()
+            .or(args.files.first())
             .and_then(|f| f.file_stem())
             .map_or_else(|| "imported".into(), |s| s.to_string_lossy().into_owned())
     });

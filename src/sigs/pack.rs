@@ -318,7 +318,8 @@ impl Overlaps {
         self.keys.reserve(indicators.len());
         for (i, ind) in indicators.iter().enumerate() {
             if let Some(value) = ind.kind.list(rule).get(ind.index as usize) {
-                self.keys.push((indicator_hash(ind.kind, value), r, i as u32));
+                self.keys
+                    .push((indicator_hash(ind.kind, value), r, i as u32));
             }
         }
         self.indicators.push((indicators, files));
@@ -328,7 +329,10 @@ impl Overlaps {
         self.keys.sort_unstable();
         let value = |r: u32, i: u32| -> Option<(&Indicator, &str)> {
             let ind = self.indicators.get(r as usize)?.0.get(i as usize)?;
-            let v = ind.kind.list(rules.get(r as usize)?).get(ind.index as usize)?;
+            let v = ind
+                .kind
+                .list(rules.get(r as usize)?)
+                .get(ind.index as usize)?;
             Some((ind, v.as_str()))
         };
         let place = |r: u32, ind: &Indicator| -> (PathBuf, usize, usize) {
@@ -353,14 +357,19 @@ impl Overlaps {
             // Groups hold equal hashes: almost always equal values, compared to be exact.
             for j in group_start + 1..end {
                 let (_, rj, ij) = self.keys[j];
-                let Some((ind, v)) = value(rj, ij) else { continue };
+                let Some((ind, v)) = value(rj, ij) else {
+                    continue;
+                };
                 let rule = &rules[rj as usize];
                 let earlier = (group_start..j).map(|k| self.keys[k]).find(|&(_, rk, ik)| {
-                    let same_value = value(rk, ik).is_some_and(|(x, w)| x.kind == ind.kind && w == v);
+                    let same_value =
+                        value(rk, ik).is_some_and(|(x, w)| x.kind == ind.kind && w == v);
                     same_value && (rk == rj || (rule.enabled && rules[rk as usize].enabled))
                 });
                 let Some((_, rk, ik)) = earlier else { continue };
-                let Some((first, _)) = value(rk, ik) else { continue };
+                let Some((first, _)) = value(rk, ik) else {
+                    continue;
+                };
                 let (file, line, col) = place(rj, ind);
                 let (ffile, fline, fcol) = place(rk, first);
                 let message = if rk == rj {
