@@ -296,6 +296,9 @@ fn indicator_hash(kind: IndicatorKind, value: &str) -> u64 {
     h.finish()
 }
 
+/// A rule's indicators and its files: (index of the pack file, index of its list file).
+type RuleIndicators = (Vec<Indicator>, (usize, Option<usize>));
+
 /// Overlapping indicators: the same canonical domain pattern, CIDR or port twice in one rule,
 /// or in two enabled rules (of any packs). Only one of them could ever be reported (the lowest
 /// sid wins), so the other is dead weight or a mistake. Patterns that merely cover each other
@@ -309,7 +312,7 @@ struct Overlaps {
     /// (hash of kind and value, rule index, index into `indicators[rule]`).
     keys: Vec<(u64, u32, u32)>,
     /// Per rule (in `RuleSet::rules` order): its indicators and (pack file, list file).
-    indicators: Vec<(Vec<Indicator>, (usize, Option<usize>))>,
+    indicators: Vec<RuleIndicators>,
 }
 
 impl Overlaps {
@@ -947,7 +950,7 @@ impl<'a> Source<'a> {
         let mut domains = split(domains, IndicatorKind::Domain);
         let ips = split(ips, IndicatorKind::Cidr);
         let ports = split(ports, IndicatorKind::Port);
-        if let (Some(list), Some((path, listed))) = (&mut domains, list_file.as_mut()) {
+        if let (Some(list), Some((_, listed))) = (&mut domains, list_file.as_mut()) {
             for (value, line, col) in std::mem::take(listed) {
                 indicators.push(Indicator {
                     kind: IndicatorKind::Domain,
@@ -958,7 +961,6 @@ impl<'a> Source<'a> {
                 });
                 list.push(value);
             }
-            let _ = path;
         }
         Some((
             Rule {

@@ -110,12 +110,12 @@ fn ja4_parsing_and_messages() {
 
 #[test]
 fn ports_ja4_and_port_rules_in_packs() {
-    let text = format!(
+    let text = String::from(
         "[pack]\nid = \"t\"\nvendor = \"T\"\nversion = \"1\"\nport_rules = true\n\
          [[rule]]\nsid = 1\nname = \"ksc\"\nchannel = \"management\"\nseverity = 2\n\
          confidence = \"low\"\nports = [\"TCP/13000\", \"udp/15111\"]\n\
          [[rule]]\nsid = 2\nname = \"fp\"\nchannel = \"other\"\nseverity = 3\n\
-         ja4 = [\"t13d1516h2_8daaf6152771_e5627efa2ab1\"]\n"
+         ja4 = [\"t13d1516h2_8daaf6152771_e5627efa2ab1\"]\n",
     );
     let set = load(&text).expect("loads");
     assert!(set.packs[0].port_rules);
@@ -290,7 +290,7 @@ fn overlaps_across_pack_files() {
         ),
     )
     .expect("w");
-    let errors: Vec<String> = RuleSet::load(&[dir.clone()])
+    let errors: Vec<String> = RuleSet::load(std::slice::from_ref(&dir))
         .expect_err("overlap")
         .iter()
         .map(ToString::to_string)
