@@ -6,7 +6,13 @@
 //!   label by label from the right (one hash lookup per label, however many rules there are);
 //!   an address by longest prefix. Lookups never allocate.
 //!
-//! Pattern semantics (also in `docs/signatures.md`): `a.b` exact; `*.a.b` any name strictly
+//! - Rules may also carry `ports` (opt-in, matched on a flow's server side by the detector),
+//!   `ja4` (validated and stored, not matched yet) and a `domains_file` (a plain list: the fast
+//!   loading path for big feeds). [`import`] turns domain lists, hosts files, Suricata datasets
+//!   and Zeek intel files into packs; [`explain`] says why a close pattern does not match;
+//!   [`reload`] swaps in new signatures only when they are valid.
+//!
+//! Pattern semantics (also in the README): `a.b` exact; `*.a.b` any name strictly
 //! below `a.b`; `.a.b` `a.b` and everything below; `*` (any run) and `?` (one character)
 //! inside a label glob within that label only. Observed names are normalised with
 //! [`normalise_name`] first.
