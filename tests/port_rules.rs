@@ -166,3 +166,21 @@ fn port_rules_alert_on_the_server_side_only() {
         assert!(a.get("app_proto").is_none(), "{a}");
     }
 }
+
+#[test]
+fn port_alerts_validate_against_suricata_schema() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/eve-schema/suricata-eve-schema.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        eprintln!("SKIP port_alerts_validate_against_suricata_schema: schema file not found");
+        return;
+    };
+    let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let alerts = run(true, &traffic());
+    assert!(!alerts.is_empty());
+    for a in &alerts {
+        let errors: Vec<String> = validator.iter_errors(a).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{a}: {errors:#?}");
+    }
+}
