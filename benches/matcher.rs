@@ -4,7 +4,8 @@
 //! `cargo bench --bench matcher` (a `harness = false` bench on std::time: criterion is not
 //! available offline here). Memory is measured with a counting global allocator: "peak" is
 //! the most heap in use at once while loading, "kept" what the loaded `RuleSet` + `Matcher`
-//! hold afterwards. Set `VW_BENCH_QUICK=1` for a fast smoke run (100,000 domains).
+//! hold afterwards. Set `VW_BENCH_QUICK=1` for a fast smoke run (100,000 domains),
+//! `VW_BENCH_LOAD_ONLY=1` to stop after the 1M load (for profiling it).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -208,6 +209,9 @@ fn main() {
     report_load("via domains_file", big, &l);
     assert_eq!(l.matcher.domain_patterns(), l.set.rules[0].domains.len());
     drop(l);
+    if std::env::var_os("VW_BENCH_LOAD_ONLY").is_some() {
+        return;
+    }
     let toml_n = big / 10;
     let l = load(toml_n, true);
     report_load("via inline TOML", toml_n, &l);

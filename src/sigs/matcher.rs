@@ -222,7 +222,14 @@ impl Matcher {
         let mut m = Matcher::default();
         let mut v4: HashMap<u8, HashMap<u32, (u32, IpMatch), FxBuildHasher>> = HashMap::new();
         let mut v6: HashMap<u8, HashMap<u128, (u32, IpMatch), FxBuildHasher>> = HashMap::new();
-        let mut keyed: Vec<(u64, Entry)> = Vec::new();
+        let enabled = || rules.rules.iter().filter(|r| r.enabled);
+        let patterns: usize = enabled().map(|r| r.domains.len()).sum();
+        let bytes: usize = enabled()
+            .flat_map(|r| r.domains.iter())
+            .map(String::len)
+            .sum();
+        let mut keyed: Vec<(u64, Entry)> = Vec::with_capacity(patterns);
+        m.arena.reserve_exact(bytes);
         for (ri, rule) in rules.rules.iter().enumerate() {
             if !rule.enabled {
                 continue;
@@ -333,7 +340,7 @@ impl Matcher {
             }
             i = j;
         }
-        m.names.reserve(keyed.len());
+        m.names.reserve(keyed.len() + keyed.len() / 4);
         let mut i = 0usize;
         while i < keyed.len() {
             let h = keyed[i].0;
