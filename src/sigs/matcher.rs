@@ -184,6 +184,110 @@ fn anchor_hash(bytes: &[u8]) -> u64 {
     bytes.iter().rev().fold(0, |h, &b| hash_step(h, b))
 }
 
+/// Spread a suffix hash over the table index bits (a bijection, so equal hashes stay equal).
+#[inline]
+fn mix(h: u64) -> u64 {
+    (h ^ (h >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9)
+}
+
+/// One slot of [`AnchorTable`]: suffix hash -> run of entries (`count` 0: a node on the way
+/// to longer anchors).
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    key: u64,
+    first: u32,
+    count: u32,
+}
+
+/// Open addressing with linear probing, indexed by the top bits of [`mix`]`(hash)`, at most
+/// 3/4 full. Why not a `HashMap`: 16-byte slots, one cache line per probe, and a build in
+/// index order (keys sorted by `mix`) that writes the table front to back.
+#[derive(Debug, Default)]
+struct AnchorTable {
+    /// One byte per slot: 0 empty, else 0x80 | 7 bits of the key's mix. A probe reads these
+    /// (2 MB for a million anchors, cache-resident) and touches a slot only on a tag match,
+    /// so a name under an unknown domain rarely leaves the cache.
+    tags: Vec<u8>,
+    slots: Vec<Slot>,
+    shift: u32,
+    len: usize,
+}
+
+impl AnchorTable {
+    fn with_capacity(keys: usize) -> Self {
+        let size = (keys + keys / 3 + 1).next_power_of_two().max(8);
+        AnchorTable {
+            slots: vec![
+                Slot {
+                    key: 0,
+                    first: 0,
+                    count: 0
+                };
+                size
+            ],
+            tags: vec![0; size],
+            shift: 64 - size.trailing_zeros(),
+            len: 0,
+        }
+    }
+
+    #[inline]
+    fn tag(key: u64) -> u8 {
+        ((mix(key) >> 24) as u8) | 0x80
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    #[inline]
+    fn index(&self, key: u64) -> usize {
+        (mix(key) >> self.shift) as usize
+    }
+
+    /// Insert unless the key is present (runs come first, so a node never hides a run).
+    fn insert(&mut self, key: u64, first: u32, count: u32) {
+        let mask = self.slots.len() - 1;
+        let tag = Self::tag(key);
+        let mut i = self.index(key);
+        loop {
+            if self.tags[i] == 0 {
+                self.tags[i] = tag;
+                self.slots[i] = Slot { key, first, count };
+                self.len += 1;
+                return;
+            }
+            if self.tags[i] == tag && self.slots[i].key == key {
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    #[inline]
+    fn get(&self, key: u64) -> Option<(u32, u32)> {
+        if self.tags.is_empty() {
+            return None;
+        }
+        let mask = self.tags.len() - 1;
+        let tag = Self::tag(key);
+        let mut i = self.index(key);
+        loop {
+            let t = *self.tags.get(i)?;
+            if t == 0 {
+                return None;
+            }
+            if t == tag {
+                let slot = self.slots.get(i)?;
+                if slot.key == key {
+                    return Some((slot.first, slot.count));
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
+
 /// A compiled [`RuleSet`]. Why a separate type: the rule set is the owned, printable form
 /// (for alerts and `sigs list`), the matcher is the hot-path index built from it.
 ///
@@ -193,7 +297,7 @@ fn anchor_hash(bytes: &[u8]) -> u64 {
 #[derive(Debug, Default)]
 pub struct Matcher {
     /// Anchor hash -> (first entry, count).
-    names: HashMap<u64, (u32, u32), FxBuildHasher>,
+    names: AnchorTable,
     entries: Vec<Entry>,
     /// Anchors and left-hand labels of all entries, back to back.
     arena: Vec<u8>,
@@ -325,9 +429,26 @@ impl Matcher {
                 }
             }
         }
-        // Sort by hash alone (cheap comparisons over a million items), then put the few runs
-        // that hold several entries in specificity order.
-        keyed.sort_unstable_by_key(|(h, _)| *h);
+        // Every shorter label-boundary suffix of an anchor gets an empty node, so a lookup
+        // walking from the right can stop at the first suffix that leads nowhere.
+        let mut inner: Vec<u64> = Vec::new();
+        for (_, e) in &keyed {
+            let anchor = e.anchor(&m.arena);
+            let mut h = 0u64;
+            for (i, &b) in anchor.iter().enumerate().rev() {
+                if b == b'.' && i + 1 < anchor.len() {
+                    inner.push(h);
+                }
+                h = hash_step(h, b);
+            }
+        }
+        inner.sort_unstable_by_key(|&h| mix(h));
+        inner.dedup();
+        // Sort by table position (cheap comparisons over a million items), so the table is
+        // filled front to back; then put the few runs that hold several entries in
+        // specificity order.
+        let mut table = AnchorTable::with_capacity(keyed.len() + inner.len());
+        keyed.sort_unstable_by_key(|(h, _)| mix(*h));
         let mut i = 0usize;
         while i < keyed.len() {
             let h = keyed[i].0;
@@ -338,38 +459,14 @@ impl Matcher {
             if j - i > 1 {
                 keyed[i..j].sort_unstable_by_key(|(_, e)| (e.rank, e.sid, e.rule, e.pattern));
             }
+            table.insert(h, i as u32, (j - i) as u32);
             i = j;
         }
-        m.names.reserve(keyed.len() + keyed.len() / 4);
-        let mut i = 0usize;
-        while i < keyed.len() {
-            let h = keyed[i].0;
-            let mut j = i + 1;
-            while j < keyed.len() && keyed[j].0 == h {
-                j += 1;
-            }
-            m.names.insert(h, (i as u32, (j - i) as u32));
-            i = j;
+        for h in inner {
+            table.insert(h, 0, 0);
         }
+        m.names = table;
         m.entries = keyed.into_iter().map(|(_, e)| e).collect();
-        // Every shorter label-boundary suffix of an anchor gets an empty node, so a lookup
-        // walking from the right can stop at the first suffix that leads nowhere.
-        let mut i = 0usize;
-        let mut previous: &[u8] = &[];
-        while i < m.entries.len() {
-            let e = m.entries[i];
-            let anchor = e.anchor(&m.arena);
-            i += 1;
-            if anchor == previous {
-                continue;
-            }
-            previous = anchor;
-            let mut rest = anchor;
-            while let Some(dot) = rest.iter().position(|&b| b == b'.') {
-                rest = &rest[dot + 1..];
-                m.names.entry(anchor_hash(rest)).or_insert((0, 0));
-            }
-        }
         m.arena.shrink_to_fit();
         m.v4 = v4
             .into_iter()
@@ -410,7 +507,7 @@ impl Matcher {
             if name.len() - start > self.max_anchor {
                 break;
             }
-            let Some(&(first, count)) = self.names.get(&h) else {
+            let Some((first, count)) = self.names.get(h) else {
                 break;
             };
             if count > 0 {
@@ -525,8 +622,9 @@ impl Matcher {
 
     /// Approximate heap bytes held by the index (for the scale bench and `sigs check`).
     pub fn heap_bytes(&self) -> usize {
-        let map_slot = std::mem::size_of::<(u64, (u32, u32))>() + 1;
-        self.names.capacity() * map_slot
+        let map_slot = std::mem::size_of::<Slot>();
+        self.names.slots.capacity() * map_slot
+            + self.names.tags.capacity()
             + self.entries.capacity() * std::mem::size_of::<Entry>()
             + self.arena.capacity()
             + (self.tcp_ports.capacity() + self.udp_ports.capacity()) * 8
