@@ -19,7 +19,8 @@ use crate::output::sink::{NetSink, SinkConfig, Target, write_sink_summary};
 use crate::output::summary::write_summary;
 use crate::pipeline::{self, ScanStats, Stages};
 use crate::proto::NameBuf;
-use crate::sigs::{self, Matcher, RuleSet, SigError};
+use crate::sigs::import::{ImportFormat, ImportOptions};
+use crate::sigs::{self, MatchOptions, Matcher, RuleSet, SigError};
 
 /// Exit status when every input was read and every record written.
 pub const EXIT_OK: i32 = 0;
@@ -157,6 +158,11 @@ struct ScanArgs {
     vxlan_ports: Vec<u16>,
     #[command(flatten)]
     flow: FlowArgs,
+    /// Match the `ports` of every rule (e.g. the Kaspersky Security Center server ports).
+    /// Off by default because ports are reused by other software; a pack can turn on its
+    /// own with `port_rules = true`.
+    #[arg(long)]
+    enable_port_rules: bool,
     #[command(flatten)]
     sigs: SignatureArgs,
 }
@@ -194,17 +200,69 @@ impl FlowArgs {
 
 #[derive(Subcommand, Debug)]
 enum SigsCommand {
-    /// Load the packs and report every error as `file:line:col: message`.
-    Check(SignatureArgs),
-    /// List the rules of the loaded packs.
+    /// Load the packs, report every error as `file:line:col: message`, print counts per pack
+    /// and channel.
+    Check {
+        /// Pack files or directories to check (same as --signatures).
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        sigs: SignatureArgs,
+    },
+    /// List the rules of the loaded packs as a table.
     List(SignatureArgs),
-    /// Say which rules match NAME (a domain name or an IP address), best first.
+    /// Say which rules match NAME (a domain name, an IP address, or a port such as
+    /// tcp/13000), best first, and why close patterns do not.
     Test {
-        /// Name or address to test.
+        /// Name, address or port to test.
         name: String,
         #[command(flatten)]
         sigs: SignatureArgs,
     },
+    /// Turn domain lists, hosts files, Suricata datasets or Zeek intel files into a pack.
+    Import(ImportArgs),
+}
+
+#[derive(Args, Debug)]
+struct ImportArgs {
+    /// Input format: domains (one per line), hosts (`0.0.0.0 name`), suricata-dataset
+    /// (`type string`: base64 lines), zeek-intel (`#fields` header, Intel::DOMAIN/ADDR rows).
+    #[arg(long, value_name = "FORMAT")]
+    format: String,
+    /// Channel of the rules: update, telemetry, activation, management, portal or other.
+    #[arg(long, value_name = "CHANNEL")]
+    channel: String,
+    /// sid of the first rule (one rule per input file, sids counting up).
+    #[arg(long, value_name = "N")]
+    sid_start: u32,
+    /// Pack id (default: the output file's name without extension, else the first input's).
+    #[arg(long, value_name = "ID")]
+    pack_id: Option<String>,
+    /// Vendor shown in alerts.
+    #[arg(long, value_name = "V", default_value = "Imported")]
+    vendor: String,
+    /// Pack version (default: "imported").
+    #[arg(long, value_name = "VERSION", default_value = "imported")]
+    version: String,
+    /// EVE severity of the rules, 1 (high) to 3 (low).
+    #[arg(long, value_name = "S", default_value_t = 2)]
+    severity: u8,
+    /// Match each listed name and everything below it (`.name`), not just the exact name.
+    #[arg(long)]
+    subdomains: bool,
+    /// Suricata dataset type: string (sha256 and md5 hold hashes and are rejected).
+    #[arg(long, value_name = "TYPE", default_value = "string")]
+    dataset_type: String,
+    /// Write the pack to OUT (default: stdout).
+    #[arg(short, long, value_name = "OUT.toml")]
+    output: Option<PathBuf>,
+    /// Put each rule's domains in a plain list `OUT.SID.domains` next to OUT (referenced by
+    /// `domains_file`) instead of inline TOML: loads much faster for big feeds. Needs -o.
+    #[arg(long, requires = "output")]
+    domains_file: bool,
+    /// Input files.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
 }
 
 /// Entry point used by `main.rs`; returns the process exit status.
@@ -454,7 +512,10 @@ fn run_scan(args: ScanArgs) -> i32 {
         },
         None => None,
     };
-    let mut detector = Detector::new(rules, log);
+    let options = MatchOptions {
+        enable_port_rules: args.enable_port_rules,
+    };
+    let mut detector = Detector::with_options(rules, log, options);
     detector.suppress = Suppressor::new(args.suppress_window, args.suppress_capacity);
     let mut stats = ScanStats::default();
     let inputs = pipeline::expand_inputs(&args.inputs, &mut stats);
@@ -549,10 +610,16 @@ fn run_scan(args: ScanArgs) -> i32 {
 
 fn run_sigs(cmd: SigsCommand) -> i32 {
     let sig_args = match &cmd {
-        SigsCommand::Check(a) | SigsCommand::List(a) => a,
-        SigsCommand::Test { sigs, .. } => sigs,
+        SigsCommand::Check { paths, sigs } => {
+            let mut all = sigs.clone();
+            all.signatures.extend(paths.iter().cloned());
+            all
+        }
+        SigsCommand::List(a) => a.clone(),
+        SigsCommand::Test { sigs, .. } => sigs.clone(),
+        SigsCommand::Import(args) => return run_import(args),
     };
-    let rules = match load_rules(sig_args) {
+    let rules = match load_rules(&sig_args) {
         Ok(r) => r,
         Err(errors) => {
             report_sig_errors(&errors);
@@ -560,72 +627,309 @@ fn run_sigs(cmd: SigsCommand) -> i32 {
         }
     };
     match cmd {
-        SigsCommand::Check(_) => {
-            let enabled = rules.rules.iter().filter(|r| r.enabled).count();
-            println!(
-                "ok: {} pack(s), {} rule(s) ({} enabled)",
-                rules.packs.len(),
-                rules.rules.len(),
-                enabled
-            );
+        SigsCommand::Check { .. } => {
+            print!("{}", sigs_check_report(&rules));
             EXIT_OK
         }
         SigsCommand::List(_) => {
-            for rule in &rules.rules {
-                let pack = rules.packs.get(rule.pack).map_or("?", |p| p.id.as_str());
-                println!(
-                    "{}\t{}\t{}\tseverity {}\t{}\t{} domain(s), {} ip(s){}",
-                    rule.sid,
-                    pack,
-                    rule.channel,
-                    rule.severity,
-                    rule.name,
-                    rule.domains.len(),
-                    rule.ips.len(),
-                    if rule.enabled { "" } else { "\tdisabled" }
-                );
-            }
+            print!("{}", sigs_list_table(&rules));
             EXIT_OK
         }
         SigsCommand::Test { name, .. } => sigs_test(&rules, &name),
+        SigsCommand::Import(_) => EXIT_FATAL,
     }
 }
 
-/// `sigs test NAME`: exit 0 and list the rules when something matches, 1 when nothing does.
+/// `sigs check`: per pack, then per channel, the number of rules and indicators.
+pub fn sigs_check_report(rules: &RuleSet) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let enabled = rules.rules.iter().filter(|r| r.enabled).count();
+    let _ = writeln!(
+        out,
+        "ok: {} pack(s), {} rule(s) ({} enabled)",
+        rules.packs.len(),
+        rules.rules.len(),
+        enabled
+    );
+    for (pi, pack) in rules.packs.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "\npack {} ({}, version {}) from {}{}",
+            pack.id,
+            pack.vendor,
+            pack.version,
+            pack.file.display(),
+            if pack.port_rules {
+                ", port rules on"
+            } else {
+                ""
+            }
+        );
+        let _ = writeln!(
+            out,
+            "  {:<11} {:>6} {:>8} {:>9} {:>6} {:>6} {:>5}",
+            "channel", "rules", "enabled", "domains", "ips", "ports", "ja4"
+        );
+        let mut total = [0usize; 6];
+        for channel in sigs::CHANNELS {
+            let mut c = [0usize; 6];
+            for r in rules
+                .rules
+                .iter()
+                .filter(|r| r.pack == pi && r.channel == *channel)
+            {
+                c[0] += 1;
+                c[1] += usize::from(r.enabled);
+                c[2] += r.domains.len();
+                c[3] += r.ips.len();
+                c[4] += r.ports.len();
+                c[5] += r.ja4.len();
+            }
+            if c[0] == 0 {
+                continue;
+            }
+            for (t, v) in total.iter_mut().zip(c) {
+                *t += v;
+            }
+            let _ = writeln!(
+                out,
+                "  {:<11} {:>6} {:>8} {:>9} {:>6} {:>6} {:>5}",
+                channel, c[0], c[1], c[2], c[3], c[4], c[5]
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  {:<11} {:>6} {:>8} {:>9} {:>6} {:>6} {:>5}",
+            "total", total[0], total[1], total[2], total[3], total[4], total[5]
+        );
+        if total[4] > 0 && !pack.port_rules {
+            let _ = writeln!(
+                out,
+                "  ports are matched only with `scan --enable-port-rules` (or port_rules = true)"
+            );
+        }
+        if total[5] > 0 {
+            let _ = writeln!(out, "  ja4 fingerprints are stored, not matched yet");
+        }
+    }
+    out
+}
+
+/// `sigs list`: one row per rule, columns aligned.
+pub fn sigs_list_table(rules: &RuleSet) -> String {
+    use std::fmt::Write as _;
+    let head = [
+        "SID", "PACK", "CHANNEL", "SEV", "CONF", "DOMAINS", "IPS", "PORTS", "STATE", "NAME",
+    ];
+    let rows: Vec<[String; 10]> = rules
+        .rules
+        .iter()
+        .map(|r| {
+            let pack = rules.packs.get(r.pack);
+            let state = if !r.enabled {
+                "disabled"
+            } else if !r.ports.is_empty() && !pack.is_some_and(|p| p.port_rules) {
+                "ports-opt-in"
+            } else {
+                "enabled"
+            };
+            [
+                r.sid.to_string(),
+                pack.map_or("?", |p| p.id.as_str()).to_string(),
+                r.channel.clone(),
+                r.severity.to_string(),
+                r.confidence.clone().unwrap_or_else(|| "-".into()),
+                r.domains.len().to_string(),
+                r.ips.len().to_string(),
+                r.ports.len().to_string(),
+                state.to_string(),
+                r.name.clone(),
+            ]
+        })
+        .collect();
+    let mut width = head.map(str::len);
+    for row in &rows {
+        for (w, cell) in width.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &[&str]| {
+        let mut l = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                l.push_str(cell);
+            } else {
+                let _ = write!(l, "{cell:<w$}  ", w = width[i]);
+            }
+        }
+        let _ = writeln!(out, "{}", l.trim_end());
+    };
+    line(&head);
+    for row in &rows {
+        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+        line(&cells);
+    }
+    out
+}
+
+fn run_import(args: &ImportArgs) -> i32 {
+    let format = match ImportFormat::parse(&args.format) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("vendorwatch: {e}");
+            return EXIT_FATAL;
+        }
+    };
+    let pack_id = args.pack_id.clone().unwrap_or_else(|| {
+        args.output
+            .as_ref()
+            .or(args.files.first())
+            .and_then(|f| f.file_stem())
+            .map_or_else(|| "imported".into(), |s| s.to_string_lossy().into_owned())
+    });
+    let opts = ImportOptions {
+        format,
+        channel: args.channel.clone(),
+        sid_start: args.sid_start,
+        pack_id,
+        vendor: args.vendor.clone(),
+        version: args.version.clone(),
+        severity: args.severity,
+        subdomains: args.subdomains,
+        dataset_type: args.dataset_type.clone(),
+        domains_file_stem: args
+            .output
+            .as_ref()
+            .filter(|_| args.domains_file)
+            .and_then(|o| o.file_stem())
+            .map(|s| s.to_string_lossy().into_owned()),
+    };
+    let (pack, report) = match sigs::import::import(&args.files, &opts) {
+        Ok(r) => r,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            eprintln!(
+                "vendorwatch: {} import error(s); nothing written",
+                errors.len()
+            );
+            return EXIT_FATAL;
+        }
+    };
+    let text = pack.toml;
+    let dir = args
+        .output
+        .as_ref()
+        .and_then(|o| o.parent())
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    for (name, body) in &pack.lists {
+        let path = dir.join(name);
+        if let Err(e) = std::fs::write(&path, body) {
+            eprintln!(
+                "vendorwatch: {}: cannot write the list: {e}",
+                path.display()
+            );
+            return EXIT_FATAL;
+        }
+    }
+    let written = match &args.output {
+        Some(path) => std::fs::write(path, &text).map_err(|e| (path.display().to_string(), e)),
+        None => io::stdout()
+            .lock()
+            .write_all(text.as_bytes())
+            .map_err(|e| ("stdout".to_string(), e)),
+    };
+    if let Err((target, e)) = written {
+        eprintln!("vendorwatch: {target}: cannot write the pack: {e}");
+        return EXIT_FATAL;
+    }
+    eprintln!(
+        "vendorwatch: imported {} rule(s): {} domain pattern(s), {} address(es); {} duplicate(s) \
+         and {} other row(s) skipped",
+        report.rules, report.domains, report.ips, report.duplicates, report.skipped
+    );
+    EXIT_OK
+}
+
+/// `sigs test NAME|IP|PORT`: exit 0 and list the rules when something matches, 1 when nothing
+/// does; near misses are explained either way.
 fn sigs_test(rules: &RuleSet, name: &str) -> i32 {
-    let matcher = Matcher::new(rules);
+    let (text, status) = sigs_test_report(rules, name);
+    print!("{text}");
+    status
+}
+
+/// The text `sigs test` prints and its exit status.
+pub fn sigs_test_report(rules: &RuleSet, name: &str) -> (String, i32) {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let all_ports = MatchOptions {
+        enable_port_rules: true,
+    };
+    let matcher = Matcher::with_options(rules, all_ports);
     if let Ok(ip) = name.parse::<std::net::IpAddr>() {
         return match matcher.match_ip(ip) {
             Some(m) => {
                 let rule = &rules.rules[m.rule];
                 let pattern = rule.ips.get(m.pattern).map_or("", String::as_str);
-                println!(
+                let _ = writeln!(
+                    out,
                     "{ip}: sid {} {:?} (channel {}, pattern {pattern})",
                     rule.sid, rule.name, rule.channel
                 );
-                EXIT_OK
+                (out, EXIT_OK)
             }
             None => {
-                println!("{ip}: no rule matches");
-                EXIT_INPUT_ERROR
+                let _ = writeln!(out, "{ip}: no rule matches");
+                (out, EXIT_INPUT_ERROR)
+            }
+        };
+    }
+    if let Some((proto, port)) = parse_port_arg(name) {
+        return match matcher.match_port(proto, port) {
+            Some(m) => {
+                let rule = &rules.rules[m.rule];
+                let pack_on = rules.packs.get(rule.pack).is_some_and(|p| p.port_rules);
+                let _ = writeln!(
+                    out,
+                    "{name}: sid {} {:?} (channel {}, confidence {}){}",
+                    rule.sid,
+                    rule.name,
+                    rule.channel,
+                    rule.confidence.as_deref().unwrap_or("-"),
+                    if pack_on {
+                        ""
+                    } else {
+                        "; matched only with scan --enable-port-rules"
+                    }
+                );
+                (out, EXIT_OK)
+            }
+            None => {
+                let _ = writeln!(out, "{name}: no enabled rule lists this port");
+                (out, EXIT_INPUT_ERROR)
             }
         };
     }
     let mut norm = NameBuf::new();
     if !sigs::normalise_name(name.as_bytes(), &mut norm) {
-        eprintln!("vendorwatch: name too long: {name}");
-        return EXIT_FATAL;
+        let _ = writeln!(out, "vendorwatch: name too long: {name}");
+        return (out, EXIT_FATAL);
     }
     let matches = matcher.explain(norm.as_bytes());
-    let shown = String::from_utf8_lossy(norm.as_bytes());
+    let shown = String::from_utf8_lossy(norm.as_bytes()).into_owned();
     if matches.is_empty() {
-        println!("{shown}: no rule matches");
-        return EXIT_INPUT_ERROR;
+        let _ = writeln!(out, "{shown}: no rule matches");
     }
     for (i, m) in matches.iter().enumerate() {
         let rule = &rules.rules[m.rule];
         let pattern = rule.domains.get(m.pattern).map_or("", String::as_str);
-        println!(
+        let _ = writeln!(
+            out,
             "{shown}: {}sid {} {:?} (channel {}, severity {}, pattern {pattern})",
             if i == 0 { "" } else { "also " },
             rule.sid,
@@ -634,5 +938,33 @@ fn sigs_test(rules: &RuleSet, name: &str) -> i32 {
             rule.severity
         );
     }
-    EXIT_OK
+    for miss in sigs::explain::near_misses(rules, &shown) {
+        // Once something matched, "an exact pattern of a parent domain" is noise.
+        if !matches.is_empty() && miss.reason.starts_with("exact pattern") {
+            continue;
+        }
+        let rule = &rules.rules[miss.rule];
+        let _ = writeln!(
+            out,
+            "{shown}: near miss: sid {} pattern {}: {}",
+            rule.sid, miss.pattern, miss.reason
+        );
+    }
+    let status = if matches.is_empty() {
+        EXIT_INPUT_ERROR
+    } else {
+        EXIT_OK
+    };
+    (out, status)
+}
+
+/// `tcp/13000` or `udp/15111`.
+fn parse_port_arg(s: &str) -> Option<(sigs::PortProto, u16)> {
+    let (proto, port) = s.split_once('/')?;
+    let proto = match proto.to_ascii_lowercase().as_str() {
+        "tcp" => sigs::PortProto::Tcp,
+        "udp" => sigs::PortProto::Udp,
+        _ => return None,
+    };
+    Some((proto, port.parse().ok()?))
 }

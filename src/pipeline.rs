@@ -467,8 +467,9 @@ pub fn process(
     detector: &mut Detector,
     out: &mut EveWriter,
 ) {
+    detector.on_packet(pkt, meta, out);
     match pkt.proto {
-        L4Proto::Udp => detector.on_packet(pkt, meta, out),
+        L4Proto::Udp => {}
         L4Proto::Tcp => {
             let mut sink = |event: AppEvent<'_>| match event {
                 AppEvent::Tls(hello) => detector.on_client_hello(&hello, meta, out),

@@ -220,7 +220,9 @@ impl EveWriter {
         }
         self.begin_record(flow, "alert");
         let j = &mut self.json;
-        j.field_str("app_proto", app.app_proto());
+        if !app.app_proto().is_empty() {
+            j.field_str("app_proto", app.app_proto());
+        }
         j.key("alert");
         j.begin_object();
         j.field_str("action", "allowed");
@@ -262,6 +264,7 @@ impl EveWriter {
             AppRecord::Dns(rec) => write_dns_object(j, rec),
             AppRecord::Tls(rec) => write_tls_object(j, rec),
             AppRecord::Http(rec) => write_http_object(j, rec),
+            AppRecord::None => {}
         }
         self.end_record();
     }

@@ -360,6 +360,8 @@ pub fn ecs_alert(
         AppRecord::Dns(rec) => ecs_dns(j, rec),
         AppRecord::Tls(rec) => ecs_tls(j, rec),
         AppRecord::Http(rec) => ecs_http(j, rec),
+        // A port alert carries no protocol object.
+        AppRecord::None => {}
     }
     j.key("rule");
     j.begin_object();
@@ -436,6 +438,8 @@ pub fn ecs_event(j: &mut JsonWriter, flow: &FlowMeta, app: &AppRecord, community
         AppRecord::Dns(rec) => ecs_dns(j, rec),
         AppRecord::Tls(rec) => ecs_tls(j, rec),
         AppRecord::Http(rec) => ecs_http(j, rec),
+        // A port alert carries no protocol object.
+        AppRecord::None => {}
     }
 }
 
