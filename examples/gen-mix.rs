@@ -518,7 +518,7 @@ fn client_hello(out: &mut Vec<u8>, sni: &str, pq: bool, rng: &mut Rng) {
     }
     // extended_master_secret, renegotiation_info, supported_groups, ec_point_formats.
     ext.extend_from_slice(&[0, 0x17, 0, 0, 0xff, 0x01, 0, 1, 0]);
-    ext.extend_from_slice(&[0, 0x0a, 0, 0x0c, 0, 0x0a, 0x11, 0xec, 0, 0x1d, 0, 0x17, 0, 0x18]);
+    ext.extend_from_slice(&[0, 0x0a, 0, 0x0a, 0, 0x08, 0x11, 0xec, 0, 0x1d, 0, 0x17, 0, 0x18]);
     ext.extend_from_slice(&[0, 0x0b, 0, 2, 1, 0]);
     // session_ticket (empty), ALPN h2 + http/1.1.
     ext.extend_from_slice(&[0, 0x23, 0, 0]);
