@@ -72,7 +72,13 @@ const BASES: &[&str] = &[
 ];
 
 /// Observation kinds, in the order they are reported.
-pub const KINDS: [&str; 5] = ["dns-query", "tls-sni", "tls-sni-split", "http-host", "tunneled"];
+pub const KINDS: [&str; 5] = [
+    "dns-query",
+    "tls-sni",
+    "tls-sni-split",
+    "http-host",
+    "tunneled",
+];
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -233,10 +239,10 @@ fn parse_size(s: &str) -> u64 {
 // Randomness
 
 /// xorshift64*: fast, deterministic, good enough for traffic shapes.
-struct Rng(u64);
+pub struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64) -> Self {
+    pub fn new(seed: u64) -> Self {
         Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
     fn next(&mut self) -> u64 {
@@ -437,7 +443,7 @@ fn push_name(out: &mut Vec<u8>, name: &str) {
     out.push(0);
 }
 
-fn dns_query(out: &mut Vec<u8>, id: u16, name: &str, qtype: u16) {
+pub fn dns_query(out: &mut Vec<u8>, id: u16, name: &str, qtype: u16) {
     out.extend_from_slice(&id.to_be_bytes());
     out.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 1]);
     push_name(out, name);
@@ -448,7 +454,14 @@ fn dns_query(out: &mut Vec<u8>, id: u16, name: &str, qtype: u16) {
 }
 
 /// Response: question, CNAME to `cname`, then `n_addr` A or AAAA records for the CNAME.
-fn dns_response(out: &mut Vec<u8>, id: u16, name: &str, qtype: u16, cname: &str, rng: &mut Rng) {
+pub fn dns_response(
+    out: &mut Vec<u8>,
+    id: u16,
+    name: &str,
+    qtype: u16,
+    cname: &str,
+    rng: &mut Rng,
+) {
     let n_addr = 1 + rng.below(3) as u16;
     out.extend_from_slice(&id.to_be_bytes());
     out.extend_from_slice(&[0x81, 0x80, 0, 1]);
@@ -500,7 +513,7 @@ fn grease(rng: &mut Rng) -> u16 {
 /// A Chrome-like TLS 1.3 ClientHello record. `pq` adds an X25519MLKEM768 key share (1216
 /// bytes), which makes the hello larger than one segment; the SNI then goes last so it lands in
 /// the second segment. Otherwise the hello is padded to 517 bytes like Chrome's.
-fn client_hello(out: &mut Vec<u8>, sni: &str, pq: bool, rng: &mut Rng) {
+pub fn client_hello(out: &mut Vec<u8>, sni: &str, pq: bool, rng: &mut Rng) {
     let mut ext = Vec::with_capacity(1600);
     let sni_ext = |ext: &mut Vec<u8>| {
         let n = sni.len() as u16;
@@ -518,7 +531,9 @@ fn client_hello(out: &mut Vec<u8>, sni: &str, pq: bool, rng: &mut Rng) {
     }
     // extended_master_secret, renegotiation_info, supported_groups, ec_point_formats.
     ext.extend_from_slice(&[0, 0x17, 0, 0, 0xff, 0x01, 0, 1, 0]);
-    ext.extend_from_slice(&[0, 0x0a, 0, 0x0a, 0, 0x08, 0x11, 0xec, 0, 0x1d, 0, 0x17, 0, 0x18]);
+    ext.extend_from_slice(&[
+        0, 0x0a, 0, 0x0a, 0, 0x08, 0x11, 0xec, 0, 0x1d, 0, 0x17, 0, 0x18,
+    ]);
     ext.extend_from_slice(&[0, 0x0b, 0, 2, 1, 0]);
     // session_ticket (empty), ALPN h2 + http/1.1.
     ext.extend_from_slice(&[0, 0x23, 0, 0]);
@@ -526,10 +541,16 @@ fn client_hello(out: &mut Vec<u8>, sni: &str, pq: bool, rng: &mut Rng) {
     ext.extend_from_slice(b"http/1.1");
     // status_request, signature_algorithms.
     ext.extend_from_slice(&[0, 5, 0, 5, 1, 0, 0, 0, 0]);
-    ext.extend_from_slice(&[0, 0x0d, 0, 0x12, 0, 0x10, 4, 3, 8, 4, 4, 1, 5, 3, 8, 5, 5, 1]);
+    ext.extend_from_slice(&[
+        0, 0x0d, 0, 0x12, 0, 0x10, 4, 3, 8, 4, 4, 1, 5, 3, 8, 5, 5, 1,
+    ]);
     ext.extend_from_slice(&[8, 6, 6, 1]);
     // key_share: GREASE (1 byte), optionally X25519MLKEM768, X25519.
-    let ks_len: u16 = if pq { 5 + 4 + 1216 + 4 + 32 } else { 5 + 4 + 32 };
+    let ks_len: u16 = if pq {
+        5 + 4 + 1216 + 4 + 32
+    } else {
+        5 + 4 + 32
+    };
     push_u16(&mut ext, 0x33);
     push_u16(&mut ext, ks_len + 2);
     push_u16(&mut ext, ks_len);
@@ -716,9 +737,19 @@ impl<W: Write, T: Write> Gen<W, T> {
             let s = Ipv6Addr::new(0x2001, 0xdb8, 0xbeef, r.u16() % 64, 0, 0, 0, r.u16());
             (IpAddr::V6(c), IpAddr::V6(s))
         } else {
-            let c = Ipv4Addr::new(10, (r.below(4)) as u8, r.below(256) as u8, 1 + r.below(250) as u8);
+            let c = Ipv4Addr::new(
+                10,
+                (r.below(4)) as u8,
+                r.below(256) as u8,
+                1 + r.below(250) as u8,
+            );
             // 100.64/10-ish servers, far from every vendor prefix.
-            let s = Ipv4Addr::new(100, 64 + r.below(64) as u8, r.below(256) as u8, 1 + r.below(250) as u8);
+            let s = Ipv4Addr::new(
+                100,
+                64 + r.below(64) as u8,
+                r.below(256) as u8,
+                1 + r.below(250) as u8,
+            );
             (IpAddr::V4(c), IpAddr::V4(s))
         };
         let vlan = if r.chance(150) {
