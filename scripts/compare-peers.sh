@@ -99,8 +99,8 @@ else
 fi
 
 if command -v ndpiReader >/dev/null 2>&1; then
-  # -q: no per-flow dump; -v 0: totals only. nDPI classifies every flow (DNS, TLS, QUIC, HTTP).
-  if run ndpiReader "$peer_repeat" "$work/ndpi.txt" ndpiReader -q -v 0 -i "$file"; then
+  # -q: no per-flow dump. nDPI classifies every flow (DNS, TLS, QUIC, HTTP).
+  if run ndpiReader "$peer_repeat" "$work/ndpi.txt" ndpiReader -q -i "$file"; then
     add_row ndpiReader "$best_wall" "$best_rss" "-"
   else
     skipped+=("ndpiReader: failed (see above)")

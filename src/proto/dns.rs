@@ -249,10 +249,11 @@ pub fn walk<F: FnMut(&DnsItem<'_>)>(msg: &[u8], mut visit: F) -> Result<WalkSumm
     };
     let mut owner = NameBuf::new();
     let mut target = NameBuf::new();
+    let mut cache = NameCache::default();
     let mut pos = HEADER_LEN;
 
     for _ in 0..header.qdcount {
-        match read_question(msg, pos, &mut owner) {
+        match read_question(msg, pos, &mut owner, &mut cache) {
             Ok((next, qtype, qclass)) => {
                 visit(&DnsItem::Question {
                     name: &owner,
@@ -280,7 +281,7 @@ pub fn walk<F: FnMut(&DnsItem<'_>)>(msg: &[u8], mut visit: F) -> Result<WalkSumm
     }
 
     for _ in 0..header.ancount {
-        match read_answer(msg, pos, &mut owner, &mut target) {
+        match read_answer(msg, pos, &mut owner, &mut target, &mut cache) {
             Ok((next, item)) => {
                 visit(&item);
                 summary.answers += 1;
@@ -394,6 +395,12 @@ pub fn rrtype_name(t: u16) -> Option<&'static str> {
     })
 }
 
+/// A label byte [`NameBuf::push_label_byte`] writes as it is (no `\DDD` escape).
+#[inline]
+fn is_plain_label_byte(b: u8) -> bool {
+    b.is_ascii_graphic() && b != b'.' && b != b'\\'
+}
+
 /// Big-endian u16 at `at`, if present.
 fn be16(msg: &[u8], at: usize) -> Option<u16> {
     let b = msg.get(at..at.checked_add(2)?)?;
@@ -416,8 +423,9 @@ fn read_question(
     msg: &[u8],
     pos: usize,
     name: &mut NameBuf,
+    cache: &mut NameCache,
 ) -> Result<(usize, u16, u16), DnsError> {
-    let pos = read_name(msg, pos, name)?;
+    let pos = read_owner(msg, pos, name, None, cache)?;
     let qtype = be16(msg, pos).ok_or(DnsError::Truncated)?;
     let qclass = be16(msg, pos + 2).ok_or(DnsError::Truncated)?;
     Ok((pos + 4, qtype, qclass))
@@ -429,11 +437,12 @@ fn read_answer<'m, 'n>(
     pos: usize,
     owner: &'n mut NameBuf,
     target: &'n mut NameBuf,
+    cache: &mut NameCache,
 ) -> Result<(usize, DnsItem<'n>), DnsError>
 where
     'm: 'n,
 {
-    let pos = read_name(msg, pos, owner)?;
+    let pos = read_owner(msg, pos, owner, Some(target), cache)?;
     let rtype = be16(msg, pos).ok_or(DnsError::Truncated)?;
     let rclass = be16(msg, pos + 2).ok_or(DnsError::Truncated)?;
     let ttl = be32(msg, pos + 4).ok_or(DnsError::Truncated)?;
@@ -455,7 +464,9 @@ where
         (TYPE_CNAME, _) => {
             // The name may point back into the message, but its own bytes must stay
             // inside the rdata.
-            let name_end = read_name(msg, start, target)?;
+            cache.target = None;
+            let (name_end, jumps) = read_name_counted(msg, start, target)?;
+            cache.target = Some((start, jumps));
             if name_end > end {
                 return Err(DnsError::BadRdata);
             }
@@ -503,12 +514,65 @@ fn record_end(msg: &[u8], name_end: usize) -> Option<usize> {
     (end <= msg.len()).then_some(end)
 }
 
+/// What the walk's two name buffers hold: `(offset the decoding started at, pointers it
+/// followed)`, or `None` when unknown. In a response every answer's owner is usually a pointer
+/// to the question or to the previous CNAME target, already decoded: such a name is reused (or
+/// copied from the other buffer) instead of being decoded again, byte by byte.
+///
+/// Exact, not a heuristic: decoding from a pointer to offset `t` yields exactly the name
+/// decoded from `t`, with one more jump, so a reuse is allowed only while that jump count stays
+/// within [`MAX_POINTER_JUMPS`] (otherwise the name is decoded and fails as before).
+#[derive(Debug, Default, Clone, Copy)]
+struct NameCache {
+    owner: Option<(usize, usize)>,
+    target: Option<(usize, usize)>,
+}
+
+/// Decodes the owner (or question) name at `pos` into `owner`, reusing a decoding already in
+/// `owner` or `target` when the name is a single pointer to where that decoding started.
+fn read_owner(
+    msg: &[u8],
+    pos: usize,
+    owner: &mut NameBuf,
+    target: Option<&NameBuf>,
+    cache: &mut NameCache,
+) -> Result<usize, DnsError> {
+    if let [hi, lo, ..] = msg.get(pos..).unwrap_or_default()
+        && hi & 0xc0 == 0xc0
+    {
+        let to = (usize::from(hi & 0x3f) << 8) | usize::from(*lo);
+        let reusable = |c: Option<(usize, usize)>| {
+            c.filter(|&(from, jumps)| from == to && jumps < MAX_POINTER_JUMPS)
+        };
+        if let Some((from, jumps)) = reusable(cache.owner) {
+            cache.owner = Some((from, jumps + 1));
+            return Ok(pos + 2);
+        }
+        if let (Some(t), Some((from, jumps))) = (target, reusable(cache.target)) {
+            // Both buffers have the same capacity, so this cannot fail.
+            if owner.set(t.as_bytes()) {
+                cache.owner = Some((from, jumps + 1));
+                return Ok(pos + 2);
+            }
+        }
+    }
+    cache.owner = None;
+    let (next, jumps) = read_name_counted(msg, pos, owner)?;
+    cache.owner = Some((pos, jumps));
+    Ok(next)
+}
+
 /// Decodes the (possibly compressed) name at `start` into `out` and returns the position just
-/// after the name in the record being read (after the first pointer, if any).
+/// after the name in the record being read (after the first pointer, if any), and how many
+/// compression pointers were followed.
 ///
 /// Bounded: every iteration either consumes at least two bytes of the
 /// [`MAX_NAME_WIRE_LEN`] budget, follows one of [`MAX_POINTER_JUMPS`] pointers, or returns.
-fn read_name(msg: &[u8], start: usize, out: &mut NameBuf) -> Result<usize, DnsError> {
+fn read_name_counted(
+    msg: &[u8],
+    start: usize,
+    out: &mut NameBuf,
+) -> Result<(usize, usize), DnsError> {
     out.clear();
     let mut pos = start;
     let mut resume: Option<usize> = None;
@@ -519,7 +583,7 @@ fn read_name(msg: &[u8], start: usize, out: &mut NameBuf) -> Result<usize, DnsEr
         let len = *msg.get(pos).ok_or(DnsError::Truncated)?;
         match len & 0xc0 {
             0x00 if len == 0 => {
-                return Ok(resume.unwrap_or(pos + 1));
+                return Ok((resume.unwrap_or(pos + 1), jumps));
             }
             0x00 => {
                 let l = usize::from(len);
@@ -532,9 +596,17 @@ fn read_name(msg: &[u8], start: usize, out: &mut NameBuf) -> Result<usize, DnsEr
                 if !out.is_empty() && !out.push(b'.') {
                     return Err(DnsError::NameTooLong);
                 }
-                for &b in label {
-                    if !out.push_label_byte(b) {
+                // Nearly every label is plain name characters: copy it whole. Otherwise go
+                // byte by byte, escaping as `push_label_byte` does.
+                if label.iter().all(|&b| is_plain_label_byte(b)) {
+                    if !out.extend(label) {
                         return Err(DnsError::NameTooLong);
+                    }
+                } else {
+                    for &b in label {
+                        if !out.push_label_byte(b) {
+                            return Err(DnsError::NameTooLong);
+                        }
                     }
                 }
                 pos += 1 + l;

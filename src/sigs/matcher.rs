@@ -311,8 +311,15 @@ impl Matcher {
 pub fn normalise_name(raw: &[u8], out: &mut NameBuf) -> bool {
     out.clear();
     let raw = raw.strip_suffix(b".").unwrap_or(raw);
-    for &b in raw {
-        if !out.push(b.to_ascii_lowercase()) {
+    // Lowercase through a small stack block and append whole blocks (this runs for every
+    // observed name, so no per-byte bounds check and push).
+    for chunk in raw.chunks(64) {
+        let mut block = [0u8; 64];
+        let block = &mut block[..chunk.len()];
+        for (o, b) in block.iter_mut().zip(chunk) {
+            *o = b.to_ascii_lowercase();
+        }
+        if !out.extend(block) {
             out.clear();
             return false;
         }
