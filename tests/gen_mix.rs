@@ -107,5 +107,8 @@ fn every_planted_dns_and_sni_observation_alerts() {
         .keys()
         .filter(|f| !planted_frames.contains(f))
         .collect();
-    assert!(false_pos.is_empty(), "alerts on unplanted frames {false_pos:?}");
+    assert!(
+        false_pos.is_empty(),
+        "alerts on unplanted frames {false_pos:?}"
+    );
 }

@@ -464,15 +464,28 @@ impl<R: Read> CaptureReader<R> {
             return Ok(None);
         }
         self.fill_record(header_len)?;
-        let head = self.buf.get(self.start..self.end).unwrap_or(&[]);
-        let fields = (|| {
-            Some((
-                endian.u32(head, 0)?,
-                endian.u32(head, 4)?,
-                endian.u32(head, 8)?,
-                endian.u32(head, 12)?,
-            ))
-        })();
+        // The four header fields from one fixed-size copy, byte order decided once.
+        let head: Option<[u8; 16]> = self
+            .buf
+            .get(self.start..self.start + 16)
+            .and_then(|h| h.try_into().ok());
+        let fields = head.map(|h| {
+            let w = |i: usize| [h[i], h[i + 1], h[i + 2], h[i + 3]];
+            match endian {
+                Endian::Little => (
+                    u32::from_le_bytes(w(0)),
+                    u32::from_le_bytes(w(4)),
+                    u32::from_le_bytes(w(8)),
+                    u32::from_le_bytes(w(12)),
+                ),
+                Endian::Big => (
+                    u32::from_be_bytes(w(0)),
+                    u32::from_be_bytes(w(4)),
+                    u32::from_be_bytes(w(8)),
+                    u32::from_be_bytes(w(12)),
+                ),
+            }
+        });
         let Some((ts_secs, ts_frac, caplen, orig_len)) = fields else {
             return Err(self.rec_error(CaptureErrorKind::Truncated));
         };

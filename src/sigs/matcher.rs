@@ -138,6 +138,9 @@ pub struct Matcher {
     names: HashMap<Box<[u8]>, Vec<Entry>, FxBuildHasher>,
     /// Longest anchor in bytes: longer suffixes are not hashed at all.
     max_anchor: usize,
+    /// Bit `n` set when some anchor is `n` bytes long (n < 256): a suffix of any other length
+    /// is passed over without hashing it (most suffixes of most names).
+    anchor_lens: [u64; 4],
     /// Per present prefix length, longest first: masked address -> best rule.
     v4: Vec<(u8, HashMap<u32, IpMatch, FxBuildHasher>)>,
     v6: Vec<(u8, HashMap<u128, IpMatch, FxBuildHasher>)>,
@@ -157,6 +160,9 @@ impl Matcher {
             for (pi, raw) in rule.domains.iter().enumerate() {
                 let Ok(p) = parse_domain(raw) else { continue };
                 m.max_anchor = m.max_anchor.max(p.anchor.len());
+                if let Some(word) = m.anchor_lens.get_mut(p.anchor.len() / 64) {
+                    *word |= 1 << (p.anchor.len() % 64);
+                }
                 let entry = Entry {
                     rule: ri,
                     pattern: pi,
@@ -231,6 +237,7 @@ impl Matcher {
         loop {
             let suffix = name.get(start..).unwrap_or_default();
             if suffix.len() <= self.max_anchor
+                && self.has_anchor_len(suffix.len())
                 && let Some(bucket) = self.names.get(suffix)
             {
                 let left = match start {
@@ -248,6 +255,14 @@ impl Matcher {
                 None => return,
             }
         }
+    }
+
+    /// True when some anchor is `len` bytes long (anchors longer than 255 bytes: always true).
+    #[inline]
+    fn has_anchor_len(&self, len: usize) -> bool {
+        self.anchor_lens
+            .get(len / 64)
+            .is_none_or(|word| word & (1 << (len % 64)) != 0)
     }
 
     /// The best rule for a name already passed through [`normalise_name`]: longest anchor;
