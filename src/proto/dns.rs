@@ -395,10 +395,24 @@ pub fn rrtype_name(t: u16) -> Option<&'static str> {
     })
 }
 
-/// A label byte [`NameBuf::push_label_byte`] writes as it is (no `\DDD` escape).
+/// Label bytes [`NameBuf::push_label_byte`] writes as they are (no `\DDD` escape), by value.
+static PLAIN_LABEL_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_graphic() && c != b'.' && c != b'\\';
+        b += 1;
+    }
+    t
+};
+
+/// True when every byte of `label` is written as it is: one table load per byte, no branch.
 #[inline]
-fn is_plain_label_byte(b: u8) -> bool {
-    b.is_ascii_graphic() && b != b'.' && b != b'\\'
+fn is_plain_label(label: &[u8]) -> bool {
+    label
+        .iter()
+        .fold(true, |plain, &b| plain & PLAIN_LABEL_BYTE[usize::from(b)])
 }
 
 /// Big-endian u16 at `at`, if present.
@@ -598,7 +612,7 @@ fn read_name_counted(
                 }
                 // Nearly every label is plain name characters: copy it whole. Otherwise go
                 // byte by byte, escaping as `push_label_byte` does.
-                if label.iter().all(|&b| is_plain_label_byte(b)) {
+                if is_plain_label(label) {
                     if !out.extend(label) {
                         return Err(DnsError::NameTooLong);
                     }
