@@ -17,7 +17,6 @@ use vendorwatch::proto::dns::{self, DnsItem};
 use vendorwatch::proto::tls;
 
 #[path = "../examples/gen-mix.rs"]
-#[allow(dead_code, unused)]
 mod gen_mix;
 
 /// Measures `f` on `input` as messages/s and as bytes/s.

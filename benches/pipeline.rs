@@ -19,7 +19,6 @@ use vendorwatch::output::eve::EveWriter;
 use vendorwatch::sigs::RuleSet;
 
 #[path = "../examples/gen-mix.rs"]
-#[allow(dead_code, unused)]
 mod gen_mix;
 
 const PACKETS: u64 = 50_000;

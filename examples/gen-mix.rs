@@ -878,7 +878,7 @@ impl<W: Write, T: Write> Gen<W, T> {
             self.rng.label(&mut n, 2, 12);
             n.push('.');
         }
-        let base: &str = *self.rng.pick(BASES);
+        let base = BASES[self.rng.below(BASES.len() as u64) as usize];
         n.push_str(base);
         n
     }

@@ -15,7 +15,6 @@ use vendorwatch::output::eve::EveWriter;
 use vendorwatch::sigs::RuleSet;
 
 #[path = "../examples/gen-mix.rs"]
-#[allow(dead_code, unused)]
 mod gen_mix;
 
 #[derive(Clone, Default)]

@@ -396,6 +396,8 @@ pub fn rrtype_name(t: u16) -> Option<&'static str> {
 }
 
 /// Label bytes [`NameBuf::push_label_byte`] writes as they are (no `\DDD` escape), by value.
+// Indexing in a const initialiser is checked at compile time: it cannot panic at run time.
+#[allow(clippy::indexing_slicing)]
 static PLAIN_LABEL_BYTE: [bool; 256] = {
     let mut t = [false; 256];
     let mut b = 0;
@@ -410,9 +412,14 @@ static PLAIN_LABEL_BYTE: [bool; 256] = {
 /// True when every byte of `label` is written as it is: one table load per byte, no branch.
 #[inline]
 fn is_plain_label(label: &[u8]) -> bool {
-    label
-        .iter()
-        .fold(true, |plain, &b| plain & PLAIN_LABEL_BYTE[usize::from(b)])
+    label.iter().fold(true, |plain, &b| {
+        // A u8 always indexes the 256-entry table: `get` compiles to a plain load.
+        plain
+            & PLAIN_LABEL_BYTE
+                .get(usize::from(b))
+                .copied()
+                .unwrap_or(false)
+    })
 }
 
 /// Big-endian u16 at `at`, if present.
@@ -757,6 +764,38 @@ mod tests {
             Seen::A("edge.cdn.Example.net".into(), [192, 0, 2, 7]),
             Seen::Aaaa("edge.cdn.Example.net".into(), v6),
         ]
+    }
+
+    /// An answer whose owner points at the previous CNAME target reuses that decoding only
+    /// while the pointer budget allows; at the limit it fails exactly as a fresh decode would.
+    #[test]
+    fn reused_owner_names_keep_the_pointer_limit() {
+        for chain in [MAX_POINTER_JUMPS - 2, MAX_POINTER_JUMPS - 1] {
+            let mut m = header(0x8180, 1, 2);
+            m.extend_from_slice(&labels("a.b"));
+            m.extend_from_slice(&[0, 1, 0, 1]);
+            // CNAME rdata: a pointer to the next pointer, `chain` times, the last to the
+            // question: decoding it follows chain + 1 pointers.
+            let start = m.len() + 2 + 10;
+            let mut rd = Vec::new();
+            for i in 0..chain {
+                let next = start + 2 * (i + 1);
+                rd.extend_from_slice(&[0xc0 | (next >> 8) as u8, next as u8]);
+            }
+            rd.extend_from_slice(&[0xc0, 12]);
+            rr(&mut m, &[0xc0, 12], TYPE_CNAME, &rd);
+            let p = [0xc0 | (start >> 8) as u8, start as u8];
+            rr(&mut m, &p, TYPE_A, &[192, 0, 2, 1]);
+            let (r, seen) = collect(&m);
+            let sum = r.unwrap();
+            if chain + 2 <= MAX_POINTER_JUMPS {
+                assert!(sum.is_complete(), "{chain}: {:?}", sum.stopped);
+                assert_eq!(seen.last(), Some(&Seen::A("a.b".into(), [192, 0, 2, 1])));
+            } else {
+                assert_eq!(sum.stopped, Some(DnsError::PointerLoop), "{chain}");
+                assert_eq!(sum.answers, 1);
+            }
+        }
     }
 
     #[test]
