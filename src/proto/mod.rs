@@ -4,6 +4,7 @@
 
 pub mod dns;
 pub mod name;
+pub mod quic;
 pub mod tls;
 
 pub use name::NameBuf;
