@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::decode::{Decoder, DecoderConfig};
 use crate::detect::{Detector, LogSelection};
+use crate::flow::{FlowConfig, FlowTable};
 use crate::output::eve::EveWriter;
 use crate::output::summary::write_summary;
 use crate::pipeline::{self, ScanStats};
@@ -55,7 +56,8 @@ struct ScanArgs {
     /// Write EVE JSON lines to FILE instead of stdout.
     #[arg(long, value_name = "FILE")]
     eve: Option<PathBuf>,
-    /// Also log protocol events, matched or not: comma-separated `dns`, `tls`, or `all`.
+    /// Also log protocol events, matched or not: comma-separated `dns`, `tls`,
+    /// `http`, or `all`.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     log: Vec<String>,
     /// Do not print the summary on stderr.
@@ -65,7 +67,40 @@ struct ScanArgs {
     #[arg(long = "vxlan-port", value_name = "PORT")]
     vxlan_ports: Vec<u16>,
     #[command(flatten)]
+    flow: FlowArgs,
+    #[command(flatten)]
     sigs: SignatureArgs,
+}
+
+/// Limits of the TCP flow table and reassembly.
+#[derive(Args, Debug, Clone)]
+struct FlowArgs {
+    /// Most TCP flows tracked at once; beyond it the least recently used flow is evicted
+    /// (counted in the summary).
+    #[arg(long, value_name = "N", default_value_t = FlowConfig::default().max_flows)]
+    max_flows: usize,
+    /// Most memory, in KiB, held by TCP reassembly buffers over all flows; segments beyond it
+    /// are refused (counted).
+    #[arg(long, value_name = "KIB", default_value_t = FlowConfig::default().max_reasm_bytes / 1024)]
+    reassembly_memory: usize,
+    /// Bytes of a client's first flight buffered to find a ClientHello or HTTP request head
+    /// split over segments.
+    #[arg(long, value_name = "BYTES", default_value_t = FlowConfig::default().first_flight_limit)]
+    first_flight_limit: usize,
+    /// Seconds (of capture time) without packets after which a flow is dropped.
+    #[arg(long, value_name = "SECS", default_value_t = FlowConfig::default().idle_timeout_secs)]
+    flow_timeout: i64,
+}
+
+impl FlowArgs {
+    fn config(&self) -> FlowConfig {
+        FlowConfig {
+            max_flows: self.max_flows.max(1),
+            max_reasm_bytes: self.reassembly_memory.saturating_mul(1024),
+            first_flight_limit: self.first_flight_limit,
+            idle_timeout_secs: self.flow_timeout.max(1),
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -125,14 +160,16 @@ fn parse_log(list: &[String]) -> Result<LogSelection, String> {
         match item.trim() {
             "dns" => log.dns = true,
             "tls" => log.tls = true,
+            "http" => log.http = true,
             "all" => {
                 log.dns = true;
                 log.tls = true;
+                log.http = true;
             }
             "" => {}
             other => {
                 return Err(format!(
-                    "unknown --log value {other:?} (expected dns, tls or all)"
+                    "unknown --log value {other:?} (expected dns, tls, http or all)"
                 ));
             }
         }
@@ -175,7 +212,15 @@ fn run_scan(args: ScanArgs) -> i32 {
     let mut config = DecoderConfig::default();
     config.vxlan_ports.extend(&args.vxlan_ports);
     let mut decoder = Decoder::new(config);
-    pipeline::scan(&inputs, &mut decoder, &mut detector, &mut out, &mut stats);
+    let mut flows = FlowTable::new(args.flow.config());
+    pipeline::scan(
+        &inputs,
+        &mut decoder,
+        &mut flows,
+        &mut detector,
+        &mut out,
+        &mut stats,
+    );
     let written = out.records();
     let output_result = out.finish();
     if !args.quiet {

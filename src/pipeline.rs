@@ -1,13 +1,14 @@
-//! The offline job: expand inputs, read each capture, decode, detect, write. One thread for
-//! now; the reader hands borrowed packets straight down the stages.
+//! The offline job: expand inputs, read each capture, decode, track flows, detect, write. One
+//! thread for now; the reader hands borrowed packets straight down the stages.
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use crate::capture::file::{CaptureErrorKind, CaptureReader};
-use crate::decode::{DecodeStats, Decoder, SkipReason};
+use crate::decode::{DecodeStats, Decoded, Decoder, L4Proto, SkipReason};
 use crate::detect::{Detector, FlowMeta};
+use crate::flow::{AppEvent, FlowTable};
 use crate::output::eve::EveWriter;
 
 /// One input as the user named it.
@@ -48,6 +49,8 @@ pub struct ScanStats {
     pub decode: DecodeStats,
     /// One line per error, as printed.
     pub errors: Vec<String>,
+    /// Flow table and reassembly counters.
+    pub flow: crate::flow::FlowStats,
 }
 
 /// Expand the command-line arguments: `-` is stdin, a directory is walked recursively in name
@@ -124,17 +127,20 @@ fn fail(stats: &mut ScanStats, line: String) {
 pub fn scan(
     inputs: &[Input],
     decoder: &mut Decoder,
+    flows: &mut FlowTable,
     detector: &mut Detector,
     out: &mut EveWriter,
     stats: &mut ScanStats,
 ) {
-    scan_inputs(inputs, decoder, detector, out, stats);
+    scan_inputs(inputs, decoder, flows, detector, out, stats);
     stats.decode = decoder.stats();
+    stats.flow = flows.stats;
 }
 
 fn scan_inputs(
     inputs: &[Input],
     decoder: &mut Decoder,
+    flows: &mut FlowTable,
     detector: &mut Detector,
     out: &mut EveWriter,
     stats: &mut ScanStats,
@@ -143,9 +149,17 @@ fn scan_inputs(
         let name = input.display_name();
         out.set_pcap_filename(&name);
         let ok = match input {
-            Input::Stdin => scan_reader(&name, io::stdin().lock(), decoder, detector, out, stats),
+            Input::Stdin => scan_reader(
+                &name,
+                io::stdin().lock(),
+                decoder,
+                flows,
+                detector,
+                out,
+                stats,
+            ),
             Input::File(path) => match File::open(path) {
-                Ok(file) => scan_reader(&name, file, decoder, detector, out, stats),
+                Ok(file) => scan_reader(&name, file, decoder, flows, detector, out, stats),
                 Err(e) => {
                     fail(stats, format!("{name}: cannot open: {e}"));
                     false
@@ -168,6 +182,7 @@ fn scan_reader<R: Read>(
     name: &str,
     reader: R,
     decoder: &mut Decoder,
+    flows: &mut FlowTable,
     detector: &mut Detector,
     out: &mut EveWriter,
     stats: &mut ScanStats,
@@ -205,7 +220,7 @@ fn scan_reader<R: Read>(
         match decoder.decode(packet.link_type, packet.data, packet.ts) {
             Ok(decoded) => {
                 let meta = FlowMeta::new(&decoded, packet.ts, pcap_cnt);
-                detector.on_packet(&decoded, &meta, out);
+                process(&decoded, &meta, flows, detector, out);
             }
             Err(reason) => {
                 stats.skipped[reason.index()] += 1;
@@ -229,4 +244,26 @@ fn scan_reader<R: Read>(
         }
     }
     ok
+}
+
+/// The stages after decoding, for one packet: UDP straight to detection, TCP through the flow
+/// table, which hands complete messages (reassembled when needed) to detection.
+pub fn process(
+    pkt: &Decoded<'_>,
+    meta: &FlowMeta,
+    flows: &mut FlowTable,
+    detector: &mut Detector,
+    out: &mut EveWriter,
+) {
+    match pkt.proto {
+        L4Proto::Udp => detector.on_packet(pkt, meta, out),
+        L4Proto::Tcp => {
+            let mut sink = |event: AppEvent<'_>| match event {
+                AppEvent::Tls(hello) => detector.on_client_hello(&hello, meta, out),
+                AppEvent::Http(req) => detector.on_http(&req, meta, out),
+                AppEvent::Dns(msg) => detector.on_dns(msg, meta, out),
+            };
+            flows.on_tcp(pkt, meta.ts, &mut sink);
+        }
+    }
 }

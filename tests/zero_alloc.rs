@@ -1,14 +1,17 @@
 //! The fast path allocates nothing for a packet that matches nothing: a counting global
-//! allocator watches the reader, decoder, DNS and TLS extractors and the matcher run over
-//! thousands of such packets in steady state.
+//! allocator watches the reader, decoder, flow table, DNS, TLS and HTTP extractors and the
+//! matcher run over thousands of such packets in steady state — new TCP flows whose message
+//! is complete in one segment, and packets of flows already decided.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use vendorwatch::capture::file::CaptureReader;
-use vendorwatch::decode::Decoder;
+use vendorwatch::decode::{Decoder, decode};
 use vendorwatch::detect::{Detector, FlowMeta, LogSelection};
+use vendorwatch::flow::{FlowConfig, FlowTable};
 use vendorwatch::output::eve::EveWriter;
+use vendorwatch::pipeline::process;
 use vendorwatch::sigs::RuleSet;
 
 struct Counting;
@@ -69,6 +72,11 @@ fn client_hello(sni: &str) -> Vec<u8> {
 
 /// Ethernet + IPv4 + UDP or TCP around `payload`.
 fn frame(udp: bool, dst_port: u16, payload: &[u8]) -> Vec<u8> {
+    tcp_frame(udp, 40000, dst_port, 0x18, payload)
+}
+
+/// Ethernet + IPv4 + UDP or TCP (source port and TCP flags given) around `payload`.
+fn tcp_frame(udp: bool, src_port: u16, dst_port: u16, flags: u8, payload: &[u8]) -> Vec<u8> {
     let l4_len = if udp { 8 } else { 20 };
     let total = 20 + l4_len + payload.len();
     let mut f = vec![0u8; 12];
@@ -76,13 +84,13 @@ fn frame(udp: bool, dst_port: u16, payload: &[u8]) -> Vec<u8> {
     f.extend_from_slice(&[0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0x40, 0, 64]);
     f.push(if udp { 17 } else { 6 });
     f.extend_from_slice(&[0, 0, 10, 1, 2, 3, 93, 184, 216, 34]);
-    f.extend_from_slice(&40000u16.to_be_bytes());
+    f.extend_from_slice(&src_port.to_be_bytes());
     f.extend_from_slice(&dst_port.to_be_bytes());
     if udp {
         f.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
         f.extend_from_slice(&[0, 0]);
     } else {
-        f.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 1, 0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0]);
+        f.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 1, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
     }
     f.extend_from_slice(payload);
     f
@@ -104,27 +112,20 @@ fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
     p
 }
 
-#[test]
-fn non_matching_packets_allocate_nothing() {
-    let rules = RuleSet::bundled().expect("bundled packs load");
-    let mut detector = Detector::new(rules, LogSelection::default());
-    let mut out = EveWriter::new(Box::new(std::io::sink()));
-    let mut decoder = Decoder::default();
-    let frames = [
-        frame(true, 53, &dns_query("www.example.org")),
-        frame(true, 53, &dns_query("kaspersky.com.evil.example")),
-        frame(false, 443, &client_hello("github.com")),
-        frame(false, 443, &client_hello("notkaspersky.com")),
-        frame(false, 80, b"GET / HTTP/1.1\r\nHost: example.org\r\n\r\n"),
-    ];
-    let mut many = Vec::new();
-    for _ in 0..2000 {
-        many.extend(frames.iter().cloned());
-    }
-    let bytes = pcap(&many);
-    let mut reader = CaptureReader::new(&bytes[..]).expect("pcap header");
+const RST: u8 = 0x04;
+const PSH_ACK: u8 = 0x18;
 
-    // Warm up: the first packets may size buffers.
+fn run_frames(
+    frames: &[Vec<u8>],
+    warmup: usize,
+    flows: &mut FlowTable,
+    detector: &mut Detector,
+    out: &mut EveWriter,
+) -> u64 {
+    let bytes = pcap(frames);
+    let mut reader = CaptureReader::new(&bytes[..]).expect("pcap header");
+    // The stateful decoder, as the pipeline runs it (fragment reassembly idle).
+    let mut decoder = Decoder::default();
     let mut run = |reader: &mut CaptureReader<&[u8]>, n: usize| {
         for _ in 0..n {
             let packet = reader.next_packet().expect("read").expect("a packet");
@@ -132,30 +133,88 @@ fn non_matching_packets_allocate_nothing() {
                 .decode(packet.link_type, packet.data, packet.ts)
                 .expect("decodes");
             let meta = FlowMeta::new(&decoded, packet.ts, 1);
-            detector.on_packet(&decoded, &meta, &mut out);
+            process(&decoded, &meta, flows, detector, out);
         }
     };
-    run(&mut reader, 100);
+    run(&mut reader, warmup);
     let before = ALLOCATIONS.load(Ordering::Relaxed);
-    run(&mut reader, many.len() - 100);
-    let after = ALLOCATIONS.load(Ordering::Relaxed);
-    assert_eq!(
-        after - before,
-        0,
-        "allocations on the non-matching fast path"
-    );
+    run(&mut reader, frames.len() - warmup);
+    ALLOCATIONS.load(Ordering::Relaxed) - before
+}
+
+/// One test: the allocation counter is global, so the checks must not run in parallel.
+#[test]
+fn fast_paths_allocate_nothing() {
+    non_matching_packets_allocate_nothing();
+    packets_of_decided_flows_allocate_nothing();
+}
+
+fn non_matching_packets_allocate_nothing() {
+    let rules = RuleSet::bundled().expect("bundled packs load");
+    let mut detector = Detector::new(rules, LogSelection::default());
+    let mut out = EveWriter::new(Box::new(std::io::sink()));
+    let mut flows = FlowTable::new(FlowConfig::default());
+    // Each TCP message opens a new flow (complete in its one segment: parsed in place), and
+    // an RST closes it again.
+    let hellos = [client_hello("github.com"), client_hello("notkaspersky.com")];
+    let get = b"GET / HTTP/1.1\r\nHost: example.org\r\nUser-Agent: curl\r\n\r\n";
+    let mut many = Vec::new();
+    for i in 0..2000u16 {
+        let port = 20000 + i % 64;
+        many.push(frame(true, 53, &dns_query("www.example.org")));
+        many.push(frame(true, 53, &dns_query("kaspersky.com.evil.example")));
+        for (k, hello) in hellos.iter().enumerate() {
+            let p = port + 100 * k as u16;
+            many.push(tcp_frame(false, p, 443, PSH_ACK, hello));
+            many.push(tcp_frame(false, p, 443, RST, b""));
+        }
+        many.push(tcp_frame(false, port, 80, PSH_ACK, get));
+        many.push(tcp_frame(false, port, 80, RST, b""));
+    }
+    let allocations = run_frames(&many, 800, &mut flows, &mut detector, &mut out);
+    assert_eq!(allocations, 0, "allocations on the non-matching fast path");
     assert_eq!(detector.stats.alerts, 0);
     assert_eq!(detector.stats.client_hellos, 4000);
+    assert_eq!(detector.stats.http_requests, 2000);
     assert_eq!(detector.stats.dns_messages, 4000);
+    assert_eq!(flows.stats.segments_buffered, 0);
 
     // The counter works: a matching packet does allocate (it builds the alert).
     let hit = frame(true, 53, &dns_query("s01.upd.kaspersky.com"));
-    let decoded = decoder
-        .decode(1, &hit, vendorwatch::capture::Timestamp::default())
-        .expect("decodes");
+    let decoded = decode(1, &hit).expect("decodes");
     let meta = FlowMeta::new(&decoded, vendorwatch::capture::Timestamp::default(), 1);
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     detector.on_packet(&decoded, &meta, &mut out);
     assert!(ALLOCATIONS.load(Ordering::Relaxed) > before);
     assert_eq!(detector.stats.alerts, 1);
+}
+
+fn packets_of_decided_flows_allocate_nothing() {
+    let rules = RuleSet::bundled().expect("bundled packs load");
+    let mut detector = Detector::new(rules, LogSelection::default());
+    let mut out = EveWriter::new(Box::new(std::io::sink()));
+    // Packets are one second apart in the test capture: no flow goes idle here.
+    let mut flows = FlowTable::new(FlowConfig {
+        idle_timeout_secs: 1_000_000,
+        ..FlowConfig::default()
+    });
+    // 500 flows: the first packet of each holds a ClientHello and decides it.
+    let hello = client_hello("github.com");
+    let mut frames: Vec<Vec<u8>> = (0..500u16)
+        .map(|i| tcp_frame(false, 10000 + i, 443, PSH_ACK, &hello))
+        .collect();
+    let warmup = frames.len();
+    // Then bulk data on all of them, and a ClientHello-looking retransmission.
+    for round in 0..20u16 {
+        for i in 0..500u16 {
+            let payload: &[u8] = if round == 7 { &hello } else { &[0x17; 1200] };
+            frames.push(tcp_frame(false, 10000 + i, 443, PSH_ACK, payload));
+        }
+    }
+    let allocations = run_frames(&frames, warmup, &mut flows, &mut detector, &mut out);
+    assert_eq!(allocations, 0, "allocations for packets of decided flows");
+    assert_eq!(flows.len(), 500);
+    // The repeated hellos of round 7 are parsed in place too.
+    assert_eq!(detector.stats.client_hellos, 1000);
+    assert_eq!(flows.stats.segments_buffered, 0);
 }

@@ -156,6 +156,8 @@ pub struct TcpFlags {
     pub fin: bool,
     /// RST.
     pub rst: bool,
+    /// Sequence number (kept with the flags: the TCP header facts the flow layer needs).
+    pub seq: u32,
 }
 
 /// VLAN ids of a frame, outermost first, held inline.
@@ -202,6 +204,32 @@ impl Tunnel {
             IPPROTO_IPV6 => "IPV6",
             _ => "IP",
         }
+    }
+
+    /// A number that tells tunnels apart (outer endpoints, ordered so both directions agree,
+    /// and protocol): the same inner 5-tuple in two tunnels is two flows.
+    pub fn context_id(&self) -> u64 {
+        let (lo, hi) = if self.src_ip <= self.dst_ip {
+            (self.src_ip, self.dst_ip)
+        } else {
+            (self.dst_ip, self.src_ip)
+        };
+        // FNV-1a over the outer endpoints and protocol.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |bytes: &[u8]| {
+            for b in bytes {
+                h ^= u64::from(*b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        for ip in [lo, hi] {
+            match ip {
+                IpAddr::V4(v4) => eat(&v4.octets()),
+                IpAddr::V6(v6) => eat(&v6.octets()),
+            }
+        }
+        eat(&[self.proto, self.depth]);
+        h.max(1)
     }
 }
 
@@ -674,6 +702,7 @@ fn tcp<'a>(ip: IpLayer<'a>, ctx: &Context, reassembled: bool) -> Result<Decoded<
             ack: tcp.ack(),
             fin: tcp.fin(),
             rst: tcp.rst(),
+            seq: tcp.sequence_number(),
         },
         payload: ip.payload.get(header_len..).unwrap_or(&[]),
         vlans: ctx.vlans,

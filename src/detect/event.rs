@@ -4,6 +4,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::proto::dns::{self, DnsItem, Rdata};
+use crate::proto::http::HttpRequest;
 use crate::proto::tls::ClientHello;
 
 /// One question of a DNS message.
@@ -114,6 +115,38 @@ impl TlsRecord {
     }
 }
 
+/// The request facts EVE's `http` object carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRecord {
+    /// `Host` header without its port (else the CONNECT / absolute-URI authority).
+    pub hostname: Option<String>,
+    /// Port of the host, when it named one.
+    pub port: Option<u16>,
+    /// Request-target as sent.
+    pub url: String,
+    /// Method.
+    pub method: String,
+    /// Protocol version (`HTTP/1.1`), empty for HTTP/0.9-style requests.
+    pub protocol: String,
+    /// `User-Agent` header.
+    pub user_agent: Option<String>,
+}
+
+impl HttpRecord {
+    /// Copy what EVE needs out of a parsed request head.
+    pub fn from_request(req: &HttpRequest<'_>) -> HttpRecord {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        HttpRecord {
+            hostname: req.hostname().map(text),
+            port: req.port(),
+            url: text(req.target),
+            method: text(req.method),
+            protocol: text(req.version),
+            user_agent: req.user_agent.map(text),
+        }
+    }
+}
+
 /// The protocol record that goes with an alert.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AppRecord {
@@ -121,6 +154,8 @@ pub enum AppRecord {
     Dns(DnsRecord),
     /// TLS ClientHello.
     Tls(TlsRecord),
+    /// HTTP/1.x request.
+    Http(HttpRecord),
 }
 
 impl AppRecord {
@@ -129,6 +164,7 @@ impl AppRecord {
         match self {
             AppRecord::Dns(_) => "dns",
             AppRecord::Tls(_) => "tls",
+            AppRecord::Http(_) => "http",
         }
     }
 }

@@ -14,9 +14,10 @@ use crate::capture::Timestamp;
 use crate::decode::{Decoded, L4Proto, Tunnel, VlanIds};
 use crate::output::eve::{EveWriter, MatchFacts};
 use crate::proto::dns::{self, DnsItem, Rdata};
+use crate::proto::http::HttpRequest;
 use crate::proto::{NameBuf, tls};
 use crate::sigs::{Matcher, RuleSet, normalise_name};
-use event::{AppRecord, DnsRecord, TlsRecord};
+use event::{AppRecord, DnsRecord, HttpRecord, TlsRecord};
 use inventory::Inventory;
 
 /// Where in a protocol a name was observed; reported as `alert.metadata.observation`.
@@ -28,6 +29,8 @@ pub enum Observation {
     DnsAnswer,
     /// server_name of a TLS ClientHello.
     TlsSni,
+    /// `Host` header (or CONNECT / absolute-URI authority) of an HTTP/1.x request.
+    HttpHost,
 }
 
 impl Observation {
@@ -37,6 +40,7 @@ impl Observation {
             Observation::DnsQuery => "dns-query",
             Observation::DnsAnswer => "dns-answer",
             Observation::TlsSni => "tls-sni",
+            Observation::HttpHost => "http-host",
         }
     }
 }
@@ -148,6 +152,8 @@ pub struct LogSelection {
     pub dns: bool,
     /// `event_type: tls` for every ClientHello.
     pub tls: bool,
+    /// `event_type: http` for every HTTP/1.x request head.
+    pub http: bool,
 }
 
 /// Counters of what detection saw, for the summary.
@@ -159,6 +165,8 @@ pub struct DetectStats {
     pub dns_invalid: u64,
     /// TLS ClientHellos parsed.
     pub client_hellos: u64,
+    /// HTTP/1.x request heads parsed.
+    pub http_requests: u64,
     /// Alerts written.
     pub alerts: u64,
     /// Hits beyond the per-packet limit, dropped (see [`MAX_HITS_PER_PACKET`]).
@@ -265,16 +273,12 @@ impl Detector {
         &self.rules
     }
 
-    /// Look at one decoded packet: DNS on UDP port 53, a ClientHello on any TCP port.
+    /// Look at one decoded UDP packet: DNS on port 53. TCP payloads are not looked at here:
+    /// they go through the flow layer (`flow::FlowTable`), which hands complete messages to
+    /// [`Detector::on_dns`], [`Detector::on_client_hello`] and [`Detector::on_http`].
     pub fn on_packet(&mut self, pkt: &Decoded<'_>, meta: &FlowMeta, out: &mut EveWriter) {
-        match pkt.proto {
-            L4Proto::Udp if is_dns_port(pkt.src_port, pkt.dst_port) => {
-                self.on_dns(pkt.payload, meta, out)
-            }
-            L4Proto::Tcp if tls::looks_like_client_hello(pkt.payload) => {
-                self.on_tls(pkt.payload, meta, out)
-            }
-            _ => {}
+        if pkt.proto == L4Proto::Udp && is_dns_port(pkt.src_port, pkt.dst_port) {
+            self.on_dns(pkt.payload, meta, out)
         }
     }
 
@@ -326,9 +330,43 @@ impl Detector {
 
     /// A TCP payload that starts like a ClientHello.
     pub fn on_tls(&mut self, payload: &[u8], meta: &FlowMeta, out: &mut EveWriter) {
-        let Some(hello) = tls::parse_client_hello(payload) else {
+        if let Some(hello) = tls::parse_client_hello(payload) {
+            self.on_client_hello(&hello, meta, out);
+        }
+    }
+
+    /// An HTTP/1.x request head (from the flow layer).
+    pub fn on_http(&mut self, req: &HttpRequest<'_>, meta: &FlowMeta, out: &mut EveWriter) {
+        self.stats.http_requests += 1;
+        let mut hits = Hits::new();
+        if let Some(host) = req.hostname() {
+            let mut norm = NameBuf::new();
+            check_name(
+                &self.matcher,
+                host,
+                Observation::HttpHost,
+                &mut norm,
+                &mut hits,
+            );
+        }
+        self.stats.hits_dropped += hits.dropped;
+        if hits.is_empty() && !self.log.http {
             return;
-        };
+        }
+        let record = HttpRecord::from_request(req);
+        if self.log.http {
+            out.write_http(meta, &record);
+        }
+        self.emit(&hits, meta.src_ip, meta, &AppRecord::Http(record), out);
+    }
+
+    /// A parsed ClientHello (one payload, or reassembled by the flow layer).
+    pub fn on_client_hello(
+        &mut self,
+        hello: &tls::ClientHello<'_>,
+        meta: &FlowMeta,
+        out: &mut EveWriter,
+    ) {
         self.stats.client_hellos += 1;
         let mut hits = Hits::new();
         if let Some(sni) = hello.sni {
@@ -344,7 +382,7 @@ impl Detector {
         if hits.is_empty() && !self.log.tls {
             return;
         }
-        let record = TlsRecord::from_client_hello(&hello);
+        let record = TlsRecord::from_client_hello(hello);
         if self.log.tls {
             out.write_tls(meta, &record);
         }

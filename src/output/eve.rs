@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 
 use crate::decode::{L4Proto, VlanIds};
-use crate::detect::event::{AppRecord, DnsRecord, TlsRecord};
+use crate::detect::event::{AppRecord, DnsRecord, HttpRecord, TlsRecord};
 use crate::detect::{FlowMeta, Observation};
 use crate::output::json::JsonWriter;
 use crate::output::time::UtcTime;
@@ -109,6 +109,7 @@ impl EveWriter {
         match app {
             AppRecord::Dns(rec) => write_dns_object(j, rec),
             AppRecord::Tls(rec) => write_tls_object(j, rec),
+            AppRecord::Http(rec) => write_http_object(j, rec),
         }
         self.end_record();
     }
@@ -124,6 +125,13 @@ impl EveWriter {
     pub fn write_tls(&mut self, flow: &FlowMeta, rec: &TlsRecord) {
         self.begin_record(flow, "tls");
         write_tls_object(&mut self.json, rec);
+        self.end_record();
+    }
+
+    /// An HTTP request record (`event_type: http`).
+    pub fn write_http(&mut self, flow: &FlowMeta, rec: &HttpRecord) {
+        self.begin_record(flow, "http");
+        write_http_object(&mut self.json, rec);
         self.end_record();
     }
 
@@ -310,5 +318,26 @@ fn write_tls_object(j: &mut JsonWriter, rec: &TlsRecord) {
         j.bytes_as_str(sni);
     }
     j.field_str("version", tls::version_name(rec.version));
+    j.end_object();
+}
+
+/// EVE `http` object for a request (the response is not parsed).
+fn write_http_object(j: &mut JsonWriter, rec: &HttpRecord) {
+    j.key("http");
+    j.begin_object();
+    if let Some(host) = &rec.hostname {
+        j.field_str("hostname", host);
+    }
+    if let Some(port) = rec.port {
+        j.field_u64("http_port", u64::from(port));
+    }
+    j.field_str("url", &rec.url);
+    if let Some(ua) = &rec.user_agent {
+        j.field_str("http_user_agent", ua);
+    }
+    j.field_str("http_method", &rec.method);
+    if !rec.protocol.is_empty() {
+        j.field_str("protocol", &rec.protocol);
+    }
     j.end_object();
 }

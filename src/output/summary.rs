@@ -59,6 +59,19 @@ pub fn write_summary(
         "  dns messages: {} ({} invalid), tls client hellos: {}",
         detect.dns_messages, detect.dns_invalid, detect.client_hellos
     )?;
+    let f = &scan.flow;
+    writeln!(
+        w,
+        "  http requests: {}; tcp flows: {} ({} closed, {} evicted idle, {} evicted at the flow cap), reassembled: {}, reassembly refused at the memory cap: {}, first-flight limit hit: {}",
+        detect.http_requests,
+        f.flows_created,
+        f.closed,
+        f.evicted_idle,
+        f.evicted_cap,
+        f.reassembled,
+        f.reasm_refused,
+        f.first_flight_limit_hit
+    )?;
     writeln!(
         w,
         "  alerts: {}, eve records written: {records}",

@@ -1,0 +1,887 @@
+//! The flow layer: a bounded TCP flow table and reassembly of only what extraction needs —
+//! the client's first flight (a ClientHello or HTTP request head split over segments and TLS
+//! records) and DNS-over-TCP messages (2-byte length prefix, several per connection, both
+//! directions).
+//!
+//! Per packet: look the flow up (normalised 5-tuple + VLAN ids + tunnel context), then per
+//! direction:
+//! - `Start`: the first bytes decide the protocol. A segment that holds a whole ClientHello,
+//!   request head or DNS message is parsed in place (no copy, no allocation). Only a message
+//!   that is not complete in one segment (or a segment that arrives out of order) is copied
+//!   into a per-direction [`reasm::Reasm`] buffer, bounded by the first-flight limit and the
+//!   table's global reassembly cap.
+//! - `Dns`: length-prefixed messages, framed continuously.
+//! - `HttpFollow`: after a request head, later segments that start with a request (pipelined,
+//!   keep-alive) or a ClientHello (after `CONNECT`) are parsed in place, never buffered.
+//! - `Decided`: nothing more to do; a packet costs the lookup.
+//!
+//! Overlap policy: first wins (see [`reasm`]). Missing SYN: the first payload of a direction
+//! sets its base; an earlier segment arriving later moves the base back (before anything was
+//! consumed). A first payload that is neither the start of a ClientHello, a request, nor DNS
+//! decides the direction at once (a mid-stream capture of bulk data costs nothing).
+//! Sequence numbers wrap: offsets are computed with wrapping arithmetic.
+
+pub mod reasm;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use crate::capture::Timestamp;
+use crate::decode::{Decoded, L4Proto, VlanIds};
+use crate::proto::http::{self, HttpParse, HttpRequest};
+use crate::proto::{dns, tls};
+use reasm::Reasm;
+
+/// Limits of the flow table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowConfig {
+    /// Most flows tracked at once; a new flow beyond it evicts an old one (counted).
+    pub max_flows: usize,
+    /// Most bytes held in reassembly buffers over all flows; beyond it segments are refused.
+    pub max_reasm_bytes: usize,
+    /// Most bytes of a client's first flight buffered to find a ClientHello or request head.
+    pub first_flight_limit: usize,
+    /// Seconds without a packet after which a flow is dropped (by packet timestamps).
+    pub idle_timeout_secs: i64,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig {
+            max_flows: 65_536,
+            max_reasm_bytes: 32 * 1024 * 1024,
+            first_flight_limit: 16 * 1024,
+            idle_timeout_secs: 120,
+        }
+    }
+}
+
+/// Largest DNS-over-TCP message plus its length prefix.
+const DNS_TCP_LIMIT: usize = 2 + 65_535;
+
+/// Counters of the flow layer, for the summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FlowStats {
+    /// Flows created.
+    pub flows_created: u64,
+    /// Flows dropped after `idle_timeout_secs` without packets.
+    pub evicted_idle: u64,
+    /// Flows dropped to make room under `max_flows`.
+    pub evicted_cap: u64,
+    /// Flows ended by RST or FIN in both directions.
+    pub closed: u64,
+    /// Segments (or parts of them) refused because the global reassembly cap was reached.
+    pub reasm_refused: u64,
+    /// Directions given up because the first flight reached its limit undecided.
+    pub first_flight_limit_hit: u64,
+    /// Segments copied into a reassembly buffer.
+    pub segments_buffered: u64,
+    /// Bytes that arrived again for an offset already held (retransmissions, overlaps).
+    pub overlap_bytes: u64,
+    /// Most bytes held in reassembly buffers at once.
+    pub reasm_peak_bytes: u64,
+    /// ClientHellos, request heads and DNS messages completed from more than one segment.
+    pub reassembled: u64,
+}
+
+/// What the flow layer found in a stream, borrowed from the packet or a flow buffer.
+#[derive(Debug, Clone, Copy)]
+pub enum AppEvent<'a> {
+    /// A ClientHello.
+    Tls(tls::ClientHello<'a>),
+    /// An HTTP/1.x request head.
+    Http(HttpRequest<'a>),
+    /// One DNS message (without its length prefix).
+    Dns(&'a [u8]),
+}
+
+/// Receives what the flow layer extracts; the packet that completed it is the current one.
+pub trait AppSink {
+    /// One extracted message.
+    fn on_app(&mut self, event: AppEvent<'_>);
+}
+
+impl<F: FnMut(AppEvent<'_>)> AppSink for F {
+    fn on_app(&mut self, event: AppEvent<'_>) {
+        self(event)
+    }
+}
+
+/// Normalised flow key: endpoints ordered so both directions give the same key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    lo_ip: IpAddr,
+    hi_ip: IpAddr,
+    lo_port: u16,
+    hi_port: u16,
+    proto: u8,
+    vlans: VlanIds,
+    /// Tunnel context ([`crate::decode::Tunnel::context_id`]); 0 when not tunnelled.
+    pub tunnel: u64,
+}
+
+impl FlowKey {
+    /// The key of a packet and its direction (0: sent by the lower endpoint, 1: by the higher).
+    pub fn of(pkt: &Decoded<'_>) -> (FlowKey, usize) {
+        let a = (pkt.src_ip, pkt.src_port);
+        let b = (pkt.dst_ip, pkt.dst_port);
+        let (lo, hi, dir) = if a <= b { (a, b, 0) } else { (b, a, 1) };
+        (
+            FlowKey {
+                lo_ip: lo.0,
+                hi_ip: hi.0,
+                lo_port: lo.1,
+                hi_port: hi.1,
+                proto: pkt.proto.number(),
+                vlans: pkt.vlans,
+                tunnel: pkt.tunnel.map_or(0, |t| t.context_id()),
+            },
+            dir,
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DirState {
+    Start,
+    Dns,
+    HttpFollow,
+    Decided,
+}
+
+#[derive(Debug)]
+struct Dir {
+    state: DirState,
+    /// Sequence number of offset 0 of the buffer (the next byte to analyse).
+    base: u32,
+    base_known: bool,
+    /// Base came from a SYN, or bytes were consumed: earlier segments are old, not missing.
+    base_fixed: bool,
+    buf: Option<Box<Reasm>>,
+    fin: bool,
+}
+
+impl Dir {
+    fn new() -> Self {
+        Dir {
+            state: DirState::Start,
+            base: 0,
+            base_known: false,
+            base_fixed: false,
+            buf: None,
+            fin: false,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Flow {
+    key: FlowKey,
+    last_seen: i64,
+    referenced: bool,
+    dns: bool,
+    dirs: [Dir; 2],
+}
+
+impl Flow {
+    fn decided(&self) -> bool {
+        self.dirs.iter().all(|d| d.state == DirState::Decided)
+    }
+}
+
+/// The bounded flow table.
+pub struct FlowTable {
+    config: FlowConfig,
+    index: HashMap<FlowKey, u32>,
+    slab: Vec<Flow>,
+    hand: usize,
+    next_sweep: i64,
+    reasm_bytes: usize,
+    /// Reused buffer for a ClientHello split over several TLS records.
+    scratch: Vec<u8>,
+    /// Counters.
+    pub stats: FlowStats,
+}
+
+impl FlowTable {
+    /// An empty table.
+    pub fn new(config: FlowConfig) -> Self {
+        // Sized once for twice the flow cap: with the index at most half full, removing and
+        // inserting flows only ever rehashes in place, so churn never allocates. Only the
+        // control bytes are written up front; buckets cost memory once used.
+        let index = if config.max_flows <= 1 << 20 {
+            HashMap::with_capacity(2 * config.max_flows.max(1))
+        } else {
+            HashMap::new()
+        };
+        FlowTable {
+            config,
+            index,
+            slab: Vec::new(),
+            hand: 0,
+            next_sweep: i64::MIN,
+            reasm_bytes: 0,
+            scratch: Vec::new(),
+            stats: FlowStats::default(),
+        }
+    }
+
+    /// Flows held now.
+    pub fn len(&self) -> usize {
+        self.slab.len()
+    }
+
+    /// True when no flow is held.
+    pub fn is_empty(&self) -> bool {
+        self.slab.is_empty()
+    }
+
+    /// Bytes held in reassembly buffers now.
+    pub fn reasm_bytes(&self) -> usize {
+        self.reasm_bytes
+    }
+
+    /// Bytes the table holds now: flow slots, index buckets (as allocated) and reassembly
+    /// buffers.
+    pub fn memory_bytes(&self) -> usize {
+        self.slab.capacity() * std::mem::size_of::<Flow>()
+            + self.index.capacity() * (std::mem::size_of::<(FlowKey, u32)>() + 1) * 8 / 7
+            + self.reasm_bytes
+            + self.reasm_buffers() * std::mem::size_of::<Reasm>()
+    }
+
+    /// The most memory a table with this configuration may hold (flow slots grown by
+    /// doubling, index sized for twice the flow cap, reassembly cap, buffer headers).
+    pub fn memory_bound(config: &FlowConfig) -> usize {
+        let flows = config.max_flows.max(1);
+        let slots = flows.next_power_of_two();
+        slots * std::mem::size_of::<Flow>()
+            + (2 * flows).next_power_of_two() * 2 * (std::mem::size_of::<(FlowKey, u32)>() + 1)
+            + config.max_reasm_bytes
+            + 2 * flows * std::mem::size_of::<Reasm>()
+    }
+
+    fn reasm_buffers(&self) -> usize {
+        self.slab
+            .iter()
+            .flat_map(|f| f.dirs.iter())
+            .filter(|d| d.buf.is_some())
+            .count()
+    }
+
+    /// True when the packet's flow exists and needs nothing more (test and stats helper).
+    pub fn is_decided(&self, pkt: &Decoded<'_>) -> bool {
+        let (key, _) = FlowKey::of(pkt);
+        self.index
+            .get(&key)
+            .and_then(|i| self.slab.get(*i as usize))
+            .is_some_and(Flow::decided)
+    }
+
+    /// Feed one TCP packet; extracted messages go to `sink`. Other protocols are ignored.
+    pub fn on_tcp(&mut self, pkt: &Decoded<'_>, ts: Timestamp, sink: &mut dyn AppSink) {
+        if pkt.proto != L4Proto::Tcp {
+            return;
+        }
+        self.sweep_idle(ts.secs);
+        let (key, d) = FlowKey::of(pkt);
+        let flags = pkt.tcp_flags;
+        let slot = match self.index.get(&key) {
+            Some(i) => *i as usize,
+            None => {
+                // Only a SYN or data starts a flow; a stray ACK, FIN or RST does not.
+                if flags.rst || (!flags.syn && pkt.payload.is_empty()) {
+                    return;
+                }
+                self.insert(key, pkt, ts.secs)
+            }
+        };
+        let Some(flow) = self.slab.get_mut(slot) else {
+            return;
+        };
+        flow.last_seen = ts.secs;
+        flow.referenced = true;
+        if flow.decided() {
+            // The fast path of a decided flow: close tracking, and a ClientHello that sits
+            // whole in this segment (a repeated hello, as tshark also reports) parsed in place.
+            single_segment_hello(pkt.payload, sink);
+            if flags.rst || flags.fin {
+                self.close(slot, d, flags.rst);
+            }
+            return;
+        }
+        if flags.syn {
+            let dir = &mut flow.dirs[d];
+            if dir.buf.is_none() && !dir.base_fixed {
+                dir.base = flags.seq.wrapping_add(1);
+                dir.base_known = true;
+                dir.base_fixed = true;
+            }
+        }
+        if !pkt.payload.is_empty() {
+            let mut ctx = Ctx {
+                config: &self.config,
+                reasm_bytes: &mut self.reasm_bytes,
+                scratch: &mut self.scratch,
+                stats: &mut self.stats,
+                sink,
+            };
+            // Data on a SYN (TCP Fast Open) starts after the SYN's sequence number.
+            let seq = flags.seq.wrapping_add(u32::from(flags.syn));
+            ctx.segment(flow, d, seq, pkt.payload);
+        }
+        if flags.rst || flags.fin {
+            self.close(slot, d, flags.rst);
+        }
+    }
+
+    fn close(&mut self, slot: usize, d: usize, rst: bool) {
+        let Some(flow) = self.slab.get_mut(slot) else {
+            return;
+        };
+        flow.dirs[d].fin = true;
+        if rst || flow.dirs.iter().all(|x| x.fin) {
+            self.remove_at(slot);
+            self.stats.closed += 1;
+        }
+    }
+
+    fn insert(&mut self, key: FlowKey, pkt: &Decoded<'_>, now: i64) -> usize {
+        if self.slab.len() >= self.config.max_flows.max(1) {
+            self.evict_one();
+        }
+        let mut flow = Flow {
+            key,
+            last_seen: now,
+            referenced: true,
+            dns: pkt.src_port == 53 || pkt.dst_port == 53,
+            dirs: [Dir::new(), Dir::new()],
+        };
+        if flow.dns {
+            for dir in &mut flow.dirs {
+                dir.state = DirState::Dns;
+            }
+        }
+        let slot = self.slab.len();
+        self.slab.push(flow);
+        self.index.insert(key, slot as u32);
+        self.stats.flows_created += 1;
+        slot
+    }
+
+    /// Second-chance clock: evict the first flow not touched since the hand last passed it.
+    fn evict_one(&mut self) {
+        let n = self.slab.len();
+        for _ in 0..=2 * n {
+            if self.hand >= self.slab.len() {
+                self.hand = 0;
+            }
+            let Some(flow) = self.slab.get_mut(self.hand) else {
+                return;
+            };
+            if flow.referenced {
+                flow.referenced = false;
+                self.hand += 1;
+            } else {
+                self.remove_at(self.hand);
+                self.stats.evicted_cap += 1;
+                return;
+            }
+        }
+    }
+
+    fn sweep_idle(&mut self, now: i64) {
+        if now < self.next_sweep {
+            return;
+        }
+        let timeout = self.config.idle_timeout_secs.max(1);
+        self.next_sweep = now.saturating_add((timeout / 4).max(1));
+        let mut i = 0;
+        while i < self.slab.len() {
+            let idle = self
+                .slab
+                .get(i)
+                .is_some_and(|f| now.saturating_sub(f.last_seen) > timeout);
+            if idle {
+                self.remove_at(i);
+                self.stats.evicted_idle += 1;
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    fn remove_at(&mut self, i: usize) {
+        if i >= self.slab.len() {
+            return;
+        }
+        let flow = self.slab.swap_remove(i);
+        self.index.remove(&flow.key);
+        for dir in &flow.dirs {
+            if let Some(b) = &dir.buf {
+                self.reasm_bytes = self.reasm_bytes.saturating_sub(b.held());
+            }
+        }
+        if let Some(moved) = self.slab.get(i)
+            && let Some(ix) = self.index.get_mut(&moved.key)
+        {
+            *ix = i as u32;
+        }
+    }
+}
+
+/// What analysing the bytes at a direction's base found.
+enum Step {
+    /// `n` bytes were consumed; go on in `next`.
+    Consumed(usize, DirState),
+    /// The message at the base is not complete yet.
+    NeedMore,
+    /// Nothing to extract here.
+    Done,
+}
+
+struct Ctx<'a> {
+    config: &'a FlowConfig,
+    reasm_bytes: &'a mut usize,
+    scratch: &'a mut Vec<u8>,
+    stats: &'a mut FlowStats,
+    sink: &'a mut dyn AppSink,
+}
+
+impl Ctx<'_> {
+    fn segment(&mut self, flow: &mut Flow, d: usize, seq: u32, payload: &[u8]) {
+        let dns_flow = flow.dns;
+        self.segment_dir(&mut flow.dirs[d], dns_flow, seq, payload);
+        if !dns_flow && flow.dirs[d].state == DirState::Dns {
+            // DNS found on a non-standard port: the other direction carries the answers.
+            flow.dns = true;
+            for dir in &mut flow.dirs {
+                if dir.state == DirState::Start && dir.buf.is_none() {
+                    dir.state = DirState::Dns;
+                }
+            }
+        }
+    }
+
+    fn segment_dir(&mut self, dir: &mut Dir, dns_flow: bool, seq: u32, payload: &[u8]) {
+        match dir.state {
+            DirState::Decided => {
+                single_segment_hello(payload, &mut *self.sink);
+                return;
+            }
+            DirState::HttpFollow => {
+                self.http_follow(payload);
+                return;
+            }
+            DirState::Start | DirState::Dns => {}
+        }
+        if !dir.base_known {
+            dir.base = seq;
+            dir.base_known = true;
+        }
+        let mut off = seq.wrapping_sub(dir.base) as i32;
+        let mut payload = payload;
+        if off < 0 {
+            let back = off.unsigned_abs() as usize;
+            if !dir.base_fixed && back <= self.limit(dir.state) {
+                // Mid-stream start, and this segment comes before the first one seen.
+                if let Some(buf) = &mut dir.buf {
+                    if !self.reserve(back) {
+                        return;
+                    }
+                    buf.rebase_up(back);
+                }
+                dir.base = seq;
+                off = 0;
+            } else {
+                // Old data (retransmission of consumed bytes): keep only what is new.
+                let Some(rest) = payload.get(back..) else {
+                    return;
+                };
+                payload = rest;
+                off = 0;
+                if payload.is_empty() {
+                    return;
+                }
+            }
+        }
+        let off = off as usize;
+        let limit = self.limit(dir.state);
+        if off >= limit {
+            return;
+        }
+        // Fast path: in order, nothing held: analyse the payload where it lies.
+        if off == 0 && dir.buf.is_none() {
+            let mut at = 0;
+            loop {
+                let rest = payload.get(at..).unwrap_or(&[]);
+                match self.analyse(dir.state, dns_flow, rest, false) {
+                    Step::Consumed(n, next) => {
+                        at += n;
+                        dir.base = dir.base.wrapping_add(n as u32);
+                        dir.base_fixed = true;
+                        dir.state = next;
+                        if next != DirState::Start && next != DirState::Dns {
+                            if next == DirState::HttpFollow && at < payload.len() {
+                                self.http_follow(payload.get(at..).unwrap_or(&[]));
+                            }
+                            return;
+                        }
+                        if at >= payload.len() {
+                            return;
+                        }
+                        if n == 0 {
+                            break;
+                        }
+                    }
+                    Step::Done => {
+                        dir.state = DirState::Decided;
+                        return;
+                    }
+                    Step::NeedMore => break,
+                }
+            }
+            // A message not complete in this segment: keep the rest.
+            let rest = payload.get(at..).unwrap_or(&[]);
+            self.buffer(dir, 0, rest);
+            return;
+        }
+        self.buffer(dir, off, payload);
+        self.drain(dir, dns_flow);
+    }
+
+    fn limit(&self, state: DirState) -> usize {
+        match state {
+            DirState::Dns => DNS_TCP_LIMIT,
+            _ => self.config.first_flight_limit,
+        }
+    }
+
+    fn reserve(&mut self, n: usize) -> bool {
+        if *self.reasm_bytes + n > self.config.max_reasm_bytes {
+            self.stats.reasm_refused += 1;
+            return false;
+        }
+        *self.reasm_bytes += n;
+        self.stats.reasm_peak_bytes = self.stats.reasm_peak_bytes.max(*self.reasm_bytes as u64);
+        true
+    }
+
+    /// Copy a segment into the direction's buffer, within the limits.
+    fn buffer(&mut self, dir: &mut Dir, off: usize, bytes: &[u8]) {
+        let limit = self.limit(dir.state);
+        let take = bytes.len().min(limit.saturating_sub(off));
+        let Some(bytes) = bytes.get(..take) else {
+            return;
+        };
+        if bytes.is_empty() {
+            return;
+        }
+        let held = dir.buf.as_ref().map_or(0, |b| b.held());
+        let grow = (off + bytes.len()).saturating_sub(held);
+        if !self.reserve(grow) {
+            if dir.state == DirState::Start {
+                self.give_up(dir);
+            }
+            return;
+        }
+        let buf = dir.buf.get_or_insert_with(Box::default);
+        self.stats.overlap_bytes += buf.insert(off, bytes) as u64;
+        self.stats.segments_buffered += 1;
+    }
+
+    /// Analyse the contiguous bytes held at the base, consume what was extracted.
+    fn drain(&mut self, dir: &mut Dir, dns_flow: bool) {
+        loop {
+            let Some(buf) = dir.buf.as_deref_mut() else {
+                return;
+            };
+            let prefix = buf.prefix();
+            if prefix.is_empty() {
+                return;
+            }
+            match self.analyse(dir.state, dns_flow, prefix, true) {
+                Step::Consumed(n, next) => {
+                    let held_before = buf.held();
+                    buf.consume(n);
+                    let freed = held_before - buf.held();
+                    *self.reasm_bytes = self.reasm_bytes.saturating_sub(freed);
+                    dir.base = dir.base.wrapping_add(n as u32);
+                    dir.base_fixed = true;
+                    dir.state = next;
+                    if buf.held() == 0 {
+                        dir.buf = None;
+                    }
+                    match next {
+                        DirState::Start | DirState::Dns if n > 0 => continue,
+                        DirState::Start | DirState::Dns => return,
+                        DirState::HttpFollow => {
+                            // Pipelined requests already held after the first one.
+                            let rest = dir.buf.take();
+                            if let Some(rest) = &rest {
+                                self.http_follow(rest.prefix());
+                                *self.reasm_bytes = self.reasm_bytes.saturating_sub(rest.held());
+                            }
+                            return;
+                        }
+                        _ => {
+                            self.free(dir);
+                            return;
+                        }
+                    }
+                }
+                Step::Done => {
+                    dir.state = DirState::Decided;
+                    self.free(dir);
+                    return;
+                }
+                Step::NeedMore => {
+                    if prefix.len() >= self.limit(dir.state) {
+                        self.stats.first_flight_limit_hit += 1;
+                        self.give_up(dir);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    fn give_up(&mut self, dir: &mut Dir) {
+        dir.state = DirState::Decided;
+        self.free(dir);
+    }
+
+    fn free(&mut self, dir: &mut Dir) {
+        if let Some(b) = dir.buf.take() {
+            *self.reasm_bytes = self.reasm_bytes.saturating_sub(b.held());
+        }
+    }
+
+    /// After a request head: later segments that start a request or a ClientHello are parsed
+    /// where they lie.
+    fn http_follow(&mut self, payload: &[u8]) {
+        if tls::looks_like_client_hello(payload) {
+            if let Some(hello) = tls::parse_client_hello(payload) {
+                self.sink.on_app(AppEvent::Tls(hello));
+            }
+            return;
+        }
+        let mut rest = payload;
+        // Several requests in one segment (pipelining): each head in turn, bodies skipped.
+        for _ in 0..64 {
+            match http::parse_request_head(rest) {
+                HttpParse::Complete(req) => {
+                    self.sink.on_app(AppEvent::Http(req));
+                    let Some(after) = rest.get(req.head_len..) else {
+                        return;
+                    };
+                    let Some(body) = http::body_len(&req, after) else {
+                        return;
+                    };
+                    let Some(next) = after.get(body..) else {
+                        return;
+                    };
+                    rest = next;
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// Look at the bytes at a direction's base.
+    fn analyse(&mut self, state: DirState, dns_flow: bool, data: &[u8], buffered: bool) -> Step {
+        if state == DirState::Dns || dns_flow {
+            return self.dns_messages(data, buffered);
+        }
+        if data.first() == Some(&tls::CONTENT_HANDSHAKE) {
+            return self.tls_hello(data, buffered);
+        }
+        if http::looks_like_request(data) {
+            return match http::parse_request_head(data) {
+                HttpParse::Complete(req) => {
+                    if buffered {
+                        self.stats.reassembled += 1;
+                    }
+                    self.sink.on_app(AppEvent::Http(req));
+                    // After CONNECT the tunnel's first bytes (a ClientHello) follow in order.
+                    if req.is_connect() {
+                        return Step::Consumed(req.head_len, DirState::Start);
+                    }
+                    // Skip a body that is complete here, so a pipelined request after it is
+                    // seen; otherwise later requests are found at segment starts.
+                    let after = data.get(req.head_len..).unwrap_or(&[]);
+                    let body = http::body_len(&req, after).unwrap_or(after.len());
+                    Step::Consumed(req.head_len + body, DirState::HttpFollow)
+                }
+                HttpParse::Incomplete => Step::NeedMore,
+                HttpParse::NotHttp => Step::Done,
+            };
+        }
+        if !buffered && looks_like_dns_tcp(data) {
+            return self.dns_messages(data, buffered);
+        }
+        Step::Done
+    }
+
+    /// Frame length-prefixed DNS messages from the start of `data`.
+    fn dns_messages(&mut self, data: &[u8], buffered: bool) -> Step {
+        let mut at = 0;
+        while let Some([hi, lo]) = data.get(at..at + 2) {
+            let len = usize::from(u16::from_be_bytes([*hi, *lo]));
+            let Some(msg) = data.get(at + 2..at + 2 + len) else {
+                break;
+            };
+            if buffered {
+                self.stats.reassembled += 1;
+            }
+            if !msg.is_empty() {
+                self.sink.on_app(AppEvent::Dns(msg));
+            }
+            at += 2 + len;
+        }
+        Step::Consumed(at, DirState::Dns)
+    }
+
+    /// A ClientHello at the start of `data`, possibly spread over several handshake records.
+    fn tls_hello(&mut self, data: &[u8], buffered: bool) -> Step {
+        // Fast path: the whole hello in the first record.
+        if let Some(hello) = tls::parse_client_hello(data) {
+            if buffered {
+                self.stats.reassembled += 1;
+            }
+            self.sink.on_app(AppEvent::Tls(hello));
+            return Step::Consumed(data.len(), DirState::Decided);
+        }
+        // Walk the records, joining handshake bodies until the hello is complete.
+        let mut at = 0;
+        let mut record_version = None;
+        let mut need: Option<usize> = None;
+        let mut joined = 0usize;
+        self.scratch.clear();
+        loop {
+            let Some(header) = data.get(at..at + 5) else {
+                return self.need_more_tls(data);
+            };
+            let [ctype, major, _minor, l1, l2] = header else {
+                return Step::Done;
+            };
+            if *ctype != tls::CONTENT_HANDSHAKE || *major != 3 {
+                return Step::Done;
+            }
+            let rv = u16::from_be_bytes([header[1], header[2]]);
+            record_version.get_or_insert(rv);
+            let rlen = usize::from(u16::from_be_bytes([*l1, *l2]));
+            if rlen == 0 || rlen > 16_384 + 2048 {
+                return Step::Done;
+            }
+            let Some(body) = data.get(at + 5..at + 5 + rlen) else {
+                // Record not complete yet.
+                return self.need_more_tls(data);
+            };
+            self.scratch.extend_from_slice(body);
+            joined += body.len();
+            at += 5 + rlen;
+            if need.is_none() && joined >= 4 {
+                let Some([t, a, b, c]) = self.scratch.get(..4) else {
+                    return Step::Done;
+                };
+                if *t != tls::HANDSHAKE_CLIENT_HELLO {
+                    return Step::Done;
+                }
+                let hs_len = (usize::from(*a) << 16) | (usize::from(*b) << 8) | usize::from(*c);
+                if hs_len + 4 > self.config.first_flight_limit {
+                    return Step::Done;
+                }
+                need = Some(hs_len + 4);
+            }
+            if let Some(n) = need
+                && joined >= n
+            {
+                let rv = record_version.unwrap_or(0x0301);
+                let result = self
+                    .scratch
+                    .get(4..n)
+                    .and_then(|body| tls::parse_client_hello_body(body, rv));
+                return match result {
+                    Some(hello) => {
+                        self.stats.reassembled += 1;
+                        self.sink.on_app(AppEvent::Tls(hello));
+                        Step::Consumed(at, DirState::Decided)
+                    }
+                    None => Step::Done,
+                };
+            }
+        }
+    }
+
+    fn need_more_tls(&self, data: &[u8]) -> Step {
+        // Bytes so far must at least start like a handshake record of a ClientHello.
+        match data {
+            [tls::CONTENT_HANDSHAKE] | [tls::CONTENT_HANDSHAKE, 3] => Step::NeedMore,
+            [tls::CONTENT_HANDSHAKE, 3, 0..=4, ..] if data.len() < 6 => Step::NeedMore,
+            [
+                tls::CONTENT_HANDSHAKE,
+                3,
+                0..=4,
+                _,
+                _,
+                tls::HANDSHAKE_CLIENT_HELLO,
+                ..,
+            ] => Step::NeedMore,
+            _ => Step::Done,
+        }
+    }
+}
+
+/// A ClientHello complete in one segment, on a direction already decided.
+fn single_segment_hello(payload: &[u8], sink: &mut dyn AppSink) {
+    if tls::looks_like_client_hello(payload)
+        && let Some(hello) = tls::parse_client_hello(payload)
+    {
+        sink.on_app(AppEvent::Tls(hello));
+    }
+}
+
+/// A first segment on a port other than 53 that is exactly one length-prefixed DNS query
+/// (one question, no records but EDNS, a clean walk): DNS over TCP on a non-standard port.
+fn looks_like_dns_tcp(data: &[u8]) -> bool {
+    let Some([hi, lo]) = data.get(..2) else {
+        return false;
+    };
+    let len = usize::from(u16::from_be_bytes([*hi, *lo]));
+    let Some(msg) = data.get(2..) else {
+        return false;
+    };
+    if len != msg.len() {
+        return false;
+    }
+    let Some(h) = dns::DnsHeader::parse(msg) else {
+        return false;
+    };
+    if h.is_response() || h.opcode() != 0 || h.qdcount != 1 || h.ancount != 0 || h.nscount != 0 {
+        return false;
+    }
+    if h.arcount > 1 {
+        return false;
+    }
+    dns::walk(msg, |_| {}).is_ok_and(|s| s.is_complete())
+}
+
+#[cfg(test)]
+mod tests;
+
+/// Build a raw IPv4 TCP SYN from `src:port` to `dst:443` (for the flood test and example).
+pub fn syn_packet(src: [u8; 4], port: u16, dst: [u8; 4]) -> [u8; 40] {
+    let mut p = [0u8; 40];
+    p[..12].copy_from_slice(&[0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0]);
+    p[12..16].copy_from_slice(&src);
+    p[16..20].copy_from_slice(&dst);
+    p[20..22].copy_from_slice(&port.to_be_bytes());
+    p[22..24].copy_from_slice(&443u16.to_be_bytes());
+    p[24..28].copy_from_slice(&u32::from(port).wrapping_mul(2_654_435_761).to_be_bytes());
+    p[32] = 0x50;
+    p[33] = 0x02;
+    p[34] = 0xff;
+    p[35] = 0xff;
+    p
+}

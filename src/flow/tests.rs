@@ -1,0 +1,541 @@
+//! Tests of the flow layer: a ClientHello and DNS-over-TCP messages cut at every split point
+//! and delivered in every order, with duplicates and conflicting overlaps; mid-stream starts;
+//! sequence wrap; flow and memory caps.
+
+use super::*;
+use crate::capture::linktype;
+use crate::decode::decode;
+
+const CLIENT: ([u8; 4], u16) = ([10, 0, 0, 1], 40_000);
+const SERVER: ([u8; 4], u16) = ([192, 0, 2, 7], 443);
+
+/// Raw IPv4 + TCP packet.
+fn tcp(from: ([u8; 4], u16), to: ([u8; 4], u16), seq: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let total = 40 + payload.len();
+    let mut p = vec![
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        0,
+        1,
+        0x40,
+        0,
+        64,
+        6,
+        0,
+        0,
+    ];
+    p.extend_from_slice(&from.0);
+    p.extend_from_slice(&to.0);
+    p.extend_from_slice(&from.1.to_be_bytes());
+    p.extend_from_slice(&to.1.to_be_bytes());
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&[0, 0, 0, 1, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    p.extend_from_slice(payload);
+    p
+}
+
+const SYN: u8 = 0x02;
+const ACK: u8 = 0x10;
+const PSH_ACK: u8 = 0x18;
+const RST: u8 = 0x04;
+const FIN_ACK: u8 = 0x11;
+
+/// A ClientHello of about 700 bytes (SNI, ALPN, supported_versions, padding), as one record
+/// or with its handshake message spread over `records` records.
+fn client_hello(sni: &str, records: usize) -> Vec<u8> {
+    let mut ext = Vec::new();
+    let name = sni.as_bytes();
+    ext.extend_from_slice(&[0, 0]);
+    ext.extend_from_slice(&((name.len() + 5) as u16).to_be_bytes());
+    ext.extend_from_slice(&((name.len() + 3) as u16).to_be_bytes());
+    ext.push(0);
+    ext.extend_from_slice(&(name.len() as u16).to_be_bytes());
+    ext.extend_from_slice(name);
+    ext.extend_from_slice(&[0x00, 0x10, 0, 5, 0, 3, 2, b'h', b'2']);
+    ext.extend_from_slice(&[0x00, 0x2b, 0, 3, 2, 3, 4]);
+    ext.extend_from_slice(&[0x00, 0x15, 0x02, 0x40]);
+    ext.extend(std::iter::repeat_n(0u8, 0x240));
+    let mut body = vec![3, 3];
+    body.extend_from_slice(&[0x5a; 32]);
+    body.push(32);
+    body.extend_from_slice(&[0x11; 32]);
+    body.extend_from_slice(&[0, 4, 0x13, 1, 0x13, 2, 1, 0]);
+    body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+    body.extend_from_slice(&ext);
+    let mut hs = vec![1, 0];
+    hs.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    hs.extend_from_slice(&body);
+    let mut out = Vec::new();
+    let per = hs.len().div_ceil(records.max(1));
+    for chunk in hs.chunks(per) {
+        out.extend_from_slice(&[0x16, 3, 1]);
+        out.extend_from_slice(&(chunk.len() as u16).to_be_bytes());
+        out.extend_from_slice(chunk);
+    }
+    out
+}
+
+fn dns_message(name: &str, response: bool) -> Vec<u8> {
+    let mut m = vec![0xab, 0xcd, if response { 0x81 } else { 1 }, 0, 0, 1];
+    m.extend_from_slice(&[0, u8::from(response), 0, 0, 0, 0]);
+    for label in name.split('.') {
+        m.push(label.len() as u8);
+        m.extend_from_slice(label.as_bytes());
+    }
+    m.extend_from_slice(&[0, 0, 1, 0, 1]);
+    if response {
+        m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]);
+    }
+    let mut framed = (m.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(&m);
+    framed
+}
+
+/// What a run extracted, as text.
+fn run(config: FlowConfig, packets: &[Vec<u8>]) -> (Vec<String>, FlowTable) {
+    let mut table = FlowTable::new(config);
+    let mut got = Vec::new();
+    for (i, p) in packets.iter().enumerate() {
+        let pkt = decode(linktype::RAW, p).expect("test packet decodes");
+        let ts = Timestamp {
+            secs: 1_700_000_000 + i as i64,
+            nanos: 0,
+        };
+        let mut sink = |ev: AppEvent<'_>| {
+            got.push(match ev {
+                AppEvent::Tls(h) => {
+                    format!("tls {}", String::from_utf8_lossy(h.sni.unwrap_or(b"")))
+                }
+                AppEvent::Http(r) => format!(
+                    "http {}",
+                    String::from_utf8_lossy(r.hostname().unwrap_or(b""))
+                ),
+                AppEvent::Dns(m) => {
+                    let mut names = String::from("dns");
+                    let _ = dns::walk(m, |item| {
+                        if let dns::DnsItem::Question { name, .. } = item {
+                            names.push(' ');
+                            names.push_str(&String::from_utf8_lossy(name.as_bytes()));
+                        }
+                    });
+                    names
+                }
+            });
+        };
+        table.on_tcp(&pkt, ts, &mut sink);
+    }
+    (got, table)
+}
+
+fn handshake(isn: u32) -> Vec<Vec<u8>> {
+    vec![
+        tcp(CLIENT, SERVER, isn.wrapping_sub(1), SYN, b""),
+        tcp(SERVER, CLIENT, 5000, SYN | ACK, b""),
+    ]
+}
+
+/// Cut `data` at the given points into (seq offset, bytes) pieces.
+fn pieces(data: &[u8], cuts: &[usize]) -> Vec<(usize, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for &c in cuts.iter().chain(std::iter::once(&data.len())) {
+        out.push((start, data[start..c].to_vec()));
+        start = c;
+    }
+    out
+}
+
+const ORDERS3: [[usize; 3]; 6] = [
+    [0, 1, 2],
+    [0, 2, 1],
+    [1, 0, 2],
+    [1, 2, 0],
+    [2, 0, 1],
+    [2, 1, 0],
+];
+
+#[test]
+fn client_hello_every_split_point_two_segments_both_orders_with_duplicates() {
+    for records in [1, 3] {
+        let hello = client_hello("dnl-01.geo.kaspersky.com", records);
+        for cut in 1..hello.len() {
+            for order in [[0usize, 1], [1, 0]] {
+                let isn = 0xffff_ff00; // the stream wraps inside the hello
+                let parts = pieces(&hello, &[cut]);
+                let mut pkts = handshake(isn);
+                for &i in &order {
+                    let (off, bytes) = &parts[i];
+                    let p = tcp(
+                        CLIENT,
+                        SERVER,
+                        isn.wrapping_add(*off as u32),
+                        PSH_ACK,
+                        bytes,
+                    );
+                    pkts.push(p.clone());
+                    pkts.push(p); // duplicate
+                }
+                let (got, table) = run(FlowConfig::default(), &pkts);
+                assert_eq!(
+                    got,
+                    ["tls dnl-01.geo.kaspersky.com"],
+                    "records {records} cut {cut} order {order:?}"
+                );
+                assert_eq!(table.reasm_bytes(), 0);
+            }
+        }
+    }
+}
+
+#[test]
+fn client_hello_three_segments_every_order() {
+    let hello = client_hello("a.kaspersky.com", 2);
+    let n = hello.len();
+    let mut runs = 0;
+    for i in (1..n - 1).step_by(7) {
+        for j in (i + 1..n).step_by(13) {
+            let parts = pieces(&hello, &[i, j]);
+            for order in ORDERS3 {
+                let isn = 1000;
+                let mut pkts = handshake(isn);
+                for (k, &idx) in order.iter().enumerate() {
+                    let (off, bytes) = &parts[idx];
+                    let p = tcp(CLIENT, SERVER, isn + *off as u32, PSH_ACK, bytes);
+                    if k == 1 {
+                        pkts.push(p.clone()); // the middle one retransmitted
+                    }
+                    pkts.push(p);
+                }
+                let (got, _) = run(FlowConfig::default(), &pkts);
+                assert_eq!(got, ["tls a.kaspersky.com"], "cuts {i},{j} order {order:?}");
+                runs += 1;
+            }
+        }
+    }
+    assert!(runs > 1000);
+}
+
+#[test]
+fn mid_stream_start_without_syn() {
+    let hello = client_hello("mid.kaspersky.com", 1);
+    for cut in [1, 5, 6, 100, hello.len() - 1] {
+        let parts = pieces(&hello, &[cut]);
+        // In order, no handshake seen.
+        let pkts: Vec<_> = parts
+            .iter()
+            .map(|(off, b)| tcp(CLIENT, SERVER, 77_777 + *off as u32, PSH_ACK, b))
+            .collect();
+        let (got, _) = run(FlowConfig::default(), &pkts);
+        assert_eq!(got, ["tls mid.kaspersky.com"], "cut {cut}");
+    }
+    // Bulk data seen mid-stream decides the flow at once, nothing buffered.
+    let pkts = vec![tcp(CLIENT, SERVER, 5, PSH_ACK, &[0x42; 1000])];
+    let (got, table) = run(FlowConfig::default(), &pkts);
+    assert!(got.is_empty());
+    assert_eq!(table.stats.segments_buffered, 0);
+}
+
+#[test]
+fn overlap_policy_is_first_wins() {
+    let hello = client_hello("first.kaspersky.com", 1);
+    let cut = hello.len() / 2;
+    let mut forged = hello.clone();
+    let at = hello
+        .windows(5)
+        .position(|w| w == b"first")
+        .expect("sni in hello");
+    forged[at..at + 5].copy_from_slice(b"evil_");
+    let isn = 10;
+    // The original first half, then a conflicting retransmission over it: the held bytes win.
+    let mut pkts = handshake(isn);
+    pkts.push(tcp(CLIENT, SERVER, isn + 20, PSH_ACK, &hello[20..cut]));
+    pkts.push(tcp(CLIENT, SERVER, isn + 40, PSH_ACK, &forged[40..]));
+    pkts.push(tcp(CLIENT, SERVER, isn, PSH_ACK, &hello[..20]));
+    let (got, table) = run(FlowConfig::default(), &pkts);
+    assert_eq!(got, ["tls first.kaspersky.com"]);
+    assert!(table.stats.overlap_bytes > 0);
+    // The same policy the other way round: the forged bytes came first, so they stay.
+    let mut pkts = handshake(isn);
+    pkts.push(tcp(CLIENT, SERVER, isn + 40, PSH_ACK, &forged[40..]));
+    pkts.push(tcp(CLIENT, SERVER, isn + 20, PSH_ACK, &hello[20..cut]));
+    pkts.push(tcp(CLIENT, SERVER, isn, PSH_ACK, &hello[..20]));
+    let (got, table) = run(FlowConfig::default(), &pkts);
+    assert_eq!(got, ["tls evil_.kaspersky.com"]);
+    assert!(table.stats.overlap_bytes > 0);
+}
+
+#[test]
+fn dns_over_tcp_every_split_point_both_directions() {
+    let query = dns_message("dnl-02.geo.kaspersky.com", false);
+    let answer = dns_message("dnl-02.geo.kaspersky.com", true);
+    let second = dns_message("ds.kaspersky.com", false);
+    let server = (SERVER.0, 53);
+    let mut client_stream = query.clone();
+    client_stream.extend_from_slice(&second);
+    for cut in 1..answer.len() {
+        for order in [[0usize, 1], [1, 0]] {
+            let mut pkts = vec![
+                tcp(CLIENT, server, 99, SYN, b""),
+                tcp(server, CLIENT, u32::MAX - 3, SYN | ACK, b""),
+                tcp(
+                    CLIENT,
+                    server,
+                    100,
+                    PSH_ACK,
+                    &client_stream[..cut.min(client_stream.len() - 1)],
+                ),
+                tcp(
+                    CLIENT,
+                    server,
+                    100 + cut.min(client_stream.len() - 1) as u32,
+                    PSH_ACK,
+                    &client_stream[cut.min(client_stream.len() - 1)..],
+                ),
+            ];
+            let parts = pieces(&answer, &[cut]);
+            for &i in &order {
+                let (off, bytes) = &parts[i];
+                let p = tcp(
+                    server,
+                    CLIENT,
+                    (u32::MAX - 2).wrapping_add(*off as u32),
+                    PSH_ACK,
+                    bytes,
+                );
+                pkts.push(p.clone());
+                pkts.push(p);
+            }
+            let (got, _) = run(FlowConfig::default(), &pkts);
+            assert_eq!(
+                got,
+                [
+                    "dns dnl-02.geo.kaspersky.com",
+                    "dns ds.kaspersky.com",
+                    "dns dnl-02.geo.kaspersky.com"
+                ],
+                "cut {cut} order {order:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn dns_answer_three_segments_every_order_with_duplicates() {
+    let answer = dns_message("upd.kaspersky.com", true);
+    let server = (SERVER.0, 53);
+    for i in 1..answer.len() - 1 {
+        for j in i + 1..answer.len() {
+            let parts = pieces(&answer, &[i, j]);
+            for order in ORDERS3 {
+                let mut pkts = vec![tcp(server, CLIENT, 7, SYN | ACK, b"")];
+                for &k in &order {
+                    let (off, bytes) = &parts[k];
+                    let p = tcp(server, CLIENT, 8 + *off as u32, PSH_ACK, bytes);
+                    pkts.push(p.clone());
+                    pkts.push(p);
+                }
+                let (got, _) = run(FlowConfig::default(), &pkts);
+                assert_eq!(got, ["dns upd.kaspersky.com"], "cuts {i},{j} {order:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn http_head_split_and_pipelined() {
+    let head = b"GET /bases/ HTTP/1.1\r\nHost: dnl-03.geo.kaspersky.com\r\nUser-Agent: KAV\r\n\r\n";
+    let server = (SERVER.0, 80);
+    for cut in 1..head.len() {
+        let mut pkts = vec![tcp(CLIENT, server, 0, SYN, b"")];
+        pkts.push(tcp(CLIENT, server, 1 + cut as u32, PSH_ACK, &head[cut..]));
+        pkts.push(tcp(CLIENT, server, 1, PSH_ACK, &head[..cut]));
+        let next = 1 + head.len() as u32;
+        pkts.push(tcp(
+            CLIENT,
+            server,
+            next,
+            PSH_ACK,
+            b"GET /b HTTP/1.1\r\nHost: x.example\r\n\r\n",
+        ));
+        let (got, _) = run(FlowConfig::default(), &pkts);
+        assert_eq!(
+            got,
+            ["http dnl-03.geo.kaspersky.com", "http x.example"],
+            "cut {cut}"
+        );
+    }
+    // CONNECT, then a ClientHello through the tunnel.
+    let hello = client_hello("tunnel.kaspersky.com", 1);
+    let connect = b"CONNECT tunnel.kaspersky.com:443 HTTP/1.1\r\n\r\n";
+    let pkts = vec![
+        tcp(CLIENT, server, 1, PSH_ACK, connect),
+        tcp(server, CLIENT, 1, PSH_ACK, b"HTTP/1.1 200 OK\r\n\r\n"),
+        tcp(
+            CLIENT,
+            server,
+            1 + connect.len() as u32,
+            PSH_ACK,
+            &hello[..50],
+        ),
+        tcp(
+            CLIENT,
+            server,
+            51 + connect.len() as u32,
+            PSH_ACK,
+            &hello[50..],
+        ),
+    ];
+    let (got, _) = run(FlowConfig::default(), &pkts);
+    assert_eq!(
+        got,
+        ["http tunnel.kaspersky.com", "tls tunnel.kaspersky.com"]
+    );
+}
+
+#[test]
+fn decided_flows_and_close() {
+    let hello = client_hello("x.example", 1);
+    let mut pkts = handshake(1);
+    pkts.push(tcp(CLIENT, SERVER, 1, PSH_ACK, &hello));
+    pkts.push(tcp(
+        SERVER,
+        CLIENT,
+        5001,
+        PSH_ACK,
+        &[0x16, 3, 3, 0, 10, 2, 0, 0, 6, 3, 3],
+    ));
+    let (got, mut table) = run(FlowConfig::default(), &pkts);
+    assert_eq!(got.len(), 1);
+    let p = tcp(CLIENT, SERVER, 9999, PSH_ACK, &[1; 100]);
+    let pkt = decode(linktype::RAW, &p).expect("decodes");
+    assert!(table.is_decided(&pkt));
+    let rst = tcp(CLIENT, SERVER, 9999, RST, b"");
+    let pkt = decode(linktype::RAW, &rst).expect("decodes");
+    table.on_tcp(&pkt, Timestamp::default(), &mut |_: AppEvent<'_>| {});
+    assert!(table.is_empty());
+    assert_eq!(table.stats.closed, 1);
+    // FIN in both directions closes too.
+    let mut pkts = handshake(1);
+    pkts.push(tcp(CLIENT, SERVER, 1, FIN_ACK, b""));
+    pkts.push(tcp(SERVER, CLIENT, 5001, FIN_ACK, b""));
+    let (_, table) = run(FlowConfig::default(), &pkts);
+    assert!(table.is_empty());
+    assert_eq!(table.stats.closed, 1);
+}
+
+#[test]
+fn flow_cap_idle_timeout_and_memory_cap() {
+    let config = FlowConfig {
+        max_flows: 100,
+        ..FlowConfig::default()
+    };
+    let pkts: Vec<_> = (0..1000u32)
+        .map(|i| {
+            tcp(
+                ([10, 1, (i >> 8) as u8, i as u8], 1234),
+                SERVER,
+                i,
+                SYN,
+                b"",
+            )
+        })
+        .collect();
+    let mut table = FlowTable::new(config);
+    for p in &pkts {
+        let pkt = decode(linktype::RAW, p).expect("decodes");
+        table.on_tcp(&pkt, Timestamp::default(), &mut |_: AppEvent<'_>| {});
+        assert!(table.len() <= 100);
+    }
+    assert_eq!(table.stats.flows_created, 1000);
+    assert_eq!(table.stats.evicted_cap, 900);
+    // All idle after the timeout: the next packet sweeps them.
+    let later = Timestamp {
+        secs: 10_000,
+        nanos: 0,
+    };
+    let pkt = decode(linktype::RAW, &pkts[0]).expect("decodes");
+    table.on_tcp(&pkt, later, &mut |_: AppEvent<'_>| {});
+    assert_eq!(table.stats.evicted_idle, 100);
+    assert_eq!(table.len(), 1);
+
+    // Reassembly memory cap: a tiny cap refuses the out-of-order tail.
+    let hello = client_hello("cap.example", 1);
+    let config = FlowConfig {
+        max_reasm_bytes: 64,
+        ..FlowConfig::default()
+    };
+    let mut pkts = handshake(1);
+    pkts.push(tcp(CLIENT, SERVER, 101, PSH_ACK, &hello[100..]));
+    let (got, table) = run(config, &pkts);
+    assert!(got.is_empty());
+    assert_eq!(table.stats.reasm_refused, 1);
+    assert_eq!(table.reasm_bytes(), 0);
+
+    // First-flight limit: a hello announcing more than the limit is given up.
+    let config = FlowConfig {
+        first_flight_limit: 300,
+        ..FlowConfig::default()
+    };
+    let mut pkts = handshake(1);
+    pkts.push(tcp(CLIENT, SERVER, 1, PSH_ACK, &hello[..200]));
+    pkts.push(tcp(CLIENT, SERVER, 201, PSH_ACK, &hello[200..400]));
+    let (got, table) = run(config, &pkts);
+    assert!(got.is_empty());
+    assert_eq!(table.reasm_bytes(), 0);
+}
+
+#[test]
+fn every_truncation_of_buffered_data_is_safe() {
+    // Random-ish bytes behind a TLS / HTTP / DNS start, cut everywhere: never a panic.
+    let hello = client_hello("t.example", 2);
+    let dns = dns_message("t.example", true);
+    for data in [
+        &hello[..],
+        &dns[..],
+        b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab",
+    ] {
+        for cut in 0..data.len() {
+            let mut pkts = handshake(1);
+            pkts.push(tcp(CLIENT, SERVER, 1, PSH_ACK, &data[..cut]));
+            let mut garbage = data[cut..].to_vec();
+            for (i, b) in garbage.iter_mut().enumerate() {
+                *b ^= (i as u8).wrapping_mul(31);
+            }
+            pkts.push(tcp(CLIENT, SERVER, 1 + cut as u32, PSH_ACK, &garbage));
+            let _ = run(FlowConfig::default(), &pkts);
+        }
+    }
+}
+
+#[test]
+fn one_million_syn_only_flows_stay_under_the_cap() {
+    let config = FlowConfig {
+        max_flows: 50_000,
+        ..FlowConfig::default()
+    };
+    let mut table = FlowTable::new(config);
+    let bound = FlowTable::memory_bound(&config);
+    let mut peak = 0;
+    for i in 0..1_000_000u32 {
+        let [a, b, c, d] = i.to_be_bytes();
+        let p = syn_packet([10, a, b, c], 1024 + u16::from(d), [192, 0, 2, 1]);
+        let pkt = decode(linktype::RAW, &p).expect("decodes");
+        let ts = Timestamp {
+            secs: 1_700_000_000 + i64::from(i / 100_000),
+            nanos: 0,
+        };
+        table.on_tcp(&pkt, ts, &mut |_: AppEvent<'_>| {});
+        if i % 10_000 == 0 {
+            peak = peak.max(table.memory_bytes());
+        }
+    }
+    assert_eq!(table.stats.flows_created, 1_000_000);
+    assert!(table.len() <= 50_000);
+    assert_eq!(
+        table.stats.evicted_cap + table.stats.evicted_idle + table.len() as u64,
+        1_000_000
+    );
+    assert!(peak <= bound, "peak {peak} above bound {bound}");
+}
