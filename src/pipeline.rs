@@ -51,6 +51,8 @@ pub struct ScanStats {
     pub errors: Vec<String>,
     /// Flow table and reassembly counters.
     pub flow: crate::flow::FlowStats,
+    /// What the QUIC Initial decoder did.
+    pub quic: crate::flow::quic::QuicStats,
 }
 
 /// Expand the command-line arguments: `-` is stdin, a directory is walked recursively in name
@@ -135,6 +137,7 @@ pub fn scan(
     scan_inputs(inputs, decoder, flows, detector, out, stats);
     stats.decode = decoder.stats();
     stats.flow = flows.stats;
+    stats.quic = flows.quic.stats();
 }
 
 fn scan_inputs(
@@ -256,7 +259,12 @@ pub fn process(
     out: &mut EveWriter,
 ) {
     match pkt.proto {
-        L4Proto::Udp => detector.on_packet(pkt, meta, out),
+        L4Proto::Udp => {
+            detector.on_packet(pkt, meta, out);
+            flows.quic.on_udp(pkt, meta.ts, |version, hello| {
+                detector.on_quic_hello(version, hello, meta, out)
+            });
+        }
         L4Proto::Tcp => {
             let mut sink = |event: AppEvent<'_>| match event {
                 AppEvent::Tls(hello) => detector.on_client_hello(&hello, meta, out),

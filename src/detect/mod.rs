@@ -17,7 +17,7 @@ use crate::proto::dns::{self, DnsItem, Rdata};
 use crate::proto::http::HttpRequest;
 use crate::proto::{NameBuf, tls};
 use crate::sigs::{Matcher, RuleSet, normalise_name};
-use event::{AppRecord, DnsRecord, HttpRecord, TlsRecord};
+use event::{AppRecord, DnsRecord, HttpRecord, QuicRecord, TlsRecord};
 use inventory::Inventory;
 
 /// Where in a protocol a name was observed; reported as `alert.metadata.observation`.
@@ -31,6 +31,8 @@ pub enum Observation {
     TlsSni,
     /// `Host` header (or CONNECT / absolute-URI authority) of an HTTP/1.x request.
     HttpHost,
+    /// server_name of the ClientHello in a QUIC Initial.
+    QuicSni,
 }
 
 impl Observation {
@@ -41,6 +43,7 @@ impl Observation {
             Observation::DnsAnswer => "dns-answer",
             Observation::TlsSni => "tls-sni",
             Observation::HttpHost => "http-host",
+            Observation::QuicSni => "quic-sni",
         }
     }
 }
@@ -154,6 +157,8 @@ pub struct LogSelection {
     pub tls: bool,
     /// `event_type: http` for every HTTP/1.x request head.
     pub http: bool,
+    /// `event_type: quic` for every ClientHello in a QUIC Initial.
+    pub quic: bool,
 }
 
 /// Counters of what detection saw, for the summary.
@@ -165,6 +170,8 @@ pub struct DetectStats {
     pub dns_invalid: u64,
     /// TLS ClientHellos parsed.
     pub client_hellos: u64,
+    /// ClientHellos from QUIC Initials.
+    pub quic_hellos: u64,
     /// HTTP/1.x request heads parsed.
     pub http_requests: u64,
     /// Alerts written.
@@ -387,6 +394,37 @@ impl Detector {
             out.write_tls(meta, &record);
         }
         self.emit(&hits, meta.src_ip, meta, &AppRecord::Tls(record), out);
+    }
+
+    /// The ClientHello of a QUIC client Initial (decrypted and reassembled by the flow layer).
+    pub fn on_quic_hello(
+        &mut self,
+        version: u32,
+        hello: &tls::ClientHello<'_>,
+        meta: &FlowMeta,
+        out: &mut EveWriter,
+    ) {
+        self.stats.quic_hellos += 1;
+        let mut hits = Hits::new();
+        if let Some(sni) = hello.sni {
+            let mut norm = NameBuf::new();
+            check_name(
+                &self.matcher,
+                sni,
+                Observation::QuicSni,
+                &mut norm,
+                &mut hits,
+            );
+        }
+        self.stats.hits_dropped += hits.dropped;
+        if hits.is_empty() && !self.log.quic {
+            return;
+        }
+        let record = QuicRecord::from_client_hello(version, hello);
+        if self.log.quic {
+            out.write_quic(meta, &record);
+        }
+        self.emit(&hits, meta.src_ip, meta, &AppRecord::Quic(record), out);
     }
 
     fn emit(

@@ -6,11 +6,11 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 
 use crate::decode::{L4Proto, VlanIds};
-use crate::detect::event::{AppRecord, DnsRecord, HttpRecord, TlsRecord};
+use crate::detect::event::{AppRecord, DnsRecord, HttpRecord, QuicRecord, TlsRecord};
 use crate::detect::{FlowMeta, Observation};
 use crate::output::json::JsonWriter;
 use crate::output::time::UtcTime;
-use crate::proto::{dns, tls};
+use crate::proto::{dns, quic, tls};
 use crate::sigs::{PackInfo, Rule};
 
 /// What an alert says about the match, beyond the rule itself.
@@ -104,12 +104,18 @@ impl EveWriter {
         if let Some(confidence) = &rule.confidence {
             j.field_str_array1("confidence", confidence);
         }
+        // Suricata's `tls` and `quic` objects allow no key of ours (additionalProperties is
+        // false), so the ECH flag travels in the metadata, as the schema allows there.
+        if app.ech() {
+            j.field_str_array1("ech", "true");
+        }
         j.end_object();
         j.end_object();
         match app {
             AppRecord::Dns(rec) => write_dns_object(j, rec),
             AppRecord::Tls(rec) => write_tls_object(j, rec),
             AppRecord::Http(rec) => write_http_object(j, rec),
+            AppRecord::Quic(rec) => write_quic_object(j, rec),
         }
         self.end_record();
     }
@@ -125,6 +131,13 @@ impl EveWriter {
     pub fn write_tls(&mut self, flow: &FlowMeta, rec: &TlsRecord) {
         self.begin_record(flow, "tls");
         write_tls_object(&mut self.json, rec);
+        self.end_record();
+    }
+
+    /// A QUIC ClientHello record (`event_type: quic`).
+    pub fn write_quic(&mut self, flow: &FlowMeta, rec: &QuicRecord) {
+        self.begin_record(flow, "quic");
+        write_quic_object(&mut self.json, rec);
         self.end_record();
     }
 
@@ -318,6 +331,21 @@ fn write_tls_object(j: &mut JsonWriter, rec: &TlsRecord) {
         j.bytes_as_str(sni);
     }
     j.field_str("version", tls::version_name(rec.version));
+    j.field_str("ja4", rec.ja4.as_str());
+    j.end_object();
+}
+
+/// EVE `quic` object: `sni`, `version` as Suricata writes it (hex, `"1"` for v1), `ja4`.
+fn write_quic_object(j: &mut JsonWriter, rec: &QuicRecord) {
+    j.key("quic");
+    j.begin_object();
+    j.key("version");
+    j.fmt_str(format_args!("{}", quic::VersionName(rec.version)));
+    if let Some(sni) = &rec.sni {
+        j.key("sni");
+        j.bytes_as_str(sni);
+    }
+    j.field_str("ja4", rec.ja4.as_str());
     j.end_object();
 }
 

@@ -3,6 +3,7 @@
 //! output; that keeps each parser fuzzable on its own.
 
 pub mod dns;
+pub mod ja4;
 pub mod http;
 pub mod name;
 pub mod quic;

@@ -238,6 +238,9 @@ pub struct InitialHeader<'a> {
     pub token: &'a [u8],
     /// Packet number, after header protection is removed (truncated form).
     pub packet_number: u32,
+    /// The keys came from the caller's fallback DCID (see
+    /// [`InitialDecryptor::for_each_initial_with`]), not from this packet's DCID.
+    pub fallback_keys: bool,
 }
 
 /// What a datagram held, for counters.
@@ -280,7 +283,23 @@ impl InitialDecryptor {
     /// Walk the coalesced long-header packets of one UDP datagram; for each client Initial
     /// that decrypts and authenticates, call `f(header, plaintext frames)`. Stops at a short
     /// header, an unknown version, a Retry or Version Negotiation packet, or a bad length.
-    pub fn for_each_initial<'d, F>(&mut self, datagram: &'d [u8], mut f: F) -> DatagramSummary
+    pub fn for_each_initial<'d, F>(&mut self, datagram: &'d [u8], f: F) -> DatagramSummary
+    where
+        F: FnMut(&InitialHeader<'d>, &[u8]),
+    {
+        self.for_each_initial_with(datagram, None, f)
+    }
+
+    /// [`Self::for_each_initial`], trying the keys of `fallback_dcid` when a packet's own DCID
+    /// does not authenticate: a client keeps the Initial keys of its first DCID (or of the
+    /// Retry's) after the server's first Initial gives it a new DCID (RFC 9001 5.2), so later
+    /// client Initials (a second ClientHello after HelloRetryRequest, ACKs) need the old one.
+    pub fn for_each_initial_with<'d, F>(
+        &mut self,
+        datagram: &'d [u8],
+        fallback_dcid: Option<&[u8]>,
+        mut f: F,
+    ) -> DatagramSummary
     where
         F: FnMut(&InitialHeader<'d>, &[u8]),
     {
@@ -294,7 +313,16 @@ impl InitialDecryptor {
                 summary.skipped += 1;
                 continue;
             }
-            match self.decrypt(packet, &parsed) {
+            let own = packet.get(parsed.dcid.0..parsed.dcid.1).unwrap_or(&[]);
+            let mut fallback_keys = false;
+            let mut result = self.decrypt(packet, &parsed, own);
+            if let (None, Some(alt)) = (result, fallback_dcid) {
+                if alt != own {
+                    result = self.decrypt(packet, &parsed, alt);
+                    fallback_keys = result.is_some();
+                }
+            }
+            match result {
                 Some(pn) => {
                     summary.decrypted += 1;
                     let header = InitialHeader {
@@ -303,6 +331,7 @@ impl InitialDecryptor {
                         scid: packet.get(parsed.scid.0..parsed.scid.1).unwrap_or(&[]),
                         token: packet.get(parsed.token.0..parsed.token.1).unwrap_or(&[]),
                         packet_number: pn,
+                        fallback_keys,
                     };
                     let plain = self.plaintext(&parsed, pn_len_of(&self.scratch));
                     f(&header, plain);
@@ -321,8 +350,8 @@ impl InitialDecryptor {
 
     /// Remove header protection and decrypt in the scratch buffer; the packet number on
     /// success. The first scratch byte keeps the unprotected first byte (for `pn_len_of`).
-    fn decrypt(&mut self, packet: &[u8], h: &LongHeader) -> Option<u32> {
-        let keys = InitialKeys::new(h.flavor, packet.get(h.dcid.0..h.dcid.1)?)?;
+    fn decrypt(&mut self, packet: &[u8], h: &LongHeader, key_dcid: &[u8]) -> Option<u32> {
+        let keys = InitialKeys::new(h.flavor, key_dcid)?;
         // The sample starts 4 bytes after the packet number offset (RFC 9001 5.4.2).
         let sample = packet.get(h.pn_offset + 4..h.pn_offset + 20)?;
         let mut mask = GenericArray::clone_from_slice(sample);
@@ -438,9 +467,19 @@ pub const FRAME_CRYPTO: u64 = 0x06;
 /// Walk the frames of a decrypted Initial payload, calling `on_crypto(offset, data)` for each
 /// CRYPTO frame. Knows PADDING, PING, ACK (with and without ECN), CRYPTO and
 /// CONNECTION_CLOSE; anything else stops the walk (what came before is kept).
-pub fn walk_frames(
-    mut p: &[u8],
-    mut on_crypto: impl FnMut(u64, &[u8]),
+pub fn walk_frames<'a>(
+    p: &'a [u8],
+    on_crypto: impl FnMut(u64, &'a [u8]),
+) -> Result<(), FrameStop> {
+    walk_frames_for(VERSION_1, p, on_crypto)
+}
+
+/// [`walk_frames`] for the frame types of `version`: Google's T05x Initials use gQUIC frame
+/// numbers (PADDING 0x00, PING 0x07, CRYPTO 0x08 with varint offset and length).
+pub fn walk_frames_for<'a>(
+    version: u32,
+    mut p: &'a [u8],
+    mut on_crypto: impl FnMut(u64, &'a [u8]),
 ) -> Result<(), FrameStop> {
     fn take_varint(p: &mut &[u8]) -> Result<u64, FrameStop> {
         let (v, n) = varint(p).ok_or(FrameStop::Truncated)?;
@@ -455,6 +494,21 @@ pub fn walk_frames(
         let (head, tail) = p.split_at(len);
         *p = tail;
         Ok(head)
+    }
+    if Flavor::of(version) == Some(Flavor::T051) {
+        while let Some((&ty, rest)) = p.split_first() {
+            p = rest;
+            match ty {
+                0x00 | 0x07 => {}
+                0x08 => {
+                    let offset = take_varint(&mut p)?;
+                    let len = take_varint(&mut p)?;
+                    on_crypto(offset, take_bytes(&mut p, len)?);
+                }
+                other => return Err(FrameStop::Unknown(u64::from(other))),
+            }
+        }
+        return Ok(());
     }
     while !p.is_empty() {
         let ty = take_varint(&mut p)?;
@@ -597,6 +651,17 @@ impl CryptoAssembly {
         Insert::Stored
     }
 
+    /// Drop the first `n` bytes (a message handed on); later ranges move down.
+    pub fn consume(&mut self, n: usize) {
+        let n = n.min(self.buf.len());
+        self.buf.drain(..n);
+        self.ranges.retain_mut(|(s, e)| {
+            *s = s.saturating_sub(n);
+            *e = e.saturating_sub(n);
+            e > s
+        });
+    }
+
     /// The contiguous bytes from offset 0.
     pub fn prefix(&self) -> &[u8] {
         match self.ranges.first() {
@@ -609,39 +674,79 @@ impl CryptoAssembly {
 /// Counters of the assembly table.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AssemblyStats {
-    /// Connections whose ClientHello needed more than one packet.
-    pub started: u64,
-    /// ClientHellos completed from several packets.
+    /// Connections tracked.
+    pub connections: u64,
+    /// ClientHellos completed from more than one CRYPTO frame (several frames or packets).
     pub completed: u64,
-    /// Pending connections evicted to make room (table full or byte budget hit).
+    /// CRYPTO data for ranges already handed on (retransmissions, the hello resent after a
+    /// Retry), ignored.
+    pub retransmitted: u64,
+    /// Connections evicted to make room (table full or byte budget hit).
     pub evicted: u64,
-    /// Pending connections dropped after [`AssemblyTable::timeout_secs`] without completing.
+    /// Connections dropped after [`AssemblyTable::timeout_secs`] idle.
     pub expired: u64,
     /// CRYPTO frames dropped (beyond the per-connection cap or too fragmented).
     pub overflow: u64,
 }
 
-struct Pending {
+/// One client's CRYPTO stream: the DCIDs it used, how far handshake messages were consumed,
+/// and the buffered bytes after that point.
+struct Conn {
     asm: CryptoAssembly,
+    /// Stream offset of the first byte of `asm`: everything before was handed on.
+    consumed: u64,
+    /// DCID of the first Initial and the latest one (a Retry and the server's first Initial
+    /// change it; both still belong to this connection).
+    first_dcid: ([u8; MAX_CID_LEN], u8),
+    last_dcid: ([u8; MAX_CID_LEN], u8),
+    /// DCID whose keys decrypt this client's Initials.
+    key_dcid: ([u8; MAX_CID_LEN], u8),
     generation: u64,
     last_seen: u64,
 }
 
-/// Bounded table of connections whose ClientHello is not complete yet: at most `max_flows`
-/// entries and `max_bytes` of buffers; the oldest entry goes first when either is hit, and
-/// entries idle for `timeout_secs` (packet time) are dropped. Buffers of finished entries are
-/// kept in a small pool and reused.
+fn cid(d: &[u8]) -> ([u8; MAX_CID_LEN], u8) {
+    let mut a = [0u8; MAX_CID_LEN];
+    let n = d.len().min(MAX_CID_LEN);
+    a[..n].copy_from_slice(&d[..n]);
+    (a, n as u8)
+}
+
+/// The Initial packet facts the table needs besides its CRYPTO frames.
+#[derive(Debug, Clone, Copy)]
+pub struct InitialFacts<'a> {
+    /// Destination Connection ID.
+    pub dcid: &'a [u8],
+    /// Token (non-empty after a Retry).
+    pub token: &'a [u8],
+    /// The DCID whose keys decrypted the packet (its own DCID, or the connection's earlier
+    /// one).
+    pub key_dcid: &'a [u8],
+}
+
+/// Bounded table of client CRYPTO streams, keyed by the client's flow (5-tuple, VLANs,
+/// tunnel context, direction; the key type is the caller's). The DCID is not part of the key:
+/// a Retry and the server's first Initial change it in the middle of the handshake, and a
+/// second ClientHello (after HelloRetryRequest) follows the first in the same stream. It is
+/// used to tell a new connection on a reused 5-tuple: CRYPTO data at offset 0, no token, and a
+/// DCID the connection never used starts the stream afresh.
+///
+/// Each ClientHello is handed on once, like tshark does: data for ranges already consumed
+/// (retransmissions, the hello resent after a Retry) is ignored. A connection stays as a small
+/// entry (its buffer returned to a pool) until it idles out, so at most `max_flows` entries
+/// and `max_bytes` of buffers are held; the oldest entry goes first when either is hit, and
+/// entries idle for `timeout_secs` (packet time) are dropped.
 pub struct AssemblyTable<K> {
-    map: HashMap<K, Pending>,
+    map: HashMap<K, Conn>,
     order: VecDeque<(K, u64)>,
     pool: Vec<CryptoAssembly>,
     next_generation: u64,
     bytes: usize,
-    /// Most pending connections.
+    /// Most connections tracked.
     pub max_flows: usize,
-    /// Most buffered bytes over all pending connections.
+    /// Most buffered bytes over all connections.
     pub max_bytes: usize,
-    /// Idle time after which a pending connection is dropped.
+    /// Idle time after which a connection is dropped.
     pub timeout_secs: u64,
     /// Counters.
     pub stats: AssemblyStats,
@@ -650,91 +755,175 @@ pub struct AssemblyTable<K> {
 const POOL_SIZE: usize = 64;
 
 impl<K: Hash + Eq + Clone> AssemblyTable<K> {
-    /// An empty table with the given bounds.
+    /// An empty table with the given bounds (the index is sized once, up front).
     pub fn new(max_flows: usize, max_bytes: usize) -> Self {
+        let max_flows = max_flows.max(1);
         AssemblyTable {
-            map: HashMap::with_capacity(max_flows.min(4096)),
-            order: VecDeque::with_capacity(max_flows.min(4096)),
+            map: HashMap::with_capacity(max_flows.min(1 << 16)),
+            order: VecDeque::with_capacity(max_flows.min(1 << 16)),
             pool: Vec::new(),
             next_generation: 0,
             bytes: 0,
-            max_flows: max_flows.max(1),
+            max_flows,
             max_bytes,
             timeout_secs: 30,
             stats: AssemblyStats::default(),
         }
     }
 
-    /// Pending connections.
+    /// Connections tracked.
     pub fn len(&self) -> usize {
         self.map.len()
     }
 
-    /// True when nothing is pending.
+    /// True when nothing is tracked.
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
 
-    /// Add CRYPTO frames of one packet of connection `key` at packet time `now` (seconds),
-    /// then, if the stream from offset 0 holds a whole ClientHello, call `done(body)` and
-    /// forget the connection.
-    pub fn add<'f>(
+    /// The DCID whose keys decrypted the latest Initial of connection `key`.
+    pub fn key_dcid(&self, key: &K) -> Option<([u8; MAX_CID_LEN], u8)> {
+        self.map.get(key).map(|c| c.key_dcid)
+    }
+
+    /// Connections holding buffered (incomplete) CRYPTO data.
+    pub fn pending(&self) -> usize {
+        self.map.values().filter(|c| !c.asm.ranges.is_empty()).count()
+    }
+
+    /// Add the CRYPTO frames of one Initial packet of connection `key` at packet time `now`
+    /// (seconds); call `done(body)` for each ClientHello the stream now completes.
+    pub fn add(
         &mut self,
         key: &K,
         now: u64,
-        frames: impl Iterator<Item = (u64, &'f [u8])>,
-        done: impl FnOnce(&[u8]),
+        facts: InitialFacts<'_>,
+        frames: &[(u64, &[u8])],
+        mut done: impl FnMut(&[u8]),
     ) {
         self.expire(now);
+        let dcid = cid(facts.dcid);
         if !self.map.contains_key(key) {
             while self.map.len() >= self.max_flows {
                 if !self.evict_oldest() {
                     break;
                 }
             }
-            let asm = self.pool.pop().unwrap_or_default();
             self.next_generation += 1;
-            self.bytes += asm.capacity();
             self.map.insert(
                 key.clone(),
-                Pending {
-                    asm,
+                Conn {
+                    asm: CryptoAssembly::default(),
+                    consumed: 0,
+                    first_dcid: dcid,
+                    last_dcid: dcid,
+                    key_dcid: cid(facts.key_dcid),
                     generation: self.next_generation,
                     last_seen: now,
                 },
             );
             self.order.push_back((key.clone(), self.next_generation));
-            self.stats.started += 1;
+            self.stats.connections += 1;
         }
-        let Some(entry) = self.map.get_mut(key) else {
+        let Some(conn) = self.map.get_mut(key) else {
             return;
         };
-        entry.last_seen = now;
-        let before = entry.asm.capacity();
-        for (offset, data) in frames {
-            if entry.asm.insert(offset, data) == Insert::Overflow {
+        conn.last_seen = now;
+        let new_conn = conn.consumed > 0
+            && facts.token.is_empty()
+            && dcid != conn.first_dcid
+            && dcid != conn.last_dcid
+            && frames.iter().any(|(o, _)| *o == 0);
+        if new_conn {
+            self.bytes = self.bytes.saturating_sub(conn.asm.capacity());
+            conn.asm = CryptoAssembly::default();
+            conn.consumed = 0;
+            conn.first_dcid = dcid;
+        }
+        conn.last_dcid = dcid;
+        conn.key_dcid = cid(facts.key_dcid);
+
+        // Fast path: nothing buffered and one frame that holds whole messages from the
+        // consumed point: parse in place, copy nothing.
+        if let [(offset, data)] = frames {
+            if conn.asm.ranges.is_empty() && *offset == conn.consumed {
+                let mut rest: &[u8] = data;
+                while let Some(msg_len) = message_len(rest) {
+                    if let Some(body) = client_hello_body(rest) {
+                        done(body);
+                    }
+                    conn.consumed += msg_len as u64;
+                    rest = rest.get(msg_len..).unwrap_or(&[]);
+                }
+                if rest.is_empty() {
+                    return;
+                }
+                let at = conn.consumed;
+                return self.buffer(key, &[(at, rest)], done);
+            }
+        }
+        self.buffer(key, frames, done);
+    }
+
+    fn buffer(&mut self, key: &K, frames: &[(u64, &[u8])], mut done: impl FnMut(&[u8])) {
+        let Some(conn) = self.map.get_mut(key) else {
+            return;
+        };
+        // Counted before a pooled buffer is taken, so the buffer's capacity is charged.
+        let before = conn.asm.capacity();
+        if conn.asm.buf.capacity() == 0 {
+            if let Some(pooled) = self.pool.pop() {
+                conn.asm = pooled;
+            }
+        }
+        let mut several = frames.len() > 1 || !conn.asm.ranges.is_empty();
+        for &(offset, data) in frames {
+            let end = offset.saturating_add(data.len() as u64);
+            if end <= conn.consumed {
+                self.stats.retransmitted += 1;
+                continue;
+            }
+            let skip = usize::try_from(conn.consumed.saturating_sub(offset)).unwrap_or(0);
+            let data = data.get(skip..).unwrap_or(&[]);
+            let rel = offset.max(conn.consumed) - conn.consumed;
+            if conn.asm.insert(rel, data) == Insert::Overflow {
                 self.stats.overflow += 1;
             }
         }
-        let after = entry.asm.capacity();
-        self.bytes = (self.bytes + after).saturating_sub(before);
-        let complete = client_hello_body(entry.asm.prefix()).is_some();
-        if complete {
-            if let Some(body) = client_hello_body(entry.asm.prefix()) {
+        // Hand on every complete message at the front of the stream.
+        while let Some(msg_len) = message_len(conn.asm.prefix()) {
+            if let Some(body) = client_hello_body(conn.asm.prefix()) {
                 done(body);
+                if several {
+                    self.stats.completed += 1;
+                }
             }
-            self.stats.completed += 1;
-            self.remove(key);
+            several = true;
+            conn.consumed += msg_len as u64;
+            conn.asm.consume(msg_len);
+        }
+        let after = conn.asm.capacity();
+        self.bytes = (self.bytes + after).saturating_sub(before);
+        if conn.asm.ranges.is_empty() && conn.asm.buf.capacity() > 0 {
+            let mut asm = std::mem::take(&mut conn.asm);
+            self.bytes = self.bytes.saturating_sub(asm.capacity());
+            if self.pool.len() < POOL_SIZE && asm.capacity() <= 2 * MAX_CRYPTO_BYTES {
+                asm.reset();
+                self.pool.push(asm);
+            }
         }
         while self.bytes > self.max_bytes && self.evict_oldest() {}
     }
 
     fn remove(&mut self, key: &K) {
-        if let Some(mut p) = self.map.remove(key) {
-            self.bytes = self.bytes.saturating_sub(p.asm.capacity());
-            if self.pool.len() < POOL_SIZE && p.asm.capacity() <= 2 * MAX_CRYPTO_BYTES {
-                p.asm.reset();
-                self.pool.push(p.asm);
+        if let Some(mut c) = self.map.remove(key) {
+            self.bytes = self.bytes.saturating_sub(c.asm.capacity());
+            if self.pool.len() < POOL_SIZE
+                && c.asm.buf.capacity() > 0
+                && c.asm.capacity() <= 2 * MAX_CRYPTO_BYTES
+            {
+                c.asm.reset();
+                self.pool.push(c.asm);
             }
         }
     }
@@ -742,7 +931,7 @@ impl<K: Hash + Eq + Clone> AssemblyTable<K> {
     /// Evict the oldest live entry; false when there is none.
     fn evict_oldest(&mut self) -> bool {
         while let Some((key, generation)) = self.order.pop_front() {
-            if self.map.get(&key).is_some_and(|p| p.generation == generation) {
+            if self.map.get(&key).is_some_and(|c| c.generation == generation) {
                 self.remove(&key);
                 self.stats.evicted += 1;
                 return true;
@@ -755,8 +944,8 @@ impl<K: Hash + Eq + Clone> AssemblyTable<K> {
     fn expire(&mut self, now: u64) {
         while let Some((key, generation)) = self.order.front() {
             match self.map.get(key) {
-                Some(p) if p.generation == *generation => {
-                    if now.saturating_sub(p.last_seen) <= self.timeout_secs {
+                Some(c) if c.generation == *generation => {
+                    if now.saturating_sub(c.last_seen) <= self.timeout_secs {
                         break;
                     }
                     let key = key.clone();
@@ -770,6 +959,16 @@ impl<K: Hash + Eq + Clone> AssemblyTable<K> {
             }
         }
     }
+}
+
+/// Length (with its 4-byte header) of the complete handshake message at the front of
+/// `data`, if it is all there.
+fn message_len(data: &[u8]) -> Option<usize> {
+    let [_, a, b, c, rest @ ..] = data else {
+        return None;
+    };
+    let len = usize::from(*a) << 16 | usize::from(*b) << 8 | usize::from(*c);
+    (rest.len() >= len).then_some(4 + len)
 }
 
 #[cfg(test)]

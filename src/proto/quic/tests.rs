@@ -205,30 +205,39 @@ fn two_initials_with_shuffled_crypto_frames() {
     let mut dec = InitialDecryptor::new();
     let mut table: AssemblyTable<u32> = AssemblyTable::new(16, 1 << 20);
     let mut names = Vec::new();
+    let facts = InitialFacts {
+        dcid: &dcid,
+        token: &[],
+        key_dcid: &[],
+    };
     for d in [&d1, &d2] {
         let mut frames: Vec<(u64, Vec<u8>)> = Vec::new();
         let s = dec.for_each_initial(d, |_, plain| {
             walk_frames(plain, |o, data| frames.push((o, data.to_vec()))).unwrap();
         });
         assert_eq!(s.decrypted, 1);
-        table.add(
-            &7,
-            0,
-            frames.iter().map(|(o, d)| (*o, d.as_slice())),
-            |body| {
-                let h = tls::parse_client_hello_body(body, 0x0303).unwrap();
-                names.push(String::from_utf8(h.sni.unwrap().to_vec()).unwrap());
-            },
-        );
+        let refs: Vec<(u64, &[u8])> = frames.iter().map(|(o, d)| (*o, d.as_slice())).collect();
+        table.add(&7, 0, facts, &refs, |body| {
+            let h = tls::parse_client_hello_body(body, 0x0303).unwrap();
+            names.push(String::from_utf8(h.sni.unwrap().to_vec()).unwrap());
+        });
         if names.is_empty() {
-            assert_eq!(table.len(), 1, "first packet alone is incomplete");
+            assert_eq!(table.pending(), 1, "first packet alone is incomplete");
         }
     }
     assert_eq!(names, ["dnl-07.geo.kaspersky.com"]);
-    assert!(table.is_empty());
+    assert_eq!(table.pending(), 0);
     assert_eq!(table.stats.completed, 1);
+    // A retransmission of the first packet is not handed on again.
+    let mut frames: Vec<(u64, Vec<u8>)> = Vec::new();
+    dec.for_each_initial(&d1, |_, plain| {
+        walk_frames(plain, |o, data| frames.push((o, data.to_vec()))).unwrap();
+    });
+    let refs: Vec<(u64, &[u8])> = frames.iter().map(|(o, d)| (*o, d.as_slice())).collect();
+    table.add(&7, 1, facts, &refs, |_| panic!("retransmission reported"));
+    assert_eq!(table.pending(), 0);
 
-    // The same two packets coalesced into one datagram, in reverse order.
+    // The same two packets coalesced into one datagram, in reverse order, another client.
     let mut both = d2.clone();
     both.extend_from_slice(&d1);
     let mut frames: Vec<(u64, Vec<u8>)> = Vec::new();
@@ -236,11 +245,59 @@ fn two_initials_with_shuffled_crypto_frames() {
         walk_frames(plain, |o, data| frames.push((o, data.to_vec()))).unwrap();
     });
     assert_eq!(s.decrypted, 2);
+    let refs: Vec<(u64, &[u8])> = frames.iter().map(|(o, d)| (*o, d.as_slice())).collect();
     let mut done = 0;
-    table.add(&8, 1, frames.iter().map(|(o, d)| (*o, d.as_slice())), |_| {
-        done += 1
-    });
+    table.add(&8, 1, facts, &refs, |_| done += 1);
     assert_eq!(done, 1);
+}
+
+#[test]
+fn second_client_hello_after_hello_retry_request_and_new_connection() {
+    let h1 = big_client_hello("first.example");
+    let h2 = big_client_hello("second.example");
+    let mut t: AssemblyTable<u32> = AssemblyTable::new(4, 1 << 20);
+    let mut got = Vec::new();
+    let a = InitialFacts {
+        dcid: &[1; 8],
+        token: &[],
+        key_dcid: &[],
+    };
+    let sni = |b: &[u8]| {
+        String::from_utf8(
+            tls::parse_client_hello_body(b, 0x0303)
+                .unwrap()
+                .sni
+                .unwrap()
+                .to_vec(),
+        )
+        .unwrap()
+    };
+    t.add(&1, 0, a, &[(0, &h1)], |b| got.push(sni(b)));
+    // After a Retry: new DCID, a token, the same hello again: ignored.
+    let retry = InitialFacts {
+        dcid: &[2; 8],
+        token: b"tok",
+        key_dcid: &[],
+    };
+    t.add(&1, 0, retry, &[(0, &h1)], |b| got.push(sni(b)));
+    // Second ClientHello after HelloRetryRequest, at the next stream offset, split in two.
+    let server = InitialFacts {
+        dcid: &[3; 8],
+        token: &[],
+        key_dcid: &[],
+    };
+    let off = h1.len() as u64;
+    t.add(&1, 0, server, &[(off + 100, &h2[100..])], |b| got.push(sni(b)));
+    t.add(&1, 0, server, &[(off, &h2[..100])], |b| got.push(sni(b)));
+    // A new connection on the same 5-tuple: offset 0, no token, unseen DCID.
+    let fresh = InitialFacts {
+        dcid: &[4; 8],
+        token: &[],
+        key_dcid: &[],
+    };
+    t.add(&1, 1, fresh, &[(0, &h2)], |b| got.push(sni(b)));
+    assert_eq!(got, ["first.example", "second.example", "second.example"]);
+    assert_eq!(t.stats.retransmitted, 1);
 }
 
 #[test]
@@ -270,23 +327,28 @@ fn assembly_first_bytes_win_and_caps() {
 
 #[test]
 fn table_evicts_oldest_and_expires() {
+    let facts = InitialFacts {
+        dcid: &[9; 4],
+        token: &[],
+        key_dcid: &[],
+    };
     let mut t: AssemblyTable<u32> = AssemblyTable::new(2, 1 << 20);
     let part: &[u8] = &[1, 0, 0, 10, 0];
     for k in 0..5u32 {
-        t.add(&k, 0, std::iter::once((0u64, part)), |_| panic!("incomplete"));
+        t.add(&k, 0, facts, &[(0u64, part)], |_| panic!("incomplete"));
     }
     assert_eq!(t.len(), 2);
     assert_eq!(t.stats.evicted, 3);
-    t.add(&9, 100, std::iter::once((0u64, part)), |_| {});
+    t.add(&9, 100, facts, &[(0u64, part)], |_| {});
     assert_eq!(t.stats.expired, 2);
     assert_eq!(t.len(), 1);
     // Byte budget.
     let mut t: AssemblyTable<u32> = AssemblyTable::new(100, 5000);
     let big = vec![0u8; 4000];
     for k in 0..3u32 {
-        t.add(&k, 0, std::iter::once((1u64, big.as_slice())), |_| {});
+        t.add(&k, 0, facts, &[(1u64, big.as_slice())], |_| {});
     }
-    assert!(t.len() <= 1, "{}", t.len());
+    assert!(t.pending() <= 1, "{}", t.pending());
     assert!(t.stats.evicted >= 2);
 }
 
@@ -365,8 +427,15 @@ fn truncated_and_mutated_datagrams_never_panic() {
         let frames: Vec<u8> = (0..(rng.next() % 200)).map(|_| rng.next() as u8).collect();
         let mut got: Vec<(u64, Vec<u8>)> = Vec::new();
         let _ = walk_frames(&frames, |o, d| got.push((o, d.to_vec())));
-        table.add(&(seed % 5), seed, got.iter().map(|(o, d)| (*o, d.as_slice())), |b| {
+        let refs: Vec<(u64, &[u8])> = got.iter().map(|(o, d)| (*o, d.as_slice())).collect();
+        let facts = InitialFacts {
+            dcid: &frames[..frames.len().min(8)],
+            token: &[],
+            key_dcid: &[],
+        };
+        table.add(&(seed % 5), seed, facts, &refs, |b| {
             let _ = tls::parse_client_hello_body(b, 0x0303);
         });
+        let _ = walk_frames_for(VERSION_T051, &frames, |_, _| {});
     }
 }
