@@ -135,9 +135,12 @@ impl QuicFlows {
             .as_ref()
             .and_then(|(d, n)| d.get(..usize::from(*n)));
         let summary = decryptor.for_each_initial_with(pkt.payload, fallback, |header, plain| {
-            let mut frames: [(u64, &[u8]); MAX_FRAMES_PER_PACKET] = [(0, &[]); MAX_FRAMES_PER_PACKET];
+            let mut frames: [(u64, &[u8]); MAX_FRAMES_PER_PACKET] =
+                [(0, &[]); MAX_FRAMES_PER_PACKET];
             let mut n = 0usize;
-            let walked = quic::walk_frames_for(header.version, plain, |offset, data| match frames.get_mut(n) {
+            let walked = quic::walk_frames_for(header.version, plain, |offset, data| match frames
+                .get_mut(n)
+            {
                 Some(slot) => {
                     *slot = (offset, data);
                     n += 1;

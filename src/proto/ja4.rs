@@ -198,7 +198,10 @@ pub fn ja4(hello: &ClientHello<'_>, transport: Transport) -> Ja4 {
     let mut stack = [0u16; 256];
     let mut heap = Vec::new();
     let mut h = Sha256::new();
-    if hash_hex_list(&mut h, sorted(ciphers(), &mut stack, &mut heap).iter().copied()) {
+    if hash_hex_list(
+        &mut h,
+        sorted(ciphers(), &mut stack, &mut heap).iter().copied(),
+    ) {
         write_hash12(&mut out[11..23], h);
     }
 
@@ -272,8 +275,8 @@ mod tests {
     #[test]
     fn foxio_reference_vector() {
         let ciphers = [
-            0x0a0a, 0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8,
-            0xc013, 0xc014, 0x009c, 0x009d, 0x002f, 0x0035,
+            0x0a0a, 0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013,
+            0xc014, 0x009c, 0x009d, 0x002f, 0x0035,
         ];
         let sni = {
             let name = b"example.com";
@@ -286,12 +289,14 @@ mod tests {
         let alpn = vec![0, 3, 2, b'h', b'2'];
         let sigs = list16(
             2,
-            &[0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601],
+            &[
+                0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601,
+            ],
         );
         let mut exts = vec![(0x2a2a, vec![])];
         for t in [
-            0x001b, 0x0000, 0x0033, 0x0010, 0x4469, 0x0017, 0x002d, 0x000d, 0x0005, 0x0023,
-            0x0012, 0x002b, 0xff01, 0x000b, 0x000a, 0x0015,
+            0x001b, 0x0000, 0x0033, 0x0010, 0x4469, 0x0017, 0x002d, 0x000d, 0x0005, 0x0023, 0x0012,
+            0x002b, 0xff01, 0x000b, 0x000a, 0x0015,
         ] {
             let body = match t {
                 0x0000 => sni.clone(),

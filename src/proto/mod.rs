@@ -3,8 +3,8 @@
 //! output; that keeps each parser fuzzable on its own.
 
 pub mod dns;
-pub mod ja4;
 pub mod http;
+pub mod ja4;
 pub mod name;
 pub mod quic;
 pub mod tls;

@@ -467,10 +467,7 @@ pub const FRAME_CRYPTO: u64 = 0x06;
 /// Walk the frames of a decrypted Initial payload, calling `on_crypto(offset, data)` for each
 /// CRYPTO frame. Knows PADDING, PING, ACK (with and without ECN), CRYPTO and
 /// CONNECTION_CLOSE; anything else stops the walk (what came before is kept).
-pub fn walk_frames<'a>(
-    p: &'a [u8],
-    on_crypto: impl FnMut(u64, &'a [u8]),
-) -> Result<(), FrameStop> {
+pub fn walk_frames<'a>(p: &'a [u8], on_crypto: impl FnMut(u64, &'a [u8])) -> Result<(), FrameStop> {
     walk_frames_for(VERSION_1, p, on_crypto)
 }
 
@@ -788,7 +785,10 @@ impl<K: Hash + Eq + Clone> AssemblyTable<K> {
 
     /// Connections holding buffered (incomplete) CRYPTO data.
     pub fn pending(&self) -> usize {
-        self.map.values().filter(|c| !c.asm.ranges.is_empty()).count()
+        self.map
+            .values()
+            .filter(|c| !c.asm.ranges.is_empty())
+            .count()
     }
 
     /// Add the CRYPTO frames of one Initial packet of connection `key` at packet time `now`
@@ -931,7 +931,11 @@ impl<K: Hash + Eq + Clone> AssemblyTable<K> {
     /// Evict the oldest live entry; false when there is none.
     fn evict_oldest(&mut self) -> bool {
         while let Some((key, generation)) = self.order.pop_front() {
-            if self.map.get(&key).is_some_and(|c| c.generation == generation) {
+            if self
+                .map
+                .get(&key)
+                .is_some_and(|c| c.generation == generation)
+            {
                 self.remove(&key);
                 self.stats.evicted += 1;
                 return true;

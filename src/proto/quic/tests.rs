@@ -287,7 +287,9 @@ fn second_client_hello_after_hello_retry_request_and_new_connection() {
         key_dcid: &[],
     };
     let off = h1.len() as u64;
-    t.add(&1, 0, server, &[(off + 100, &h2[100..])], |b| got.push(sni(b)));
+    t.add(&1, 0, server, &[(off + 100, &h2[100..])], |b| {
+        got.push(sni(b))
+    });
     t.add(&1, 0, server, &[(off, &h2[..100])], |b| got.push(sni(b)));
     // A new connection on the same 5-tuple: offset 0, no token, unseen DCID.
     let fresh = InitialFacts {
@@ -311,10 +313,7 @@ fn assembly_first_bytes_win_and_caps() {
     assert_eq!(a.prefix(), b"XYcd");
     assert_eq!(a.insert(4, b"efghij"), Insert::Stored);
     assert_eq!(a.prefix(), b"XYcdefghijk");
-    assert_eq!(
-        a.insert(MAX_CRYPTO_BYTES as u64, b"x"),
-        Insert::Overflow
-    );
+    assert_eq!(a.insert(MAX_CRYPTO_BYTES as u64, b"x"), Insert::Overflow);
     assert_eq!(a.insert(u64::MAX, b"x"), Insert::Overflow);
     let mut b = CryptoAssembly::default();
     for i in 0..MAX_RANGES {
@@ -405,7 +404,11 @@ fn truncated_and_mutated_datagrams_never_panic() {
     let mut table: AssemblyTable<u64> = AssemblyTable::new(8, 1 << 16);
     for seed in 1..600u64 {
         let mut rng = XorShift(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
-        let mut m = if seed % 2 == 0 { v1.clone() } else { v2.clone() };
+        let mut m = if seed % 2 == 0 {
+            v1.clone()
+        } else {
+            v2.clone()
+        };
         if seed % 3 == 0 {
             let len = (rng.next() % 1300) as usize;
             m = (0..len).map(|_| rng.next() as u8).collect();
