@@ -129,7 +129,7 @@ pub struct VersionName(pub u32);
 impl std::fmt::Display for VersionName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.0 {
-            v @ (0x5130_3433 | 0x5130_3434 | 0x5130_3435 | 0x5130_3436) => {
+            v @ 0x5130_3433..=0x5130_3436 => {
                 for b in v.to_be_bytes() {
                     write!(f, "{}", char::from(b))?;
                 }
@@ -316,11 +316,11 @@ impl InitialDecryptor {
             let own = packet.get(parsed.dcid.0..parsed.dcid.1).unwrap_or(&[]);
             let mut fallback_keys = false;
             let mut result = self.decrypt(packet, &parsed, own);
-            if let (None, Some(alt)) = (result, fallback_dcid) {
-                if alt != own {
-                    result = self.decrypt(packet, &parsed, alt);
-                    fallback_keys = result.is_some();
-                }
+            if let (None, Some(alt)) = (result, fallback_dcid)
+                && alt != own
+            {
+                result = self.decrypt(packet, &parsed, alt);
+                fallback_keys = result.is_some();
             }
             match result {
                 Some(pn) => {
@@ -845,8 +845,11 @@ impl<K: Hash + Eq + Clone> AssemblyTable<K> {
 
         // Fast path: nothing buffered and one frame that holds whole messages from the
         // consumed point: parse in place, copy nothing.
-        if let [(offset, data)] = frames {
-            if conn.asm.ranges.is_empty() && *offset == conn.consumed {
+        if let [(offset, data)] = frames
+            && conn.asm.ranges.is_empty()
+            && *offset == conn.consumed
+        {
+            {
                 let mut rest: &[u8] = data;
                 while let Some(msg_len) = message_len(rest) {
                     if let Some(body) = client_hello_body(rest) {
@@ -871,10 +874,10 @@ impl<K: Hash + Eq + Clone> AssemblyTable<K> {
         };
         // Counted before a pooled buffer is taken, so the buffer's capacity is charged.
         let before = conn.asm.capacity();
-        if conn.asm.buf.capacity() == 0 {
-            if let Some(pooled) = self.pool.pop() {
-                conn.asm = pooled;
-            }
+        if conn.asm.buf.capacity() == 0
+            && let Some(pooled) = self.pool.pop()
+        {
+            conn.asm = pooled;
         }
         let mut several = frames.len() > 1 || !conn.asm.ranges.is_empty();
         for &(offset, data) in frames {
