@@ -191,17 +191,20 @@ pub enum AppRecord {
     Http(HttpRecord),
     /// QUIC Initial ClientHello.
     Quic(QuicRecord),
+    /// No application record: a connection attributed by its address (`resolved-ip`).
+    Flow,
 }
 
 impl AppRecord {
-    /// EVE `app_proto` value.
-    pub fn app_proto(&self) -> &'static str {
-        match self {
+    /// EVE `app_proto` value (`None`: not written, the protocol is not known).
+    pub fn app_proto(&self) -> Option<&'static str> {
+        Some(match self {
             AppRecord::Dns(_) => "dns",
             AppRecord::Tls(_) => "tls",
             AppRecord::Http(_) => "http",
             AppRecord::Quic(_) => "quic",
-        }
+            AppRecord::Flow => return None,
+        })
     }
 
     /// True when the record is a ClientHello carrying encrypted_client_hello.

@@ -5,6 +5,7 @@
 //! hits are kept in a fixed array, and owned records are only built when a hit exists or the
 //! user asked for protocol logging.
 
+pub mod answers;
 pub mod event;
 pub mod inventory;
 
@@ -33,6 +34,8 @@ pub enum Observation {
     HttpHost,
     /// server_name of the ClientHello in a QUIC Initial.
     QuicSni,
+    /// A connection (TCP SYN or UDP) to an address resolved earlier from a matched name.
+    ResolvedIp,
 }
 
 impl Observation {
@@ -44,6 +47,7 @@ impl Observation {
             Observation::TlsSni => "tls-sni",
             Observation::HttpHost => "http-host",
             Observation::QuicSni => "quic-sni",
+            Observation::ResolvedIp => "resolved-ip",
         }
     }
 }
@@ -260,7 +264,16 @@ pub struct Detector {
     pub inventory: Inventory,
     /// Counters for the summary.
     pub stats: DetectStats,
+    /// Addresses resolved from matched names ([`answers`]).
+    pub resolved: answers::ResolvedIps,
+    /// UDP (client, address, port) already alerted as `resolved-ip`, bounded.
+    udp_alerted: std::collections::HashSet<(IpAddr, IpAddr, u16)>,
 }
+
+/// Most addresses remembered from DNS answers.
+pub const RESOLVED_CAPACITY: usize = 65_536;
+/// Most UDP (client, address, port) triples remembered as already alerted.
+const UDP_ALERTED_CAPACITY: usize = 4096;
 
 impl Detector {
     /// Compile the rules into a matcher.
@@ -272,6 +285,8 @@ impl Detector {
             log,
             inventory: Inventory::default(),
             stats: DetectStats::default(),
+            resolved: answers::ResolvedIps::new(RESOLVED_CAPACITY),
+            udp_alerted: std::collections::HashSet::new(),
         }
     }
 
@@ -318,6 +333,9 @@ impl Detector {
         self.stats.hits_dropped += hits.dropped;
         if hits.is_empty() && !self.log.dns {
             return;
+        }
+        if let Some(first) = hits.iter().find(|h| h.pattern & IP_PATTERN_FLAG == 0) {
+            self.remember_answers(msg, first, meta);
         }
         let Some(record) = DnsRecord::from_message(msg) else {
             return;
@@ -396,6 +414,68 @@ impl Detector {
         self.emit(&hits, meta.src_ip, meta, &AppRecord::Tls(record), out);
     }
 
+    /// Remember the A/AAAA addresses of a DNS message whose name matched (`hit`).
+    fn remember_answers(&mut self, msg: &[u8], hit: &Hit, meta: &FlowMeta) {
+        let name = String::from_utf8_lossy(hit.name()).into_owned();
+        let resolved = &mut self.resolved;
+        let _ = dns::walk(msg, |item| {
+            if let DnsItem::Answer { ttl, rdata, .. } = item {
+                let ip = match rdata {
+                    Rdata::A(a) => IpAddr::from(*a),
+                    Rdata::Aaaa(a) => IpAddr::from(*a),
+                    _ => return,
+                };
+                resolved.remember(ip, &name, hit.rule, hit.pattern, *ttl, meta.ts.secs);
+            }
+        });
+    }
+
+    /// A new connection: a TCP SYN (without ACK) or a UDP datagram. When its destination was
+    /// resolved from a matched name, alert with observation `resolved-ip`. Costs one hash
+    /// probe (none while nothing was resolved) and allocates nothing when it does not match.
+    pub fn on_connection(&mut self, pkt: &Decoded<'_>, meta: &FlowMeta, out: &mut EveWriter) {
+        let new = match pkt.proto {
+            L4Proto::Tcp => pkt.tcp_flags.syn && !pkt.tcp_flags.ack,
+            L4Proto::Udp => !is_dns_port(pkt.src_port, pkt.dst_port),
+        };
+        if !new || self.resolved.is_empty() {
+            return;
+        }
+        let Some(entry) = self.resolved.lookup(meta.dst_ip, meta.ts.secs) else {
+            return;
+        };
+        let (name, rule_idx, pattern_idx) = (entry.name.clone(), entry.rule, entry.pattern);
+        if pkt.proto == L4Proto::Udp {
+            if self.udp_alerted.len() >= UDP_ALERTED_CAPACITY {
+                self.udp_alerted.clear();
+            }
+            if !self
+                .udp_alerted
+                .insert((meta.src_ip, meta.dst_ip, meta.dst_port))
+            {
+                return;
+            }
+        }
+        let Some(rule) = self.rules.rules.get(rule_idx) else {
+            return;
+        };
+        let Some(pack) = self.rules.packs.get(rule.pack) else {
+            return;
+        };
+        let pattern = rule.domains.get(pattern_idx).map_or("", String::as_str);
+        let ip = meta.dst_ip.to_string();
+        let facts = MatchFacts {
+            matched_name: &ip,
+            matched_pattern: pattern,
+            observation: Observation::ResolvedIp,
+            resolved_from: Some(&name),
+        };
+        out.write_alert(meta, rule, pack, &facts, &AppRecord::Flow);
+        self.stats.alerts += 1;
+        self.inventory
+            .record(meta.src_ip, &pack.vendor, &rule.channel, meta.ts);
+    }
+
     /// The ClientHello of a QUIC client Initial (decrypted and reassembled by the flow layer).
     pub fn on_quic_hello(
         &mut self,
@@ -456,6 +536,7 @@ impl Detector {
                 matched_name: &name,
                 matched_pattern: pattern,
                 observation: hit.observation,
+                resolved_from: None,
             };
             out.write_alert(meta, rule, pack, &facts, app);
             self.stats.alerts += 1;

@@ -22,6 +22,8 @@ pub struct MatchFacts<'a> {
     pub matched_pattern: &'a str,
     /// Where in the protocol the name was seen.
     pub observation: Observation,
+    /// For `resolved-ip`: the matched name the address was resolved from.
+    pub resolved_from: Option<&'a str>,
 }
 
 /// Writes EVE records, one JSON object per line, through a buffer.
@@ -75,7 +77,9 @@ impl EveWriter {
     ) {
         self.begin_record(flow, "alert");
         let j = &mut self.json;
-        j.field_str("app_proto", app.app_proto());
+        if let Some(app_proto) = app.app_proto() {
+            j.field_str("app_proto", app_proto);
+        }
         j.key("alert");
         j.begin_object();
         j.field_str("action", "allowed");
@@ -101,6 +105,9 @@ impl EveWriter {
         j.field_str_array1("matched_name", facts.matched_name);
         j.field_str_array1("matched_pattern", facts.matched_pattern);
         j.field_str_array1("observation", facts.observation.label());
+        if let Some(name) = facts.resolved_from {
+            j.field_str_array1("resolved_from", name);
+        }
         if let Some(confidence) = &rule.confidence {
             j.field_str_array1("confidence", confidence);
         }
@@ -116,6 +123,7 @@ impl EveWriter {
             AppRecord::Tls(rec) => write_tls_object(j, rec),
             AppRecord::Http(rec) => write_http_object(j, rec),
             AppRecord::Quic(rec) => write_quic_object(j, rec),
+            AppRecord::Flow => {}
         }
         self.end_record();
     }
