@@ -12,7 +12,7 @@ use crate::detect::{Detector, LogSelection};
 use crate::flow::{FlowConfig, FlowTable};
 use crate::output::eve::EveWriter;
 use crate::output::summary::write_summary;
-use crate::pipeline::{self, ScanStats};
+use crate::pipeline::{self, ScanStats, Stages};
 use crate::proto::NameBuf;
 use crate::sigs::{self, Matcher, RuleSet, SigError};
 
@@ -22,6 +22,10 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_INPUT_ERROR: i32 = 1;
 /// Exit status for errors that stop the run: bad signatures, unwritable output, bad usage.
 pub const EXIT_FATAL: i32 = 2;
+/// Exit status base when SIGTERM or SIGINT stopped a scan: 128 + the signal number (143 for
+/// SIGTERM, 130 for SIGINT), as a shell reports a process killed by it. Every record made
+/// before the signal was written.
+pub const EXIT_SIGNAL_BASE: i32 = 128;
 
 /// Find hosts that still talk to a vendor's update, telemetry and licensing channels.
 #[derive(Parser, Debug)]
@@ -207,22 +211,22 @@ fn run_scan(args: ScanArgs) -> i32 {
         },
         None => Box::new(io::stdout().lock()),
     };
+    if let Err(e) = pipeline::install_stop_handlers() {
+        eprintln!("vendorwatch: cannot install signal handlers: {e}");
+        return EXIT_FATAL;
+    }
     let mut out = EveWriter::new(sink);
-    let mut detector = Detector::new(rules, log);
     let mut stats = ScanStats::default();
     let inputs = pipeline::expand_inputs(&args.inputs, &mut stats);
     let mut config = DecoderConfig::default();
     config.vxlan_ports.extend(&args.vxlan_ports);
-    let mut decoder = Decoder::new(config);
-    let mut flows = FlowTable::new(args.flow.config());
-    pipeline::scan(
-        &inputs,
-        &mut decoder,
-        &mut flows,
-        &mut detector,
-        &mut out,
-        &mut stats,
-    );
+    let mut stages = Stages {
+        decoder: Decoder::new(config),
+        flows: FlowTable::new(args.flow.config()),
+        detector: Detector::new(rules, log),
+    };
+    pipeline::scan(&inputs, &mut stages, &mut out, &mut stats);
+    let detector = stages.detector;
     let written = out.records();
     let output_result = out.finish();
     if !args.quiet {
@@ -242,6 +246,13 @@ fn run_scan(args: ScanArgs) -> i32 {
             .map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
         eprintln!("vendorwatch: {target}: writing EVE records failed: {e}");
         return EXIT_FATAL;
+    }
+    if let Some(sig) = stats.stopped_by {
+        eprintln!(
+            "vendorwatch: stopped by signal {sig} after {} packet(s); {written} record(s) written",
+            stats.packets
+        );
+        return EXIT_SIGNAL_BASE + sig;
     }
     if stats.files_failed > 0 || !stats.errors.is_empty() {
         EXIT_INPUT_ERROR

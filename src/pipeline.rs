@@ -1,11 +1,18 @@
 //! The offline job: expand inputs, read each capture, decode, track flows, detect, write. One
 //! thread for now; the reader hands borrowed packets straight down the stages.
 
+use std::cell::Cell;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock, mpsc};
+use std::time::Duration;
 
-use crate::capture::file::{CaptureErrorKind, CaptureReader};
+use flate2::read::MultiGzDecoder;
+
+use crate::capture::file::{CaptureError, CaptureErrorKind, CaptureReader};
 use crate::decode::{DecodeStats, Decoded, Decoder, L4Proto, SkipReason};
 use crate::detect::{Detector, FlowMeta};
 use crate::flow::{AppEvent, FlowTable};
@@ -53,6 +60,33 @@ pub struct ScanStats {
     pub flow: crate::flow::FlowStats,
     /// What the QUIC Initial decoder did.
     pub quic: crate::flow::quic::QuicStats,
+    /// The signal (SIGTERM, SIGINT) that stopped the scan early, if one did.
+    pub stopped_by: Option<i32>,
+}
+
+/// Number of the stop signal received (0: none yet); set by the handlers of
+/// [`install_stop_handlers`], read between packets.
+static STOP: LazyLock<Arc<AtomicUsize>> = LazyLock::new(|| Arc::new(AtomicUsize::new(0)));
+
+/// Make SIGTERM and SIGINT stop the scan between two packets (the caller then flushes what was
+/// made and exits); a second signal while stopping ends the process at once.
+pub fn install_stop_handlers() -> io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    for sig in [SIGTERM, SIGINT] {
+        let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, Arc::clone(&flag))?;
+        signal_hook::flag::register(sig, flag)?;
+        signal_hook::flag::register_usize(sig, Arc::clone(&STOP), sig as usize)?;
+    }
+    Ok(())
+}
+
+/// The stop signal received so far, if any.
+pub fn stop_signal() -> Option<i32> {
+    match STOP.load(Ordering::Relaxed) {
+        0 => None,
+        sig => i32::try_from(sig).ok(),
+    }
 }
 
 /// Expand the command-line arguments: `-` is stdin, a directory is walked recursively in name
@@ -103,10 +137,21 @@ fn walk_dir(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
     Ok(())
 }
 
-/// Magic numbers of pcap (both byte orders, usec and nsec) and pcapng.
+/// gzip's magic number; a gzip-compressed capture is decompressed on the fly.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Magic numbers of pcap (both byte orders, usec and nsec) and pcapng, looked for inside gzip
+/// too.
 fn starts_like_capture(path: &Path) -> bool {
     let mut magic = [0u8; 4];
     let ok = File::open(path).and_then(|mut f| f.read_exact(&mut magic));
+    if ok.is_ok() && magic.starts_with(&GZIP_MAGIC) {
+        let ok = File::open(path)
+            .and_then(|f| MultiGzDecoder::new(BufReader::new(f)).read_exact(&mut magic));
+        if ok.is_err() {
+            return false;
+        }
+    }
     ok.is_ok()
         && matches!(
             magic,
@@ -126,49 +171,46 @@ fn fail(stats: &mut ScanStats, line: String) {
 /// Scan every input in order. Errors are printed as they happen and counted; the scan goes on
 /// with the next input. Returns early only when the output has failed (nothing more could be
 /// written).
-pub fn scan(
-    inputs: &[Input],
-    decoder: &mut Decoder,
-    flows: &mut FlowTable,
-    detector: &mut Detector,
-    out: &mut EveWriter,
-    stats: &mut ScanStats,
-) {
-    scan_inputs(inputs, decoder, flows, detector, out, stats);
-    stats.decode = decoder.stats();
-    stats.flow = flows.stats;
-    stats.quic = flows.quic.stats();
+pub fn scan(inputs: &[Input], stages: &mut Stages, out: &mut EveWriter, stats: &mut ScanStats) {
+    scan_inputs(inputs, stages, out, stats);
+    stats.decode = stages.decoder.stats();
+    stats.flow = stages.flows.stats;
+    stats.quic = stages.flows.quic.stats();
 }
 
-fn scan_inputs(
-    inputs: &[Input],
-    decoder: &mut Decoder,
-    flows: &mut FlowTable,
-    detector: &mut Detector,
-    out: &mut EveWriter,
-    stats: &mut ScanStats,
-) {
+/// The per-packet stages and their state, handed as one down the scan.
+pub struct Stages {
+    /// Link layers, tunnels, IP reassembly.
+    pub decoder: Decoder,
+    /// TCP flows and first-flight reassembly.
+    pub flows: FlowTable,
+    /// Matching, alerts, inventory.
+    pub detector: Detector,
+}
+
+fn scan_inputs(inputs: &[Input], stages: &mut Stages, out: &mut EveWriter, stats: &mut ScanStats) {
     for input in inputs {
+        if let Some(sig) = stop_signal() {
+            stats.stopped_by = Some(sig);
+            return;
+        }
         let name = input.display_name();
         out.set_pcap_filename(&name);
         let ok = match input {
-            Input::Stdin => scan_reader(
-                &name,
-                io::stdin().lock(),
-                decoder,
-                flows,
-                detector,
-                out,
-                stats,
-            ),
+            Input::Stdin => scan_stream(&name, StdinPump::spawn(), stages, out, stats),
             Input::File(path) => match File::open(path) {
-                Ok(file) => scan_reader(&name, file, decoder, flows, detector, out, stats),
+                Ok(file) => scan_stream(&name, file, stages, out, stats),
                 Err(e) => {
                     fail(stats, format!("{name}: cannot open: {e}"));
                     false
                 }
             },
         };
+        if let Some(sig) = stop_signal() {
+            // Stopped in the middle of this input: not a damaged file.
+            stats.stopped_by = Some(sig);
+            return;
+        }
         if ok {
             stats.files_ok += 1;
         } else {
@@ -180,26 +222,151 @@ fn scan_inputs(
     }
 }
 
-/// Scan one capture stream; false if it could not be read to its end.
+/// Standard input read by a helper thread, so that a stop signal is seen even while no data
+/// comes (a blocked read would not return: signal handlers restart it).
+struct StdinPump {
+    chunks: mpsc::Receiver<io::Result<Vec<u8>>>,
+    current: Vec<u8>,
+    used: usize,
+}
+
+impl StdinPump {
+    fn spawn() -> Self {
+        let (tx, chunks) = mpsc::sync_channel(4);
+        std::thread::spawn(move || {
+            let mut stdin = io::stdin().lock();
+            loop {
+                let mut chunk = vec![0u8; 64 * 1024];
+                let msg = match stdin.read(&mut chunk) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        chunk.truncate(n);
+                        Ok(chunk)
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => Err(e),
+                };
+                let last = msg.is_err();
+                if tx.send(msg).is_err() || last {
+                    break;
+                }
+            }
+        });
+        StdinPump {
+            chunks,
+            current: Vec::new(),
+            used: 0,
+        }
+    }
+}
+
+impl Read for StdinPump {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.used >= self.current.len() {
+            if stop_signal().is_some() {
+                return Err(io::Error::other("stopped by a signal"));
+            }
+            match self.chunks.recv_timeout(Duration::from_millis(50)) {
+                Ok(chunk) => {
+                    self.current = chunk?;
+                    self.used = 0;
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(0),
+            }
+        }
+        let rest = self.current.get(self.used..).unwrap_or(&[]);
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.used += n;
+        Ok(n)
+    }
+}
+
+/// Counts the bytes read through it, to say where in a gzip file the damage was found.
+struct Counting<R> {
+    inner: R,
+    count: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// Scan one input, decompressing it first when it starts with gzip's magic number.
+fn scan_stream<R: Read>(
+    name: &str,
+    reader: R,
+    stages: &mut Stages,
+    out: &mut EveWriter,
+    stats: &mut ScanStats,
+) -> bool {
+    let mut reader = BufReader::new(reader);
+    let gzip = matches!(reader.fill_buf(), Ok(head) if head.starts_with(&GZIP_MAGIC));
+    if !gzip {
+        return scan_reader(name, reader, None, stages, out, stats);
+    }
+    let compressed = Rc::new(Cell::new(0));
+    let counted = Counting {
+        inner: reader,
+        count: Rc::clone(&compressed),
+    };
+    scan_reader(
+        name,
+        MultiGzDecoder::new(counted),
+        Some(&compressed),
+        stages,
+        out,
+        stats,
+    )
+}
+
+/// The error line for a capture that could not be read; `compressed` counts the gzip bytes
+/// read so far when the input is gzip-compressed.
+fn capture_error_line(name: &str, e: &CaptureError, compressed: Option<&Cell<u64>>) -> String {
+    match (&e.kind, compressed) {
+        (CaptureErrorKind::NotACapture, None) => {
+            format!("{name}: not a pcap or pcapng file (unknown magic number)")
+        }
+        (CaptureErrorKind::NotACapture, Some(_)) => format!(
+            "{name}: gzip-compressed, but not a pcap or pcapng file inside (unknown magic number)"
+        ),
+        (CaptureErrorKind::Io(io), Some(count)) => {
+            let packet = if e.packet > 0 {
+                format!(", packet {}", e.packet)
+            } else {
+                String::new()
+            };
+            format!(
+                "{name}: damaged gzip data at or before compressed byte offset {} (decompressed byte offset {}{packet}): {io}",
+                count.get(),
+                e.offset
+            )
+        }
+        (_, Some(_)) => format!("{name}: decompressed data: {e}"),
+        (_, None) => format!("{name}: {e}"),
+    }
+}
+
+/// Scan one capture stream; false if it could not be read to its end (or a stop signal came).
 fn scan_reader<R: Read>(
     name: &str,
     reader: R,
-    decoder: &mut Decoder,
-    flows: &mut FlowTable,
-    detector: &mut Detector,
+    compressed: Option<&Cell<u64>>,
+    stages: &mut Stages,
     out: &mut EveWriter,
     stats: &mut ScanStats,
 ) -> bool {
     let mut capture = match CaptureReader::new(reader) {
         Ok(c) => c,
         Err(e) => {
-            let what = match e.kind {
-                CaptureErrorKind::NotACapture => {
-                    "not a pcap or pcapng file (unknown magic number)".to_string()
-                }
-                _ => e.to_string(),
-            };
-            fail(stats, format!("{name}: {what}"));
+            if stop_signal().is_none() {
+                fail(stats, capture_error_line(name, &e, compressed));
+            }
             return false;
         }
     };
@@ -208,11 +375,16 @@ fn scan_reader<R: Read>(
     let mut ok = true;
     let mut pcap_cnt = 0u64;
     loop {
+        if stop_signal().is_some() {
+            return false;
+        }
         let packet = match capture.next_packet() {
             Ok(Some(p)) => p,
             Ok(None) => break,
             Err(e) => {
-                fail(stats, format!("{name}: {e}"));
+                if stop_signal().is_none() {
+                    fail(stats, capture_error_line(name, &e, compressed));
+                }
                 ok = false;
                 break;
             }
@@ -220,6 +392,11 @@ fn scan_reader<R: Read>(
         stats.packets += 1;
         stats.bytes += u64::from(packet.orig_len);
         pcap_cnt += 1;
+        let Stages {
+            decoder,
+            flows,
+            detector,
+        } = stages;
         match decoder.decode(packet.link_type, packet.data, packet.ts) {
             Ok(decoded) => {
                 let meta = FlowMeta::new(&decoded, packet.ts, pcap_cnt);
@@ -258,6 +435,7 @@ pub fn process(
     detector: &mut Detector,
     out: &mut EveWriter,
 ) {
+    detector.on_connection(pkt, meta, out);
     match pkt.proto {
         L4Proto::Udp => {
             detector.on_packet(pkt, meta, out);

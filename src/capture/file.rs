@@ -6,6 +6,13 @@
 //! than it, and every length read from the file is checked against a sane cap *before* it is
 //! used, so a corrupt or hostile file can neither make us allocate gigabytes nor panic.
 
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
 use std::fmt;
 use std::io::{self, Read};
 
@@ -246,8 +253,9 @@ impl<R: Read> CaptureReader<R> {
         Self::with_buffer_size(reader, INITIAL_BUFFER)
     }
 
-    /// Like [`CaptureReader::new`] with a chosen initial buffer size (tests use a small one).
-    fn with_buffer_size(reader: R, size: usize) -> Result<Self, CaptureError> {
+    /// Like [`CaptureReader::new`] with a chosen initial buffer size (at least 64 bytes; it
+    /// grows for larger records). Tests and fuzzing use a small one.
+    pub fn with_buffer_size(reader: R, size: usize) -> Result<Self, CaptureError> {
         let mut r = CaptureReader {
             reader,
             buf: vec![0; size.max(64)],
@@ -397,7 +405,10 @@ impl<R: Read> CaptureReader<R> {
                 let grown = self.buf.len().saturating_mul(2).min(target);
                 self.buf.resize(grown, 0);
             }
-            let room = &mut self.buf[self.end..];
+            let Some(room) = self.buf.get_mut(self.end..) else {
+                // Cannot happen: `end` never passes the buffer's length.
+                return Err(io::Error::other("capture buffer out of step"));
+            };
             let room_len = room.len();
             match self.reader.read(room) {
                 Ok(0) => self.eof = true,
@@ -732,6 +743,12 @@ fn parse_idb_options(endian: Endian, opts: &[u8], iface: &mut Interface) -> Resu
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 mod tests {
     use super::*;
     use crate::capture::linktype;

@@ -74,7 +74,15 @@ impl ResolvedIps {
     }
 
     /// Remember that `ip` was resolved from `name` (matched by `rule`/`pattern`) at `now`.
-    pub fn remember(&mut self, ip: IpAddr, name: &str, rule: usize, pattern: usize, ttl: u32, now: i64) {
+    pub fn remember(
+        &mut self,
+        ip: IpAddr,
+        name: &str,
+        rule: usize,
+        pattern: usize,
+        ttl: u32,
+        now: i64,
+    ) {
         let expires = now + i64::from(ttl.clamp(MIN_TTL, MAX_TTL));
         self.next_generation += 1;
         let generation = self.next_generation;

@@ -4,6 +4,13 @@
 //! printable name character is escaped as `\DDD` (as tshark and dig do), so the text can grow
 //! up to four times. 1024 bytes hold any legal name with every byte escaped.
 
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
 /// Capacity of a [`NameBuf`] in bytes.
 pub const NAME_CAPACITY: usize = 1024;
 
@@ -38,7 +45,7 @@ impl NameBuf {
     /// The bytes written so far.
     pub fn as_bytes(&self) -> &[u8] {
         // len never exceeds NAME_CAPACITY: every writer checks before it writes.
-        &self.bytes[..self.len]
+        self.bytes.get(..self.len).unwrap_or(&[])
     }
 
     /// Number of bytes held.
@@ -69,9 +76,14 @@ impl NameBuf {
             Some(end) if end <= NAME_CAPACITY => end,
             _ => return false,
         };
-        self.bytes[self.len..end].copy_from_slice(data);
-        self.len = end;
-        true
+        match self.bytes.get_mut(self.len..end) {
+            Some(slot) => {
+                slot.copy_from_slice(data);
+                self.len = end;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Replace the contents with `data`; `false` (and the buffer left empty) if it does not fit.
@@ -118,6 +130,12 @@ impl PartialEq for NameBuf {
 impl Eq for NameBuf {}
 
 #[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 mod tests {
     use super::*;
 

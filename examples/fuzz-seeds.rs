@@ -1,0 +1,179 @@
+//! Seed corpora for the fuzz targets in `fuzz/`, cut out of capture files.
+//!
+//! ```text
+//! cargo run --example fuzz-seeds -- fuzz/corpus pcaps/ [more captures or directories...]
+//! ```
+//!
+//! Writes, under the output directory, one file per seed (named by a hash of its bytes, so
+//! reruns do not duplicate):
+//! - `dns/`: UDP payloads to or from port 53;
+//! - `tls/`: TCP payloads that look like a ClientHello;
+//! - `decode/`: frames prefixed with the selector byte the `decode` target maps to their link type;
+//! - `pipeline/`: every decodable packet rewrapped as an Ethernet frame;
+//! - `capture/`: each capture file whole, and cut at a few offsets, behind the chunk-size byte.
+//!
+//! `scripts/fuzz.sh` runs it before fuzzing; the corpus directory is not committed.
+
+use std::collections::hash_map::DefaultHasher;
+use std::fs;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use vendorwatch::capture::file::CaptureReader;
+use vendorwatch::capture::linktype;
+use vendorwatch::decode::{self, L4Proto};
+use vendorwatch::detect::is_dns_port;
+use vendorwatch::proto::tls;
+
+/// Same order as `LINK_TYPES` in `fuzz/fuzz_targets/decode.rs`.
+const DECODE_LINK_TYPES: &[u32] = &[
+    linktype::ETHERNET,
+    linktype::LINUX_SLL,
+    linktype::LINUX_SLL2,
+    linktype::NULL,
+    linktype::LOOP,
+    linktype::RAW,
+    linktype::RAW_12,
+    linktype::RAW_14,
+    linktype::IPV4,
+    linktype::IPV6,
+    9,
+    239,
+];
+
+/// Packets taken from each capture.
+const PACKETS_PER_FILE: usize = 200;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((out, inputs)) = args.split_first() else {
+        eprintln!("usage: fuzz-seeds OUT_DIR CAPTURE_OR_DIR...");
+        std::process::exit(2);
+    };
+    let out = PathBuf::from(out);
+    let mut files = Vec::new();
+    for input in inputs {
+        collect(Path::new(input), &mut files);
+    }
+    let mut counts = [0usize; 5];
+    for file in &files {
+        let Ok(bytes) = fs::read(file) else { continue };
+        if CaptureReader::new(bytes.as_slice()).is_err() {
+            continue;
+        }
+        seed_capture(&out, &bytes, &mut counts);
+        seed_packets(&out, &bytes, &mut counts);
+    }
+    println!(
+        "fuzz-seeds: {} capture(s) -> dns {} tls {} decode {} pipeline {} capture {} (in {})",
+        files.len(),
+        counts[0],
+        counts[1],
+        counts[2],
+        counts[3],
+        counts[4],
+        out.display()
+    );
+}
+
+fn collect(path: &Path, out: &mut Vec<PathBuf>) {
+    if path.is_dir() {
+        let Ok(entries) = fs::read_dir(path) else {
+            return;
+        };
+        let mut paths: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+        paths.sort();
+        for p in paths {
+            collect(&p, out);
+        }
+    } else if path.is_file() {
+        out.push(path.to_path_buf());
+    }
+}
+
+/// Writes one seed; true when it is new. Seeds are capped at 64 KiB (libFuzzer's default
+/// max_len is smaller anyway).
+fn write_seed(out: &Path, target: &str, bytes: &[u8]) -> bool {
+    if bytes.is_empty() || bytes.len() > 65_536 {
+        return false;
+    }
+    let dir = out.join(target);
+    if fs::create_dir_all(&dir).is_err() {
+        return false;
+    }
+    let mut h = DefaultHasher::new();
+    bytes.hash(&mut h);
+    let path = dir.join(format!("{:016x}", h.finish()));
+    if path.exists() {
+        return false;
+    }
+    fs::write(&path, bytes).is_ok()
+}
+
+fn seed_capture(out: &Path, bytes: &[u8], counts: &mut [usize; 5]) {
+    // Whole file (read in one go), and the first 4 KiB read in 7-byte chunks.
+    for (chunk, cut) in [(0u8, bytes.len()), (7, bytes.len().min(4096))] {
+        let mut seed = vec![chunk];
+        seed.extend_from_slice(bytes.get(..cut).unwrap_or(bytes));
+        counts[4] += usize::from(write_seed(out, "capture", &seed));
+    }
+}
+
+fn seed_packets(out: &Path, bytes: &[u8], counts: &mut [usize; 5]) {
+    let Ok(mut reader) = CaptureReader::new(bytes) else {
+        return;
+    };
+    // The first packets of each file are enough: big captures repeat themselves.
+    for _ in 0..PACKETS_PER_FILE {
+        let Ok(Some(packet)) = reader.next_packet() else {
+            break;
+        };
+        let frame = packet.data;
+        if let Some(sel) = DECODE_LINK_TYPES
+            .iter()
+            .position(|&l| l == packet.link_type)
+        {
+            let mut seed = vec![sel as u8];
+            seed.extend_from_slice(frame);
+            counts[2] += usize::from(write_seed(out, "decode", &seed));
+        }
+        let Ok(d) = decode::decode(packet.link_type, frame) else {
+            continue;
+        };
+        match d.proto {
+            L4Proto::Udp if is_dns_port(d.src_port, d.dst_port) => {
+                counts[0] += usize::from(write_seed(out, "dns", d.payload));
+            }
+            L4Proto::Tcp if tls::looks_like_client_hello(d.payload) => {
+                counts[1] += usize::from(write_seed(out, "tls", d.payload));
+            }
+            _ => {}
+        }
+        if let Some(eth) = as_ethernet(packet.link_type, frame) {
+            counts[3] += usize::from(write_seed(out, "pipeline", &eth));
+        }
+    }
+}
+
+/// The frame as Ethernet: as is when it already is, else its IP packet behind a made-up
+/// Ethernet header.
+fn as_ethernet(link_type: u32, frame: &[u8]) -> Option<Vec<u8>> {
+    let ip_start = match link_type {
+        linktype::ETHERNET => return Some(frame.to_vec()),
+        linktype::NULL | linktype::LOOP => 4,
+        linktype::LINUX_SLL => 16,
+        linktype::LINUX_SLL2 => 20,
+        linktype::RAW | linktype::RAW_12 | linktype::RAW_14 | linktype::IPV4 | linktype::IPV6 => 0,
+        _ => return None,
+    };
+    let ip = frame.get(ip_start..)?;
+    let ethertype: [u8; 2] = match ip.first()? >> 4 {
+        4 => [0x08, 0x00],
+        6 => [0x86, 0xdd],
+        _ => return None,
+    };
+    let mut eth = vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2];
+    eth.extend_from_slice(&ethertype);
+    eth.extend_from_slice(ip);
+    Some(eth)
+}

@@ -1,0 +1,58 @@
+//! The whole per-packet path: raw bytes as an Ethernet frame through decode and the detector
+//! (bundled signature packs, protocol logging on), EVE records written to a sink. Detector
+//! state is kept across inputs, as on a sensor that sees one packet after another.
+#![no_main]
+
+use std::cell::RefCell;
+use std::io;
+
+use libfuzzer_sys::fuzz_target;
+use vendorwatch::capture::{Timestamp, linktype};
+use vendorwatch::decode;
+use vendorwatch::detect::{Detector, FlowMeta, LogSelection};
+use vendorwatch::output::eve::EveWriter;
+use vendorwatch::sigs::RuleSet;
+
+struct State {
+    detector: Detector,
+    out: EveWriter,
+    pcap_cnt: u64,
+}
+
+thread_local! {
+    // libFuzzer runs inputs on one thread; EveWriter's boxed sink is not Send, so the state
+    // lives in a thread-local rather than a Mutex-guarded static.
+    static STATE: RefCell<State> = RefCell::new(new_state());
+}
+
+fn new_state() -> State {
+    let rules = RuleSet::bundled().unwrap_or_else(|e| panic!("bundled packs: {e:?}"));
+    let log = LogSelection {
+        dns: true,
+        tls: true,
+    };
+    let mut out = EveWriter::new(Box::new(io::sink()));
+    out.set_pcap_filename("fuzz");
+    State {
+        detector: Detector::new(rules, log),
+        out,
+        pcap_cnt: 0,
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    STATE.with_borrow_mut(|st| one_packet(st, data));
+});
+
+fn one_packet(st: &mut State, data: &[u8]) {
+    st.pcap_cnt += 1;
+    if let Ok(decoded) = decode::decode(linktype::ETHERNET, data) {
+        let ts = Timestamp {
+            secs: 1_727_784_000 + st.pcap_cnt as i64,
+            nanos: 0,
+        };
+        let meta = FlowMeta::new(&decoded, ts, st.pcap_cnt);
+        st.detector.on_packet(&decoded, &meta, &mut st.out);
+    }
+    assert!(!st.out.failed());
+}
