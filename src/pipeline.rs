@@ -196,6 +196,7 @@ fn scan_inputs(inputs: &[Input], stages: &mut Stages, out: &mut EveWriter, stats
         }
         let name = input.display_name();
         out.set_pcap_filename(&name);
+        stages.detector.start_capture();
         let ok = match input {
             Input::Stdin => scan_stream(&name, StdinPump::spawn(), stages, out, stats),
             Input::File(path) => match File::open(path) {

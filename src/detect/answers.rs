@@ -27,6 +27,8 @@ pub struct Resolved {
     pub pattern: usize,
     /// Packet time (seconds) after which the entry is stale.
     pub expires: i64,
+    /// The host that asked (it alerted on the DNS message already).
+    pub client: IpAddr,
     generation: u64,
 }
 
@@ -63,6 +65,12 @@ impl ResolvedIps {
         }
     }
 
+    /// Forget every address (kept allocations are reused).
+    pub fn clear(&mut self) {
+        self.map.clear();
+        self.order.clear();
+    }
+
     /// Addresses held.
     pub fn len(&self) -> usize {
         self.map.len()
@@ -74,9 +82,11 @@ impl ResolvedIps {
     }
 
     /// Remember that `ip` was resolved from `name` (matched by `rule`/`pattern`) at `now`.
+    #[allow(clippy::too_many_arguments)]
     pub fn remember(
         &mut self,
         ip: IpAddr,
+        client: IpAddr,
         name: &str,
         rule: usize,
         pattern: usize,
@@ -104,6 +114,7 @@ impl ResolvedIps {
                 rule,
                 pattern,
                 expires,
+                client,
                 generation,
             },
         );
@@ -142,18 +153,18 @@ mod tests {
         let b: IpAddr = "192.0.2.2".parse().unwrap();
         let c: IpAddr = "2001:db8::3".parse().unwrap();
         assert!(t.lookup(a, 0).is_none());
-        t.remember(a, "dnl-01.geo.kaspersky.com", 0, 0, 5, 100);
+        t.remember(a, a, "dnl-01.geo.kaspersky.com", 0, 0, 5, 100);
         assert_eq!(t.lookup(a, 150).unwrap().name, "dnl-01.geo.kaspersky.com");
         assert!(t.lookup(a, 161).is_none(), "TTL 5 is kept for MIN_TTL");
-        t.remember(b, "x", 1, 0, 300, 100);
-        t.remember(c, "y", 2, 0, 300, 100);
+        t.remember(b, a, "x", 1, 0, 300, 100);
+        t.remember(c, a, "y", 2, 0, 300, 100);
         assert_eq!(t.len(), 2);
         assert_eq!(t.stats.evicted, 1);
         assert!(t.lookup(a, 100).is_none());
         assert!(t.lookup(c, 399).is_some());
         // Refreshing the same address many times keeps the queue bounded.
         for i in 0..100 {
-            t.remember(c, "y", 2, 0, 300, 100 + i);
+            t.remember(c, a, "y", 2, 0, 300, 100 + i);
         }
         assert!(t.order.len() <= 4);
         assert_eq!(t.len(), 2);

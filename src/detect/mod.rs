@@ -414,9 +414,21 @@ impl Detector {
         self.emit(&hits, meta.src_ip, meta, &AppRecord::Tls(record), out);
     }
 
+    /// A new capture file begins: addresses resolved in earlier files are forgotten (the
+    /// packet times of separate files need not follow each other).
+    pub fn start_capture(&mut self) {
+        self.resolved.clear();
+        self.udp_alerted.clear();
+    }
+
     /// Remember the A/AAAA addresses of a DNS message whose name matched (`hit`).
     fn remember_answers(&mut self, msg: &[u8], hit: &Hit, meta: &FlowMeta) {
         let name = String::from_utf8_lossy(hit.name()).into_owned();
+        // The host that asked: the sender of a query, the receiver of a response.
+        let client = match msg.get(2) {
+            Some(flags) if flags & 0x80 != 0 => meta.dst_ip,
+            _ => meta.src_ip,
+        };
         let resolved = &mut self.resolved;
         let _ = dns::walk(msg, |item| {
             if let DnsItem::Answer { ttl, rdata, .. } = item {
@@ -425,7 +437,7 @@ impl Detector {
                     Rdata::Aaaa(a) => IpAddr::from(*a),
                     _ => return,
                 };
-                resolved.remember(ip, &name, hit.rule, hit.pattern, *ttl, meta.ts.secs);
+                resolved.remember(ip, client, &name, hit.rule, hit.pattern, *ttl, meta.ts.secs);
             }
         });
     }
@@ -444,6 +456,12 @@ impl Detector {
         let Some(entry) = self.resolved.lookup(meta.dst_ip, meta.ts.secs) else {
             return;
         };
+        // The host that resolved the name alerted on its DNS message already; an alert per
+        // connection of its own would repeat that. Other hosts connecting by address are the
+        // ones this finds.
+        if entry.client == meta.src_ip {
+            return;
+        }
         let (name, rule_idx, pattern_idx) = (entry.name.clone(), entry.rule, entry.pattern);
         if pkt.proto == L4Proto::Udp {
             if self.udp_alerted.len() >= UDP_ALERTED_CAPACITY {
