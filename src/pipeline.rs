@@ -172,10 +172,7 @@ fn fail(stats: &mut ScanStats, line: String) {
 /// with the next input. Returns early only when the output has failed (nothing more could be
 /// written).
 pub fn scan(inputs: &[Input], stages: &mut Stages, out: &mut EveWriter, stats: &mut ScanStats) {
-    scan_inputs(inputs, stages, out, stats);
-    stats.decode = stages.decoder.stats();
-    stats.flow = stages.flows.stats;
-    stats.quic = stages.flows.quic.stats();
+    scan_with_tick(inputs, stages, out, stats, &mut |_, _, _| {});
 }
 
 /// The per-packet stages and their state, handed as one down the scan.
@@ -188,7 +185,34 @@ pub struct Stages {
     pub detector: Detector,
 }
 
-fn scan_inputs(inputs: &[Input], stages: &mut Stages, out: &mut EveWriter, stats: &mut ScanStats) {
+/// Packets between two calls of the tick (and one after each input).
+pub const TICK_PACKETS: u64 = 64;
+
+/// Called every [`TICK_PACKETS`] packets and after each input, e.g. to publish metrics; the
+/// decoder and flow counters in [`ScanStats`] are brought up to date before each call.
+pub type Tick<'a> = &'a mut dyn FnMut(&ScanStats, &Detector, &EveWriter);
+
+/// [`scan`] with a tick.
+pub fn scan_with_tick(
+    inputs: &[Input],
+    stages: &mut Stages,
+    out: &mut EveWriter,
+    stats: &mut ScanStats,
+    tick: Tick<'_>,
+) {
+    scan_inputs(inputs, stages, out, stats, tick);
+    stats.decode = stages.decoder.stats();
+    stats.flow = stages.flows.stats;
+    stats.quic = stages.flows.quic.stats();
+}
+
+fn scan_inputs(
+    inputs: &[Input],
+    stages: &mut Stages,
+    out: &mut EveWriter,
+    stats: &mut ScanStats,
+    tick: Tick<'_>,
+) {
     for input in inputs {
         if let Some(sig) = stop_signal() {
             stats.stopped_by = Some(sig);
@@ -198,9 +222,9 @@ fn scan_inputs(inputs: &[Input], stages: &mut Stages, out: &mut EveWriter, stats
         out.set_pcap_filename(&name);
         stages.detector.start_capture();
         let ok = match input {
-            Input::Stdin => scan_stream(&name, StdinPump::spawn(), stages, out, stats),
+            Input::Stdin => scan_stream(&name, StdinPump::spawn(), stages, out, stats, tick),
             Input::File(path) => match File::open(path) {
-                Ok(file) => scan_stream(&name, file, stages, out, stats),
+                Ok(file) => scan_stream(&name, file, stages, out, stats, tick),
                 Err(e) => {
                     fail(stats, format!("{name}: cannot open: {e}"));
                     false
@@ -217,6 +241,9 @@ fn scan_inputs(inputs: &[Input], stages: &mut Stages, out: &mut EveWriter, stats
         } else {
             stats.files_failed += 1;
         }
+        stats.decode = stages.decoder.stats();
+        stats.flow = stages.flows.stats;
+        tick(stats, &stages.detector, out);
         if out.failed() {
             return;
         }
@@ -305,11 +332,12 @@ fn scan_stream<R: Read>(
     stages: &mut Stages,
     out: &mut EveWriter,
     stats: &mut ScanStats,
+    tick: Tick<'_>,
 ) -> bool {
     let mut reader = BufReader::new(reader);
     let gzip = matches!(reader.fill_buf(), Ok(head) if head.starts_with(&GZIP_MAGIC));
     if !gzip {
-        return scan_reader(name, reader, None, stages, out, stats);
+        return scan_reader(name, reader, None, stages, out, stats, tick);
     }
     let compressed = Rc::new(Cell::new(0));
     let counted = Counting {
@@ -323,6 +351,7 @@ fn scan_stream<R: Read>(
         stages,
         out,
         stats,
+        tick,
     )
 }
 
@@ -361,6 +390,7 @@ fn scan_reader<R: Read>(
     stages: &mut Stages,
     out: &mut EveWriter,
     stats: &mut ScanStats,
+    tick: Tick<'_>,
 ) -> bool {
     let mut capture = match CaptureReader::new(reader) {
         Ok(c) => c,
@@ -420,6 +450,11 @@ fn scan_reader<R: Read>(
                 }
             }
         }
+        if pcap_cnt.is_multiple_of(TICK_PACKETS) {
+            stats.decode = decoder.stats();
+            stats.flow = flows.stats;
+            tick(stats, detector, out);
+        }
         if out.failed() {
             return false;
         }
@@ -437,9 +472,9 @@ pub fn process(
     out: &mut EveWriter,
 ) {
     detector.on_connection(pkt, meta, out);
+    detector.on_packet(pkt, meta, out);
     match pkt.proto {
         L4Proto::Udp => {
-            detector.on_packet(pkt, meta, out);
             flows.quic.on_udp(pkt, meta.ts, |version, hello| {
                 detector.on_quic_hello(version, hello, meta, out)
             });

@@ -117,3 +117,44 @@ fn ja4_matches_suricata_verify() {
         .collect();
     assert_eq!(quic, ["q13d0310h3_55b375c5d22e_cd85d2d88918"]);
 }
+
+#[test]
+fn rule_on_ja4_alerts_without_a_name() {
+    let Some(corpus) = common::corpus_dir() else {
+        eprintln!("SKIP rule_on_ja4_alerts_without_a_name: ../shared/corpus not found");
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("vw-ja4-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pack = dir.join("ja4.toml");
+    std::fs::write(
+        &pack,
+        r#"[pack]
+id = "ja4test"
+vendor = "Test"
+version = "2026-01-01"
+
+[[rule]]
+sid = 4299001
+name = "Known QUIC client fingerprint"
+channel = "other"
+severity = 3
+ja4 = ["q13d0310h3_55b375c5d22e_cd85d2d88918"]
+"#,
+    )
+    .unwrap();
+    let run = common::vendorwatch(&[
+        "scan",
+        "--quiet",
+        "--signatures",
+        &pack.to_string_lossy(),
+        &corpus.join("sv-ja4-tls-quic.pcap").to_string_lossy(),
+    ]);
+    let alerts: Vec<_> = run.events("alert").collect();
+    assert_eq!(alerts.len(), 1, "{}\n{alerts:#?}", run.stderr());
+    let m = &alerts[0]["alert"]["metadata"];
+    assert_eq!(m["observation"][0], "tls-ja4");
+    assert_eq!(m["matched_name"][0], "q13d0310h3_55b375c5d22e_cd85d2d88918");
+    assert_eq!(alerts[0]["app_proto"], "quic");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -137,6 +137,16 @@ pub struct QuicRecord {
 }
 
 impl QuicRecord {
+    /// The same facts as a TLS record (for formats with no QUIC object of their own).
+    pub fn as_tls(&self) -> TlsRecord {
+        TlsRecord {
+            sni: self.sni.clone(),
+            version: 0x0304,
+            ja4: self.ja4,
+            ech: self.ech,
+        }
+    }
+
     /// Copy what EVE needs out of the ClientHello of a QUIC Initial.
     pub fn from_client_hello(version: u32, hello: &ClientHello<'_>) -> QuicRecord {
         QuicRecord {
@@ -191,20 +201,21 @@ pub enum AppRecord {
     Http(HttpRecord),
     /// QUIC Initial ClientHello.
     Quic(QuicRecord),
-    /// No application record: a connection attributed by its address (`resolved-ip`).
-    Flow,
+    /// No application record (a port alert on a SYN or a first UDP packet, a `resolved-ip`
+    /// alert): no `app_proto`.
+    None,
 }
 
 impl AppRecord {
-    /// EVE `app_proto` value (`None`: not written, the protocol is not known).
-    pub fn app_proto(&self) -> Option<&'static str> {
-        Some(match self {
+    /// EVE `app_proto` value; empty when not known (then not written).
+    pub fn app_proto(&self) -> &'static str {
+        match self {
             AppRecord::Dns(_) => "dns",
             AppRecord::Tls(_) => "tls",
             AppRecord::Http(_) => "http",
             AppRecord::Quic(_) => "quic",
-            AppRecord::Flow => return None,
-        })
+            AppRecord::None => "",
+        }
     }
 
     /// True when the record is a ClientHello carrying encrypted_client_hello.

@@ -8,6 +8,7 @@
 pub mod answers;
 pub mod event;
 pub mod inventory;
+pub mod suppress;
 
 use std::net::IpAddr;
 
@@ -16,10 +17,11 @@ use crate::decode::{Decoded, L4Proto, Tunnel, VlanIds};
 use crate::output::eve::{EveWriter, MatchFacts};
 use crate::proto::dns::{self, DnsItem, Rdata};
 use crate::proto::http::HttpRequest;
-use crate::proto::{NameBuf, tls};
-use crate::sigs::{Matcher, RuleSet, normalise_name};
+use crate::proto::{NameBuf, ja4, tls};
+use crate::sigs::{MatchOptions, Matcher, PortProto, RuleSet, normalise_name};
 use event::{AppRecord, DnsRecord, HttpRecord, QuicRecord, TlsRecord};
 use inventory::Inventory;
+use suppress::{Suppressor, Verdict};
 
 /// Where in a protocol a name was observed; reported as `alert.metadata.observation`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +38,11 @@ pub enum Observation {
     QuicSni,
     /// A connection (TCP SYN or UDP) to an address resolved earlier from a matched name.
     ResolvedIp,
+    /// The JA4 fingerprint of a ClientHello (TLS or QUIC) listed by a rule's `ja4`.
+    TlsJa4,
+    /// The server port of a flow (a TCP SYN's destination, a UDP packet's) listed by a port
+    /// rule (`ports = ["tcp/13000"]`).
+    Port,
 }
 
 impl Observation {
@@ -48,6 +55,8 @@ impl Observation {
             Observation::HttpHost => "http-host",
             Observation::QuicSni => "quic-sni",
             Observation::ResolvedIp => "resolved-ip",
+            Observation::TlsJa4 => "tls-ja4",
+            Observation::Port => "port",
         }
     }
 }
@@ -184,6 +193,9 @@ pub struct DetectStats {
     pub hits_dropped: u64,
 }
 
+/// Size of the table of UDP port alerts already written (8 bytes each, 32 KiB).
+pub const UDP_REPORTED_SLOTS: usize = 4096;
+
 /// Most distinct (rule, name) hits one packet can raise; more are counted as dropped.
 pub const MAX_HITS_PER_PACKET: usize = 16;
 
@@ -260,14 +272,21 @@ pub struct Detector {
     rules: RuleSet,
     matcher: Matcher,
     log: LogSelection,
+    /// UDP port alerts already written, as hashes of (client, server, port) in a fixed
+    /// direct-mapped table (empty unless port rules are on); see [`Detector::on_port`].
+    udp_reported: Box<[u64]>,
     /// Hosts that alerted.
     pub inventory: Inventory,
     /// Counters for the summary.
     pub stats: DetectStats,
+    /// Some rule lists `ja4` fingerprints.
+    has_ja4_rules: bool,
     /// Addresses resolved from matched names ([`answers`]).
     pub resolved: answers::ResolvedIps,
     /// UDP (client, address, port) already alerted as `resolved-ip`, bounded.
     udp_alerted: std::collections::HashSet<(IpAddr, IpAddr, u16)>,
+    /// Alert suppression (`--suppress-window`); the default is one hour.
+    pub suppress: Suppressor,
 }
 
 /// Most addresses remembered from DNS answers.
@@ -278,15 +297,29 @@ const UDP_ALERTED_CAPACITY: usize = 4096;
 impl Detector {
     /// Compile the rules into a matcher.
     pub fn new(rules: RuleSet, log: LogSelection) -> Self {
-        let matcher = Matcher::new(&rules);
+        Detector::with_options(rules, log, MatchOptions::default())
+    }
+
+    /// Compile with matcher options (`--enable-port-rules`).
+    pub fn with_options(rules: RuleSet, log: LogSelection, options: MatchOptions) -> Self {
+        let matcher = Matcher::with_options(&rules, options);
+        let has_ja4_rules = rules.rules.iter().any(|r| !r.ja4.is_empty());
+        let udp_reported = if matcher.has_port_rules() {
+            vec![0u64; UDP_REPORTED_SLOTS].into_boxed_slice()
+        } else {
+            Box::default()
+        };
         Detector {
             rules,
             matcher,
             log,
+            udp_reported,
             inventory: Inventory::default(),
             stats: DetectStats::default(),
+            has_ja4_rules,
             resolved: answers::ResolvedIps::new(RESOLVED_CAPACITY),
             udp_alerted: std::collections::HashSet::new(),
+            suppress: Suppressor::default(),
         }
     }
 
@@ -295,13 +328,69 @@ impl Detector {
         &self.rules
     }
 
-    /// Look at one decoded UDP packet: DNS on port 53. TCP payloads are not looked at here:
-    /// they go through the flow layer (`flow::FlowTable`), which hands complete messages to
-    /// [`Detector::on_dns`], [`Detector::on_client_hello`] and [`Detector::on_http`].
+    /// Look at one decoded packet: port rules (when any are enabled) for TCP and UDP, DNS on
+    /// UDP port 53. TCP payloads are not looked at here: they go through the flow layer
+    /// (`flow::FlowTable`), which hands complete messages to [`Detector::on_dns`],
+    /// [`Detector::on_client_hello`] and [`Detector::on_http`].
     pub fn on_packet(&mut self, pkt: &Decoded<'_>, meta: &FlowMeta, out: &mut EveWriter) {
+        if !self.udp_reported.is_empty() {
+            self.on_port(pkt, meta, out);
+        }
         if pkt.proto == L4Proto::Udp && is_dns_port(pkt.src_port, pkt.dst_port) {
             self.on_dns(pkt.payload, meta, out)
         }
+    }
+
+    /// Port rules, matched on the server side of a flow: for TCP the destination port of a
+    /// SYN without ACK (one per connection attempt, retransmitted SYNs aside); for UDP the
+    /// destination port of a packet whose source port is not itself a listed port (so the
+    /// server's replies do not count). Until the flow layer says "first packet of the flow",
+    /// UDP alerts are de-duplicated by a fixed table of [`UDP_REPORTED_SLOTS`] hashes of
+    /// (client, server, port): a repeat is silent unless another triple took its slot since
+    /// (then it alerts once more). No allocation: a bitmap test, then a hash on a hit only.
+    fn on_port(&mut self, pkt: &Decoded<'_>, meta: &FlowMeta, out: &mut EveWriter) {
+        let proto = match pkt.proto {
+            L4Proto::Tcp if pkt.tcp_flags.syn && !pkt.tcp_flags.ack => PortProto::Tcp,
+            L4Proto::Udp if !self.matcher.port_listed(PortProto::Udp, pkt.src_port) => {
+                PortProto::Udp
+            }
+            _ => return,
+        };
+        let Some(m) = self.matcher.match_port(proto, pkt.dst_port) else {
+            return;
+        };
+        if proto == PortProto::Udp {
+            let mut h = Fnv64::default();
+            for ip in [pkt.src_ip, pkt.dst_ip] {
+                match ip {
+                    IpAddr::V4(v4) => h.write(&v4.octets()),
+                    IpAddr::V6(v6) => h.write(&v6.octets()),
+                }
+            }
+            h.write(&pkt.dst_port.to_be_bytes());
+            let key = h.finish() | 1;
+            let slot = (key as usize) % self.udp_reported.len();
+            if self.udp_reported[slot] == key {
+                return;
+            }
+            self.udp_reported[slot] = key;
+        }
+        let mut hits = Hits::new();
+        let mut buf = [0u8; 64];
+        let len = {
+            use std::io::Write;
+            let mut cursor = std::io::Cursor::new(&mut buf[..]);
+            let written = match pkt.dst_ip {
+                IpAddr::V4(a) => write!(cursor, "{a}:{}", pkt.dst_port),
+                IpAddr::V6(a) => write!(cursor, "[{a}]:{}", pkt.dst_port),
+            };
+            if written.is_err() {
+                return;
+            }
+            cursor.position() as usize
+        };
+        hits.add(m.rule, m.pattern, Observation::Port, &buf[..len]);
+        self.emit(&hits, meta.src_ip, meta, &AppRecord::None, out);
     }
 
     /// One DNS message (UDP payload).
@@ -404,6 +493,7 @@ impl Detector {
                 &mut hits,
             );
         }
+        self.check_ja4(hello, ja4::Transport::Tcp, &mut hits);
         if hits.is_empty() && !self.log.tls {
             return;
         }
@@ -412,6 +502,24 @@ impl Detector {
             out.write_tls(meta, &record);
         }
         self.emit(&hits, meta.src_ip, meta, &AppRecord::Tls(record), out);
+    }
+
+    /// Match the hello's JA4 against rules with `ja4 = [...]`. Costs nothing when no rule
+    /// has one; otherwise the fingerprint is computed (stack only) and compared.
+    fn check_ja4(&self, hello: &tls::ClientHello<'_>, transport: ja4::Transport, hits: &mut Hits) {
+        if !self.has_ja4_rules {
+            return;
+        }
+        let fp = ja4::ja4(hello, transport);
+        for (i, rule) in self.rules.rules.iter().enumerate() {
+            if let Some(p) = rule
+                .ja4
+                .iter()
+                .position(|j| j.eq_ignore_ascii_case(fp.as_str()))
+            {
+                hits.add(i, p, Observation::TlsJa4, fp.as_str().as_bytes());
+            }
+        }
     }
 
     /// A new capture file begins: addresses resolved in earlier files are forgotten (the
@@ -482,16 +590,25 @@ impl Detector {
         };
         let pattern = rule.domains.get(pattern_idx).map_or("", String::as_str);
         let ip = meta.dst_ip.to_string();
+        self.inventory
+            .record(meta.src_ip, &pack.vendor, &rule.channel, meta.ts);
+        let repeats =
+            match self
+                .suppress
+                .check(meta.src_ip, rule.sid, &ip, Observation::ResolvedIp, meta.ts)
+            {
+                Verdict::Alert { repeats } => repeats,
+                Verdict::Suppressed => return,
+            };
         let facts = MatchFacts {
             matched_name: &ip,
             matched_pattern: pattern,
             observation: Observation::ResolvedIp,
             resolved_from: Some(&name),
+            repeats,
         };
-        out.write_alert(meta, rule, pack, &facts, &AppRecord::Flow);
+        out.write_alert(meta, rule, pack, &facts, &AppRecord::None);
         self.stats.alerts += 1;
-        self.inventory
-            .record(meta.src_ip, &pack.vendor, &rule.channel, meta.ts);
     }
 
     /// The ClientHello of a QUIC client Initial (decrypted and reassembled by the flow layer).
@@ -514,6 +631,7 @@ impl Detector {
                 &mut hits,
             );
         }
+        self.check_ja4(hello, ja4::Transport::Quic, &mut hits);
         self.stats.hits_dropped += hits.dropped;
         if hits.is_empty() && !self.log.quic {
             return;
@@ -546,20 +664,31 @@ impl Detector {
                     .ips
                     .get(hit.pattern & !IP_PATTERN_FLAG)
                     .map(String::as_str),
+                Observation::Port => rule.ports.get(hit.pattern).map(String::as_str),
+                Observation::TlsJa4 => rule.ja4.get(hit.pattern).map(String::as_str),
                 _ => rule.domains.get(hit.pattern).map(String::as_str),
             }
             .unwrap_or("");
             let name = String::from_utf8_lossy(hit.name());
+            // Every hit counts for the host, written or suppressed.
+            self.inventory
+                .record(host, &pack.vendor, &rule.channel, meta.ts);
+            let repeats = match self
+                .suppress
+                .check(host, rule.sid, &name, hit.observation, meta.ts)
+            {
+                Verdict::Alert { repeats } => repeats,
+                Verdict::Suppressed => continue,
+            };
             let facts = MatchFacts {
                 matched_name: &name,
                 matched_pattern: pattern,
                 observation: hit.observation,
                 resolved_from: None,
+                repeats,
             };
             out.write_alert(meta, rule, pack, &facts, app);
             self.stats.alerts += 1;
-            self.inventory
-                .record(host, &pack.vendor, &rule.channel, meta.ts);
         }
     }
 }
