@@ -58,6 +58,8 @@ pub struct ScanStats {
     pub errors: Vec<String>,
     /// Flow table and reassembly counters.
     pub flow: crate::flow::FlowStats,
+    /// What the QUIC Initial decoder did.
+    pub quic: crate::flow::quic::QuicStats,
     /// The signal (SIGTERM, SIGINT) that stopped the scan early, if one did.
     pub stopped_by: Option<i32>,
 }
@@ -201,6 +203,7 @@ pub fn scan_with_tick(
     scan_inputs(inputs, stages, out, stats, tick);
     stats.decode = stages.decoder.stats();
     stats.flow = stages.flows.stats;
+    stats.quic = stages.flows.quic.stats();
 }
 
 fn scan_inputs(
@@ -217,6 +220,7 @@ fn scan_inputs(
         }
         let name = input.display_name();
         out.set_pcap_filename(&name);
+        stages.detector.start_capture();
         let ok = match input {
             Input::Stdin => scan_stream(&name, StdinPump::spawn(), stages, out, stats, tick),
             Input::File(path) => match File::open(path) {
@@ -467,9 +471,14 @@ pub fn process(
     detector: &mut Detector,
     out: &mut EveWriter,
 ) {
+    detector.on_connection(pkt, meta, out);
     detector.on_packet(pkt, meta, out);
     match pkt.proto {
-        L4Proto::Udp => {}
+        L4Proto::Udp => {
+            flows.quic.on_udp(pkt, meta.ts, |version, hello| {
+                detector.on_quic_hello(version, hello, meta, out)
+            });
+        }
         L4Proto::Tcp => {
             let mut sink = |event: AppEvent<'_>| match event {
                 AppEvent::Tls(hello) => detector.on_client_hello(&hello, meta, out),
