@@ -39,7 +39,14 @@ const RST: u8 = 0x04;
 const FIN_ACK: u8 = 0x11;
 const PSH_ACK: u8 = 0x18;
 
-fn ipv4_tcp(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, flags: u8, payload: &[u8]) -> Vec<u8> {
+fn ipv4_tcp(
+    src: [u8; 4],
+    sport: u16,
+    dst: [u8; 4],
+    dport: u16,
+    flags: u8,
+    payload: &[u8],
+) -> Vec<u8> {
     let total = 20 + 20 + payload.len();
     let mut p = vec![0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 6, 0, 0];
     p[2..4].copy_from_slice(&(total as u16).to_be_bytes());
@@ -236,32 +243,72 @@ fn any_host_packets() -> Vec<(u32, Vec<u8>)> {
         (T0, ipv4_udp([9, 9, 9, 9], 53, A, 5353, &dns)),
         // 2, 3: A itself connects by address and sends plain (not TLS/HTTP/DNS) data.
         (T0 + 1, ipv4_tcp(A, 40000, SERVER, 443, SYN, b"")),
-        (T0 + 2, ipv4_tcp(A, 40000, SERVER, 443, PSH_ACK, b"\x00\x01KLUPD\x00")),
+        (
+            T0 + 2,
+            ipv4_tcp(A, 40000, SERVER, 443, PSH_ACK, b"\x00\x01KLUPD\x00"),
+        ),
         // 4, 5: B: SYN, then RST: decided by the RST.
         (T0 + 3, ipv4_tcp(B, 40001, SERVER, 80, SYN, b"")),
         (T0 + 4, ipv4_tcp(B, 40001, SERVER, 80, RST, b"")),
         // 6, 7: C: a ClientHello with an unrelated SNI: a name of its own, no resolved-ip.
-        (T0 + 5, ipv4_tcp([10, 0, 0, 7], 40002, SERVER, 443, SYN, b"")),
+        (
+            T0 + 5,
+            ipv4_tcp([10, 0, 0, 7], 40002, SERVER, 443, SYN, b""),
+        ),
         (
             T0 + 6,
-            ipv4_tcp([10, 0, 0, 7], 40002, SERVER, 443, PSH_ACK, &client_hello("www.example.org")),
+            ipv4_tcp(
+                [10, 0, 0, 7],
+                40002,
+                SERVER,
+                443,
+                PSH_ACK,
+                &client_hello("www.example.org"),
+            ),
         ),
         // 8: D: HTTP whose Host is the address itself (no name): decided by the request.
-        (T0 + 7, ipv4_tcp([10, 0, 0, 8], 40003, SERVER, 80, PSH_ACK, get_by_ip)),
+        (
+            T0 + 7,
+            ipv4_tcp([10, 0, 0, 8], 40003, SERVER, 80, PSH_ACK, get_by_ip),
+        ),
         // 9: E: HTTP with a name of its own: nothing.
-        (T0 + 8, ipv4_tcp([10, 0, 0, 9], 40004, SERVER, 80, PSH_ACK, get_named)),
+        (
+            T0 + 8,
+            ipv4_tcp([10, 0, 0, 9], 40004, SERVER, 80, PSH_ACK, get_named),
+        ),
         // 10, 11: F: SYN, then FIN: decided by the FIN.
-        (T0 + 9, ipv4_tcp([10, 0, 0, 10], 40005, SERVER, 8443, SYN, b"")),
-        (T0 + 10, ipv4_tcp([10, 0, 0, 10], 40005, SERVER, 8443, FIN_ACK, b"")),
+        (
+            T0 + 9,
+            ipv4_tcp([10, 0, 0, 10], 40005, SERVER, 8443, SYN, b""),
+        ),
+        (
+            T0 + 10,
+            ipv4_tcp([10, 0, 0, 10], 40005, SERVER, 8443, FIN_ACK, b""),
+        ),
         // 12, 13: UDP from I (B again would be a suppressed repeat of B's alert): the first
         // datagram decides (alert), the second is silent.
-        (T0 + 11, ipv4_udp([10, 0, 0, 13], 50000, SERVER, 1234, b"\x01ping")),
-        (T0 + 12, ipv4_udp([10, 0, 0, 13], 50000, SERVER, 1234, b"\x01ping")),
+        (
+            T0 + 11,
+            ipv4_udp([10, 0, 0, 13], 50000, SERVER, 1234, b"\x01ping"),
+        ),
+        (
+            T0 + 12,
+            ipv4_udp([10, 0, 0, 13], 50000, SERVER, 1234, b"\x01ping"),
+        ),
         // 14: G: a SYN and nothing more: decided at the end of the input.
-        (T0 + 13, ipv4_tcp([10, 0, 0, 11], 40006, SERVER, 443, SYN, b"")),
+        (
+            T0 + 13,
+            ipv4_tcp([10, 0, 0, 11], 40006, SERVER, 443, SYN, b""),
+        ),
         // 15, 16: after the TTL (300 s), plain data by H: nothing.
-        (T0 + 400, ipv4_tcp([10, 0, 0, 12], 40007, SERVER, 443, SYN, b"")),
-        (T0 + 401, ipv4_tcp([10, 0, 0, 12], 40007, SERVER, 443, PSH_ACK, b"\x00\x01")),
+        (
+            T0 + 400,
+            ipv4_tcp([10, 0, 0, 12], 40007, SERVER, 443, SYN, b""),
+        ),
+        (
+            T0 + 401,
+            ipv4_tcp([10, 0, 0, 12], 40007, SERVER, 443, PSH_ACK, b"\x00\x01"),
+        ),
     ]
 }
 
@@ -302,7 +349,10 @@ fn any_host_without_a_name_of_its_own_alerts_once_per_connection() {
     }
     // The timestamp is the deciding packet's (pcap_cnt 3 is at T0 + 2).
     assert!(
-        resolved[0]["timestamp"].as_str().unwrap().starts_with("2023-11-14T22:13:22"),
+        resolved[0]["timestamp"]
+            .as_str()
+            .unwrap()
+            .starts_with("2023-11-14T22:13:22"),
         "{}",
         resolved[0]
     );
@@ -321,7 +371,10 @@ fn a_cname_chain_alerts_on_the_target_and_remembers_its_addresses() {
     let packets = vec![
         (T0, ipv4_udp([9, 9, 9, 9], 53, A, 5353, &dns)),
         (T0 + 30, ipv4_tcp(B, 41000, addr, 443, SYN, b"")),
-        (T0 + 31, ipv4_tcp(B, 41000, addr, 443, PSH_ACK, b"\x05\x00\x00\x00binary")),
+        (
+            T0 + 31,
+            ipv4_tcp(B, 41000, addr, 443, PSH_ACK, b"\x05\x00\x00\x00binary"),
+        ),
     ];
     let run = scan("cname", &packets, &["--quiet", "--log", "dns"]);
     let alerts: Vec<_> = run.events("alert").collect();
@@ -357,14 +410,25 @@ fn flows_evicted_at_the_cap_are_decided_and_counted() {
     let dns = dns_response("s03.upd.kaspersky.com", SERVER, 300);
     let mut packets = vec![(T0, ipv4_udp([9, 9, 9, 9], 53, A, 5353, &dns))];
     // Three SYNs to the address with a one-flow table: each new flow evicts the one before.
-    for (i, host) in [[10, 0, 1, 1], [10, 0, 1, 2], [10, 0, 1, 3]].iter().enumerate() {
-        packets.push((T0 + 1 + i as u32, ipv4_tcp(*host, 42000, SERVER, 443, SYN, b"")));
+    for (i, host) in [[10, 0, 1, 1], [10, 0, 1, 2], [10, 0, 1, 3]]
+        .iter()
+        .enumerate()
+    {
+        packets.push((
+            T0 + 1 + i as u32,
+            ipv4_tcp(*host, 42000, SERVER, 443, SYN, b""),
+        ));
     }
     let run = scan("cap", &packets, &["--max-flows", "1", "--log", "dns"]);
     let resolved = resolved_alerts(&run);
     let got: Vec<(&str, u64)> = resolved
         .iter()
-        .map(|a| (a["src_ip"].as_str().unwrap(), a["pcap_cnt"].as_u64().unwrap()))
+        .map(|a| {
+            (
+                a["src_ip"].as_str().unwrap(),
+                a["pcap_cnt"].as_u64().unwrap(),
+            )
+        })
         .collect();
     // Evicted flows report their own latest packet; the last one is decided at the end.
     assert_eq!(

@@ -258,7 +258,10 @@ fn new_flows_to_other_addresses_allocate_nothing_while_addresses_are_remembered(
     }
     let allocations = run_frames(&frames, 1 + 6 * 64, &mut flows, &mut detector, &mut out);
     assert_eq!(detector.resolved.len(), 1);
-    assert_eq!(allocations, 0, "allocations for flows to addresses not remembered");
+    assert_eq!(
+        allocations, 0,
+        "allocations for flows to addresses not remembered"
+    );
     assert_eq!(detector.resolved.stats.hits, 0);
     assert_eq!(flows.pending(), 0);
 }

@@ -36,7 +36,8 @@ pub enum Observation {
     HttpHost,
     /// server_name of the ClientHello in a QUIC Initial.
     QuicSni,
-    /// A connection (TCP SYN or UDP) to an address resolved earlier from a matched name.
+    /// A connection (TCP flow or UDP) without a name of its own to an address resolved earlier
+    /// from a matched name.
     ResolvedIp,
     /// The JA4 fingerprint of a ClientHello (TLS or QUIC) listed by a rule's `ja4`.
     TlsJa4,
