@@ -625,7 +625,8 @@ fn resolved_candidates_are_decided_by_the_first_flight() {
     let isn = 1000;
     let hello = client_hello("a.example.org", 1);
     let data = |payload: &[u8]| tcp(CLIENT, SERVER, isn, PSH_ACK, payload);
-    let cases: Vec<(&str, Vec<Vec<u8>>, Vec<&str>)> = vec![
+    type Case = (&'static str, Vec<Vec<u8>>, Vec<&'static str>);
+    let cases: Vec<Case> = vec![
         // A ClientHello with an SNI (here split over two segments): named, never unnamed.
         (
             "split hello",
