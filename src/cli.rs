@@ -39,17 +39,89 @@ pub struct Cli {
 enum Command {
     /// Scan pcap/pcapng files (or directories of them, or `-` for stdin) and write EVE alerts.
     Scan(ScanArgs),
+    /// Capture live on one or more interfaces (libpcap) and write EVE alerts until stopped
+    /// (SIGINT/SIGTERM); SIGHUP reloads signatures and reopens the --eve file.
+    Live(LiveArgs),
     /// Check, list and query signature packs.
     #[command(subcommand)]
     Sigs(SigsCommand),
 }
 
 #[derive(Args, Debug, Clone)]
-struct SignatureArgs {
+pub(crate) struct SignatureArgs {
     /// Signature pack file or directory of `*.toml` packs (repeatable). Default: the bundled
     /// `signatures/` directory next to the binary, else the packs built into it.
     #[arg(long = "signatures", value_name = "PATH")]
     signatures: Vec<PathBuf>,
+}
+
+/// How many worker threads: `--workers N`, default cores - 1, at least 1.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct WorkerArgs {
+    /// Worker threads decoding and matching (default: cores - 1, at least 1). With 1 the
+    /// stages run in the reader's thread and records come out in packet order; with more, a
+    /// symmetric flow hash picks the worker (both directions of a flow meet on one worker) and
+    /// records of different flows may come out in another order.
+    #[arg(long, value_name = "N")]
+    pub(crate) workers: Option<usize>,
+}
+
+impl WorkerArgs {
+    pub(crate) fn count(&self) -> usize {
+        self.workers
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map_or(1, |n| n.get())
+                    .saturating_sub(1)
+            })
+            .max(1)
+    }
+}
+
+/// Options of `live`.
+#[derive(Args, Debug)]
+pub(crate) struct LiveArgs {
+    /// Interface to capture on (repeatable). When one of several fails while running, the
+    /// others go on and the loss is reported.
+    #[arg(short = 'i', long = "interface", value_name = "IFACE", required = true)]
+    pub(crate) interfaces: Vec<String>,
+    /// BPF filter (tcpdump syntax). Default: none, every packet (tunnels and odd ports matter).
+    #[arg(long, value_name = "FILTER")]
+    pub(crate) bpf: Option<String>,
+    /// Bytes kept of each packet.
+    #[arg(long, value_name = "BYTES", default_value_t = 262_144)]
+    pub(crate) snaplen: i32,
+    /// Kernel capture buffer per interface, in bytes (libpcap's default when not given).
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) buffer_size: Option<i32>,
+    /// Do not put the interfaces in promiscuous mode.
+    #[arg(long)]
+    pub(crate) no_promisc: bool,
+    /// Write an EVE `stats` record every SECS seconds (0: only at exit).
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub(crate) stats_interval: u64,
+    /// After opening the capture, switch to this user (as tcpdump -Z).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) user: Option<String>,
+    /// Write EVE JSON lines to FILE instead of stdout (reopened on SIGHUP).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) eve: Option<PathBuf>,
+    /// Also log protocol events, matched or not: comma-separated `dns`, `tls`,
+    /// `http`, or `all`.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub(crate) log: Vec<String>,
+    /// Do not print the summary on stderr at exit.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+    /// Also decode UDP to PORT as VXLAN (repeatable; 4789 always is).
+    #[arg(long = "vxlan-port", value_name = "PORT")]
+    pub(crate) vxlan_ports: Vec<u16>,
+    #[command(flatten)]
+    pub(crate) workers: WorkerArgs,
+    #[command(flatten)]
+    pub(crate) flow: FlowArgs,
+    #[command(flatten)]
+    pub(crate) sigs: SignatureArgs,
 }
 
 #[derive(Args, Debug)]
@@ -70,6 +142,11 @@ struct ScanArgs {
     /// Also decode UDP to PORT as VXLAN (repeatable; 4789 always is).
     #[arg(long = "vxlan-port", value_name = "PORT")]
     vxlan_ports: Vec<u16>,
+    /// Write an EVE `stats` record at the end of the scan.
+    #[arg(long)]
+    stats: bool,
+    #[command(flatten)]
+    workers: WorkerArgs,
     #[command(flatten)]
     flow: FlowArgs,
     #[command(flatten)]
@@ -78,7 +155,7 @@ struct ScanArgs {
 
 /// Limits of the TCP flow table and reassembly.
 #[derive(Args, Debug, Clone)]
-struct FlowArgs {
+pub(crate) struct FlowArgs {
     /// Most TCP flows tracked at once; beyond it the least recently used flow is evicted
     /// (counted in the summary).
     #[arg(long, value_name = "N", default_value_t = FlowConfig::default().max_flows)]
@@ -97,7 +174,7 @@ struct FlowArgs {
 }
 
 impl FlowArgs {
-    fn config(&self) -> FlowConfig {
+    pub(crate) fn config(&self) -> FlowConfig {
         FlowConfig {
             max_flows: self.max_flows.max(1),
             max_reasm_bytes: self.reassembly_memory.saturating_mul(1024),
@@ -133,12 +210,13 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Scan(args) => run_scan(args),
+        Command::Live(args) => crate::live::run(args),
         Command::Sigs(cmd) => run_sigs(cmd),
     }
 }
 
 /// Load the packs the user named, or the bundled ones.
-fn load_rules(args: &SignatureArgs) -> Result<RuleSet, Vec<SigError>> {
+pub(crate) fn load_rules(args: &SignatureArgs) -> Result<RuleSet, Vec<SigError>> {
     if !args.signatures.is_empty() {
         return RuleSet::load(&args.signatures);
     }
@@ -148,7 +226,7 @@ fn load_rules(args: &SignatureArgs) -> Result<RuleSet, Vec<SigError>> {
     }
 }
 
-fn report_sig_errors(errors: &[SigError]) {
+pub(crate) fn report_sig_errors(errors: &[SigError]) {
     for e in errors {
         eprintln!("{e}");
     }
@@ -158,7 +236,7 @@ fn report_sig_errors(errors: &[SigError]) {
     );
 }
 
-fn parse_log(list: &[String]) -> Result<LogSelection, String> {
+pub(crate) fn parse_log(list: &[String]) -> Result<LogSelection, String> {
     let mut log = LogSelection::default();
     for item in list {
         match item.trim() {
@@ -196,7 +274,8 @@ fn run_scan(args: ScanArgs) -> i32 {
             return EXIT_FATAL;
         }
     };
-    let sink: Box<dyn Write> = match &args.eve {
+    let workers = args.workers.count();
+    let sink: Box<dyn Write + Send> = match &args.eve {
         Some(path) => match File::create(path) {
             Ok(f) => Box::new(f),
             Err(e) => {
@@ -207,35 +286,73 @@ fn run_scan(args: ScanArgs) -> i32 {
                 return EXIT_FATAL;
             }
         },
-        None => Box::new(io::stdout().lock()),
+        None => Box::new(io::stdout()),
     };
     if let Err(e) = pipeline::install_stop_handlers() {
         eprintln!("vendorwatch: cannot install signal handlers: {e}");
         return EXIT_FATAL;
     }
-    let mut out = EveWriter::new(sink);
+    let started = std::time::Instant::now();
     let mut stats = ScanStats::default();
     let inputs = pipeline::expand_inputs(&args.inputs, &mut stats);
     let mut config = DecoderConfig::default();
     config.vxlan_ports.extend(&args.vxlan_ports);
-    let mut stages = Stages {
-        decoder: Decoder::new(config),
+    let make_stages = || Stages {
+        decoder: Decoder::new(config.clone()),
         flows: FlowTable::new(args.flow.config()),
-        detector: Detector::new(rules, log),
+        detector: Detector::new(rules.clone(), log),
+        rules_generation: crate::parallel::RULES.generation(),
     };
-    pipeline::scan(&inputs, &mut stages, &mut out, &mut stats);
-    let detector = stages.detector;
-    let written = out.records();
-    let output_result = out.finish();
+    let (detect_stats, inventory, written, output_result) = if workers <= 1 {
+        let sink: Box<dyn Write> = match args.eve {
+            Some(_) => sink,
+            // Today's path: stdout locked once.
+            None => Box::new(io::stdout().lock()),
+        };
+        let mut out = EveWriter::new(sink);
+        let mut stages = make_stages();
+        pipeline::scan(&inputs, &mut stages, &mut out, &mut stats);
+        if args.stats {
+            let mut handler = pipeline::InThread {
+                stages: &mut stages,
+                out: &mut out,
+            };
+            crate::live::write_stats_record(&mut handler, &stats, None, started);
+        }
+        let detector = stages.detector;
+        let written = out.records();
+        (
+            detector.stats,
+            detector.inventory,
+            written,
+            out.finish().map(|_| ()),
+        )
+    } else {
+        let all: Vec<Stages> = (0..workers).map(|_| make_stages()).collect();
+        let mut dispatcher = match crate::parallel::Dispatcher::start(all, config.clone(), sink) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("vendorwatch: cannot start worker threads: {e}");
+                return EXIT_FATAL;
+            }
+        };
+        pipeline::scan_with(&inputs, &mut dispatcher, &mut stats);
+        if args.stats {
+            crate::live::write_stats_record(&mut dispatcher, &stats, None, started);
+        }
+        let lines = dispatcher.lines_written();
+        let (results, output_result) = dispatcher.finish();
+        let merged = crate::parallel::merge_results(results, &mut stats);
+        (
+            merged.detect,
+            merged.inventory,
+            merged.records + lines,
+            output_result,
+        )
+    };
     if !args.quiet {
         let mut err = io::stderr().lock();
-        let _ = write_summary(
-            &mut err,
-            &stats,
-            &detector.stats,
-            &detector.inventory,
-            written,
-        );
+        let _ = write_summary(&mut err, &stats, &detect_stats, &inventory, written);
     }
     if let Err(e) = output_result {
         let target = args

@@ -3,5 +3,7 @@
 
 pub mod eve;
 pub mod json;
+pub mod reopen;
+pub mod stats;
 pub mod summary;
 pub mod time;
