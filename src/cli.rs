@@ -338,6 +338,7 @@ fn run_scan(args: ScanArgs) -> i32 {
         };
         pipeline::scan_with(&inputs, &mut dispatcher, &mut stats);
         if args.stats {
+            dispatcher.drain(stats.packets);
             crate::live::write_stats_record(&mut dispatcher, &stats, None, started);
         }
         let lines = dispatcher.lines_written();

@@ -216,8 +216,7 @@ pub(crate) fn run(args: LiveArgs) -> i32 {
         };
         let ended = read_loop(&mut source, &mut dispatcher, &flags, &mut stats, started);
         // Drain the workers first, so the last stats record counts every packet.
-        dispatcher.idle();
-        wait_drained(&dispatcher, stats.packets);
+        dispatcher.drain(stats.packets);
         let capture = source.counters();
         write_stats_record(&mut dispatcher, &stats, Some(capture), started);
         let lines = dispatcher.lines_written();
@@ -250,18 +249,5 @@ pub(crate) fn run(args: LiveArgs) -> i32 {
             EXIT_INPUT_ERROR
         }
         Ended::OutputFailed => EXIT_FATAL,
-    }
-}
-
-/// Wait (bounded) until the workers have handled `packets` packets, so the last stats record
-/// is complete.
-fn wait_drained(dispatcher: &Dispatcher, packets: u64) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        let c = dispatcher.counters();
-        if c.decode.decoded + c.skipped >= packets {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(5));
     }
 }

@@ -297,6 +297,20 @@ impl Dispatcher {
         (results, result)
     }
 
+    /// Send every batch and wait (at most 5 s) until the workers have handled `packets`
+    /// packets, so a `stats` record written next counts them all.
+    pub fn drain(&mut self, packets: u64) {
+        self.flush_all();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            let c = self.counters();
+            if c.decode.decoded + c.skipped >= packets {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+
     /// Stats lines written through the dispatcher (not counted by any worker).
     pub fn lines_written(&self) -> u64 {
         self.lines_written
