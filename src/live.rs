@@ -143,11 +143,11 @@ pub(crate) fn run(args: LiveArgs) -> i32 {
         },
         None => Box::new(io::stdout()),
     };
-    if let Some(user) = &args.user {
-        if let Err(line) = crate::privdrop::drop_to(user) {
-            eprintln!("vendorwatch: {line}");
-            return EXIT_FATAL;
-        }
+    if let Some(user) = &args.user
+        && let Err(line) = crate::privdrop::drop_to(user)
+    {
+        eprintln!("vendorwatch: {line}");
+        return EXIT_FATAL;
     }
     let sig_args = args.sigs.clone();
     let interval = (args.stats_interval > 0).then(|| Duration::from_secs(args.stats_interval));

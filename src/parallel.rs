@@ -219,7 +219,9 @@ impl Dispatcher {
             let shared = Arc::clone(&counters);
             let handle = std::thread::Builder::new()
                 .name(format!("vw-worker-{i}"))
-                .spawn(move || worker_loop(rx, free, stages, EveWriter::new(Box::new(sink)), shared))?;
+                .spawn(move || {
+                    worker_loop(rx, free, stages, EveWriter::new(Box::new(sink)), shared)
+                })?;
             workers.push(Worker {
                 tx: Some(tx),
                 current: None,

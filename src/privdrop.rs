@@ -37,7 +37,9 @@ pub fn drop_to(name: &str) -> Result<(), String> {
             return Err(last("setuid"));
         }
         if uid != 0 && libc::setuid(0) == 0 {
-            return Err(format!("--user {name}: could get root back after dropping it"));
+            return Err(format!(
+                "--user {name}: could get root back after dropping it"
+            ));
         }
     }
     Ok(())

@@ -88,17 +88,39 @@ fn live_capture_in_network_namespaces() {
     }
     let (cif, sif, xif) = (format!("vc{id}"), format!("vs{id}"), format!("vx{id}"));
     let setup: Vec<Vec<&str>> = vec![
-        vec!["ip", "link", "add", &cif, "type", "veth", "peer", "name", &sif],
+        vec![
+            "ip", "link", "add", &cif, "type", "veth", "peer", "name", &sif,
+        ],
         vec!["ip", "link", "set", &cif, "netns", &client],
         vec!["ip", "link", "set", &sif, "netns", &server],
-        vec!["ip", "-n", &client, "addr", "add", "10.251.0.1/24", "dev", &cif],
-        vec!["ip", "-n", &server, "addr", "add", "10.251.0.2/24", "dev", &sif],
+        vec![
+            "ip",
+            "-n",
+            &client,
+            "addr",
+            "add",
+            "10.251.0.1/24",
+            "dev",
+            &cif,
+        ],
+        vec![
+            "ip",
+            "-n",
+            &server,
+            "addr",
+            "add",
+            "10.251.0.2/24",
+            "dev",
+            &sif,
+        ],
         vec!["ip", "-n", &client, "link", "set", &cif, "up"],
         vec!["ip", "-n", &server, "link", "set", &sif, "up"],
         vec!["ip", "-n", &client, "link", "set", "lo", "up"],
         vec!["ip", "-n", &server, "link", "set", "lo", "up"],
         // A second interface, deleted while capturing.
-        vec!["ip", "-n", &client, "link", "add", &xif, "type", "veth", "peer", "name", "vwpeer"],
+        vec![
+            "ip", "-n", &client, "link", "add", &xif, "type", "veth", "peer", "name", "vwpeer",
+        ],
         vec!["ip", "-n", &client, "link", "set", &xif, "up"],
     ];
     for cmd in &setup {
@@ -108,8 +130,20 @@ fn live_capture_in_network_namespaces() {
     }
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     run(&[
-        "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=vw", "-days",
-        "1", "-keyout", path(&key), "-out", path(&cert),
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=vw",
+        "-days",
+        "1",
+        "-keyout",
+        path(&key),
+        "-out",
+        path(&cert),
     ])
     .expect("make a certificate");
     let spawn_in = |ns: &str, args: &[&str]| -> Child {
@@ -125,23 +159,52 @@ fn live_capture_in_network_namespaces() {
     guard.children.push(spawn_in(
         &server,
         &[
-            "dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--bind-interfaces",
-            "--listen-address=10.251.0.2", "--address=/#/10.251.0.2", "--user=root",
+            "dnsmasq",
+            "--no-daemon",
+            "--no-resolv",
+            "--no-hosts",
+            "--bind-interfaces",
+            "--listen-address=10.251.0.2",
+            "--address=/#/10.251.0.2",
+            "--user=root",
             "--pid-file=",
         ],
     ));
     guard.children.push(spawn_in(
         &server,
         &[
-            "openssl", "s_server", "-quiet", "-www", "-accept", "443", "-cert", path(&cert),
-            "-key", path(&key),
+            "openssl",
+            "s_server",
+            "-quiet",
+            "-www",
+            "-accept",
+            "443",
+            "-cert",
+            path(&cert),
+            "-key",
+            path(&key),
         ],
     ));
 
     let eve = dir.join("eve.json");
     let mut vw = Command::new("ip")
-        .args(["netns", "exec", &client, env!("CARGO_BIN_EXE_vendorwatch"), "live"])
-        .args(["-i", &cif, "-i", &xif, "--workers", "2", "--stats-interval", "1"])
+        .args([
+            "netns",
+            "exec",
+            &client,
+            env!("CARGO_BIN_EXE_vendorwatch"),
+            "live",
+        ])
+        .args([
+            "-i",
+            &cif,
+            "-i",
+            &xif,
+            "--workers",
+            "2",
+            "--stats-interval",
+            "1",
+        ])
         .args(["--eve", path(&eve)])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -184,12 +247,27 @@ fn live_capture_in_network_namespaces() {
         "a vanished interface is reported: {lines:?}"
     );
 
-    let expected_dns = ["dnl-01.geo.kaspersky.com", "ksn-a-stat-geo.kaspersky-labs.com"];
-    let decoys = ["www.example.org", "notkaspersky.com", "kaspersky.com.evil.example"];
+    let expected_dns = [
+        "dnl-01.geo.kaspersky.com",
+        "ksn-a-stat-geo.kaspersky-labs.com",
+    ];
+    let decoys = [
+        "www.example.org",
+        "notkaspersky.com",
+        "kaspersky.com.evil.example",
+    ];
     let dig = |name: &str| {
         run(&[
-            "ip", "netns", "exec", &client, "dig", "+short", "+time=2", "+tries=2",
-            "@10.251.0.2", name,
+            "ip",
+            "netns",
+            "exec",
+            &client,
+            "dig",
+            "+short",
+            "+time=2",
+            "+tries=2",
+            "@10.251.0.2",
+            name,
         ])
         .expect("dig")
     };
@@ -199,11 +277,26 @@ fn live_capture_in_network_namespaces() {
     let curl = |url: &str, host: &str, port: &str| {
         let resolve = format!("{host}:{port}:10.251.0.2");
         let _ = run(&[
-            "ip", "netns", "exec", &client, "curl", "-sk", "-m", "5", "-o", "/dev/null",
-            "--resolve", &resolve, url,
+            "ip",
+            "netns",
+            "exec",
+            &client,
+            "curl",
+            "-sk",
+            "-m",
+            "5",
+            "-o",
+            "/dev/null",
+            "--resolve",
+            &resolve,
+            url,
         ]);
     };
-    curl("https://activation-v2.kaspersky.com/", "activation-v2.kaspersky.com", "443");
+    curl(
+        "https://activation-v2.kaspersky.com/",
+        "activation-v2.kaspersky.com",
+        "443",
+    );
     curl("https://www.example.org/", "www.example.org", "443");
     // Plain HTTP to the TLS port: the request head goes out before the server gives up.
     curl("http://upd.kaspersky.com:443/x", "upd.kaspersky.com", "443");

@@ -157,7 +157,8 @@ impl LiveSource {
             if let Some(e) = failed {
                 iface.refresh_counters();
                 iface.cap = None;
-                self.lost.push(format!("{}: capture stopped: {e}", iface.name));
+                self.lost
+                    .push(format!("{}: capture stopped: {e}", iface.name));
             }
         }
         if count == 0 {
@@ -206,7 +207,10 @@ impl Iface {
             return;
         };
         if let Ok(s) = cap.stats() {
-            for (i, now) in [s.received, s.dropped, s.if_dropped].into_iter().enumerate() {
+            for (i, now) in [s.received, s.dropped, s.if_dropped]
+                .into_iter()
+                .enumerate()
+            {
                 self.totals[i] += u64::from(now.wrapping_sub(self.last[i]));
                 self.last[i] = now;
             }

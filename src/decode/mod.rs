@@ -501,7 +501,14 @@ fn walk<'a>(
     frame: &'a [u8],
     ts: Timestamp,
 ) -> Result<Decoded<'a>, SkipReason> {
-    walk_in(config, defrag, link_type, frame, ts, &mut Context::default())
+    walk_in(
+        config,
+        defrag,
+        link_type,
+        frame,
+        ts,
+        &mut Context::default(),
+    )
 }
 
 /// The walk, leaving its context behind for the caller.
