@@ -186,13 +186,14 @@ pub(crate) fn run(args: LiveArgs) -> i32 {
     );
 
     let mut stats = ScanStats::default();
-    let (ended, detect_stats, inventory, written, output_result) = if workers <= 1 {
+    let (ended, detect_stats, inventory, suppress, written, output_result) = if workers <= 1 {
         let mut stages = make_stages();
         let mut out = EveWriter::new(sink);
         let ended = {
             let mut handler = InThread {
                 stages: &mut stages,
                 out: &mut out,
+                tick: None,
             };
             let ended = read_loop(&mut source, &mut handler, &flags, &mut stats, started);
             let capture = source.counters();
@@ -204,10 +205,22 @@ pub(crate) fn run(args: LiveArgs) -> i32 {
         let written = out.records();
         let result = out.finish().map(|_| ());
         let detector = stages.detector;
-        (ended, detector.stats, detector.inventory, written, result)
+        (
+            ended,
+            detector.stats,
+            detector.inventory,
+            detector.suppress,
+            written,
+            result,
+        )
     } else {
         let all: Vec<Stages> = (0..workers).map(|_| make_stages()).collect();
-        let mut dispatcher = match Dispatcher::start(all, decoder_config.clone(), sink) {
+        let mut dispatcher = match Dispatcher::start(
+            all,
+            decoder_config.clone(),
+            sink,
+            Arc::new(|_: &mut EveWriter| {}),
+        ) {
             Ok(d) => d,
             Err(e) => {
                 eprintln!("vendorwatch: cannot start worker threads: {e}");
@@ -226,13 +239,21 @@ pub(crate) fn run(args: LiveArgs) -> i32 {
             ended,
             merged.detect,
             merged.inventory,
+            merged.suppress,
             merged.records + lines,
             result,
         )
     };
     if !args.quiet {
         let mut err = io::stderr().lock();
-        let _ = write_summary(&mut err, &stats, &detect_stats, &inventory, written);
+        let _ = write_summary(
+            &mut err,
+            &stats,
+            &detect_stats,
+            &inventory,
+            &suppress,
+            written,
+        );
     }
     if let Err(e) = output_result {
         let target = args

@@ -32,6 +32,7 @@ use std::thread::JoinHandle;
 use crate::capture::{Packet, Timestamp};
 use crate::decode::{self, DecodeStats, DecoderConfig, SkipReason};
 use crate::detect::inventory::Inventory;
+use crate::detect::suppress::Suppressor;
 use crate::detect::{DetectStats, FlowMeta};
 use crate::flow::FlowStats;
 use crate::output::eve::EveWriter;
@@ -193,6 +194,7 @@ impl Dispatcher {
         stages: Vec<Stages>,
         decoder_config: DecoderConfig,
         sink: Box<dyn Write + Send>,
+        configure: Arc<dyn Fn(&mut EveWriter) + Send + Sync>,
     ) -> io::Result<Self> {
         let n = stages.len();
         let pool: Pool = Arc::new(Mutex::new(Vec::new()));
@@ -217,10 +219,13 @@ impl Dispatcher {
             };
             let free = free_tx.clone();
             let shared = Arc::clone(&counters);
+            let configure = Arc::clone(&configure);
             let handle = std::thread::Builder::new()
                 .name(format!("vw-worker-{i}"))
                 .spawn(move || {
-                    worker_loop(rx, free, stages, EveWriter::new(Box::new(sink)), shared)
+                    let mut out = EveWriter::new(Box::new(sink));
+                    configure(&mut out);
+                    worker_loop(rx, free, stages, out, shared)
                 })?;
             workers.push(Worker {
                 tx: Some(tx),
@@ -554,6 +559,8 @@ pub struct Merged {
     pub inventory: Inventory,
     /// EVE records written by the workers.
     pub records: u64,
+    /// Suppression counters, summed.
+    pub suppress: Suppressor,
 }
 
 /// Merge the workers' results into `stats` (skips, decoder and flow counters) and return the
@@ -563,6 +570,7 @@ pub fn merge_results(results: Vec<WorkerResult>, stats: &mut ScanStats) -> Merge
         detect: DetectStats::default(),
         inventory: Inventory::default(),
         records: 0,
+        suppress: Suppressor::default(),
     };
     for r in results {
         for (t, s) in stats.skipped.iter_mut().zip(r.skipped) {
@@ -573,6 +581,11 @@ pub fn merge_results(results: Vec<WorkerResult>, stats: &mut ScanStats) -> Merge
         merge_detect(&mut merged.detect, &r.stages.detector.stats);
         merged.inventory.merge(r.stages.detector.inventory);
         merged.records += r.records;
+        let (t, d) = (&mut merged.suppress, &r.stages.detector.suppress);
+        t.suppressed += d.suppressed;
+        t.reported_in_alerts += d.reported_in_alerts;
+        t.evictions += d.evictions;
+        t.evicted_pending += d.evicted_pending;
     }
     merged
 }

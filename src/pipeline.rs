@@ -171,10 +171,7 @@ fn fail(stats: &mut ScanStats, line: String) {
 /// with the next input. Returns early only when the output has failed (nothing more could be
 /// written).
 pub fn scan(inputs: &[Input], stages: &mut Stages, out: &mut EveWriter, stats: &mut ScanStats) {
-    let mut handler = InThread { stages, out };
-    scan_with(inputs, &mut handler, stats);
-    stats.decode = stages.decoder.stats();
-    stats.flow = stages.flows.stats;
+    scan_with_tick(inputs, stages, out, stats, &mut |_, _, _| {});
 }
 
 /// Scan every input in order, handing each packet to `handler` (the stages in this thread, or
@@ -205,6 +202,8 @@ pub trait PacketHandler {
     fn write_line(&mut self, line: &[u8]);
     /// Counters so far, merged over workers (for the `stats` record).
     fn counters(&self) -> Counters;
+    /// Every [`TICK_PACKETS`] packets and after each input (metrics; in-thread only).
+    fn tick(&mut self, _stats: &mut ScanStats) {}
 }
 
 /// Counters of the stages, summed over workers.
@@ -228,6 +227,8 @@ pub struct InThread<'a> {
     pub stages: &'a mut Stages,
     /// The EVE writer.
     pub out: &'a mut EveWriter,
+    /// Called every [`TICK_PACKETS`] packets and after each input.
+    pub tick: Option<Tick<'a>>,
 }
 
 impl PacketHandler for InThread<'_> {
@@ -279,6 +280,14 @@ impl PacketHandler for InThread<'_> {
     fn counters(&self) -> Counters {
         self.stages.counters()
     }
+
+    fn tick(&mut self, stats: &mut ScanStats) {
+        stats.decode = self.stages.decoder.stats();
+        stats.flow = self.stages.flows.stats;
+        if let Some(tick) = self.tick.as_mut() {
+            tick(stats, &self.stages.detector, self.out);
+        }
+    }
 }
 
 /// The per-packet stages and their state, handed as one down the scan.
@@ -304,6 +313,31 @@ impl Stages {
             active_flows: self.flows.len() as u64,
         }
     }
+}
+
+/// Packets between two calls of the tick (and one after each input).
+pub const TICK_PACKETS: u64 = 64;
+
+/// Called every [`TICK_PACKETS`] packets and after each input, e.g. to publish metrics; the
+/// decoder and flow counters in [`ScanStats`] are brought up to date before each call.
+pub type Tick<'a> = &'a mut dyn FnMut(&ScanStats, &Detector, &EveWriter);
+
+/// [`scan`] with a tick.
+pub fn scan_with_tick(
+    inputs: &[Input],
+    stages: &mut Stages,
+    out: &mut EveWriter,
+    stats: &mut ScanStats,
+    tick: Tick<'_>,
+) {
+    let mut handler = InThread {
+        stages: &mut *stages,
+        out,
+        tick: Some(tick),
+    };
+    scan_inputs(inputs, &mut handler, stats);
+    stats.decode = stages.decoder.stats();
+    stats.flow = stages.flows.stats;
 }
 
 fn scan_inputs(inputs: &[Input], out: &mut dyn PacketHandler, stats: &mut ScanStats) {
@@ -334,6 +368,7 @@ fn scan_inputs(inputs: &[Input], out: &mut dyn PacketHandler, stats: &mut ScanSt
         } else {
             stats.files_failed += 1;
         }
+        out.tick(stats);
         if out.failed() {
             return;
         }
@@ -521,6 +556,9 @@ fn scan_reader<R: Read>(
             );
             ok = false;
         }
+        if pcap_cnt.is_multiple_of(TICK_PACKETS) {
+            out.tick(stats);
+        }
         if out.failed() {
             return false;
         }
@@ -537,8 +575,9 @@ pub fn process(
     detector: &mut Detector,
     out: &mut EveWriter,
 ) {
+    detector.on_packet(pkt, meta, out);
     match pkt.proto {
-        L4Proto::Udp => detector.on_packet(pkt, meta, out),
+        L4Proto::Udp => {}
         L4Proto::Tcp => {
             let mut sink = |event: AppEvent<'_>| match event {
                 AppEvent::Tls(hello) => detector.on_client_hello(&hello, meta, out),

@@ -1,3 +1,4 @@
+//! Suppression is turned off (`--suppress-window 0`): these tests count every record.
 //! Damaged, hostile and endless inputs, and failing outputs, through the real binary:
 //! captures truncated at every byte offset, a 4 GB record length, unknown pcapng blocks,
 //! gzip-compressed and damaged gzip captures, a full disk, a full stdout, and SIGTERM/SIGINT
@@ -113,7 +114,15 @@ fn run(args: &[&str]) -> common::Run {
 
 /// Every alert (and logged event) of the whole file, without `pcap_filename`.
 fn full_run(path: &Path) -> Vec<Value> {
-    let r = run(&["scan", "-q", "--log", "all", path.to_str().unwrap()]);
+    let r = run(&[
+        "scan",
+        "-q",
+        "--suppress-window",
+        "0",
+        "--log",
+        "all",
+        path.to_str().unwrap(),
+    ]);
     assert_eq!(r.code(), Some(0), "{}", r.stderr());
     assert!(r.events("alert").count() > 0, "sample has alerts");
     by_file(&r.records).into_values().next().unwrap()
@@ -138,7 +147,7 @@ fn check_every_truncation(name: &str) {
         fs::write(&p, &bytes[..cut]).unwrap();
         paths.push(p);
     }
-    let mut args = vec!["scan", "-q", "--log", "all"];
+    let mut args = vec!["scan", "-q", "--suppress-window", "0", "--log", "all"];
     args.extend(paths.iter().map(|p| p.to_str().unwrap()));
     let r = run(&args);
     assert_eq!(r.code(), Some(1), "batch run: {}", r.stderr());
@@ -218,7 +227,7 @@ fn check_every_truncation(name: &str) {
     cuts.dedup();
     for cut in cuts {
         let p = paths[cut].to_str().unwrap();
-        let r = run(&["scan", "-q", p]);
+        let r = run(&["scan", "-q", "--suppress-window", "0", p]);
         let clean = cut >= header_end && bounds.iter().any(|&(b, _)| b == cut);
         let want = if clean { 0 } else { 1 };
         assert_eq!(r.code(), Some(want), "cut {cut}: {}", r.stderr());
@@ -256,7 +265,7 @@ fn four_gigabyte_caplen_record() {
     let tmp = TempDir::new("caplen");
     let p = tmp.path().join("huge.pcap");
     fs::write(&p, &damaged).unwrap();
-    let r = run(&["scan", "-q", p.to_str().unwrap()]);
+    let r = run(&["scan", "-q", "--suppress-window", "0", p.to_str().unwrap()]);
     assert_eq!(r.code(), Some(1), "{}", r.stderr());
     let err = r.stderr();
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -280,7 +289,7 @@ fn four_gigabyte_caplen_record() {
     damaged[epb + 4..epb + 8].copy_from_slice(&u32::MAX.to_le_bytes());
     let p = tmp.path().join("huge.pcapng");
     fs::write(&p, &damaged).unwrap();
-    let r = run(&["scan", "-q", p.to_str().unwrap()]);
+    let r = run(&["scan", "-q", "--suppress-window", "0", p.to_str().unwrap()]);
     assert_eq!(r.code(), Some(1), "{}", r.stderr());
     assert!(
         r.stderr()
@@ -319,7 +328,15 @@ fn pcapng_with_unknown_blocks() {
     let p = tmp.path().join("odd.pcapng");
     fs::write(&plain, &ng).unwrap();
     fs::write(&p, &odd).unwrap();
-    let r = run(&["scan", "-q", "--log", "all", p.to_str().unwrap()]);
+    let r = run(&[
+        "scan",
+        "-q",
+        "--suppress-window",
+        "0",
+        "--log",
+        "all",
+        p.to_str().unwrap(),
+    ]);
     assert_eq!(r.code(), Some(0), "{}", r.stderr());
     let got = by_file(&r.records).into_values().next().unwrap();
     assert_eq!(got, full_run(&plain));
@@ -349,7 +366,7 @@ fn gzip_captures() {
 
         // stdin
         let out = Command::new(BIN)
-            .args(["scan", "-q", "--log", "all", "-"])
+            .args(["scan", "-q", "--suppress-window", "0", "--log", "all", "-"])
             .stdin(fs::File::open(&gz).unwrap())
             .output()
             .unwrap();
@@ -366,7 +383,15 @@ fn gzip_captures() {
         for cut in [10, packed.len() / 3, packed.len() / 2, packed.len() - 1] {
             let p = tmp.path().join(format!("cut-{cut}.gz"));
             fs::write(&p, &packed[..cut]).unwrap();
-            let r = run(&["scan", "-q", "--log", "all", p.to_str().unwrap()]);
+            let r = run(&[
+                "scan",
+                "-q",
+                "--suppress-window",
+                "0",
+                "--log",
+                "all",
+                p.to_str().unwrap(),
+            ]);
             assert_eq!(r.code(), Some(1), "{}", r.stderr());
             let err = r.stderr();
             assert_eq!(err.lines().count(), 1, "{err}");
@@ -383,7 +408,7 @@ fn gzip_captures() {
             bad[at] ^= 0x5a;
             let p = tmp.path().join(format!("flip-{at}.gz"));
             fs::write(&p, &bad).unwrap();
-            let r = run(&["scan", "-q", p.to_str().unwrap()]);
+            let r = run(&["scan", "-q", "--suppress-window", "0", p.to_str().unwrap()]);
             assert_eq!(r.code(), Some(1), "{}", r.stderr());
             assert_eq!(r.stderr().lines().count(), 1, "{}", r.stderr());
             assert!(r.stderr().contains(p.to_str().unwrap()));
@@ -442,6 +467,8 @@ fn eve_file_on_a_full_disk() {
     let r = run(&[
         "scan",
         "-q",
+        "--suppress-window",
+        "0",
         "--eve",
         eve.to_str().unwrap(),
         cap.to_str().unwrap(),
@@ -472,7 +499,7 @@ fn stdout_full() {
         }
     };
     let out = Command::new(BIN)
-        .args(["scan", "-q"])
+        .args(["scan", "-q", "--suppress-window", "0"])
         .arg(common::repo().join("pcaps/kaspersky-dns.pcap"))
         .stdout(full)
         .output()
@@ -491,7 +518,7 @@ fn stop_by_signal(signal: &str, status: i32, partial_record: bool) {
     let bytes = sample("kaspersky-dns.pcap");
     let want = full_run(&common::repo().join("pcaps/kaspersky-dns.pcap"));
     let mut child = Command::new(BIN)
-        .args(["scan", "-q", "--log", "all", "-"])
+        .args(["scan", "-q", "--suppress-window", "0", "--log", "all", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

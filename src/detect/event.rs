@@ -156,6 +156,8 @@ pub enum AppRecord {
     Tls(TlsRecord),
     /// HTTP/1.x request.
     Http(HttpRecord),
+    /// No application record (a port alert on a SYN or a first UDP packet): no `app_proto`.
+    None,
 }
 
 impl AppRecord {
@@ -165,6 +167,7 @@ impl AppRecord {
             AppRecord::Dns(_) => "dns",
             AppRecord::Tls(_) => "tls",
             AppRecord::Http(_) => "http",
+            AppRecord::None => "",
         }
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod event;
 pub mod inventory;
+pub mod suppress;
 
 use std::net::IpAddr;
 
@@ -16,9 +17,10 @@ use crate::output::eve::{EveWriter, MatchFacts};
 use crate::proto::dns::{self, DnsItem, Rdata};
 use crate::proto::http::HttpRequest;
 use crate::proto::{NameBuf, tls};
-use crate::sigs::{Matcher, RuleSet, normalise_name};
+use crate::sigs::{MatchOptions, Matcher, PortProto, RuleSet, normalise_name};
 use event::{AppRecord, DnsRecord, HttpRecord, TlsRecord};
 use inventory::Inventory;
+use suppress::{Suppressor, Verdict};
 
 /// Where in a protocol a name was observed; reported as `alert.metadata.observation`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +33,9 @@ pub enum Observation {
     TlsSni,
     /// `Host` header (or CONNECT / absolute-URI authority) of an HTTP/1.x request.
     HttpHost,
+    /// The server port of a flow (a TCP SYN's destination, a UDP packet's) listed by a port
+    /// rule (`ports = ["tcp/13000"]`).
+    Port,
 }
 
 impl Observation {
@@ -41,6 +46,7 @@ impl Observation {
             Observation::DnsAnswer => "dns-answer",
             Observation::TlsSni => "tls-sni",
             Observation::HttpHost => "http-host",
+            Observation::Port => "port",
         }
     }
 }
@@ -173,6 +179,9 @@ pub struct DetectStats {
     pub hits_dropped: u64,
 }
 
+/// Size of the table of UDP port alerts already written (8 bytes each, 32 KiB).
+pub const UDP_REPORTED_SLOTS: usize = 4096;
+
 /// Most distinct (rule, name) hits one packet can raise; more are counted as dropped.
 pub const MAX_HITS_PER_PACKET: usize = 16;
 
@@ -249,22 +258,39 @@ pub struct Detector {
     rules: RuleSet,
     matcher: Matcher,
     log: LogSelection,
+    /// UDP port alerts already written, as hashes of (client, server, port) in a fixed
+    /// direct-mapped table (empty unless port rules are on); see [`Detector::on_port`].
+    udp_reported: Box<[u64]>,
     /// Hosts that alerted.
     pub inventory: Inventory,
     /// Counters for the summary.
     pub stats: DetectStats,
+    /// Alert suppression (`--suppress-window`); the default is one hour.
+    pub suppress: Suppressor,
 }
 
 impl Detector {
     /// Compile the rules into a matcher.
     pub fn new(rules: RuleSet, log: LogSelection) -> Self {
-        let matcher = Matcher::new(&rules);
+        Detector::with_options(rules, log, MatchOptions::default())
+    }
+
+    /// Compile with matcher options (`--enable-port-rules`).
+    pub fn with_options(rules: RuleSet, log: LogSelection, options: MatchOptions) -> Self {
+        let matcher = Matcher::with_options(&rules, options);
+        let udp_reported = if matcher.has_port_rules() {
+            vec![0u64; UDP_REPORTED_SLOTS].into_boxed_slice()
+        } else {
+            Box::default()
+        };
         Detector {
             rules,
             matcher,
             log,
+            udp_reported,
             inventory: Inventory::default(),
             stats: DetectStats::default(),
+            suppress: Suppressor::default(),
         }
     }
 
@@ -279,13 +305,69 @@ impl Detector {
         &self.rules
     }
 
-    /// Look at one decoded UDP packet: DNS on port 53. TCP payloads are not looked at here:
-    /// they go through the flow layer (`flow::FlowTable`), which hands complete messages to
-    /// [`Detector::on_dns`], [`Detector::on_client_hello`] and [`Detector::on_http`].
+    /// Look at one decoded packet: port rules (when any are enabled) for TCP and UDP, DNS on
+    /// UDP port 53. TCP payloads are not looked at here: they go through the flow layer
+    /// (`flow::FlowTable`), which hands complete messages to [`Detector::on_dns`],
+    /// [`Detector::on_client_hello`] and [`Detector::on_http`].
     pub fn on_packet(&mut self, pkt: &Decoded<'_>, meta: &FlowMeta, out: &mut EveWriter) {
+        if !self.udp_reported.is_empty() {
+            self.on_port(pkt, meta, out);
+        }
         if pkt.proto == L4Proto::Udp && is_dns_port(pkt.src_port, pkt.dst_port) {
             self.on_dns(pkt.payload, meta, out)
         }
+    }
+
+    /// Port rules, matched on the server side of a flow: for TCP the destination port of a
+    /// SYN without ACK (one per connection attempt, retransmitted SYNs aside); for UDP the
+    /// destination port of a packet whose source port is not itself a listed port (so the
+    /// server's replies do not count). Until the flow layer says "first packet of the flow",
+    /// UDP alerts are de-duplicated by a fixed table of [`UDP_REPORTED_SLOTS`] hashes of
+    /// (client, server, port): a repeat is silent unless another triple took its slot since
+    /// (then it alerts once more). No allocation: a bitmap test, then a hash on a hit only.
+    fn on_port(&mut self, pkt: &Decoded<'_>, meta: &FlowMeta, out: &mut EveWriter) {
+        let proto = match pkt.proto {
+            L4Proto::Tcp if pkt.tcp_flags.syn && !pkt.tcp_flags.ack => PortProto::Tcp,
+            L4Proto::Udp if !self.matcher.port_listed(PortProto::Udp, pkt.src_port) => {
+                PortProto::Udp
+            }
+            _ => return,
+        };
+        let Some(m) = self.matcher.match_port(proto, pkt.dst_port) else {
+            return;
+        };
+        if proto == PortProto::Udp {
+            let mut h = Fnv64::default();
+            for ip in [pkt.src_ip, pkt.dst_ip] {
+                match ip {
+                    IpAddr::V4(v4) => h.write(&v4.octets()),
+                    IpAddr::V6(v6) => h.write(&v6.octets()),
+                }
+            }
+            h.write(&pkt.dst_port.to_be_bytes());
+            let key = h.finish() | 1;
+            let slot = (key as usize) % self.udp_reported.len();
+            if self.udp_reported[slot] == key {
+                return;
+            }
+            self.udp_reported[slot] = key;
+        }
+        let mut hits = Hits::new();
+        let mut buf = [0u8; 64];
+        let len = {
+            use std::io::Write;
+            let mut cursor = std::io::Cursor::new(&mut buf[..]);
+            let written = match pkt.dst_ip {
+                IpAddr::V4(a) => write!(cursor, "{a}:{}", pkt.dst_port),
+                IpAddr::V6(a) => write!(cursor, "[{a}]:{}", pkt.dst_port),
+            };
+            if written.is_err() {
+                return;
+            }
+            cursor.position() as usize
+        };
+        hits.add(m.rule, m.pattern, Observation::Port, &buf[..len]);
+        self.emit(&hits, meta.src_ip, meta, &AppRecord::None, out);
     }
 
     /// One DNS message (UDP payload).
@@ -416,19 +498,29 @@ impl Detector {
                     .ips
                     .get(hit.pattern & !IP_PATTERN_FLAG)
                     .map(String::as_str),
+                Observation::Port => rule.ports.get(hit.pattern).map(String::as_str),
                 _ => rule.domains.get(hit.pattern).map(String::as_str),
             }
             .unwrap_or("");
             let name = String::from_utf8_lossy(hit.name());
+            // Every hit counts for the host, written or suppressed.
+            self.inventory
+                .record(host, &pack.vendor, &rule.channel, meta.ts);
+            let repeats = match self
+                .suppress
+                .check(host, rule.sid, &name, hit.observation, meta.ts)
+            {
+                Verdict::Alert { repeats } => repeats,
+                Verdict::Suppressed => continue,
+            };
             let facts = MatchFacts {
                 matched_name: &name,
                 matched_pattern: pattern,
                 observation: hit.observation,
+                repeats,
             };
             out.write_alert(meta, rule, pack, &facts, app);
             self.stats.alerts += 1;
-            self.inventory
-                .record(host, &pack.vendor, &rule.channel, meta.ts);
         }
     }
 }

@@ -8,7 +8,11 @@ use std::net::IpAddr;
 use crate::decode::{L4Proto, VlanIds};
 use crate::detect::event::{AppRecord, DnsRecord, HttpRecord, TlsRecord};
 use crate::detect::{FlowMeta, Observation};
+use crate::output::community_id::{CommunityId, community_id};
+use crate::output::formats::{self, OutputFormat};
 use crate::output::json::JsonWriter;
+use crate::output::report::{AlertFacts, ReportBuilder};
+use crate::output::sink::{NetSink, SinkReport, SinkStats};
 use crate::output::time::UtcTime;
 use crate::proto::{dns, tls};
 use crate::sigs::{PackInfo, Rule};
@@ -22,6 +26,32 @@ pub struct MatchFacts<'a> {
     pub matched_pattern: &'a str,
     /// Where in the protocol the name was seen.
     pub observation: Observation,
+    /// Repeats of the same (host, rule, name, observation) suppressed since the previous alert
+    /// for it; written as `alert.metadata.repeats` when non-zero.
+    pub repeats: u64,
+}
+
+/// Counters of an `event_type: stats` record.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EveStats {
+    /// Seconds since the scan started.
+    pub uptime_secs: u64,
+    /// Packets read.
+    pub packets: u64,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Packets not decoded.
+    pub invalid: u64,
+    /// DNS messages parsed.
+    pub dns_messages: u64,
+    /// ClientHellos parsed.
+    pub client_hellos: u64,
+    /// HTTP request heads parsed.
+    pub http_requests: u64,
+    /// Alerts written.
+    pub alerts: u64,
+    /// Repeats suppressed.
+    pub suppressed: u64,
 }
 
 /// Writes EVE records, one JSON object per line, through a buffer.
@@ -32,6 +62,23 @@ pub struct EveWriter {
     sink: io::BufWriter<Box<dyn Write>>,
     json: JsonWriter,
     pcap_filename: String,
+    /// `in_iface`: the sensor interface; empty (omitted) for capture files unless set.
+    in_iface: String,
+    /// Seed of the Community ID hash (Suricata's `community-id-seed`, default 0).
+    community_id_seed: u16,
+    /// Record shape (`--format`).
+    format: OutputFormat,
+    /// EVE DNS object version: 3 (Suricata 8 default) or 2.
+    dns_version: u8,
+    /// Alerts written per rule sid (with the rule name), for metrics.
+    alerts_by_rule: std::collections::BTreeMap<u32, (String, u64)>,
+    /// Network outputs (syslog, Redis) that get a copy of every record.
+    sinks: Vec<NetSink>,
+    /// Syslog severity and MSGID of the record being written.
+    severity: u8,
+    msgid: &'static str,
+    /// Host inventory report fed by every alert written (`scan --report`).
+    report: Option<ReportBuilder>,
     records: u64,
     error: Option<io::Error>,
 }
@@ -43,6 +90,15 @@ impl EveWriter {
             sink: io::BufWriter::with_capacity(256 * 1024, sink),
             json: JsonWriter::new(),
             pcap_filename: String::new(),
+            in_iface: String::new(),
+            community_id_seed: 0,
+            report: None,
+            sinks: Vec::new(),
+            alerts_by_rule: std::collections::BTreeMap::new(),
+            severity: 6,
+            msgid: "alert",
+            format: OutputFormat::Eve,
+            dns_version: 3,
             records: 0,
             error: None,
         }
@@ -52,6 +108,71 @@ impl EveWriter {
     pub fn set_pcap_filename(&mut self, name: &str) {
         self.pcap_filename.clear();
         self.pcap_filename.push_str(name);
+    }
+
+    /// Interface name written as `in_iface` (empty: field omitted).
+    pub fn set_in_iface(&mut self, name: &str) {
+        self.in_iface.clear();
+        self.in_iface.push_str(name);
+    }
+
+    /// Seed of the Community ID hash; must match the other sensors' for records to join.
+    pub fn set_community_id_seed(&mut self, seed: u16) {
+        self.community_id_seed = seed;
+    }
+
+    /// Also send every record to a network sink.
+    pub fn add_sink(&mut self, sink: NetSink) {
+        self.sinks.push(sink);
+    }
+
+    /// Counters of the network sinks (for the metrics endpoint).
+    pub fn sink_stats(&self) -> Vec<(String, std::sync::Arc<SinkStats>)> {
+        self.sinks
+            .iter()
+            .map(|s| (s.label().to_string(), s.stats()))
+            .collect()
+    }
+
+    /// Alerts written so far, by rule sid: (rule name, count).
+    pub fn alerts_by_rule(&self) -> &std::collections::BTreeMap<u32, (String, u64)> {
+        &self.alerts_by_rule
+    }
+
+    /// Close the network sinks, letting each deliver what it holds, and report on them.
+    pub fn close_sinks(&mut self) -> Vec<SinkReport> {
+        self.sinks.drain(..).map(NetSink::close).collect()
+    }
+
+    /// Record shape: EVE (default), ECS or Zeek intel.log.
+    pub fn set_format(&mut self, format: OutputFormat) {
+        self.format = format;
+    }
+
+    /// EVE DNS object version, 2 or 3 (anything else is taken as 3).
+    pub fn set_dns_version(&mut self, version: u8) {
+        self.dns_version = if version == 2 { 2 } else { 3 };
+    }
+
+    fn community_id(&self, flow: &FlowMeta) -> CommunityId {
+        community_id(
+            self.community_id_seed,
+            flow.src_ip,
+            flow.dst_ip,
+            flow.src_port,
+            flow.dst_port,
+            flow.proto.number(),
+        )
+    }
+
+    /// Build a host inventory report from the alerts written (taken by [`Self::take_report`]).
+    pub fn enable_report(&mut self) {
+        self.report = Some(ReportBuilder::default());
+    }
+
+    /// The report built so far, if enabled.
+    pub fn take_report(&mut self) -> Option<ReportBuilder> {
+        self.report.take()
     }
 
     /// Records written so far.
@@ -73,9 +194,35 @@ impl EveWriter {
         facts: &MatchFacts<'_>,
         app: &AppRecord,
     ) {
+        self.add_to_report(flow, rule, pack, facts, app);
+        match self.alerts_by_rule.get_mut(&rule.sid) {
+            Some(e) => e.1 += 1,
+            None => {
+                self.alerts_by_rule.insert(rule.sid, (rule.name.clone(), 1));
+            }
+        }
+        // Syslog severity from the rule's: 1 high -> err, 2 -> warning, 3 -> notice.
+        self.severity = 2 + rule.severity.clamp(1, 3);
+        self.msgid = "alert";
+        match self.format {
+            OutputFormat::Eve => {}
+            OutputFormat::Ecs => {
+                let cid = self.community_id(flow);
+                formats::ecs_alert(&mut self.json, flow, rule, pack, facts, app, cid.as_str());
+                self.end_record();
+                return;
+            }
+            OutputFormat::ZeekIntel => {
+                formats::zeek_intel(&mut self.json, flow, pack, facts, app);
+                self.end_record();
+                return;
+            }
+        }
         self.begin_record(flow, "alert");
         let j = &mut self.json;
-        j.field_str("app_proto", app.app_proto());
+        if !app.app_proto().is_empty() {
+            j.field_str("app_proto", app.app_proto());
+        }
         j.key("alert");
         j.begin_object();
         j.field_str("action", "allowed");
@@ -104,35 +251,177 @@ impl EveWriter {
         if let Some(confidence) = &rule.confidence {
             j.field_str_array1("confidence", confidence);
         }
+        if facts.repeats > 0 {
+            j.key("repeats");
+            j.begin_array();
+            j.fmt_str(format_args!("{}", facts.repeats));
+            j.end_array();
+        }
         j.end_object();
         j.end_object();
         match app {
+            AppRecord::Dns(rec) if self.dns_version == 2 => formats::eve_dns_alert_v2(j, rec),
             AppRecord::Dns(rec) => write_dns_object(j, rec),
             AppRecord::Tls(rec) => write_tls_object(j, rec),
             AppRecord::Http(rec) => write_http_object(j, rec),
+            AppRecord::None => {}
         }
         self.end_record();
     }
 
+    fn add_to_report(
+        &mut self,
+        flow: &FlowMeta,
+        rule: &Rule,
+        pack: &PackInfo,
+        facts: &MatchFacts<'_>,
+        app: &AppRecord,
+    ) {
+        if let Some(report) = &mut self.report {
+            // The host running the product: the asker of a DNS query, the receiver of the
+            // response, the TLS client.
+            let host = match app {
+                AppRecord::Dns(rec) if rec.response => flow.dst_ip,
+                _ => flow.src_ip,
+            };
+            report.add(&AlertFacts {
+                host: &host.to_string(),
+                vendor: &pack.vendor,
+                channel: &rule.channel,
+                sid: u64::from(rule.sid),
+                signature: &rule.name,
+                name: facts.matched_name,
+                ts: flow.ts,
+                count: 1 + facts.repeats,
+            });
+        }
+    }
+
     /// A passive-DNS record (`event_type: dns`).
     pub fn write_dns(&mut self, flow: &FlowMeta, rec: &DnsRecord) {
-        self.begin_record(flow, "dns");
-        write_dns_object(&mut self.json, rec);
-        self.end_record();
+        self.severity = 6;
+        self.msgid = "dns";
+        match self.format {
+            OutputFormat::ZeekIntel => {}
+            OutputFormat::Ecs => {
+                let cid = self.community_id(flow);
+                // The record is cloned only for --log in ECS form.
+                let app = AppRecord::Dns(rec.clone());
+                formats::ecs_event(&mut self.json, flow, &app, cid.as_str());
+                self.end_record();
+            }
+            OutputFormat::Eve if self.dns_version == 2 => {
+                // v2: a request gives one record per question.
+                let n = if rec.response {
+                    1
+                } else {
+                    rec.queries.len().max(1)
+                };
+                for i in 0..n {
+                    self.begin_record(flow, "dns");
+                    formats::eve_dns_event_v2(&mut self.json, rec, i);
+                    self.end_record();
+                }
+            }
+            OutputFormat::Eve => {
+                self.begin_record(flow, "dns");
+                write_dns_object(&mut self.json, rec);
+                self.end_record();
+            }
+        }
     }
 
     /// A ClientHello record (`event_type: tls`).
     pub fn write_tls(&mut self, flow: &FlowMeta, rec: &TlsRecord) {
-        self.begin_record(flow, "tls");
-        write_tls_object(&mut self.json, rec);
+        self.severity = 6;
+        self.msgid = "tls";
+        match self.format {
+            OutputFormat::ZeekIntel => {}
+            OutputFormat::Ecs => {
+                let cid = self.community_id(flow);
+                let app = AppRecord::Tls(rec.clone());
+                formats::ecs_event(&mut self.json, flow, &app, cid.as_str());
+                self.end_record();
+            }
+            OutputFormat::Eve => {
+                self.begin_record(flow, "tls");
+                write_tls_object(&mut self.json, rec);
+                self.end_record();
+            }
+        }
+    }
+
+    /// An `event_type: stats` record (Suricata's shape; only the counters its schema has a
+    /// place for). Written at the end of a scan with `--stats`; EVE format only.
+    pub fn write_stats(&mut self, st: &EveStats) {
+        if self.format != OutputFormat::Eve {
+            return;
+        }
+        self.severity = 6;
+        self.msgid = "stats";
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let ts = crate::capture::Timestamp {
+            secs: i64::try_from(now.as_secs()).unwrap_or(0),
+            nanos: now.subsec_nanos(),
+        };
+        let j = &mut self.json;
+        j.reset();
+        j.begin_object();
+        j.key("timestamp");
+        j.fmt_str(format_args!("{}", UtcTime::from_timestamp(ts)));
+        j.field_str("event_type", "stats");
+        j.key("stats");
+        j.begin_object();
+        j.field_u64("uptime", st.uptime_secs);
+        j.key("capture");
+        j.begin_object();
+        j.field_u64("kernel_packets", st.packets);
+        j.field_u64("kernel_drops", 0);
+        j.end_object();
+        j.key("decoder");
+        j.begin_object();
+        j.field_u64("pkts", st.packets);
+        j.field_u64("bytes", st.bytes);
+        j.field_u64("invalid", st.invalid);
+        j.end_object();
+        j.key("app_layer");
+        j.begin_object();
+        j.key("tx");
+        j.begin_object();
+        j.field_u64("dns_udp", st.dns_messages);
+        j.field_u64("tls", st.client_hellos);
+        j.field_u64("http", st.http_requests);
+        j.end_object();
+        j.end_object();
+        j.key("detect");
+        j.begin_object();
+        j.field_u64("alert", st.alerts);
+        j.field_u64("alerts_suppressed", st.suppressed);
+        j.end_object();
+        j.end_object();
         self.end_record();
     }
 
     /// An HTTP request record (`event_type: http`).
     pub fn write_http(&mut self, flow: &FlowMeta, rec: &HttpRecord) {
-        self.begin_record(flow, "http");
-        write_http_object(&mut self.json, rec);
-        self.end_record();
+        self.severity = 6;
+        self.msgid = "http";
+        match self.format {
+            OutputFormat::ZeekIntel => {}
+            OutputFormat::Ecs => {
+                let cid = self.community_id(flow);
+                let app = AppRecord::Http(rec.clone());
+                formats::ecs_event(&mut self.json, flow, &app, cid.as_str());
+                self.end_record();
+            }
+            OutputFormat::Eve => {
+                self.begin_record(flow, "http");
+                write_http_object(&mut self.json, rec);
+                self.end_record();
+            }
+        }
     }
 
     /// Flush buffered records; the first write error of the run, if any.
@@ -183,6 +472,9 @@ impl EveWriter {
         j.key("timestamp");
         j.fmt_str(format_args!("{}", UtcTime::from_timestamp(flow.ts)));
         j.field_u64("flow_id", flow.flow_id());
+        if !self.in_iface.is_empty() {
+            j.field_str("in_iface", &self.in_iface);
+        }
         if !self.pcap_filename.is_empty() {
             j.field_str("pcap_filename", &self.pcap_filename);
         }
@@ -203,10 +495,15 @@ impl EveWriter {
             j.field_u64("depth", u64::from(t.depth));
             j.end_object();
         }
+        let cid = self.community_id(flow);
+        self.json.field_str("community_id", cid.as_str());
     }
 
     fn end_record(&mut self) {
         self.json.end_object();
+        for sink in &self.sinks {
+            sink.send(self.json.as_bytes(), self.severity, self.msgid);
+        }
         if self.error.is_some() {
             return;
         }
@@ -222,7 +519,7 @@ impl EveWriter {
 }
 
 /// EVE `alert.category` for a channel: a readable phrase as Suricata's classification gives.
-fn category(channel: &str) -> &'static str {
+pub(crate) fn category(channel: &str) -> &'static str {
     match channel {
         "update" => "Vendor update channel",
         "telemetry" => "Vendor telemetry channel",
@@ -254,7 +551,7 @@ fn write_vlans(j: &mut JsonWriter, vlans: &VlanIds) {
     j.end_array();
 }
 
-fn write_rrtype(j: &mut JsonWriter, rrtype: u16) {
+pub(crate) fn write_rrtype(j: &mut JsonWriter, rrtype: u16) {
     j.key("rrtype");
     match dns::rrtype_name(rrtype) {
         Some(name) => j.str(name),
@@ -263,7 +560,7 @@ fn write_rrtype(j: &mut JsonWriter, rrtype: u16) {
 }
 
 /// RCODE mnemonics as Suricata logs them.
-fn rcode_name(rcode: u8) -> &'static str {
+pub(crate) fn rcode_name(rcode: u8) -> &'static str {
     match rcode {
         0 => "NOERROR",
         1 => "FORMERR",

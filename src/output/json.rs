@@ -145,6 +145,13 @@ impl JsonWriter {
         self.out.push(b'"');
     }
 
+    /// Pre-formatted number written as is (the caller guarantees it is a JSON number).
+    pub fn raw_number(&mut self, args: std::fmt::Arguments<'_>) {
+        use std::io::Write;
+        self.before_value();
+        let _ = self.out.write_fmt(args);
+    }
+
     /// `"key": "value"`.
     pub fn field_str(&mut self, key: &str, value: &str) {
         self.key(key);

@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use crate::decode::SkipReason;
 use crate::detect::DetectStats;
 use crate::detect::inventory::Inventory;
+use crate::detect::suppress::Suppressor;
 use crate::output::time::UtcTime;
 use crate::pipeline::ScanStats;
 
@@ -15,6 +16,7 @@ pub fn write_summary(
     scan: &ScanStats,
     detect: &DetectStats,
     inventory: &Inventory,
+    suppress: &Suppressor,
     records: u64,
 ) -> io::Result<()> {
     writeln!(w, "vendorwatch scan summary")?;
@@ -77,6 +79,7 @@ pub fn write_summary(
         "  alerts: {}, eve records written: {records}",
         detect.alerts
     )?;
+    write_suppression(w, suppress)?;
     if detect.hits_dropped > 0 {
         writeln!(
             w,
@@ -95,7 +98,7 @@ pub fn write_summary(
     writeln!(
         w,
         "  {:<39} {:<10} {:<36} {:>6}  {:<31}  {:<31}",
-        "HOST", "VENDOR", "CHANNELS", "ALERTS", "FIRST SEEN", "LAST SEEN"
+        "HOST", "VENDOR", "CHANNELS", "HITS", "FIRST SEEN", "LAST SEEN"
     )?;
     for (host, entry) in inventory.hosts() {
         let vendors: Vec<&str> = entry.vendors.iter().map(String::as_str).collect();
@@ -110,6 +113,40 @@ pub fn write_summary(
             UtcTime::from_timestamp(entry.first_seen),
             UtcTime::from_timestamp(entry.last_seen)
         )?;
+    }
+    Ok(())
+}
+
+/// Most keys listed in the suppression roll-up; the totals line always covers all of them.
+const ROLLUP_LINES: usize = 20;
+
+/// Suppression totals and the roll-up of keys with suppressed repeats.
+fn write_suppression(w: &mut dyn Write, s: &Suppressor) -> io::Result<()> {
+    if !s.enabled() {
+        return writeln!(w, "  suppression: off");
+    }
+    writeln!(
+        w,
+        "  suppressed repeats: {} ({} carried in later alerts' metadata.repeats, {} pending at exit, {} in {} evicted keys)",
+        s.suppressed,
+        s.reported_in_alerts,
+        s.pending(),
+        s.evicted_pending,
+        s.evictions
+    )?;
+    let rollup = s.rollup();
+    for (key, total) in rollup.iter().take(ROLLUP_LINES) {
+        writeln!(
+            w,
+            "    {:<39} sid {:<8} {:<11} {:<40} {total} suppressed",
+            key.host.to_string(),
+            key.sid,
+            key.observation,
+            key.name
+        )?;
+    }
+    if rollup.len() > ROLLUP_LINES {
+        writeln!(w, "    ... and {} more keys", rollup.len() - ROLLUP_LINES)?;
     }
     Ok(())
 }

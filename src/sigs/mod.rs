@@ -6,11 +6,19 @@
 //!   label by label from the right (one hash lookup per label, however many rules there are);
 //!   an address by longest prefix. Lookups never allocate.
 //!
-//! Pattern semantics (also in `docs/signatures.md`): `a.b` exact; `*.a.b` any name strictly
+//! - Rules may also carry `ports` (opt-in, matched on a flow's server side by the detector),
+//!   `ja4` (validated and stored, not matched yet) and a `domains_file` (a plain list: the fast
+//!   loading path for big feeds). [`import`] turns domain lists, hosts files, Suricata datasets
+//!   and Zeek intel files into packs; [`explain`] says why a close pattern does not match;
+//!   [`reload`] swaps in new signatures only when they are valid.
+//!
+//! Pattern semantics (also in the README): `a.b` exact; `*.a.b` any name strictly
 //! below `a.b`; `.a.b` `a.b` and everything below; `*` (any run) and `?` (one character)
 //! inside a label glob within that label only. Observed names are normalised with
 //! [`normalise_name`] first.
 
+pub mod explain;
+pub mod import;
 mod matcher;
 mod pack;
 mod pattern;
@@ -18,9 +26,14 @@ mod tree;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_ext;
 
-pub use matcher::{FxBuildHasher, FxHasher, IpMatch, Matcher, NameMatch, normalise_name};
+pub use matcher::{
+    FxBuildHasher, FxHasher, IpMatch, MatchOptions, Matcher, NameMatch, PortMatch, normalise_name,
+};
 pub use pack::{CHANNELS, CONFIDENCES, PackInfo, Rule, RuleSet, SigError};
+pub use pattern::PortProto;
 
 use std::path::{Path, PathBuf};
 
@@ -58,4 +71,37 @@ fn has_toml(dir: &Path) -> bool {
             .flatten()
             .any(|e| e.path().extension().is_some_and(|x| x == "toml"))
     })
+}
+
+/// The signatures in use: the rules and the matcher compiled from them, swapped as one.
+#[derive(Debug)]
+pub struct Signatures {
+    /// The owned rules (for alerts and listings).
+    pub rules: RuleSet,
+    /// The index compiled from `rules`.
+    pub matcher: Matcher,
+}
+
+impl Signatures {
+    /// Load and compile.
+    pub fn load(paths: &[PathBuf], options: MatchOptions) -> Result<Signatures, Vec<SigError>> {
+        let rules = RuleSet::load(paths)?;
+        let matcher = Matcher::with_options(&rules, options);
+        Ok(Signatures { rules, matcher })
+    }
+}
+
+/// Hot reload: load `paths` anew, validate and compile them, and only then swap them into
+/// `current`. On any error `current` is left untouched and every error is returned (the
+/// caller logs them and keeps running on the old signatures). Readers that still hold the old
+/// `Arc` finish with it; it is freed when the last one lets go. The `live` command wires this
+/// to SIGHUP (issue 7).
+pub fn reload(
+    current: &mut std::sync::Arc<Signatures>,
+    paths: &[PathBuf],
+    options: MatchOptions,
+) -> Result<(), Vec<SigError>> {
+    let new = Signatures::load(paths, options)?;
+    *current = std::sync::Arc::new(new);
+    Ok(())
 }

@@ -1,7 +1,7 @@
 //! Signature packs: loading `signatures/*.toml` into a [`RuleSet`] and reporting every
 //! mistake as `file:line:col: message`.
 
-use super::pattern::{parse_cidr, parse_domain};
+use super::pattern::{parse_cidr, parse_domain, parse_ja4, parse_port};
 use super::tree::{self, Key, Kind, Node};
 use std::collections::HashMap;
 use std::fmt;
@@ -20,7 +20,7 @@ pub const CHANNELS: &[&str] = &[
 /// The confidence levels a rule may name (how well sourced its indicators are).
 pub const CONFIDENCES: &[&str] = &["high", "medium", "low"];
 
-const PACK_KEYS: &[&str] = &["id", "vendor", "version", "references"];
+const PACK_KEYS: &[&str] = &["id", "vendor", "version", "references", "port_rules"];
 const RULE_KEYS: &[&str] = &[
     "sid",
     "rev",
@@ -30,7 +30,10 @@ const RULE_KEYS: &[&str] = &[
     "confidence",
     "references",
     "domains",
+    "domains_file",
     "ips",
+    "ports",
+    "ja4",
     "enabled",
     "comment",
 ];
@@ -47,6 +50,9 @@ pub struct PackInfo {
     pub version: String,
     /// Where the pack's indicators come from.
     pub references: Vec<String>,
+    /// `port_rules = true`: this pack's `ports` indicators match without
+    /// `--enable-port-rules` (default false: ports are reused by other software).
+    pub port_rules: bool,
     /// The file the pack was read from (`<bundled>/NAME` for the built-in copy).
     pub file: PathBuf,
 }
@@ -73,6 +79,12 @@ pub struct Rule {
     pub domains: Vec<String>,
     /// CIDRs as written (validated: parseable, no host bits).
     pub ips: Vec<String>,
+    /// Server ports in canonical form (`tcp/13000`, `udp/15111`); matched only when port
+    /// rules are enabled (pack `port_rules = true` or `--enable-port-rules`).
+    pub ports: Vec<String>,
+    /// JA4 TLS client fingerprints (lowercase, validated); stored and listed, not matched
+    /// yet (reserved for the JA4 issue).
+    pub ja4: Vec<String>,
     /// Disabled rules are kept for listing but never match.
     pub enabled: bool,
     /// Free text from the file.
@@ -224,8 +236,12 @@ fn assemble<'a>(
     let mut set = RuleSet::default();
     let mut sids: HashMap<u32, Place> = HashMap::new();
     let mut pack_ids: HashMap<String, Place> = HashMap::new();
+    let mut overlaps = Overlaps::default();
+    let mut files: Vec<PathBuf> = Vec::new();
     for (file, text) in sources {
         let src = Source::new(&file, text);
+        let file_index = files.len();
+        files.push(file.clone());
         let Some(parsed) = src.parse_pack(&mut errors) else {
             continue;
         };
@@ -242,7 +258,7 @@ fn assemble<'a>(
         }
         let pack_index = set.packs.len();
         set.packs.push(parsed.pack);
-        for (mut rule, sid_span) in parsed.rules {
+        for (mut rule, sid_span, indicators, list_file) in parsed.rules {
             if let Some(first) = sids.get(&rule.sid) {
                 errors.push(src.error(
                     sid_span,
@@ -255,10 +271,16 @@ fn assemble<'a>(
                 continue;
             }
             sids.insert(rule.sid, src.place(sid_span));
+            let list_index = list_file.map(|list| {
+                files.push(list);
+                files.len() - 1
+            });
+            overlaps.add(&rule, indicators, (file_index, list_index));
             rule.pack = pack_index;
             set.rules.push(rule);
         }
     }
+    overlaps.check(&set.rules, &files, &mut errors);
     if errors.is_empty() {
         Ok(set)
     } else {
@@ -266,10 +288,167 @@ fn assemble<'a>(
     }
 }
 
+fn indicator_hash(kind: IndicatorKind, value: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut h = super::FxHasher::default();
+    h.write_u8(kind as u8);
+    h.write(value.as_bytes());
+    h.finish()
+}
+
+/// A rule's indicators and its files: (index of the pack file, index of its list file).
+type RuleIndicators = (Vec<Indicator>, (usize, Option<usize>));
+
+/// Overlapping indicators: the same canonical domain pattern, CIDR or port twice in one rule,
+/// or in two enabled rules (of any packs). Only one of them could ever be reported (the lowest
+/// sid wins), so the other is dead weight or a mistake. Patterns that merely cover each other
+/// (`.a.com` and `x.a.com`) are allowed: the most specific one wins, by design.
+///
+/// Checked once at the end by sorting (hash, rule, position) triples: cache-friendly and
+/// without a copy of any value, so a 1-million-domain list stays fast and small (16 bytes
+/// per indicator, plus its 16-byte position record).
+#[derive(Default)]
+struct Overlaps {
+    /// (hash of kind and value, rule index, index into `indicators[rule]`).
+    keys: Vec<(u64, u32, u32)>,
+    /// Per rule (in `RuleSet::rules` order): its indicators and (pack file, list file).
+    indicators: Vec<RuleIndicators>,
+}
+
+impl Overlaps {
+    fn add(&mut self, rule: &Rule, indicators: Vec<Indicator>, files: (usize, Option<usize>)) {
+        let r = self.indicators.len() as u32;
+        self.keys.reserve(indicators.len());
+        for (i, ind) in indicators.iter().enumerate() {
+            if let Some(value) = ind.kind.list(rule).get(ind.index as usize) {
+                self.keys
+                    .push((indicator_hash(ind.kind, value), r, i as u32));
+            }
+        }
+        self.indicators.push((indicators, files));
+    }
+
+    fn check(mut self, rules: &[Rule], files: &[PathBuf], errors: &mut Vec<SigError>) {
+        self.keys.sort_unstable();
+        let value = |r: u32, i: u32| -> Option<(&Indicator, &str)> {
+            let ind = self.indicators.get(r as usize)?.0.get(i as usize)?;
+            let v = ind
+                .kind
+                .list(rules.get(r as usize)?)
+                .get(ind.index as usize)?;
+            Some((ind, v.as_str()))
+        };
+        let place = |r: u32, ind: &Indicator| -> (PathBuf, usize, usize) {
+            let (pack, list) = self.indicators[r as usize].1;
+            let f = match list {
+                Some(l) if ind.in_list_file => l,
+                _ => pack,
+            };
+            (
+                files.get(f).cloned().unwrap_or_default(),
+                ind.line as usize,
+                ind.col as usize,
+            )
+        };
+        let mut group_start = 0usize;
+        while group_start < self.keys.len() {
+            let h = self.keys[group_start].0;
+            let mut end = group_start + 1;
+            while end < self.keys.len() && self.keys[end].0 == h {
+                end += 1;
+            }
+            // Groups hold equal hashes: almost always equal values, compared to be exact.
+            for j in group_start + 1..end {
+                let (_, rj, ij) = self.keys[j];
+                let Some((ind, v)) = value(rj, ij) else {
+                    continue;
+                };
+                let rule = &rules[rj as usize];
+                let earlier = (group_start..j).map(|k| self.keys[k]).find(|&(_, rk, ik)| {
+                    let same_value =
+                        value(rk, ik).is_some_and(|(x, w)| x.kind == ind.kind && w == v);
+                    same_value && (rk == rj || (rule.enabled && rules[rk as usize].enabled))
+                });
+                let Some((_, rk, ik)) = earlier else { continue };
+                let Some((first, _)) = value(rk, ik) else {
+                    continue;
+                };
+                let (file, line, col) = place(rj, ind);
+                let (ffile, fline, fcol) = place(rk, first);
+                let message = if rk == rj {
+                    format!(
+                        "{} \"{v}\" appears twice in sid {} (first at line {fline}, column \
+                         {fcol}); remove one",
+                        ind.kind.name(),
+                        rule.sid
+                    )
+                } else {
+                    format!(
+                        "overlapping {} \"{v}\": already in enabled sid {} at {}:{fline}:{fcol}; \
+                         only one rule could ever report it (merge them, or set enabled = false \
+                         on one)",
+                        ind.kind.name(),
+                        rules[rk as usize].sid,
+                        ffile.display()
+                    )
+                };
+                errors.push(SigError {
+                    file,
+                    line,
+                    col,
+                    message,
+                });
+            }
+            group_start = end;
+        }
+    }
+}
+
 struct ParsedPack {
     pack: PackInfo,
     id_span: Option<Range<usize>>,
-    rules: Vec<(Rule, Option<Range<usize>>)>,
+    rules: Vec<ParsedRule>,
+}
+
+/// A validated rule, where its sid was written, and its indicators with their positions.
+type ParsedRule = (Rule, Option<Range<usize>>, Vec<Indicator>, Option<PathBuf>);
+
+/// One domain pattern, CIDR or port of a rule (by index into the rule's list), and where it
+/// was written, for overlap checks. Small and without a copy of the value, so a million
+/// indicators stay cheap.
+#[derive(Clone, Copy)]
+struct Indicator {
+    kind: IndicatorKind,
+    index: u32,
+    line: u32,
+    col: u32,
+    /// Written in the rule's `domains_file`, not in the pack file itself.
+    in_list_file: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum IndicatorKind {
+    Domain,
+    Cidr,
+    Port,
+}
+
+impl IndicatorKind {
+    fn name(self) -> &'static str {
+        match self {
+            IndicatorKind::Domain => "domain pattern",
+            IndicatorKind::Cidr => "CIDR",
+            IndicatorKind::Port => "port",
+        }
+    }
+
+    fn list(self, rule: &Rule) -> &[String] {
+        match self {
+            IndicatorKind::Domain => &rule.domains,
+            IndicatorKind::Cidr => &rule.ips,
+            IndicatorKind::Port => &rule.ports,
+        }
+    }
 }
 
 /// One file's text and a line index for turning byte spans into `line:col`.
@@ -487,6 +666,18 @@ impl<'a> Source<'a> {
         errors: &mut Vec<SigError>,
         check: impl Fn(&str) -> Result<String, String>,
     ) -> Option<Vec<String>> {
+        self.strings_spanned(key, node, errors, check)
+            .map(|v| v.into_iter().map(|(s, _)| s).collect())
+    }
+
+    /// As [`Self::strings`], keeping each item's span (for overlap errors).
+    fn strings_spanned(
+        &self,
+        key: &Key,
+        node: &Node,
+        errors: &mut Vec<SigError>,
+        check: impl Fn(&str) -> Result<String, String>,
+    ) -> Option<Vec<(String, Option<Range<usize>>)>> {
         let Kind::Array(items) = &node.kind else {
             errors.push(self.type_error(key, node, "an array of strings", &node.kind));
             return None;
@@ -497,7 +688,7 @@ impl<'a> Source<'a> {
             let span = item.span.clone().or_else(|| at(key, node));
             match &item.kind {
                 Kind::Str(s) => match check(s) {
-                    Ok(v) => out.push(v),
+                    Ok(v) => out.push((v, span)),
                     Err(msg) => {
                         errors.push(self.error(span, msg));
                         ok = false;
@@ -517,6 +708,68 @@ impl<'a> Source<'a> {
             }
         }
         ok.then_some(out)
+    }
+
+    /// Read a rule's `domains_file`: a plain list next to the pack (path relative to the
+    /// pack file), one pattern per line, `#` comments. The fast path for big imported feeds:
+    /// no TOML parsing per entry. Returns the path and (canonical pattern, line, col) items;
+    /// bad lines are reported against the list file.
+    #[allow(clippy::type_complexity)]
+    fn domains_file(
+        &self,
+        name: &str,
+        span: Option<Range<usize>>,
+        errors: &mut Vec<SigError>,
+    ) -> Option<(PathBuf, Vec<(String, u32, u32)>)> {
+        let path = match self.file.parent() {
+            Some(dir) if Path::new(name).is_relative() => dir.join(name),
+            _ => PathBuf::from(name),
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(self.error(
+                    span,
+                    format!("cannot read domains_file {}: {e}", path.display()),
+                ));
+                return None;
+            }
+        };
+        let mut items = Vec::with_capacity(text.len() / 20);
+        let before = errors.len();
+        for (i, line) in text.lines().enumerate() {
+            let body = line.split('#').next().unwrap_or_default();
+            let trimmed = body.trim();
+            if trimmed.is_empty() {
+                continue;
+            }
+            let offset = trimmed.as_ptr() as usize - line.as_ptr() as usize;
+            let col = line.get(..offset).map_or(1, |p| p.chars().count() + 1);
+            let canonical = match super::pattern::split_canonical(trimmed) {
+                Some(_) => Ok(trimmed.to_string()),
+                None => parse_domain(trimmed).map(|p| p.canonical),
+            };
+            match canonical {
+                Ok(c) => items.push((c, (i + 1) as u32, col as u32)),
+                Err(e) => errors.push(SigError {
+                    file: path.clone(),
+                    line: i + 1,
+                    col,
+                    message: format!("invalid domain pattern \"{trimmed}\": {e}"),
+                }),
+            }
+        }
+        (errors.len() == before).then_some((path, items))
+    }
+
+    fn boolean(&self, key: &Key, node: &Node, errors: &mut Vec<SigError>) -> Option<bool> {
+        match &node.kind {
+            Kind::Bool(b) => Some(*b),
+            other => {
+                errors.push(self.type_error(key, node, "a boolean", other));
+                None
+            }
+        }
     }
 
     fn type_error(&self, key: &Key, node: &Node, want: &str, found: &Kind) -> SigError {
@@ -546,6 +799,10 @@ impl<'a> Source<'a> {
             Some((k, v)) => self.strings(k, v, errors, non_empty),
             None => Some(Vec::new()),
         };
+        let port_rules = match slots[4] {
+            Some((k, v)) => self.boolean(k, v, errors),
+            None => Some(false),
+        };
         let id_span = slots[0].and_then(|(k, v)| at(k, v));
         Some((
             PackInfo {
@@ -553,17 +810,14 @@ impl<'a> Source<'a> {
                 vendor: vendor?,
                 version: version?,
                 references: references?,
+                port_rules: port_rules?,
                 file: self.file.to_path_buf(),
             },
             id_span,
         ))
     }
 
-    fn rule(
-        &self,
-        node: &Node,
-        errors: &mut Vec<SigError>,
-    ) -> Option<(Rule, Option<Range<usize>>)> {
+    fn rule(&self, node: &Node, errors: &mut Vec<SigError>) -> Option<ParsedRule> {
         let what = "[[rule]]";
         let before = errors.len();
         let slots = self.fields(node, what, RULE_KEYS, errors)?;
@@ -611,33 +865,43 @@ impl<'a> Source<'a> {
             None => Some(Vec::new()),
         };
         let domains = match get("domains") {
-            Some((k, v)) => self.strings(k, v, errors, |raw| {
+            Some((k, v)) => self.strings_spanned(k, v, errors, |raw| {
                 parse_domain(raw)
                     .map(|p| p.canonical)
                     .map_err(|e| format!("invalid domain pattern \"{raw}\": {e}"))
             }),
             None => Some(Vec::new()),
         };
+        let mut list_file = match get("domains_file") {
+            Some((k, v)) => self
+                .string(k, v, errors)
+                .and_then(|name| self.domains_file(&name, at(k, v), errors)),
+            None => None,
+        };
         let ips = match get("ips") {
-            Some((k, v)) => self.strings(k, v, errors, |raw| {
+            Some((k, v)) => self.strings_spanned(k, v, errors, |raw| {
                 parse_cidr(raw)
                     .map(|(a, l)| format!("{a}/{l}"))
                     .map_err(|e| format!("invalid CIDR \"{raw}\": {e}"))
             }),
             None => Some(Vec::new()),
         };
+        let ports = match get("ports") {
+            Some((k, v)) => self.strings_spanned(k, v, errors, |raw| {
+                parse_port(raw)
+                    .map(|(p, n)| format!("{}/{n}", p.label()))
+                    .map_err(|e| format!("invalid port \"{raw}\": {e}"))
+            }),
+            None => Some(Vec::new()),
+        };
+        let ja4 = match get("ja4") {
+            Some((k, v)) => self.strings(k, v, errors, |raw| {
+                parse_ja4(raw).map_err(|e| format!("invalid JA4 fingerprint \"{raw}\": {e}"))
+            }),
+            None => Some(Vec::new()),
+        };
         let enabled = match get("enabled") {
-            Some((
-                _,
-                Node {
-                    kind: Kind::Bool(b),
-                    ..
-                },
-            )) => Some(*b),
-            Some((k, v)) => {
-                errors.push(self.type_error(k, v, "a boolean", &v.kind));
-                None
-            }
+            Some((k, v)) => self.boolean(k, v, errors),
             None => Some(true),
         };
         let comment = get("comment").map(|(k, v)| match &v.kind {
@@ -647,19 +911,57 @@ impl<'a> Source<'a> {
                 None
             }
         });
-        if let (Some(d), Some(i)) = (&domains, &ips)
+        if let (Some(d), Some(i), Some(p), Some(j)) = (&domains, &ips, &ports, &ja4)
+            && list_file.as_ref().is_none_or(|(_, l)| l.is_empty())
             && d.is_empty()
             && i.is_empty()
+            && p.is_empty()
+            && j.is_empty()
         {
             errors.push(self.error(
                 node.span.clone(),
-                "rule has neither `domains` nor `ips`, so it can never match".into(),
+                "rule has no `domains`, `ips`, `ports` or `ja4`, so it can never match".into(),
             ));
         }
         if errors.len() != before {
             return None;
         }
         let sid_span = get("sid").and_then(|(k, v)| at(k, v));
+        let mut indicators = Vec::new();
+        let mut split = |list: Option<Vec<(String, Option<Range<usize>>)>>, kind: IndicatorKind| {
+            list.map(|items| {
+                items
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (value, span))| {
+                        let (line, col) = self.line_col(span);
+                        indicators.push(Indicator {
+                            kind,
+                            index: i as u32,
+                            line: line as u32,
+                            col: col as u32,
+                            in_list_file: false,
+                        });
+                        value
+                    })
+                    .collect::<Vec<_>>()
+            })
+        };
+        let mut domains = split(domains, IndicatorKind::Domain);
+        let ips = split(ips, IndicatorKind::Cidr);
+        let ports = split(ports, IndicatorKind::Port);
+        if let (Some(list), Some((_, listed))) = (&mut domains, list_file.as_mut()) {
+            for (value, line, col) in std::mem::take(listed) {
+                indicators.push(Indicator {
+                    kind: IndicatorKind::Domain,
+                    index: list.len() as u32,
+                    line,
+                    col,
+                    in_list_file: true,
+                });
+                list.push(value);
+            }
+        }
         Some((
             Rule {
                 sid: u32::try_from(sid?).ok()?,
@@ -671,11 +973,15 @@ impl<'a> Source<'a> {
                 references: references?,
                 domains: domains?,
                 ips: ips?,
+                ports: ports?,
+                ja4: ja4?,
                 enabled: enabled?,
                 comment: comment.map_or(Some(None), |c| c.map(Some))?,
                 pack: 0,
             },
             sid_span,
+            indicators,
+            list_file.map(|(path, _)| path),
         ))
     }
 }

@@ -51,6 +51,33 @@ impl Pattern {
     }
 }
 
+/// An internationalised pattern in its IDNA A-label form (`bücher.de` -> `xn--bcher-kva.de`),
+/// keeping a leading `*.` or `.`. Wildcards cannot be combined with non-ASCII labels (IDNA
+/// maps whole labels), and a name that has no IDNA form is an error.
+fn to_a_labels(raw: &str) -> Result<String, String> {
+    let (prefix, rest) = if let Some(rest) = raw.strip_prefix("*.") {
+        ("*.", rest)
+    } else if let Some(rest) = raw.strip_prefix('.') {
+        (".", rest)
+    } else {
+        ("", raw)
+    };
+    let c = raw.chars().find(|c| !c.is_ascii()).unwrap_or('?');
+    if rest.contains(['*', '?']) {
+        return Err(format!(
+            "non-ASCII character {c:?} in a pattern with '*' or '?': write the \
+             internationalised labels in their IDNA A-label form (xn--...)"
+        ));
+    }
+    match idna::domain_to_ascii_cow(rest.as_bytes(), idna::AsciiDenyList::STD3) {
+        Ok(ascii) if !ascii.is_empty() => Ok(format!("{prefix}{ascii}")),
+        _ => Err(format!(
+            "non-ASCII character {c:?} and no valid IDNA form: write the name in its IDNA \
+             A-label form (xn--...), e.g. the output of `idn2 NAME`"
+        )),
+    }
+}
+
 fn is_glob(label: &str) -> bool {
     label.bytes().any(|b| b == b'*' || b == b'?')
 }
@@ -61,13 +88,11 @@ pub(crate) fn parse_domain(raw: &str) -> Result<Pattern, String> {
     if raw.is_empty() {
         return Err("empty pattern".into());
     }
-    if let Some(c) = raw.chars().find(|c| !c.is_ascii()) {
-        return Err(format!(
-            "non-ASCII character {c:?}: write internationalised names in their IDNA A-label \
-             form (xn--...), e.g. the output of `idn2 NAME`"
-        ));
-    }
-    let lower = raw.to_ascii_lowercase();
+    let lower = if raw.is_ascii() {
+        raw.to_ascii_lowercase()
+    } else {
+        to_a_labels(raw)?
+    };
     let (mode, rest) = if let Some(rest) = lower.strip_prefix("*.") {
         (Mode::Below, rest)
     } else if let Some(rest) = lower.strip_prefix('.') {
@@ -220,4 +245,154 @@ fn mask_addr(addr: IpAddr, len: u8) -> IpAddr {
         IpAddr::V4(a) => IpAddr::V4((u32::from(a) & mask4(len)).into()),
         IpAddr::V6(a) => IpAddr::V6((u128::from(a) & mask6(len)).into()),
     }
+}
+
+/// Transport protocol of a port indicator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PortProto {
+    /// TCP: matched on the destination port of a SYN without ACK.
+    Tcp,
+    /// UDP: matched on the destination port of a packet whose source port is not listed.
+    Udp,
+}
+
+impl PortProto {
+    /// `tcp` or `udp`, as written in packs.
+    pub fn label(self) -> &'static str {
+        match self {
+            PortProto::Tcp => "tcp",
+            PortProto::Udp => "udp",
+        }
+    }
+}
+
+/// Parse one entry of `ports`: `tcp/N` or `udp/N`, N from 1 to 65535.
+pub(crate) fn parse_port(raw: &str) -> Result<(PortProto, u16), String> {
+    let lower = raw.trim().to_ascii_lowercase();
+    let Some((proto, port)) = lower.split_once('/') else {
+        return Err("expected \"tcp/PORT\" or \"udp/PORT\", e.g. \"tcp/13000\"".into());
+    };
+    let proto = match proto {
+        "tcp" => PortProto::Tcp,
+        "udp" => PortProto::Udp,
+        other => {
+            return Err(format!(
+                "unknown protocol \"{other}\": expected tcp or udp (\"tcp/13000\")"
+            ));
+        }
+    };
+    match port.parse::<u16>() {
+        Ok(n) if n > 0 => Ok((proto, n)),
+        _ => Err(format!("port \"{port}\" is not a number from 1 to 65535")),
+    }
+}
+
+/// Validate one entry of `ja4` (FoxIO JA4 TLS client fingerprint, e.g.
+/// `t13d1516h2_8daaf6152771_e5627efa2ab1`): part a is protocol (`t` TCP, `q` QUIC, `d` DTLS),
+/// two version characters, `d`/`i` (SNI present or not), two digits of cipher count, two of
+/// extension count, two ALPN characters; parts b and c are 12 lowercase hex digits each.
+/// Returns the lowercased form.
+pub(crate) fn parse_ja4(raw: &str) -> Result<String, String> {
+    let s = raw.trim().to_ascii_lowercase();
+    let parts: Vec<&str> = s.split('_').collect();
+    let [a, b, c] = parts.as_slice() else {
+        return Err(format!(
+            "expected three parts separated by '_' (a_b_c, e.g. \
+             t13d1516h2_8daaf6152771_e5627efa2ab1), found {}",
+            parts.len()
+        ));
+    };
+    let ab = a.as_bytes();
+    if ab.len() != 10 {
+        return Err(format!(
+            "part a \"{a}\" must be 10 characters (protocol, version, d/i, cipher count, \
+             extension count, ALPN)"
+        ));
+    }
+    if !matches!(ab[0], b't' | b'q' | b'd') {
+        return Err(format!(
+            "part a starts with '{}', expected t (TLS over TCP), q (QUIC) or d (DTLS)",
+            ab[0] as char
+        ));
+    }
+    if !ab[1..3].iter().all(u8::is_ascii_alphanumeric) {
+        return Err("part a: version (characters 2-3) must be letters or digits, e.g. 13".into());
+    }
+    if !matches!(ab[3], b'd' | b'i') {
+        return Err(format!(
+            "part a: character 4 is '{}', expected d (SNI is a domain) or i (no SNI)",
+            ab[3] as char
+        ));
+    }
+    if !ab[4..8].iter().all(u8::is_ascii_digit) {
+        return Err("part a: characters 5-8 must be digits (cipher and extension counts)".into());
+    }
+    if !ab[8..10].iter().all(u8::is_ascii_alphanumeric) {
+        return Err(
+            "part a: ALPN (characters 9-10) must be letters or digits, e.g. h2 or 00".into(),
+        );
+    }
+    for (name, part) in [("b", b), ("c", c)] {
+        if part.len() != 12 || !part.bytes().all(|x| x.is_ascii_hexdigit()) {
+            return Err(format!(
+                "part {name} \"{part}\" must be 12 hex digits (truncated SHA-256)"
+            ));
+        }
+    }
+    Ok(s)
+}
+
+/// The matcher's view of a pattern already in canonical form (as stored in
+/// [`super::Rule::domains`]): (mode, anchor, labels left of the anchor joined by dots, rank),
+/// borrowed, without allocating, so compiling a million patterns stays fast. `None` when
+/// `s` is not canonical (uppercase, non-ASCII, empty labels, ...): the caller then falls back
+/// to [`parse_domain`].
+pub(crate) fn split_canonical(s: &str) -> Option<(Mode, &str, &str, u8)> {
+    let (mode, rest) = if let Some(rest) = s.strip_prefix("*.") {
+        (Mode::Below, rest)
+    } else if let Some(rest) = s.strip_prefix('.') {
+        (Mode::Subtree, rest)
+    } else {
+        (Mode::Exact, s)
+    };
+    if rest.is_empty() || rest.len() > MAX_NAME {
+        return None;
+    }
+    let mut anchor_start = None;
+    let mut glob_seen = false;
+    let mut end = rest.len();
+    for (i, label) in rest.rsplit('.').enumerate() {
+        let start = end - label.len();
+        if label.is_empty()
+            || label.len() > MAX_LABEL
+            || !label.bytes().all(|b| {
+                b.is_ascii_lowercase()
+                    || b.is_ascii_digit()
+                    || matches!(b, b'-' | b'_' | b'*' | b'?')
+            })
+        {
+            return None;
+        }
+        if is_glob(label) {
+            glob_seen = true;
+        } else if !glob_seen {
+            anchor_start = Some(start);
+        }
+        if i > 0 && glob_seen && anchor_start.is_none() {
+            return None;
+        }
+        end = start.saturating_sub(1);
+    }
+    let a = anchor_start?;
+    let anchor = rest.get(a..)?;
+    let left = if a == 0 { "" } else { rest.get(..a - 1)? };
+    let rank = match (left.is_empty(), mode) {
+        (true, Mode::Exact) => 0,
+        (false, Mode::Exact) => 1,
+        (false, Mode::Below) => 2,
+        (false, Mode::Subtree) => 3,
+        (true, Mode::Below) => 4,
+        (true, Mode::Subtree) => 5,
+    };
+    Some((mode, anchor, left, rank))
 }

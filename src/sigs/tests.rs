@@ -156,9 +156,16 @@ fn normalisation() {
     assert_eq!(buf.as_bytes(), b"a.com.");
     assert!(normalise_name(b".", &mut buf));
     assert!(buf.is_empty());
-    // Non-ASCII and escapes are kept (lowercasing only touches ASCII), without panicking.
+    // Non-ASCII UTF-8 goes to IDNA A-labels (UTS #46 also lowercases the U-labels).
     assert!(normalise_name(b"K\xc3\x84S.\\032X.Com", &mut buf));
-    assert_eq!(buf.as_bytes(), b"k\xc3\x84s.\\032x.com");
+    assert_eq!(buf.as_bytes(), b"xn--ks-via.\\032x.com");
+    assert!(normalise_name("B\u{dc}cher.DE.".as_bytes(), &mut buf));
+    assert_eq!(buf.as_bytes(), b"xn--bcher-kva.de");
+    // Not UTF-8, or no IDNA form: kept as they are (ASCII lowercased), without panicking.
+    assert!(normalise_name(b"K\xc4S.Com", &mut buf));
+    assert_eq!(buf.as_bytes(), b"k\xc4s.com");
+    assert!(normalise_name("\u{301}X.com".as_bytes(), &mut buf));
+    assert_eq!(buf.as_bytes(), "\u{301}x.com".as_bytes());
     // Too long for the buffer: false, and the buffer is left empty.
     let long = vec![b'a'; crate::proto::name::NAME_CAPACITY + 1];
     assert!(!normalise_name(&long, &mut buf));
@@ -218,11 +225,14 @@ fn most_specific_wins_at_equal_anchor_and_ties_go_to_lowest_sid() {
         rule(11, &["*.b.com"]),
         rule(12, &["?.b.com"]),
         rule(13, &["x.b.com"]),
-        rule(14, &["x.b.com"]),
+        rule(14, &["z.b.com"]),
         rule(9, &[".com"]),
     ]
     .concat();
-    let set = rules(&body);
+    // Identical patterns in two enabled rules do not load (overlap error); a hand-built set
+    // may still hold them, and then the lowest sid wins.
+    let mut set = rules(&body);
+    set.rules[4].domains[0] = "x.b.com".into();
     let m = Matcher::new(&set);
     let sids = |name: &str| -> Vec<u32> {
         m.explain(name.as_bytes())
@@ -295,8 +305,11 @@ fn ip_rules() -> (RuleSet, Matcher) {
                 [[rule]]\nsid = 2\nname = \"narrow\"\nchannel = \"other\"\nseverity = 3\n\
                 ips = [\"10.1.0.0/16\", \"2001:db8:1::/48\", \"192.0.2.7\"]\n\
                 [[rule]]\nsid = 3\nname = \"dup\"\nchannel = \"other\"\nseverity = 3\n\
-                ips = [\"10.1.0.0/16\"]\n";
-    let set = rules(body);
+                ips = [\"10.1.0.1/32\"]\n";
+    // Same prefix in two rules: a loaded set cannot have it (overlap error), a hand-built one
+    // can, and the lowest sid wins.
+    let mut set = rules(body);
+    set.rules[2].ips[0] = "10.1.0.0/16".into();
     let m = Matcher::new(&set);
     (set, m)
 }
@@ -374,7 +387,8 @@ fn pattern_validation() {
         ("*", "last label must be literal"),
         ("*.*x", "last label must be literal"),
         ("kaspersky.*", "last label must be literal"),
-        ("k\u{e4}spersky.com", "xn--"),
+        ("\u{301}kaspersky.com", "no valid IDNA form"),
+        ("k\u{e4}*.com", "with '*' or '?'"),
         ("a b.com", "invalid character"),
         ("a/b.com", "invalid character"),
     ];
@@ -412,7 +426,7 @@ sid = 7
 name = \"bad\"
 channel = \"updates\"
 severity = 4
-domains = [\"ok.com\", \"k\u{e4}.com\", \"a..b\"]
+domains = [\"ok.com\", \"\u{301}k.com\", \"a..b\"]
 ips = [\"10.0.0.1/8\"]
 extra = 1
 
@@ -435,12 +449,12 @@ severity = \"high\"
         "p.toml:14:1: unknown key `extra` in [[rule]]",
         "p.toml:10:11: `channel` is \"updates\"",
         "p.toml:11:12: `severity` is 4",
-        "p.toml:12:22: invalid domain pattern \"k\u{e4}.com\": non-ASCII",
+        "p.toml:12:22: invalid domain pattern \"\u{301}k.com\": non-ASCII character '\\u{301}' and no valid IDNA form",
         "p.toml:12:32: invalid domain pattern \"a..b\": empty label",
         "p.toml:13:8: invalid CIDR \"10.0.0.1/8\": host bits set",
         "p.toml:23:1: [[rule]] is missing `sid`",
         "p.toml:26:12: `severity` must be an integer, found a string",
-        "p.toml:23:1: rule has neither `domains` nor `ips`",
+        "p.toml:23:1: rule has no `domains`, `ips`, `ports` or `ja4`",
     ];
     for want in want_prefixes {
         assert!(
@@ -548,7 +562,7 @@ fn syntax_and_shape_errors() {
     let text =
         format!("{HEAD}[[rule]]\nsid = 1\nname = \"n\"\nchannel = \"other\"\nseverity = 3\n");
     let errors = RuleSet::from_str(&text, Path::new("s.toml")).expect_err("no indicators");
-    assert!(errors[0].message.contains("neither"), "{}", errors[0]);
+    assert!(errors[0].message.contains("no `domains`"), "{}", errors[0]);
     assert_eq!((errors[0].line, errors[0].col), (5, 1));
 
     let errors = RuleSet::from_str("[pack]\nid = \"x\"\nvendor = \"v\"\n", Path::new("s.toml"))

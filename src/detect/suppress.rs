@@ -1,0 +1,271 @@
+//! Alert suppression: one alert per (source host, rule, matched name, observation kind) per
+//! window of packet time. Repeats inside the window are counted, never lost: the next alert for
+//! the key carries them (`alert.metadata.repeats`), and the roll-up at exit lists them.
+//!
+//! The table is bounded ([`DEFAULT_CAPACITY`] keys). When full, keys whose window has passed
+//! are dropped first, then the least recently alerted eighth; evictions and the repeats still
+//! pending in evicted keys are counted so the totals stay exact.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use crate::capture::Timestamp;
+use crate::detect::Observation;
+
+/// Default window: one hour of packet time.
+pub const DEFAULT_WINDOW_SECS: u64 = 3600;
+/// Default bound on distinct keys held.
+pub const DEFAULT_CAPACITY: usize = 65_536;
+
+/// What suppression is keyed on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SuppressKey {
+    /// The host running the product.
+    pub host: IpAddr,
+    /// Rule `sid`.
+    pub sid: u32,
+    /// Matched name (normalised) or address.
+    pub name: String,
+    /// Observation kind.
+    pub observation: &'static str,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    /// Packet time (seconds) of the alert that opened the current window.
+    window_start: i64,
+    /// Repeats suppressed since the last alert written for this key.
+    pending: u64,
+    /// All repeats suppressed for this key.
+    total: u64,
+    /// Packet time of the last repeat suppressed.
+    last: Timestamp,
+}
+
+/// Verdict for one hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Write the alert; it carries this many repeats suppressed before it.
+    Alert {
+        /// Suppressed repeats since the previous alert for the key.
+        repeats: u64,
+    },
+    /// Inside the window: counted, not written.
+    Suppressed,
+}
+
+/// The suppression table and its counters.
+#[derive(Debug)]
+pub struct Suppressor {
+    window: i64,
+    capacity: usize,
+    table: HashMap<SuppressKey, Entry>,
+    /// Hits suppressed in total.
+    pub suppressed: u64,
+    /// Suppressed repeats later reported in an alert's `repeats`.
+    pub reported_in_alerts: u64,
+    /// Keys evicted because the table was full.
+    pub evictions: u64,
+    /// Repeats that were pending in evicted keys (counted here, not carried by an alert).
+    pub evicted_pending: u64,
+}
+
+impl Default for Suppressor {
+    fn default() -> Self {
+        Suppressor::new(DEFAULT_WINDOW_SECS, DEFAULT_CAPACITY)
+    }
+}
+
+impl Suppressor {
+    /// `window_secs` 0 turns suppression off (every hit alerts).
+    pub fn new(window_secs: u64, capacity: usize) -> Self {
+        Suppressor {
+            window: i64::try_from(window_secs).unwrap_or(i64::MAX),
+            capacity: capacity.max(1),
+            table: HashMap::new(),
+            suppressed: 0,
+            reported_in_alerts: 0,
+            evictions: 0,
+            evicted_pending: 0,
+        }
+    }
+
+    /// True when suppression is on.
+    pub fn enabled(&self) -> bool {
+        self.window > 0
+    }
+
+    /// Decide for one hit at packet time `ts`. Allocates (the key's name) only for a key not
+    /// yet in the table.
+    pub fn check(
+        &mut self,
+        host: IpAddr,
+        sid: u32,
+        name: &str,
+        observation: Observation,
+        ts: Timestamp,
+    ) -> Verdict {
+        if !self.enabled() {
+            return Verdict::Alert { repeats: 0 };
+        }
+        let key = SuppressKey {
+            host,
+            sid,
+            name: name.to_string(),
+            observation: observation.label(),
+        };
+        if let Some(e) = self.table.get_mut(&key) {
+            // Packet time may go backwards between files: that is still inside the window.
+            if ts.secs.saturating_sub(e.window_start) < self.window {
+                e.pending += 1;
+                e.total += 1;
+                e.last = e.last.max(ts);
+                self.suppressed += 1;
+                return Verdict::Suppressed;
+            }
+            let repeats = e.pending;
+            e.pending = 0;
+            e.window_start = ts.secs;
+            self.reported_in_alerts += repeats;
+            return Verdict::Alert { repeats };
+        }
+        if self.table.len() >= self.capacity {
+            self.make_room(ts.secs);
+        }
+        self.table.insert(
+            key,
+            Entry {
+                window_start: ts.secs,
+                pending: 0,
+                total: 0,
+                last: ts,
+            },
+        );
+        Verdict::Alert { repeats: 0 }
+    }
+
+    fn make_room(&mut self, now: i64) {
+        let window = self.window;
+        let before = self.table.len();
+        let mut pending = 0;
+        self.table.retain(|_, e| {
+            let keep = now.saturating_sub(e.window_start) < window;
+            if !keep {
+                pending += e.pending;
+            }
+            keep
+        });
+        if self.table.len() >= self.capacity {
+            let mut starts: Vec<i64> = self.table.values().map(|e| e.window_start).collect();
+            let nth = (starts.len() / 8).max(1) - 1;
+            let (_, cut, _) = starts.select_nth_unstable(nth);
+            let cut = *cut;
+            let mut removed = 0usize;
+            let target = nth + 1;
+            self.table.retain(|_, e| {
+                if removed < target && e.window_start <= cut {
+                    removed += 1;
+                    pending += e.pending;
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        self.evictions += (before - self.table.len()) as u64;
+        self.evicted_pending += pending;
+    }
+
+    /// Repeats suppressed and not (yet) carried by an alert, still in the table.
+    pub fn pending(&self) -> u64 {
+        self.table.values().map(|e| e.pending).sum()
+    }
+
+    /// Keys with repeats not carried by any alert yet: (key, pending, time of the last one).
+    /// A report built from the alerts adds these so its counts stay exact.
+    pub fn pending_repeats(&self) -> impl Iterator<Item = (&SuppressKey, u64, Timestamp)> {
+        self.table
+            .iter()
+            .filter(|(_, e)| e.pending > 0)
+            .map(|(k, e)| (k, e.pending, e.last))
+    }
+
+    /// Roll-up for the summary: keys with suppressed repeats, most first.
+    pub fn rollup(&self) -> Vec<(&SuppressKey, u64)> {
+        let mut keys: Vec<(&SuppressKey, u64)> = self
+            .table
+            .iter()
+            .filter(|(_, e)| e.total > 0)
+            .map(|(k, e)| (k, e.total))
+            .collect();
+        keys.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        keys
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(secs: i64) -> Timestamp {
+        Timestamp { secs, nanos: 0 }
+    }
+
+    #[test]
+    fn one_alert_per_window_repeats_carried() {
+        let mut s = Suppressor::new(100, 16);
+        let h: IpAddr = "10.0.0.1".parse().unwrap();
+        let q = Observation::DnsQuery;
+        assert_eq!(
+            s.check(h, 1, "a.com", q, t(0)),
+            Verdict::Alert { repeats: 0 }
+        );
+        for i in 1..=5 {
+            assert_eq!(s.check(h, 1, "a.com", q, t(i)), Verdict::Suppressed);
+        }
+        // Another name, rule or observation kind is another key.
+        assert_eq!(
+            s.check(h, 1, "b.com", q, t(1)),
+            Verdict::Alert { repeats: 0 }
+        );
+        assert_eq!(
+            s.check(h, 1, "a.com", Observation::TlsSni, t(1)),
+            Verdict::Alert { repeats: 0 }
+        );
+        assert_eq!(
+            s.check(h, 1, "a.com", q, t(100)),
+            Verdict::Alert { repeats: 5 }
+        );
+        assert_eq!(s.check(h, 1, "a.com", q, t(101)), Verdict::Suppressed);
+        assert_eq!((s.suppressed, s.reported_in_alerts, s.pending()), (6, 5, 1));
+        assert_eq!(s.rollup()[0].1, 6);
+    }
+
+    #[test]
+    fn zero_window_disables() {
+        let mut s = Suppressor::new(0, 16);
+        let h: IpAddr = "10.0.0.1".parse().unwrap();
+        for _ in 0..3 {
+            assert_eq!(
+                s.check(h, 1, "a.com", Observation::DnsQuery, t(0)),
+                Verdict::Alert { repeats: 0 }
+            );
+        }
+        assert_eq!(s.suppressed, 0);
+    }
+
+    #[test]
+    fn bounded_with_counted_evictions() {
+        let mut s = Suppressor::new(1000, 64);
+        let h: IpAddr = "10.0.0.1".parse().unwrap();
+        for i in 0..1000 {
+            let name = format!("n{i}.com");
+            s.check(h, 1, &name, Observation::DnsQuery, t(i));
+            s.check(h, 1, &name, Observation::DnsQuery, t(i));
+        }
+        assert!(s.table.len() <= 64);
+        assert!(s.evictions >= 1000 - 64);
+        assert_eq!(s.suppressed, 1000);
+        assert_eq!(s.evicted_pending + s.pending() + s.reported_in_alerts, 1000);
+    }
+}

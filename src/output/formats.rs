@@ -1,0 +1,520 @@
+//! Record shapes besides Suricata EVE v3 (`--format`, `--eve-dns-version`):
+//!
+//! - EVE with Suricata's DNS v2 shape, for pipelines that never moved to v3 (Elastic's
+//!   Suricata ingest pipeline maps `dns.question.name` only from v2's `dns.rrname`);
+//! - ECS-native JSON for Elastic (`@timestamp`, `event.kind`, `source.*`, `destination.*`,
+//!   `dns.question.name`, `tls.client.server_name`, `rule.*`, `threat.indicator.*`);
+//! - Zeek `intel.log` JSON (`seen.indicator`, `seen.indicator_type`, `seen.where`, ...).
+//!
+//! All are written with the same [`JsonWriter`] into the writer's reused buffer.
+
+use std::net::IpAddr;
+
+use crate::detect::event::{AppRecord, DnsRecord, HttpRecord, TlsRecord};
+use crate::detect::{FlowMeta, Observation};
+use crate::output::eve::{MatchFacts, category, rcode_name, write_rrtype};
+use crate::output::json::JsonWriter;
+use crate::output::time::UtcTime;
+use crate::proto::{dns, tls};
+use crate::sigs::{PackInfo, Rule};
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputFormat {
+    /// Suricata EVE JSON (default).
+    #[default]
+    Eve,
+    /// Elastic Common Schema JSON.
+    Ecs,
+    /// Zeek intel.log JSON (alerts only).
+    ZeekIntel,
+}
+
+impl OutputFormat {
+    /// Parse `eve|ecs|zeek-intel`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "eve" => Some(OutputFormat::Eve),
+            "ecs" => Some(OutputFormat::Ecs),
+            "zeek-intel" | "zeek" => Some(OutputFormat::ZeekIntel),
+            _ => None,
+        }
+    }
+}
+
+/// ECS `@timestamp` / Zeek-style ISO time: `2024-10-01T12:00:00.123456Z`.
+fn iso_z(j: &mut JsonWriter, key: &str, flow: &FlowMeta) {
+    let t = UtcTime::from_timestamp(flow.ts);
+    j.key(key);
+    j.fmt_str(format_args!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        t.year, t.month, t.day, t.hour, t.minute, t.second, t.micros
+    ));
+}
+
+fn ip_field(j: &mut JsonWriter, key: &str, ip: IpAddr) {
+    j.key(key);
+    j.fmt_str(format_args!("{ip}"));
+}
+
+/// The EVE `dns` object of an alert in the v2 shape: `query: [...]` for a request, `answer`
+/// for a response (as Suricata 7 logged alerts with DNS v2).
+pub fn eve_dns_alert_v2(j: &mut JsonWriter, rec: &DnsRecord) {
+    j.key("dns");
+    j.begin_object();
+    // Suricata 8's schema requires `version` in every dns object.
+    j.field_u64("version", 2);
+    if rec.response {
+        j.key("answer");
+        v2_answer_header(j, rec);
+        j.end_object();
+    } else {
+        j.key("query");
+        j.begin_array();
+        for q in &rec.queries {
+            j.begin_object();
+            j.field_str("type", "query");
+            j.field_u64("id", u64::from(rec.id));
+            j.field_str("rrname", &q.rrname);
+            write_rrtype(j, q.rrtype);
+            j.field_u64("tx_id", 0);
+            j.field_u64("opcode", u64::from(rec.opcode()));
+            j.end_object();
+        }
+        j.end_array();
+    }
+    j.end_object();
+}
+
+/// Opens an object with the v2 response header fields; the caller closes it.
+fn v2_answer_header(j: &mut JsonWriter, rec: &DnsRecord) {
+    j.begin_object();
+    j.field_u64("version", 2);
+    j.field_str("type", "answer");
+    j.field_u64("id", u64::from(rec.id));
+    j.key("flags");
+    j.fmt_str(format_args!("{:x}", rec.flags));
+    j.field_bool("qr", true);
+    if rec.flags & 0x0100 != 0 {
+        j.field_bool("rd", true);
+    }
+    if rec.flags & 0x0080 != 0 {
+        j.field_bool("ra", true);
+    }
+    j.field_u64("opcode", u64::from(rec.opcode()));
+    if let Some(q) = rec.queries.first() {
+        j.field_str("rrname", &q.rrname);
+        write_rrtype(j, q.rrtype);
+    }
+    j.field_str("rcode", rcode_name(rec.rcode()));
+}
+
+/// The EVE `dns` object of an `event_type: dns` record in the v2 shape. A request gives one
+/// record per question (`index` selects it); a response one record with `answers` and
+/// `grouped`.
+pub fn eve_dns_event_v2(j: &mut JsonWriter, rec: &DnsRecord, index: usize) {
+    j.key("dns");
+    if rec.response {
+        v2_answer_header(j, rec);
+        if !rec.answers.is_empty() {
+            j.key("answers");
+            j.begin_array();
+            for a in &rec.answers {
+                j.begin_object();
+                j.field_str("rrname", &a.rrname);
+                write_rrtype(j, a.rrtype);
+                j.field_u64("ttl", u64::from(a.ttl));
+                if let Some(rdata) = &a.rdata {
+                    j.field_str("rdata", rdata);
+                }
+                j.end_object();
+            }
+            j.end_array();
+            j.key("grouped");
+            j.begin_object();
+            for (t, name) in [(1u16, "A"), (28, "AAAA"), (5, "CNAME")] {
+                let mut items = rec
+                    .answers
+                    .iter()
+                    .filter(|a| a.rrtype == t)
+                    .filter_map(|a| a.rdata.as_deref())
+                    .peekable();
+                if items.peek().is_none() {
+                    continue;
+                }
+                j.key(name);
+                j.begin_array();
+                for r in items {
+                    j.str(r);
+                }
+                j.end_array();
+            }
+            j.end_object();
+        }
+        j.end_object();
+        return;
+    }
+    j.begin_object();
+    j.field_u64("version", 2);
+    j.field_str("type", "query");
+    j.field_u64("id", u64::from(rec.id));
+    if let Some(q) = rec.queries.get(index) {
+        j.field_str("rrname", &q.rrname);
+        write_rrtype(j, q.rrtype);
+    }
+    j.field_u64("tx_id", 0);
+    j.field_u64("opcode", u64::from(rec.opcode()));
+    j.end_object();
+}
+
+/// Common ECS fields of every record; leaves the top-level object open.
+fn ecs_begin(j: &mut JsonWriter, flow: &FlowMeta, kind: &str, app: &AppRecord) {
+    j.reset();
+    j.begin_object();
+    iso_z(j, "@timestamp", flow);
+    j.key("ecs");
+    j.begin_object();
+    j.field_str("version", "8.11.0");
+    j.end_object();
+    j.key("event");
+    j.begin_object();
+    j.field_str("kind", kind);
+    j.key("category");
+    j.begin_array();
+    j.str("network");
+    if kind == "alert" {
+        j.str("intrusion_detection");
+    }
+    j.end_array();
+    j.field_str("module", "vendorwatch");
+    j.field_str(
+        "dataset",
+        if kind == "alert" {
+            "vendorwatch.alert"
+        } else {
+            "vendorwatch.protocol"
+        },
+    );
+    j.end_object();
+    j.key("observer");
+    j.begin_object();
+    j.field_str("product", "vendorwatch");
+    j.field_str("type", "ids");
+    j.end_object();
+    j.key("source");
+    j.begin_object();
+    ip_field(j, "ip", flow.src_ip);
+    j.field_u64("port", u64::from(flow.src_port));
+    j.end_object();
+    j.key("destination");
+    j.begin_object();
+    ip_field(j, "ip", flow.dst_ip);
+    j.field_u64("port", u64::from(flow.dst_port));
+    // The server's name when the protocol gives it (TLS SNI); a DNS question names no
+    // endpoint of this flow (the destination is the resolver).
+    match app {
+        AppRecord::Tls(TlsRecord { sni: Some(sni), .. }) => {
+            j.key("domain");
+            j.bytes_as_str(sni);
+        }
+        AppRecord::Http(HttpRecord {
+            hostname: Some(host),
+            ..
+        }) => j.field_str("domain", host),
+        _ => {}
+    }
+    j.end_object();
+}
+
+fn ecs_network(j: &mut JsonWriter, flow: &FlowMeta, app: &str, community_id: &str) {
+    j.key("network");
+    j.begin_object();
+    j.field_str("transport", &flow.proto.eve_name().to_ascii_lowercase());
+    j.field_str("protocol", app);
+    j.field_str("community_id", community_id);
+    if !flow.vlans.as_slice().is_empty() {
+        j.key("vlan");
+        j.begin_object();
+        j.key("id");
+        j.fmt_str(format_args!("{}", flow.vlans.as_slice()[0]));
+        j.end_object();
+    }
+    j.end_object();
+}
+
+fn ecs_dns(j: &mut JsonWriter, rec: &DnsRecord) {
+    j.key("dns");
+    j.begin_object();
+    j.field_u64("id", u64::from(rec.id));
+    j.field_str("type", if rec.response { "answer" } else { "query" });
+    j.field_str("op_code", if rec.opcode() == 0 { "QUERY" } else { "OTHER" });
+    if let Some(q) = rec.queries.first() {
+        j.key("question");
+        j.begin_object();
+        j.field_str("name", &q.rrname);
+        j.key("type");
+        match dns::rrtype_name(q.rrtype) {
+            Some(n) => j.str(n),
+            None => j.fmt_str(format_args!("{}", q.rrtype)),
+        }
+        j.end_object();
+    }
+    if rec.response {
+        j.field_str("response_code", rcode_name(rec.rcode()));
+        if !rec.answers.is_empty() {
+            j.key("answers");
+            j.begin_array();
+            for a in &rec.answers {
+                j.begin_object();
+                j.field_str("name", &a.rrname);
+                j.key("type");
+                match dns::rrtype_name(a.rrtype) {
+                    Some(n) => j.str(n),
+                    None => j.fmt_str(format_args!("{}", a.rrtype)),
+                }
+                j.field_u64("ttl", u64::from(a.ttl));
+                if let Some(d) = &a.rdata {
+                    j.field_str("data", d);
+                }
+                j.end_object();
+            }
+            j.end_array();
+            let mut ips = rec
+                .answers
+                .iter()
+                .filter(|a| a.rrtype == 1 || a.rrtype == 28)
+                .filter_map(|a| a.rdata.as_deref())
+                .peekable();
+            if ips.peek().is_some() {
+                j.key("resolved_ip");
+                j.begin_array();
+                for ip in ips {
+                    j.str(ip);
+                }
+                j.end_array();
+            }
+        }
+    }
+    j.end_object();
+}
+
+fn ecs_tls(j: &mut JsonWriter, rec: &TlsRecord) {
+    j.key("tls");
+    j.begin_object();
+    let version = tls::version_name(rec.version);
+    if let Some(v) = version.strip_prefix("TLS ") {
+        j.field_str("version", v);
+        j.field_str("version_protocol", "tls");
+    } else {
+        j.field_str("version", version);
+    }
+    if let Some(sni) = &rec.sni {
+        j.key("client");
+        j.begin_object();
+        j.key("server_name");
+        j.bytes_as_str(sni);
+        j.end_object();
+    }
+    j.end_object();
+}
+
+fn ecs_http(j: &mut JsonWriter, rec: &HttpRecord) {
+    j.key("http");
+    j.begin_object();
+    j.key("request");
+    j.begin_object();
+    j.field_str("method", &rec.method);
+    j.end_object();
+    if let Some(v) = rec.protocol.strip_prefix("HTTP/") {
+        j.field_str("version", v);
+    }
+    j.end_object();
+    j.key("url");
+    j.begin_object();
+    j.field_str("original", &rec.url);
+    if let Some(host) = &rec.hostname {
+        j.field_str("domain", host);
+    }
+    j.end_object();
+    if let Some(ua) = &rec.user_agent {
+        j.key("user_agent");
+        j.begin_object();
+        j.field_str("original", ua);
+        j.end_object();
+    }
+}
+
+/// An ECS alert document; the top-level object is left open for the writer to close.
+pub fn ecs_alert(
+    j: &mut JsonWriter,
+    flow: &FlowMeta,
+    rule: &Rule,
+    pack: &PackInfo,
+    facts: &MatchFacts<'_>,
+    app: &AppRecord,
+    community_id: &str,
+) {
+    ecs_begin(j, flow, "alert", app);
+    ecs_network(j, flow, app.app_proto(), community_id);
+    match app {
+        AppRecord::Dns(rec) => ecs_dns(j, rec),
+        AppRecord::Tls(rec) => ecs_tls(j, rec),
+        AppRecord::Http(rec) => ecs_http(j, rec),
+        // A port alert carries no protocol object.
+        AppRecord::None => {}
+    }
+    j.key("rule");
+    j.begin_object();
+    j.key("id");
+    j.fmt_str(format_args!("{}", rule.sid));
+    j.field_str("name", &rule.name);
+    j.field_str("category", category(&rule.channel));
+    j.key("version");
+    j.fmt_str(format_args!("{}", rule.rev));
+    j.field_str("ruleset", &pack.id);
+    if let Some(r) = rule.references.first() {
+        j.field_str("reference", r);
+    }
+    j.end_object();
+    j.key("threat");
+    j.begin_object();
+    j.key("indicator");
+    j.begin_object();
+    let ip = facts.matched_name.parse::<IpAddr>().ok();
+    j.field_str(
+        "type",
+        match ip {
+            Some(IpAddr::V4(_)) => "ipv4-addr",
+            Some(IpAddr::V6(_)) => "ipv6-addr",
+            None => "domain-name",
+        },
+    );
+    if ip.is_some() {
+        j.field_str("ip", facts.matched_name);
+    } else {
+        j.key("url");
+        j.begin_object();
+        j.field_str("domain", facts.matched_name);
+        j.end_object();
+    }
+    j.field_str("provider", &pack.vendor);
+    j.field_str(
+        "description",
+        &format!("{} ({} channel)", rule.name, rule.channel),
+    );
+    if let Some(c) = &rule.confidence {
+        j.field_str(
+            "confidence",
+            match c.as_str() {
+                "high" => "High",
+                "medium" => "Medium",
+                _ => "Low",
+            },
+        );
+    }
+    j.end_object();
+    j.key("feed");
+    j.begin_object();
+    j.field_str("name", &pack.id);
+    j.end_object();
+    j.end_object();
+    j.key("labels");
+    j.begin_object();
+    j.field_str("vendor", &pack.vendor);
+    j.field_str("channel", &rule.channel);
+    j.field_str("observation", facts.observation.label());
+    j.field_str("matched_pattern", facts.matched_pattern);
+    j.key("repeats");
+    j.fmt_str(format_args!("{}", facts.repeats));
+    j.end_object();
+    // The caller closes the top-level object.
+}
+
+/// An ECS protocol event (`--log`); the top-level object is left open.
+pub fn ecs_event(j: &mut JsonWriter, flow: &FlowMeta, app: &AppRecord, community_id: &str) {
+    ecs_begin(j, flow, "event", app);
+    ecs_network(j, flow, app.app_proto(), community_id);
+    match app {
+        AppRecord::Dns(rec) => ecs_dns(j, rec),
+        AppRecord::Tls(rec) => ecs_tls(j, rec),
+        AppRecord::Http(rec) => ecs_http(j, rec),
+        // A port alert carries no protocol object.
+        AppRecord::None => {}
+    }
+}
+
+/// Zeek `seen.where` for an observation (by its stable label, so observation kinds added
+/// later map without touching this file until they get their own value).
+pub fn zeek_where(observation: Observation) -> &'static str {
+    match observation.label() {
+        "dns-query" => "DNS::IN_REQUEST",
+        "dns-answer" => "DNS::IN_RESPONSE",
+        "tls-sni" | "quic-sni" => "SSL::IN_SERVER_NAME",
+        "http-host" => "HTTP::IN_HOST_HEADER",
+        _ => "Conn::IN_RESP",
+    }
+}
+
+/// A Zeek-style connection uid (`C` + base62) derived from the flow id, so every record of a
+/// flow shares it.
+fn zeek_uid(j: &mut JsonWriter, flow_id: u64) {
+    const B62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut buf = [b'0'; 12];
+    let mut v = flow_id;
+    for slot in buf.iter_mut().rev() {
+        *slot = B62[(v % 62) as usize];
+        v /= 62;
+    }
+    j.key("uid");
+    j.fmt_str(format_args!(
+        "C{}",
+        std::str::from_utf8(&buf).unwrap_or("0")
+    ));
+}
+
+/// A Zeek intel.log record for an alert; the top-level object is left open.
+pub fn zeek_intel(
+    j: &mut JsonWriter,
+    flow: &FlowMeta,
+    pack: &PackInfo,
+    facts: &MatchFacts<'_>,
+    app: &AppRecord,
+) {
+    j.reset();
+    j.begin_object();
+    j.key("ts");
+    j.raw_number(format_args!(
+        "{}.{:06}",
+        flow.ts.secs,
+        flow.ts.nanos.min(999_999_999) / 1000
+    ));
+    zeek_uid(j, flow.flow_id());
+    // The originator is the client: the receiver of a DNS response.
+    let ((oh, op), (rh, rp)) = match app {
+        AppRecord::Dns(rec) if rec.response => {
+            ((flow.dst_ip, flow.dst_port), (flow.src_ip, flow.src_port))
+        }
+        _ => ((flow.src_ip, flow.src_port), (flow.dst_ip, flow.dst_port)),
+    };
+    ip_field(j, "id.orig_h", oh);
+    j.field_u64("id.orig_p", u64::from(op));
+    ip_field(j, "id.resp_h", rh);
+    j.field_u64("id.resp_p", u64::from(rp));
+    j.field_str("seen.indicator", facts.matched_name);
+    let kind = if facts.matched_name.parse::<IpAddr>().is_ok() {
+        "Intel::ADDR"
+    } else {
+        "Intel::DOMAIN"
+    };
+    j.field_str("seen.indicator_type", kind);
+    j.field_str("seen.where", zeek_where(facts.observation));
+    j.field_str("seen.node", "vendorwatch");
+    j.key("matched");
+    j.begin_array();
+    j.str(kind);
+    j.end_array();
+    j.key("sources");
+    j.begin_array();
+    j.str(&pack.id);
+    j.end_array();
+}

@@ -1,0 +1,205 @@
+//! SOC integration: EVE fidelity (community_id, in_iface), suppression, reports.
+
+mod common;
+
+/// Suricata-verify's community-id test: the same IDs Suricata logged (with its seed, 7).
+#[test]
+fn community_id_matches_suricata_on_corpus_capture() {
+    let Some(corpus) = common::corpus_dir() else {
+        eprintln!("SKIP community_id_matches_suricata_on_corpus_capture: corpus absent");
+        return;
+    };
+    let pcap = corpus.join("sv-community-id-ipv6.pcap");
+    let pcap = pcap.to_string_lossy();
+    let run = common::vendorwatch(&[
+        "scan",
+        "--quiet",
+        "--log",
+        "tls",
+        "--community-id-seed",
+        "7",
+        "--in-iface",
+        "span0",
+        &pcap,
+    ]);
+    let got: Vec<(String, String)> = run
+        .events("tls")
+        .map(|r| {
+            assert_eq!(r["in_iface"], "span0");
+            (
+                r["tls"]["sni"].as_str().unwrap().to_string(),
+                r["community_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    validate_against_schema(&run.records);
+    assert!(got.contains(&("dns.google".into(), "1:PGf+a0eBbs1OhuPtJmsF0Sm51v4=".into())));
+    assert!(got.contains(&(
+        "ipv6.google.com".into(),
+        "1:ptJhMvufAbB5nLDNW77cB800wFM=".into()
+    )));
+}
+
+/// Every record carries community_id; in_iface is omitted for files unless given.
+#[test]
+fn records_carry_community_id() {
+    let run = common::vendorwatch(&["scan", "--quiet", "--log", "all", "pcaps/"]);
+    assert!(!run.records.is_empty());
+    validate_against_schema(&run.records);
+    for r in &run.records {
+        let cid = r["community_id"].as_str().expect("community_id");
+        assert!(cid.starts_with("1:") && cid.len() == 30, "{cid}");
+        assert!(r.get("in_iface").is_none());
+    }
+}
+
+/// A classic pcap (Ethernet) with `n` DNS queries for `name` from 10.1.0.11, one every
+/// `step_ms` milliseconds from 2024-10-01T12:00:00Z.
+fn dns_query_pcap(name: &str, n: usize, step_ms: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&65535u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    for i in 0..n {
+        let mut dns = Vec::new();
+        dns.extend_from_slice(&(i as u16).to_be_bytes());
+        dns.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+        for label in name.split('.') {
+            dns.push(label.len() as u8);
+            dns.extend_from_slice(label.as_bytes());
+        }
+        dns.extend_from_slice(&[0, 0, 1, 0, 1]);
+        let udp_len = 8 + dns.len();
+        let ip_len = 20 + udp_len;
+        let mut pkt = vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00];
+        pkt.extend_from_slice(&[0x45, 0]);
+        pkt.extend_from_slice(&(ip_len as u16).to_be_bytes());
+        pkt.extend_from_slice(&[0, 0, 0, 0, 64, 17, 0, 0, 10, 1, 0, 11, 10, 0, 0, 53]);
+        let sport = 40000 + (i % 20000) as u16;
+        pkt.extend_from_slice(&sport.to_be_bytes());
+        pkt.extend_from_slice(&53u16.to_be_bytes());
+        pkt.extend_from_slice(&(udp_len as u16).to_be_bytes());
+        pkt.extend_from_slice(&[0, 0]);
+        pkt.extend_from_slice(&dns);
+        let t_ms = 1_727_784_000_000u64 + i as u64 * step_ms;
+        out.extend_from_slice(&((t_ms / 1000) as u32).to_le_bytes());
+        out.extend_from_slice(&((t_ms % 1000 * 1000) as u32).to_le_bytes());
+        out.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
+        out.extend_from_slice(&pkt);
+    }
+    out
+}
+
+fn temp_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("vendorwatch-soc-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    dir
+}
+
+/// 10,000 lookups of one update server by one host in ~17 minutes: one alert, and the summary
+/// accounts for the 9,999 repeats exactly.
+#[test]
+fn ten_thousand_repeats_give_one_alert() {
+    let dir = temp_dir("repeats");
+    let pcap = dir.join("repeats.pcap");
+    std::fs::write(&pcap, dns_query_pcap("s01.upd.kaspersky.com", 10_000, 100)).unwrap();
+    let run = common::vendorwatch(&["scan", &pcap.to_string_lossy()]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    let alerts: Vec<_> = run.events("alert").collect();
+    eprintln!(
+        "10,000 repeats: {} alert(s)\n{}",
+        alerts.len(),
+        run.stderr()
+    );
+    assert_eq!(alerts.len(), 1);
+    assert!(alerts[0]["alert"]["metadata"].get("repeats").is_none());
+    let err = run.stderr();
+    assert!(
+        err.contains("suppressed repeats: 9999 (0 carried in later alerts' metadata.repeats, 9999 pending at exit, 0 in 0 evicted keys)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("sid 4200001") && err.contains("9999 suppressed"),
+        "{err}"
+    );
+    assert!(err.contains("10000"), "host hit count in summary: {err}");
+
+    // scan --report counts the repeats still pending at exit: 10,000 for the host.
+    let report = dir.join("hosts.json");
+    let run = common::vendorwatch(&[
+        "scan",
+        "--quiet",
+        "--report",
+        &report.to_string_lossy(),
+        &pcap.to_string_lossy(),
+    ]);
+    assert_eq!(run.code(), Some(0));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(doc["hosts"][0]["host"], "10.1.0.11");
+    assert_eq!(doc["hosts"][0]["alerts"], 1);
+    assert_eq!(doc["hosts"][0]["count"], 10_000);
+    assert_eq!(
+        doc["hosts"][0]["last_seen"],
+        "2024-10-01T12:16:39.900000+0000"
+    );
+
+    // A 100 s window over 10,000 s: an alert per window, each carrying the repeats before it.
+    std::fs::write(&pcap, dns_query_pcap("s01.upd.kaspersky.com", 10_000, 1000)).unwrap();
+    let run = common::vendorwatch(&["scan", "--suppress-window", "100", &pcap.to_string_lossy()]);
+    let alerts: Vec<_> = run.events("alert").collect();
+    assert_eq!(alerts.len(), 100);
+    let carried: u64 = alerts
+        .iter()
+        .filter_map(|a| a["alert"]["metadata"]["repeats"][0].as_str())
+        .map(|s| s.parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(carried, 99 * 99);
+    validate_against_schema(&run.records);
+    assert!(
+        run.stderr()
+            .contains("suppressed repeats: 9900 (9801 carried"),
+        "{}",
+        run.stderr()
+    );
+
+    // Window 0: every lookup alerts.
+    let run = common::vendorwatch(&["scan", "--suppress-window", "0", &pcap.to_string_lossy()]);
+    assert_eq!(run.events("alert").count(), 10_000);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Validate records against Suricata's schema, when present.
+fn validate_against_schema(records: &[serde_json::Value]) {
+    let Some(path) = common::schema_path() else {
+        eprintln!("SKIP schema validation: schema file not found");
+        return;
+    };
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    for r in records {
+        let errors: Vec<String> = validator.iter_errors(r).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{r}: {errors:?}");
+    }
+}
+
+/// `--stats` writes one `event_type: stats` record with the scan's counters, valid EVE.
+#[test]
+fn stats_record_at_exit() {
+    let run = common::vendorwatch(&["scan", "--quiet", "--stats", "pcaps/"]);
+    assert_eq!(run.code(), Some(0));
+    let stats: Vec<_> = run.events("stats").collect();
+    assert_eq!(stats.len(), 1);
+    let s = &stats[0]["stats"];
+    assert!(s["decoder"]["pkts"].as_u64().unwrap() > 0);
+    assert_eq!(
+        s["detect"]["alert"].as_u64().unwrap() as usize,
+        run.events("alert").count()
+    );
+    validate_against_schema(&run.records);
+}
