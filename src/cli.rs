@@ -138,6 +138,10 @@ pub(crate) struct LiveArgs {
     /// Also decode UDP to PORT as VXLAN (repeatable; 4789 always is).
     #[arg(long = "vxlan-port", value_name = "PORT")]
     pub(crate) vxlan_ports: Vec<u16>,
+    /// One alert per (source host, rule, matched name, observation kind) per this many
+    /// seconds; repeats are counted. 0 turns suppression off.
+    #[arg(long, value_name = "SECS", default_value_t = crate::detect::suppress::DEFAULT_WINDOW_SECS)]
+    pub(crate) suppress_window: u64,
     #[command(flatten)]
     pub(crate) workers: WorkerArgs,
     #[command(flatten)]

@@ -162,11 +162,18 @@ pub(crate) fn run(args: LiveArgs) -> i32 {
     let workers = args.workers.count();
     let mut decoder_config = DecoderConfig::default();
     decoder_config.vxlan_ports.extend(&args.vxlan_ports);
-    let make_stages = || Stages {
-        decoder: Decoder::new(decoder_config.clone()),
-        flows: FlowTable::new(args.flow.config()),
-        detector: Detector::new(rules.clone(), log),
-        rules_generation: RULES.generation(),
+    let make_stages = || {
+        let mut detector = Detector::new(rules.clone(), log);
+        detector.suppress = crate::detect::suppress::Suppressor::new(
+            args.suppress_window,
+            crate::detect::suppress::DEFAULT_CAPACITY,
+        );
+        Stages {
+            decoder: Decoder::new(decoder_config.clone()),
+            flows: FlowTable::new(args.flow.config()),
+            detector,
+            rules_generation: RULES.generation(),
+        }
     };
     let described: Vec<String> = source
         .describe()
