@@ -23,7 +23,7 @@ use vendorwatch::capture::file::CaptureReader;
 use vendorwatch::capture::linktype;
 use vendorwatch::decode::{self, L4Proto};
 use vendorwatch::detect::is_dns_port;
-use vendorwatch::proto::tls;
+use vendorwatch::proto::{http, quic, tls};
 
 /// Same order as `LINK_TYPES` in `fuzz/fuzz_targets/decode.rs`.
 const DECODE_LINK_TYPES: &[u32] = &[
@@ -55,7 +55,7 @@ fn main() {
     for input in inputs {
         collect(Path::new(input), &mut files);
     }
-    let mut counts = [0usize; 5];
+    let mut counts = [0usize; 7];
     for file in &files {
         let Ok(bytes) = fs::read(file) else { continue };
         if CaptureReader::new(bytes.as_slice()).is_err() {
@@ -65,13 +65,15 @@ fn main() {
         seed_packets(&out, &bytes, &mut counts);
     }
     println!(
-        "fuzz-seeds: {} capture(s) -> dns {} tls {} decode {} pipeline {} capture {} (in {})",
+        "fuzz-seeds: {} capture(s) -> dns {} tls {} decode {} pipeline {} capture {} http {} quic {} (in {})",
         files.len(),
         counts[0],
         counts[1],
         counts[2],
         counts[3],
         counts[4],
+        counts[5],
+        counts[6],
         out.display()
     );
 }
@@ -110,7 +112,7 @@ fn write_seed(out: &Path, target: &str, bytes: &[u8]) -> bool {
     fs::write(&path, bytes).is_ok()
 }
 
-fn seed_capture(out: &Path, bytes: &[u8], counts: &mut [usize; 5]) {
+fn seed_capture(out: &Path, bytes: &[u8], counts: &mut [usize; 7]) {
     // Whole file (read in one go), and the first 4 KiB read in 7-byte chunks.
     for (chunk, cut) in [(0u8, bytes.len()), (7, bytes.len().min(4096))] {
         let mut seed = vec![chunk];
@@ -119,7 +121,7 @@ fn seed_capture(out: &Path, bytes: &[u8], counts: &mut [usize; 5]) {
     }
 }
 
-fn seed_packets(out: &Path, bytes: &[u8], counts: &mut [usize; 5]) {
+fn seed_packets(out: &Path, bytes: &[u8], counts: &mut [usize; 7]) {
     let Ok(mut reader) = CaptureReader::new(bytes) else {
         return;
     };
@@ -146,6 +148,12 @@ fn seed_packets(out: &Path, bytes: &[u8], counts: &mut [usize; 5]) {
             }
             L4Proto::Tcp if tls::looks_like_client_hello(d.payload) => {
                 counts[1] += usize::from(write_seed(out, "tls", d.payload));
+            }
+            L4Proto::Tcp if http::looks_like_request(d.payload) => {
+                counts[5] += usize::from(write_seed(out, "http", d.payload));
+            }
+            L4Proto::Udp if quic::looks_like_initial(d.payload) => {
+                counts[6] += usize::from(write_seed(out, "quic", d.payload));
             }
             _ => {}
         }

@@ -159,7 +159,7 @@ struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     eve: Option<PathBuf>,
     /// Also log protocol events, matched or not: comma-separated `dns`, `tls`,
-    /// `http`, or `all`.
+    /// `http`, `quic` (ClientHellos of QUIC Initials), or `all`.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     log: Vec<String>,
     /// Seed of the EVE `community_id` flow hash (as Suricata's `community-id-seed`); use the
@@ -388,15 +388,17 @@ pub(crate) fn parse_log(list: &[String]) -> Result<LogSelection, String> {
             "dns" => log.dns = true,
             "tls" => log.tls = true,
             "http" => log.http = true,
+            "quic" => log.quic = true,
             "all" => {
                 log.dns = true;
                 log.tls = true;
                 log.http = true;
+                log.quic = true;
             }
             "" => {}
             other => {
                 return Err(format!(
-                    "unknown --log value {other:?} (expected dns, tls, http or all)"
+                    "unknown --log value {other:?} (expected dns, tls, http, quic or all)"
                 ));
             }
         }

@@ -209,6 +209,7 @@ pub(crate) fn run(args: LiveArgs) -> i32 {
         };
         stats.decode = stages.decoder.stats();
         stats.flow = stages.flows.stats;
+        stats.quic = stages.flows.quic.stats();
         let written = out.records();
         let result = out.finish().map(|_| ());
         let detector = stages.detector;

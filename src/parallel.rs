@@ -422,6 +422,7 @@ fn worker_loop(
         if !Arc::ptr_eq(&filename, &batch.pcap_filename) {
             filename = Arc::clone(&batch.pcap_filename);
             out.set_pcap_filename(&filename);
+            stages.detector.start_capture();
         }
         for p in &batch.packets {
             let data = &batch.data[p.start..p.start + p.len];
@@ -532,6 +533,23 @@ pub fn merge_flow(total: &mut FlowStats, s: &FlowStats) {
     total.reassembled += s.reassembled;
 }
 
+/// Add QUIC counters.
+pub fn merge_quic(total: &mut crate::flow::quic::QuicStats, s: &crate::flow::quic::QuicStats) {
+    total.datagrams += s.datagrams;
+    total.initials += s.initials;
+    total.undecryptable += s.undecryptable;
+    total.client_hellos += s.client_hellos;
+    total.frame_errors += s.frame_errors;
+    total.frames_dropped += s.frames_dropped;
+    let (t, a) = (&mut total.assembly, &s.assembly);
+    t.connections += a.connections;
+    t.completed += a.completed;
+    t.retransmitted += a.retransmitted;
+    t.evicted += a.evicted;
+    t.expired += a.expired;
+    t.overflow += a.overflow;
+}
+
 /// Add detection counters.
 pub fn merge_detect(total: &mut DetectStats, s: &DetectStats) {
     total.dns_messages += s.dns_messages;
@@ -572,20 +590,29 @@ pub fn merge_results(results: Vec<WorkerResult>, stats: &mut ScanStats) -> Merge
         records: 0,
         suppress: Suppressor::default(),
     };
+    let mut first = true;
     for r in results {
         for (t, s) in stats.skipped.iter_mut().zip(r.skipped) {
             *t += s;
         }
         merge_decode(&mut stats.decode, &r.stages.decoder.stats());
         merge_flow(&mut stats.flow, &r.stages.flows.stats);
+        merge_quic(&mut stats.quic, &r.stages.flows.quic.stats());
         merge_detect(&mut merged.detect, &r.stages.detector.stats);
         merged.inventory.merge(r.stages.detector.inventory);
         merged.records += r.records;
-        let (t, d) = (&mut merged.suppress, &r.stages.detector.suppress);
-        t.suppressed += d.suppressed;
-        t.reported_in_alerts += d.reported_in_alerts;
-        t.evictions += d.evictions;
-        t.evicted_pending += d.evicted_pending;
+        let d = r.stages.detector.suppress;
+        if first {
+            // The first worker's table carries the settings (window) the summary shows.
+            merged.suppress = d;
+            first = false;
+        } else {
+            let t = &mut merged.suppress;
+            t.suppressed += d.suppressed;
+            t.reported_in_alerts += d.reported_in_alerts;
+            t.evictions += d.evictions;
+            t.evicted_pending += d.evicted_pending;
+        }
     }
     merged
 }

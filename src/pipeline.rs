@@ -59,6 +59,8 @@ pub struct ScanStats {
     pub errors: Vec<String>,
     /// Flow table and reassembly counters.
     pub flow: crate::flow::FlowStats,
+    /// What the QUIC Initial decoder did.
+    pub quic: crate::flow::quic::QuicStats,
     /// The signal (SIGTERM, SIGINT) that stopped the scan early, if one did.
     pub stopped_by: Option<i32>,
 }
@@ -260,6 +262,7 @@ impl PacketHandler for InThread<'_> {
 
     fn set_pcap_filename(&mut self, name: &str) {
         self.out.set_pcap_filename(name);
+        self.stages.detector.start_capture();
     }
 
     fn failed(&self) -> bool {
@@ -284,6 +287,7 @@ impl PacketHandler for InThread<'_> {
     fn tick(&mut self, stats: &mut ScanStats) {
         stats.decode = self.stages.decoder.stats();
         stats.flow = self.stages.flows.stats;
+        stats.quic = self.stages.flows.quic.stats();
         if let Some(tick) = self.tick.as_mut() {
             tick(stats, &self.stages.detector, self.out);
         }
@@ -338,6 +342,7 @@ pub fn scan_with_tick(
     scan_inputs(inputs, &mut handler, stats);
     stats.decode = stages.decoder.stats();
     stats.flow = stages.flows.stats;
+    stats.quic = stages.flows.quic.stats();
 }
 
 fn scan_inputs(inputs: &[Input], out: &mut dyn PacketHandler, stats: &mut ScanStats) {
@@ -575,9 +580,14 @@ pub fn process(
     detector: &mut Detector,
     out: &mut EveWriter,
 ) {
+    detector.on_connection(pkt, meta, out);
     detector.on_packet(pkt, meta, out);
     match pkt.proto {
-        L4Proto::Udp => {}
+        L4Proto::Udp => {
+            flows.quic.on_udp(pkt, meta.ts, |version, hello| {
+                detector.on_quic_hello(version, hello, meta, out)
+            });
+        }
         L4Proto::Tcp => {
             let mut sink = |event: AppEvent<'_>| match event {
                 AppEvent::Tls(hello) => detector.on_client_hello(&hello, meta, out),

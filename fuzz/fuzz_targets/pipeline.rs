@@ -1,6 +1,7 @@
-//! The whole per-packet path: raw bytes as an Ethernet frame through decode and the detector
-//! (bundled signature packs, protocol logging on), EVE records written to a sink. Detector
-//! state is kept across inputs, as on a sensor that sees one packet after another.
+//! The whole per-packet path: raw bytes as an Ethernet frame through the stateful decoder
+//! (tunnels, IP reassembly), the flow layer (TCP first-flight reassembly, QUIC Initials) and
+//! the detector (bundled signature packs, protocol logging on), EVE records written to a
+//! sink. All state is kept across inputs, as on a sensor that sees one packet after another.
 #![no_main]
 
 use std::cell::RefCell;
@@ -8,12 +9,16 @@ use std::io;
 
 use libfuzzer_sys::fuzz_target;
 use vendorwatch::capture::{Timestamp, linktype};
-use vendorwatch::decode;
+use vendorwatch::decode::Decoder;
 use vendorwatch::detect::{Detector, FlowMeta, LogSelection};
+use vendorwatch::flow::{FlowConfig, FlowTable};
 use vendorwatch::output::eve::EveWriter;
+use vendorwatch::pipeline::process;
 use vendorwatch::sigs::RuleSet;
 
 struct State {
+    decoder: Decoder,
+    flows: FlowTable,
     detector: Detector,
     out: EveWriter,
     pcap_cnt: u64,
@@ -30,10 +35,20 @@ fn new_state() -> State {
     let log = LogSelection {
         dns: true,
         tls: true,
+        http: true,
+        quic: true,
     };
     let mut out = EveWriter::new(Box::new(io::sink()));
     out.set_pcap_filename("fuzz");
+    // Small caps, so eviction paths are reached within a fuzzing run.
+    let flows = FlowTable::new(FlowConfig {
+        max_flows: 64,
+        max_reasm_bytes: 256 * 1024,
+        ..FlowConfig::default()
+    });
     State {
+        decoder: Decoder::default(),
+        flows,
         detector: Detector::new(rules, log),
         out,
         pcap_cnt: 0,
@@ -46,13 +61,19 @@ fuzz_target!(|data: &[u8]| {
 
 fn one_packet(st: &mut State, data: &[u8]) {
     st.pcap_cnt += 1;
-    if let Ok(decoded) = decode::decode(linktype::ETHERNET, data) {
-        let ts = Timestamp {
-            secs: 1_727_784_000 + st.pcap_cnt as i64,
-            nanos: 0,
-        };
+    let ts = Timestamp {
+        secs: 1_727_784_000 + st.pcap_cnt as i64,
+        nanos: 0,
+    };
+    if let Ok(decoded) = st.decoder.decode(linktype::ETHERNET, data, ts) {
         let meta = FlowMeta::new(&decoded, ts, st.pcap_cnt);
-        st.detector.on_packet(&decoded, &meta, &mut st.out);
+        process(
+            &decoded,
+            &meta,
+            &mut st.flows,
+            &mut st.detector,
+            &mut st.out,
+        );
     }
     assert!(!st.out.failed());
 }

@@ -157,7 +157,10 @@ impl TsRes {
     /// Converts a raw count of units since the epoch, without overflow for any resolution.
     fn to_timestamp(self, units: u64, offset_secs: i64) -> Timestamp {
         let (secs, nanos): (u64, u32) = match self {
+            // The two resolutions of nearly every file, with constant divisors (a multiply,
+            // not the u128 division of the generic arm).
             TsRes::Pow10(9) => (units / 1_000_000_000, (units % 1_000_000_000) as u32),
+            TsRes::Pow10(6) => (units / 1_000_000, (units % 1_000_000) as u32 * 1000),
             TsRes::Pow10(e) if e <= 19 => {
                 let per_sec = 10u64.pow(u32::from(e));
                 let frac = u128::from(units % per_sec);
@@ -386,10 +389,17 @@ impl<R: Read> CaptureReader<R> {
     /// it is full of data) when a single record is larger than the whole buffer, so a corrupt
     /// length near the end of a small file does not allocate the full claimed size. Callers cap
     /// `need` beforehand.
+    #[inline]
     fn fill(&mut self, need: usize) -> io::Result<bool> {
         if self.end - self.start >= need {
             return Ok(true);
         }
+        self.fill_slow(need)
+    }
+
+    /// [`Self::fill`] when the buffer does not hold `need` bytes yet: compact, grow, read.
+    #[cold]
+    fn fill_slow(&mut self, need: usize) -> io::Result<bool> {
         if self.buf.len() - self.start < need {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
@@ -422,8 +432,12 @@ impl<R: Read> CaptureReader<R> {
     }
 
     /// Like [`Self::fill`], mapping a short read to `Truncated` and I/O failures to `Io`.
+    #[inline]
     fn fill_record(&mut self, need: usize) -> Result<(), CaptureError> {
-        match self.fill(need) {
+        if self.end - self.start >= need {
+            return Ok(());
+        }
+        match self.fill_slow(need) {
             Ok(true) => Ok(()),
             Ok(false) => Err(self.rec_error(CaptureErrorKind::Truncated)),
             Err(e) => Err(self.rec_error(CaptureErrorKind::Io(e))),
@@ -431,6 +445,7 @@ impl<R: Read> CaptureReader<R> {
     }
 
     /// At a record boundary: `Ok(false)` on clean end of file.
+    #[inline]
     fn at_record_start(&mut self) -> Result<bool, CaptureError> {
         self.fill(1)
             .map_err(|e| self.rec_error(CaptureErrorKind::Io(e)))
@@ -460,15 +475,32 @@ impl<R: Read> CaptureReader<R> {
             return Ok(None);
         }
         self.fill_record(header_len)?;
-        let head = self.buf.get(self.start..self.end).unwrap_or(&[]);
-        let fields = (|| {
-            Some((
-                endian.u32(head, 0)?,
-                endian.u32(head, 4)?,
-                endian.u32(head, 8)?,
-                endian.u32(head, 12)?,
-            ))
-        })();
+        // The four header fields from one fixed-size copy, byte order decided once.
+        let head: Option<[u8; 16]> = self
+            .buf
+            .get(self.start..self.start + 16)
+            .and_then(|h| h.try_into().ok());
+        let fields = head.map(|h| {
+            let w = |i: usize| -> [u8; 4] {
+                h.get(i..i + 4)
+                    .and_then(|b| b.try_into().ok())
+                    .unwrap_or([0; 4])
+            };
+            match endian {
+                Endian::Little => (
+                    u32::from_le_bytes(w(0)),
+                    u32::from_le_bytes(w(4)),
+                    u32::from_le_bytes(w(8)),
+                    u32::from_le_bytes(w(12)),
+                ),
+                Endian::Big => (
+                    u32::from_be_bytes(w(0)),
+                    u32::from_be_bytes(w(4)),
+                    u32::from_be_bytes(w(8)),
+                    u32::from_be_bytes(w(12)),
+                ),
+            }
+        });
         let Some((ts_secs, ts_frac, caplen, orig_len)) = fields else {
             return Err(self.rec_error(CaptureErrorKind::Truncated));
         };
@@ -484,9 +516,18 @@ impl<R: Read> CaptureReader<R> {
         } else {
             1_000_000
         };
-        let units = u64::from(ts_secs) * per_sec + u64::from(ts_frac);
-        // Normalises out-of-range fractions (e.g. usec >= 1e6) instead of rejecting them.
-        let ts = res.to_timestamp(units, 0);
+        let ts = if u64::from(ts_frac) < per_sec {
+            // The usual case: no division needed.
+            let scale = if per_sec == 1_000_000 { 1000 } else { 1 };
+            Timestamp {
+                secs: i64::from(ts_secs),
+                nanos: ts_frac * scale,
+            }
+        } else {
+            // Normalises out-of-range fractions (e.g. usec >= 1e6) instead of rejecting them.
+            let units = u64::from(ts_secs) * per_sec + u64::from(ts_frac);
+            res.to_timestamp(units, 0)
+        };
         let found = Found {
             ts,
             link_type,

@@ -5,6 +5,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::proto::dns::{self, DnsItem, Rdata};
 use crate::proto::http::HttpRequest;
+use crate::proto::ja4::{self, Ja4, Transport};
 use crate::proto::tls::ClientHello;
 
 /// One question of a DNS message.
@@ -99,18 +100,60 @@ impl DnsRecord {
 /// The ClientHello facts EVE's `tls` object carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsRecord {
-    /// server_name as on the wire; `None` when the hello has no SNI.
+    /// server_name as on the wire; `None` when the hello has no SNI. With ECH this is the
+    /// outer (public) name.
     pub sni: Option<Vec<u8>>,
     /// Highest version the client offers.
     pub version: u16,
+    /// JA4 fingerprint (`t...`).
+    pub ja4: Ja4,
+    /// The hello carries encrypted_client_hello (real or GREASE).
+    pub ech: bool,
 }
 
 impl TlsRecord {
-    /// Copy what EVE needs out of a parsed ClientHello.
+    /// Copy what EVE needs out of a parsed ClientHello (JA4 is computed here).
     pub fn from_client_hello(hello: &ClientHello<'_>) -> TlsRecord {
         TlsRecord {
             sni: hello.sni.map(|s| s.to_vec()),
             version: hello.max_version(),
+            ja4: ja4::ja4(hello, Transport::Tcp),
+            ech: hello.has_ech,
+        }
+    }
+}
+
+/// The facts EVE's `quic` object carries for a client Initial's ClientHello.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuicRecord {
+    /// server_name as on the wire (the outer name with ECH).
+    pub sni: Option<Vec<u8>>,
+    /// QUIC version of the Initial packet.
+    pub version: u32,
+    /// JA4 fingerprint (`q...`).
+    pub ja4: Ja4,
+    /// The hello carries encrypted_client_hello (real or GREASE).
+    pub ech: bool,
+}
+
+impl QuicRecord {
+    /// The same facts as a TLS record (for formats with no QUIC object of their own).
+    pub fn as_tls(&self) -> TlsRecord {
+        TlsRecord {
+            sni: self.sni.clone(),
+            version: 0x0304,
+            ja4: self.ja4,
+            ech: self.ech,
+        }
+    }
+
+    /// Copy what EVE needs out of the ClientHello of a QUIC Initial.
+    pub fn from_client_hello(version: u32, hello: &ClientHello<'_>) -> QuicRecord {
+        QuicRecord {
+            sni: hello.sni.map(|s| s.to_vec()),
+            version,
+            ja4: ja4::ja4(hello, Transport::Quic),
+            ech: hello.has_ech,
         }
     }
 }
@@ -156,18 +199,31 @@ pub enum AppRecord {
     Tls(TlsRecord),
     /// HTTP/1.x request.
     Http(HttpRecord),
-    /// No application record (a port alert on a SYN or a first UDP packet): no `app_proto`.
+    /// QUIC Initial ClientHello.
+    Quic(QuicRecord),
+    /// No application record (a port alert on a SYN or a first UDP packet, a `resolved-ip`
+    /// alert): no `app_proto`.
     None,
 }
 
 impl AppRecord {
-    /// EVE `app_proto` value.
+    /// EVE `app_proto` value; empty when not known (then not written).
     pub fn app_proto(&self) -> &'static str {
         match self {
             AppRecord::Dns(_) => "dns",
             AppRecord::Tls(_) => "tls",
             AppRecord::Http(_) => "http",
+            AppRecord::Quic(_) => "quic",
             AppRecord::None => "",
+        }
+    }
+
+    /// True when the record is a ClientHello carrying encrypted_client_hello.
+    pub fn ech(&self) -> bool {
+        match self {
+            AppRecord::Tls(r) => r.ech,
+            AppRecord::Quic(r) => r.ech,
+            _ => false,
         }
     }
 }

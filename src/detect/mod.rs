@@ -5,6 +5,7 @@
 //! hits are kept in a fixed array, and owned records are only built when a hit exists or the
 //! user asked for protocol logging.
 
+pub mod answers;
 pub mod event;
 pub mod inventory;
 pub mod suppress;
@@ -16,9 +17,9 @@ use crate::decode::{Decoded, L4Proto, Tunnel, VlanIds};
 use crate::output::eve::{EveWriter, MatchFacts};
 use crate::proto::dns::{self, DnsItem, Rdata};
 use crate::proto::http::HttpRequest;
-use crate::proto::{NameBuf, tls};
+use crate::proto::{NameBuf, ja4, tls};
 use crate::sigs::{MatchOptions, Matcher, PortProto, RuleSet, normalise_name};
-use event::{AppRecord, DnsRecord, HttpRecord, TlsRecord};
+use event::{AppRecord, DnsRecord, HttpRecord, QuicRecord, TlsRecord};
 use inventory::Inventory;
 use suppress::{Suppressor, Verdict};
 
@@ -33,6 +34,12 @@ pub enum Observation {
     TlsSni,
     /// `Host` header (or CONNECT / absolute-URI authority) of an HTTP/1.x request.
     HttpHost,
+    /// server_name of the ClientHello in a QUIC Initial.
+    QuicSni,
+    /// A connection (TCP SYN or UDP) to an address resolved earlier from a matched name.
+    ResolvedIp,
+    /// The JA4 fingerprint of a ClientHello (TLS or QUIC) listed by a rule's `ja4`.
+    TlsJa4,
     /// The server port of a flow (a TCP SYN's destination, a UDP packet's) listed by a port
     /// rule (`ports = ["tcp/13000"]`).
     Port,
@@ -46,6 +53,9 @@ impl Observation {
             Observation::DnsAnswer => "dns-answer",
             Observation::TlsSni => "tls-sni",
             Observation::HttpHost => "http-host",
+            Observation::QuicSni => "quic-sni",
+            Observation::ResolvedIp => "resolved-ip",
+            Observation::TlsJa4 => "tls-ja4",
             Observation::Port => "port",
         }
     }
@@ -160,6 +170,8 @@ pub struct LogSelection {
     pub tls: bool,
     /// `event_type: http` for every HTTP/1.x request head.
     pub http: bool,
+    /// `event_type: quic` for every ClientHello in a QUIC Initial.
+    pub quic: bool,
 }
 
 /// Counters of what detection saw, for the summary.
@@ -171,6 +183,8 @@ pub struct DetectStats {
     pub dns_invalid: u64,
     /// TLS ClientHellos parsed.
     pub client_hellos: u64,
+    /// ClientHellos from QUIC Initials.
+    pub quic_hellos: u64,
     /// HTTP/1.x request heads parsed.
     pub http_requests: u64,
     /// Alerts written.
@@ -265,9 +279,20 @@ pub struct Detector {
     pub inventory: Inventory,
     /// Counters for the summary.
     pub stats: DetectStats,
+    /// Some rule lists `ja4` fingerprints.
+    has_ja4_rules: bool,
+    /// Addresses resolved from matched names ([`answers`]).
+    pub resolved: answers::ResolvedIps,
+    /// UDP (client, address, port) already alerted as `resolved-ip`, bounded.
+    udp_alerted: std::collections::HashSet<(IpAddr, IpAddr, u16)>,
     /// Alert suppression (`--suppress-window`); the default is one hour.
     pub suppress: Suppressor,
 }
+
+/// Most addresses remembered from DNS answers.
+pub const RESOLVED_CAPACITY: usize = 65_536;
+/// Most UDP (client, address, port) triples remembered as already alerted.
+const UDP_ALERTED_CAPACITY: usize = 4096;
 
 impl Detector {
     /// Compile the rules into a matcher.
@@ -278,6 +303,7 @@ impl Detector {
     /// Compile with matcher options (`--enable-port-rules`).
     pub fn with_options(rules: RuleSet, log: LogSelection, options: MatchOptions) -> Self {
         let matcher = Matcher::with_options(&rules, options);
+        let has_ja4_rules = rules.rules.iter().any(|r| !r.ja4.is_empty());
         let udp_reported = if matcher.has_port_rules() {
             vec![0u64; UDP_REPORTED_SLOTS].into_boxed_slice()
         } else {
@@ -290,6 +316,9 @@ impl Detector {
             udp_reported,
             inventory: Inventory::default(),
             stats: DetectStats::default(),
+            has_ja4_rules,
+            resolved: answers::ResolvedIps::new(RESOLVED_CAPACITY),
+            udp_alerted: std::collections::HashSet::new(),
             suppress: Suppressor::default(),
         }
     }
@@ -400,6 +429,9 @@ impl Detector {
         if hits.is_empty() && !self.log.dns {
             return;
         }
+        if let Some(first) = hits.iter().find(|h| h.pattern & IP_PATTERN_FLAG == 0) {
+            self.remember_answers(msg, first, meta);
+        }
         let Some(record) = DnsRecord::from_message(msg) else {
             return;
         };
@@ -467,6 +499,7 @@ impl Detector {
                 &mut hits,
             );
         }
+        self.check_ja4(hello, ja4::Transport::Tcp, &mut hits);
         if hits.is_empty() && !self.log.tls {
             return;
         }
@@ -475,6 +508,145 @@ impl Detector {
             out.write_tls(meta, &record);
         }
         self.emit(&hits, meta.src_ip, meta, &AppRecord::Tls(record), out);
+    }
+
+    /// Match the hello's JA4 against rules with `ja4 = [...]`. Costs nothing when no rule
+    /// has one; otherwise the fingerprint is computed (stack only) and compared.
+    fn check_ja4(&self, hello: &tls::ClientHello<'_>, transport: ja4::Transport, hits: &mut Hits) {
+        if !self.has_ja4_rules {
+            return;
+        }
+        let fp = ja4::ja4(hello, transport);
+        for (i, rule) in self.rules.rules.iter().enumerate() {
+            if let Some(p) = rule
+                .ja4
+                .iter()
+                .position(|j| j.eq_ignore_ascii_case(fp.as_str()))
+            {
+                hits.add(i, p, Observation::TlsJa4, fp.as_str().as_bytes());
+            }
+        }
+    }
+
+    /// A new capture file begins: addresses resolved in earlier files are forgotten (the
+    /// packet times of separate files need not follow each other).
+    pub fn start_capture(&mut self) {
+        self.resolved.clear();
+        self.udp_alerted.clear();
+    }
+
+    /// Remember the A/AAAA addresses of a DNS message whose name matched (`hit`).
+    fn remember_answers(&mut self, msg: &[u8], hit: &Hit, meta: &FlowMeta) {
+        let name = String::from_utf8_lossy(hit.name()).into_owned();
+        // The host that asked: the sender of a query, the receiver of a response.
+        let client = match msg.get(2) {
+            Some(flags) if flags & 0x80 != 0 => meta.dst_ip,
+            _ => meta.src_ip,
+        };
+        let resolved = &mut self.resolved;
+        let _ = dns::walk(msg, |item| {
+            if let DnsItem::Answer { ttl, rdata, .. } = item {
+                let ip = match rdata {
+                    Rdata::A(a) => IpAddr::from(*a),
+                    Rdata::Aaaa(a) => IpAddr::from(*a),
+                    _ => return,
+                };
+                resolved.remember(ip, client, &name, hit.rule, hit.pattern, *ttl, meta.ts.secs);
+            }
+        });
+    }
+
+    /// A new connection: a TCP SYN (without ACK) or a UDP datagram. When its destination was
+    /// resolved from a matched name, alert with observation `resolved-ip`. Costs one hash
+    /// probe (none while nothing was resolved) and allocates nothing when it does not match.
+    pub fn on_connection(&mut self, pkt: &Decoded<'_>, meta: &FlowMeta, out: &mut EveWriter) {
+        let new = match pkt.proto {
+            L4Proto::Tcp => pkt.tcp_flags.syn && !pkt.tcp_flags.ack,
+            L4Proto::Udp => !is_dns_port(pkt.src_port, pkt.dst_port),
+        };
+        if !new || self.resolved.is_empty() {
+            return;
+        }
+        let Some(entry) = self.resolved.lookup(meta.dst_ip, meta.ts.secs) else {
+            return;
+        };
+        // The host that resolved the name alerted on its DNS message already; an alert per
+        // connection of its own would repeat that. Other hosts connecting by address are the
+        // ones this finds.
+        if entry.client == meta.src_ip {
+            return;
+        }
+        let (name, rule_idx, pattern_idx) = (entry.name.clone(), entry.rule, entry.pattern);
+        if pkt.proto == L4Proto::Udp {
+            if self.udp_alerted.len() >= UDP_ALERTED_CAPACITY {
+                self.udp_alerted.clear();
+            }
+            if !self
+                .udp_alerted
+                .insert((meta.src_ip, meta.dst_ip, meta.dst_port))
+            {
+                return;
+            }
+        }
+        let Some(rule) = self.rules.rules.get(rule_idx) else {
+            return;
+        };
+        let Some(pack) = self.rules.packs.get(rule.pack) else {
+            return;
+        };
+        let pattern = rule.domains.get(pattern_idx).map_or("", String::as_str);
+        let ip = meta.dst_ip.to_string();
+        self.inventory
+            .record(meta.src_ip, &pack.vendor, &rule.channel, meta.ts);
+        let repeats =
+            match self
+                .suppress
+                .check(meta.src_ip, rule.sid, &ip, Observation::ResolvedIp, meta.ts)
+            {
+                Verdict::Alert { repeats } => repeats,
+                Verdict::Suppressed => return,
+            };
+        let facts = MatchFacts {
+            matched_name: &ip,
+            matched_pattern: pattern,
+            observation: Observation::ResolvedIp,
+            resolved_from: Some(&name),
+            repeats,
+        };
+        out.write_alert(meta, rule, pack, &facts, &AppRecord::None);
+        self.stats.alerts += 1;
+    }
+
+    /// The ClientHello of a QUIC client Initial (decrypted and reassembled by the flow layer).
+    pub fn on_quic_hello(
+        &mut self,
+        version: u32,
+        hello: &tls::ClientHello<'_>,
+        meta: &FlowMeta,
+        out: &mut EveWriter,
+    ) {
+        self.stats.quic_hellos += 1;
+        let mut hits = Hits::new();
+        if let Some(sni) = hello.sni {
+            let mut norm = NameBuf::new();
+            check_name(
+                &self.matcher,
+                sni,
+                Observation::QuicSni,
+                &mut norm,
+                &mut hits,
+            );
+        }
+        self.check_ja4(hello, ja4::Transport::Quic, &mut hits);
+        self.stats.hits_dropped += hits.dropped;
+        if hits.is_empty() && !self.log.quic {
+            return;
+        }
+        let record = QuicRecord::from_client_hello(version, hello);
+        if self.log.quic {
+            out.write_quic(meta, &record);
+        }
+        self.emit(&hits, meta.src_ip, meta, &AppRecord::Quic(record), out);
     }
 
     fn emit(
@@ -499,6 +671,7 @@ impl Detector {
                     .get(hit.pattern & !IP_PATTERN_FLAG)
                     .map(String::as_str),
                 Observation::Port => rule.ports.get(hit.pattern).map(String::as_str),
+                Observation::TlsJa4 => rule.ja4.get(hit.pattern).map(String::as_str),
                 _ => rule.domains.get(hit.pattern).map(String::as_str),
             }
             .unwrap_or("");
@@ -517,6 +690,7 @@ impl Detector {
                 matched_name: &name,
                 matched_pattern: pattern,
                 observation: hit.observation,
+                resolved_from: None,
                 repeats,
             };
             out.write_alert(meta, rule, pack, &facts, app);

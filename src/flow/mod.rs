@@ -21,6 +21,7 @@
 //! decides the direction at once (a mid-stream capture of bulk data costs nothing).
 //! Sequence numbers wrap: offsets are computed with wrapping arithmetic.
 
+pub mod quic;
 pub mod reasm;
 
 use std::collections::HashMap;
@@ -201,6 +202,8 @@ pub struct FlowTable {
     scratch: Vec<u8>,
     /// Counters.
     pub stats: FlowStats,
+    /// QUIC Initials on UDP (their own small table, see [`quic`]).
+    pub quic: quic::QuicFlows,
 }
 
 impl FlowTable {
@@ -223,6 +226,7 @@ impl FlowTable {
             reasm_bytes: 0,
             scratch: Vec::new(),
             stats: FlowStats::default(),
+            quic: quic::QuicFlows::default(),
         }
     }
 

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 
 use crate::decode::{L4Proto, VlanIds};
-use crate::detect::event::{AppRecord, DnsRecord, HttpRecord, TlsRecord};
+use crate::detect::event::{AppRecord, DnsRecord, HttpRecord, QuicRecord, TlsRecord};
 use crate::detect::{FlowMeta, Observation};
 use crate::output::community_id::{CommunityId, community_id};
 use crate::output::formats::{self, OutputFormat};
@@ -14,7 +14,7 @@ use crate::output::json::JsonWriter;
 use crate::output::report::{AlertFacts, ReportBuilder};
 use crate::output::sink::{NetSink, SinkReport, SinkStats};
 use crate::output::time::UtcTime;
-use crate::proto::{dns, tls};
+use crate::proto::{dns, quic, tls};
 use crate::sigs::{PackInfo, Rule};
 
 /// What an alert says about the match, beyond the rule itself.
@@ -26,6 +26,8 @@ pub struct MatchFacts<'a> {
     pub matched_pattern: &'a str,
     /// Where in the protocol the name was seen.
     pub observation: Observation,
+    /// For `resolved-ip`: the matched name the address was resolved from.
+    pub resolved_from: Option<&'a str>,
     /// Repeats of the same (host, rule, name, observation) suppressed since the previous alert
     /// for it; written as `alert.metadata.repeats` when non-zero.
     pub repeats: u64,
@@ -248,8 +250,16 @@ impl EveWriter {
         j.field_str_array1("matched_name", facts.matched_name);
         j.field_str_array1("matched_pattern", facts.matched_pattern);
         j.field_str_array1("observation", facts.observation.label());
+        if let Some(name) = facts.resolved_from {
+            j.field_str_array1("resolved_from", name);
+        }
         if let Some(confidence) = &rule.confidence {
             j.field_str_array1("confidence", confidence);
+        }
+        // Suricata's `tls` and `quic` objects allow no key of ours (additionalProperties is
+        // false), so the ECH flag travels in the metadata, as the schema allows there.
+        if app.ech() {
+            j.field_str_array1("ech", "true");
         }
         if facts.repeats > 0 {
             j.key("repeats");
@@ -264,6 +274,7 @@ impl EveWriter {
             AppRecord::Dns(rec) => write_dns_object(j, rec),
             AppRecord::Tls(rec) => write_tls_object(j, rec),
             AppRecord::Http(rec) => write_http_object(j, rec),
+            AppRecord::Quic(rec) => write_quic_object(j, rec),
             AppRecord::None => {}
         }
         self.end_record();
@@ -401,6 +412,13 @@ impl EveWriter {
         j.field_u64("alerts_suppressed", st.suppressed);
         j.end_object();
         j.end_object();
+        self.end_record();
+    }
+
+    /// A QUIC ClientHello record (`event_type: quic`).
+    pub fn write_quic(&mut self, flow: &FlowMeta, rec: &QuicRecord) {
+        self.begin_record(flow, "quic");
+        write_quic_object(&mut self.json, rec);
         self.end_record();
     }
 
@@ -642,6 +660,21 @@ fn write_tls_object(j: &mut JsonWriter, rec: &TlsRecord) {
         j.bytes_as_str(sni);
     }
     j.field_str("version", tls::version_name(rec.version));
+    j.field_str("ja4", rec.ja4.as_str());
+    j.end_object();
+}
+
+/// EVE `quic` object: `sni`, `version` as Suricata writes it (hex, `"1"` for v1), `ja4`.
+fn write_quic_object(j: &mut JsonWriter, rec: &QuicRecord) {
+    j.key("quic");
+    j.begin_object();
+    j.key("version");
+    j.fmt_str(format_args!("{}", quic::VersionName(rec.version)));
+    if let Some(sni) = &rec.sni {
+        j.key("sni");
+        j.bytes_as_str(sni);
+    }
+    j.field_str("ja4", rec.ja4.as_str());
     j.end_object();
 }
 

@@ -360,6 +360,7 @@ pub fn ecs_alert(
         AppRecord::Dns(rec) => ecs_dns(j, rec),
         AppRecord::Tls(rec) => ecs_tls(j, rec),
         AppRecord::Http(rec) => ecs_http(j, rec),
+        AppRecord::Quic(rec) => ecs_tls(j, &rec.as_tls()),
         // A port alert carries no protocol object.
         AppRecord::None => {}
     }
@@ -438,6 +439,7 @@ pub fn ecs_event(j: &mut JsonWriter, flow: &FlowMeta, app: &AppRecord, community
         AppRecord::Dns(rec) => ecs_dns(j, rec),
         AppRecord::Tls(rec) => ecs_tls(j, rec),
         AppRecord::Http(rec) => ecs_http(j, rec),
+        AppRecord::Quic(rec) => ecs_tls(j, &rec.as_tls()),
         // A port alert carries no protocol object.
         AppRecord::None => {}
     }

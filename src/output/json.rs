@@ -181,7 +181,15 @@ impl JsonWriter {
     fn write_escaped(&mut self, value: &[u8]) {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         self.out.push(b'"');
-        for &b in value {
+        // Runs of bytes that need no escape (nearly all of every record) are copied whole.
+        let mut rest = value;
+        while let Some(at) = rest.iter().position(|&b| needs_escape(b)) {
+            let (plain, tail) = rest.split_at(at);
+            self.out.extend_from_slice(plain);
+            let Some((&b, tail)) = tail.split_first() else {
+                break;
+            };
+            rest = tail;
             match b {
                 b'"' => self.out.extend_from_slice(b"\\\""),
                 b'\\' => self.out.extend_from_slice(b"\\\\"),
@@ -199,8 +207,15 @@ impl JsonWriter {
                 ]),
             }
         }
+        self.out.extend_from_slice(rest);
         self.out.push(b'"');
     }
+}
+
+/// Bytes written other than as they are: quote, backslash, controls and non-ASCII.
+#[inline]
+fn needs_escape(b: u8) -> bool {
+    !(0x20..=0x7e).contains(&b) || b == b'"' || b == b'\\'
 }
 
 #[cfg(test)]

@@ -74,6 +74,19 @@ pub fn write_summary(
         f.reasm_refused,
         f.first_flight_limit_hit
     )?;
+    let q = &scan.quic;
+    writeln!(
+        w,
+        "  quic: initial datagrams: {}, client initials decrypted: {} ({} not decryptable), client hellos: {} ({} reassembled over packets, {} pending evicted, {} expired, {} crypto frames over the cap)",
+        q.datagrams,
+        q.initials,
+        q.undecryptable,
+        q.client_hellos,
+        q.assembly.completed,
+        q.assembly.evicted,
+        q.assembly.expired,
+        q.assembly.overflow + q.frames_dropped
+    )?;
     writeln!(
         w,
         "  alerts: {}, eve records written: {records}",

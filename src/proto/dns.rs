@@ -249,10 +249,11 @@ pub fn walk<F: FnMut(&DnsItem<'_>)>(msg: &[u8], mut visit: F) -> Result<WalkSumm
     };
     let mut owner = NameBuf::new();
     let mut target = NameBuf::new();
+    let mut cache = NameCache::default();
     let mut pos = HEADER_LEN;
 
     for _ in 0..header.qdcount {
-        match read_question(msg, pos, &mut owner) {
+        match read_question(msg, pos, &mut owner, &mut cache) {
             Ok((next, qtype, qclass)) => {
                 visit(&DnsItem::Question {
                     name: &owner,
@@ -280,7 +281,7 @@ pub fn walk<F: FnMut(&DnsItem<'_>)>(msg: &[u8], mut visit: F) -> Result<WalkSumm
     }
 
     for _ in 0..header.ancount {
-        match read_answer(msg, pos, &mut owner, &mut target) {
+        match read_answer(msg, pos, &mut owner, &mut target, &mut cache) {
             Ok((next, item)) => {
                 visit(&item);
                 summary.answers += 1;
@@ -394,6 +395,33 @@ pub fn rrtype_name(t: u16) -> Option<&'static str> {
     })
 }
 
+/// Label bytes [`NameBuf::push_label_byte`] writes as they are (no `\DDD` escape), by value.
+// Indexing in a const initialiser is checked at compile time: it cannot panic at run time.
+#[allow(clippy::indexing_slicing)]
+static PLAIN_LABEL_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_graphic() && c != b'.' && c != b'\\';
+        b += 1;
+    }
+    t
+};
+
+/// True when every byte of `label` is written as it is: one table load per byte, no branch.
+#[inline]
+fn is_plain_label(label: &[u8]) -> bool {
+    label.iter().fold(true, |plain, &b| {
+        // A u8 always indexes the 256-entry table: `get` compiles to a plain load.
+        plain
+            & PLAIN_LABEL_BYTE
+                .get(usize::from(b))
+                .copied()
+                .unwrap_or(false)
+    })
+}
+
 /// Big-endian u16 at `at`, if present.
 fn be16(msg: &[u8], at: usize) -> Option<u16> {
     let b = msg.get(at..at.checked_add(2)?)?;
@@ -416,8 +444,9 @@ fn read_question(
     msg: &[u8],
     pos: usize,
     name: &mut NameBuf,
+    cache: &mut NameCache,
 ) -> Result<(usize, u16, u16), DnsError> {
-    let pos = read_name(msg, pos, name)?;
+    let pos = read_owner(msg, pos, name, None, cache)?;
     let qtype = be16(msg, pos).ok_or(DnsError::Truncated)?;
     let qclass = be16(msg, pos + 2).ok_or(DnsError::Truncated)?;
     Ok((pos + 4, qtype, qclass))
@@ -429,11 +458,12 @@ fn read_answer<'m, 'n>(
     pos: usize,
     owner: &'n mut NameBuf,
     target: &'n mut NameBuf,
+    cache: &mut NameCache,
 ) -> Result<(usize, DnsItem<'n>), DnsError>
 where
     'm: 'n,
 {
-    let pos = read_name(msg, pos, owner)?;
+    let pos = read_owner(msg, pos, owner, Some(target), cache)?;
     let rtype = be16(msg, pos).ok_or(DnsError::Truncated)?;
     let rclass = be16(msg, pos + 2).ok_or(DnsError::Truncated)?;
     let ttl = be32(msg, pos + 4).ok_or(DnsError::Truncated)?;
@@ -455,7 +485,9 @@ where
         (TYPE_CNAME, _) => {
             // The name may point back into the message, but its own bytes must stay
             // inside the rdata.
-            let name_end = read_name(msg, start, target)?;
+            cache.target = None;
+            let (name_end, jumps) = read_name_counted(msg, start, target)?;
+            cache.target = Some((start, jumps));
             if name_end > end {
                 return Err(DnsError::BadRdata);
             }
@@ -503,12 +535,65 @@ fn record_end(msg: &[u8], name_end: usize) -> Option<usize> {
     (end <= msg.len()).then_some(end)
 }
 
+/// What the walk's two name buffers hold: `(offset the decoding started at, pointers it
+/// followed)`, or `None` when unknown. In a response every answer's owner is usually a pointer
+/// to the question or to the previous CNAME target, already decoded: such a name is reused (or
+/// copied from the other buffer) instead of being decoded again, byte by byte.
+///
+/// Exact, not a heuristic: decoding from a pointer to offset `t` yields exactly the name
+/// decoded from `t`, with one more jump, so a reuse is allowed only while that jump count stays
+/// within [`MAX_POINTER_JUMPS`] (otherwise the name is decoded and fails as before).
+#[derive(Debug, Default, Clone, Copy)]
+struct NameCache {
+    owner: Option<(usize, usize)>,
+    target: Option<(usize, usize)>,
+}
+
+/// Decodes the owner (or question) name at `pos` into `owner`, reusing a decoding already in
+/// `owner` or `target` when the name is a single pointer to where that decoding started.
+fn read_owner(
+    msg: &[u8],
+    pos: usize,
+    owner: &mut NameBuf,
+    target: Option<&NameBuf>,
+    cache: &mut NameCache,
+) -> Result<usize, DnsError> {
+    if let [hi, lo, ..] = msg.get(pos..).unwrap_or_default()
+        && hi & 0xc0 == 0xc0
+    {
+        let to = (usize::from(hi & 0x3f) << 8) | usize::from(*lo);
+        let reusable = |c: Option<(usize, usize)>| {
+            c.filter(|&(from, jumps)| from == to && jumps < MAX_POINTER_JUMPS)
+        };
+        if let Some((from, jumps)) = reusable(cache.owner) {
+            cache.owner = Some((from, jumps + 1));
+            return Ok(pos + 2);
+        }
+        if let (Some(t), Some((from, jumps))) = (target, reusable(cache.target)) {
+            // Both buffers have the same capacity, so this cannot fail.
+            if owner.set(t.as_bytes()) {
+                cache.owner = Some((from, jumps + 1));
+                return Ok(pos + 2);
+            }
+        }
+    }
+    cache.owner = None;
+    let (next, jumps) = read_name_counted(msg, pos, owner)?;
+    cache.owner = Some((pos, jumps));
+    Ok(next)
+}
+
 /// Decodes the (possibly compressed) name at `start` into `out` and returns the position just
-/// after the name in the record being read (after the first pointer, if any).
+/// after the name in the record being read (after the first pointer, if any), and how many
+/// compression pointers were followed.
 ///
 /// Bounded: every iteration either consumes at least two bytes of the
 /// [`MAX_NAME_WIRE_LEN`] budget, follows one of [`MAX_POINTER_JUMPS`] pointers, or returns.
-fn read_name(msg: &[u8], start: usize, out: &mut NameBuf) -> Result<usize, DnsError> {
+fn read_name_counted(
+    msg: &[u8],
+    start: usize,
+    out: &mut NameBuf,
+) -> Result<(usize, usize), DnsError> {
     out.clear();
     let mut pos = start;
     let mut resume: Option<usize> = None;
@@ -519,7 +604,7 @@ fn read_name(msg: &[u8], start: usize, out: &mut NameBuf) -> Result<usize, DnsEr
         let len = *msg.get(pos).ok_or(DnsError::Truncated)?;
         match len & 0xc0 {
             0x00 if len == 0 => {
-                return Ok(resume.unwrap_or(pos + 1));
+                return Ok((resume.unwrap_or(pos + 1), jumps));
             }
             0x00 => {
                 let l = usize::from(len);
@@ -532,9 +617,17 @@ fn read_name(msg: &[u8], start: usize, out: &mut NameBuf) -> Result<usize, DnsEr
                 if !out.is_empty() && !out.push(b'.') {
                     return Err(DnsError::NameTooLong);
                 }
-                for &b in label {
-                    if !out.push_label_byte(b) {
+                // Nearly every label is plain name characters: copy it whole. Otherwise go
+                // byte by byte, escaping as `push_label_byte` does.
+                if is_plain_label(label) {
+                    if !out.extend(label) {
                         return Err(DnsError::NameTooLong);
+                    }
+                } else {
+                    for &b in label {
+                        if !out.push_label_byte(b) {
+                            return Err(DnsError::NameTooLong);
+                        }
                     }
                 }
                 pos += 1 + l;
@@ -671,6 +764,38 @@ mod tests {
             Seen::A("edge.cdn.Example.net".into(), [192, 0, 2, 7]),
             Seen::Aaaa("edge.cdn.Example.net".into(), v6),
         ]
+    }
+
+    /// An answer whose owner points at the previous CNAME target reuses that decoding only
+    /// while the pointer budget allows; at the limit it fails exactly as a fresh decode would.
+    #[test]
+    fn reused_owner_names_keep_the_pointer_limit() {
+        for chain in [MAX_POINTER_JUMPS - 2, MAX_POINTER_JUMPS - 1] {
+            let mut m = header(0x8180, 1, 2);
+            m.extend_from_slice(&labels("a.b"));
+            m.extend_from_slice(&[0, 1, 0, 1]);
+            // CNAME rdata: a pointer to the next pointer, `chain` times, the last to the
+            // question: decoding it follows chain + 1 pointers.
+            let start = m.len() + 2 + 10;
+            let mut rd = Vec::new();
+            for i in 0..chain {
+                let next = start + 2 * (i + 1);
+                rd.extend_from_slice(&[0xc0 | (next >> 8) as u8, next as u8]);
+            }
+            rd.extend_from_slice(&[0xc0, 12]);
+            rr(&mut m, &[0xc0, 12], TYPE_CNAME, &rd);
+            let p = [0xc0 | (start >> 8) as u8, start as u8];
+            rr(&mut m, &p, TYPE_A, &[192, 0, 2, 1]);
+            let (r, seen) = collect(&m);
+            let sum = r.unwrap();
+            if chain + 2 <= MAX_POINTER_JUMPS {
+                assert!(sum.is_complete(), "{chain}: {:?}", sum.stopped);
+                assert_eq!(seen.last(), Some(&Seen::A("a.b".into(), [192, 0, 2, 1])));
+            } else {
+                assert_eq!(sum.stopped, Some(DnsError::PointerLoop), "{chain}");
+                assert_eq!(sum.answers, 1);
+            }
+        }
     }
 
     #[test]

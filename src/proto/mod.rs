@@ -4,7 +4,9 @@
 
 pub mod dns;
 pub mod http;
+pub mod ja4;
 pub mod name;
+pub mod quic;
 pub mod tls;
 
 pub use name::NameBuf;

@@ -1,0 +1,87 @@
+//! Parser micro-benchmarks: DNS (a query; a response with CNAME and A records) and TLS
+//! ClientHello (Chrome-like 517-byte hello; a post-quantum sized 1.8 KB hello as the flow layer
+//! will hand it over once joined). Each input is measured twice, so criterion reports both
+//! messages/s and bytes/s.
+//!
+//! ```text
+//! cargo bench --bench parsers
+//! ```
+//!
+//! The inputs come from the gen-mix generator, the same bytes the throughput runs use.
+
+use std::hint::black_box;
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
+use vendorwatch::proto::dns::{self, DnsItem};
+use vendorwatch::proto::tls;
+
+#[path = "../examples/gen-mix.rs"]
+mod gen_mix;
+
+/// Measures `f` on `input` as messages/s and as bytes/s.
+fn both<F: Fn(&[u8]) -> usize>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    input: &[u8],
+    f: F,
+) {
+    g.throughput(Throughput::Elements(1));
+    g.bench_function(format!("{name}/msgs"), |b| b.iter(|| f(black_box(input))));
+    g.throughput(Throughput::Bytes(input.len() as u64));
+    g.bench_function(format!("{name}/bytes"), |b| b.iter(|| f(black_box(input))));
+}
+
+/// Walks a DNS message and counts what a detector looks at (names and addresses).
+fn walk_dns(msg: &[u8]) -> usize {
+    let mut n = 0;
+    let res = dns::walk(msg, |item| match item {
+        DnsItem::Question { name, .. } => n += name.len(),
+        DnsItem::Answer { .. } => n += 1,
+    });
+    assert!(res.is_ok());
+    n
+}
+
+fn parse_hello(payload: &[u8]) -> usize {
+    let hello = tls::parse_client_hello(payload).expect("a ClientHello");
+    hello.sni.map_or(0, <[u8]>::len)
+}
+
+fn bench_dns(c: &mut Criterion) {
+    let mut rng = gen_mix::Rng::new(9);
+    let mut query = Vec::new();
+    gen_mix::dns_query(&mut query, 0x1234, "mail.fabrikam.org", 1);
+    let mut response = Vec::new();
+    gen_mix::dns_response(
+        &mut response,
+        0x1234,
+        "s05.upd.kaspersky.com",
+        1,
+        "s05-upd-kaspersky-com.edge.cdn-example.net",
+        &mut rng,
+    );
+    let mut g = c.benchmark_group("dns");
+    both(&mut g, "query", &query, walk_dns);
+    both(&mut g, "response-cname-a", &response, walk_dns);
+    g.finish();
+}
+
+fn bench_tls(c: &mut Criterion) {
+    let mut rng = gen_mix::Rng::new(9);
+    let mut hello = Vec::new();
+    gen_mix::client_hello(&mut hello, "teams.office365.com", false, &mut rng);
+    let mut pq = Vec::new();
+    gen_mix::client_hello(&mut pq, "dc1.ksn.kaspersky-labs.com", true, &mut rng);
+    let mut g = c.benchmark_group("tls");
+    both(&mut g, "client-hello-517", &hello, parse_hello);
+    both(&mut g, "client-hello-pq", &pq, parse_hello);
+    // The cheap gate every TCP payload goes through.
+    both(&mut g, "not-a-hello-gate", &[0x17, 3, 3, 0, 40, 0], |p| {
+        usize::from(tls::looks_like_client_hello(p))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_dns, bench_tls);
+criterion_main!(benches);
