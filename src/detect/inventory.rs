@@ -48,6 +48,24 @@ impl Inventory {
         entry.last_seen = entry.last_seen.max(ts);
     }
 
+    /// Add another inventory (a worker's) into this one.
+    pub fn merge(&mut self, other: Inventory) {
+        for (host, e) in other.hosts {
+            match self.hosts.get_mut(&host) {
+                None => {
+                    self.hosts.insert(host, e);
+                }
+                Some(mine) => {
+                    mine.vendors.extend(e.vendors);
+                    mine.channels.extend(e.channels);
+                    mine.alerts += e.alerts;
+                    mine.first_seen = mine.first_seen.min(e.first_seen);
+                    mine.last_seen = mine.last_seen.max(e.last_seen);
+                }
+            }
+        }
+    }
+
     /// Hosts in address order.
     pub fn hosts(&self) -> impl Iterator<Item = (&IpAddr, &HostEntry)> {
         self.hosts.iter()

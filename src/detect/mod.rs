@@ -324,6 +324,12 @@ impl Detector {
         }
     }
 
+    /// Swap in reloaded rules (SIGHUP); counters and inventory stay.
+    pub fn set_rules(&mut self, rules: RuleSet) {
+        self.matcher = Matcher::new(&rules);
+        self.rules = rules;
+    }
+
     /// The loaded rules.
     pub fn rules(&self) -> &RuleSet {
         &self.rules
