@@ -203,6 +203,7 @@ pub(crate) fn run(args: LiveArgs) -> i32 {
                 tick: None,
             };
             let ended = read_loop(&mut source, &mut handler, &flags, &mut stats, started);
+            handler.end_input();
             let capture = source.counters();
             write_stats_record(&mut handler, &stats, Some(capture), started);
             ended

@@ -36,7 +36,7 @@ use crate::detect::suppress::Suppressor;
 use crate::detect::{DetectStats, FlowMeta};
 use crate::flow::FlowStats;
 use crate::output::eve::EveWriter;
-use crate::pipeline::{Counters, PacketHandler, ScanStats, Stages, process};
+use crate::pipeline::{Counters, PacketHandler, ScanStats, Stages, finish_input, process};
 use crate::sigs::RuleSet;
 
 /// Most packets in one batch.
@@ -420,6 +420,10 @@ fn worker_loop(
             stages.detector.set_rules(rules);
         }
         if !Arc::ptr_eq(&filename, &batch.pcap_filename) {
+            if !filename.is_empty() {
+                // The previous input ended: decide what its flows still hold.
+                finish_input(&mut stages.flows, &mut stages.detector, &mut out);
+            }
             filename = Arc::clone(&batch.pcap_filename);
             out.set_pcap_filename(&filename);
             stages.detector.start_capture();
@@ -450,6 +454,7 @@ fn worker_loop(
         batch.clear();
         let _ = free.send(batch);
     }
+    finish_input(&mut stages.flows, &mut stages.detector, &mut out);
     let records = out.records();
     let error = out.finish().err();
     WorkerResult {

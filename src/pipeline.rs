@@ -206,6 +206,10 @@ pub trait PacketHandler {
     fn counters(&self) -> Counters;
     /// Every [`TICK_PACKETS`] packets and after each input (metrics; in-thread only).
     fn tick(&mut self, _stats: &mut ScanStats) {}
+    /// The input (file, or live capture) ended: decide what the flow layer still holds
+    /// (connections to resolved addresses not yet decided), see [`finish_input`]. Workers
+    /// do the same when their input changes and when they stop.
+    fn end_input(&mut self) {}
 }
 
 /// Counters of the stages, summed over workers.
@@ -263,6 +267,10 @@ impl PacketHandler for InThread<'_> {
     fn set_pcap_filename(&mut self, name: &str) {
         self.out.set_pcap_filename(name);
         self.stages.detector.start_capture();
+    }
+
+    fn end_input(&mut self) {
+        finish_input(&mut self.stages.flows, &mut self.stages.detector, self.out);
     }
 
     fn failed(&self) -> bool {
@@ -364,7 +372,7 @@ fn scan_inputs(inputs: &[Input], out: &mut dyn PacketHandler, stats: &mut ScanSt
             },
         };
         // Connections to resolved addresses still undecided are decided at the input's end.
-        finish_input(&mut stages.flows, &mut stages.detector, out);
+        out.end_input();
         if let Some(sig) = stop_signal() {
             // Stopped in the middle of this input: not a damaged file.
             stats.stopped_by = Some(sig);
