@@ -242,6 +242,55 @@ impl RuleSet {
     }
 }
 
+impl Rule {
+    /// True when the rule belongs to the pack with this id.
+    pub fn pack_id_is(&self, set: &RuleSet, id: &str) -> bool {
+        set.packs.get(self.pack).is_some_and(|p| p.id == id)
+    }
+}
+
+impl RuleSet {
+    /// Keep only the packs whose ids are listed (`--packs kaspersky,dahua`), in load order.
+    /// An unknown id is an error naming the available ones.
+    pub fn select(&self, ids: &[String]) -> Result<RuleSet, String> {
+        let ids: Vec<&str> = ids
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let unknown: Vec<&str> = ids
+            .iter()
+            .copied()
+            .filter(|id| !self.packs.iter().any(|p| p.id == *id))
+            .collect();
+        if !unknown.is_empty() {
+            let available: Vec<&str> = self.packs.iter().map(|p| p.id.as_str()).collect();
+            return Err(format!(
+                "unknown pack id{} {}; available: {}",
+                if unknown.len() > 1 { "s" } else { "" },
+                unknown.join(", "),
+                available.join(", ")
+            ));
+        }
+        let mut out = RuleSet::default();
+        let mut map = vec![None; self.packs.len()];
+        for (i, p) in self.packs.iter().enumerate() {
+            if ids.contains(&p.id.as_str()) {
+                map[i] = Some(out.packs.len());
+                out.packs.push(p.clone());
+            }
+        }
+        for r in &self.rules {
+            if let Some(Some(new)) = map.get(r.pack) {
+                let mut r = r.clone();
+                r.pack = *new;
+                out.rules.push(r);
+            }
+        }
+        Ok(out)
+    }
+}
+
 fn whole_file(path: &Path, message: &str) -> SigError {
     SigError {
         file: path.to_path_buf(),
@@ -972,11 +1021,16 @@ impl<'a> Source<'a> {
             None => Some(false),
         };
         if pass == Some(true)
-            && [&ips, &ports].iter().any(|l| l.as_ref().is_some_and(|l| !l.is_empty()))
+            && ([&ips, &ports]
+                .iter()
+                .any(|l| l.as_ref().is_some_and(|l| !l.is_empty()))
+                || payloads.as_ref().is_some_and(|l| !l.is_empty())
+                || user_agents.as_ref().is_some_and(|l| !l.is_empty()))
         {
             errors.push(self.error(
                 node.span.clone(),
-                "a `pass` rule exempts domain names only: move its `ips`/`ports` to another rule"
+                "a `pass` rule exempts domain names only: move its `ips`, `ports`, `payloads` \
+                 or `user_agents` to another rule"
                     .into(),
             ));
         }
