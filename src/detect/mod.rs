@@ -460,10 +460,11 @@ impl Detector {
         } else {
             meta.src_ip
         };
+        let app = AppRecord::Dns(record);
         if self.log.dns {
-            out.write_dns(meta, &record);
+            out.write_event(meta, &app);
         }
-        self.emit(&hits, host, meta, &AppRecord::Dns(record), out);
+        self.emit(&hits, host, meta, &app, out);
     }
 
     /// A TCP payload that starts like a ClientHello.
@@ -499,10 +500,11 @@ impl Detector {
             return;
         }
         let record = HttpRecord::from_request(req);
+        let app = AppRecord::Http(record);
         if self.log.http {
-            out.write_http(meta, &record);
+            out.write_event(meta, &app);
         }
-        self.emit(&hits, meta.src_ip, meta, &AppRecord::Http(record), out);
+        self.emit(&hits, meta.src_ip, meta, &app, out);
     }
 
     /// A parsed ClientHello (one payload, or reassembled by the flow layer).
@@ -529,10 +531,11 @@ impl Detector {
             return;
         }
         let record = TlsRecord::from_client_hello(hello);
+        let app = AppRecord::Tls(record);
         if self.log.tls {
-            out.write_tls(meta, &record);
+            out.write_event(meta, &app);
         }
-        self.emit(&hits, meta.src_ip, meta, &AppRecord::Tls(record), out);
+        self.emit(&hits, meta.src_ip, meta, &app, out);
     }
 
     /// Match the hello's JA4 against rules with `ja4 = [...]`. Costs nothing when no rule
@@ -668,10 +671,11 @@ impl Detector {
             return;
         }
         let record = QuicRecord::from_client_hello(version, hello);
+        let app = AppRecord::Quic(record);
         if self.log.quic {
-            out.write_quic(meta, &record);
+            out.write_event(meta, &app);
         }
-        self.emit(&hits, meta.src_ip, meta, &AppRecord::Quic(record), out);
+        self.emit(&hits, meta.src_ip, meta, &app, out);
     }
 
     fn emit(

@@ -271,11 +271,7 @@ impl EveWriter {
         j.end_object();
         match app {
             AppRecord::Dns(rec) if self.dns_version == 2 => formats::eve_dns_alert_v2(j, rec),
-            AppRecord::Dns(rec) => write_dns_object(j, rec),
-            AppRecord::Tls(rec) => write_tls_object(j, rec),
-            AppRecord::Http(rec) => write_http_object(j, rec),
-            AppRecord::Quic(rec) => write_quic_object(j, rec),
-            AppRecord::None => {}
+            _ => write_app_object(j, app),
         }
         self.end_record();
     }
@@ -308,20 +304,20 @@ impl EveWriter {
         }
     }
 
-    /// A passive-DNS record (`event_type: dns`).
-    pub fn write_dns(&mut self, flow: &FlowMeta, rec: &DnsRecord) {
+    /// A protocol record of `--log` (`event_type` dns, tls, quic or http), in the selected
+    /// format: EVE (DNS v3, or v2 with one record per question of a request), ECS, or nothing
+    /// for Zeek intel.log, which only has matches.
+    pub fn write_event(&mut self, flow: &FlowMeta, app: &AppRecord) {
         self.severity = 6;
-        self.msgid = "dns";
-        match self.format {
-            OutputFormat::ZeekIntel => {}
-            OutputFormat::Ecs => {
+        self.msgid = app.app_proto();
+        match (self.format, app) {
+            (OutputFormat::ZeekIntel, _) | (_, AppRecord::None) => {}
+            (OutputFormat::Ecs, _) => {
                 let cid = self.community_id(flow);
-                // The record is cloned only for --log in ECS form.
-                let app = AppRecord::Dns(rec.clone());
-                formats::ecs_event(&mut self.json, flow, &app, cid.as_str());
+                formats::ecs_event(&mut self.json, flow, app, cid.as_str());
                 self.end_record();
             }
-            OutputFormat::Eve if self.dns_version == 2 => {
+            (OutputFormat::Eve, AppRecord::Dns(rec)) if self.dns_version == 2 => {
                 // v2: a request gives one record per question.
                 let n = if rec.response {
                     1
@@ -334,29 +330,9 @@ impl EveWriter {
                     self.end_record();
                 }
             }
-            OutputFormat::Eve => {
-                self.begin_record(flow, "dns");
-                write_dns_object(&mut self.json, rec);
-                self.end_record();
-            }
-        }
-    }
-
-    /// A ClientHello record (`event_type: tls`).
-    pub fn write_tls(&mut self, flow: &FlowMeta, rec: &TlsRecord) {
-        self.severity = 6;
-        self.msgid = "tls";
-        match self.format {
-            OutputFormat::ZeekIntel => {}
-            OutputFormat::Ecs => {
-                let cid = self.community_id(flow);
-                let app = AppRecord::Tls(rec.clone());
-                formats::ecs_event(&mut self.json, flow, &app, cid.as_str());
-                self.end_record();
-            }
-            OutputFormat::Eve => {
-                self.begin_record(flow, "tls");
-                write_tls_object(&mut self.json, rec);
+            (OutputFormat::Eve, _) => {
+                self.begin_record(flow, app.app_proto());
+                write_app_object(&mut self.json, app);
                 self.end_record();
             }
         }
@@ -413,33 +389,6 @@ impl EveWriter {
         j.end_object();
         j.end_object();
         self.end_record();
-    }
-
-    /// A QUIC ClientHello record (`event_type: quic`).
-    pub fn write_quic(&mut self, flow: &FlowMeta, rec: &QuicRecord) {
-        self.begin_record(flow, "quic");
-        write_quic_object(&mut self.json, rec);
-        self.end_record();
-    }
-
-    /// An HTTP request record (`event_type: http`).
-    pub fn write_http(&mut self, flow: &FlowMeta, rec: &HttpRecord) {
-        self.severity = 6;
-        self.msgid = "http";
-        match self.format {
-            OutputFormat::ZeekIntel => {}
-            OutputFormat::Ecs => {
-                let cid = self.community_id(flow);
-                let app = AppRecord::Http(rec.clone());
-                formats::ecs_event(&mut self.json, flow, &app, cid.as_str());
-                self.end_record();
-            }
-            OutputFormat::Eve => {
-                self.begin_record(flow, "http");
-                write_http_object(&mut self.json, rec);
-                self.end_record();
-            }
-        }
     }
 
     /// Flush buffered records; the first write error of the run, if any.
@@ -566,6 +515,18 @@ pub(crate) fn rcode_name(rcode: u8) -> &'static str {
         9 => "NOTAUTH",
         10 => "NOTZONE",
         _ => "UNKNOWN",
+    }
+}
+
+/// The protocol object of a record, as Suricata names it (`dns` in the v3 shape, `tls`,
+/// `http`, `quic`); nothing for a record without one.
+fn write_app_object(j: &mut JsonWriter, app: &AppRecord) {
+    match app {
+        AppRecord::Dns(rec) => write_dns_object(j, rec),
+        AppRecord::Tls(rec) => write_tls_object(j, rec),
+        AppRecord::Http(rec) => write_http_object(j, rec),
+        AppRecord::Quic(rec) => write_quic_object(j, rec),
+        AppRecord::None => {}
     }
 }
 
