@@ -715,7 +715,15 @@ impl Capture {
     ) -> usize {
         let (c, s) = (ip(client), ip(server));
         let sport = self.rng.port();
-        self.push(iface, link, c, s, true, 17, &udp(c, s, sport, dport, payload))
+        self.push(
+            iface,
+            link,
+            c,
+            s,
+            true,
+            17,
+            &udp(c, s, sport, dport, payload),
+        )
     }
 
     /// A DNS query and (unless `answers` is None) its response.
@@ -1555,7 +1563,12 @@ fn covered_vendors() -> Capture {
         (
             "zte",
             "10.77.4.10",
-            &["dms.ztems.com", "st.ztems.com", "zxapp.ztems.com", "report.server.nubia.cn"],
+            &[
+                "dms.ztems.com",
+                "st.ztems.com",
+                "zxapp.ztems.com",
+                "report.server.nubia.cn",
+            ],
             &["st.ztems.com"],
         ),
         (
@@ -1571,7 +1584,10 @@ fn covered_vendors() -> Capture {
         ("aset.elitedev.space", "hikvision"),
         ("open.ys7.com", "hikvision"),
         ("iusopen.ezvizlife.com", "hikvision"),
-        ("usdclog-1571272846.us-east-1.elb.amazonaws.com", "hikvision"),
+        (
+            "usdclog-1571272846.us-east-1.elb.amazonaws.com",
+            "hikvision",
+        ),
         ("openapi.easy4ip.com", "dahua"),
         ("openapi.lechange.cn", "dahua"),
         ("open-api-sg.dolynkcloud.com", "dahua"),
@@ -1629,9 +1645,15 @@ X-WSSE: UsernameToken Username=\"P2PClient\"\r\n\r\n";
         "GET /TDS/data/files/p3/s15/G1026/g1699/v1003486/f1/full/update_full_base.zip HTTP/1.1\r\n\
 Host: update.dbankcdn.com\r\nUser-Agent: {ua}\r\nRange: bytes=0-\r\nConnection: Keep-Alive\r\n\r\n"
     );
-    let f = c.tcp_first_flight(0, link, "10.77.3.10", "198.51.100.80", 80, 18_000_000, |_| {
-        req.into_bytes()
-    });
+    let f = c.tcp_first_flight(
+        0,
+        link,
+        "10.77.3.10",
+        "198.51.100.80",
+        80,
+        18_000_000,
+        |_| req.into_bytes(),
+    );
     c.row(f, "http-host", "update.dbankcdn.com", "-");
     c.row(f, "http-user-agent", ua, "-");
     c.advance(5_000_000);
@@ -1640,20 +1662,41 @@ Host: update.dbankcdn.com\r\nUser-Agent: {ua}\r\nRange: bytes=0-\r\nConnection: 
         c.dns(0, link, "10.77.9.10", DNS, n, 1, None, 0);
         c.advance(1_100_000);
     }
-    c.tls(0, link, "10.77.9.10", "198.51.100.90", 443, Some("open.ys7.com"), 20_000_000);
+    c.tls(
+        0,
+        link,
+        "10.77.9.10",
+        "198.51.100.90",
+        443,
+        Some("open.ys7.com"),
+        20_000_000,
+    );
     c.advance(2_000_000);
     c.labels.push(("203.0.113.88:8801", "dahua", false));
     let f = c.udp_send(0, link, "10.77.9.10", "203.0.113.88", 8801, dhget);
     c.row(f, "payload", "203.0.113.88:8801", "-");
     c.labels.push(("203.0.113.89:8800", "dahua", false));
-    let f = c.udp_send(0, link, "10.77.9.10", "203.0.113.89", 8800, b"GET / HTTP/1.1\r\n\r\n");
+    let f = c.udp_send(
+        0,
+        link,
+        "10.77.9.10",
+        "203.0.113.89",
+        8800,
+        b"GET / HTTP/1.1\r\n\r\n",
+    );
     c.row(f, "payload", "203.0.113.89:8800", "-");
     let browser = "Mozilla/5.0 (Linux; Android 14; SM-S918B) HwOUC-curious/1.0";
     c.labels.push((browser, "huawei", false));
     let req = format!("GET / HTTP/1.1\r\nHost: www.example.org\r\nUser-Agent: {browser}\r\n\r\n");
-    let f = c.tcp_first_flight(0, link, "10.77.9.10", "198.51.100.91", 80, 18_000_000, |_| {
-        req.into_bytes()
-    });
+    let f = c.tcp_first_flight(
+        0,
+        link,
+        "10.77.9.10",
+        "198.51.100.91",
+        80,
+        18_000_000,
+        |_| req.into_bytes(),
+    );
     c.row(f, "http-user-agent", browser, "-");
     c
 }

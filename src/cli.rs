@@ -754,7 +754,10 @@ pub fn sigs_list_table(rules: &RuleSet) -> String {
     let mut order: Vec<&sigs::Rule> = rules.rules.iter().collect();
     order.sort_by_key(|r| {
         (
-            rules.packs.get(r.pack).map(|p| p.vendor.to_ascii_lowercase()),
+            rules
+                .packs
+                .get(r.pack)
+                .map(|p| p.vendor.to_ascii_lowercase()),
             r.sid,
         )
     });
@@ -809,8 +812,15 @@ pub fn sigs_list_table(rules: &RuleSet) -> String {
         if row[1] != pack_shown {
             pack_shown = row[1].clone();
             if let Some(p) = rules.packs.iter().find(|p| p.id == pack_shown) {
-                let n = rules.rules.iter().filter(|r| r.pack_id_is(rules, &p.id)).count();
-                line(&[&format!("# {} (pack {}, {n} rules, version {})", p.vendor, p.id, p.version)]);
+                let n = rules
+                    .rules
+                    .iter()
+                    .filter(|r| r.pack_id_is(rules, &p.id))
+                    .count();
+                line(&[&format!(
+                    "# {} (pack {}, {n} rules, version {})",
+                    p.vendor, p.id, p.version
+                )]);
             }
         }
         let cells: Vec<&str> = row.iter().map(String::as_str).collect();

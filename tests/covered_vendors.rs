@@ -27,7 +27,10 @@ fn rows() -> Vec<(String, String, bool, String)> {
         .map(|l| l.split('\t').collect::<Vec<_>>())
         .filter(|f| f[0] == FILE)
         .map(|f| {
-            assert!(f.len() >= 7, "EXPECTED.tsv row without vendor column: {f:?}");
+            assert!(
+                f.len() >= 7,
+                "EXPECTED.tsv row without vendor column: {f:?}"
+            );
             (
                 f[2].to_string(),
                 f[3].to_string(),
@@ -97,9 +100,10 @@ fn every_planted_indicator_alerts_with_its_vendor_and_no_decoy_does() {
             }
         }
         for (kind, name, _, _) in decoys {
-            if let Some(a) = alerts.iter().find(|a| {
-                md(a, "matched_name").eq_ignore_ascii_case(name)
-            }) {
+            if let Some(a) = alerts
+                .iter()
+                .find(|a| md(a, "matched_name").eq_ignore_ascii_case(name))
+            {
                 failures.push(format!("{vendor}: decoy {kind} {name} alerted: {a}"));
             }
         }
@@ -172,7 +176,9 @@ fn report_lists_hosts_per_vendor() {
     assert_eq!(by_vendor.len(), want.len(), "{by_vendor:?}");
     for (vendor, host) in want {
         assert_eq!(
-            by_vendor.get(vendor).map(|s| s.iter().cloned().collect::<Vec<_>>()),
+            by_vendor
+                .get(vendor)
+                .map(|s| s.iter().cloned().collect::<Vec<_>>()),
             Some(vec![host.to_string()]),
             "{vendor}"
         );
@@ -225,4 +231,102 @@ fn sigs_check_bundled_packs_is_clean_and_list_groups_by_vendor() {
     let headers: Vec<&str> = list.lines().filter(|l| l.starts_with("# ")).collect();
     assert_eq!(headers.len(), 6, "{list}");
     assert!(headers[0].starts_with("# Dahua"), "{headers:?}");
+}
+
+fn pack(rule: &str) -> Result<vendorwatch::sigs::RuleSet, Vec<vendorwatch::sigs::SigError>> {
+    let text = format!(
+        "[pack]\nid = \"t\"\nvendor = \"T\"\nversion = \"1\"\n\n[[rule]]\nsid = 1\nname = \"r\"\n\
+         channel = \"cloud\"\nseverity = 1\n{rule}\n"
+    );
+    vendorwatch::sigs::RuleSet::from_str(&text, Path::new("t.toml"))
+}
+
+fn first_error(rule: &str) -> String {
+    pack(rule).expect_err("should fail")[0].to_string()
+}
+
+#[test]
+fn payload_and_user_agent_fields_are_validated() {
+    let ok = pack(
+        "payloads = [{ proto = \"udp\", port = 8800, prefix = \"DHGET\" }, \
+         { proto = \"tcp\", port = 6000, prefix_hex = \"e2:00 01\" }]\nuser_agents = [\"^Hw\", \"OUC\"]",
+    )
+    .expect("valid");
+    let r = &ok.rules[0];
+    assert_eq!(r.payloads[1].prefix, vec![0xe2, 0, 1]);
+    assert_eq!(r.payloads[1].label, "tcp/6000 \"\\xe2\\x00\\x01\"");
+    for (rule, want) in [
+        (
+            "payloads = [{ proto = \"udp\", port = 0, prefix = \"A\" }]",
+            "t.toml:11:37: `port` is 0",
+        ),
+        (
+            "payloads = [{ proto = \"udp\", port = 70000, prefix = \"A\" }]",
+            "from 1 to 65535",
+        ),
+        (
+            "payloads = [{ proto = \"sctp\", port = 1, prefix = \"A\" }]",
+            "expected one of: udp, tcp",
+        ),
+        (
+            "payloads = [{ proto = \"udp\", port = 1, prefix = \"\" }]",
+            "empty payload prefix",
+        ),
+        (
+            "payloads = [{ proto = \"udp\", port = 1 }]",
+            "missing `prefix`",
+        ),
+        (
+            "payloads = [{ proto = \"udp\", port = 1, prefix = \"A\", prefix_hex = \"41\" }]",
+            "not both",
+        ),
+        (
+            "payloads = [{ proto = \"udp\", port = 1, prefix_hex = \"4\" }]",
+            "odd number",
+        ),
+        (
+            "payloads = [{ proto = \"udp\", port = 1, prefix_hex = \"zz\" }]",
+            "not a hex byte",
+        ),
+        (
+            "payloads = [{ proto = \"udp\", port = 1, prefix = \"0123456789abcdef0123456789abcdef!\" }]",
+            "at most 32",
+        ),
+        (
+            "payloads = [{ proto = \"udp\", port = 1, prefix = \"A\", dir = 1 }]",
+            "unknown key `dir`",
+        ),
+        ("user_agents = [\"\"]", "empty user agent"),
+        ("user_agents = [\"^\"]", "empty user agent"),
+        ("user_agents = [\"tab\\there\"]", "printable ASCII"),
+        ("user_agents = [\"X\", \"X\"]", "appears twice"),
+        ("pass = true\nuser_agents = [\"X\"]", "domain names only"),
+    ] {
+        let e = first_error(rule);
+        assert!(e.contains(want), "{rule}: {e}");
+        assert!(e.starts_with("t.toml:"), "{rule}: {e}");
+    }
+}
+
+#[test]
+fn payload_user_agent_and_pass_matching() {
+    let set = pack(
+        "payloads = [{ proto = \"udp\", port = 8800, prefix = \"DHGET\" }]\n\
+         user_agents = [\"HwOUC\", \"^Dalvik\"]\ndomains = [\"*.ys7.com\"]\n\n\
+         [[rule]]\nsid = 2\nname = \"decoy\"\nchannel = \"portal\"\nseverity = 3\npass = true\n\
+         domains = [\"open.ys7.com\"]",
+    )
+    .expect("valid");
+    let m = vendorwatch::sigs::Matcher::new(&set);
+    use vendorwatch::sigs::PortProto::{Tcp, Udp};
+    assert!(m.match_payload(Udp, 8800, b"DHGET /probe").is_some());
+    assert!(m.match_payload(Udp, 8800, b"DHGE").is_none());
+    assert!(m.match_payload(Udp, 8801, b"DHGET /probe").is_none());
+    assert!(m.match_payload(Tcp, 8800, b"DHGET /probe").is_none());
+    assert!(m.match_user_agent(b"x HwOUCDownloadManager").is_some());
+    assert!(m.match_user_agent(b"hwoucdownloadmanager").is_none());
+    assert!(m.match_user_agent(b"Dalvik/2.1.0").is_some());
+    assert!(m.match_user_agent(b"x Dalvik/2.1.0").is_none());
+    assert!(m.match_name(b"devcl.ys7.com").is_some());
+    assert!(m.match_name(b"open.ys7.com").is_none(), "pass rule wins");
 }

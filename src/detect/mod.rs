@@ -702,9 +702,7 @@ impl Detector {
                 Observation::Port => rule.ports.get(hit.pattern).map(String::as_str),
                 Observation::TlsJa4 => rule.ja4.get(hit.pattern).map(String::as_str),
                 Observation::Payload => rule.payloads.get(hit.pattern).map(|p| p.label.as_str()),
-                Observation::HttpUserAgent => {
-                    rule.user_agents.get(hit.pattern).map(String::as_str)
-                }
+                Observation::HttpUserAgent => rule.user_agents.get(hit.pattern).map(String::as_str),
                 _ => rule.domains.get(hit.pattern).map(String::as_str),
             }
             .unwrap_or("");

@@ -584,15 +584,8 @@ impl Matcher {
                 self.ua_arena.extend_from_slice(body.as_bytes());
             }
         }
-        self.payloads.sort_by_key(|e| {
-            (
-                e.proto,
-                e.port,
-                std::cmp::Reverse(e.len),
-                e.sid,
-                e.pattern,
-            )
-        });
+        self.payloads
+            .sort_by_key(|e| (e.proto, e.port, std::cmp::Reverse(e.len), e.sid, e.pattern));
     }
 
     /// True when some enabled rule has `payloads`.
@@ -662,9 +655,7 @@ impl Matcher {
                 if e.anchored {
                     ua.starts_with(needle)
                 } else {
-                    candidate
-                        && !needle.is_empty()
-                        && ua.windows(needle.len()).any(|w| w == needle)
+                    candidate && !needle.is_empty() && ua.windows(needle.len()).any(|w| w == needle)
                 }
             })
             .map(|e| IndicatorMatch {

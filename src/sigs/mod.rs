@@ -47,10 +47,7 @@ use std::path::{Path, PathBuf};
 /// The packs compiled into the binary, as (file name, text): a lone installed binary still
 /// has signatures, and [`RuleSet::bundled`] loads them.
 pub const BUNDLED: &[(&str, &str)] = &[
-    (
-        "dahua.toml",
-        include_str!("../../signatures/dahua.toml"),
-    ),
+    ("dahua.toml", include_str!("../../signatures/dahua.toml")),
     (
         "dji-autel.toml",
         include_str!("../../signatures/dji-autel.toml"),
@@ -59,10 +56,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "hikvision.toml",
         include_str!("../../signatures/hikvision.toml"),
     ),
-    (
-        "huawei.toml",
-        include_str!("../../signatures/huawei.toml"),
-    ),
+    ("huawei.toml", include_str!("../../signatures/huawei.toml")),
     (
         "kaspersky.toml",
         include_str!("../../signatures/kaspersky.toml"),

@@ -1027,12 +1027,14 @@ impl<'a> Source<'a> {
                 || payloads.as_ref().is_some_and(|l| !l.is_empty())
                 || user_agents.as_ref().is_some_and(|l| !l.is_empty()))
         {
-            errors.push(self.error(
-                node.span.clone(),
-                "a `pass` rule exempts domain names only: move its `ips`, `ports`, `payloads` \
+            errors.push(
+                self.error(
+                    node.span.clone(),
+                    "a `pass` rule exempts domain names only: move its `ips`, `ports`, `payloads` \
                  or `user_agents` to another rule"
-                    .into(),
-            ));
+                        .into(),
+                ),
+            );
         }
         let enabled = match get("enabled") {
             Some((k, v)) => self.boolean(k, v, errors),
@@ -1133,7 +1135,9 @@ impl<'a> Source<'a> {
 fn check_user_agent(raw: &str) -> Result<String, String> {
     let body = raw.strip_prefix('^').unwrap_or(raw);
     if body.is_empty() {
-        return Err("empty user agent: write the substring to look for (\"^X\" = starts with X)".into());
+        return Err(
+            "empty user agent: write the substring to look for (\"^X\" = starts with X)".into(),
+        );
     }
     if raw.len() > MAX_USER_AGENT {
         return Err(format!(
@@ -1151,11 +1155,8 @@ fn check_user_agent(raw: &str) -> Result<String, String> {
 
 /// Decode `prefix_hex`: hex digit pairs, optionally separated by spaces or colons.
 fn decode_hex(raw: &str) -> Result<Vec<u8>, String> {
-    let digits: Vec<u8> = raw
-        .bytes()
-        .filter(|b| !matches!(b, b' ' | b':'))
-        .collect();
-    if digits.len() % 2 != 0 {
+    let digits: Vec<u8> = raw.bytes().filter(|b| !matches!(b, b' ' | b':')).collect();
+    if !digits.len().is_multiple_of(2) {
         return Err("odd number of hex digits".into());
     }
     digits
@@ -1191,9 +1192,13 @@ impl Source<'_> {
             };
             let span = item.span.clone().or_else(|| at(key, node));
             let proto = match slots[0] {
-                Some((k, v)) => self
-                    .one_of(k, v, &["udp", "tcp"], errors)
-                    .map(|p| if p == "udp" { PortProto::Udp } else { PortProto::Tcp }),
+                Some((k, v)) => self.one_of(k, v, &["udp", "tcp"], errors).map(|p| {
+                    if p == "udp" {
+                        PortProto::Udp
+                    } else {
+                        PortProto::Tcp
+                    }
+                }),
                 None => {
                     errors.push(self.error(span.clone(), format!("{what} is missing `proto`")));
                     None
@@ -1218,7 +1223,9 @@ impl Source<'_> {
                     Kind::Str(s) => match decode_hex(s) {
                         Ok(b) => Some((b, at(k, v))),
                         Err(e) => {
-                            errors.push(self.error(at(k, v), format!("invalid `prefix_hex` \"{s}\": {e}")));
+                            errors.push(
+                                self.error(at(k, v), format!("invalid `prefix_hex` \"{s}\": {e}")),
+                            );
                             None
                         }
                     },
@@ -1244,7 +1251,10 @@ impl Source<'_> {
             };
             let prefix = prefix.and_then(|(bytes, at)| {
                 if bytes.is_empty() {
-                    errors.push(self.error(at, "empty payload prefix: it would match every packet to the port".into()));
+                    errors.push(self.error(
+                        at,
+                        "empty payload prefix: it would match every packet to the port".into(),
+                    ));
                     None
                 } else if bytes.len() > MAX_PAYLOAD_PREFIX {
                     errors.push(self.error(
@@ -1262,7 +1272,10 @@ impl Source<'_> {
             if let (Some(proto), Some(port), Some(prefix)) = (proto, port, prefix) {
                 let p = PayloadPrefix::new(proto, port, prefix);
                 if out.contains(&p) {
-                    errors.push(self.error(span, format!("payload {} appears twice in this rule", p.label)));
+                    errors.push(self.error(
+                        span,
+                        format!("payload {} appears twice in this rule", p.label),
+                    ));
                 } else {
                     out.push(p);
                 }
