@@ -75,6 +75,10 @@ pub(crate) struct SignatureArgs {
     /// `signatures/` directory next to the binary, else the packs built into it.
     #[arg(long = "signatures", value_name = "PATH")]
     signatures: Vec<PathBuf>,
+    /// Use only these packs (comma-separated pack ids, e.g. `kaspersky,dahua`); default: all
+    /// loaded packs. `sigs list` shows the ids.
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    packs: Vec<String>,
 }
 
 /// How many worker threads: `--workers N`, default cores - 1, at least 1.
@@ -362,13 +366,25 @@ pub fn main() -> i32 {
 
 /// Load the packs the user named, or the bundled ones.
 pub(crate) fn load_rules(args: &SignatureArgs) -> Result<RuleSet, Vec<SigError>> {
-    if !args.signatures.is_empty() {
-        return RuleSet::load(&args.signatures);
+    let all = if !args.signatures.is_empty() {
+        RuleSet::load(&args.signatures)?
+    } else {
+        match sigs::default_signature_dir() {
+            Some(dir) => RuleSet::load(&[dir])?,
+            None => RuleSet::bundled()?,
+        }
+    };
+    if args.packs.is_empty() {
+        return Ok(all);
     }
-    match sigs::default_signature_dir() {
-        Some(dir) => RuleSet::load(&[dir]),
-        None => RuleSet::bundled(),
-    }
+    all.select(&args.packs).map_err(|message| {
+        vec![SigError {
+            file: PathBuf::from("--packs"),
+            line: 0,
+            col: 0,
+            message,
+        }]
+    })
 }
 
 pub(crate) fn report_sig_errors(errors: &[SigError]) {
@@ -909,6 +925,16 @@ pub fn sigs_check_report(rules: &RuleSet) -> String {
         if total[5] > 0 {
             let _ = writeln!(out, "  ja4 fingerprints are stored, not matched yet");
         }
+        let of_pack = || rules.rules.iter().filter(|r| r.pack == pi);
+        let payloads: usize = of_pack().map(|r| r.payloads.len()).sum();
+        let uas: usize = of_pack().map(|r| r.user_agents.len()).sum();
+        let pass: usize = of_pack().filter(|r| r.pass).map(|r| r.domains.len()).sum();
+        if payloads + uas + pass > 0 {
+            let _ = writeln!(
+                out,
+                "  payload prefixes: {payloads}, user agents: {uas}, pass (decoy) patterns: {pass}"
+            );
+        }
     }
     out
 }
@@ -919,13 +945,25 @@ pub fn sigs_list_table(rules: &RuleSet) -> String {
     let head = [
         "SID", "PACK", "CHANNEL", "SEV", "CONF", "DOMAINS", "IPS", "PORTS", "STATE", "NAME",
     ];
-    let rows: Vec<[String; 10]> = rules
-        .rules
-        .iter()
+    // Grouped by vendor (then sid), so each covered vendor's rules read as one block.
+    let mut order: Vec<&sigs::Rule> = rules.rules.iter().collect();
+    order.sort_by_key(|r| {
+        (
+            rules
+                .packs
+                .get(r.pack)
+                .map(|p| p.vendor.to_ascii_lowercase()),
+            r.sid,
+        )
+    });
+    let rows: Vec<[String; 10]> = order
+        .into_iter()
         .map(|r| {
             let pack = rules.packs.get(r.pack);
             let state = if !r.enabled {
                 "disabled"
+            } else if r.pass {
+                "pass"
             } else if !r.ports.is_empty() && !pack.is_some_and(|p| p.port_rules) {
                 "ports-opt-in"
             } else {
@@ -964,7 +1002,22 @@ pub fn sigs_list_table(rules: &RuleSet) -> String {
         let _ = writeln!(out, "{}", l.trim_end());
     };
     line(&head);
+    let mut pack_shown = String::new();
     for row in &rows {
+        if row[1] != pack_shown {
+            pack_shown = row[1].clone();
+            if let Some(p) = rules.packs.iter().find(|p| p.id == pack_shown) {
+                let n = rules
+                    .rules
+                    .iter()
+                    .filter(|r| r.pack_id_is(rules, &p.id))
+                    .count();
+                line(&[&format!(
+                    "# {} (pack {}, {n} rules, version {})",
+                    p.vendor, p.id, p.version
+                )]);
+            }
+        }
         let cells: Vec<&str> = row.iter().map(String::as_str).collect();
         line(&cells);
     }
@@ -1122,17 +1175,23 @@ pub fn sigs_test_report(rules: &RuleSet, name: &str) -> (String, i32) {
     if matches.is_empty() {
         let _ = writeln!(out, "{shown}: no rule matches");
     }
+    let passed = matches.first().is_some_and(|m| rules.rules[m.rule].pass);
     for (i, m) in matches.iter().enumerate() {
         let rule = &rules.rules[m.rule];
         let pattern = rule.domains.get(m.pattern).map_or("", String::as_str);
         let _ = writeln!(
             out,
-            "{shown}: {}sid {} {:?} (channel {}, severity {}, pattern {pattern})",
+            "{shown}: {}sid {} {:?} (channel {}, severity {}, pattern {pattern}){}",
             if i == 0 { "" } else { "also " },
             rule.sid,
             rule.name,
             rule.channel,
-            rule.severity
+            rule.severity,
+            if rule.pass {
+                "; a pass rule: a known decoy, no alert"
+            } else {
+                ""
+            }
         );
     }
     for miss in sigs::explain::near_misses(rules, &shown) {
@@ -1147,7 +1206,7 @@ pub fn sigs_test_report(rules: &RuleSet, name: &str) -> (String, i32) {
             rule.sid, miss.pattern, miss.reason
         );
     }
-    let status = if matches.is_empty() {
+    let status = if matches.is_empty() || passed {
         EXIT_INPUT_ERROR
     } else {
         EXIT_OK

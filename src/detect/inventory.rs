@@ -71,6 +71,18 @@ impl Inventory {
         self.hosts.iter()
     }
 
+    /// Vendor -> hosts that used its channels (both in order): "which covered vendors'
+    /// devices are on this network, on which hosts".
+    pub fn by_vendor(&self) -> BTreeMap<&str, Vec<IpAddr>> {
+        let mut out: BTreeMap<&str, Vec<IpAddr>> = BTreeMap::new();
+        for (host, e) in &self.hosts {
+            for v in &e.vendors {
+                out.entry(v.as_str()).or_default().push(*host);
+            }
+        }
+        out
+    }
+
     /// Number of distinct hosts.
     pub fn len(&self) -> usize {
         self.hosts.len()

@@ -489,6 +489,7 @@ impl EveWriter {
 pub(crate) fn category(channel: &str) -> &'static str {
     match channel {
         "update" => "Vendor update channel",
+        "cloud" => "Vendor cloud/P2P channel",
         "telemetry" => "Vendor telemetry channel",
         "activation" => "Vendor licensing channel",
         "management" => "Vendor management channel",
