@@ -129,7 +129,8 @@ pub(crate) struct LiveArgs {
     /// After opening the capture, switch to this user (as tcpdump -Z).
     #[arg(long, value_name = "NAME")]
     pub(crate) user: Option<String>,
-    /// Write EVE JSON lines to FILE instead of stdout (reopened on SIGHUP).
+    /// Append EVE JSON lines to FILE (created when missing) instead of stdout; reopened on
+    /// SIGHUP (logrotate).
     #[arg(long, value_name = "FILE")]
     pub(crate) eve: Option<PathBuf>,
     /// Also log protocol events, matched or not: comma-separated `dns`, `tls`,
@@ -159,7 +160,7 @@ struct ScanArgs {
     /// Capture files, directories (scanned recursively in name order) or `-` for stdin.
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<String>,
-    /// Write EVE JSON lines to FILE instead of stdout.
+    /// Append EVE JSON lines to FILE (created when missing, as Suricata does) instead of stdout.
     #[arg(long, value_name = "FILE")]
     eve: Option<PathBuf>,
     /// Also log protocol events, matched or not: comma-separated `dns`, `tls`,
@@ -555,13 +556,10 @@ fn run_scan(args: ScanArgs) -> i32 {
         }
     }
     let sink: Box<dyn Write> = match &args.eve {
-        Some(path) => match File::create(path) {
+        Some(path) => match crate::output::reopen::open_eve(path) {
             Ok(f) => Box::new(f),
             Err(e) => {
-                eprintln!(
-                    "vendorwatch: {}: cannot create EVE file: {e}",
-                    path.display()
-                );
+                eprintln!("vendorwatch: {}: cannot open EVE file: {e}", path.display());
                 return EXIT_FATAL;
             }
         },
@@ -728,13 +726,10 @@ fn run_scan_parallel(
     started: std::time::Instant,
 ) -> i32 {
     let sink: Box<dyn Write + Send> = match &args.eve {
-        Some(path) => match File::create(path) {
+        Some(path) => match crate::output::reopen::open_eve(path) {
             Ok(f) => Box::new(f),
             Err(e) => {
-                eprintln!(
-                    "vendorwatch: {}: cannot create EVE file: {e}",
-                    path.display()
-                );
+                eprintln!("vendorwatch: {}: cannot open EVE file: {e}", path.display());
                 return EXIT_FATAL;
             }
         },

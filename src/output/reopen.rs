@@ -3,9 +3,15 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Open an EVE file as Suricata does (`append: yes`): created when missing, appended to
+/// otherwise, so a restart or a second scan never erases records a pipeline has not shipped.
+pub fn open_eve(path: &Path) -> io::Result<File> {
+    OpenOptions::new().create(true).append(true).open(path)
+}
 
 /// A file sink that reopens its path when `reopen` is set.
 pub struct ReopenableFile {
@@ -15,19 +21,16 @@ pub struct ReopenableFile {
 }
 
 impl ReopenableFile {
-    /// Create (truncate) the file at `path`.
+    /// Open the file at `path` for appending (see [`open_eve`]).
     pub fn create(path: PathBuf, reopen: Arc<AtomicBool>) -> io::Result<Self> {
-        let file = File::create(&path)?;
+        let file = open_eve(&path)?;
         Ok(ReopenableFile { path, file, reopen })
     }
 
     fn check(&mut self) -> io::Result<()> {
         if self.reopen.swap(false, Ordering::Relaxed) {
             self.file.flush()?;
-            self.file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.path)?;
+            self.file = open_eve(&self.path)?;
         }
         Ok(())
     }
