@@ -198,14 +198,13 @@ impl Defrag {
         }
     }
 
-    /// Bytes held by incomplete datagrams.
-    #[cfg(test)]
+    /// Bytes held by incomplete datagrams (the table's own accounting, checked against the
+    /// memory cap).
     pub fn held(&self) -> usize {
         self.held
     }
 
     /// Incomplete datagrams held.
-    #[cfg(test)]
     pub fn pending(&self) -> usize {
         self.entries.len()
     }
