@@ -9,6 +9,7 @@ pub mod capture;
 pub mod cli;
 pub mod decode;
 pub mod detect;
+pub mod flood;
 pub mod flow;
 pub mod output;
 pub mod pipeline;
