@@ -16,7 +16,10 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
     let Some(kind) = args.next().as_deref().and_then(Kind::parse) else {
-        eprintln!("usage: flood KIND [N] [CAP=VALUE...]; KIND: {}", names.join(", "));
+        eprintln!(
+            "usage: flood KIND [N] [CAP=VALUE...]; KIND: {}",
+            names.join(", ")
+        );
         std::process::exit(2);
     };
     let n: u64 = args
@@ -57,9 +60,18 @@ fn main() {
         println!("byte cap:             {b} ({} KiB)", b / 1024);
     }
     println!("entries created:      {}", r.created);
-    println!("held at end:          {} entries, {} bytes", r.held, r.held_bytes);
-    println!("peak held:            {} entries, {} bytes", r.peak_held, r.peak_bytes);
-    println!("overflow:             {} ({})", r.overflow, r.overflow_label);
+    println!(
+        "held at end:          {} entries, {} bytes",
+        r.held, r.held_bytes
+    );
+    println!(
+        "peak held:            {} entries, {} bytes",
+        r.peak_held, r.peak_bytes
+    );
+    println!(
+        "overflow:             {} ({})",
+        r.overflow, r.overflow_label
+    );
     println!(
         "table memory peak:    {} KiB (sampled every 1024 packets)",
         r.peak_table_memory / 1024

@@ -164,7 +164,15 @@ pub fn source(i: u64) -> [u8; 4] {
 }
 
 /// Raw IPv4 header + `l4` into `out` (cleared first). `frag` is the flags/offset field.
-pub fn ipv4(out: &mut Vec<u8>, proto: u8, src: [u8; 4], dst: [u8; 4], id: u16, frag: u16, l4: &[u8]) {
+pub fn ipv4(
+    out: &mut Vec<u8>,
+    proto: u8,
+    src: [u8; 4],
+    dst: [u8; 4],
+    id: u16,
+    frag: u16,
+    l4: &[u8],
+) {
     out.clear();
     let total = (20 + l4.len()) as u16;
     out.extend_from_slice(&[0x45, 0]);
@@ -329,8 +337,11 @@ pub fn run(kind: Kind, n: u64, caps: &Caps) -> Report {
     let quic_payload = {
         let hello = client_hello_message("update.kaspersky.com", 1400);
         let part = hello.get(..HELLO_PART).unwrap_or(&hello);
-        quic_v1_initial(&[0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08], &crypto_frame(part))
-            .unwrap_or_default()
+        quic_v1_initial(
+            &[0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08],
+            &crypto_frame(part),
+        )
+        .unwrap_or_default()
     };
     let fragment = vec![0xabu8; 1480];
     let server = [192, 0, 2, 1];
@@ -344,7 +355,14 @@ pub fn run(kind: Kind, n: u64, caps: &Caps) -> Report {
         let port = 1024 + (i % 50_000) as u16;
         match kind {
             Kind::Syn => {
-                tcp(&mut l4, port, 443, (i as u32).wrapping_mul(2_654_435_761), 0x02, &[]);
+                tcp(
+                    &mut l4,
+                    port,
+                    443,
+                    (i as u32).wrapping_mul(2_654_435_761),
+                    0x02,
+                    &[],
+                );
                 ipv4(&mut pkt, 6, src, server, 1, 0x4000, &l4);
             }
             Kind::HalfOpenHello => {

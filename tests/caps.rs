@@ -32,7 +32,11 @@ fn reassembly_cap_under_half_open_client_hellos() {
     assert_eq!(r.created, n);
     assert!(r.peak_bytes <= 64 * 1024, "{r:?}");
     assert_eq!(r.held_bytes, fit * HELLO_PART);
-    assert_eq!(r.overflow, n - fit as u64, "refused at the memory cap: {r:?}");
+    assert_eq!(
+        r.overflow,
+        n - fit as u64,
+        "refused at the memory cap: {r:?}"
+    );
 }
 
 #[test]
@@ -67,10 +71,16 @@ fn quic_connection_cap_under_an_initial_flood() {
     let mut caps = Caps::default();
     caps.quic.max_pending = 100;
     let r = flood::run(Kind::QuicInitials, 1000, &caps);
-    assert_eq!(r.created, 1000, "every Initial decrypted, a new connection: {r:?}");
+    assert_eq!(
+        r.created, 1000,
+        "every Initial decrypted, a new connection: {r:?}"
+    );
     assert!(r.peak_held <= 100, "{r:?}");
     assert_eq!(r.held, 100);
-    assert!(r.held_bytes >= 100 * HELLO_PART, "half hellos are buffered: {r:?}");
+    assert!(
+        r.held_bytes >= 100 * HELLO_PART,
+        "half hellos are buffered: {r:?}"
+    );
     assert_eq!(r.overflow, 900, "{r:?}");
 }
 
@@ -111,8 +121,11 @@ fn suppression_table_cap_under_distinct_names() {
 /// Every cap is a `scan` flag.
 #[test]
 fn every_cap_is_a_scan_flag() {
-    let run = common::vendorwatch(&["scan", "--help"]);
-    let help = String::from_utf8_lossy(&run.output.stdout).into_owned();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vendorwatch"))
+        .args(["scan", "--help"])
+        .output()
+        .expect("run vendorwatch");
+    let help = String::from_utf8_lossy(&out.stdout).into_owned();
     for flag in [
         "--max-flows",
         "--reassembly-memory",
