@@ -15,7 +15,7 @@ use flate2::read::MultiGzDecoder;
 use crate::capture::file::{CaptureError, CaptureErrorKind, CaptureReader};
 use crate::decode::{DecodeStats, Decoded, Decoder, L4Proto, SkipReason};
 use crate::detect::{Detector, FlowMeta};
-use crate::flow::{AppEvent, FlowTable};
+use crate::flow::{AppEvent, AppSink, FlowTable, Pending};
 use crate::output::eve::EveWriter;
 
 /// One input as the user named it.
@@ -234,6 +234,8 @@ fn scan_inputs(
                 }
             },
         };
+        // Connections to resolved addresses still undecided are decided at the input's end.
+        finish_input(&mut stages.flows, &mut stages.detector, out);
         if let Some(sig) = stop_signal() {
             // Stopped in the middle of this input: not a damaged file.
             stats.stopped_by = Some(sig);
@@ -466,7 +468,8 @@ fn scan_reader<R: Read>(
 }
 
 /// The stages after decoding, for one packet: UDP straight to detection, TCP through the flow
-/// table, which hands complete messages (reassembled when needed) to detection.
+/// table, which hands complete messages (reassembled when needed) to detection. Callers call
+/// [`finish_input`] at the end of each input.
 pub fn process(
     pkt: &Decoded<'_>,
     meta: &FlowMeta,
@@ -483,12 +486,60 @@ pub fn process(
             });
         }
         L4Proto::Tcp => {
-            let mut sink = |event: AppEvent<'_>| match event {
-                AppEvent::Tls(hello) => detector.on_client_hello(&hello, meta, out),
-                AppEvent::Http(req) => detector.on_http(&req, meta, out),
-                AppEvent::Dns(msg) => detector.on_dns(msg, meta, out),
+            let mut sink = DetectSink {
+                detector,
+                meta: Some(meta),
+                out,
             };
             flows.on_tcp(pkt, meta.ts, &mut sink);
         }
+    }
+}
+
+/// The end of an input: TCP connections to resolved addresses that have not shown a name yet
+/// are decided without one (`resolved-ip`, reported with each flow's latest packet).
+pub fn finish_input(flows: &mut FlowTable, detector: &mut Detector, out: &mut EveWriter) {
+    let mut sink = DetectSink {
+        detector,
+        meta: None,
+        out,
+    };
+    flows.drain(&mut sink);
+}
+
+/// The flow layer's sink: extracted messages and resolved-address candidates to detection.
+struct DetectSink<'a, 'm> {
+    detector: &'a mut Detector,
+    /// The current packet (none at the end of an input).
+    meta: Option<&'m FlowMeta>,
+    out: &'a mut EveWriter,
+}
+
+impl AppSink for DetectSink<'_, '_> {
+    fn on_app(&mut self, event: AppEvent<'_>) {
+        let Some(meta) = self.meta else {
+            return;
+        };
+        match event {
+            AppEvent::Tls(hello) => self.detector.on_client_hello(&hello, meta, self.out),
+            AppEvent::Http(req) => self.detector.on_http(&req, meta, self.out),
+            AppEvent::Dns(msg) => self.detector.on_dns(msg, meta, self.out),
+        }
+    }
+
+    fn new_flow(&mut self, server_is_src: bool) -> Option<Box<Pending>> {
+        self.detector.tcp_candidate(self.meta?, server_is_src)
+    }
+
+    fn touch(&mut self, pending: &mut Pending) {
+        if let Some(meta) = self.meta {
+            pending.meta.ts = meta.ts;
+            pending.meta.pcap_cnt = meta.pcap_cnt;
+        }
+    }
+
+    fn unnamed(&mut self, pending: Box<Pending>, by_packet: bool) {
+        let at = if by_packet { self.meta } else { None };
+        self.detector.resolved_unnamed(&pending, at, self.out);
     }
 }

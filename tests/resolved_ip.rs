@@ -1,6 +1,7 @@
-//! DNS answer following end to end: a host resolves a Kaspersky update name, a (different)
-//! host later opens a TCP connection to the returned address with no name of its own, and
-//! the connection is alerted as `resolved-ip`, naming the original query.
+//! DNS answer following end to end: a host resolves a Kaspersky update name, any host (the
+//! one that asked included) later opens a connection to the returned address with no name of
+//! its own, and the connection is alerted as `resolved-ip`, naming the original query. A
+//! connection that names itself (SNI, Host) is left to that name's own matching.
 
 mod common;
 
@@ -31,6 +32,126 @@ fn dns_response(name: &str, addr: [u8; 4], ttl: u32) -> Vec<u8> {
     m.extend_from_slice(&[0, 4]);
     m.extend_from_slice(&addr);
     m
+}
+
+const SYN: u8 = 0x02;
+const RST: u8 = 0x04;
+const FIN_ACK: u8 = 0x11;
+const PSH_ACK: u8 = 0x18;
+
+fn ipv4_tcp(
+    src: [u8; 4],
+    sport: u16,
+    dst: [u8; 4],
+    dport: u16,
+    flags: u8,
+    payload: &[u8],
+) -> Vec<u8> {
+    let total = 20 + 20 + payload.len();
+    let mut p = vec![0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 6, 0, 0];
+    p[2..4].copy_from_slice(&(total as u16).to_be_bytes());
+    p.extend_from_slice(&src);
+    p.extend_from_slice(&dst);
+    p.extend_from_slice(&sport.to_be_bytes());
+    p.extend_from_slice(&dport.to_be_bytes());
+    // The SYN takes sequence number 999; data starts at 1000.
+    let seq: u32 = if flags & SYN != 0 { 999 } else { 1000 };
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&[0, 0, 0, 1, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    p.extend_from_slice(payload);
+    p
+}
+
+fn client_hello(sni: &str) -> Vec<u8> {
+    let name = sni.as_bytes();
+    let mut ext = Vec::new();
+    let list_len = name.len() + 3;
+    ext.extend_from_slice(&[0, 0]);
+    ext.extend_from_slice(&((list_len + 2) as u16).to_be_bytes());
+    ext.extend_from_slice(&(list_len as u16).to_be_bytes());
+    ext.push(0);
+    ext.extend_from_slice(&(name.len() as u16).to_be_bytes());
+    ext.extend_from_slice(name);
+    let mut body = vec![0x03, 0x03];
+    body.extend_from_slice(&[7u8; 32]);
+    body.push(0);
+    body.extend_from_slice(&[0, 2, 0x13, 0x01, 1, 0]);
+    body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+    body.extend_from_slice(&ext);
+    let mut hs = vec![1, 0];
+    hs.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    hs.extend_from_slice(&body);
+    let mut rec = vec![0x16, 0x03, 0x01];
+    rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+    rec.extend_from_slice(&hs);
+    rec
+}
+
+fn push_name(m: &mut Vec<u8>, name: &str) {
+    for label in name.split('.') {
+        m.push(label.len() as u8);
+        m.extend_from_slice(label.as_bytes());
+    }
+    m.push(0);
+}
+
+/// A response for `qname` whose answer is `qname CNAME target`, `target A addr`.
+fn dns_cname_response(qname: &str, target: &str, addr: [u8; 4], ttl: u32) -> Vec<u8> {
+    let mut m = vec![0x43, 0x21, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0];
+    push_name(&mut m, qname);
+    m.extend_from_slice(&[0, 1, 0, 1]);
+    // Answer 1: qname (pointer to offset 12) CNAME target.
+    let mut rdata = Vec::new();
+    push_name(&mut rdata, target);
+    m.extend_from_slice(&[0xc0, 12, 0, 5, 0, 1]);
+    m.extend_from_slice(&ttl.to_be_bytes());
+    m.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    let target_at = m.len();
+    m.extend_from_slice(&rdata);
+    // Answer 2: target (pointer to the CNAME's rdata) A addr.
+    m.extend_from_slice(&[0xc0, target_at as u8, 0, 1, 0, 1]);
+    m.extend_from_slice(&ttl.to_be_bytes());
+    m.extend_from_slice(&[0, 4]);
+    m.extend_from_slice(&addr);
+    m
+}
+
+/// Scan `packets` (with extra arguments) and check every record against the EVE schema.
+fn scan(tag: &str, packets: &[(u32, Vec<u8>)], extra: &[&str]) -> common::Run {
+    let dir = std::env::temp_dir().join(format!("vw-resolved-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("resolved.pcap");
+    std::fs::write(&path, pcap(packets)).unwrap();
+    let path = path.to_string_lossy().into_owned();
+    let mut args = vec!["scan"];
+    args.extend_from_slice(extra);
+    args.push(&path);
+    let run = common::vendorwatch(&args);
+    assert!(matches!(run.code(), Some(0 | 1)), "{}", run.stderr());
+    validate(&run);
+    let _ = std::fs::remove_dir_all(&dir);
+    run
+}
+
+fn validate(run: &common::Run) {
+    let Some(schema) = common::schema_path() else {
+        eprintln!("schema absent: records not validated");
+        return;
+    };
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema).unwrap()).unwrap();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    for r in &run.records {
+        let errors: Vec<String> = v.iter_errors(r).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{r}\n{errors:?}");
+    }
+}
+
+fn resolved_alerts(run: &common::Run) -> Vec<serde_json::Value> {
+    run.events("alert")
+        .filter(|a| a["alert"]["metadata"]["observation"][0] == "resolved-ip")
+        .cloned()
+        .collect()
 }
 
 fn pcap(packets: &[(u32, Vec<u8>)]) -> Vec<u8> {
@@ -105,4 +226,219 @@ fn connection_by_ip_to_a_resolved_kaspersky_address_alerts() {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+const A: [u8; 4] = [10, 0, 0, 5];
+const B: [u8; 4] = [10, 0, 0, 6];
+const SERVER: [u8; 4] = [192, 0, 2, 10];
+const T0: u32 = 1_700_000_000;
+
+/// Host A resolves s01.upd.kaspersky.com; then A and other hosts connect to its address.
+fn any_host_packets() -> Vec<(u32, Vec<u8>)> {
+    let dns = dns_response("s01.upd.kaspersky.com", SERVER, 300);
+    let get_by_ip = b"GET /bases/index.xml HTTP/1.1\r\nHost: 192.0.2.10\r\n\r\n";
+    let get_named = b"GET / HTTP/1.1\r\nHost: updates.example.net\r\n\r\n";
+    vec![
+        // 1: the answer, to A.
+        (T0, ipv4_udp([9, 9, 9, 9], 53, A, 5353, &dns)),
+        // 2, 3: A itself connects by address and sends plain (not TLS/HTTP/DNS) data.
+        (T0 + 1, ipv4_tcp(A, 40000, SERVER, 443, SYN, b"")),
+        (
+            T0 + 2,
+            ipv4_tcp(A, 40000, SERVER, 443, PSH_ACK, b"\x00\x01KLUPD\x00"),
+        ),
+        // 4, 5: B: SYN, then RST: decided by the RST.
+        (T0 + 3, ipv4_tcp(B, 40001, SERVER, 80, SYN, b"")),
+        (T0 + 4, ipv4_tcp(B, 40001, SERVER, 80, RST, b"")),
+        // 6, 7: C: a ClientHello with an unrelated SNI: a name of its own, no resolved-ip.
+        (
+            T0 + 5,
+            ipv4_tcp([10, 0, 0, 7], 40002, SERVER, 443, SYN, b""),
+        ),
+        (
+            T0 + 6,
+            ipv4_tcp(
+                [10, 0, 0, 7],
+                40002,
+                SERVER,
+                443,
+                PSH_ACK,
+                &client_hello("www.example.org"),
+            ),
+        ),
+        // 8: D: HTTP whose Host is the address itself (no name): decided by the request.
+        (
+            T0 + 7,
+            ipv4_tcp([10, 0, 0, 8], 40003, SERVER, 80, PSH_ACK, get_by_ip),
+        ),
+        // 9: E: HTTP with a name of its own: nothing.
+        (
+            T0 + 8,
+            ipv4_tcp([10, 0, 0, 9], 40004, SERVER, 80, PSH_ACK, get_named),
+        ),
+        // 10, 11: F: SYN, then FIN: decided by the FIN.
+        (
+            T0 + 9,
+            ipv4_tcp([10, 0, 0, 10], 40005, SERVER, 8443, SYN, b""),
+        ),
+        (
+            T0 + 10,
+            ipv4_tcp([10, 0, 0, 10], 40005, SERVER, 8443, FIN_ACK, b""),
+        ),
+        // 12, 13: UDP from I (B again would be a suppressed repeat of B's alert): the first
+        // datagram decides (alert), the second is silent.
+        (
+            T0 + 11,
+            ipv4_udp([10, 0, 0, 13], 50000, SERVER, 1234, b"\x01ping"),
+        ),
+        (
+            T0 + 12,
+            ipv4_udp([10, 0, 0, 13], 50000, SERVER, 1234, b"\x01ping"),
+        ),
+        // 14: G: a SYN and nothing more: decided at the end of the input.
+        (
+            T0 + 13,
+            ipv4_tcp([10, 0, 0, 11], 40006, SERVER, 443, SYN, b""),
+        ),
+        // 15, 16: after the TTL (300 s), plain data by H: nothing.
+        (
+            T0 + 400,
+            ipv4_tcp([10, 0, 0, 12], 40007, SERVER, 443, SYN, b""),
+        ),
+        (
+            T0 + 401,
+            ipv4_tcp([10, 0, 0, 12], 40007, SERVER, 443, PSH_ACK, b"\x00\x01"),
+        ),
+    ]
+}
+
+#[test]
+fn any_host_without_a_name_of_its_own_alerts_once_per_connection() {
+    let run = scan("any", &any_host_packets(), &["--quiet"]);
+    let resolved = resolved_alerts(&run);
+    let got: Vec<(String, u64, String)> = resolved
+        .iter()
+        .map(|a| {
+            (
+                a["src_ip"].as_str().unwrap().to_string(),
+                a["pcap_cnt"].as_u64().unwrap(),
+                a["proto"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, u64, String)> = [
+        ("10.0.0.5", 3, "TCP"),
+        ("10.0.0.6", 5, "TCP"),
+        ("10.0.0.8", 8, "TCP"),
+        ("10.0.0.10", 11, "TCP"),
+        ("10.0.0.13", 12, "UDP"),
+        ("10.0.0.11", 14, "TCP"),
+    ]
+    .iter()
+    .map(|(ip, n, p)| (ip.to_string(), *n, p.to_string()))
+    .collect();
+    assert_eq!(got, want, "{resolved:#?}");
+    for a in &resolved {
+        assert_eq!(a["dest_ip"], "192.0.2.10");
+        assert_eq!(a["alert"]["metadata"]["matched_name"][0], "192.0.2.10");
+        assert_eq!(
+            a["alert"]["metadata"]["resolved_from"][0],
+            "s01.upd.kaspersky.com"
+        );
+        assert_eq!(a["alert"]["metadata"]["vendor"][0], "Kaspersky");
+    }
+    // The timestamp is the deciding packet's (pcap_cnt 3 is at T0 + 2).
+    assert!(
+        resolved[0]["timestamp"]
+            .as_str()
+            .unwrap()
+            .starts_with("2023-11-14T22:13:22"),
+        "{}",
+        resolved[0]
+    );
+    // C's SNI is no Kaspersky name: no alert of any kind for C; the DNS answer alerted for A.
+    assert!(run.events("alert").all(|a| a["src_ip"] != "10.0.0.7"));
+    assert!(
+        run.events("alert")
+            .any(|a| a["alert"]["metadata"]["observation"][0] == "dns-query")
+    );
+}
+
+#[test]
+fn a_cname_chain_alerts_on_the_target_and_remembers_its_addresses() {
+    let addr = [192, 0, 2, 9];
+    let dns = dns_cname_response("innocent.example", "s02.upd.kaspersky.com", addr, 600);
+    let packets = vec![
+        (T0, ipv4_udp([9, 9, 9, 9], 53, A, 5353, &dns)),
+        (T0 + 30, ipv4_tcp(B, 41000, addr, 443, SYN, b"")),
+        (
+            T0 + 31,
+            ipv4_tcp(B, 41000, addr, 443, PSH_ACK, b"\x05\x00\x00\x00binary"),
+        ),
+    ];
+    let run = scan("cname", &packets, &["--quiet", "--log", "dns"]);
+    let alerts: Vec<_> = run.events("alert").collect();
+    let dns_alerts: Vec<_> = alerts
+        .iter()
+        .filter(|a| a["alert"]["metadata"]["observation"][0] == "dns-answer")
+        .collect();
+    assert_eq!(dns_alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(
+        dns_alerts[0]["alert"]["metadata"]["matched_name"][0],
+        "s02.upd.kaspersky.com"
+    );
+    assert_eq!(dns_alerts[0]["dest_ip"], "10.0.0.5");
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a["alert"]["metadata"]["matched_name"][0] != "innocent.example")
+    );
+    let resolved = resolved_alerts(&run);
+    assert_eq!(resolved.len(), 1, "{alerts:#?}");
+    let a = &resolved[0];
+    assert_eq!(a["src_ip"], "10.0.0.6");
+    assert_eq!(a["dest_ip"], "192.0.2.9");
+    assert_eq!(a["pcap_cnt"], 3);
+    assert_eq!(
+        a["alert"]["metadata"]["resolved_from"][0],
+        "s02.upd.kaspersky.com"
+    );
+}
+
+#[test]
+fn flows_evicted_at_the_cap_are_decided_and_counted() {
+    let dns = dns_response("s03.upd.kaspersky.com", SERVER, 300);
+    let mut packets = vec![(T0, ipv4_udp([9, 9, 9, 9], 53, A, 5353, &dns))];
+    // Three SYNs to the address with a one-flow table: each new flow evicts the one before.
+    for (i, host) in [[10, 0, 1, 1], [10, 0, 1, 2], [10, 0, 1, 3]]
+        .iter()
+        .enumerate()
+    {
+        packets.push((
+            T0 + 1 + i as u32,
+            ipv4_tcp(*host, 42000, SERVER, 443, SYN, b""),
+        ));
+    }
+    let run = scan("cap", &packets, &["--max-flows", "1", "--log", "dns"]);
+    let resolved = resolved_alerts(&run);
+    let got: Vec<(&str, u64)> = resolved
+        .iter()
+        .map(|a| {
+            (
+                a["src_ip"].as_str().unwrap(),
+                a["pcap_cnt"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // Evicted flows report their own latest packet; the last one is decided at the end.
+    assert_eq!(
+        got,
+        [("10.0.1.1", 2), ("10.0.1.2", 3), ("10.0.1.3", 4)],
+        "{resolved:#?}"
+    );
+    assert!(
+        run.stderr().contains("2 evicted at the flow cap"),
+        "{}",
+        run.stderr()
+    );
 }

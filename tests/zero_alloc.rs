@@ -147,6 +147,7 @@ fn run_frames(
 fn fast_paths_allocate_nothing() {
     non_matching_packets_allocate_nothing();
     packets_of_decided_flows_allocate_nothing();
+    new_flows_to_other_addresses_allocate_nothing_while_addresses_are_remembered();
 }
 
 fn non_matching_packets_allocate_nothing() {
@@ -217,4 +218,50 @@ fn packets_of_decided_flows_allocate_nothing() {
     // The repeated hellos of round 7 are parsed in place too.
     assert_eq!(detector.stats.client_hellos, 1000);
     assert_eq!(flows.stats.segments_buffered, 0);
+}
+
+/// A response for `name` with one A record `addr`.
+fn dns_response(name: &str, addr: [u8; 4]) -> Vec<u8> {
+    let mut m = vec![0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
+    for label in name.split('.') {
+        m.push(label.len() as u8);
+        m.extend_from_slice(label.as_bytes());
+    }
+    m.extend_from_slice(&[0, 0, 1, 0, 1]);
+    m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4]);
+    m.extend_from_slice(&addr);
+    m
+}
+
+fn new_flows_to_other_addresses_allocate_nothing_while_addresses_are_remembered() {
+    let rules = RuleSet::bundled().expect("bundled packs load");
+    let mut detector = Detector::new(rules, LogSelection::default());
+    let mut out = EveWriter::new(Box::new(std::io::sink()));
+    let mut flows = FlowTable::new(FlowConfig::default());
+    // Warm-up: a matching answer (another address than the test frames' 93.184.216.34) is
+    // remembered, and one round of the flows below runs.
+    let mut frames = vec![frame(
+        true,
+        53,
+        &dns_response("s01.upd.kaspersky.com", [192, 0, 2, 10]),
+    )];
+    let get = b"GET / HTTP/1.1\r\nHost: example.org\r\n\r\n";
+    for i in 0..1000u16 {
+        let port = 30000 + i % 64;
+        // New TCP flows (a lookup each), plain data, HTTP, RST; UDP datagrams (a lookup each).
+        frames.push(tcp_frame(false, port, 443, 0x02, b""));
+        frames.push(tcp_frame(false, port, 443, PSH_ACK, &[0x17; 300]));
+        frames.push(tcp_frame(false, port, 443, RST, b""));
+        frames.push(tcp_frame(false, port + 100, 80, PSH_ACK, get));
+        frames.push(tcp_frame(false, port + 100, 80, RST, b""));
+        frames.push(tcp_frame(true, port, 4500, 0, b"\x01datagram"));
+    }
+    let allocations = run_frames(&frames, 1 + 6 * 64, &mut flows, &mut detector, &mut out);
+    assert_eq!(detector.resolved.len(), 1);
+    assert_eq!(
+        allocations, 0,
+        "allocations for flows to addresses not remembered"
+    );
+    assert_eq!(detector.resolved.stats.hits, 0);
+    assert_eq!(flows.pending(), 0);
 }

@@ -1,7 +1,11 @@
 //! DNS answer following: the A/AAAA addresses of a response whose question or CNAME target
 //! matched a rule are remembered with the record's TTL, so a later connection to one of those
-//! addresses (a TCP SYN, or a UDP datagram) is attributed to the name even when the connection
+//! addresses (a TCP flow, or a UDP datagram) is attributed to the name when the connection
 //! itself carries none (no SNI, no Host: an updater that connects by IP).
+//!
+//! The decision is deferred to when the connection has shown whether it names itself: a TCP
+//! flow to a remembered address holds a [`Pending`] candidate in its flow-table entry until
+//! the client's first flight is decided (see `Detector::tcp_candidate` and the flow layer).
 //!
 //! Bounded: at most `capacity` addresses (the oldest evicted first, counted); an entry expires
 //! at `ttl` seconds of packet time after the answer (TTL clamped to [`MIN_TTL`]..[`MAX_TTL`]).
@@ -30,6 +34,24 @@ pub struct Resolved {
     /// The host that asked (it alerted on the DNS message already).
     pub client: IpAddr,
     generation: u64,
+}
+
+/// A connection to a remembered address whose decision is still open: held (boxed, so a
+/// flow without one costs a null pointer) by the TCP flow-table entry until the flow yields a
+/// name of its own (the candidate is dropped) or is decided without one (the `resolved-ip`
+/// alert is written).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// The flow oriented client to server; `ts` and `pcap_cnt` are those of the flow's latest
+    /// packet (used when the decision comes without a packet of the flow: eviction, end of
+    /// input).
+    pub meta: crate::detect::FlowMeta,
+    /// The matched name the address was resolved from.
+    pub name: String,
+    /// Index of the rule that matched it.
+    pub rule: usize,
+    /// Index of the pattern within the rule's `domains`.
+    pub pattern: usize,
 }
 
 /// Counters.

@@ -36,7 +36,8 @@ pub enum Observation {
     HttpHost,
     /// server_name of the ClientHello in a QUIC Initial.
     QuicSni,
-    /// A connection (TCP SYN or UDP) to an address resolved earlier from a matched name.
+    /// A connection (TCP flow or UDP) without a name of its own to an address resolved earlier
+    /// from a matched name.
     ResolvedIp,
     /// The JA4 fingerprint of a ClientHello (TLS or QUIC) listed by a rule's `ja4`.
     TlsJa4,
@@ -283,16 +284,16 @@ pub struct Detector {
     has_ja4_rules: bool,
     /// Addresses resolved from matched names ([`answers`]).
     pub resolved: answers::ResolvedIps,
-    /// UDP (client, address, port) already alerted as `resolved-ip`, bounded.
-    udp_alerted: std::collections::HashSet<(IpAddr, IpAddr, u16)>,
+    /// UDP (client, address, port) whose `resolved-ip` decision was taken, bounded.
+    udp_decided: std::collections::HashSet<(IpAddr, IpAddr, u16)>,
     /// Alert suppression (`--suppress-window`); the default is one hour.
     pub suppress: Suppressor,
 }
 
 /// Most addresses remembered from DNS answers.
 pub const RESOLVED_CAPACITY: usize = 65_536;
-/// Most UDP (client, address, port) triples remembered as already alerted.
-const UDP_ALERTED_CAPACITY: usize = 4096;
+/// Most UDP (client, address, port) triples remembered as decided.
+pub const UDP_DECIDED_CAPACITY: usize = 4096;
 
 impl Detector {
     /// Compile the rules into a matcher.
@@ -318,7 +319,7 @@ impl Detector {
             stats: DetectStats::default(),
             has_ja4_rules,
             resolved: answers::ResolvedIps::new(RESOLVED_CAPACITY),
-            udp_alerted: std::collections::HashSet::new(),
+            udp_decided: std::collections::HashSet::new(),
             suppress: Suppressor::default(),
         }
     }
@@ -529,7 +530,7 @@ impl Detector {
     /// packet times of separate files need not follow each other).
     pub fn start_capture(&mut self) {
         self.resolved.clear();
-        self.udp_alerted.clear();
+        self.udp_decided.clear();
     }
 
     /// Remember the A/AAAA addresses of a DNS message whose name matched (`hit`).
@@ -553,38 +554,95 @@ impl Detector {
         });
     }
 
-    /// A new connection: a TCP SYN (without ACK) or a UDP datagram. When its destination was
-    /// resolved from a matched name, alert with observation `resolved-ip`. Costs one hash
-    /// probe (none while nothing was resolved) and allocates nothing when it does not match.
+    /// A UDP datagram (TCP flows go through [`Detector::tcp_candidate`]): when its
+    /// destination was resolved from a matched name, decide at once whether the flow has a name
+    /// of its own. The first datagram of a (client, address, port) triple decides it: a QUIC
+    /// Initial leaves the decision to its ClientHello ([`Detector::on_quic_hello`]: an SNI is a
+    /// name of its own, a hello without one alerts); any other datagram alerts `resolved-ip`
+    /// now. Later datagrams of the triple are silent (a bounded set of [`UDP_DECIDED_CAPACITY`]
+    /// triples, cleared when full). DNS (port 53) is not a connection to the address.
+    /// Costs one hash probe (none while nothing was resolved) and allocates nothing when it
+    /// does not match.
     pub fn on_connection(&mut self, pkt: &Decoded<'_>, meta: &FlowMeta, out: &mut EveWriter) {
-        let new = match pkt.proto {
-            L4Proto::Tcp => pkt.tcp_flags.syn && !pkt.tcp_flags.ack,
-            L4Proto::Udp => !is_dns_port(pkt.src_port, pkt.dst_port),
-        };
-        if !new || self.resolved.is_empty() {
+        if pkt.proto != L4Proto::Udp
+            || is_dns_port(pkt.src_port, pkt.dst_port)
+            || self.resolved.is_empty()
+        {
             return;
         }
         let Some(entry) = self.resolved.lookup(meta.dst_ip, meta.ts.secs) else {
             return;
         };
-        // The host that resolved the name alerted on its DNS message already; an alert per
-        // connection of its own would repeat that. Other hosts connecting by address are the
-        // ones this finds.
-        if entry.client == meta.src_ip {
+        let (rule, pattern) = (entry.rule, entry.pattern);
+        if self.udp_decided.len() >= UDP_DECIDED_CAPACITY {
+            self.udp_decided.clear();
+        }
+        if !self
+            .udp_decided
+            .insert((meta.src_ip, meta.dst_ip, meta.dst_port))
+        {
             return;
         }
-        let (name, rule_idx, pattern_idx) = (entry.name.clone(), entry.rule, entry.pattern);
-        if pkt.proto == L4Proto::Udp {
-            if self.udp_alerted.len() >= UDP_ALERTED_CAPACITY {
-                self.udp_alerted.clear();
-            }
-            if !self
-                .udp_alerted
-                .insert((meta.src_ip, meta.dst_ip, meta.dst_port))
-            {
-                return;
-            }
+        if crate::proto::quic::looks_like_initial(pkt.payload) {
+            return;
         }
+        let name = entry.name.clone();
+        self.alert_resolved(meta, &name, rule, pattern, out);
+    }
+
+    /// A new TCP flow (a SYN, a SYN-ACK, or the first data of a flow seen mid-stream) whose
+    /// server (`server_is_src`: the packet came from it) is an address resolved from a matched
+    /// name: the candidate the flow holds until it is decided. One hash probe (none while
+    /// nothing was resolved); nothing allocated unless the address is remembered.
+    pub fn tcp_candidate(
+        &mut self,
+        meta: &FlowMeta,
+        server_is_src: bool,
+    ) -> Option<Box<answers::Pending>> {
+        if self.resolved.is_empty() || is_dns_port(meta.src_port, meta.dst_port) {
+            return None;
+        }
+        let mut flow = *meta;
+        if server_is_src {
+            std::mem::swap(&mut flow.src_ip, &mut flow.dst_ip);
+            std::mem::swap(&mut flow.src_port, &mut flow.dst_port);
+        }
+        let entry = self.resolved.lookup(flow.dst_ip, meta.ts.secs)?;
+        Some(Box::new(answers::Pending {
+            meta: flow,
+            name: entry.name.clone(),
+            rule: entry.rule,
+            pattern: entry.pattern,
+        }))
+    }
+
+    /// A TCP flow holding a candidate was decided without a name of its own: alert
+    /// `resolved-ip`. `at` is the packet that decided it (its time and number are reported);
+    /// `None` when the decision came without one (idle or cap eviction, end of input): the
+    /// flow's latest packet is reported.
+    pub fn resolved_unnamed(
+        &mut self,
+        pending: &answers::Pending,
+        at: Option<&FlowMeta>,
+        out: &mut EveWriter,
+    ) {
+        let mut meta = pending.meta;
+        if let Some(at) = at {
+            meta.ts = at.ts;
+            meta.pcap_cnt = at.pcap_cnt;
+        }
+        self.alert_resolved(&meta, &pending.name, pending.rule, pending.pattern, out);
+    }
+
+    /// Write a `resolved-ip` alert for the connection `meta` (client to server).
+    fn alert_resolved(
+        &mut self,
+        meta: &FlowMeta,
+        name: &str,
+        rule_idx: usize,
+        pattern_idx: usize,
+        out: &mut EveWriter,
+    ) {
         let Some(rule) = self.rules.rules.get(rule_idx) else {
             return;
         };
@@ -607,7 +665,7 @@ impl Detector {
             matched_name: &ip,
             matched_pattern: pattern,
             observation: Observation::ResolvedIp,
-            resolved_from: Some(&name),
+            resolved_from: Some(name),
             repeats,
         };
         out.write_alert(meta, rule, pack, &facts, &AppRecord::None);
@@ -636,6 +694,14 @@ impl Detector {
         }
         self.check_ja4(hello, ja4::Transport::Quic, &mut hits);
         self.stats.hits_dropped += hits.dropped;
+        if !has_name(hello.sni) && !self.resolved.is_empty() {
+            // A QUIC connection to a resolved address that names nothing: the hello decides
+            // it (see `on_connection`).
+            if let Some(entry) = self.resolved.lookup(meta.dst_ip, meta.ts.secs) {
+                let (name, rule, pattern) = (entry.name.clone(), entry.rule, entry.pattern);
+                self.alert_resolved(meta, &name, rule, pattern, out);
+            }
+        }
         if hits.is_empty() && !self.log.quic {
             return;
         }
@@ -735,6 +801,23 @@ fn check_ip(matcher: &Matcher, ip: IpAddr, hits: &mut Hits) {
             &buf[..len],
         );
     }
+}
+
+/// True when a name (an SNI, an HTTP Host) is present and is a name, not an address literal
+/// (`203.0.113.7`, `[2001:db8::1]`): an address says nothing the connection's destination
+/// does not.
+pub fn has_name(name: Option<&[u8]>) -> bool {
+    let Some(name) = name else {
+        return false;
+    };
+    let bare = name
+        .strip_prefix(b"[")
+        .and_then(|n| n.strip_suffix(b"]"))
+        .unwrap_or(name);
+    if bare.is_empty() {
+        return false;
+    }
+    std::str::from_utf8(bare).map_or(true, |s| s.parse::<IpAddr>().is_err())
 }
 
 /// DNS over UDP port 53 on either side; mDNS (5353) and LLMNR (5355) are out of scope.

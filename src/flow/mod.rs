@@ -20,6 +20,16 @@
 //! consumed). A first payload that is neither the start of a ClientHello, a request, nor DNS
 //! decides the direction at once (a mid-stream capture of bulk data costs nothing).
 //! Sequence numbers wrap: offsets are computed with wrapping arithmetic.
+//!
+//! Resolved addresses: a new flow whose server was resolved from a matched name (the sink
+//! says so, [`AppSink::new_flow`]) holds a [`Pending`] candidate until the flow is decided.
+//! A ClientHello with an SNI, an HTTP request head with a Host (or CONNECT authority) that is
+//! a name rather than an address literal, or a DNS message is a name of its own: the
+//! candidate is dropped. The client direction leaving `Start` otherwise (a first payload that
+//! is not TLS/HTTP/DNS, a ClientHello without SNI, a request head without Host, the
+//! first-flight limit or the reassembly cap), a FIN or RST from either side, idle or cap
+//! eviction and [`FlowTable::drain`] (end of input) decide it unnamed
+//! ([`AppSink::unnamed`]).
 
 pub mod quic;
 pub mod reasm;
@@ -29,6 +39,7 @@ use std::net::IpAddr;
 
 use crate::capture::Timestamp;
 use crate::decode::{Decoded, L4Proto, VlanIds};
+pub use crate::detect::answers::Pending;
 use crate::proto::http::{self, HttpParse, HttpRequest};
 use crate::proto::{dns, tls};
 use reasm::Reasm;
@@ -97,9 +108,31 @@ pub enum AppEvent<'a> {
 }
 
 /// Receives what the flow layer extracts; the packet that completed it is the current one.
+///
+/// The resolved-address methods have empty defaults, so a closure over [`AppEvent`] is a sink
+/// that never holds candidates.
 pub trait AppSink {
     /// One extracted message.
     fn on_app(&mut self, event: AppEvent<'_>);
+
+    /// The current packet starts a new flow; `server_is_src` when it came from the server (a
+    /// SYN-ACK). A candidate returned is held by the flow until it is decided. Called once per
+    /// new flow; must not allocate unless it returns a candidate.
+    fn new_flow(&mut self, server_is_src: bool) -> Option<Box<Pending>> {
+        let _ = server_is_src;
+        None
+    }
+
+    /// A packet of a flow holding `pending` (to note the flow's latest packet).
+    fn touch(&mut self, pending: &mut Pending) {
+        let _ = pending;
+    }
+
+    /// The flow holding `pending` was decided without a name of its own: by the current
+    /// packet (`by_packet`), or without a packet of the flow (eviction, end of input).
+    fn unnamed(&mut self, pending: Box<Pending>, by_packet: bool) {
+        let _ = (pending, by_packet);
+    }
 }
 
 impl<F: FnMut(AppEvent<'_>)> AppSink for F {
@@ -181,7 +214,11 @@ struct Flow {
     last_seen: i64,
     referenced: bool,
     dns: bool,
+    /// Direction index of the client, for `pending`.
+    client: u8,
     dirs: [Dir; 2],
+    /// A connection to a resolved address, not decided yet (see the module text).
+    pending: Option<Box<Pending>>,
 }
 
 impl Flow {
@@ -287,7 +324,7 @@ impl FlowTable {
         if pkt.proto != L4Proto::Tcp {
             return;
         }
-        self.sweep_idle(ts.secs);
+        self.sweep_idle(ts.secs, sink);
         let (key, d) = FlowKey::of(pkt);
         let flags = pkt.tcp_flags;
         let slot = match self.index.get(&key) {
@@ -297,7 +334,15 @@ impl FlowTable {
                 if flags.rst || (!flags.syn && pkt.payload.is_empty()) {
                     return;
                 }
-                self.insert(key, pkt, ts.secs)
+                let slot = self.insert(key, pkt, ts.secs, sink);
+                let server_is_src = flags.syn && flags.ack;
+                if let Some(flow) = self.slab.get_mut(slot)
+                    && let Some(pending) = sink.new_flow(server_is_src)
+                {
+                    flow.pending = Some(pending);
+                    flow.client = if server_is_src { 1 - d as u8 } else { d as u8 };
+                }
+                slot
             }
         };
         let Some(flow) = self.slab.get_mut(slot) else {
@@ -305,12 +350,15 @@ impl FlowTable {
         };
         flow.last_seen = ts.secs;
         flow.referenced = true;
+        if let Some(pending) = flow.pending.as_deref_mut() {
+            sink.touch(pending);
+        }
         if flow.decided() {
             // The fast path of a decided flow: close tracking, and a ClientHello that sits
             // whole in this segment (a repeated hello, as tshark also reports) parsed in place.
             single_segment_hello(pkt.payload, sink);
             if flags.rst || flags.fin {
-                self.close(slot, d, flags.rst);
+                self.close(slot, d, flags.rst, sink);
             }
             return;
         }
@@ -329,37 +377,78 @@ impl FlowTable {
                 scratch: &mut self.scratch,
                 stats: &mut self.stats,
                 sink,
+                named: false,
             };
             // Data on a SYN (TCP Fast Open) starts after the SYN's sequence number.
             let seq = flags.seq.wrapping_add(u32::from(flags.syn));
             ctx.segment(flow, d, seq, pkt.payload);
+            if ctx.named {
+                // The flow has a name of its own: its own observation decides.
+                flow.pending = None;
+            }
+        }
+        if flow.pending.is_some() {
+            let client_decided = flow
+                .dirs
+                .get(usize::from(flow.client))
+                .is_some_and(|dir| dir.state != DirState::Start);
+            if (client_decided || flags.rst || flags.fin)
+                && let Some(pending) = flow.pending.take()
+            {
+                sink.unnamed(pending, true);
+            }
         }
         if flags.rst || flags.fin {
-            self.close(slot, d, flags.rst);
+            self.close(slot, d, flags.rst, sink);
         }
     }
 
-    fn close(&mut self, slot: usize, d: usize, rst: bool) {
+    /// Hand every candidate still open to `sink` as decided without a name (the end of an
+    /// input: nothing more of these flows will be seen in it). The flows stay.
+    pub fn drain(&mut self, sink: &mut dyn AppSink) {
+        for flow in &mut self.slab {
+            if let Some(pending) = flow.pending.take() {
+                sink.unnamed(pending, false);
+            }
+        }
+    }
+
+    /// Flows holding an open candidate (test and stats helper).
+    pub fn pending(&self) -> usize {
+        self.slab.iter().filter(|f| f.pending.is_some()).count()
+    }
+
+    fn close(&mut self, slot: usize, d: usize, rst: bool, sink: &mut dyn AppSink) {
         let Some(flow) = self.slab.get_mut(slot) else {
             return;
         };
         flow.dirs[d].fin = true;
         if rst || flow.dirs.iter().all(|x| x.fin) {
-            self.remove_at(slot);
+            if let Some(pending) = self.remove_at(slot) {
+                sink.unnamed(pending, true);
+            }
             self.stats.closed += 1;
         }
     }
 
-    fn insert(&mut self, key: FlowKey, pkt: &Decoded<'_>, now: i64) -> usize {
+    fn insert(
+        &mut self,
+        key: FlowKey,
+        pkt: &Decoded<'_>,
+        now: i64,
+        sink: &mut dyn AppSink,
+    ) -> usize {
         if self.slab.len() >= self.config.max_flows.max(1) {
-            self.evict_one();
+            self.evict_one(sink);
         }
         let mut flow = Flow {
             key,
             last_seen: now,
             referenced: true,
             dns: pkt.src_port == 53 || pkt.dst_port == 53,
+            client: 0,
             dirs: [Dir::new(), Dir::new()],
+            pending: None,
         };
         if flow.dns {
             for dir in &mut flow.dirs {
@@ -374,7 +463,7 @@ impl FlowTable {
     }
 
     /// Second-chance clock: evict the first flow not touched since the hand last passed it.
-    fn evict_one(&mut self) {
+    fn evict_one(&mut self, sink: &mut dyn AppSink) {
         let n = self.slab.len();
         for _ in 0..=2 * n {
             if self.hand >= self.slab.len() {
@@ -387,14 +476,16 @@ impl FlowTable {
                 flow.referenced = false;
                 self.hand += 1;
             } else {
-                self.remove_at(self.hand);
+                if let Some(pending) = self.remove_at(self.hand) {
+                    sink.unnamed(pending, false);
+                }
                 self.stats.evicted_cap += 1;
                 return;
             }
         }
     }
 
-    fn sweep_idle(&mut self, now: i64) {
+    fn sweep_idle(&mut self, now: i64, sink: &mut dyn AppSink) {
         if now < self.next_sweep {
             return;
         }
@@ -407,7 +498,9 @@ impl FlowTable {
                 .get(i)
                 .is_some_and(|f| now.saturating_sub(f.last_seen) > timeout);
             if idle {
-                self.remove_at(i);
+                if let Some(pending) = self.remove_at(i) {
+                    sink.unnamed(pending, false);
+                }
                 self.stats.evicted_idle += 1;
             } else {
                 i += 1;
@@ -415,11 +508,12 @@ impl FlowTable {
         }
     }
 
-    fn remove_at(&mut self, i: usize) {
+    /// Remove the flow in slot `i`; its open candidate, if any, is returned to be decided.
+    fn remove_at(&mut self, i: usize) -> Option<Box<Pending>> {
         if i >= self.slab.len() {
-            return;
+            return None;
         }
-        let flow = self.slab.swap_remove(i);
+        let mut flow = self.slab.swap_remove(i);
         self.index.remove(&flow.key);
         for dir in &flow.dirs {
             if let Some(b) = &dir.buf {
@@ -431,6 +525,7 @@ impl FlowTable {
         {
             *ix = i as u32;
         }
+        flow.pending.take()
     }
 }
 
@@ -450,9 +545,16 @@ struct Ctx<'a> {
     scratch: &'a mut Vec<u8>,
     stats: &'a mut FlowStats,
     sink: &'a mut dyn AppSink,
+    /// Something extracted in this packet names the flow (see [`names_flow`]).
+    named: bool,
 }
 
 impl Ctx<'_> {
+    fn app(&mut self, event: AppEvent<'_>) {
+        self.named |= names_flow(&event);
+        self.sink.on_app(event);
+    }
+
     fn segment(&mut self, flow: &mut Flow, d: usize, seq: u32, payload: &[u8]) {
         let dns_flow = flow.dns;
         self.segment_dir(&mut flow.dirs[d], dns_flow, seq, payload);
@@ -666,7 +768,7 @@ impl Ctx<'_> {
     fn http_follow(&mut self, payload: &[u8]) {
         if tls::looks_like_client_hello(payload) {
             if let Some(hello) = tls::parse_client_hello(payload) {
-                self.sink.on_app(AppEvent::Tls(hello));
+                self.app(AppEvent::Tls(hello));
             }
             return;
         }
@@ -675,7 +777,7 @@ impl Ctx<'_> {
         for _ in 0..64 {
             match http::parse_request_head(rest) {
                 HttpParse::Complete(req) => {
-                    self.sink.on_app(AppEvent::Http(req));
+                    self.app(AppEvent::Http(req));
                     let Some(after) = rest.get(req.head_len..) else {
                         return;
                     };
@@ -706,7 +808,7 @@ impl Ctx<'_> {
                     if buffered {
                         self.stats.reassembled += 1;
                     }
-                    self.sink.on_app(AppEvent::Http(req));
+                    self.app(AppEvent::Http(req));
                     // After CONNECT the tunnel's first bytes (a ClientHello) follow in order.
                     if req.is_connect() {
                         return Step::Consumed(req.head_len, DirState::Start);
@@ -739,7 +841,7 @@ impl Ctx<'_> {
                 self.stats.reassembled += 1;
             }
             if !msg.is_empty() {
-                self.sink.on_app(AppEvent::Dns(msg));
+                self.app(AppEvent::Dns(msg));
             }
             at += 2 + len;
         }
@@ -753,7 +855,7 @@ impl Ctx<'_> {
             if buffered {
                 self.stats.reassembled += 1;
             }
-            self.sink.on_app(AppEvent::Tls(hello));
+            self.app(AppEvent::Tls(hello));
             return Step::Consumed(data.len(), DirState::Decided);
         }
         // Walk the records, joining handshake bodies until the hello is complete.
@@ -809,7 +911,10 @@ impl Ctx<'_> {
                 return match result {
                     Some(hello) => {
                         self.stats.reassembled += 1;
-                        self.sink.on_app(AppEvent::Tls(hello));
+                        // (Not `self.app`: the hello borrows `self.scratch`.)
+                        let event = AppEvent::Tls(hello);
+                        self.named |= names_flow(&event);
+                        self.sink.on_app(event);
                         Step::Consumed(at, DirState::Decided)
                     }
                     None => Step::Done,
@@ -834,6 +939,17 @@ impl Ctx<'_> {
             ] => Step::NeedMore,
             _ => Step::Done,
         }
+    }
+}
+
+/// True when an extracted message gives its flow a name of its own: a ClientHello with an
+/// SNI, a request head with a Host (or CONNECT / absolute-URI authority) that is a name and
+/// not an address literal, any DNS message (its names go through DNS matching).
+fn names_flow(event: &AppEvent<'_>) -> bool {
+    match event {
+        AppEvent::Tls(hello) => crate::detect::has_name(hello.sni),
+        AppEvent::Http(req) => crate::detect::has_name(req.hostname()),
+        AppEvent::Dns(_) => true,
     }
 }
 

@@ -539,3 +539,219 @@ fn one_million_syn_only_flows_stay_under_the_cap() {
     );
     assert!(peak <= bound, "peak {peak} above bound {bound}");
 }
+
+/// A sink that gives every new flow toward `SERVER` a candidate and records the decisions:
+/// `("unnamed", pcap_cnt reported)` or the extracted events.
+struct CandidateSink {
+    /// The current packet.
+    meta: crate::detect::FlowMeta,
+    log: Vec<String>,
+}
+
+impl AppSink for CandidateSink {
+    fn on_app(&mut self, event: AppEvent<'_>) {
+        let kind = match event {
+            AppEvent::Tls(_) => "tls",
+            AppEvent::Http(_) => "http",
+            AppEvent::Dns(_) => "dns",
+        };
+        self.log.push(format!("{kind}@{}", self.meta.pcap_cnt));
+    }
+
+    fn new_flow(&mut self, server_is_src: bool) -> Option<Box<Pending>> {
+        let server = if server_is_src {
+            self.meta.src_ip
+        } else {
+            self.meta.dst_ip
+        };
+        (server == std::net::IpAddr::from(SERVER.0)).then(|| {
+            Box::new(Pending {
+                meta: self.meta,
+                name: "s01.upd.kaspersky.com".into(),
+                rule: 0,
+                pattern: 0,
+            })
+        })
+    }
+
+    fn touch(&mut self, pending: &mut Pending) {
+        pending.meta.pcap_cnt = self.meta.pcap_cnt;
+    }
+
+    fn unnamed(&mut self, pending: Box<Pending>, by_packet: bool) {
+        let at = if by_packet {
+            self.meta.pcap_cnt
+        } else {
+            pending.meta.pcap_cnt
+        };
+        self.log.push(format!("unnamed@{at}"));
+    }
+}
+
+/// Run packets (one second apart, numbered from 1) through a table with a candidate sink,
+/// then drain it.
+fn run_candidates(config: FlowConfig, packets: &[Vec<u8>]) -> (Vec<String>, FlowTable) {
+    let mut table = FlowTable::new(config);
+    let mut sink = CandidateSink {
+        meta: crate::detect::FlowMeta {
+            ts: Timestamp::default(),
+            pcap_cnt: 0,
+            src_ip: std::net::IpAddr::from([0, 0, 0, 0]),
+            dst_ip: std::net::IpAddr::from([0, 0, 0, 0]),
+            src_port: 0,
+            dst_port: 0,
+            proto: L4Proto::Tcp,
+            vlans: VlanIds::default(),
+            tunnel: None,
+        },
+        log: Vec::new(),
+    };
+    for (i, p) in packets.iter().enumerate() {
+        let pkt = decode(linktype::RAW, p).expect("test packet decodes");
+        let ts = Timestamp {
+            secs: 1_700_000_000 + i as i64,
+            nanos: 0,
+        };
+        sink.meta = crate::detect::FlowMeta::new(&pkt, ts, i as u64 + 1);
+        table.on_tcp(&pkt, ts, &mut sink);
+    }
+    sink.log.push("end".into());
+    table.drain(&mut sink);
+    (sink.log, table)
+}
+
+#[test]
+fn resolved_candidates_are_decided_by_the_first_flight() {
+    let isn = 1000;
+    let hello = client_hello("a.example.org", 1);
+    let data = |payload: &[u8]| tcp(CLIENT, SERVER, isn, PSH_ACK, payload);
+    type Case = (&'static str, Vec<Vec<u8>>, Vec<&'static str>);
+    let cases: Vec<Case> = vec![
+        // A ClientHello with an SNI (here split over two segments): named, never unnamed.
+        (
+            "split hello",
+            {
+                let mut p = handshake(isn);
+                p.push(tcp(CLIENT, SERVER, isn, PSH_ACK, &hello[..100]));
+                p.push(tcp(CLIENT, SERVER, isn + 100, PSH_ACK, &hello[100..]));
+                p.push(tcp(CLIENT, SERVER, isn, RST, b""));
+                p
+            },
+            vec!["tls@4", "end"],
+        ),
+        // A ClientHello without SNI: decided by it.
+        (
+            "hello without sni",
+            vec![data(&client_hello_without_sni())],
+            vec!["tls@1", "unnamed@1", "end"],
+        ),
+        // Plain data first: decided at once.
+        (
+            "plain data",
+            {
+                let mut p = handshake(isn);
+                p.push(data(b"\x00\x00\x00\x10binary protocol"));
+                p
+            },
+            vec!["unnamed@3", "end"],
+        ),
+        // HTTP with a Host name: named; with an address literal: not.
+        (
+            "http named",
+            vec![data(b"GET / HTTP/1.1\r\nHost: upd.example\r\n\r\n")],
+            vec!["http@1", "end"],
+        ),
+        (
+            "http literal",
+            vec![data(b"GET / HTTP/1.1\r\nHost: [2001:db8::1]:8080\r\n\r\n")],
+            vec!["http@1", "unnamed@1", "end"],
+        ),
+        // Only the server speaks, then closes: the FIN decides.
+        (
+            "server fin",
+            {
+                let mut p = handshake(isn);
+                p.push(tcp(SERVER, CLIENT, 5001, PSH_ACK, b"220 banner\r\n"));
+                p.push(tcp(SERVER, CLIENT, 5013, FIN_ACK, b""));
+                p
+            },
+            vec!["unnamed@4", "end"],
+        ),
+        // The flow seen from its SYN-ACK: the server is the sender.
+        (
+            "syn-ack start",
+            vec![tcp(SERVER, CLIENT, 5000, SYN | ACK, b"")],
+            vec!["end", "unnamed@1"],
+        ),
+        // A hello that never completes: the first-flight limit decides.
+        (
+            "first flight limit",
+            {
+                let mut p = handshake(isn);
+                p.push(tcp(CLIENT, SERVER, isn, PSH_ACK, &hello[..60]));
+                p.push(tcp(CLIENT, SERVER, isn + 60, PSH_ACK, &[0x00; 100]));
+                p
+            },
+            vec!["unnamed@4", "end"],
+        ),
+    ];
+    for (what, packets, want) in cases {
+        let config = FlowConfig {
+            first_flight_limit: if what == "first flight limit" {
+                128
+            } else {
+                FlowConfig::default().first_flight_limit
+            },
+            ..FlowConfig::default()
+        };
+        let (got, table) = run_candidates(config, &packets);
+        assert_eq!(got, want, "{what}");
+        assert_eq!(table.pending(), 0, "{what}");
+    }
+}
+
+#[test]
+fn resolved_candidates_are_decided_at_eviction() {
+    // Idle: the flow's own latest packet is reported, when another flow's packet sweeps it.
+    let other = ([198, 51, 100, 1], 443);
+    let mut packets = vec![tcp(CLIENT, SERVER, 999, SYN, b"")];
+    let idle = FlowConfig {
+        idle_timeout_secs: 2,
+        ..FlowConfig::default()
+    };
+    for i in 0..5 {
+        packets.push(tcp(CLIENT, other, 10 + i, ACK | PSH_ACK, b"\x00x"));
+    }
+    let (got, table) = run_candidates(idle, &packets);
+    assert_eq!(got, ["unnamed@1", "end"]);
+    assert_eq!(table.stats.evicted_idle, 1);
+
+    // At the flow cap.
+    let cap = FlowConfig {
+        max_flows: 1,
+        ..FlowConfig::default()
+    };
+    let packets = vec![
+        tcp(CLIENT, SERVER, 999, SYN, b""),
+        tcp(CLIENT, SERVER, 999, SYN, b""), // retransmission: the same flow
+        tcp(([10, 0, 0, 2], 40_001), SERVER, 999, SYN, b""),
+    ];
+    let (got, table) = run_candidates(cap, &packets);
+    assert_eq!(got, ["unnamed@2", "end", "unnamed@3"]);
+    assert_eq!(table.stats.evicted_cap, 1);
+}
+
+/// A ClientHello with no extensions at all.
+fn client_hello_without_sni() -> Vec<u8> {
+    let mut body = vec![3, 3];
+    body.extend_from_slice(&[0x5a; 32]);
+    body.push(0);
+    body.extend_from_slice(&[0, 2, 0x13, 1, 1, 0]);
+    let mut hs = vec![1, 0];
+    hs.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    hs.extend_from_slice(&body);
+    let mut out = vec![0x16, 3, 1];
+    out.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+    out.extend_from_slice(&hs);
+    out
+}

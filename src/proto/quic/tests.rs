@@ -442,3 +442,90 @@ fn truncated_and_mutated_datagrams_never_panic() {
         let _ = walk_frames_for(VERSION_T051, &frames, |_, _| {});
     }
 }
+
+/// Raw IPv4 + UDP packet.
+fn ipv4_udp(src: [u8; 4], dst: [u8; 4], dport: u16, payload: &[u8]) -> Vec<u8> {
+    let total = 28 + payload.len();
+    let mut p = vec![
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        0,
+        1,
+        0x40,
+        0,
+        64,
+        17,
+        0,
+        0,
+    ];
+    p.extend_from_slice(&src);
+    p.extend_from_slice(&dst);
+    p.extend_from_slice(&if dport == 53 { 53u16 } else { 50_000u16 }.to_be_bytes());
+    p.extend_from_slice(&if dport == 53 { 5353 } else { dport }.to_be_bytes());
+    p.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    p.extend_from_slice(&[0, 0]);
+    p.extend_from_slice(payload);
+    p
+}
+
+/// DNS answer following over QUIC: the first datagram of a client to a resolved address is a
+/// QUIC Initial, so its ClientHello decides (Chrome's hello spans two Initials: the first
+/// alone decides nothing). An SNI of its own: no `resolved-ip`; a hello without SNI: one.
+#[test]
+fn quic_to_a_resolved_address_is_decided_by_its_hello() {
+    use crate::capture::{Timestamp, linktype};
+    use crate::decode::decode;
+    use crate::detect::{Detector, FlowMeta, LogSelection};
+    use crate::flow::{FlowConfig, FlowTable};
+    use crate::output::eve::EveWriter;
+
+    let server = [192, 0, 2, 10];
+    let mut dns = vec![0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
+    for label in "s01.upd.kaspersky.com".split('.') {
+        dns.push(label.len() as u8);
+        dns.extend_from_slice(label.as_bytes());
+    }
+    dns.extend_from_slice(&[0, 0, 1, 0, 1, 0xc0, 12, 0, 1, 0, 1, 0, 0, 1, 0x2c, 0, 4]);
+    dns.extend_from_slice(&server);
+    let two_initials = |sni: &str, dcid: [u8; 8]| {
+        let hello = big_client_hello(sni);
+        let (a, b) = hello.split_at(700);
+        let p1 = crypto_frame(700, b);
+        let p2 = crypto_frame(0, a);
+        [
+            seal_initial(VERSION_1, &dcid, 0, &p1),
+            seal_initial(VERSION_1, &dcid, 1, &p2),
+        ]
+    };
+    let mut packets = vec![ipv4_udp([9, 9, 9, 9], [10, 0, 0, 5], 53, &dns)];
+    // The asker itself, over QUIC with an unrelated SNI, then a short-header datagram.
+    for d in two_initials("www.example.org", [1; 8]) {
+        packets.push(ipv4_udp([10, 0, 0, 5], server, 443, &d));
+    }
+    packets.push(ipv4_udp([10, 0, 0, 5], server, 443, &[0x40, 1, 2, 3, 4, 5]));
+    // Another host with a hello that names nothing.
+    for d in two_initials("", [2; 8]) {
+        packets.push(ipv4_udp([10, 0, 0, 6], server, 443, &d));
+    }
+
+    let rules = crate::sigs::RuleSet::bundled().expect("bundled packs");
+    let mut detector = Detector::new(rules, LogSelection::default());
+    let mut flows = FlowTable::new(FlowConfig::default());
+    let mut out = EveWriter::new(Box::new(std::io::sink()));
+    let mut alerts = Vec::new();
+    for (i, p) in packets.iter().enumerate() {
+        let pkt = decode(linktype::RAW, p).expect("decodes");
+        let ts = Timestamp {
+            secs: 1_700_000_000 + i as i64,
+            nanos: 0,
+        };
+        let meta = FlowMeta::new(&pkt, ts, i as u64 + 1);
+        crate::pipeline::process(&pkt, &meta, &mut flows, &mut detector, &mut out);
+        alerts.push(detector.stats.alerts);
+    }
+    assert_eq!(detector.stats.quic_hellos, 2);
+    // 1 for the DNS message; none for the named QUIC flow; one at the unnamed hello.
+    assert_eq!(alerts, [1, 1, 1, 1, 1, 2]);
+}
