@@ -49,6 +49,8 @@ fn fragment_datagram_cap_under_a_fragment_flood() {
     assert_eq!(r.held, 100);
     assert_eq!(r.overflow, 900, "never-completed datagrams evicted: {r:?}");
     assert!(r.peak_bytes <= caps.defrag.memcap);
+    // The accounting follows what is held through the churn (each holds 1480 bytes).
+    assert!(r.held_bytes >= r.held * 1480, "{r:?}");
 }
 
 #[test]
@@ -59,6 +61,7 @@ fn fragment_memory_cap_under_a_fragment_flood() {
     let r = flood::run(Kind::Fragments, 1000, &caps);
     assert!(r.peak_bytes <= 64 * 1024, "{r:?}");
     assert!(r.held > 10, "the cap is used, not emptied: {r:?}");
+    assert!(r.held_bytes >= r.held * 1480, "{r:?}");
     assert_eq!(
         r.overflow + r.held as u64,
         1000,
