@@ -101,8 +101,10 @@ fn quic_memory_cap_under_an_initial_flood() {
 
 #[test]
 fn dns_answer_table_cap_under_an_answer_flood() {
-    let mut caps = Caps::default();
-    caps.resolved = 100;
+    let caps = Caps {
+        resolved: 100,
+        ..Caps::default()
+    };
     let r = flood::run(Kind::DnsAnswers, 1000, &caps);
     assert_eq!(r.created, 1000, "every answer remembered: {r:?}");
     assert!(r.peak_held <= 100, "{r:?}");
@@ -112,8 +114,10 @@ fn dns_answer_table_cap_under_an_answer_flood() {
 
 #[test]
 fn suppression_table_cap_under_distinct_names() {
-    let mut caps = Caps::default();
-    caps.suppress = 100;
+    let caps = Caps {
+        suppress: 100,
+        ..Caps::default()
+    };
     let r = flood::run(Kind::Suppression, 1000, &caps);
     assert_eq!(r.created, 1000, "every new key alerts: {r:?}");
     assert!(r.peak_held <= 100, "{r:?}");
