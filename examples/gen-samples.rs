@@ -5,7 +5,9 @@
 //! ```
 //!
 //! Writes `kaspersky-dns.pcap`, `kaspersky-tls.pcapng`, `benign-decoys.pcap`,
-//! `loopback-mixed.pcap` and `EXPECTED.tsv` (one row per planted name) into the given directory.
+//! `loopback-mixed.pcap`, `covered-vendors.pcap` (the other FCC Covered List vendors' main
+//! channels and the intel's decoys, one client host per vendor) and `EXPECTED.tsv` (one row
+//! per planted name, with the pack id that must report it) into the given directory.
 //!
 //! Only `std` is used, and nothing from the vendorwatch library, so the samples do not depend on
 //! the code they test. Every frame is built by hand: link layer (Ethernet with and without
@@ -52,22 +54,24 @@ pub fn generate(dir: &Path) -> io::Result<Vec<String>> {
         kaspersky_tls(),
         benign_decoys(),
         loopback_mixed(),
+        covered_vendors(),
     ];
     let mut names = Vec::new();
-    let mut tsv = String::from("# file\tframe\tkind\tname\tshould_alert\tnote\n");
+    let mut tsv = String::from("# file\tframe\tkind\tname\tshould_alert\tnote\tvendor\n");
     for cap in &caps {
         fs::write(dir.join(&cap.name), cap.serialize())?;
         names.push(cap.name.clone());
         for r in &cap.rows {
             let _ = writeln!(
                 tsv,
-                "{}\t{}\t{}\t{}\t{}\t{}",
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}",
                 cap.name,
                 r.frame,
                 r.kind,
                 r.name,
                 if r.alert { "yes" } else { "no" },
-                r.note
+                r.note,
+                r.vendor
             );
         }
     }
@@ -133,6 +137,9 @@ struct Row {
     alert: bool,
     /// `-`, or `out-of-scope:...` for a name the scanner must neither alert on nor log.
     note: &'static str,
+    /// Pack id the row belongs to (`-` for names of no vendor); with `alert`, the pack that
+    /// must report it, without, a decoy of that vendor.
+    vendor: &'static str,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -613,6 +620,9 @@ struct Capture {
     clock_ns: u64,
     rng: Rng,
     ip_id: u16,
+    /// (name, pack id, should alert) for names outside Kaspersky's: planted indicators and
+    /// decoys of the other vendors.
+    labels: Vec<(&'static str, &'static str, bool)>,
 }
 
 impl Capture {
@@ -625,6 +635,7 @@ impl Capture {
             clock_ns: 0,
             rng: Rng::new(seed),
             ip_id: 0x1c00,
+            labels: Vec::new(),
         }
     }
 
@@ -676,14 +687,43 @@ impl Capture {
     }
 
     fn row(&mut self, frame: usize, kind: &'static str, name: &str, note: &'static str) {
-        let alert = note == "-" && is_kaspersky(name);
+        let (vendor, alert) = match self.labels.iter().find(|l| l.0 == name) {
+            Some(&(_, vendor, alert)) => (vendor, alert && note == "-"),
+            None if is_kaspersky(name) => ("kaspersky", note == "-"),
+            None => ("-", false),
+        };
         self.rows.push(Row {
             frame,
             kind,
             name: name.trim_end_matches('.').to_string(),
             alert,
             note,
+            vendor,
         });
+    }
+
+    /// One UDP datagram from `client` to `server:dport`; returns its frame number.
+    #[allow(clippy::too_many_arguments)]
+    fn udp_send(
+        &mut self,
+        iface: usize,
+        link: Link,
+        client: &str,
+        server: &str,
+        dport: u16,
+        payload: &[u8],
+    ) -> usize {
+        let (c, s) = (ip(client), ip(server));
+        let sport = self.rng.port();
+        self.push(
+            iface,
+            link,
+            c,
+            s,
+            true,
+            17,
+            &udp(c, s, sport, dport, payload),
+        )
     }
 
     /// A DNS query and (unless `answers` is None) its response.
@@ -737,6 +777,27 @@ impl Capture {
         sni: Option<&str>,
         rtt_ns: u64,
     ) {
+        let f = self.tcp_first_flight(iface, link, client, server, dport, rtt_ns, |rng| {
+            client_hello(rng, sni)
+        });
+        if let Some(n) = sni {
+            self.row(f, "tls-sni", n, "-");
+        }
+    }
+
+    /// TCP handshake, one client data segment (`data`, built after the handshake's random
+    /// numbers are drawn), the server's ACK: five frames. Returns the data frame's number.
+    #[allow(clippy::too_many_arguments)]
+    fn tcp_first_flight(
+        &mut self,
+        iface: usize,
+        link: Link,
+        client: &str,
+        server: &str,
+        dport: u16,
+        rtt_ns: u64,
+        data: impl FnOnce(&mut Rng) -> Vec<u8>,
+    ) -> usize {
         let (c, s) = (ip(client), ip(server));
         let sport = self.rng.port();
         let cisn = self.rng.u32();
@@ -798,7 +859,7 @@ impl Capture {
             &t(sport, dport, cseq, sseq, ACK, 502, &[], &[], c, s),
         );
         self.advance(412_345);
-        let ch = client_hello(&mut self.rng, sni);
+        let ch = data(&mut self.rng);
         let f = self.push(
             iface,
             link,
@@ -808,9 +869,6 @@ impl Capture {
             6,
             &t(sport, dport, cseq, sseq, PSH | ACK, 502, &[], &ch, c, s),
         );
-        if let Some(n) = sni {
-            self.row(f, "tls-sni", n, "-");
-        }
         self.advance(rtt_ns);
         let acked = cseq.wrapping_add(ch.len() as u32);
         self.push(
@@ -822,6 +880,7 @@ impl Capture {
             6,
             &t(dport, sport, sseq, acked, ACK, 501, &[], &[], s, c),
         );
+        f
     }
 
     fn serialize(&self) -> Vec<u8> {
@@ -1442,5 +1501,202 @@ fn loopback_mixed() -> Capture {
         None,
         13_579_246,
     );
+    c
+}
+
+/// The other FCC Covered List vendors (intel `covered-vendors.md`): per vendor, DNS lookups
+/// of its cloud names and a TLS ClientHello from one client host (10.77.V.10); Dahua's Easy4IP
+/// `DHGET` over UDP 8800; Huawei's OTA download over plain HTTP with
+/// `User-Agent: HwOUCDownloadManager`. Decoys of section 4 come from 10.77.9.10 and must not
+/// alert; so must a `DHGET` to another port and a non-Dahua payload to 8800.
+fn covered_vendors() -> Capture {
+    let link = Link::Eth { vlan: None };
+    let mut c = Capture::new(
+        "covered-vendors.pcap",
+        Format::Pcap {
+            big_endian: false,
+            nanos: false,
+            link,
+        },
+        0x636f_7665_7265_6405,
+    );
+    const DNS: &str = "10.77.0.53";
+    // (pack id, client, planted DNS names, TLS SNIs)
+    let vendors: [(&str, &str, &[&str], &[&str]); 5] = [
+        (
+            "hikvision",
+            "10.77.1.10",
+            &[
+                "litedev.hik-connect.com",
+                "dev.hik-connect.com",
+                "apiieu.hik-connect.com",
+                "devcl.ys7.com",
+                "dev.ys7.com",
+                "pbdev.ys7.com",
+                "pbsgp.p2papi.ezviz7.com",
+            ],
+            &["apiieu.hik-connect.com", "api.guardingvision.com"],
+        ),
+        (
+            "dahua",
+            "10.77.2.10",
+            &[
+                "www.easy4ipcloud.com",
+                "www.dahuap2pcloud.com",
+                "iotaccess.easy4ipcloud.com",
+                "dmss-di.dolynkcloud.com",
+                "www.dahuaddns.com",
+            ],
+            &["dmss-di.dolynkcloud.com"],
+        ),
+        (
+            "huawei",
+            "10.77.3.10",
+            &[
+                "query.hicloud.com",
+                "update.dbankcdn.com",
+                "data.hicloud.com",
+                "logservice.hicloud.com",
+            ],
+            &["query.hicloud.com"],
+        ),
+        (
+            "zte",
+            "10.77.4.10",
+            &[
+                "dms.ztems.com",
+                "st.ztems.com",
+                "zxapp.ztems.com",
+                "report.server.nubia.cn",
+            ],
+            &["st.ztems.com"],
+        ),
+        (
+            "dji-autel",
+            "10.77.5.10",
+            &["flysafe-api.dji.com", "mydjiflight.dji.com"],
+            &["flysafe-api.dji.com"],
+        ),
+    ];
+    // Decoys (section 4), by the vendor whose pack they could fool.
+    let decoys: &[(&str, &str)] = &[
+        ("www.hikingproject.com", "hikvision"),
+        ("aset.elitedev.space", "hikvision"),
+        ("open.ys7.com", "hikvision"),
+        ("iusopen.ezvizlife.com", "hikvision"),
+        (
+            "usdclog-1571272846.us-east-1.elb.amazonaws.com",
+            "hikvision",
+        ),
+        ("openapi.easy4ip.com", "dahua"),
+        ("openapi.lechange.cn", "dahua"),
+        ("open-api-sg.dolynkcloud.com", "dahua"),
+        ("secu100.net", "dahua"),
+        ("cloudlinks.cn", "dahua"),
+        ("connectivitycheck.platform.hicloud.com", "huawei"),
+        ("api.push.hicloud.com", "huawei"),
+        ("login.cloud.huawei.com", "huawei"),
+        ("grs.dbankcloud.com", "huawei"),
+        ("metrics1.data.hicloud.com", "huawei"),
+        ("token-drcn.push.dbankcloud.com", "huawei"),
+        ("www.myhuaweicloud.com", "huawei"),
+        ("www.hihonor.com", "huawei"),
+        ("www.tvazteca.com", "zte"),
+        ("ufi.ztedevice.com", "zte"),
+        ("djinni.co", "dji-autel"),
+        ("dl.djicdn.com", "dji-autel"),
+        // Autel: low confidence, shipped disabled, so not an alert by default.
+        ("app.autelrobotics.com", "dji-autel"),
+    ];
+    for (vendor, _, names, snis) in &vendors {
+        for n in names.iter().chain(snis.iter()) {
+            c.labels.push((n, vendor, true));
+        }
+    }
+    for (n, vendor) in decoys {
+        c.labels.push((n, vendor, false));
+    }
+    for (_, client, names, snis) in &vendors {
+        for n in *names {
+            c.dns(0, link, client, DNS, n, 1, None, 0);
+            c.advance(1_250_000);
+        }
+        for (i, n) in snis.iter().enumerate() {
+            let server = format!("198.51.100.{}", 10 + i);
+            c.tls(0, link, client, &server, 443, Some(n), 21_000_000);
+            c.advance(3_000_000);
+        }
+    }
+    // Dahua Easy4IP P2P signalling: DHGET to udp/8800 (the device serial in the path).
+    let dhget = b"DHGET /probe/p2psrv HTTP/1.1\r\nCSeq: 1\r\n\
+X-WSSE: UsernameToken Username=\"P2PClient\"\r\n\r\n";
+    c.labels.push(("203.0.113.88:8800", "dahua", true));
+    let f = c.udp_send(0, link, "10.77.2.10", "203.0.113.88", 8800, dhget);
+    c.row(f, "payload", "203.0.113.88:8800", "-");
+    c.advance(2_000_000);
+    let dhpost = b"DHPOST /online/p2psrv/7M0ABCDEF1234567 HTTP/1.1\r\nCSeq: 2\r\n\r\n";
+    let f = c.udp_send(0, link, "10.77.2.10", "203.0.113.88", 8800, dhpost);
+    c.row(f, "payload", "203.0.113.88:8800", "-");
+    c.advance(2_000_000);
+    // Huawei OTA download over plain HTTP.
+    let ua = "HwOUCDownloadManager";
+    c.labels.push((ua, "huawei", true));
+    let req = format!(
+        "GET /TDS/data/files/p3/s15/G1026/g1699/v1003486/f1/full/update_full_base.zip HTTP/1.1\r\n\
+Host: update.dbankcdn.com\r\nUser-Agent: {ua}\r\nRange: bytes=0-\r\nConnection: Keep-Alive\r\n\r\n"
+    );
+    let f = c.tcp_first_flight(
+        0,
+        link,
+        "10.77.3.10",
+        "198.51.100.80",
+        80,
+        18_000_000,
+        |_| req.into_bytes(),
+    );
+    c.row(f, "http-host", "update.dbankcdn.com", "-");
+    c.row(f, "http-user-agent", ua, "-");
+    c.advance(5_000_000);
+    // Decoys: names, and payloads that must not match.
+    for (n, _) in decoys {
+        c.dns(0, link, "10.77.9.10", DNS, n, 1, None, 0);
+        c.advance(1_100_000);
+    }
+    c.tls(
+        0,
+        link,
+        "10.77.9.10",
+        "198.51.100.90",
+        443,
+        Some("open.ys7.com"),
+        20_000_000,
+    );
+    c.advance(2_000_000);
+    c.labels.push(("203.0.113.88:8801", "dahua", false));
+    let f = c.udp_send(0, link, "10.77.9.10", "203.0.113.88", 8801, dhget);
+    c.row(f, "payload", "203.0.113.88:8801", "-");
+    c.labels.push(("203.0.113.89:8800", "dahua", false));
+    let f = c.udp_send(
+        0,
+        link,
+        "10.77.9.10",
+        "203.0.113.89",
+        8800,
+        b"GET / HTTP/1.1\r\n\r\n",
+    );
+    c.row(f, "payload", "203.0.113.89:8800", "-");
+    let browser = "Mozilla/5.0 (Linux; Android 14; SM-S918B) HwOUC-curious/1.0";
+    c.labels.push((browser, "huawei", false));
+    let req = format!("GET / HTTP/1.1\r\nHost: www.example.org\r\nUser-Agent: {browser}\r\n\r\n");
+    let f = c.tcp_first_flight(
+        0,
+        link,
+        "10.77.9.10",
+        "198.51.100.91",
+        80,
+        18_000_000,
+        |_| req.into_bytes(),
+    );
+    c.row(f, "http-user-agent", browser, "-");
     c
 }

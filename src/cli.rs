@@ -47,6 +47,9 @@ pub struct Cli {
 enum Command {
     /// Scan pcap/pcapng files (or directories of them, or `-` for stdin) and write EVE alerts.
     Scan(Box<ScanArgs>),
+    /// Capture live on one or more interfaces (libpcap) and write EVE alerts until stopped
+    /// (SIGINT/SIGTERM); SIGHUP reloads signatures and reopens the --eve file.
+    Live(Box<LiveArgs>),
     /// Check, list and query signature packs.
     #[command(subcommand)]
     Sigs(SigsCommand),
@@ -69,11 +72,88 @@ struct ReportArgs {
 }
 
 #[derive(Args, Debug, Clone)]
-struct SignatureArgs {
+pub(crate) struct SignatureArgs {
     /// Signature pack file or directory of `*.toml` packs (repeatable). Default: the bundled
     /// `signatures/` directory next to the binary, else the packs built into it.
     #[arg(long = "signatures", value_name = "PATH")]
     signatures: Vec<PathBuf>,
+    /// Use only these packs (comma-separated pack ids, e.g. `kaspersky,dahua`); default: all
+    /// loaded packs. `sigs list` shows the ids.
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    packs: Vec<String>,
+}
+
+/// How many worker threads: `--workers N`, default cores - 1, at least 1.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct WorkerArgs {
+    /// Worker threads decoding and matching (default: cores - 1, at least 1). With 1 the
+    /// stages run in the reader's thread and records come out in packet order; with more, a
+    /// symmetric flow hash picks the worker (both directions of a flow meet on one worker) and
+    /// records of different flows may come out in another order.
+    #[arg(long, value_name = "N")]
+    pub(crate) workers: Option<usize>,
+}
+
+impl WorkerArgs {
+    pub(crate) fn count(&self) -> usize {
+        self.workers
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map_or(1, |n| n.get())
+                    .saturating_sub(1)
+            })
+            .max(1)
+    }
+}
+
+/// Options of `live`.
+#[derive(Args, Debug)]
+pub(crate) struct LiveArgs {
+    /// Interface to capture on (repeatable). When one of several fails while running, the
+    /// others go on and the loss is reported.
+    #[arg(short = 'i', long = "interface", value_name = "IFACE", required = true)]
+    pub(crate) interfaces: Vec<String>,
+    /// BPF filter (tcpdump syntax). Default: none, every packet (tunnels and odd ports matter).
+    #[arg(long, value_name = "FILTER")]
+    pub(crate) bpf: Option<String>,
+    /// Bytes kept of each packet.
+    #[arg(long, value_name = "BYTES", default_value_t = 262_144)]
+    pub(crate) snaplen: i32,
+    /// Kernel capture buffer per interface, in bytes (libpcap's default when not given).
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) buffer_size: Option<i32>,
+    /// Do not put the interfaces in promiscuous mode.
+    #[arg(long)]
+    pub(crate) no_promisc: bool,
+    /// Write an EVE `stats` record every SECS seconds (0: only at exit).
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub(crate) stats_interval: u64,
+    /// After opening the capture, switch to this user (as tcpdump -Z).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) user: Option<String>,
+    /// Write EVE JSON lines to FILE instead of stdout (reopened on SIGHUP).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) eve: Option<PathBuf>,
+    /// Also log protocol events, matched or not: comma-separated `dns`, `tls`,
+    /// `http`, or `all`.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub(crate) log: Vec<String>,
+    /// Do not print the summary on stderr at exit.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+    /// Also decode UDP to PORT as VXLAN (repeatable; 4789 always is).
+    #[arg(long = "vxlan-port", value_name = "PORT")]
+    pub(crate) vxlan_ports: Vec<u16>,
+    /// One alert per (source host, rule, matched name, observation kind) per this many
+    /// seconds; repeats are counted. 0 turns suppression off.
+    #[arg(long, value_name = "SECS", default_value_t = crate::detect::suppress::DEFAULT_WINDOW_SECS)]
+    pub(crate) suppress_window: u64,
+    #[command(flatten)]
+    pub(crate) workers: WorkerArgs,
+    #[command(flatten)]
+    pub(crate) flow: FlowArgs,
+    #[command(flatten)]
+    pub(crate) sigs: SignatureArgs,
 }
 
 #[derive(Args, Debug)]
@@ -159,6 +239,8 @@ struct ScanArgs {
     #[arg(long = "vxlan-port", value_name = "PORT")]
     vxlan_ports: Vec<u16>,
     #[command(flatten)]
+    workers: WorkerArgs,
+    #[command(flatten)]
     flow: FlowArgs,
     /// Match the `ports` of every rule (e.g. the Kaspersky Security Center server ports).
     /// Off by default because ports are reused by other software; a pack can turn on its
@@ -171,7 +253,7 @@ struct ScanArgs {
 
 /// Limits of the TCP flow table and reassembly.
 #[derive(Args, Debug, Clone)]
-struct FlowArgs {
+pub(crate) struct FlowArgs {
     /// Most TCP flows tracked at once; beyond it the least recently used flow is evicted
     /// (counted in the summary).
     #[arg(long, value_name = "N", default_value_t = FlowConfig::default().max_flows)]
@@ -212,7 +294,7 @@ struct FlowArgs {
 }
 
 impl FlowArgs {
-    fn config(&self) -> FlowConfig {
+    pub(crate) fn config(&self) -> FlowConfig {
         FlowConfig {
             max_flows: self.max_flows.max(1),
             max_reasm_bytes: self.reassembly_memory.saturating_mul(1024),
@@ -315,23 +397,36 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Scan(args) => run_scan(*args),
+        Command::Live(args) => crate::live::run(*args),
         Command::Sigs(cmd) => run_sigs(cmd),
         Command::Report(args) => run_report(args),
     }
 }
 
 /// Load the packs the user named, or the bundled ones.
-fn load_rules(args: &SignatureArgs) -> Result<RuleSet, Vec<SigError>> {
-    if !args.signatures.is_empty() {
-        return RuleSet::load(&args.signatures);
+pub(crate) fn load_rules(args: &SignatureArgs) -> Result<RuleSet, Vec<SigError>> {
+    let all = if !args.signatures.is_empty() {
+        RuleSet::load(&args.signatures)?
+    } else {
+        match sigs::default_signature_dir() {
+            Some(dir) => RuleSet::load(&[dir])?,
+            None => RuleSet::bundled()?,
+        }
+    };
+    if args.packs.is_empty() {
+        return Ok(all);
     }
-    match sigs::default_signature_dir() {
-        Some(dir) => RuleSet::load(&[dir]),
-        None => RuleSet::bundled(),
-    }
+    all.select(&args.packs).map_err(|message| {
+        vec![SigError {
+            file: PathBuf::from("--packs"),
+            line: 0,
+            col: 0,
+            message,
+        }]
+    })
 }
 
-fn report_sig_errors(errors: &[SigError]) {
+pub(crate) fn report_sig_errors(errors: &[SigError]) {
     for e in errors {
         eprintln!("{e}");
     }
@@ -341,7 +436,7 @@ fn report_sig_errors(errors: &[SigError]) {
     );
 }
 
-fn parse_log(list: &[String]) -> Result<LogSelection, String> {
+pub(crate) fn parse_log(list: &[String]) -> Result<LogSelection, String> {
     let mut log = LogSelection::default();
     for item in list {
         match item.trim() {
@@ -517,6 +612,17 @@ fn run_scan(args: ScanArgs) -> i32 {
         eprintln!("vendorwatch: cannot install signal handlers: {e}");
         return EXIT_FATAL;
     }
+    let workers = args.workers.count();
+    let parallel_ok = targets.is_empty() && args.report.is_none() && args.metrics_listen.is_none();
+    if workers > 1 && !parallel_ok && args.workers.workers.is_some() {
+        eprintln!(
+            "vendorwatch: --workers: --syslog, --redis, --report and --metrics-listen run with one worker"
+        );
+    }
+    if workers > 1 && parallel_ok {
+        drop(sink);
+        return run_scan_parallel(&args, rules, log, output_format, workers, started);
+    }
     let mut out = EveWriter::new(sink);
     out.set_community_id_seed(args.community_id_seed);
     let sink_config = SinkConfig {
@@ -570,6 +676,7 @@ fn run_scan(args: ScanArgs) -> i32 {
         decoder: Decoder::new(config),
         flows,
         detector,
+        rules_generation: crate::parallel::RULES.generation(),
     };
     match &metrics {
         Some(m) => pipeline::scan_with_tick(
@@ -637,6 +744,110 @@ fn run_scan(args: ScanArgs) -> i32 {
             "vendorwatch: {}: writing the report failed: {e}",
             path.display()
         );
+        return EXIT_FATAL;
+    }
+    if let Some(sig) = stats.stopped_by {
+        eprintln!(
+            "vendorwatch: stopped by signal {sig} after {} packet(s); {written} record(s) written",
+            stats.packets
+        );
+        return EXIT_SIGNAL_BASE + sig;
+    }
+    if stats.files_failed > 0 || !stats.errors.is_empty() {
+        EXIT_INPUT_ERROR
+    } else {
+        EXIT_OK
+    }
+}
+
+/// `scan --workers N` (N > 1): the reader hands packets to N workers (`crate::parallel`).
+/// Suppression runs per worker (a host's flows may be spread over workers).
+fn run_scan_parallel(
+    args: &ScanArgs,
+    rules: RuleSet,
+    log: LogSelection,
+    format: OutputFormat,
+    workers: usize,
+    started: std::time::Instant,
+) -> i32 {
+    let sink: Box<dyn Write + Send> = match &args.eve {
+        Some(path) => match File::create(path) {
+            Ok(f) => Box::new(f),
+            Err(e) => {
+                eprintln!(
+                    "vendorwatch: {}: cannot create EVE file: {e}",
+                    path.display()
+                );
+                return EXIT_FATAL;
+            }
+        },
+        None => Box::new(io::stdout()),
+    };
+    let mut stats = ScanStats::default();
+    let inputs = pipeline::expand_inputs(&args.inputs, &mut stats);
+    let mut config = DecoderConfig::default();
+    config.vxlan_ports.extend(&args.vxlan_ports);
+    let options = MatchOptions {
+        enable_port_rules: args.enable_port_rules,
+    };
+    let all: Vec<Stages> = (0..workers)
+        .map(|_| {
+            let mut detector = Detector::with_options(rules.clone(), log, options);
+            detector.suppress = Suppressor::new(args.suppress_window, args.suppress_capacity);
+            Stages {
+                decoder: Decoder::new(config.clone()),
+                flows: FlowTable::new(args.flow.config()),
+                detector,
+                rules_generation: crate::parallel::RULES.generation(),
+            }
+        })
+        .collect();
+    let (seed, dns_version, iface) = (
+        args.community_id_seed,
+        args.eve_dns_version,
+        args.in_iface.clone(),
+    );
+    let configure = std::sync::Arc::new(move |out: &mut EveWriter| {
+        out.set_community_id_seed(seed);
+        out.set_format(format);
+        out.set_dns_version(dns_version);
+        if let Some(i) = &iface {
+            out.set_in_iface(i);
+        }
+    });
+    let mut dispatcher = match crate::parallel::Dispatcher::start(all, config, sink, configure) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("vendorwatch: cannot start worker threads: {e}");
+            return EXIT_FATAL;
+        }
+    };
+    pipeline::scan_with(&inputs, &mut dispatcher, &mut stats);
+    if args.stats && format == OutputFormat::Eve {
+        dispatcher.drain(stats.packets);
+        crate::live::write_stats_record(&mut dispatcher, &stats, None, started);
+    }
+    let lines = dispatcher.lines_written();
+    let (results, output_result) = dispatcher.finish();
+    let merged = crate::parallel::merge_results(results, &mut stats);
+    let written = merged.records + lines;
+    if !args.quiet {
+        let mut err = io::stderr().lock();
+        let _ = write_summary(
+            &mut err,
+            &stats,
+            &merged.detect,
+            &merged.inventory,
+            &merged.suppress,
+            written,
+        );
+    }
+    if let Err(e) = output_result {
+        let target = args
+            .eve
+            .as_ref()
+            .map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
+        eprintln!("vendorwatch: {target}: writing EVE records failed: {e}");
         return EXIT_FATAL;
     }
     if let Some(sig) = stats.stopped_by {
@@ -757,6 +968,16 @@ pub fn sigs_check_report(rules: &RuleSet) -> String {
         if total[5] > 0 {
             let _ = writeln!(out, "  ja4 fingerprints are stored, not matched yet");
         }
+        let of_pack = || rules.rules.iter().filter(|r| r.pack == pi);
+        let payloads: usize = of_pack().map(|r| r.payloads.len()).sum();
+        let uas: usize = of_pack().map(|r| r.user_agents.len()).sum();
+        let pass: usize = of_pack().filter(|r| r.pass).map(|r| r.domains.len()).sum();
+        if payloads + uas + pass > 0 {
+            let _ = writeln!(
+                out,
+                "  payload prefixes: {payloads}, user agents: {uas}, pass (decoy) patterns: {pass}"
+            );
+        }
     }
     out
 }
@@ -767,13 +988,25 @@ pub fn sigs_list_table(rules: &RuleSet) -> String {
     let head = [
         "SID", "PACK", "CHANNEL", "SEV", "CONF", "DOMAINS", "IPS", "PORTS", "STATE", "NAME",
     ];
-    let rows: Vec<[String; 10]> = rules
-        .rules
-        .iter()
+    // Grouped by vendor (then sid), so each covered vendor's rules read as one block.
+    let mut order: Vec<&sigs::Rule> = rules.rules.iter().collect();
+    order.sort_by_key(|r| {
+        (
+            rules
+                .packs
+                .get(r.pack)
+                .map(|p| p.vendor.to_ascii_lowercase()),
+            r.sid,
+        )
+    });
+    let rows: Vec<[String; 10]> = order
+        .into_iter()
         .map(|r| {
             let pack = rules.packs.get(r.pack);
             let state = if !r.enabled {
                 "disabled"
+            } else if r.pass {
+                "pass"
             } else if !r.ports.is_empty() && !pack.is_some_and(|p| p.port_rules) {
                 "ports-opt-in"
             } else {
@@ -812,7 +1045,22 @@ pub fn sigs_list_table(rules: &RuleSet) -> String {
         let _ = writeln!(out, "{}", l.trim_end());
     };
     line(&head);
+    let mut pack_shown = String::new();
     for row in &rows {
+        if row[1] != pack_shown {
+            pack_shown = row[1].clone();
+            if let Some(p) = rules.packs.iter().find(|p| p.id == pack_shown) {
+                let n = rules
+                    .rules
+                    .iter()
+                    .filter(|r| r.pack_id_is(rules, &p.id))
+                    .count();
+                line(&[&format!(
+                    "# {} (pack {}, {n} rules, version {})",
+                    p.vendor, p.id, p.version
+                )]);
+            }
+        }
         let cells: Vec<&str> = row.iter().map(String::as_str).collect();
         line(&cells);
     }
@@ -970,17 +1218,23 @@ pub fn sigs_test_report(rules: &RuleSet, name: &str) -> (String, i32) {
     if matches.is_empty() {
         let _ = writeln!(out, "{shown}: no rule matches");
     }
+    let passed = matches.first().is_some_and(|m| rules.rules[m.rule].pass);
     for (i, m) in matches.iter().enumerate() {
         let rule = &rules.rules[m.rule];
         let pattern = rule.domains.get(m.pattern).map_or("", String::as_str);
         let _ = writeln!(
             out,
-            "{shown}: {}sid {} {:?} (channel {}, severity {}, pattern {pattern})",
+            "{shown}: {}sid {} {:?} (channel {}, severity {}, pattern {pattern}){}",
             if i == 0 { "" } else { "also " },
             rule.sid,
             rule.name,
             rule.channel,
-            rule.severity
+            rule.severity,
+            if rule.pass {
+                "; a pass rule: a known decoy, no alert"
+            } else {
+                ""
+            }
         );
     }
     for miss in sigs::explain::near_misses(rules, &shown) {
@@ -995,7 +1249,7 @@ pub fn sigs_test_report(rules: &RuleSet, name: &str) -> (String, i32) {
             rule.sid, miss.pattern, miss.reason
         );
     }
-    let status = if matches.is_empty() {
+    let status = if matches.is_empty() || passed {
         EXIT_INPUT_ERROR
     } else {
         EXIT_OK

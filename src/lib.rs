@@ -7,11 +7,15 @@
 
 pub mod capture;
 pub mod cli;
+pub mod control;
 pub mod decode;
 pub mod detect;
 pub mod flood;
 pub mod flow;
+pub mod live;
 pub mod output;
+pub mod parallel;
 pub mod pipeline;
+pub mod privdrop;
 pub mod proto;
 pub mod sigs;

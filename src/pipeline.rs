@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use flate2::read::MultiGzDecoder;
 
+use crate::capture::Packet;
 use crate::capture::file::{CaptureError, CaptureErrorKind, CaptureReader};
 use crate::decode::{DecodeStats, Decoded, Decoder, L4Proto, SkipReason};
 use crate::detect::{Detector, FlowMeta};
@@ -177,6 +178,132 @@ pub fn scan(inputs: &[Input], stages: &mut Stages, out: &mut EveWriter, stats: &
     scan_with_tick(inputs, stages, out, stats, &mut |_, _, _| {});
 }
 
+/// Scan every input in order, handing each packet to `handler` (the stages in this thread, or
+/// the dispatcher to the workers of `--workers N`).
+pub fn scan_with(inputs: &[Input], handler: &mut dyn PacketHandler, stats: &mut ScanStats) {
+    scan_inputs(inputs, handler, stats);
+}
+
+/// Where the reader hands each packet: the stages in the reader's own thread
+/// ([`InThread`], `--workers 1`), or the dispatcher to worker threads
+/// (`crate::parallel::Dispatcher`).
+pub trait PacketHandler {
+    /// Handle one packet; `Err` says why it was not decoded (the reader reports an unknown
+    /// link type once per input). Skips are counted by whoever decodes.
+    fn handle(
+        &mut self,
+        packet: &Packet<'_>,
+        pcap_cnt: u64,
+        stats: &mut ScanStats,
+    ) -> Result<(), SkipReason>;
+    /// Name of the capture now being read (EVE `pcap_filename`; empty for live capture).
+    fn set_pcap_filename(&mut self, name: &str);
+    /// True once output has failed: the reader stops.
+    fn failed(&self) -> bool;
+    /// No packet is waiting (live capture): push out what is buffered, take up reloaded rules.
+    fn idle(&mut self) {}
+    /// Write one finished EVE line (a `stats` record) in order with the alerts.
+    fn write_line(&mut self, line: &[u8]);
+    /// Counters so far, merged over workers (for the `stats` record).
+    fn counters(&self) -> Counters;
+    /// Every [`TICK_PACKETS`] packets and after each input (metrics; in-thread only).
+    fn tick(&mut self, _stats: &mut ScanStats) {}
+    /// The input (file, or live capture) ended: decide what the flow layer still holds
+    /// (connections to resolved addresses not yet decided), see [`finish_input`]. Workers
+    /// do the same when their input changes and when they stop.
+    fn end_input(&mut self) {}
+}
+
+/// Counters of the stages, summed over workers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counters {
+    /// Decoder counters.
+    pub decode: DecodeStats,
+    /// Flow table counters.
+    pub flow: crate::flow::FlowStats,
+    /// Detection counters.
+    pub detect: crate::detect::DetectStats,
+    /// Packets not decoded (all reasons).
+    pub skipped: u64,
+    /// Flows in the tables now.
+    pub active_flows: u64,
+}
+
+/// The stages run in the reader's thread: today's single-threaded path, packet order kept.
+pub struct InThread<'a> {
+    /// The stages.
+    pub stages: &'a mut Stages,
+    /// The EVE writer.
+    pub out: &'a mut EveWriter,
+    /// Called every [`TICK_PACKETS`] packets and after each input.
+    pub tick: Option<Tick<'a>>,
+}
+
+impl PacketHandler for InThread<'_> {
+    #[inline]
+    fn handle(
+        &mut self,
+        packet: &Packet<'_>,
+        pcap_cnt: u64,
+        stats: &mut ScanStats,
+    ) -> Result<(), SkipReason> {
+        let Stages {
+            decoder,
+            flows,
+            detector,
+            ..
+        } = &mut *self.stages;
+        match decoder.decode(packet.link_type, packet.data, packet.ts) {
+            Ok(decoded) => {
+                let meta = FlowMeta::new(&decoded, packet.ts, pcap_cnt);
+                process(&decoded, &meta, flows, detector, self.out);
+                Ok(())
+            }
+            Err(reason) => {
+                stats.skipped[reason.index()] += 1;
+                Err(reason)
+            }
+        }
+    }
+
+    fn set_pcap_filename(&mut self, name: &str) {
+        self.out.set_pcap_filename(name);
+        self.stages.detector.start_capture();
+    }
+
+    fn end_input(&mut self) {
+        finish_input(&mut self.stages.flows, &mut self.stages.detector, self.out);
+    }
+
+    fn failed(&self) -> bool {
+        self.out.failed()
+    }
+
+    fn idle(&mut self) {
+        if let Some(rules) = crate::parallel::RULES.take_newer(&mut self.stages.rules_generation) {
+            self.stages.detector.set_rules(rules);
+        }
+        let _ = self.out.flush_buffer();
+    }
+
+    fn write_line(&mut self, line: &[u8]) {
+        self.out.write_line(line);
+    }
+
+    fn counters(&self) -> Counters {
+        self.stages.counters()
+    }
+
+    fn tick(&mut self, stats: &mut ScanStats) {
+        stats.decode = self.stages.decoder.stats();
+        stats.flow = self.stages.flows.stats;
+        stats.quic = self.stages.flows.quic.stats();
+        if let Some(tick) = self.tick.as_mut() {
+            tick(stats, &self.stages.detector, self.out);
+        }
+    }
+}
+
 /// The per-packet stages and their state, handed as one down the scan.
 pub struct Stages {
     /// Link layers, tunnels, IP reassembly.
@@ -185,6 +312,21 @@ pub struct Stages {
     pub flows: FlowTable,
     /// Matching, alerts, inventory.
     pub detector: Detector,
+    /// Generation of the signatures the detector holds (SIGHUP reloads bump it).
+    pub rules_generation: u64,
+}
+
+impl Stages {
+    /// The stages' counters now.
+    pub fn counters(&self) -> Counters {
+        Counters {
+            decode: self.decoder.stats(),
+            flow: self.flows.stats,
+            detect: self.detector.stats,
+            skipped: 0,
+            active_flows: self.flows.len() as u64,
+        }
+    }
 }
 
 /// Packets between two calls of the tick (and one after each input).
@@ -202,20 +344,19 @@ pub fn scan_with_tick(
     stats: &mut ScanStats,
     tick: Tick<'_>,
 ) {
-    scan_inputs(inputs, stages, out, stats, tick);
+    let mut handler = InThread {
+        stages: &mut *stages,
+        out,
+        tick: Some(tick),
+    };
+    scan_inputs(inputs, &mut handler, stats);
     stats.decode = stages.decoder.stats();
     stats.flow = stages.flows.stats;
     stats.quic = stages.flows.quic.stats();
     stats.answers = stages.detector.resolved.stats;
 }
 
-fn scan_inputs(
-    inputs: &[Input],
-    stages: &mut Stages,
-    out: &mut EveWriter,
-    stats: &mut ScanStats,
-    tick: Tick<'_>,
-) {
+fn scan_inputs(inputs: &[Input], out: &mut dyn PacketHandler, stats: &mut ScanStats) {
     for input in inputs {
         if let Some(sig) = stop_signal() {
             stats.stopped_by = Some(sig);
@@ -223,11 +364,10 @@ fn scan_inputs(
         }
         let name = input.display_name();
         out.set_pcap_filename(&name);
-        stages.detector.start_capture();
         let ok = match input {
-            Input::Stdin => scan_stream(&name, StdinPump::spawn(), stages, out, stats, tick),
+            Input::Stdin => scan_stream(&name, StdinPump::spawn(), out, stats),
             Input::File(path) => match File::open(path) {
-                Ok(file) => scan_stream(&name, file, stages, out, stats, tick),
+                Ok(file) => scan_stream(&name, file, out, stats),
                 Err(e) => {
                     fail(stats, format!("{name}: cannot open: {e}"));
                     false
@@ -235,7 +375,7 @@ fn scan_inputs(
             },
         };
         // Connections to resolved addresses still undecided are decided at the input's end.
-        finish_input(&mut stages.flows, &mut stages.detector, out);
+        out.end_input();
         if let Some(sig) = stop_signal() {
             // Stopped in the middle of this input: not a damaged file.
             stats.stopped_by = Some(sig);
@@ -246,9 +386,7 @@ fn scan_inputs(
         } else {
             stats.files_failed += 1;
         }
-        stats.decode = stages.decoder.stats();
-        stats.flow = stages.flows.stats;
-        tick(stats, &stages.detector, out);
+        out.tick(stats);
         if out.failed() {
             return;
         }
@@ -334,15 +472,13 @@ impl<R: Read> Read for Counting<R> {
 fn scan_stream<R: Read>(
     name: &str,
     reader: R,
-    stages: &mut Stages,
-    out: &mut EveWriter,
+    out: &mut dyn PacketHandler,
     stats: &mut ScanStats,
-    tick: Tick<'_>,
 ) -> bool {
     let mut reader = BufReader::new(reader);
     let gzip = matches!(reader.fill_buf(), Ok(head) if head.starts_with(&GZIP_MAGIC));
     if !gzip {
-        return scan_reader(name, reader, None, stages, out, stats, tick);
+        return scan_reader(name, reader, None, out, stats);
     }
     let compressed = Rc::new(Cell::new(0));
     let counted = Counting {
@@ -353,10 +489,8 @@ fn scan_stream<R: Read>(
         name,
         MultiGzDecoder::new(counted),
         Some(&compressed),
-        stages,
         out,
         stats,
-        tick,
     )
 }
 
@@ -392,10 +526,8 @@ fn scan_reader<R: Read>(
     name: &str,
     reader: R,
     compressed: Option<&Cell<u64>>,
-    stages: &mut Stages,
-    out: &mut EveWriter,
+    out: &mut dyn PacketHandler,
     stats: &mut ScanStats,
-    tick: Tick<'_>,
 ) -> bool {
     let mut capture = match CaptureReader::new(reader) {
         Ok(c) => c,
@@ -428,37 +560,22 @@ fn scan_reader<R: Read>(
         stats.packets += 1;
         stats.bytes += u64::from(packet.orig_len);
         pcap_cnt += 1;
-        let Stages {
-            decoder,
-            flows,
-            detector,
-        } = stages;
-        match decoder.decode(packet.link_type, packet.data, packet.ts) {
-            Ok(decoded) => {
-                let meta = FlowMeta::new(&decoded, packet.ts, pcap_cnt);
-                process(&decoded, &meta, flows, detector, out);
-            }
-            Err(reason) => {
-                stats.skipped[reason.index()] += 1;
-                if reason == SkipReason::UnknownLinkType
-                    && !reported_link_types.contains(&packet.link_type)
-                {
-                    reported_link_types.push(packet.link_type);
-                    fail(
-                        stats,
-                        format!(
-                            "{name}: packet {pcap_cnt}: unknown link type {} (packets of this type are counted, not decoded)",
-                            packet.link_type
-                        ),
-                    );
-                    ok = false;
-                }
-            }
+        if let Err(reason) = out.handle(&packet, pcap_cnt, stats)
+            && reason == SkipReason::UnknownLinkType
+            && !reported_link_types.contains(&packet.link_type)
+        {
+            reported_link_types.push(packet.link_type);
+            fail(
+                stats,
+                format!(
+                    "{name}: packet {pcap_cnt}: unknown link type {} (packets of this type are counted, not decoded)",
+                    packet.link_type
+                ),
+            );
+            ok = false;
         }
         if pcap_cnt.is_multiple_of(TICK_PACKETS) {
-            stats.decode = decoder.stats();
-            stats.flow = flows.stats;
-            tick(stats, detector, out);
+            out.tick(stats);
         }
         if out.failed() {
             return false;

@@ -108,6 +108,54 @@ fn every_record_validates_against_suricata_schema() {
     }
 }
 
+/// The `stats` record (written at the end of a scan with `--stats`, and by `live` at every
+/// `--stats-interval` and at exit) validates too: Suricata's schema forbids unknown keys in
+/// `stats` and in each of its objects. The live record adds `capture.kernel_*`, checked here
+/// on a record of the same shape.
+#[test]
+fn stats_record_validates_against_suricata_schema() {
+    let Some(schema_path) = common::schema_path() else {
+        eprintln!("SKIP stats_record_validates_against_suricata_schema: schema file not found");
+        return;
+    };
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&schema_path).expect("read schema"))
+            .expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let pcaps = common::repo().join("pcaps").to_string_lossy().into_owned();
+    for workers in ["1", "2"] {
+        let run =
+            common::vendorwatch(&["scan", "--quiet", "--stats", "--workers", workers, &pcaps]);
+        assert_eq!(run.code(), Some(0), "{}", run.stderr());
+        let stats: Vec<&serde_json::Value> = run
+            .records
+            .iter()
+            .filter(|r| r["event_type"] == "stats")
+            .collect();
+        assert_eq!(stats.len(), 1, "one stats record at the end");
+        let mut record = stats[0].clone();
+        let alerts = run
+            .records
+            .iter()
+            .filter(|r| r["event_type"] == "alert")
+            .count() as u64;
+        assert_eq!(record["stats"]["detect"]["alert"].as_u64(), Some(alerts));
+        assert!(record["stats"]["decoder"]["pkts"].as_u64() > Some(0));
+        for r in [record.clone(), {
+            record["stats"]["capture"] =
+                serde_json::json!({"kernel_packets": 10, "kernel_drops": 1, "kernel_ifdrops": 0});
+            record
+        }] {
+            let errors: Vec<String> = validator
+                .iter_errors(&r)
+                .map(|e| format!("{} at {}", e, e.instance_path))
+                .collect();
+            assert!(errors.is_empty(), "invalid stats record {r}: {errors:?}");
+        }
+    }
+    eprintln!("stats records validated (scan --workers 1 and 2, with capture counters)");
+}
+
 fn tempdir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("vendorwatch-schema-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create temp dir");

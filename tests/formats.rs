@@ -59,7 +59,16 @@ fn eve_dns_v2_records_validate_and_have_v2_shape() {
 
 #[test]
 fn ecs_alerts_carry_ecs_fields() {
-    let run = common::vendorwatch(&["scan", "--quiet", "--format", "ecs", "pcaps/"]);
+    // The Kaspersky pack's alerts (the Covered List packs have tests/covered_vendors.rs).
+    let run = common::vendorwatch(&[
+        "scan",
+        "--quiet",
+        "--packs",
+        "kaspersky",
+        "--format",
+        "ecs",
+        "pcaps/",
+    ]);
     assert_eq!(run.code(), Some(0), "{}", run.stderr());
     assert!(!run.records.is_empty());
     let mut dns = 0;
@@ -96,7 +105,7 @@ fn ecs_alerts_carry_ecs_fields() {
         assert!(r.get("event_type").is_none() && r.get("src_ip").is_none());
     }
     assert!(dns > 0 && tls > 0, "{dns} dns, {tls} tls");
-    let eve = common::vendorwatch(&["scan", "--quiet", "pcaps/"]);
+    let eve = common::vendorwatch(&["scan", "--quiet", "--packs", "kaspersky", "pcaps/"]);
     assert_eq!(eve.events("alert").count(), run.records.len());
 }
 
@@ -107,12 +116,14 @@ fn zeek_intel_records() {
         "--quiet",
         "--log",
         "all",
+        "--packs",
+        "kaspersky",
         "--format",
         "zeek-intel",
         "pcaps/",
     ]);
     assert_eq!(run.code(), Some(0), "{}", run.stderr());
-    let eve = common::vendorwatch(&["scan", "--quiet", "pcaps/"]);
+    let eve = common::vendorwatch(&["scan", "--quiet", "--packs", "kaspersky", "pcaps/"]);
     // Alerts only: --log events have no intel.log form.
     assert_eq!(run.records.len(), eve.events("alert").count());
     let mut wheres = std::collections::BTreeSet::new();

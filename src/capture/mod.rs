@@ -2,6 +2,7 @@
 //! reader's buffer and are never copied on their way to the decoder.
 
 pub mod file;
+pub mod live;
 
 /// Capture timestamp, as recorded by the capture file (UTC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]

@@ -366,6 +366,72 @@ pub fn link_type_supported(link_type: u32) -> bool {
     link::supported(link_type)
 }
 
+/// The hash that picks a worker for a frame (`--workers`): symmetric, so both directions of a
+/// flow meet on one worker, over the innermost 5-tuple (tunnels are walked, as the decoder
+/// walks them: this is the decoder's own stateless walk, without reassembly). A fragment is
+/// hashed on its IP address pair only, so every fragment of a datagram meets on one worker
+/// (the reassembled datagram is then handled there, even when the flow's other packets went
+/// elsewhere: fragmented TCP is rare and the flow table takes a flow up on data). A frame that
+/// does not decode to TCP/UDP is hashed on the last IP pair seen, or 0.
+pub fn dispatch_hash(config: &DecoderConfig, link_type: u32, frame: &[u8]) -> u64 {
+    let mut ctx = Context::default();
+    match walk_in(
+        config,
+        None,
+        link_type,
+        frame,
+        Timestamp::default(),
+        &mut ctx,
+    ) {
+        Ok(d) => symmetric_hash(
+            (d.src_ip, d.src_port),
+            (d.dst_ip, d.dst_port),
+            d.proto.number(),
+        ),
+        Err(_) => match ctx.stopped_ip.or(ctx.last_ip) {
+            Some((a, b)) => symmetric_hash((a, 0), (b, 0), 0),
+            None => 0,
+        },
+    }
+}
+
+/// Order the endpoints, then mix: the same value for both directions.
+fn symmetric_hash(a: (IpAddr, u16), b: (IpAddr, u16), proto: u8) -> u64 {
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    let mut h: u64 = 0x9e37_79b9_7f4a_7c15 ^ u64::from(proto);
+    for (ip, port) in [lo, hi] {
+        let words = match ip {
+            IpAddr::V4(v4) => [u64::from(u32::from(v4)), 0],
+            IpAddr::V6(v6) => {
+                let n = u128::from(v6);
+                [n as u64, (n >> 64) as u64]
+            }
+        };
+        for w in [words[0], words[1], u64::from(port)] {
+            h = (h ^ w).wrapping_mul(0xff51_afd7_ed55_8ccd);
+            h ^= h >> 33;
+        }
+    }
+    h
+}
+
+/// Source and destination of an IPv4 or IPv6 header, read without validating the rest.
+fn peek_ip_pair(data: &[u8]) -> Option<(IpAddr, IpAddr)> {
+    match data.first()? >> 4 {
+        4 => {
+            let s: [u8; 4] = data.get(12..16)?.try_into().ok()?;
+            let d: [u8; 4] = data.get(16..20)?.try_into().ok()?;
+            Some((IpAddr::from(s), IpAddr::from(d)))
+        }
+        6 => {
+            let s: [u8; 16] = data.get(8..24)?.try_into().ok()?;
+            let d: [u8; 16] = data.get(24..40)?.try_into().ok()?;
+            Some((IpAddr::from(s), IpAddr::from(d)))
+        }
+        _ => None,
+    }
+}
+
 /// The next header to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layer {
@@ -399,6 +465,9 @@ struct Context {
     depth: u8,
     tunnel: Option<Tunnel>,
     last_ip: Option<(IpAddr, IpAddr)>,
+    /// Addresses of an IP header the walk stopped at (a fragment, a bad header past the
+    /// addresses), for [`dispatch_hash`].
+    stopped_ip: Option<(IpAddr, IpAddr)>,
 }
 
 impl Context {
@@ -433,13 +502,31 @@ impl Context {
 /// The whole walk, from the link layer to TCP or UDP.
 fn walk<'a>(
     config: &DecoderConfig,
-    mut defrag: Option<&'a mut Defrag>,
+    defrag: Option<&'a mut Defrag>,
     link_type: u32,
     frame: &'a [u8],
     ts: Timestamp,
 ) -> Result<Decoded<'a>, SkipReason> {
+    walk_in(
+        config,
+        defrag,
+        link_type,
+        frame,
+        ts,
+        &mut Context::default(),
+    )
+}
+
+/// The walk, leaving its context behind for the caller.
+fn walk_in<'a>(
+    config: &DecoderConfig,
+    mut defrag: Option<&'a mut Defrag>,
+    link_type: u32,
+    frame: &'a [u8],
+    ts: Timestamp,
+    ctx: &mut Context,
+) -> Result<Decoded<'a>, SkipReason> {
     let (mut layer, mut data) = link::start(link_type, frame)?;
-    let mut ctx = Context::default();
     let mut reassembled = false;
     loop {
         match layer {
@@ -488,11 +575,17 @@ fn walk<'a>(
                 data = inner;
             }
             Layer::Ip => {
-                let ip = ip_layer(data, &mut defrag, ts)?;
+                let ip = match ip_layer(data, &mut defrag, ts) {
+                    Ok(ip) => ip,
+                    Err(e) => {
+                        ctx.stopped_ip = peek_ip_pair(data);
+                        return Err(e);
+                    }
+                };
                 reassembled |= ip.reassembled;
                 ctx.last_ip = Some((ip.src, ip.dst));
                 match ip.proto {
-                    IPPROTO_TCP => return tcp(ip, &ctx, reassembled),
+                    IPPROTO_TCP => return tcp(ip, ctx, reassembled),
                     IPPROTO_UDP => {
                         let udp = udp(ip.payload)?;
                         if let Some((next, inner)) = udp_tunnel(config, &udp) {

@@ -780,3 +780,35 @@ fn random_bytes_behind_every_tunnel_header_never_panic() {
         }
     }
 }
+
+#[test]
+fn dispatch_hash_is_symmetric_inner_and_fragment_safe() {
+    let config = DecoderConfig::default();
+    let h = |frame: &[u8]| dispatch_hash(&config, linktype::ETHERNET, frame);
+    let fwd = eth(0x0800, &ipv4(17, A, B, &udp(5555, 53, b"q")));
+    let rev = eth(0x0800, &ipv4(17, B, A, &udp(53, 5555, b"r")));
+    assert_eq!(h(&fwd), h(&rev), "both directions meet");
+    let other = eth(0x0800, &ipv4(17, A, B, &udp(5556, 53, b"q")));
+    assert_ne!(h(&fwd), h(&other), "another flow may go elsewhere");
+    // A tunnel is hashed on its inner flow: two outer source ports (VXLAN entropy), one
+    // inner flow, one worker; the inner reverse direction too.
+    let vx = |sport: u16, inner: &[u8]| {
+        let mut payload = vxlan_header();
+        payload.extend_from_slice(&eth(0x0800, inner));
+        eth(
+            0x0800,
+            &ipv4(17, OUTER_A, OUTER_B, &udp(sport, 4789, &payload)),
+        )
+    };
+    let inner_fwd = ipv4(17, A, B, &udp(5555, 53, b"q"));
+    let inner_rev = ipv4(17, B, A, &udp(53, 5555, b"r"));
+    assert_eq!(h(&vx(40000, &inner_fwd)), h(&fwd));
+    assert_eq!(h(&vx(40001, &inner_rev)), h(&fwd));
+    // Fragments: every piece of a datagram hashes alike (IP pair only).
+    let first = eth(
+        0x0800,
+        &ipv4_frag(17, A, B, 7, true, 0, &udp(5555, 53, &[0; 16])),
+    );
+    let second = eth(0x0800, &ipv4_frag(17, A, B, 7, false, 3, &[0; 8]));
+    assert_eq!(h(&first), h(&second));
+}

@@ -48,9 +48,39 @@ impl Inventory {
         entry.last_seen = entry.last_seen.max(ts);
     }
 
+    /// Add another inventory (a worker's) into this one.
+    pub fn merge(&mut self, other: Inventory) {
+        for (host, e) in other.hosts {
+            match self.hosts.get_mut(&host) {
+                None => {
+                    self.hosts.insert(host, e);
+                }
+                Some(mine) => {
+                    mine.vendors.extend(e.vendors);
+                    mine.channels.extend(e.channels);
+                    mine.alerts += e.alerts;
+                    mine.first_seen = mine.first_seen.min(e.first_seen);
+                    mine.last_seen = mine.last_seen.max(e.last_seen);
+                }
+            }
+        }
+    }
+
     /// Hosts in address order.
     pub fn hosts(&self) -> impl Iterator<Item = (&IpAddr, &HostEntry)> {
         self.hosts.iter()
+    }
+
+    /// Vendor -> hosts that used its channels (both in order): "which covered vendors'
+    /// devices are on this network, on which hosts".
+    pub fn by_vendor(&self) -> BTreeMap<&str, Vec<IpAddr>> {
+        let mut out: BTreeMap<&str, Vec<IpAddr>> = BTreeMap::new();
+        for (host, e) in &self.hosts {
+            for v in &e.vendors {
+                out.entry(v.as_str()).or_default().push(*host);
+            }
+        }
+        out
     }
 
     /// Number of distinct hosts.

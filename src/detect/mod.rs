@@ -44,6 +44,11 @@ pub enum Observation {
     /// The server port of a flow (a TCP SYN's destination, a UDP packet's) listed by a port
     /// rule (`ports = ["tcp/13000"]`).
     Port,
+    /// The start of a UDP datagram's or TCP segment's payload to a server port, listed by a
+    /// rule's `payloads` (`{ proto = "udp", port = 8800, prefix = "DHGET " }`).
+    Payload,
+    /// The `User-Agent` header of an HTTP/1.x request, listed by a rule's `user_agents`.
+    HttpUserAgent,
 }
 
 impl Observation {
@@ -58,6 +63,8 @@ impl Observation {
             Observation::ResolvedIp => "resolved-ip",
             Observation::TlsJa4 => "tls-ja4",
             Observation::Port => "port",
+            Observation::Payload => "payload",
+            Observation::HttpUserAgent => "http-user-agent",
         }
     }
 }
@@ -324,6 +331,12 @@ impl Detector {
         }
     }
 
+    /// Swap in reloaded rules (SIGHUP); counters and inventory stay.
+    pub fn set_rules(&mut self, rules: RuleSet) {
+        self.matcher = Matcher::new(&rules);
+        self.rules = rules;
+    }
+
     /// The loaded rules.
     pub fn rules(&self) -> &RuleSet {
         &self.rules
@@ -336,6 +349,9 @@ impl Detector {
     pub fn on_packet(&mut self, pkt: &Decoded<'_>, meta: &FlowMeta, out: &mut EveWriter) {
         if !self.udp_reported.is_empty() {
             self.on_port(pkt, meta, out);
+        }
+        if !pkt.payload.is_empty() && self.matcher.has_payload_rules() {
+            self.on_payload(pkt, meta, out);
         }
         if pkt.proto == L4Proto::Udp && is_dns_port(pkt.src_port, pkt.dst_port) {
             self.on_dns(pkt.payload, meta, out)
@@ -378,19 +394,33 @@ impl Detector {
         }
         let mut hits = Hits::new();
         let mut buf = [0u8; 64];
-        let len = {
-            use std::io::Write;
-            let mut cursor = std::io::Cursor::new(&mut buf[..]);
-            let written = match pkt.dst_ip {
-                IpAddr::V4(a) => write!(cursor, "{a}:{}", pkt.dst_port),
-                IpAddr::V6(a) => write!(cursor, "[{a}]:{}", pkt.dst_port),
-            };
-            if written.is_err() {
-                return;
-            }
-            cursor.position() as usize
+        let Some(len) = write_endpoint(&mut buf, pkt.dst_ip, pkt.dst_port) else {
+            return;
         };
         hits.add(m.rule, m.pattern, Observation::Port, &buf[..len]);
+        self.emit(&hits, meta.src_ip, meta, &AppRecord::None, out);
+    }
+
+    /// Payload rules (`payloads`): a UDP datagram, or a TCP segment carrying data, whose
+    /// destination port a rule lists and whose payload starts with the rule's prefix. TCP is
+    /// matched per segment, not per reassembled stream: a client's first data (the request or
+    /// hello the prefixes describe) starts a segment; later segments of the flow that happen
+    /// to start with the prefix alert too, and suppression folds those repeats. A bitmap test
+    /// per packet when nothing matches; no allocation.
+    fn on_payload(&mut self, pkt: &Decoded<'_>, meta: &FlowMeta, out: &mut EveWriter) {
+        let proto = match pkt.proto {
+            L4Proto::Tcp => PortProto::Tcp,
+            L4Proto::Udp => PortProto::Udp,
+        };
+        let Some(m) = self.matcher.match_payload(proto, pkt.dst_port, pkt.payload) else {
+            return;
+        };
+        let mut buf = [0u8; 64];
+        let Some(len) = write_endpoint(&mut buf, pkt.dst_ip, pkt.dst_port) else {
+            return;
+        };
+        let mut hits = Hits::new();
+        hits.add(m.rule, m.pattern, Observation::Payload, &buf[..len]);
         self.emit(&hits, meta.src_ip, meta, &AppRecord::None, out);
     }
 
@@ -464,6 +494,13 @@ impl Detector {
                 &mut norm,
                 &mut hits,
             );
+        }
+        if let Some(ua) = req.user_agent
+            && let Some(m) = self.matcher.match_user_agent(ua)
+        {
+            // The header as sent (cut to what a hit holds; a longer one still matched).
+            let shown = &ua[..ua.len().min(HIT_NAME_CAPACITY)];
+            hits.add(m.rule, m.pattern, Observation::HttpUserAgent, shown);
         }
         self.stats.hits_dropped += hits.dropped;
         if hits.is_empty() && !self.log.http {
@@ -736,6 +773,8 @@ impl Detector {
                     .map(String::as_str),
                 Observation::Port => rule.ports.get(hit.pattern).map(String::as_str),
                 Observation::TlsJa4 => rule.ja4.get(hit.pattern).map(String::as_str),
+                Observation::Payload => rule.payloads.get(hit.pattern).map(|p| p.label.as_str()),
+                Observation::HttpUserAgent => rule.user_agents.get(hit.pattern).map(String::as_str),
                 _ => rule.domains.get(hit.pattern).map(String::as_str),
             }
             .unwrap_or("");
@@ -761,6 +800,17 @@ impl Detector {
             self.stats.alerts += 1;
         }
     }
+}
+
+/// Write `ip:port` (`[ip]:port` for IPv6) into `buf`; the length written.
+fn write_endpoint(buf: &mut [u8; 64], ip: IpAddr, port: u16) -> Option<usize> {
+    use std::io::Write;
+    let mut cursor = std::io::Cursor::new(&mut buf[..]);
+    let written = match ip {
+        IpAddr::V4(a) => write!(cursor, "{a}:{port}"),
+        IpAddr::V6(a) => write!(cursor, "[{a}]:{port}"),
+    };
+    written.ok().map(|()| cursor.position() as usize)
 }
 
 /// Marks a hit's pattern index as an index into `ips` rather than `domains`.

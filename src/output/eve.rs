@@ -399,6 +399,33 @@ impl EveWriter {
         self.sink.flush()
     }
 
+    /// Push buffered records to the sink (live capture when idle, workers after each batch);
+    /// a write error is kept for [`EveWriter::finish`].
+    pub fn flush_buffer(&mut self) -> io::Result<()> {
+        if self.error.is_some() {
+            return Ok(());
+        }
+        if let Err(e) = self.sink.flush() {
+            self.error = Some(e);
+        }
+        Ok(())
+    }
+
+    /// One finished JSON object (a `stats` record), written as a line and counted.
+    pub fn write_line(&mut self, line: &[u8]) {
+        if self.error.is_some() {
+            return;
+        }
+        match self
+            .sink
+            .write_all(line)
+            .and_then(|()| self.sink.write_all(b"\n"))
+        {
+            Ok(()) => self.records += 1,
+            Err(e) => self.error = Some(e),
+        }
+    }
+
     /// Flush and report the first error of the run.
     pub fn finish(mut self) -> io::Result<u64> {
         self.flush()?;
@@ -462,6 +489,7 @@ impl EveWriter {
 pub(crate) fn category(channel: &str) -> &'static str {
     match channel {
         "update" => "Vendor update channel",
+        "cloud" => "Vendor cloud/P2P channel",
         "telemetry" => "Vendor telemetry channel",
         "activation" => "Vendor licensing channel",
         "management" => "Vendor management channel",

@@ -453,6 +453,7 @@ pub fn zeek_where(observation: Observation) -> &'static str {
         "dns-answer" => "DNS::IN_RESPONSE",
         "tls-sni" | "quic-sni" => "SSL::IN_SERVER_NAME",
         "http-host" => "HTTP::IN_HOST_HEADER",
+        "http-user-agent" => "HTTP::IN_USER_AGENT_HEADER",
         _ => "Conn::IN_RESP",
     }
 }

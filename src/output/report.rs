@@ -205,6 +205,17 @@ impl ReportBuilder {
         rows
     }
 
+    /// Vendor -> hosts that alerted for it (both sorted).
+    pub fn by_vendor(&self) -> BTreeMap<String, Vec<String>> {
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (host, r) in &self.hosts {
+            for v in &r.vendors {
+                out.entry(v.clone()).or_default().push(host.clone());
+            }
+        }
+        out
+    }
+
     /// Number of hosts.
     pub fn len(&self) -> usize {
         self.hosts.len()
@@ -250,6 +261,16 @@ impl ReportBuilder {
                 fmt_ts(r.last),
                 yes_no(r),
                 rules_list(r)
+            )?;
+        }
+        let by_vendor = self.by_vendor();
+        writeln!(w, "vendors: {}", by_vendor.len())?;
+        for (vendor, hosts) in &by_vendor {
+            writeln!(
+                w,
+                "  {vendor:<12} {:>4} host(s): {}",
+                hosts.len(),
+                hosts.join(", ")
             )?;
         }
         writeln!(

@@ -135,6 +135,16 @@ pub fn write_summary(
             UtcTime::from_timestamp(entry.last_seen)
         )?;
     }
+    writeln!(w, "vendors seen: {}", inventory.by_vendor().len())?;
+    for (vendor, hosts) in inventory.by_vendor() {
+        let hosts: Vec<String> = hosts.iter().map(ToString::to_string).collect();
+        writeln!(
+            w,
+            "  {vendor:<12} {:>4} host(s): {}",
+            hosts.len(),
+            hosts.join(", ")
+        )?;
+    }
     Ok(())
 }
 

@@ -102,6 +102,38 @@ pub struct PortMatch {
     pub pattern: usize,
 }
 
+/// The rule whose `payloads` or `user_agents` entry matched: indexes, as for [`NameMatch`]
+/// (`pattern` indexes the list the observation names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndicatorMatch {
+    /// Index into [`RuleSet::rules`].
+    pub rule: usize,
+    /// Index into that rule's `payloads` or `user_agents`.
+    pub pattern: usize,
+}
+
+/// One compiled payload prefix: fixed size, so the table is one flat, sorted array.
+#[derive(Debug, Clone, Copy)]
+struct PayloadEntry {
+    proto: PortProto,
+    port: u16,
+    len: u8,
+    prefix: [u8; super::pack::MAX_PAYLOAD_PREFIX],
+    sid: u32,
+    rule: u32,
+    pattern: u32,
+}
+
+/// One compiled `user_agents` entry; its bytes live in [`Matcher::ua_arena`].
+#[derive(Debug, Clone, Copy)]
+struct UaEntry {
+    start: u32,
+    len: u32,
+    anchored: bool,
+    rule: u32,
+    pattern: u32,
+}
+
 /// How to compile a [`RuleSet`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MatchOptions {
@@ -124,6 +156,8 @@ struct Entry {
     left_len: u8,
     rank: u8,
     mode: Mode,
+    /// From a `pass = true` rule: when this entry is the best match, nothing alerts.
+    pass: bool,
 }
 
 impl Entry {
@@ -311,6 +345,16 @@ pub struct Matcher {
     udp_ports: Vec<u64>,
     /// (protocol, port) -> rule, consulted only after the bitmap says yes.
     ports: HashMap<(PortProto, u16), PortMatch, FxBuildHasher>,
+    /// Bitmaps of server ports with a payload prefix rule (1024 words each, or empty).
+    payload_tcp: Vec<u64>,
+    payload_udp: Vec<u64>,
+    /// Payload prefixes sorted by (protocol, port, longest prefix first, sid).
+    payloads: Vec<PayloadEntry>,
+    /// `user_agents` entries in sid order, their text back to back in `ua_arena`.
+    uas: Vec<UaEntry>,
+    ua_arena: Vec<u8>,
+    /// Prefilter: the first bytes of all `user_agents` substrings, as a 256-bit set.
+    ua_first: [u64; 4],
 }
 
 impl Matcher {
@@ -373,6 +417,7 @@ impl Matcher {
                     left_len,
                     rank,
                     mode,
+                    pass: rule.pass,
                 };
                 keyed.push((anchor_hash(anchor.as_bytes()), entry));
             }
@@ -478,7 +523,145 @@ impl Matcher {
             .map(|(len, map)| (len, map.into_iter().map(|(k, (_, h))| (k, h)).collect()))
             .collect();
         m.v6.sort_by_key(|(len, _)| std::cmp::Reverse(*len));
+        m.compile_payloads(rules);
         m
+    }
+
+    /// Index the `payloads` and `user_agents` of the enabled rules.
+    fn compile_payloads(&mut self, rules: &RuleSet) {
+        let mut order: Vec<(u32, usize)> = rules
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.enabled)
+            .map(|(i, r)| (r.sid, i))
+            .collect();
+        order.sort_unstable();
+        for &(sid, ri) in &order {
+            let rule = &rules.rules[ri];
+            for (pi, p) in rule.payloads.iter().enumerate() {
+                if p.prefix.is_empty() || p.prefix.len() > super::pack::MAX_PAYLOAD_PREFIX {
+                    continue;
+                }
+                let mut prefix = [0u8; super::pack::MAX_PAYLOAD_PREFIX];
+                prefix[..p.prefix.len()].copy_from_slice(&p.prefix);
+                let bitmap = match p.proto {
+                    PortProto::Tcp => &mut self.payload_tcp,
+                    PortProto::Udp => &mut self.payload_udp,
+                };
+                if bitmap.is_empty() {
+                    *bitmap = vec![0; 1024];
+                }
+                bitmap[usize::from(p.port >> 6)] |= 1 << (p.port & 63);
+                self.payloads.push(PayloadEntry {
+                    proto: p.proto,
+                    port: p.port,
+                    len: p.prefix.len() as u8,
+                    prefix,
+                    sid,
+                    rule: ri as u32,
+                    pattern: pi as u32,
+                });
+            }
+            for (ui, raw) in rule.user_agents.iter().enumerate() {
+                let (anchored, body) = match raw.strip_prefix('^') {
+                    Some(b) => (true, b),
+                    None => (false, raw.as_str()),
+                };
+                let Some(&first) = body.as_bytes().first() else {
+                    continue;
+                };
+                if !anchored {
+                    self.ua_first[usize::from(first >> 6)] |= 1 << (first & 63);
+                }
+                self.uas.push(UaEntry {
+                    start: self.ua_arena.len() as u32,
+                    len: body.len() as u32,
+                    anchored,
+                    rule: ri as u32,
+                    pattern: ui as u32,
+                });
+                self.ua_arena.extend_from_slice(body.as_bytes());
+            }
+        }
+        self.payloads
+            .sort_by_key(|e| (e.proto, e.port, std::cmp::Reverse(e.len), e.sid, e.pattern));
+    }
+
+    /// True when some enabled rule has `payloads`.
+    pub fn has_payload_rules(&self) -> bool {
+        !self.payloads.is_empty()
+    }
+
+    /// True when some enabled rule has `user_agents`.
+    pub fn has_user_agent_rules(&self) -> bool {
+        !self.uas.is_empty()
+    }
+
+    /// True when some payload rule names this server port (one bitmap test).
+    #[inline]
+    pub fn payload_port_listed(&self, proto: PortProto, port: u16) -> bool {
+        let bitmap = match proto {
+            PortProto::Tcp => &self.payload_tcp,
+            PortProto::Udp => &self.payload_udp,
+        };
+        bitmap
+            .get(usize::from(port >> 6))
+            .is_some_and(|w| w & (1 << (port & 63)) != 0)
+    }
+
+    /// The payload rule for a datagram or segment to server `port` whose payload starts with
+    /// one of the rule's prefixes: a bitmap test, then a binary search and prefix compares
+    /// for that port only (longest prefix first, then lowest sid). Never allocates.
+    pub fn match_payload(
+        &self,
+        proto: PortProto,
+        port: u16,
+        payload: &[u8],
+    ) -> Option<IndicatorMatch> {
+        if payload.is_empty() || !self.payload_port_listed(proto, port) {
+            return None;
+        }
+        let start = self
+            .payloads
+            .partition_point(|e| (e.proto, e.port) < (proto, port));
+        self.payloads[start..]
+            .iter()
+            .take_while(|e| e.proto == proto && e.port == port)
+            .find(|e| payload.starts_with(&e.prefix[..usize::from(e.len)]))
+            .map(|e| IndicatorMatch {
+                rule: e.rule as usize,
+                pattern: e.pattern as usize,
+            })
+    }
+
+    /// The first rule (lowest sid) with a `user_agents` entry found in `ua`: a substring
+    /// (case-sensitive), or with `^` a prefix. Substring entries are only searched when one
+    /// byte of `ua` is the first byte of some entry (a 256-bit set). Never allocates.
+    pub fn match_user_agent(&self, ua: &[u8]) -> Option<IndicatorMatch> {
+        if self.uas.is_empty() || ua.is_empty() {
+            return None;
+        }
+        let candidate = ua
+            .iter()
+            .any(|&b| self.ua_first[usize::from(b >> 6)] & (1 << (b & 63)) != 0);
+        self.uas
+            .iter()
+            .find(|e| {
+                let needle = self
+                    .ua_arena
+                    .get(e.start as usize..(e.start + e.len) as usize)
+                    .unwrap_or_default();
+                if e.anchored {
+                    ua.starts_with(needle)
+                } else {
+                    candidate && !needle.is_empty() && ua.windows(needle.len()).any(|w| w == needle)
+                }
+            })
+            .map(|e| IndicatorMatch {
+                rule: e.rule as usize,
+                pattern: e.pattern as usize,
+            })
     }
 
     /// Visit the matching entries, longest anchor first and best first within an anchor,
@@ -572,7 +755,9 @@ impl Matcher {
     pub fn match_name(&self, name: &[u8]) -> Option<NameMatch> {
         let mut best = None;
         self.scan(name, |e| {
-            best = Some(NameMatch {
+            // A `pass` rule's pattern as the best match: a known decoy below a vendor's
+            // domain, which must not alert (and must not fall through to a catch-all).
+            best = (!e.pass).then_some(NameMatch {
                 rule: e.rule as usize,
                 pattern: e.pattern as usize,
             });
@@ -628,6 +813,10 @@ impl Matcher {
             + self.entries.capacity() * std::mem::size_of::<Entry>()
             + self.arena.capacity()
             + (self.tcp_ports.capacity() + self.udp_ports.capacity()) * 8
+            + (self.payload_tcp.capacity() + self.payload_udp.capacity()) * 8
+            + self.payloads.capacity() * std::mem::size_of::<PayloadEntry>()
+            + self.uas.capacity() * std::mem::size_of::<UaEntry>()
+            + self.ua_arena.capacity()
     }
 
     /// Number of compiled domain patterns.

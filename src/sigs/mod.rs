@@ -6,6 +6,9 @@
 //!   label by label from the right (one hash lookup per label, however many rules there are);
 //!   an address by longest prefix. Lookups never allocate.
 //!
+//! - Name-less indicators: `payloads` (a UDP/TCP server port plus the bytes the payload
+//!   starts with) and `user_agents` (HTTP `User-Agent` substrings), matched by the detector
+//!   on the fast path without allocating.
 //! - Rules may also carry `ports` (opt-in, matched on a flow's server side by the detector),
 //!   `ja4` (validated and stored, not matched yet) and a `domains_file` (a plain list: the fast
 //!   loading path for big feeds). [`import`] turns domain lists, hosts files, Suricata datasets
@@ -30,19 +33,36 @@ mod tests;
 mod tests_ext;
 
 pub use matcher::{
-    FxBuildHasher, FxHasher, IpMatch, MatchOptions, Matcher, NameMatch, PortMatch, normalise_name,
+    FxBuildHasher, FxHasher, IndicatorMatch, IpMatch, MatchOptions, Matcher, NameMatch, PortMatch,
+    normalise_name,
 };
-pub use pack::{CHANNELS, CONFIDENCES, PackInfo, Rule, RuleSet, SigError};
+pub use pack::{
+    CHANNELS, CONFIDENCES, MAX_PAYLOAD_PREFIX, MAX_USER_AGENT, PackInfo, PayloadPrefix, Rule,
+    RuleSet, SigError,
+};
 pub use pattern::PortProto;
 
 use std::path::{Path, PathBuf};
 
 /// The packs compiled into the binary, as (file name, text): a lone installed binary still
 /// has signatures, and [`RuleSet::bundled`] loads them.
-pub const BUNDLED: &[(&str, &str)] = &[(
-    "kaspersky.toml",
-    include_str!("../../signatures/kaspersky.toml"),
-)];
+pub const BUNDLED: &[(&str, &str)] = &[
+    ("dahua.toml", include_str!("../../signatures/dahua.toml")),
+    (
+        "dji-autel.toml",
+        include_str!("../../signatures/dji-autel.toml"),
+    ),
+    (
+        "hikvision.toml",
+        include_str!("../../signatures/hikvision.toml"),
+    ),
+    ("huawei.toml", include_str!("../../signatures/huawei.toml")),
+    (
+        "kaspersky.toml",
+        include_str!("../../signatures/kaspersky.toml"),
+    ),
+    ("zte.toml", include_str!("../../signatures/zte.toml")),
+];
 
 /// Find the `signatures/` directory shipped with the program, so `vendorwatch` run from a
 /// checkout (`target/debug/vendorwatch`) or an unpacked release uses the editable files:

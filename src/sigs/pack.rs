@@ -1,7 +1,7 @@
 //! Signature packs: loading `signatures/*.toml` into a [`RuleSet`] and reporting every
 //! mistake as `file:line:col: message`.
 
-use super::pattern::{parse_cidr, parse_domain, parse_ja4, parse_port};
+use super::pattern::{PortProto, parse_cidr, parse_domain, parse_ja4, parse_port};
 use super::tree::{self, Key, Kind, Node};
 use std::collections::HashMap;
 use std::fmt;
@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 /// The channels a rule may name; alert metadata and the host summary group by them.
 pub const CHANNELS: &[&str] = &[
     "update",
+    "cloud",
     "telemetry",
     "activation",
     "management",
@@ -34,9 +35,55 @@ const RULE_KEYS: &[&str] = &[
     "ips",
     "ports",
     "ja4",
+    "payloads",
+    "user_agents",
+    "pass",
     "enabled",
     "comment",
 ];
+
+/// Longest `payloads` prefix, in bytes: enough for a protocol's magic and verb, short enough
+/// to compare in one or two words.
+pub const MAX_PAYLOAD_PREFIX: usize = 32;
+/// Longest `user_agents` entry, in bytes.
+pub const MAX_USER_AGENT: usize = 128;
+const PAYLOAD_KEYS: &[&str] = &["proto", "port", "prefix", "prefix_hex"];
+
+/// A name-less indicator (`payloads = [{ proto = "udp", port = 8800, prefix = "DHGET " }]`):
+/// the server port of a UDP datagram or TCP segment and the bytes its payload starts with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayloadPrefix {
+    /// `udp` or `tcp`.
+    pub proto: PortProto,
+    /// Server (destination) port, 1 to 65535.
+    pub port: u16,
+    /// The bytes the payload must start with (1 to [`MAX_PAYLOAD_PREFIX`]).
+    pub prefix: Vec<u8>,
+    /// Canonical text for listings and `alert.metadata.matched_pattern`:
+    /// `udp/8800 "DHGET "`, bytes outside printable ASCII as `\xNN`.
+    pub label: String,
+}
+
+impl PayloadPrefix {
+    /// Build one, with its label.
+    pub fn new(proto: PortProto, port: u16, prefix: Vec<u8>) -> Self {
+        let mut label = format!("{}/{port} \"", proto.label());
+        for &b in &prefix {
+            if (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\' {
+                label.push(char::from(b));
+            } else {
+                label.push_str(&format!("\\x{b:02x}"));
+            }
+        }
+        label.push('"');
+        PayloadPrefix {
+            proto,
+            port,
+            prefix,
+            label,
+        }
+    }
+}
 
 /// The `[pack]` table of one file: who the signatures are about and where they came from
 /// (carried into alert metadata and `sigs list`).
@@ -85,6 +132,15 @@ pub struct Rule {
     /// JA4 TLS client fingerprints (lowercase, validated); stored and listed, not matched
     /// yet (reserved for the JA4 issue).
     pub ja4: Vec<String>,
+    /// Name-less indicators: server port plus payload prefix (UDP datagrams, TCP segments).
+    pub payloads: Vec<PayloadPrefix>,
+    /// HTTP `User-Agent` indicators: a case-sensitive substring, or with a leading `^` a
+    /// prefix (stored as written).
+    pub user_agents: Vec<String>,
+    /// `pass = true`: the rule's `domains` are known decoys. When one of them is the best
+    /// (most specific) match for a name, no rule alerts on it, so a vendor catch-all such
+    /// as `*.ys7.com` can coexist with an exception such as `open.ys7.com`.
+    pub pass: bool,
     /// Disabled rules are kept for listing but never match.
     pub enabled: bool,
     /// Free text from the file.
@@ -183,6 +239,55 @@ impl RuleSet {
                 .map(|(name, text)| (PathBuf::from(format!("<bundled>/{name}")), *text)),
             Vec::new(),
         )
+    }
+}
+
+impl Rule {
+    /// True when the rule belongs to the pack with this id.
+    pub fn pack_id_is(&self, set: &RuleSet, id: &str) -> bool {
+        set.packs.get(self.pack).is_some_and(|p| p.id == id)
+    }
+}
+
+impl RuleSet {
+    /// Keep only the packs whose ids are listed (`--packs kaspersky,dahua`), in load order.
+    /// An unknown id is an error naming the available ones.
+    pub fn select(&self, ids: &[String]) -> Result<RuleSet, String> {
+        let ids: Vec<&str> = ids
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let unknown: Vec<&str> = ids
+            .iter()
+            .copied()
+            .filter(|id| !self.packs.iter().any(|p| p.id == *id))
+            .collect();
+        if !unknown.is_empty() {
+            let available: Vec<&str> = self.packs.iter().map(|p| p.id.as_str()).collect();
+            return Err(format!(
+                "unknown pack id{} {}; available: {}",
+                if unknown.len() > 1 { "s" } else { "" },
+                unknown.join(", "),
+                available.join(", ")
+            ));
+        }
+        let mut out = RuleSet::default();
+        let mut map = vec![None; self.packs.len()];
+        for (i, p) in self.packs.iter().enumerate() {
+            if ids.contains(&p.id.as_str()) {
+                map[i] = Some(out.packs.len());
+                out.packs.push(p.clone());
+            }
+        }
+        for r in &self.rules {
+            if let Some(Some(new)) = map.get(r.pack) {
+                let mut r = r.clone();
+                r.pack = *new;
+                out.rules.push(r);
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -431,6 +536,7 @@ enum IndicatorKind {
     Domain,
     Cidr,
     Port,
+    UserAgent,
 }
 
 impl IndicatorKind {
@@ -439,6 +545,7 @@ impl IndicatorKind {
             IndicatorKind::Domain => "domain pattern",
             IndicatorKind::Cidr => "CIDR",
             IndicatorKind::Port => "port",
+            IndicatorKind::UserAgent => "user agent",
         }
     }
 
@@ -447,6 +554,7 @@ impl IndicatorKind {
             IndicatorKind::Domain => &rule.domains,
             IndicatorKind::Cidr => &rule.ips,
             IndicatorKind::Port => &rule.ports,
+            IndicatorKind::UserAgent => &rule.user_agents,
         }
     }
 }
@@ -900,6 +1008,34 @@ impl<'a> Source<'a> {
             }),
             None => Some(Vec::new()),
         };
+        let payloads = match get("payloads") {
+            Some((k, v)) => self.payloads(k, v, errors),
+            None => Some(Vec::new()),
+        };
+        let user_agents = match get("user_agents") {
+            Some((k, v)) => self.strings_spanned(k, v, errors, check_user_agent),
+            None => Some(Vec::new()),
+        };
+        let pass = match get("pass") {
+            Some((k, v)) => self.boolean(k, v, errors),
+            None => Some(false),
+        };
+        if pass == Some(true)
+            && ([&ips, &ports]
+                .iter()
+                .any(|l| l.as_ref().is_some_and(|l| !l.is_empty()))
+                || payloads.as_ref().is_some_and(|l| !l.is_empty())
+                || user_agents.as_ref().is_some_and(|l| !l.is_empty()))
+        {
+            errors.push(
+                self.error(
+                    node.span.clone(),
+                    "a `pass` rule exempts domain names only: move its `ips`, `ports`, `payloads` \
+                 or `user_agents` to another rule"
+                        .into(),
+                ),
+            );
+        }
         let enabled = match get("enabled") {
             Some((k, v)) => self.boolean(k, v, errors),
             None => Some(true),
@@ -911,16 +1047,21 @@ impl<'a> Source<'a> {
                 None
             }
         });
-        if let (Some(d), Some(i), Some(p), Some(j)) = (&domains, &ips, &ports, &ja4)
+        if let (Some(d), Some(i), Some(p), Some(j), Some(pl), Some(ua)) =
+            (&domains, &ips, &ports, &ja4, &payloads, &user_agents)
             && list_file.as_ref().is_none_or(|(_, l)| l.is_empty())
             && d.is_empty()
             && i.is_empty()
             && p.is_empty()
             && j.is_empty()
+            && pl.is_empty()
+            && ua.is_empty()
         {
             errors.push(self.error(
                 node.span.clone(),
-                "rule has no `domains`, `ips`, `ports` or `ja4`, so it can never match".into(),
+                "rule has no `domains`, `ips`, `ports`, `ja4`, `payloads` or `user_agents`, so \
+                 it can never match"
+                    .into(),
             ));
         }
         if errors.len() != before {
@@ -950,6 +1091,7 @@ impl<'a> Source<'a> {
         let mut domains = split(domains, IndicatorKind::Domain);
         let ips = split(ips, IndicatorKind::Cidr);
         let ports = split(ports, IndicatorKind::Port);
+        let user_agents = split(user_agents, IndicatorKind::UserAgent);
         if let (Some(list), Some((_, listed))) = (&mut domains, list_file.as_mut()) {
             for (value, line, col) in std::mem::take(listed) {
                 indicators.push(Indicator {
@@ -975,6 +1117,9 @@ impl<'a> Source<'a> {
                 ips: ips?,
                 ports: ports?,
                 ja4: ja4?,
+                payloads: payloads?,
+                user_agents: user_agents?,
+                pass: pass?,
                 enabled: enabled?,
                 comment: comment.map_or(Some(None), |c| c.map(Some))?,
                 pack: 0,
@@ -983,6 +1128,160 @@ impl<'a> Source<'a> {
             indicators,
             list_file.map(|(path, _)| path),
         ))
+    }
+}
+
+/// One `user_agents` entry: printable ASCII, not empty, at most [`MAX_USER_AGENT`] bytes.
+fn check_user_agent(raw: &str) -> Result<String, String> {
+    let body = raw.strip_prefix('^').unwrap_or(raw);
+    if body.is_empty() {
+        return Err(
+            "empty user agent: write the substring to look for (\"^X\" = starts with X)".into(),
+        );
+    }
+    if raw.len() > MAX_USER_AGENT {
+        return Err(format!(
+            "user agent \"{raw}\" is {} bytes, at most {MAX_USER_AGENT} are allowed",
+            raw.len()
+        ));
+    }
+    if let Some(c) = raw.chars().find(|c| !(' '..='~').contains(c)) {
+        return Err(format!(
+            "user agent \"{raw}\" holds {c:?}: only printable ASCII appears in a User-Agent header"
+        ));
+    }
+    Ok(raw.to_string())
+}
+
+/// Decode `prefix_hex`: hex digit pairs, optionally separated by spaces or colons.
+fn decode_hex(raw: &str) -> Result<Vec<u8>, String> {
+    let digits: Vec<u8> = raw.bytes().filter(|b| !matches!(b, b' ' | b':')).collect();
+    if !digits.len().is_multiple_of(2) {
+        return Err("odd number of hex digits".into());
+    }
+    digits
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|p| u8::from_str_radix(p, 16).ok())
+                .ok_or_else(|| format!("\"{}\" is not a hex byte", String::from_utf8_lossy(pair)))
+        })
+        .collect()
+}
+
+impl Source<'_> {
+    /// `payloads = [{ proto = "udp", port = 8800, prefix = "DHGET " }, ...]`; `prefix_hex`
+    /// instead of `prefix` for binary magic.
+    fn payloads(
+        &self,
+        key: &Key,
+        node: &Node,
+        errors: &mut Vec<SigError>,
+    ) -> Option<Vec<PayloadPrefix>> {
+        let Kind::Array(items) = &node.kind else {
+            errors.push(self.type_error(key, node, "an array of tables", &node.kind));
+            return None;
+        };
+        let before = errors.len();
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let what = "a `payloads` entry";
+            let Some(slots) = self.fields(item, what, PAYLOAD_KEYS, errors) else {
+                continue;
+            };
+            let span = item.span.clone().or_else(|| at(key, node));
+            let proto = match slots[0] {
+                Some((k, v)) => self.one_of(k, v, &["udp", "tcp"], errors).map(|p| {
+                    if p == "udp" {
+                        PortProto::Udp
+                    } else {
+                        PortProto::Tcp
+                    }
+                }),
+                None => {
+                    errors.push(self.error(span.clone(), format!("{what} is missing `proto`")));
+                    None
+                }
+            };
+            let port = match slots[1] {
+                Some((k, v)) => self.int(k, v, 1..65536, errors).map(|p| p as u16),
+                None => {
+                    errors.push(self.error(span.clone(), format!("{what} is missing `port`")));
+                    None
+                }
+            };
+            let prefix = match (slots[2], slots[3]) {
+                (Some((k, v)), None) => match &v.kind {
+                    Kind::Str(s) => Some((s.as_bytes().to_vec(), at(k, v))),
+                    other => {
+                        errors.push(self.type_error(k, v, "a string", other));
+                        None
+                    }
+                },
+                (None, Some((k, v))) => match &v.kind {
+                    Kind::Str(s) => match decode_hex(s) {
+                        Ok(b) => Some((b, at(k, v))),
+                        Err(e) => {
+                            errors.push(
+                                self.error(at(k, v), format!("invalid `prefix_hex` \"{s}\": {e}")),
+                            );
+                            None
+                        }
+                    },
+                    other => {
+                        errors.push(self.type_error(k, v, "a string", other));
+                        None
+                    }
+                },
+                (Some(_), Some((k, _))) => {
+                    errors.push(self.error(
+                        k.span.clone().or(span.clone()),
+                        "give `prefix` or `prefix_hex`, not both".into(),
+                    ));
+                    None
+                }
+                (None, None) => {
+                    errors.push(self.error(
+                        span.clone(),
+                        format!("{what} is missing `prefix` (text) or `prefix_hex` (bytes)"),
+                    ));
+                    None
+                }
+            };
+            let prefix = prefix.and_then(|(bytes, at)| {
+                if bytes.is_empty() {
+                    errors.push(self.error(
+                        at,
+                        "empty payload prefix: it would match every packet to the port".into(),
+                    ));
+                    None
+                } else if bytes.len() > MAX_PAYLOAD_PREFIX {
+                    errors.push(self.error(
+                        at,
+                        format!(
+                            "payload prefix is {} bytes, at most {MAX_PAYLOAD_PREFIX} are allowed",
+                            bytes.len()
+                        ),
+                    ));
+                    None
+                } else {
+                    Some(bytes)
+                }
+            });
+            if let (Some(proto), Some(port), Some(prefix)) = (proto, port, prefix) {
+                let p = PayloadPrefix::new(proto, port, prefix);
+                if out.contains(&p) {
+                    errors.push(self.error(
+                        span,
+                        format!("payload {} appears twice in this rule", p.label),
+                    ));
+                } else {
+                    out.push(p);
+                }
+            }
+        }
+        (errors.len() == before).then_some(out)
     }
 }
 

@@ -454,7 +454,7 @@ severity = \"high\"
         "p.toml:13:8: invalid CIDR \"10.0.0.1/8\": host bits set",
         "p.toml:23:1: [[rule]] is missing `sid`",
         "p.toml:26:12: `severity` must be an integer, found a string",
-        "p.toml:23:1: rule has no `domains`, `ips`, `ports` or `ja4`",
+        "p.toml:23:1: rule has no `domains`, `ips`, `ports`, `ja4`, `payloads` or `user_agents`",
     ];
     for want in want_prefixes {
         assert!(
@@ -631,9 +631,20 @@ fn channel_of(set: &RuleSet, m: &Matcher, name: &str) -> Option<(u32, String)> {
 #[test]
 fn bundled_pack_loads_and_is_well_formed() {
     let (set, _) = bundled();
-    assert_eq!(set.packs.len(), 1);
-    assert_eq!(set.packs[0].id, "kaspersky");
-    for r in &set.rules {
+    let ids: Vec<&str> = set.packs.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "dahua",
+            "dji-autel",
+            "hikvision",
+            "huawei",
+            "kaspersky",
+            "zte"
+        ]
+    );
+    // The Kaspersky pack's conventions (the Covered List packs: tests/covered_vendors.rs).
+    for r in set.rules.iter().filter(|r| r.pack_id_is(&set, "kaspersky")) {
         assert!(!r.references.is_empty(), "sid {} has no references", r.sid);
         assert!(r.confidence.is_some(), "sid {}", r.sid);
         let want = match r.channel.as_str() {

@@ -1,0 +1,89 @@
+//! The EVE `stats` record: Suricata's `event_type: stats` shape, with only keys Suricata's
+//! schema knows (it forbids unknown ones at every level): `uptime`, `capture.kernel_*` (live
+//! capture, from libpcap), `decoder.pkts/bytes/avg_pkt_size`, `flow.tcp/active`,
+//! `tcp.sessions`, `detect.alert`. Counters are totals since start, as Suricata writes them.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::capture::Timestamp;
+use crate::output::json::JsonWriter;
+use crate::output::time::UtcTime;
+use crate::pipeline::Counters;
+
+/// libpcap's counters, summed over interfaces.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CaptureCounters {
+    /// Packets the kernel passed to the capture (`ps_recv`).
+    pub kernel_packets: u64,
+    /// Packets dropped for lack of buffer space (`ps_drop`).
+    pub kernel_drops: u64,
+    /// Packets dropped by the interface or its driver (`ps_ifdrop`).
+    pub kernel_ifdrops: u64,
+}
+
+/// What one stats record reports.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StatsInput {
+    /// Seconds since vendorwatch started.
+    pub uptime_secs: u64,
+    /// Capture counters (live only).
+    pub capture: Option<CaptureCounters>,
+    /// Packets read.
+    pub packets: u64,
+    /// Bytes read (wire lengths).
+    pub bytes: u64,
+    /// Stage counters, merged over workers.
+    pub counters: Counters,
+}
+
+/// Now, as a capture timestamp.
+pub fn now() -> Timestamp {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp {
+        secs: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        nanos: d.subsec_nanos(),
+    }
+}
+
+/// Build the record (one JSON object, no newline) in `j`.
+pub fn write_stats(j: &mut JsonWriter, ts: Timestamp, s: &StatsInput) {
+    j.reset();
+    j.begin_object();
+    j.key("timestamp");
+    j.fmt_str(format_args!("{}", UtcTime::from_timestamp(ts)));
+    j.field_str("event_type", "stats");
+    j.key("stats");
+    j.begin_object();
+    j.field_u64("uptime", s.uptime_secs);
+    if let Some(c) = &s.capture {
+        j.key("capture");
+        j.begin_object();
+        j.field_u64("kernel_packets", c.kernel_packets);
+        j.field_u64("kernel_drops", c.kernel_drops);
+        j.field_u64("kernel_ifdrops", c.kernel_ifdrops);
+        j.end_object();
+    }
+    j.key("decoder");
+    j.begin_object();
+    j.field_u64("pkts", s.packets);
+    j.field_u64("bytes", s.bytes);
+    j.field_u64("avg_pkt_size", s.bytes.checked_div(s.packets).unwrap_or(0));
+    j.end_object();
+    j.key("flow");
+    j.begin_object();
+    j.field_u64("tcp", s.counters.flow.flows_created);
+    j.field_u64("active", s.counters.active_flows);
+    j.end_object();
+    j.key("tcp");
+    j.begin_object();
+    j.field_u64("sessions", s.counters.flow.flows_created);
+    j.end_object();
+    j.key("detect");
+    j.begin_object();
+    j.field_u64("alert", s.counters.detect.alerts);
+    j.end_object();
+    j.end_object();
+    j.end_object();
+}
