@@ -290,7 +290,7 @@ pub(crate) struct FlowArgs {
     /// Most addresses remembered from DNS answers to matched names (for `resolved-ip`); the
     /// oldest is evicted (counted).
     #[arg(long, value_name = "N", default_value_t = crate::detect::RESOLVED_CAPACITY)]
-    resolved_capacity: usize,
+    pub(crate) resolved_capacity: usize,
 }
 
 impl FlowArgs {
@@ -303,7 +303,8 @@ impl FlowArgs {
         }
     }
 
-    fn defrag_config(&self) -> DefragConfig {
+    /// Fragment reassembly caps from the flags.
+    pub(crate) fn defrag_config(&self) -> DefragConfig {
         DefragConfig {
             memcap: self.defrag_memory.saturating_mul(1024),
             timeout_secs: self.defrag_timeout.max(1),
@@ -311,7 +312,8 @@ impl FlowArgs {
         }
     }
 
-    fn quic_config(&self) -> QuicConfig {
+    /// QUIC Initial table caps from the flags.
+    pub(crate) fn quic_config(&self) -> QuicConfig {
         QuicConfig {
             max_pending: self.quic_max_pending.max(1),
             max_bytes: self.quic_memory.saturating_mul(1024),
@@ -787,6 +789,7 @@ fn run_scan_parallel(
     let inputs = pipeline::expand_inputs(&args.inputs, &mut stats);
     let mut config = DecoderConfig::default();
     config.vxlan_ports.extend(&args.vxlan_ports);
+    config.defrag = args.flow.defrag_config();
     let options = MatchOptions {
         enable_port_rules: args.enable_port_rules,
     };
@@ -794,9 +797,12 @@ fn run_scan_parallel(
         .map(|_| {
             let mut detector = Detector::with_options(rules.clone(), log, options);
             detector.suppress = Suppressor::new(args.suppress_window, args.suppress_capacity);
+            detector.resolved = ResolvedIps::new(args.flow.resolved_capacity);
+            let mut flows = FlowTable::new(args.flow.config());
+            flows.quic = QuicFlows::new(args.flow.quic_config());
             Stages {
                 decoder: Decoder::new(config.clone()),
-                flows: FlowTable::new(args.flow.config()),
+                flows,
                 detector,
                 rules_generation: crate::parallel::RULES.generation(),
             }
