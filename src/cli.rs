@@ -7,9 +7,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::decode::{Decoder, DecoderConfig};
+use crate::decode::{Decoder, DecoderConfig, DefragConfig};
+use crate::detect::answers::ResolvedIps;
 use crate::detect::suppress::Suppressor;
 use crate::detect::{Detector, LogSelection};
+use crate::flow::quic::{QuicConfig, QuicFlows};
 use crate::flow::{FlowConfig, FlowTable};
 use crate::output::eve::{EveStats, EveWriter};
 use crate::output::formats::OutputFormat;
@@ -268,6 +270,28 @@ pub(crate) struct FlowArgs {
     /// Seconds (of capture time) without packets after which a flow is dropped.
     #[arg(long, value_name = "SECS", default_value_t = FlowConfig::default().idle_timeout_secs)]
     flow_timeout: i64,
+    /// Most memory, in KiB, held by incomplete IP datagrams (fragment reassembly); the oldest
+    /// are evicted first (counted).
+    #[arg(long, value_name = "KIB", default_value_t = DefragConfig::default().memcap / 1024)]
+    defrag_memory: usize,
+    /// Most incomplete IP datagrams held at once; the oldest is evicted (counted).
+    #[arg(long, value_name = "N", default_value_t = DefragConfig::default().max_datagrams)]
+    defrag_max_datagrams: usize,
+    /// Seconds (of capture time) before an incomplete IP datagram is dropped (counted).
+    #[arg(long, value_name = "SECS", default_value_t = DefragConfig::default().timeout_secs)]
+    defrag_timeout: i64,
+    /// Most QUIC connections with an incomplete ClientHello held at once; the oldest is
+    /// evicted (counted).
+    #[arg(long, value_name = "N", default_value_t = QuicConfig::default().max_pending)]
+    quic_max_pending: usize,
+    /// Most memory, in KiB, buffered for incomplete QUIC ClientHellos; the oldest connections
+    /// are evicted first (counted).
+    #[arg(long, value_name = "KIB", default_value_t = QuicConfig::default().max_bytes / 1024)]
+    quic_memory: usize,
+    /// Most addresses remembered from DNS answers to matched names (for `resolved-ip`); the
+    /// oldest is evicted (counted).
+    #[arg(long, value_name = "N", default_value_t = crate::detect::RESOLVED_CAPACITY)]
+    pub(crate) resolved_capacity: usize,
 }
 
 impl FlowArgs {
@@ -277,6 +301,23 @@ impl FlowArgs {
             max_reasm_bytes: self.reassembly_memory.saturating_mul(1024),
             first_flight_limit: self.first_flight_limit,
             idle_timeout_secs: self.flow_timeout.max(1),
+        }
+    }
+
+    /// Fragment reassembly caps from the flags.
+    pub(crate) fn defrag_config(&self) -> DefragConfig {
+        DefragConfig {
+            memcap: self.defrag_memory.saturating_mul(1024),
+            timeout_secs: self.defrag_timeout.max(1),
+            max_datagrams: self.defrag_max_datagrams.max(1),
+        }
+    }
+
+    /// QUIC Initial table caps from the flags.
+    pub(crate) fn quic_config(&self) -> QuicConfig {
+        QuicConfig {
+            max_pending: self.quic_max_pending.max(1),
+            max_bytes: self.quic_memory.saturating_mul(1024),
         }
     }
 }
@@ -623,13 +664,17 @@ fn run_scan(args: ScanArgs) -> i32 {
     };
     let mut detector = Detector::with_options(rules, log, options);
     detector.suppress = Suppressor::new(args.suppress_window, args.suppress_capacity);
+    detector.resolved = ResolvedIps::new(args.flow.resolved_capacity);
     let mut stats = ScanStats::default();
     let inputs = pipeline::expand_inputs(&args.inputs, &mut stats);
     let mut config = DecoderConfig::default();
     config.vxlan_ports.extend(&args.vxlan_ports);
+    config.defrag = args.flow.defrag_config();
+    let mut flows = FlowTable::new(args.flow.config());
+    flows.quic = QuicFlows::new(args.flow.quic_config());
     let mut stages = Stages {
         decoder: Decoder::new(config),
-        flows: FlowTable::new(args.flow.config()),
+        flows,
         detector,
         rules_generation: crate::parallel::RULES.generation(),
     };
@@ -739,6 +784,7 @@ fn run_scan_parallel(
     let inputs = pipeline::expand_inputs(&args.inputs, &mut stats);
     let mut config = DecoderConfig::default();
     config.vxlan_ports.extend(&args.vxlan_ports);
+    config.defrag = args.flow.defrag_config();
     let options = MatchOptions {
         enable_port_rules: args.enable_port_rules,
     };
@@ -746,9 +792,12 @@ fn run_scan_parallel(
         .map(|_| {
             let mut detector = Detector::with_options(rules.clone(), log, options);
             detector.suppress = Suppressor::new(args.suppress_window, args.suppress_capacity);
+            detector.resolved = ResolvedIps::new(args.flow.resolved_capacity);
+            let mut flows = FlowTable::new(args.flow.config());
+            flows.quic = QuicFlows::new(args.flow.quic_config());
             Stages {
                 decoder: Decoder::new(config.clone()),
-                flows: FlowTable::new(args.flow.config()),
+                flows,
                 detector,
                 rules_generation: crate::parallel::RULES.generation(),
             }

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod control;
 pub mod decode;
 pub mod detect;
+pub mod flood;
 pub mod flow;
 pub mod live;
 pub mod output;

@@ -603,6 +603,10 @@ pub fn merge_results(results: Vec<WorkerResult>, stats: &mut ScanStats) -> Merge
         merge_decode(&mut stats.decode, &r.stages.decoder.stats());
         merge_flow(&mut stats.flow, &r.stages.flows.stats);
         merge_quic(&mut stats.quic, &r.stages.flows.quic.stats());
+        let a = r.stages.detector.resolved.stats;
+        stats.answers.remembered += a.remembered;
+        stats.answers.evicted += a.evicted;
+        stats.answers.hits += a.hits;
         merge_detect(&mut merged.detect, &r.stages.detector.stats);
         merged.inventory.merge(r.stages.detector.inventory);
         merged.records += r.records;

@@ -61,6 +61,8 @@ pub struct ScanStats {
     pub flow: crate::flow::FlowStats,
     /// What the QUIC Initial decoder did.
     pub quic: crate::flow::quic::QuicStats,
+    /// The DNS answer table (addresses resolved from matched names).
+    pub answers: crate::detect::answers::AnswerStats,
     /// The signal (SIGTERM, SIGINT) that stopped the scan early, if one did.
     pub stopped_by: Option<i32>,
 }
@@ -351,6 +353,7 @@ pub fn scan_with_tick(
     stats.decode = stages.decoder.stats();
     stats.flow = stages.flows.stats;
     stats.quic = stages.flows.quic.stats();
+    stats.answers = stages.detector.resolved.stats;
 }
 
 fn scan_inputs(inputs: &[Input], out: &mut dyn PacketHandler, stats: &mut ScanStats) {

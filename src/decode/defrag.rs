@@ -198,14 +198,13 @@ impl Defrag {
         }
     }
 
-    /// Bytes held by incomplete datagrams.
-    #[cfg(test)]
+    /// Bytes held by incomplete datagrams (the table's own accounting, checked against the
+    /// memory cap).
     pub fn held(&self) -> usize {
         self.held
     }
 
     /// Incomplete datagrams held.
-    #[cfg(test)]
     pub fn pending(&self) -> usize {
         self.entries.len()
     }
@@ -245,14 +244,19 @@ impl Defrag {
                     self.remove(0);
                     self.stats.evicted += 1;
                 }
-                self.entries.push(Entry {
+                let entry = Entry {
                     key: frag.key,
                     first_ts: ts,
                     proto: None,
                     total: None,
                     buf: Vec::new(),
                     have: Vec::new(),
-                });
+                };
+                // Charged now, as `remove` takes it back: otherwise every datagram evicted
+                // would lower the count by its header, and under churn the memory cap would
+                // stop counting what is held.
+                self.held += entry.held();
+                self.entries.push(entry);
                 self.entries.len() - 1
             }
         };

@@ -321,6 +321,12 @@ impl Decoder {
         }
     }
 
+    /// Incomplete IP datagrams held by fragment reassembly, and the bytes they hold (the
+    /// table's own accounting, bounded by [`DefragConfig::memcap`]).
+    pub fn defrag_held(&self) -> (usize, usize) {
+        (self.defrag.pending(), self.defrag.held())
+    }
+
     /// Decode one frame down to its innermost transport payload. A reassembled datagram is
     /// borrowed from the decoder, so it lives until the next call.
     pub fn decode<'a>(

@@ -103,6 +103,20 @@ impl ResolvedIps {
         self.map.is_empty()
     }
 
+    /// Most addresses held at once.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Estimated bytes held: map slots and age queue (as allocated) and the names. Walks the
+    /// table; for stats and tests, not per packet.
+    pub fn memory_bytes(&self) -> usize {
+        let slot = std::mem::size_of::<(IpAddr, Resolved)>() + 1;
+        self.map.capacity() * slot
+            + self.order.capacity() * std::mem::size_of::<(IpAddr, u64)>()
+            + self.map.values().map(|r| r.name.capacity()).sum::<usize>()
+    }
+
     /// Remember that `ip` was resolved from `name` (matched by `rule`/`pattern`) at `now`.
     #[allow(clippy::too_many_arguments)]
     pub fn remember(

@@ -176,6 +176,28 @@ impl Suppressor {
         self.evicted_pending += pending;
     }
 
+    /// Keys held now (at most the capacity).
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// True when no key is held.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Most keys held at once.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Estimated bytes held: hash table slots (as allocated) and the keys' names. Walks the
+    /// table; for stats and tests, not per packet.
+    pub fn memory_bytes(&self) -> usize {
+        let slot = std::mem::size_of::<(SuppressKey, Entry)>() + 1;
+        self.table.capacity() * slot + self.table.keys().map(|k| k.name.capacity()).sum::<usize>()
+    }
+
     /// Repeats suppressed and not (yet) carried by an alert, still in the table.
     pub fn pending(&self) -> u64 {
         self.table.values().map(|e| e.pending).sum()

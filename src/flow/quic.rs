@@ -108,6 +108,11 @@ impl QuicFlows {
         self.table.len()
     }
 
+    /// Bytes buffered for incomplete ClientHellos (bounded by [`QuicConfig::max_bytes`]).
+    pub fn held_bytes(&self) -> usize {
+        self.table.bytes()
+    }
+
     /// Look at one UDP datagram; each complete ClientHello goes to `on_hello(version, hello)`.
     pub fn on_udp(
         &mut self,

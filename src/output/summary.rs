@@ -87,6 +87,14 @@ pub fn write_summary(
         q.assembly.expired,
         q.assembly.overflow + q.frames_dropped
     )?;
+    let a = &scan.answers;
+    if a.remembered > 0 {
+        writeln!(
+            w,
+            "  resolved addresses: {} remembered from answers to matched names, {} evicted at the cap, {} connections attributed",
+            a.remembered, a.evicted, a.hits
+        )?;
+    }
     writeln!(
         w,
         "  alerts: {}, eve records written: {records}",

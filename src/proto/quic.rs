@@ -778,6 +778,12 @@ impl<K: Hash + Eq + Clone> AssemblyTable<K> {
         self.map.is_empty()
     }
 
+    /// Bytes buffered over all connections (the table's own accounting, bounded by
+    /// `max_bytes`).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// The DCID whose keys decrypted the latest Initial of connection `key`.
     pub fn key_dcid(&self, key: &K) -> Option<([u8; MAX_CID_LEN], u8)> {
         self.map.get(key).map(|c| c.key_dcid)

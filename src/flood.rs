@@ -1,0 +1,490 @@
+//! Crafted floods against the resource caps, for `tests/caps.rs` (small caps, debug) and
+//! `examples/flood.rs` (default caps, release, measured with `/usr/bin/time -v`).
+//!
+//! Each flood builds its packets in memory (raw IPv4, no file) and drives them through the real
+//! per-packet stages: [`Decoder`] (IP reassembly), [`crate::pipeline::process`] with a
+//! [`FlowTable`] (TCP flows, first-flight reassembly, QUIC Initial table) and a [`Detector`]
+//! (DNS answer table, suppression table). After every packet the targeted table's own
+//! accounting (entries, bytes) is read and the peak kept, so a test can check that the cap
+//! held at every moment, not only at the end.
+//!
+//! Packets come 100,000 a second of capture time, so a flood of a few million packets stays
+//! well inside every timeout: what the tables drop is dropped by the caps, not by time.
+
+use std::io;
+
+use aes::Aes128;
+use aes::cipher::{BlockEncrypt, KeyInit, generic_array::GenericArray};
+use aes_gcm::Aes128Gcm;
+use aes_gcm::Nonce;
+use aes_gcm::aead::AeadInPlace;
+
+use crate::capture::{Timestamp, linktype};
+use crate::decode::{Decoder, DecoderConfig, DefragConfig};
+use crate::detect::answers::ResolvedIps;
+use crate::detect::suppress::{DEFAULT_CAPACITY, DEFAULT_WINDOW_SECS, Suppressor};
+use crate::detect::{Detector, FlowMeta, LogSelection, RESOLVED_CAPACITY};
+use crate::flow::quic::{QuicConfig, QuicFlows};
+use crate::flow::{FlowConfig, FlowTable};
+use crate::output::eve::EveWriter;
+use crate::pipeline::process;
+use crate::proto::quic::{Flavor, client_initial_material};
+use crate::sigs::RuleSet;
+
+/// Packets per second of capture time.
+pub const RATE: u64 = 100_000;
+
+/// Which table a flood aims at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// TCP SYNs from distinct (scrambled) sources: the flow cap.
+    Syn,
+    /// One segment per flow holding the first 600 bytes of a 1.4 KB ClientHello, never
+    /// finished: the reassembly memory cap.
+    HalfOpenHello,
+    /// First fragments (1480 bytes, more-fragments set) of datagrams never completed: the
+    /// fragment datagram and memory caps.
+    Fragments,
+    /// QUIC v1 client Initials from distinct sources, each with the first 600 bytes of a
+    /// ClientHello: the QUIC connection and memory caps.
+    QuicInitials,
+    /// DNS responses for a Kaspersky name, each with another A address: the DNS answer table.
+    DnsAnswers,
+    /// DNS queries for distinct Kaspersky names from one host, each a new suppression key:
+    /// the suppression table.
+    Suppression,
+}
+
+impl Kind {
+    /// Every kind, in the order of `docs/caps.md`.
+    pub const ALL: [Kind; 6] = [
+        Kind::Syn,
+        Kind::HalfOpenHello,
+        Kind::Fragments,
+        Kind::QuicInitials,
+        Kind::DnsAnswers,
+        Kind::Suppression,
+    ];
+
+    /// Name on the command line of `examples/flood.rs`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Syn => "syn",
+            Kind::HalfOpenHello => "half-open-hello",
+            Kind::Fragments => "fragments",
+            Kind::QuicInitials => "quic-initials",
+            Kind::DnsAnswers => "dns-answers",
+            Kind::Suppression => "suppression",
+        }
+    }
+
+    /// The kind with this name.
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == s)
+    }
+}
+
+/// Every cap, as the CLI would configure them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    /// `--max-flows`, `--reassembly-memory`.
+    pub flow: FlowConfig,
+    /// `--defrag-memory`, `--defrag-max-datagrams`, `--defrag-timeout`.
+    pub defrag: DefragConfig,
+    /// `--quic-max-pending`, `--quic-memory`.
+    pub quic: QuicConfig,
+    /// `--resolved-capacity`.
+    pub resolved: usize,
+    /// `--suppress-capacity`.
+    pub suppress: usize,
+}
+
+impl Default for Caps {
+    fn default() -> Self {
+        Caps {
+            flow: FlowConfig::default(),
+            defrag: DefragConfig::default(),
+            quic: QuicConfig::default(),
+            resolved: RESOLVED_CAPACITY,
+            suppress: DEFAULT_CAPACITY,
+        }
+    }
+}
+
+/// What a flood left in its table, by the table's own accounting.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Packets driven.
+    pub packets: u64,
+    /// Entries the table may hold (flows, datagrams, connections, addresses, keys); for the
+    /// reassembly flood, flows.
+    pub entry_cap: usize,
+    /// Bytes the table may hold, for tables with a byte cap.
+    pub byte_cap: Option<usize>,
+    /// Entries held at the end.
+    pub held: usize,
+    /// Most entries held after any packet.
+    pub peak_held: usize,
+    /// Bytes held at the end (reassembly, fragment and QUIC tables: their own accounting).
+    pub held_bytes: usize,
+    /// Most bytes held after any packet.
+    pub peak_bytes: usize,
+    /// Entries created (flows, datagrams, connections) or remembered (addresses, keys).
+    pub created: u64,
+    /// What the cap turned away: entries evicted, or segments refused.
+    pub overflow: u64,
+    /// What `overflow` counts, as the summary names it.
+    pub overflow_label: &'static str,
+    /// Most memory of the whole table seen (sampled every 1024 packets and at the end):
+    /// slots and index as allocated, buffers, names.
+    pub peak_table_memory: usize,
+}
+
+/// Stages with every cap set from `caps`, and the bundled signatures.
+fn stages(caps: &Caps) -> (Decoder, FlowTable, Detector) {
+    let decoder = Decoder::new(DecoderConfig {
+        defrag: caps.defrag,
+        ..DecoderConfig::default()
+    });
+    let mut flows = FlowTable::new(caps.flow);
+    flows.quic = QuicFlows::new(caps.quic);
+    let rules = RuleSet::bundled().unwrap_or_default();
+    let mut detector = Detector::new(rules, LogSelection::default());
+    detector.suppress = Suppressor::new(DEFAULT_WINDOW_SECS, caps.suppress);
+    detector.resolved = ResolvedIps::new(caps.resolved);
+    (decoder, flows, detector)
+}
+
+/// A distinct, scattered 10.x.y.z address for each `i` below 2^24 (multiplication by an odd
+/// number is a bijection modulo 2^24).
+pub fn source(i: u64) -> [u8; 4] {
+    let j = (i.wrapping_mul(0x9E37_79B1) & 0xff_ffff) as u32;
+    let [_, a, b, c] = j.to_be_bytes();
+    [10, a, b, c]
+}
+
+/// Raw IPv4 header + `l4` into `out` (cleared first). `frag` is the flags/offset field.
+pub fn ipv4(
+    out: &mut Vec<u8>,
+    proto: u8,
+    src: [u8; 4],
+    dst: [u8; 4],
+    id: u16,
+    frag: u16,
+    l4: &[u8],
+) {
+    out.clear();
+    let total = (20 + l4.len()) as u16;
+    out.extend_from_slice(&[0x45, 0]);
+    out.extend_from_slice(&total.to_be_bytes());
+    out.extend_from_slice(&id.to_be_bytes());
+    out.extend_from_slice(&frag.to_be_bytes());
+    out.extend_from_slice(&[64, proto, 0, 0]);
+    out.extend_from_slice(&src);
+    out.extend_from_slice(&dst);
+    out.extend_from_slice(l4);
+}
+
+/// A UDP header and payload.
+pub fn udp(out: &mut Vec<u8>, sport: u16, dport: u16, payload: &[u8]) {
+    out.clear();
+    out.extend_from_slice(&sport.to_be_bytes());
+    out.extend_from_slice(&dport.to_be_bytes());
+    out.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    out.extend_from_slice(&[0, 0]);
+    out.extend_from_slice(payload);
+}
+
+/// A TCP header (flags: `flags`, sequence number `seq`) and payload.
+pub fn tcp(out: &mut Vec<u8>, sport: u16, dport: u16, seq: u32, flags: u8, payload: &[u8]) {
+    out.clear();
+    out.extend_from_slice(&sport.to_be_bytes());
+    out.extend_from_slice(&dport.to_be_bytes());
+    out.extend_from_slice(&seq.to_be_bytes());
+    out.extend_from_slice(&[0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    out.extend_from_slice(payload);
+}
+
+/// A ClientHello handshake message (4-byte header and body) of about `size` bytes.
+pub fn client_hello_message(sni: &str, size: usize) -> Vec<u8> {
+    let mut exts = Vec::new();
+    exts.extend_from_slice(&[0, 0]);
+    exts.extend_from_slice(&((sni.len() + 5) as u16).to_be_bytes());
+    exts.extend_from_slice(&((sni.len() + 3) as u16).to_be_bytes());
+    exts.push(0);
+    exts.extend_from_slice(&(sni.len() as u16).to_be_bytes());
+    exts.extend_from_slice(sni.as_bytes());
+    // supported_versions: TLS 1.3
+    exts.extend_from_slice(&[0x00, 0x2b, 0x00, 0x03, 0x02, 0x03, 0x04]);
+    let base = 4 + 2 + 32 + 1 + 4 + 2 + 2 + exts.len() + 4;
+    let pad = size.saturating_sub(base);
+    // padding extension up to the size wanted
+    exts.extend_from_slice(&[0x00, 0x15]);
+    exts.extend_from_slice(&(pad as u16).to_be_bytes());
+    exts.resize(exts.len() + pad, 0);
+    let mut body = vec![0x03, 0x03];
+    body.extend_from_slice(&[0x11; 32]);
+    body.push(0);
+    body.extend_from_slice(&[0x00, 0x02, 0x13, 0x01, 1, 0]);
+    body.extend_from_slice(&(exts.len() as u16).to_be_bytes());
+    body.extend_from_slice(&exts);
+    let mut hs = vec![1];
+    hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    hs.extend_from_slice(&body);
+    hs
+}
+
+/// Bytes of the ClientHello each half-open flow or QUIC connection leaves buffered.
+pub const HELLO_PART: usize = 600;
+
+/// The first [`HELLO_PART`] bytes of a TLS record holding a 1.4 KB ClientHello.
+pub fn half_hello_segment() -> Vec<u8> {
+    let hello = client_hello_message("update.kaspersky.com", 1400);
+    let mut rec = vec![0x16, 3, 1];
+    rec.extend_from_slice(&(hello.len() as u16).to_be_bytes());
+    rec.extend_from_slice(&hello);
+    rec.truncate(HELLO_PART);
+    rec
+}
+
+/// A QUIC v1 client Initial (long header, protected) carrying `frames` as its plaintext,
+/// padded to 1200 bytes.
+pub fn quic_v1_initial(dcid: &[u8], frames: &[u8]) -> Option<Vec<u8>> {
+    let version = 1u32;
+    let m = client_initial_material(Flavor::of(version)?, dcid)?;
+    let pn_len = 2usize;
+    let mut h = vec![0xc0 | (pn_len as u8 - 1)];
+    h.extend_from_slice(&version.to_be_bytes());
+    h.push(dcid.len() as u8);
+    h.extend_from_slice(dcid);
+    h.push(0); // SCID length
+    h.push(0); // token length
+    let header_len = h.len() + 2 + 2;
+    let mut payload = frames.to_vec();
+    // PADDING frames up to a 1200-byte datagram.
+    let want = 1200usize.saturating_sub(header_len + 16);
+    if payload.len() < want {
+        payload.resize(want, 0);
+    }
+    let length = pn_len + payload.len() + 16;
+    h.extend_from_slice(&(0x4000u16 | length as u16).to_be_bytes());
+    let pn_offset = h.len();
+    let pn = 0u16;
+    h.extend_from_slice(&pn.to_be_bytes());
+    let mut nonce = m.iv;
+    for (n, p) in nonce[10..].iter_mut().zip(pn.to_be_bytes()) {
+        *n ^= p;
+    }
+    let aead = Aes128Gcm::new_from_slice(&m.key).ok()?;
+    let tag = aead
+        .encrypt_in_place_detached(Nonce::from_slice(&nonce), &h, &mut payload)
+        .ok()?;
+    let mut packet = h;
+    packet.extend_from_slice(&payload);
+    packet.extend_from_slice(&tag);
+    let hp = Aes128::new_from_slice(&m.hp).ok()?;
+    let mut mask = GenericArray::clone_from_slice(packet.get(pn_offset + 4..pn_offset + 20)?);
+    hp.encrypt_block(&mut mask);
+    packet[0] ^= mask[0] & 0x0f;
+    for i in 0..pn_len {
+        packet[pn_offset + i] ^= mask[1 + i];
+    }
+    Some(packet)
+}
+
+/// A CRYPTO frame at stream offset 0.
+fn crypto_frame(data: &[u8]) -> Vec<u8> {
+    let mut f = vec![0x06, 0x00];
+    f.extend_from_slice(&(0x4000u16 | data.len() as u16).to_be_bytes());
+    f.extend_from_slice(data);
+    f
+}
+
+/// A DNS message: `response` with one A record `addr` (TTL 300), or a query.
+pub fn dns_message(name: &str, response: Option<[u8; 4]>) -> Vec<u8> {
+    let flags: [u8; 2] = if response.is_some() {
+        [0x81, 0x80]
+    } else {
+        [0x01, 0x00]
+    };
+    let an = u8::from(response.is_some());
+    let mut m = vec![0x12, 0x34, flags[0], flags[1], 0, 1, 0, an, 0, 0, 0, 0];
+    for label in name.split('.') {
+        m.push(label.len() as u8);
+        m.extend_from_slice(label.as_bytes());
+    }
+    m.push(0);
+    m.extend_from_slice(&[0, 1, 0, 1]);
+    if let Some(addr) = response {
+        m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1]);
+        m.extend_from_slice(&300u32.to_be_bytes());
+        m.extend_from_slice(&[0, 4]);
+        m.extend_from_slice(&addr);
+    }
+    m
+}
+
+/// Drive `n` packets of `kind` through the stages with `caps`; the report reads the targeted
+/// table after every packet.
+pub fn run(kind: Kind, n: u64, caps: &Caps) -> Report {
+    let (mut decoder, mut flows, mut detector) = stages(caps);
+    let mut out = EveWriter::new(Box::new(io::sink()));
+    let mut report = Report {
+        packets: n,
+        ..Report::default()
+    };
+    let hello = half_hello_segment();
+    let quic_payload = {
+        let hello = client_hello_message("update.kaspersky.com", 1400);
+        let part = hello.get(..HELLO_PART).unwrap_or(&hello);
+        quic_v1_initial(
+            &[0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08],
+            &crypto_frame(part),
+        )
+        .unwrap_or_default()
+    };
+    let fragment = vec![0xabu8; 1480];
+    let server = [192, 0, 2, 1];
+    let resolver = [9, 9, 9, 9];
+    let client = [10, 0, 0, 5];
+    let mut l4 = Vec::with_capacity(2048);
+    let mut pkt = Vec::with_capacity(2048);
+    let mut name = String::new();
+    for i in 0..n {
+        let src = source(i);
+        let port = 1024 + (i % 50_000) as u16;
+        match kind {
+            Kind::Syn => {
+                tcp(
+                    &mut l4,
+                    port,
+                    443,
+                    (i as u32).wrapping_mul(2_654_435_761),
+                    0x02,
+                    &[],
+                );
+                ipv4(&mut pkt, 6, src, server, 1, 0x4000, &l4);
+            }
+            Kind::HalfOpenHello => {
+                tcp(&mut l4, port, 443, 1000, 0x18, &hello);
+                ipv4(&mut pkt, 6, src, server, 1, 0x4000, &l4);
+            }
+            Kind::Fragments => {
+                udp(&mut l4, port, 443, &fragment[..fragment.len() - 8]);
+                // More fragments, offset 0: the rest never comes.
+                ipv4(&mut pkt, 17, src, server, i as u16, 0x2000, &l4);
+            }
+            Kind::QuicInitials => {
+                udp(&mut l4, port, 443, &quic_payload);
+                ipv4(&mut pkt, 17, src, server, 1, 0x4000, &l4);
+            }
+            Kind::DnsAnswers => {
+                let [_, a, b, c] = src;
+                let msg = dns_message("dnl-07.geo.kaspersky.com", Some([100, a, b, c]));
+                udp(&mut l4, 53, 5353, &msg);
+                ipv4(&mut pkt, 17, resolver, client, 1, 0x4000, &l4);
+            }
+            Kind::Suppression => {
+                use std::fmt::Write;
+                name.clear();
+                let _ = write!(name, "h{i}.kaspersky.com");
+                let msg = dns_message(&name, None);
+                udp(&mut l4, 5353, 53, &msg);
+                ipv4(&mut pkt, 17, client, resolver, 1, 0x4000, &l4);
+            }
+        }
+        let ts = Timestamp {
+            secs: 1_700_000_000 + (i / RATE) as i64,
+            nanos: ((i % RATE) * (1_000_000_000 / RATE)) as u32,
+        };
+        if let Ok(decoded) = decoder.decode(linktype::RAW, &pkt, ts) {
+            let meta = FlowMeta::new(&decoded, ts, i + 1);
+            process(&decoded, &meta, &mut flows, &mut detector, &mut out);
+        }
+        let (held, bytes) = held(kind, &decoder, &flows, &detector);
+        report.peak_held = report.peak_held.max(held);
+        report.peak_bytes = report.peak_bytes.max(bytes);
+        if i % 1024 == 0 || i + 1 == n {
+            let mem = table_memory(kind, &decoder, &flows, &detector);
+            report.peak_table_memory = report.peak_table_memory.max(mem);
+        }
+    }
+    (report.held, report.held_bytes) = held(kind, &decoder, &flows, &detector);
+    let f = flows.stats;
+    let d = decoder.stats().defrag;
+    let q = flows.quic.stats().assembly;
+    (
+        report.entry_cap,
+        report.byte_cap,
+        report.created,
+        report.overflow,
+        report.overflow_label,
+    ) = match kind {
+        Kind::Syn => (
+            caps.flow.max_flows,
+            None,
+            f.flows_created,
+            f.evicted_cap,
+            "flows evicted at the flow cap",
+        ),
+        Kind::HalfOpenHello => (
+            caps.flow.max_flows,
+            Some(caps.flow.max_reasm_bytes),
+            f.flows_created,
+            f.reasm_refused,
+            "segments refused at the reassembly memory cap",
+        ),
+        Kind::Fragments => (
+            caps.defrag.max_datagrams,
+            Some(caps.defrag.memcap),
+            d.fragments,
+            d.evicted + d.dropped,
+            "datagrams evicted (+ fragments dropped) by cap",
+        ),
+        Kind::QuicInitials => (
+            caps.quic.max_pending,
+            Some(caps.quic.max_bytes),
+            q.connections,
+            q.evicted,
+            "QUIC connections evicted by cap",
+        ),
+        Kind::DnsAnswers => (
+            caps.resolved,
+            None,
+            detector.resolved.stats.remembered,
+            detector.resolved.stats.evicted,
+            "resolved addresses evicted at the cap",
+        ),
+        Kind::Suppression => (
+            caps.suppress,
+            None,
+            detector.stats.alerts,
+            detector.suppress.evictions,
+            "suppression keys evicted at the cap",
+        ),
+    };
+    report
+}
+
+/// Entries and bytes of the targeted table, by its own accounting (cheap: read per packet).
+fn held(kind: Kind, decoder: &Decoder, flows: &FlowTable, detector: &Detector) -> (usize, usize) {
+    match kind {
+        Kind::Syn => (flows.len(), flows.reasm_bytes()),
+        Kind::HalfOpenHello => (flows.len(), flows.reasm_bytes()),
+        Kind::Fragments => decoder.defrag_held(),
+        Kind::QuicInitials => (flows.quic.pending(), flows.quic.held_bytes()),
+        Kind::DnsAnswers => (detector.resolved.len(), 0),
+        Kind::Suppression => (detector.suppress.len(), 0),
+    }
+}
+
+/// Memory of the whole targeted table (walks it: sampled).
+fn table_memory(kind: Kind, decoder: &Decoder, flows: &FlowTable, detector: &Detector) -> usize {
+    match kind {
+        Kind::Syn | Kind::HalfOpenHello => flows.memory_bytes(),
+        Kind::Fragments => decoder.defrag_held().1,
+        Kind::QuicInitials => flows.quic.held_bytes(),
+        Kind::DnsAnswers => detector.resolved.memory_bytes(),
+        Kind::Suppression => detector.suppress.memory_bytes(),
+    }
+}
