@@ -149,6 +149,9 @@ pub(crate) struct LiveArgs {
     /// seconds; repeats are counted. 0 turns suppression off.
     #[arg(long, value_name = "SECS", default_value_t = crate::detect::suppress::DEFAULT_WINDOW_SECS)]
     pub(crate) suppress_window: u64,
+    /// Most keys the suppression table holds; the oldest are evicted (counted).
+    #[arg(long, value_name = "N", default_value_t = crate::detect::suppress::DEFAULT_CAPACITY)]
+    pub(crate) suppress_capacity: usize,
     #[command(flatten)]
     pub(crate) workers: WorkerArgs,
     #[command(flatten)]

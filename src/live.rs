@@ -162,15 +162,18 @@ pub(crate) fn run(args: LiveArgs) -> i32 {
     let workers = args.workers.count();
     let mut decoder_config = DecoderConfig::default();
     decoder_config.vxlan_ports.extend(&args.vxlan_ports);
+    decoder_config.defrag = args.flow.defrag_config();
+    // The same caps as `scan` (see docs/caps.md), per worker.
     let make_stages = || {
         let mut detector = Detector::new(rules.clone(), log);
-        detector.suppress = crate::detect::suppress::Suppressor::new(
-            args.suppress_window,
-            crate::detect::suppress::DEFAULT_CAPACITY,
-        );
+        detector.suppress =
+            crate::detect::suppress::Suppressor::new(args.suppress_window, args.suppress_capacity);
+        detector.resolved = crate::detect::answers::ResolvedIps::new(args.flow.resolved_capacity);
+        let mut flows = FlowTable::new(args.flow.config());
+        flows.quic = crate::flow::quic::QuicFlows::new(args.flow.quic_config());
         Stages {
             decoder: Decoder::new(decoder_config.clone()),
-            flows: FlowTable::new(args.flow.config()),
+            flows,
             detector,
             rules_generation: RULES.generation(),
         }
