@@ -522,18 +522,7 @@ impl Detector {
         out: &mut EveWriter,
     ) {
         self.stats.client_hellos += 1;
-        let mut hits = Hits::new();
-        if let Some(sni) = hello.sni {
-            let mut norm = NameBuf::new();
-            check_name(
-                &self.matcher,
-                sni,
-                Observation::TlsSni,
-                &mut norm,
-                &mut hits,
-            );
-        }
-        self.check_ja4(hello, ja4::Transport::Tcp, &mut hits);
+        let hits = self.hello_hits(hello, Observation::TlsSni, ja4::Transport::Tcp);
         if hits.is_empty() && !self.log.tls {
             return;
         }
@@ -543,6 +532,23 @@ impl Detector {
             out.write_event(meta, &app);
         }
         self.emit(&hits, meta.src_ip, meta, &app, out);
+    }
+
+    /// The hits of a ClientHello, TLS or QUIC alike: its SNI, and its JA4 when rules list one.
+    fn hello_hits(
+        &mut self,
+        hello: &tls::ClientHello<'_>,
+        observation: Observation,
+        transport: ja4::Transport,
+    ) -> Hits {
+        let mut hits = Hits::new();
+        if let Some(sni) = hello.sni {
+            let mut norm = NameBuf::new();
+            check_name(&self.matcher, sni, observation, &mut norm, &mut hits);
+        }
+        self.check_ja4(hello, transport, &mut hits);
+        self.stats.hits_dropped += hits.dropped;
+        hits
     }
 
     /// Match the hello's JA4 against rules with `ja4 = [...]`. Costs nothing when no rule
@@ -718,19 +724,7 @@ impl Detector {
         out: &mut EveWriter,
     ) {
         self.stats.quic_hellos += 1;
-        let mut hits = Hits::new();
-        if let Some(sni) = hello.sni {
-            let mut norm = NameBuf::new();
-            check_name(
-                &self.matcher,
-                sni,
-                Observation::QuicSni,
-                &mut norm,
-                &mut hits,
-            );
-        }
-        self.check_ja4(hello, ja4::Transport::Quic, &mut hits);
-        self.stats.hits_dropped += hits.dropped;
+        let hits = self.hello_hits(hello, Observation::QuicSni, ja4::Transport::Quic);
         if !has_name(hello.sni) && !self.resolved.is_empty() {
             // A QUIC connection to a resolved address that names nothing: the hello decides
             // it (see `on_connection`).
