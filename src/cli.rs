@@ -662,25 +662,9 @@ fn run_scan(args: ScanArgs) -> i32 {
         },
         None => None,
     };
-    let options = MatchOptions {
-        enable_port_rules: args.enable_port_rules,
-    };
-    let mut detector = Detector::with_options(rules, log, options);
-    detector.suppress = Suppressor::new(args.suppress_window, args.suppress_capacity);
-    detector.resolved = ResolvedIps::new(args.flow.resolved_capacity);
     let mut stats = ScanStats::default();
     let inputs = pipeline::expand_inputs(&args.inputs, &mut stats);
-    let mut config = DecoderConfig::default();
-    config.vxlan_ports.extend(&args.vxlan_ports);
-    config.defrag = args.flow.defrag_config();
-    let mut flows = FlowTable::new(args.flow.config());
-    flows.quic = QuicFlows::new(args.flow.quic_config());
-    let mut stages = Stages {
-        decoder: Decoder::new(config),
-        flows,
-        detector,
-        rules_generation: crate::parallel::RULES.generation(),
-    };
+    let mut stages = scan_stages(&args, rules, log);
     match &metrics {
         Some(m) => pipeline::scan_with_tick(
             &inputs,
@@ -765,6 +749,28 @@ fn run_scan(args: ScanArgs) -> i32 {
 
 /// `scan --workers N` (N > 1): the reader hands packets to N workers (`crate::parallel`).
 /// Suppression runs per worker (a host's flows may be spread over workers).
+/// One set of stages for `scan`, configured from its flags (caps, port rules, suppression);
+/// one per worker with `--workers N`.
+fn scan_stages(args: &ScanArgs, rules: RuleSet, log: LogSelection) -> Stages {
+    let options = MatchOptions {
+        enable_port_rules: args.enable_port_rules,
+    };
+    let mut detector = Detector::with_options(rules, log, options);
+    detector.suppress = Suppressor::new(args.suppress_window, args.suppress_capacity);
+    detector.resolved = ResolvedIps::new(args.flow.resolved_capacity);
+    let mut config = DecoderConfig::default();
+    config.vxlan_ports.extend(&args.vxlan_ports);
+    config.defrag = args.flow.defrag_config();
+    let mut flows = FlowTable::new(args.flow.config());
+    flows.quic = QuicFlows::new(args.flow.quic_config());
+    Stages {
+        decoder: Decoder::new(config),
+        flows,
+        detector,
+        rules_generation: crate::parallel::RULES.generation(),
+    }
+}
+
 fn run_scan_parallel(
     args: &ScanArgs,
     rules: RuleSet,
@@ -788,23 +794,8 @@ fn run_scan_parallel(
     let mut config = DecoderConfig::default();
     config.vxlan_ports.extend(&args.vxlan_ports);
     config.defrag = args.flow.defrag_config();
-    let options = MatchOptions {
-        enable_port_rules: args.enable_port_rules,
-    };
     let all: Vec<Stages> = (0..workers)
-        .map(|_| {
-            let mut detector = Detector::with_options(rules.clone(), log, options);
-            detector.suppress = Suppressor::new(args.suppress_window, args.suppress_capacity);
-            detector.resolved = ResolvedIps::new(args.flow.resolved_capacity);
-            let mut flows = FlowTable::new(args.flow.config());
-            flows.quic = QuicFlows::new(args.flow.quic_config());
-            Stages {
-                decoder: Decoder::new(config.clone()),
-                flows,
-                detector,
-                rules_generation: crate::parallel::RULES.generation(),
-            }
-        })
+        .map(|_| scan_stages(args, rules.clone(), log))
         .collect();
     let (seed, dns_version, iface) = (
         args.community_id_seed,
