@@ -351,7 +351,10 @@ if $app-name == "vendorwatch" then {{
 
 fn received(dir: &Path) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(dir.join("received.log")).unwrap_or_default();
-    text.lines()
+    // rsyslogd may be writing the last line while we read: only whole lines count.
+    let complete = text.rfind('\n').map_or("", |end| &text[..end]);
+    complete
+        .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l.trim()).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()
