@@ -17,7 +17,7 @@ mod tests;
 
 use std::net::IpAddr;
 
-use etherparse::{IpNumber, Ipv6ExtensionSlice, Ipv6ExtensionsSlice, LaxIpSlice, TcpHeaderSlice};
+use etherparse::{IpNumber, Ipv6ExtensionsSlice, LaxIpSlice, TcpHeaderSlice};
 
 use crate::capture::Timestamp;
 use defrag::{Defrag, FragKey, Fragment};
@@ -703,18 +703,14 @@ fn ipv6_fragment<'a>(
     src: IpAddr,
     dst: IpAddr,
 ) -> Result<Option<Fragment<'a>>, SkipReason> {
-    let Some(frag) = v6
-        .extensions()
-        .clone()
-        .into_iter()
-        .find_map(|ext| match ext {
-            Ipv6ExtensionSlice::Fragment(f) => Some(f),
-            _ => None,
-        })
-    else {
+    // The extension chain is walked here, bounds-checked, rather than with etherparse's
+    // `Ipv6ExtensionSliceIter`: that iterator (0.16) re-slices unchecked and reads out of
+    // bounds on some crafted chains (found by the `decode` fuzz target; see the regression
+    // test `ipv6_extension_chain_fuzz_crash`).
+    let Some(at) = ipv6_fragment_header_at(data, v6.header().next_header().0) else {
         return Ok(None);
     };
-    let raw = frag.slice();
+    let raw = data.get(at..at + 8).ok_or(SkipReason::FragmentDropped)?;
     let (Some(&next), Some(field), Some(id)) = (raw.first(), raw.get(2..4), raw.get(4..8)) else {
         return Err(SkipReason::FragmentDropped);
     };
@@ -729,10 +725,7 @@ fn ipv6_fragment<'a>(
         len => 40 + len,
     };
     // The fragmentable part starts right after the fragment header.
-    let start = (raw.as_ptr() as usize)
-        .checked_sub(data.as_ptr() as usize)
-        .and_then(|at| at.checked_add(raw.len()))
-        .ok_or(SkipReason::FragmentDropped)?;
+    let start = at + 8;
     Ok(Some(Fragment {
         key: FragKey {
             src,
@@ -745,6 +738,30 @@ fn ipv6_fragment<'a>(
         next_proto: next,
         data: data.get(start..end).ok_or(SkipReason::FragmentDropped)?,
     }))
+}
+
+/// Offset of the IPv6 fragment header in `data` (an IPv6 packet), following the extension
+/// chain from the fixed header's next-header value; `None` when there is none or the chain is
+/// cut short. At most 8 headers are followed.
+fn ipv6_fragment_header_at(data: &[u8], mut next: u8) -> Option<usize> {
+    const HOP_BY_HOP: u8 = 0;
+    const ROUTING: u8 = 43;
+    const FRAGMENT: u8 = 44;
+    const AUTH: u8 = 51;
+    const DEST_OPTS: u8 = 60;
+    let mut at = 40usize;
+    for _ in 0..8 {
+        let header = data.get(at..at.checked_add(2)?)?;
+        let len = match next {
+            FRAGMENT => return Some(at),
+            HOP_BY_HOP | ROUTING | DEST_OPTS => (usize::from(header[1]) + 1) * 8,
+            AUTH => (usize::from(header[1]) + 2) * 4,
+            _ => return None,
+        };
+        next = header[0];
+        at = at.checked_add(len)?;
+    }
+    None
 }
 
 struct Udp<'a> {
