@@ -524,18 +524,31 @@ pub fn merge_decode(total: &mut DecodeStats, s: &DecodeStats) {
     t.dropped += d.dropped;
 }
 
-/// Add flow-table counters (the peak is the largest of the workers').
+/// Add flow-table counters (the peak is the largest of the workers'). Taken apart field by
+/// field, so a counter added later must be merged here to compile.
 pub fn merge_flow(total: &mut FlowStats, s: &FlowStats) {
-    total.flows_created += s.flows_created;
-    total.evicted_idle += s.evicted_idle;
-    total.evicted_cap += s.evicted_cap;
-    total.closed += s.closed;
-    total.reasm_refused += s.reasm_refused;
-    total.first_flight_limit_hit += s.first_flight_limit_hit;
-    total.segments_buffered += s.segments_buffered;
-    total.overlap_bytes += s.overlap_bytes;
-    total.reasm_peak_bytes = total.reasm_peak_bytes.max(s.reasm_peak_bytes);
-    total.reassembled += s.reassembled;
+    let FlowStats {
+        flows_created,
+        evicted_idle,
+        evicted_cap,
+        closed,
+        reasm_refused,
+        first_flight_limit_hit,
+        segments_buffered,
+        overlap_bytes,
+        reasm_peak_bytes,
+        reassembled,
+    } = *s;
+    total.flows_created += flows_created;
+    total.evicted_idle += evicted_idle;
+    total.evicted_cap += evicted_cap;
+    total.closed += closed;
+    total.reasm_refused += reasm_refused;
+    total.first_flight_limit_hit += first_flight_limit_hit;
+    total.segments_buffered += segments_buffered;
+    total.overlap_bytes += overlap_bytes;
+    total.reasm_peak_bytes = total.reasm_peak_bytes.max(reasm_peak_bytes);
+    total.reassembled += reassembled;
 }
 
 /// Add QUIC counters.
@@ -555,14 +568,25 @@ pub fn merge_quic(total: &mut crate::flow::quic::QuicStats, s: &crate::flow::qui
     t.overflow += a.overflow;
 }
 
-/// Add detection counters.
+/// Add detection counters. The struct is taken apart field by field, so a counter added
+/// later fails to compile here until it is merged too.
 pub fn merge_detect(total: &mut DetectStats, s: &DetectStats) {
-    total.dns_messages += s.dns_messages;
-    total.dns_invalid += s.dns_invalid;
-    total.client_hellos += s.client_hellos;
-    total.http_requests += s.http_requests;
-    total.alerts += s.alerts;
-    total.hits_dropped += s.hits_dropped;
+    let DetectStats {
+        dns_messages,
+        dns_invalid,
+        client_hellos,
+        quic_hellos,
+        http_requests,
+        alerts,
+        hits_dropped,
+    } = *s;
+    total.dns_messages += dns_messages;
+    total.dns_invalid += dns_invalid;
+    total.client_hellos += client_hellos;
+    total.quic_hellos += quic_hellos;
+    total.http_requests += http_requests;
+    total.alerts += alerts;
+    total.hits_dropped += hits_dropped;
 }
 
 /// Add one worker's counters.
