@@ -432,6 +432,23 @@ pub(crate) fn load_rules(args: &SignatureArgs) -> Result<RuleSet, Vec<SigError>>
     })
 }
 
+/// `--log` and the signature packs of `scan` and `live`, each error reported on stderr; the
+/// exit status when either is bad.
+pub(crate) fn log_and_rules(
+    log: &[String],
+    sigs: &SignatureArgs,
+) -> Result<(LogSelection, RuleSet), i32> {
+    let log = parse_log(log).map_err(|e| {
+        eprintln!("vendorwatch: {e}");
+        EXIT_FATAL
+    })?;
+    let rules = load_rules(sigs).map_err(|errors| {
+        report_sig_errors(&errors);
+        EXIT_FATAL
+    })?;
+    Ok((log, rules))
+}
+
 pub(crate) fn report_sig_errors(errors: &[SigError]) {
     for e in errors {
         eprintln!("{e}");
@@ -442,7 +459,7 @@ pub(crate) fn report_sig_errors(errors: &[SigError]) {
     );
 }
 
-pub(crate) fn parse_log(list: &[String]) -> Result<LogSelection, String> {
+fn parse_log(list: &[String]) -> Result<LogSelection, String> {
     let mut log = LogSelection::default();
     for item in list {
         match item.trim() {
@@ -566,19 +583,9 @@ fn run_scan(args: ScanArgs) -> i32 {
         (Some(path), None) => Some(ReportFormat::from_path(path).unwrap_or(ReportFormat::Text)),
         (None, None) => None,
     };
-    let log = match parse_log(&args.log) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("vendorwatch: {e}");
-            return EXIT_FATAL;
-        }
-    };
-    let rules = match load_rules(&args.sigs) {
-        Ok(r) => r,
-        Err(errors) => {
-            report_sig_errors(&errors);
-            return EXIT_FATAL;
-        }
+    let (log, rules) = match log_and_rules(&args.log, &args.sigs) {
+        Ok(both) => both,
+        Err(status) => return status,
     };
     let mut targets = Vec::new();
     for spec in &args.syslog {
@@ -733,18 +740,7 @@ fn run_scan(args: ScanArgs) -> i32 {
         );
         return EXIT_FATAL;
     }
-    if let Some(sig) = stats.stopped_by {
-        eprintln!(
-            "vendorwatch: stopped by signal {sig} after {} packet(s); {written} record(s) written",
-            stats.packets
-        );
-        return EXIT_SIGNAL_BASE + sig;
-    }
-    if stats.files_failed > 0 || !stats.errors.is_empty() {
-        EXIT_INPUT_ERROR
-    } else {
-        EXIT_OK
-    }
+    scan_exit_status(&stats, written)
 }
 
 /// `scan --workers N` (N > 1): the reader hands packets to N workers (`crate::parallel`).
@@ -845,6 +841,12 @@ fn run_scan_parallel(
         eprintln!("vendorwatch: {target}: writing EVE records failed: {e}");
         return EXIT_FATAL;
     }
+    scan_exit_status(&stats, written)
+}
+
+/// The exit status of a scan that wrote its output: stopped by a signal, an input not read
+/// to its end, or all well.
+fn scan_exit_status(stats: &ScanStats, written: u64) -> i32 {
     if let Some(sig) = stats.stopped_by {
         eprintln!(
             "vendorwatch: stopped by signal {sig} after {} packet(s); {written} record(s) written",

@@ -9,9 +9,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::capture::live::{LiveConfig, LiveSource};
-use crate::cli::{
-    EXIT_FATAL, EXIT_INPUT_ERROR, EXIT_OK, LiveArgs, load_rules, parse_log, report_sig_errors,
-};
+use crate::cli::{EXIT_FATAL, EXIT_INPUT_ERROR, EXIT_OK, LiveArgs, load_rules, log_and_rules};
 use crate::control::{self, Flags};
 use crate::decode::{self, Decoder, DecoderConfig};
 use crate::detect::Detector;
@@ -102,19 +100,9 @@ fn read_loop(
 /// Run `vendorwatch live`; the exit status.
 pub(crate) fn run(args: LiveArgs) -> i32 {
     let started = Instant::now();
-    let log = match parse_log(&args.log) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("vendorwatch: {e}");
-            return EXIT_FATAL;
-        }
-    };
-    let rules = match load_rules(&args.sigs) {
-        Ok(r) => r,
-        Err(errors) => {
-            report_sig_errors(&errors);
-            return EXIT_FATAL;
-        }
+    let (log, rules) = match log_and_rules(&args.log, &args.sigs) {
+        Ok(both) => both,
+        Err(status) => return status,
     };
     let config = LiveConfig {
         snaplen: args.snaplen.max(64),

@@ -596,21 +596,26 @@ fn write_dns_object(j: &mut JsonWriter, rec: &DnsRecord) {
         j.end_array();
     }
     if !rec.answers.is_empty() {
-        j.key("answers");
-        j.begin_array();
-        for a in &rec.answers {
-            j.begin_object();
-            j.field_str("rrname", &a.rrname);
-            write_rrtype(j, a.rrtype);
-            j.field_u64("ttl", u64::from(a.ttl));
-            if let Some(rdata) = &a.rdata {
-                j.field_str("rdata", rdata);
-            }
-            j.end_object();
-        }
-        j.end_array();
+        write_dns_answers(j, rec);
     }
     j.end_object();
+}
+
+/// `"answers": [{rrname, rrtype, ttl, rdata}]`, the same in DNS v2 and v3 records.
+pub(crate) fn write_dns_answers(j: &mut JsonWriter, rec: &DnsRecord) {
+    j.key("answers");
+    j.begin_array();
+    for a in &rec.answers {
+        j.begin_object();
+        j.field_str("rrname", &a.rrname);
+        write_rrtype(j, a.rrtype);
+        j.field_u64("ttl", u64::from(a.ttl));
+        if let Some(rdata) = &a.rdata {
+            j.field_str("rdata", rdata);
+        }
+        j.end_object();
+    }
+    j.end_array();
 }
 
 /// EVE `tls` object for a ClientHello (the server side is not parsed).

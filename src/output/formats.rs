@@ -12,7 +12,7 @@ use std::net::IpAddr;
 
 use crate::detect::event::{AppRecord, DnsRecord, HttpRecord, TlsRecord};
 use crate::detect::{FlowMeta, Observation};
-use crate::output::eve::{MatchFacts, category, rcode_name, write_rrtype};
+use crate::output::eve::{MatchFacts, category, rcode_name, write_dns_answers, write_rrtype};
 use crate::output::json::JsonWriter;
 use crate::output::time::UtcTime;
 use crate::proto::{dns, tls};
@@ -117,19 +117,7 @@ pub fn eve_dns_event_v2(j: &mut JsonWriter, rec: &DnsRecord, index: usize) {
     if rec.response {
         v2_answer_header(j, rec);
         if !rec.answers.is_empty() {
-            j.key("answers");
-            j.begin_array();
-            for a in &rec.answers {
-                j.begin_object();
-                j.field_str("rrname", &a.rrname);
-                write_rrtype(j, a.rrtype);
-                j.field_u64("ttl", u64::from(a.ttl));
-                if let Some(rdata) = &a.rdata {
-                    j.field_str("rdata", rdata);
-                }
-                j.end_object();
-            }
-            j.end_array();
+            write_dns_answers(j, rec);
             j.key("grouped");
             j.begin_object();
             for (t, name) in [(1u16, "A"), (28, "AAAA"), (5, "CNAME")] {
