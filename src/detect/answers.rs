@@ -67,7 +67,9 @@ pub struct AnswerStats {
 
 /// The bounded table of resolved addresses.
 pub struct ResolvedIps {
-    map: HashMap<IpAddr, Resolved>,
+    /// Probed for every UDP datagram and new TCP flow once an address is remembered, hence
+    /// the cheap keyed hasher.
+    map: HashMap<IpAddr, Resolved, crate::flow::FlowHasher>,
     order: VecDeque<(IpAddr, u64)>,
     next_generation: u64,
     capacity: usize,
@@ -79,7 +81,7 @@ impl ResolvedIps {
     /// An empty table holding at most `capacity` addresses.
     pub fn new(capacity: usize) -> Self {
         ResolvedIps {
-            map: HashMap::new(),
+            map: HashMap::default(),
             order: VecDeque::new(),
             next_generation: 0,
             capacity: capacity.max(1),

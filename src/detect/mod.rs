@@ -292,7 +292,7 @@ pub struct Detector {
     /// Addresses resolved from matched names ([`answers`]).
     pub resolved: answers::ResolvedIps,
     /// UDP (client, address, port) whose `resolved-ip` decision was taken, bounded.
-    udp_decided: std::collections::HashSet<(IpAddr, IpAddr, u16)>,
+    udp_decided: std::collections::HashSet<(IpAddr, IpAddr, u16), crate::flow::FlowHasher>,
     /// Alert suppression (`--suppress-window`); the default is one hour.
     pub suppress: Suppressor,
 }
@@ -326,7 +326,7 @@ impl Detector {
             stats: DetectStats::default(),
             has_ja4_rules,
             resolved: answers::ResolvedIps::new(RESOLVED_CAPACITY),
-            udp_decided: std::collections::HashSet::new(),
+            udp_decided: std::collections::HashSet::default(),
             suppress: Suppressor::default(),
         }
     }
