@@ -239,6 +239,12 @@ struct ScanArgs {
     /// Do not print the summary on stderr.
     #[arg(long, short)]
     quiet: bool,
+    /// Read capture files with read() instead of mapping them into memory. Mapping is faster
+    /// (no copy out of the page cache, and `--workers` pass packets without copying), but a
+    /// file truncated while it is being scanned ends the process with SIGBUS; use this for
+    /// captures that something may truncate meanwhile.
+    #[arg(long)]
+    no_mmap: bool,
     /// Also decode UDP to PORT as VXLAN (repeatable; 4789 always is).
     #[arg(long = "vxlan-port", value_name = "PORT")]
     vxlan_ports: Vec<u16>,
@@ -622,6 +628,7 @@ fn run_scan(args: ScanArgs) -> i32 {
         eprintln!("vendorwatch: cannot install signal handlers: {e}");
         return EXIT_FATAL;
     }
+    pipeline::set_map_files(!args.no_mmap);
     let workers = args.workers.count();
     let parallel_ok = targets.is_empty() && args.report.is_none() && args.metrics_listen.is_none();
     if workers > 1 && !parallel_ok && args.workers.workers.is_some() {

@@ -11,9 +11,11 @@
 //!   both directions of a flow meet on one worker; a fragment is hashed on its IP pair only.
 //!   Decoding twice (here and in the worker) costs the reader a header walk per packet; in
 //!   exchange every tunnel the decoder knows is hashed on its inner flow with no second parser.
-//! - Packets are copied into batches (up to [`BATCH_PACKETS`] packets or [`BATCH_BYTES`]
-//!   bytes) sent over a bounded channel per worker. Workers hand emptied batches back, and the
-//!   reader reuses them: after warm-up no batch is allocated.
+//! - Packets go to workers in batches (up to [`BATCH_PACKETS`] packets) sent over a bounded
+//!   channel per worker. A memory-mapped file's packets are not copied: the batch holds the
+//!   map ([`MappedFile`]) and each packet's offset in it. Other inputs (pipes, gzip, live
+//!   capture) copy packet bytes into the batch (up to [`BATCH_BYTES`] bytes). Workers hand
+//!   emptied batches back, and the reader reuses them: after warm-up no batch is allocated.
 //! - Each worker owns its own [`Stages`] (decoder with its reassembly, flow table, detector)
 //!   and an [`EveWriter`] over a [`ChunkSink`]: records are serialized in the worker, and the
 //!   bytes of each batch go to the output thread as one chunk. Chunks always end on a record
@@ -29,6 +31,7 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use crate::capture::file::MappedFile;
 use crate::capture::{Packet, Timestamp};
 use crate::decode::{self, DecodeStats, DecoderConfig, SkipReason};
 use crate::detect::inventory::Inventory;
@@ -95,9 +98,11 @@ struct BatchPacket {
     len: usize,
 }
 
-/// Packets copied out of the reader's buffer, sent to one worker.
+/// Packets for one worker: offsets into `map` when the input is mapped, else into `data`,
+/// where the reader copied them.
 pub struct Batch {
     data: Vec<u8>,
+    map: Option<Arc<MappedFile>>,
     packets: Vec<BatchPacket>,
     pcap_filename: Arc<str>,
 }
@@ -106,6 +111,7 @@ impl Batch {
     fn new() -> Self {
         Batch {
             data: Vec::with_capacity(BATCH_BYTES),
+            map: None,
             packets: Vec::with_capacity(BATCH_PACKETS),
             pcap_filename: Arc::from(""),
         }
@@ -113,13 +119,29 @@ impl Batch {
 
     fn clear(&mut self) {
         self.data.clear();
+        self.map = None;
         self.packets.clear();
     }
 
     fn fits(&self, len: usize) -> bool {
         self.packets.len() < BATCH_PACKETS
-            && (self.data.is_empty() || self.data.len() + len <= BATCH_BYTES)
+            && (self.map.is_some() || self.data.is_empty() || self.data.len() + len <= BATCH_BYTES)
     }
+
+    /// The bytes packet offsets point into.
+    fn bytes(&self) -> &[u8] {
+        match &self.map {
+            Some(m) => m.bytes(),
+            None => &self.data,
+        }
+    }
+}
+
+/// Where `data` sits in `map`, when it is a slice of it (a packet of a mapped file).
+fn offset_in(map: &MappedFile, data: &[u8]) -> Option<usize> {
+    let base = map.bytes().as_ptr() as usize;
+    let start = (data.as_ptr() as usize).checked_sub(base)?;
+    (start.checked_add(data.len())? <= map.bytes().len()).then_some(start)
 }
 
 /// Free byte buffers for chunks, shared by workers (take) and the output thread (give back).
@@ -181,6 +203,8 @@ pub struct Dispatcher {
     free_rx: Receiver<Batch>,
     decoder_config: DecoderConfig,
     pcap_filename: Arc<str>,
+    /// The map of the input being read, when it is a mapped file.
+    map: Option<Arc<MappedFile>>,
     out_tx: Option<SyncSender<Vec<u8>>>,
     pool: Pool,
     output: Option<JoinHandle<io::Result<()>>>,
@@ -239,6 +263,7 @@ impl Dispatcher {
             free_rx,
             decoder_config,
             pcap_filename: Arc::from(""),
+            map: None,
             out_tx: Some(out_tx),
             pool,
             output: Some(output),
@@ -335,6 +360,16 @@ impl PacketHandler for Dispatcher {
         let hash = decode::dispatch_hash(&self.decoder_config, packet.link_type, packet.data);
         let i = (hash % n as u64) as usize;
         let len = packet.data.len();
+        let mapped_at = match self.map.as_deref().map(|m| offset_in(m, packet.data)) {
+            Some(None) => {
+                // Not a slice of the map (cannot happen for a mapped input): copy from here on.
+                self.flush_all();
+                self.map = None;
+                None
+            }
+            Some(at) => at,
+            None => None,
+        };
         if let Some(b) = &self.workers[i].current
             && !b.fits(len)
         {
@@ -345,10 +380,17 @@ impl PacketHandler for Dispatcher {
             let mut b = self.free_rx.try_recv().unwrap_or_else(|_| Batch::new());
             b.clear();
             b.pcap_filename = Arc::clone(&self.pcap_filename);
+            b.map = self.map.clone();
             b
         });
-        let start = batch.data.len();
-        batch.data.extend_from_slice(packet.data);
+        let start = match mapped_at {
+            Some(at) => at,
+            None => {
+                let start = batch.data.len();
+                batch.data.extend_from_slice(packet.data);
+                start
+            }
+        };
         batch.packets.push(BatchPacket {
             ts: packet.ts,
             link_type: packet.link_type,
@@ -362,6 +404,12 @@ impl PacketHandler for Dispatcher {
         } else {
             Err(SkipReason::UnknownLinkType)
         }
+    }
+
+    fn set_input_map(&mut self, map: Option<&Arc<MappedFile>>) {
+        // A batch never mixes inputs: its offsets are into one map or its own bytes.
+        self.flush_all();
+        self.map = map.cloned();
     }
 
     fn set_pcap_filename(&mut self, name: &str) {
@@ -428,8 +476,15 @@ fn worker_loop(
             out.set_pcap_filename(&filename);
             stages.detector.start_capture();
         }
+        let bytes = batch.bytes();
         for p in &batch.packets {
-            let data = &batch.data[p.start..p.start + p.len];
+            let Some(data) = p
+                .start
+                .checked_add(p.len)
+                .and_then(|end| bytes.get(p.start..end))
+            else {
+                continue;
+            };
             let Stages {
                 decoder,
                 flows,

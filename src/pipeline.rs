@@ -6,14 +6,14 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, mpsc};
 use std::time::Duration;
 
 use flate2::read::MultiGzDecoder;
 
 use crate::capture::Packet;
-use crate::capture::file::{CaptureError, CaptureErrorKind, CaptureReader};
+use crate::capture::file::{CaptureError, CaptureErrorKind, CaptureReader, MappedFile};
 use crate::decode::{DecodeStats, Decoded, Decoder, L4Proto, SkipReason};
 use crate::detect::{Detector, FlowMeta};
 use crate::flow::{AppEvent, AppSink, FlowTable, Pending};
@@ -198,6 +198,9 @@ pub trait PacketHandler {
     ) -> Result<(), SkipReason>;
     /// Name of the capture now being read (EVE `pcap_filename`; empty for live capture).
     fn set_pcap_filename(&mut self, name: &str);
+    /// The map of the capture now being read when it is a mapped file (packets are slices of
+    /// it), `None` otherwise; lets `--workers` pass offsets instead of copying packets.
+    fn set_input_map(&mut self, _map: Option<&Arc<MappedFile>>) {}
     /// True once output has failed: the reader stops.
     fn failed(&self) -> bool;
     /// No packet is waiting (live capture): push out what is buffered, take up reloaded rules.
@@ -367,7 +370,17 @@ fn scan_inputs(inputs: &[Input], out: &mut dyn PacketHandler, stats: &mut ScanSt
         let ok = match input {
             Input::Stdin => scan_stream(&name, StdinPump::spawn(), out, stats),
             Input::File(path) => match File::open(path) {
-                Ok(file) => scan_stream(&name, file, out, stats),
+                Ok(file) => match MAP_FILES
+                    .load(Ordering::Relaxed)
+                    .then(|| MappedFile::open(&file))
+                    .flatten()
+                {
+                    Some(map) if !map.bytes().starts_with(&GZIP_MAGIC) => {
+                        let capture = CaptureReader::from_mapped(map);
+                        scan_capture(&name, capture, None, out, stats)
+                    }
+                    _ => scan_stream(&name, file, out, stats),
+                },
                 Err(e) => {
                     fail(stats, format!("{name}: cannot open: {e}"));
                     false
@@ -529,7 +542,27 @@ fn scan_reader<R: Read>(
     out: &mut dyn PacketHandler,
     stats: &mut ScanStats,
 ) -> bool {
-    let mut capture = match CaptureReader::new(reader) {
+    scan_capture(name, CaptureReader::new(reader), compressed, out, stats)
+}
+
+/// Whether regular files are memory-mapped (`scan --no-mmap` turns it off).
+static MAP_FILES: AtomicBool = AtomicBool::new(true);
+
+/// Map regular capture files (the default) or read them (`scan --no-mmap`: for files that
+/// may be truncated while scanned, see [`MappedFile::open`]).
+pub fn set_map_files(enabled: bool) {
+    MAP_FILES.store(enabled, Ordering::Relaxed);
+}
+
+/// Scan one opened capture; false if it could not be read to its end (or a stop signal came).
+fn scan_capture<R: Read>(
+    name: &str,
+    capture: Result<CaptureReader<R>, CaptureError>,
+    compressed: Option<&Cell<u64>>,
+    out: &mut dyn PacketHandler,
+    stats: &mut ScanStats,
+) -> bool {
+    let mut capture = match capture {
         Ok(c) => c,
         Err(e) => {
             if stop_signal().is_none() {
@@ -538,6 +571,20 @@ fn scan_reader<R: Read>(
             return false;
         }
     };
+    out.set_input_map(capture.mapped());
+    let ok = read_packets(name, &mut capture, compressed, out, stats);
+    out.set_input_map(None);
+    ok
+}
+
+/// Hand every packet of `capture` to `out`; false if it could not be read to its end.
+fn read_packets<R: Read>(
+    name: &str,
+    capture: &mut CaptureReader<R>,
+    compressed: Option<&Cell<u64>>,
+    out: &mut dyn PacketHandler,
+    stats: &mut ScanStats,
+) -> bool {
     // Link types already reported as unsupported in this file (a handful at most).
     let mut reported_link_types: Vec<u32> = Vec::new();
     let mut ok = true;

@@ -14,7 +14,12 @@
 )]
 
 use std::fmt;
+use std::fs::File;
 use std::io::{self, Read};
+use std::ops::Deref;
+use std::sync::Arc;
+
+use memmap2::Mmap;
 
 use super::{Packet, Timestamp};
 
@@ -227,12 +232,92 @@ struct Found {
     interface: u32,
 }
 
+/// A read-only memory map of a whole capture file. Packets of a mapped file are slices of the
+/// map, so neither the reader nor `--workers` batches copy packet bytes, and no `read()`
+/// copies the page cache into a buffer (on a page-cached file that copy was the largest
+/// single cost of a scan). Shared with workers through an [`Arc`].
+pub struct MappedFile {
+    map: Mmap,
+}
+
+/// Files smaller than this are read, not mapped: a map costs more than a read at this size.
+const MAP_MIN_LEN: u64 = 1 << 20;
+
+/// Pages already scanned are dropped from our page tables every this many bytes (see
+/// [`MappedFile::release`]).
+const RELEASE_STEP: usize = 4 << 20;
+
+impl MappedFile {
+    /// Maps `file` when it is a regular file of at least 1 MiB; `None` otherwise (a pipe, a
+    /// FIFO, a small file, or a failed map), and the caller reads it instead.
+    ///
+    /// Safety of the map: the bytes may change if another process writes the file while we
+    /// scan; every length is bounds-checked as for a read buffer, so that gives wrong packets,
+    /// never unsafety. If the file is *truncated* while mapped, touching the lost pages raises
+    /// SIGBUS and ends the process, which is why `scan --no-mmap` exists for captures that
+    /// something may truncate (log rotation by copy-and-truncate).
+    pub fn open(file: &File) -> Option<Arc<MappedFile>> {
+        let meta = file.metadata().ok()?;
+        if !meta.is_file() || meta.len() < MAP_MIN_LEN || usize::try_from(meta.len()).is_err() {
+            return None;
+        }
+        // SAFETY: a read-only private map of a regular file; see above for concurrent writers.
+        let map = unsafe { Mmap::map(file) }.ok()?;
+        // Read ahead aggressively and drop pages behind us (the kernel's hint only).
+        let _ = map.advise(memmap2::Advice::Sequential);
+        Some(Arc::new(MappedFile { map }))
+    }
+
+    /// The file's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+
+    /// Tells the kernel we are done with the bytes in `from..to`: their pages leave this
+    /// process's resident set (they stay in the page cache, and a later access maps them
+    /// again from the file, so this never loses data). Without it a scan's RSS would grow to
+    /// the size of the file.
+    pub fn release(&self, from: usize, to: usize) {
+        let page = 4096;
+        let from = from - from % page;
+        let to = to - to % page;
+        if to > from {
+            // SAFETY: MADV_DONTNEED on a read-only file-backed map only drops page-table
+            // entries; the next access faults the same file bytes back in.
+            let _ = unsafe {
+                self.map
+                    .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, to - from)
+            };
+        }
+    }
+}
+
+/// Where the reader's bytes live: its own refillable buffer, or a mapped file.
+enum Buffer {
+    Owned(Vec<u8>),
+    Mapped(Arc<MappedFile>),
+}
+
+impl Deref for Buffer {
+    type Target = [u8];
+
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match self {
+            Buffer::Owned(v) => v,
+            Buffer::Mapped(m) => m.bytes(),
+        }
+    }
+}
+
 /// Streaming pcap/pcapng reader that lends each packet from its internal buffer, so scanning
 /// gigabytes of captures costs no allocation or copy per packet. Works on any [`Read`],
 /// including stdin, and never seeks.
 pub struct CaptureReader<R: Read> {
     reader: R,
-    buf: Vec<u8>,
+    buf: Buffer,
+    /// Mapped input: offset up to which pages were last released.
+    released: usize,
     /// Start of unconsumed data in `buf`.
     start: usize,
     /// End of valid data in `buf`.
@@ -248,6 +333,14 @@ pub struct CaptureReader<R: Read> {
     state: State,
 }
 
+impl CaptureReader<io::Empty> {
+    /// A reader over a mapped file (see [`MappedFile`]): packets are slices of the map.
+    pub fn from_mapped(map: Arc<MappedFile>) -> Result<Self, CaptureError> {
+        let len = map.bytes().len();
+        Self::start(io::empty(), Buffer::Mapped(map), len)
+    }
+}
+
 impl<R: Read> CaptureReader<R> {
     /// Reads the file header (magic) and decides the format. A file that is neither pcap nor
     /// pcapng -> Err(kind NotACapture). Done eagerly so callers can reject a file before
@@ -259,13 +352,19 @@ impl<R: Read> CaptureReader<R> {
     /// Like [`CaptureReader::new`] with a chosen initial buffer size (at least 64 bytes; it
     /// grows for larger records). Tests and fuzzing use a small one.
     pub fn with_buffer_size(reader: R, size: usize) -> Result<Self, CaptureError> {
+        Self::start(reader, Buffer::Owned(vec![0; size.max(64)]), 0)
+    }
+
+    fn start(reader: R, buf: Buffer, end: usize) -> Result<Self, CaptureError> {
+        let eof = matches!(buf, Buffer::Mapped(_));
         let mut r = CaptureReader {
             reader,
-            buf: vec![0; size.max(64)],
+            buf,
+            released: 0,
             start: 0,
-            end: 0,
+            end,
             pos: 0,
-            eof: false,
+            eof,
             failed: false,
             packets: 0,
             format: FileFormat::Pcap,
@@ -312,6 +411,15 @@ impl<R: Read> CaptureReader<R> {
         };
         r.consume(24);
         Ok(r)
+    }
+
+    /// The map this reader lends packets from, when it reads a mapped file: a packet's bytes
+    /// can then be passed on as an offset into it instead of being copied.
+    pub fn mapped(&self) -> Option<&Arc<MappedFile>> {
+        match &self.buf {
+            Buffer::Mapped(m) => Some(m),
+            Buffer::Owned(_) => None,
+        }
     }
 
     /// Which format the file turned out to be, for reporting.
@@ -400,8 +508,12 @@ impl<R: Read> CaptureReader<R> {
     /// [`Self::fill`] when the buffer does not hold `need` bytes yet: compact, grow, read.
     #[cold]
     fn fill_slow(&mut self, need: usize) -> io::Result<bool> {
-        if self.buf.len() - self.start < need {
-            self.buf.copy_within(self.start..self.end, 0);
+        let Buffer::Owned(buf) = &mut self.buf else {
+            // A mapped file is all there from the start.
+            return Ok(self.end - self.start >= need);
+        };
+        if buf.len() - self.start < need {
+            buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
         }
@@ -409,13 +521,13 @@ impl<R: Read> CaptureReader<R> {
             if self.eof {
                 return Ok(false);
             }
-            if self.end == self.buf.len() {
+            if self.end == buf.len() {
                 // Only reachable with start == 0 and a record larger than the buffer.
                 let target = need.checked_next_power_of_two().unwrap_or(need);
-                let grown = self.buf.len().saturating_mul(2).min(target);
-                self.buf.resize(grown, 0);
+                let grown = buf.len().saturating_mul(2).min(target);
+                buf.resize(grown, 0);
             }
-            let Some(room) = self.buf.get_mut(self.end..) else {
+            let Some(room) = buf.get_mut(self.end..) else {
                 // Cannot happen: `end` never passes the buffer's length.
                 return Err(io::Error::other("capture buffer out of step"));
             };
@@ -451,9 +563,19 @@ impl<R: Read> CaptureReader<R> {
             .map_err(|e| self.rec_error(CaptureErrorKind::Io(e)))
     }
 
+    #[inline]
     fn consume(&mut self, n: usize) {
         self.start += n;
         self.pos += n as u64;
+        if self.start >= self.released + 2 * RELEASE_STEP
+            && let Buffer::Mapped(m) = &self.buf
+        {
+            // Keep the last step mapped: `--workers` batches may still be reading it (a
+            // released page would only be faulted in again, never lost).
+            let upto = self.start - RELEASE_STEP;
+            m.release(self.released, upto);
+            self.released = upto;
+        }
     }
 
     fn head_u32_le(&self) -> Option<u32> {
