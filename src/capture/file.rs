@@ -318,6 +318,8 @@ pub struct CaptureReader<R: Read> {
     buf: Buffer,
     /// Mapped input: offset up to which pages were last released.
     released: usize,
+    /// Mapped input: `start` at which to release pages next (never, for a read buffer).
+    next_release: usize,
     /// Start of unconsumed data in `buf`.
     start: usize,
     /// End of valid data in `buf`.
@@ -361,6 +363,7 @@ impl<R: Read> CaptureReader<R> {
             reader,
             buf,
             released: 0,
+            next_release: if eof { 2 * RELEASE_STEP } else { usize::MAX },
             start: 0,
             end,
             pos: 0,
@@ -567,14 +570,21 @@ impl<R: Read> CaptureReader<R> {
     fn consume(&mut self, n: usize) {
         self.start += n;
         self.pos += n as u64;
-        if self.start >= self.released + 2 * RELEASE_STEP
-            && let Buffer::Mapped(m) = &self.buf
-        {
+        if self.start >= self.next_release {
+            self.release_scanned();
+        }
+    }
+
+    /// Drops the pages of a mapped file scanned more than one step ago from our resident set.
+    #[cold]
+    fn release_scanned(&mut self) {
+        if let Buffer::Mapped(m) = &self.buf {
             // Keep the last step mapped: `--workers` batches may still be reading it (a
             // released page would only be faulted in again, never lost).
             let upto = self.start - RELEASE_STEP;
             m.release(self.released, upto);
             self.released = upto;
+            self.next_release = self.start + RELEASE_STEP;
         }
     }
 

@@ -38,7 +38,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::capture::Timestamp;
-use crate::decode::{Decoded, L4Proto, VlanIds};
+use crate::decode::{Decoded, L4Proto};
 pub use crate::detect::answers::Pending;
 use crate::proto::http::{self, HttpParse, HttpRequest};
 use crate::proto::{dns, tls};
@@ -142,46 +142,30 @@ impl<F: FnMut(AppEvent<'_>)> AppSink for F {
 }
 
 /// Normalised flow key: endpoints ordered so both directions give the same key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Packed into fixed-width integers because it is hashed and compared on every TCP packet:
+/// with the addresses as `IpAddr` enums and the fields hashed one by one, the lookup cost a
+/// third of a whole scan; as five words it is a few multiplies and integer compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FlowKey {
-    lo_ip: IpAddr,
-    hi_ip: IpAddr,
-    lo_port: u16,
-    hi_port: u16,
-    proto: u8,
-    vlans: VlanIds,
+    /// The lower endpoint's address ([`ip_word`]).
+    lo_ip: u128,
+    /// The higher endpoint's address.
+    hi_ip: u128,
+    /// Low port, high port, IP protocol, address family and VLAN count, packed.
+    ports: u64,
+    /// The VLAN ids, 16 bits each.
+    vlans: u64,
     /// Tunnel context ([`crate::decode::Tunnel::context_id`]); 0 when not tunnelled.
     pub tunnel: u64,
 }
 
-/// Hashes the key as four fixed-width words. The derived `Hash` fed every field (and each
-/// `IpAddr`'s discriminant) to the hasher separately, which under SipHash cost about 700
-/// instructions per TCP packet, a third of the whole scan; with [`FlowHasher`] this is a few
-/// multiplies. Equal keys give equal words, so this agrees with the derived `Eq`.
-impl std::hash::Hash for FlowKey {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write_u128(ip_word(self.lo_ip));
-        state.write_u128(ip_word(self.hi_ip));
-        let mut vlans = 0u64;
-        for &id in self.vlans.as_slice() {
-            vlans = vlans.rotate_left(13) ^ u64::from(id);
-        }
-        state.write_u64(
-            u64::from(self.lo_port)
-                | u64::from(self.hi_port) << 16
-                | u64::from(self.proto) << 32
-                | (self.vlans.as_slice().len() as u64) << 40,
-        );
-        state.write_u64(vlans ^ self.tunnel.rotate_left(29));
-    }
-}
-
-/// An address as one 128-bit word; IPv4 as its IPv4-mapped IPv6 form with a marker bit so a
-/// v4 and a v6 flow never collide by construction (they would still compare unequal).
+/// An address as one 128-bit word (IPv4 in the low 32 bits; the family is kept apart in the
+/// key). Ordering the words orders addresses of one family as `IpAddr` does.
 #[inline]
 fn ip_word(ip: IpAddr) -> u128 {
     match ip {
-        IpAddr::V4(v4) => u128::from(u32::from(v4)) | 1 << 127,
+        IpAddr::V4(v4) => u128::from(u32::from(v4)),
         IpAddr::V6(v6) => u128::from(v6),
     }
 }
@@ -193,18 +177,27 @@ pub type FlowHasher = foldhash::fast::RandomState;
 
 impl FlowKey {
     /// The key of a packet and its direction (0: sent by the lower endpoint, 1: by the higher).
+    #[inline]
     pub fn of(pkt: &Decoded<'_>) -> (FlowKey, usize) {
-        let a = (pkt.src_ip, pkt.src_port);
-        let b = (pkt.dst_ip, pkt.dst_port);
+        let a = (ip_word(pkt.src_ip), pkt.src_port);
+        let b = (ip_word(pkt.dst_ip), pkt.dst_port);
         let (lo, hi, dir) = if a <= b { (a, b, 0) } else { (b, a, 1) };
+        let vlan_ids = pkt.vlans.as_slice();
+        let mut vlans = 0u64;
+        for &id in vlan_ids {
+            vlans = vlans << 16 | u64::from(id);
+        }
+        let v6 = u64::from(pkt.src_ip.is_ipv6());
         (
             FlowKey {
                 lo_ip: lo.0,
                 hi_ip: hi.0,
-                lo_port: lo.1,
-                hi_port: hi.1,
-                proto: pkt.proto.number(),
-                vlans: pkt.vlans,
+                ports: u64::from(lo.1)
+                    | u64::from(hi.1) << 16
+                    | u64::from(pkt.proto.number()) << 32
+                    | v6 << 40
+                    | (vlan_ids.len() as u64) << 48,
+                vlans,
                 tunnel: pkt.tunnel.map_or(0, |t| t.context_id()),
             },
             dir,

@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::capture::linktype;
-use crate::decode::decode;
+use crate::decode::{VlanIds, decode};
 
 const CLIENT: ([u8; 4], u16) = ([10, 0, 0, 1], 40_000);
 const SERVER: ([u8; 4], u16) = ([192, 0, 2, 7], 443);
