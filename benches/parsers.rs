@@ -1,7 +1,9 @@
 //! Parser micro-benchmarks: DNS (a query; a response with CNAME and A records) and TLS
 //! ClientHello (Chrome-like 517-byte hello; a post-quantum sized 1.8 KB hello as the flow layer
 //! will hand it over once joined). Each input is measured twice, so criterion reports both
-//! messages/s and bytes/s.
+//! messages/s and bytes/s. QUIC: deriving a connection's client Initial keys from its DCID,
+//! and trying to decrypt an Initial-looking datagram whose payload is random (every one costs
+//! a key derivation and a failed tag check).
 //!
 //! ```text
 //! cargo bench --bench parsers
@@ -14,6 +16,7 @@ use std::hint::black_box;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use vendorwatch::proto::dns::{self, DnsItem};
+use vendorwatch::proto::quic::{self, Flavor, InitialDecryptor};
 use vendorwatch::proto::tls;
 
 #[path = "../examples/gen-mix.rs"]
@@ -83,5 +86,44 @@ fn bench_tls(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_dns, bench_tls);
+/// A QUIC v1 Initial-looking datagram like gen-mix's: real long header (8-byte DCID, no SCID,
+/// no token), random protected payload, 1250 bytes.
+fn garbage_initial() -> Vec<u8> {
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x as u8
+    };
+    let mut p = vec![0xc3, 0, 0, 0, 1, 8];
+    p.extend((0..8).map(|_| next()));
+    p.extend_from_slice(&[0, 0]);
+    let rest = 1250 - p.len() - 2;
+    p.extend_from_slice(&(0x4000 | rest as u16).to_be_bytes());
+    p.extend((0..rest).map(|_| next()));
+    p
+}
+
+fn bench_quic(c: &mut Criterion) {
+    let dcid = [0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08];
+    let garbage = garbage_initial();
+    assert!(quic::looks_like_initial(&garbage));
+    let mut dec = InitialDecryptor::new();
+    let mut g = c.benchmark_group("quic");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("derive-initial-keys", |b| {
+        b.iter(|| quic::client_initial_material(Flavor::V1, black_box(&dcid)).map(|m| m.hp[0]))
+    });
+    g.bench_function("garbage-initial", |b| {
+        b.iter(|| {
+            let s = dec.for_each_initial(black_box(&garbage), |_, _| {});
+            assert_eq!(s.failed, 1);
+            s.failed
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_dns, bench_tls, bench_quic);
 criterion_main!(benches);

@@ -10,7 +10,14 @@
 //! Allocation: decryption works in place in one scratch buffer owned by the caller
 //! ([`InitialDecryptor`]), which grows once to the largest datagram seen and is then reused, so
 //! a steady stream of Initials allocates nothing. Key derivation (HKDF, AES key schedules) runs
-//! on the stack. CRYPTO reassembly state ([`CryptoAssembly`], [`AssemblyTable`]) recycles its
+//! on the stack.
+//!
+//! Cost: each version's salt keys HKDF-Extract's HMAC once per process ([`salted`]), so a DCID
+//! costs 14 SHA-256 blocks, not 16; a decryption attempt derives the header protection key
+//! first and the AEAD key and IV only once the packet number is unmasked; and the decryptor
+//! keeps the key material of the last few DCIDs that authenticated, so a connection's later
+//! Initials (the rest of a split ClientHello, ACKs under the server's DCID with the old keys)
+//! skip SHA-256 entirely. CRYPTO reassembly state ([`CryptoAssembly`], [`AssemblyTable`]) recycles its
 //! buffers through a bounded pool.
 //!
 //! The table here is generic over its key so this module knows nothing of flows: the detector
@@ -21,12 +28,13 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
+use std::sync::OnceLock;
 
 use aes::Aes128;
 use aes::cipher::{BlockEncrypt, KeyInit, generic_array::GenericArray};
 use aes_gcm::aead::AeadInPlace;
 use aes_gcm::{Aes128Gcm, Nonce, Tag};
-use hkdf::Hkdf;
+use hkdf::{Hkdf, HkdfExtract};
 use sha2::Sha256;
 
 /// QUIC version 1 (RFC 9000).
@@ -98,6 +106,17 @@ impl Flavor {
         }
     }
 
+    /// Position in [`salted`]'s table (one entry per salt).
+    fn salt_index(self) -> usize {
+        match self {
+            Flavor::V1 => 0,
+            Flavor::V2 => 1,
+            Flavor::Draft29 => 2,
+            Flavor::Draft23 => 3,
+            Flavor::T051 => 4,
+        }
+    }
+
     fn labels(self) -> (&'static [u8], &'static [u8], &'static [u8]) {
         match self {
             Flavor::V2 => (b"quicv2 key", b"quicv2 iv", b"quicv2 hp"),
@@ -157,13 +176,6 @@ pub fn looks_like_initial(payload: &[u8]) -> bool {
     (first >> 4) & 3 == flavor.initial_type() && usize::from(*dcid_len) <= MAX_CID_LEN
 }
 
-/// The client Initial keys of one connection.
-pub struct InitialKeys {
-    aead: Aes128Gcm,
-    iv: [u8; 12],
-    hp: Aes128,
-}
-
 /// The raw key material, for tests against the RFC vectors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyMaterial {
@@ -194,35 +206,75 @@ fn expand_label(prk: &Hkdf<Sha256>, label: &[u8], out: &mut [u8]) -> Option<()> 
     prk.expand(&info[..total], out).ok()
 }
 
-/// Derive the client Initial secret, key, IV and header protection key from the DCID.
-pub fn client_initial_material(flavor: Flavor, dcid: &[u8]) -> Option<KeyMaterial> {
-    let (_, initial) = Hkdf::<Sha256>::extract(Some(flavor.salt()), dcid);
-    let mut secret = [0u8; 32];
-    expand_label(&initial, b"client in", &mut secret)?;
-    let client = Hkdf::<Sha256>::from_prk(&secret).ok()?;
-    let (key_label, iv_label, hp_label) = flavor.labels();
-    let mut m = KeyMaterial {
-        secret,
-        key: [0; 16],
-        iv: [0; 12],
-        hp: [0; 16],
-    };
-    expand_label(&client, key_label, &mut m.key)?;
-    expand_label(&client, iv_label, &mut m.iv)?;
-    expand_label(&client, hp_label, &mut m.hp)?;
-    Some(m)
+/// HKDF-Extract keyed with `flavor`'s salt: the salt is the HMAC key, so its inner and outer
+/// pad blocks are hashed once per process and each DCID costs two SHA-256 blocks, not four.
+fn salted(flavor: Flavor) -> &'static HkdfExtract<Sha256> {
+    static SALTED: OnceLock<[HkdfExtract<Sha256>; 5]> = OnceLock::new();
+    let table = SALTED.get_or_init(|| {
+        [
+            Flavor::V1,
+            Flavor::V2,
+            Flavor::Draft29,
+            Flavor::Draft23,
+            Flavor::T051,
+        ]
+        .map(|f| HkdfExtract::new(Some(f.salt())))
+    });
+    &table[flavor.salt_index()]
 }
 
-impl InitialKeys {
-    /// Keys for a connection whose client chose `dcid`.
-    pub fn new(flavor: Flavor, dcid: &[u8]) -> Option<InitialKeys> {
-        let m = client_initial_material(flavor, dcid)?;
-        Some(InitialKeys {
-            aead: Aes128Gcm::new_from_slice(&m.key).ok()?,
-            iv: m.iv,
-            hp: Aes128::new_from_slice(&m.hp).ok()?,
+/// client_initial_secret of a DCID (RFC 9001 5.2).
+fn client_secret(flavor: Flavor, dcid: &[u8]) -> Option<[u8; 32]> {
+    let mut extract = salted(flavor).clone();
+    extract.input_ikm(dcid);
+    let (_, initial) = extract.finalize();
+    let mut secret = [0u8; 32];
+    expand_label(&initial, b"client in", &mut secret)?;
+    Some(secret)
+}
+
+/// The client secret keyed into HKDF-Expand once; each key, IV and hp label then costs two
+/// SHA-256 blocks, and only the labels asked for are expanded.
+struct ClientExpander {
+    hkdf: Hkdf<Sha256>,
+    flavor: Flavor,
+}
+
+impl ClientExpander {
+    fn new(flavor: Flavor, secret: &[u8; 32]) -> Option<Self> {
+        Some(ClientExpander {
+            hkdf: Hkdf::<Sha256>::from_prk(secret).ok()?,
+            flavor,
         })
     }
+
+    fn hp(&self) -> Option<[u8; 16]> {
+        let mut hp = [0u8; 16];
+        expand_label(&self.hkdf, self.flavor.labels().2, &mut hp)?;
+        Some(hp)
+    }
+
+    fn key_iv(&self) -> Option<([u8; 16], [u8; 12])> {
+        let (key_label, iv_label, _) = self.flavor.labels();
+        let mut key = [0u8; 16];
+        let mut iv = [0u8; 12];
+        expand_label(&self.hkdf, key_label, &mut key)?;
+        expand_label(&self.hkdf, iv_label, &mut iv)?;
+        Some((key, iv))
+    }
+}
+
+/// Derive the client Initial secret, key, IV and header protection key from the DCID.
+pub fn client_initial_material(flavor: Flavor, dcid: &[u8]) -> Option<KeyMaterial> {
+    let secret = client_secret(flavor, dcid)?;
+    let client = ClientExpander::new(flavor, &secret)?;
+    let (key, iv) = client.key_iv()?;
+    Some(KeyMaterial {
+        secret,
+        key,
+        iv,
+        hp: client.hp()?,
+    })
 }
 
 /// The long header of one Initial packet, borrowed from the datagram.
@@ -266,10 +318,30 @@ pub fn varint(buf: &[u8]) -> Option<(u64, usize)> {
     Some((v, len))
 }
 
+/// Key material of one DCID whose keys authenticated an Initial.
+#[derive(Debug, Clone, Copy, Default)]
+struct CachedKeys {
+    /// `None` for an empty slot.
+    flavor: Option<Flavor>,
+    dcid: [u8; MAX_CID_LEN],
+    dcid_len: u8,
+    key: [u8; 16],
+    iv: [u8; 12],
+    hp: [u8; 16],
+}
+
+/// DCIDs whose keys the decryptor keeps. Only keys that authenticated are kept, so a stream
+/// of look-alikes with random DCIDs (each one a derivation and a failed tag) cannot push out
+/// the keys of the connections in progress.
+const KEY_CACHE: usize = 8;
+
 /// Decrypts the client Initial packets of datagrams into a reused buffer.
 #[derive(Default)]
 pub struct InitialDecryptor {
     scratch: Vec<u8>,
+    cache: [CachedKeys; KEY_CACHE],
+    /// Slot the next cached DCID replaces (round robin).
+    next_slot: usize,
 }
 
 impl InitialDecryptor {
@@ -277,7 +349,38 @@ impl InitialDecryptor {
     pub fn new() -> Self {
         InitialDecryptor {
             scratch: Vec::with_capacity(2048),
+            ..InitialDecryptor::default()
         }
+    }
+
+    fn cached(&self, flavor: Flavor, dcid: &[u8]) -> Option<CachedKeys> {
+        self.cache
+            .iter()
+            .find(|c| {
+                c.flavor == Some(flavor) && c.dcid.get(..usize::from(c.dcid_len)) == Some(dcid)
+            })
+            .copied()
+    }
+
+    fn remember(&mut self, flavor: Flavor, dcid: &[u8], key: [u8; 16], iv: [u8; 12], hp: [u8; 16]) {
+        let Some(slot) = self.cache.get_mut(self.next_slot) else {
+            return;
+        };
+        let mut entry = CachedKeys {
+            flavor: Some(flavor),
+            dcid: [0; MAX_CID_LEN],
+            dcid_len: 0,
+            key,
+            iv,
+            hp,
+        };
+        let Some(d) = entry.dcid.get_mut(..dcid.len()) else {
+            return;
+        };
+        d.copy_from_slice(dcid);
+        entry.dcid_len = dcid.len() as u8;
+        *slot = entry;
+        self.next_slot = (self.next_slot + 1) % KEY_CACHE;
     }
 
     /// Walk the coalesced long-header packets of one UDP datagram; for each client Initial
@@ -314,13 +417,20 @@ impl InitialDecryptor {
                 continue;
             }
             let own = packet.get(parsed.dcid.0..parsed.dcid.1).unwrap_or(&[]);
+            // The fallback (the keys of the connection's earlier Initial, most likely cached)
+            // goes first when it differs: a client's Initials under the server's new DCID
+            // need it, and trying the packet's own DCID first would cost a derivation that
+            // fails. Both cannot authenticate the same packet (a different DCID gives
+            // unrelated keys), so the order changes the cost, not the outcome.
+            let alt = fallback_dcid.filter(|alt| *alt != own);
+            let mut result = None;
             let mut fallback_keys = false;
-            let mut result = self.decrypt(packet, &parsed, own);
-            if let (None, Some(alt)) = (result, fallback_dcid)
-                && alt != own
-            {
+            if let Some(alt) = alt {
                 result = self.decrypt(packet, &parsed, alt);
                 fallback_keys = result.is_some();
+            }
+            if result.is_none() {
+                result = self.decrypt(packet, &parsed, own);
             }
             match result {
                 Some(pn) => {
@@ -350,12 +460,25 @@ impl InitialDecryptor {
 
     /// Remove header protection and decrypt in the scratch buffer; the packet number on
     /// success. The first scratch byte keeps the unprotected first byte (for `pn_len_of`).
+    /// Keys come from the cache, or are derived as they are needed: hp first, key and IV
+    /// once the header is unprotected.
     fn decrypt(&mut self, packet: &[u8], h: &LongHeader, key_dcid: &[u8]) -> Option<u32> {
-        let keys = InitialKeys::new(h.flavor, key_dcid)?;
         // The sample starts 4 bytes after the packet number offset (RFC 9001 5.4.2).
         let sample = packet.get(h.pn_offset + 4..h.pn_offset + 20)?;
+        let cached = self.cached(h.flavor, key_dcid);
+        let mut expander = None;
+        let hp_key = match &cached {
+            Some(c) => c.hp,
+            None => {
+                let secret = client_secret(h.flavor, key_dcid)?;
+                expander
+                    .insert(ClientExpander::new(h.flavor, &secret)?)
+                    .hp()?
+            }
+        };
+        let hp = Aes128::new(GenericArray::from_slice(&hp_key));
         let mut mask = GenericArray::clone_from_slice(sample);
-        keys.hp.encrypt_block(&mut mask);
+        hp.encrypt_block(&mut mask);
         self.scratch.clear();
         self.scratch.extend_from_slice(packet);
         let buf = &mut self.scratch;
@@ -373,16 +496,24 @@ impl InitialDecryptor {
         if tag_start < body_start {
             return None;
         }
-        let mut nonce = keys.iv;
+        let (key, iv) = match (&cached, &expander) {
+            (Some(c), _) => (c.key, c.iv),
+            (None, Some(e)) => e.key_iv()?,
+            (None, None) => return None,
+        };
+        let mut nonce = iv;
         for (n, p) in nonce[8..].iter_mut().zip(pn.to_be_bytes()) {
             *n ^= p;
         }
         let (aad, tail) = buf.split_at_mut(body_start);
         let (body, tag) = tail.split_at_mut(tag_start - body_start);
         let tag = Tag::clone_from_slice(tag.get(..16)?);
-        keys.aead
+        Aes128Gcm::new(GenericArray::from_slice(&key))
             .decrypt_in_place_detached(Nonce::from_slice(&nonce), aad, body, &tag)
             .ok()?;
+        if cached.is_none() {
+            self.remember(h.flavor, key_dcid, key, iv, hp_key);
+        }
         Some(pn)
     }
 }
