@@ -750,8 +750,6 @@ fn run_scan(args: ScanArgs) -> i32 {
     scan_exit_status(&stats, written)
 }
 
-/// `scan --workers N` (N > 1): the reader hands packets to N workers (`crate::parallel`).
-/// Suppression runs per worker (a host's flows may be spread over workers).
 /// One set of stages for `scan`, configured from its flags (caps, port rules, suppression);
 /// one per worker with `--workers N`.
 fn scan_stages(args: &ScanArgs, rules: RuleSet, log: LogSelection) -> Stages {

@@ -221,6 +221,14 @@ impl Dispatcher {
         configure: Arc<dyn Fn(&mut EveWriter) + Send + Sync>,
     ) -> io::Result<Self> {
         let n = stages.len();
+        let mut stages = stages;
+        // One suppression table for all workers (the first worker's settings).
+        if let Some(first) = stages.first_mut() {
+            let table = Arc::new(Mutex::new(std::mem::take(&mut first.detector.suppress)));
+            for s in &mut stages {
+                s.detector.shared_suppress = Some(Arc::clone(&table));
+            }
+        }
         let pool: Pool = Arc::new(Mutex::new(Vec::new()));
         let (out_tx, out_rx) = mpsc::sync_channel::<Vec<u8>>(n * 4);
         let output_failed = Arc::new(AtomicBool::new(false));
@@ -689,18 +697,26 @@ pub fn merge_results(results: Vec<WorkerResult>, stats: &mut ScanStats) -> Merge
         merge_detect(&mut merged.detect, &r.stages.detector.stats);
         merged.inventory.merge(r.stages.detector.inventory);
         merged.records += r.records;
-        let d = r.stages.detector.suppress;
-        if first {
-            // The first worker's table carries the settings (window) the summary shows.
-            merged.suppress = d;
-            first = false;
+        if let Some(shared) = r.stages.detector.shared_suppress {
+            // Every worker holds the same table: take it once.
+            if first {
+                let mut table = shared.lock().unwrap_or_else(|e| e.into_inner());
+                merged.suppress = std::mem::take(&mut *table);
+            }
         } else {
-            let t = &mut merged.suppress;
-            t.suppressed += d.suppressed;
-            t.reported_in_alerts += d.reported_in_alerts;
-            t.evictions += d.evictions;
-            t.evicted_pending += d.evicted_pending;
+            // Not shared (stages built without the dispatcher): sum the counters.
+            let d = r.stages.detector.suppress;
+            if first {
+                merged.suppress = d;
+            } else {
+                let t = &mut merged.suppress;
+                t.suppressed += d.suppressed;
+                t.reported_in_alerts += d.reported_in_alerts;
+                t.evictions += d.evictions;
+                t.evicted_pending += d.evicted_pending;
+            }
         }
+        first = false;
     }
     merged
 }

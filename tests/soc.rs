@@ -128,6 +128,18 @@ fn ten_thousand_repeats_give_one_alert() {
     );
     assert!(err.contains("10000"), "host hit count in summary: {err}");
 
+    // Two workers: the lookups come from 10,000 source ports, so their flows are spread over
+    // both workers, and the shared suppression table still folds them into one alert.
+    let run = common::vendorwatch(&["scan", "--workers", "2", &pcap.to_string_lossy()]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    assert_eq!(run.events("alert").count(), 1, "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("suppressed repeats: 9999 (0 carried in later alerts' metadata.repeats, 9999 pending at exit, 0 in 0 evicted keys)"),
+        "{}",
+        run.stderr()
+    );
+
     // scan --report counts the repeats still pending at exit: 10,000 for the host.
     let report = dir.join("hosts.json");
     let run = common::vendorwatch(&[

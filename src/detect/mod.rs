@@ -11,6 +11,7 @@ pub mod inventory;
 pub mod suppress;
 
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 
 use crate::capture::Timestamp;
 use crate::decode::{Decoded, L4Proto, Tunnel, VlanIds};
@@ -295,6 +296,31 @@ pub struct Detector {
     udp_decided: std::collections::HashSet<(IpAddr, IpAddr, u16), crate::flow::FlowHasher>,
     /// Alert suppression (`--suppress-window`); the default is one hour.
     pub suppress: Suppressor,
+    /// With `--workers N`: one suppression table shared by every worker (set by
+    /// `crate::parallel::Dispatcher`), so a host's repeats fold into one alert whichever
+    /// workers its flows land on. Locked only for a hit, never per packet.
+    pub shared_suppress: Option<Arc<Mutex<Suppressor>>>,
+}
+
+/// Suppression verdict from the shared table when there is one, else the detector's own.
+fn suppress_check(
+    own: &mut Suppressor,
+    shared: &Option<Arc<Mutex<Suppressor>>>,
+    host: IpAddr,
+    sid: u32,
+    name: &str,
+    observation: Observation,
+    ts: Timestamp,
+) -> Verdict {
+    match shared {
+        Some(table) => {
+            table
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .check(host, sid, name, observation, ts)
+        }
+        None => own.check(host, sid, name, observation, ts),
+    }
 }
 
 /// Most addresses remembered from DNS answers.
@@ -328,6 +354,7 @@ impl Detector {
             resolved: answers::ResolvedIps::new(RESOLVED_CAPACITY),
             udp_decided: std::collections::HashSet::default(),
             suppress: Suppressor::default(),
+            shared_suppress: None,
         }
     }
 
@@ -696,14 +723,18 @@ impl Detector {
         let ip = meta.dst_ip.to_string();
         self.inventory
             .record(meta.src_ip, &pack.vendor, &rule.channel, meta.ts);
-        let repeats =
-            match self
-                .suppress
-                .check(meta.src_ip, rule.sid, &ip, Observation::ResolvedIp, meta.ts)
-            {
-                Verdict::Alert { repeats } => repeats,
-                Verdict::Suppressed => return,
-            };
+        let repeats = match suppress_check(
+            &mut self.suppress,
+            &self.shared_suppress,
+            meta.src_ip,
+            rule.sid,
+            &ip,
+            Observation::ResolvedIp,
+            meta.ts,
+        ) {
+            Verdict::Alert { repeats } => repeats,
+            Verdict::Suppressed => return,
+        };
         let facts = MatchFacts {
             matched_name: &ip,
             matched_pattern: pattern,
@@ -776,10 +807,15 @@ impl Detector {
             // Every hit counts for the host, written or suppressed.
             self.inventory
                 .record(host, &pack.vendor, &rule.channel, meta.ts);
-            let repeats = match self
-                .suppress
-                .check(host, rule.sid, &name, hit.observation, meta.ts)
-            {
+            let repeats = match suppress_check(
+                &mut self.suppress,
+                &self.shared_suppress,
+                host,
+                rule.sid,
+                &name,
+                hit.observation,
+                meta.ts,
+            ) {
                 Verdict::Alert { repeats } => repeats,
                 Verdict::Suppressed => continue,
             };
