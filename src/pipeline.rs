@@ -546,11 +546,12 @@ fn scan_reader<R: Read, H: PacketHandler + ?Sized>(
     scan_capture(name, CaptureReader::new(reader), compressed, out, stats)
 }
 
-/// Whether regular files are memory-mapped (`scan --no-mmap` turns it off).
-static MAP_FILES: AtomicBool = AtomicBool::new(true);
+/// Whether regular files are memory-mapped (`scan --workers N` unless `--no-mmap`).
+static MAP_FILES: AtomicBool = AtomicBool::new(false);
 
-/// Map regular capture files (the default) or read them (`scan --no-mmap`: for files that
-/// may be truncated while scanned, see [`MappedFile::open`]).
+/// Map regular capture files (`scan --workers N`, so workers get offsets, not copies) or read
+/// them (the default; `--no-mmap`: for files that may be truncated while scanned, see
+/// [`MappedFile::open`]).
 pub fn set_map_files(enabled: bool) {
     MAP_FILES.store(enabled, Ordering::Relaxed);
 }
