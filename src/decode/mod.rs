@@ -7,8 +7,14 @@
 //! fragments go to the bounded reassembly table in `defrag.rs`, which costs nothing until a
 //! fragment arrives. A packet that carries nothing we can extract from is not an error: it is
 //! skipped with a [`SkipReason`], counted per reason in the scan summary.
+//!
+//! Before the walk, `fast.rs` takes the frames that make up most traffic (Ethernet with up to
+//! two VLAN tags or raw IP, unfragmented IPv4 or IPv6 without extension headers, TCP or UDP
+//! on no tunnel port) in one straight pass; anything else, and anything odd about those, is
+//! left to the walk, which stays the reference (a test checks that both agree).
 
 mod defrag;
+mod fast;
 mod link;
 mod tunnel;
 
@@ -375,14 +381,18 @@ pub fn link_type_supported(link_type: u32) -> bool {
 /// does not decode to TCP/UDP is hashed on the last IP pair seen, or 0.
 pub fn dispatch_hash(config: &DecoderConfig, link_type: u32, frame: &[u8]) -> u64 {
     let mut ctx = Context::default();
-    match walk_in(
-        config,
-        None,
-        link_type,
-        frame,
-        Timestamp::default(),
-        &mut ctx,
-    ) {
+    let decoded = match fast::decode(config, link_type, frame) {
+        Some(d) => Ok(d),
+        None => walk_in(
+            config,
+            None,
+            link_type,
+            frame,
+            Timestamp::default(),
+            &mut ctx,
+        ),
+    };
+    match decoded {
         Ok(d) => symmetric_hash(
             (d.src_ip, d.src_port),
             (d.dst_ip, d.dst_port),
@@ -507,6 +517,10 @@ fn walk<'a>(
     frame: &'a [u8],
     ts: Timestamp,
 ) -> Result<Decoded<'a>, SkipReason> {
+    // The common frames first; whatever the fast path does not take, the walk decides.
+    if let Some(d) = fast::decode(config, link_type, frame) {
+        return Ok(d);
+    }
     walk_in(
         config,
         defrag,

@@ -830,3 +830,329 @@ fn ipv6_extension_chain_fuzz_crash() {
     let mut decoder = Decoder::default();
     let _ = decoder.decode(linktype::ETHERNET, frame, Timestamp::default());
 }
+
+/// The gen-mix generator (the same frames the throughput runs use).
+#[path = "../../examples/gen-mix.rs"]
+mod gen_mix;
+
+/// Field by field (the payload by address and length: the same bytes of the same frame).
+/// Destructured, so a new field of `Decoded` fails to compile here until it is compared.
+fn assert_same(fast: &Decoded<'_>, full: &Decoded<'_>, what: &str) {
+    let Decoded {
+        src_ip,
+        dst_ip,
+        proto,
+        src_port,
+        dst_port,
+        tcp_flags,
+        payload,
+        vlans,
+        tunnel,
+        reassembled,
+    } = *full;
+    assert_eq!(fast.src_ip, src_ip, "{what}");
+    assert_eq!(fast.dst_ip, dst_ip, "{what}");
+    assert_eq!(fast.proto, proto, "{what}");
+    assert_eq!(
+        (fast.src_port, fast.dst_port),
+        (src_port, dst_port),
+        "{what}"
+    );
+    assert_eq!(fast.tcp_flags, tcp_flags, "{what}");
+    assert_eq!(
+        (fast.payload.as_ptr(), fast.payload.len()),
+        (payload.as_ptr(), payload.len()),
+        "{what}"
+    );
+    assert_eq!(fast.vlans, vlans, "{what}");
+    assert_eq!(fast.tunnel, tunnel, "{what}");
+    assert_eq!(fast.reassembled, reassembled, "{what}");
+}
+
+/// Counts of frames the fast path took and left.
+#[derive(Default, Debug)]
+struct FastCount {
+    taken: u64,
+    left: u64,
+}
+
+/// Runs the fast path and the full walk on one frame: whenever the fast path takes a frame, the
+/// walk must decode it to the same result.
+fn check_fast(configs: &[DecoderConfig], link_type: u32, frame: &[u8], n: &mut FastCount) {
+    for config in configs {
+        let fast = fast::decode(config, link_type, frame);
+        let full = walk_in(
+            config,
+            None,
+            link_type,
+            frame,
+            ts(0),
+            &mut Context::default(),
+        );
+        match (fast, full) {
+            (None, _) => n.left += 1,
+            (Some(f), Ok(w)) => {
+                n.taken += 1;
+                assert_same(&f, &w, &format!("link {link_type} frame {frame:02x?}"));
+            }
+            (Some(_), Err(e)) => {
+                panic!("fast path took a frame the walk skips ({e:?}): {frame:02x?}")
+            }
+        }
+    }
+}
+
+/// Every frame of every sample capture and of a gen-mix capture (distinct headers only).
+fn sample_frames() -> Vec<(u32, Vec<u8>)> {
+    let mut captures = Vec::new();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pcaps");
+    for entry in std::fs::read_dir(&dir).expect("pcaps/") {
+        let path = entry.expect("dir entry").path();
+        if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("pcap" | "pcapng")
+        ) {
+            captures.push(std::fs::read(&path).expect("sample capture"));
+        }
+    }
+    assert!(captures.len() >= 5, "the sample captures are there");
+    let cfg = gen_mix::Config {
+        packets: 20_000,
+        bytes: u64::MAX,
+        seed: 0x5eed_0fa5,
+    };
+    let mut mix = Vec::new();
+    gen_mix::generate(&cfg, &mut mix, &mut Vec::new()).expect("in-memory mix");
+    captures.push(mix);
+    // Bulk data and ACKs repeat the same headers: keep one frame per header shape (the first
+    // 96 bytes with sequence/ack numbers and IP ids as they are, so still many per flow).
+    let mut seen = std::collections::HashSet::new();
+    let mut frames = Vec::new();
+    for capture in &captures {
+        let mut reader =
+            crate::capture::file::CaptureReader::new(&capture[..]).expect("capture header");
+        while let Some(p) = reader.next_packet().expect("valid capture") {
+            let key = (
+                p.link_type,
+                p.data.len(),
+                p.data[..p.data.len().min(96)].to_vec(),
+            );
+            if seen.insert(key) {
+                frames.push((p.link_type, p.data.to_vec()));
+            }
+        }
+    }
+    frames
+}
+
+/// Frames built here for the edges of what the fast path takes.
+fn edge_frames() -> Vec<Vec<u8>> {
+    let tcp = |flags: u8, data_offset: u8, payload: &[u8]| {
+        let mut t = vec![0x9c, 0x40, 0x01, 0xbb, 1, 2, 3, 4, 5, 6, 7, 8];
+        t.extend_from_slice(&[data_offset << 4, flags, 0xff, 0xff, 0, 0, 0, 0]);
+        t.resize(usize::from(data_offset.max(5)) * 4, 1);
+        t.extend_from_slice(payload);
+        t
+    };
+    let with_options = |proto: u8, ihl: u8, l4: &[u8]| {
+        let mut p = ipv4(proto, A, B, l4);
+        p[0] = 0x40 | ihl;
+        let extra = usize::from(ihl.saturating_sub(5)) * 4;
+        p.splice(20..20, std::iter::repeat_n(1u8, extra));
+        let total = (p.len() as u16).to_be_bytes();
+        p[2..4].copy_from_slice(&total);
+        p
+    };
+    let mut frames = Vec::new();
+    for flags in [0x02, 0x12, 0x10, 0x18, 0x11, 0x04, 0x14, 0x3f, 0x00] {
+        frames.push(eth(0x0800, &ipv4(6, A, B, &tcp(flags, 5, b"data"))));
+        frames.push(eth(0x86dd, &ipv6(6, &tcp(flags, 8, b"data"))));
+    }
+    for off in [0, 4, 5, 6, 15] {
+        frames.push(eth(0x0800, &ipv4(6, A, B, &tcp(0x18, off, b"x"))));
+    }
+    for ihl in [4, 5, 6, 15] {
+        frames.push(eth(0x0800, &with_options(6, ihl, &tcp(0x10, 5, b"opt"))));
+        frames.push(eth(0x0800, &with_options(17, ihl, &udp(5555, 53, b"opt"))));
+    }
+    // Fragments: MF, an offset, DF alone (not a fragment), the reserved bit.
+    for frag in [0x2000u16, 0x0001, 0x4000, 0x8000, 0x1fff] {
+        let mut p = ipv4_udp(b"frag");
+        p[6..8].copy_from_slice(&frag.to_be_bytes());
+        frames.push(eth(0x0800, &p));
+    }
+    // Ethernet padding after a short datagram, and total lengths off either way.
+    for total in [0u16, 19, 20, 27, 28, 36, 40, 60, 1500] {
+        let mut p = ipv4_udp(b"pad");
+        p[2..4].copy_from_slice(&total.to_be_bytes());
+        p.resize(46, 0);
+        frames.push(eth(0x0800, &p));
+    }
+    for plen in [0u16, 1, 8, 11, 12, 40, 1500] {
+        let mut p = ipv6(17, &udp(5555, 53, b"pad"));
+        p[4..6].copy_from_slice(&plen.to_be_bytes());
+        p.resize(70, 0);
+        frames.push(eth(0x86dd, &p));
+    }
+    for ulen in [0u16, 7, 8, 9, 11, 200] {
+        let mut u = udp(5555, 53, b"udp");
+        u[4..6].copy_from_slice(&ulen.to_be_bytes());
+        frames.push(eth(0x0800, &ipv4(17, A, B, &u)));
+    }
+    // Tunnel ports, either direction, and the protocols the walk tunnels or skips.
+    for (sport, dport) in [
+        (1, 4789),
+        (4789, 1),
+        (1, 6081),
+        (1, 4754),
+        (1, 6635),
+        (1, 3544),
+        (3544, 1),
+        (1, 8472),
+        (1, 443),
+    ] {
+        let u = udp(sport, dport, &[vxlan_header(), inner_eth()].concat());
+        frames.push(eth(0x0800, &ipv4(17, OUTER_A, OUTER_B, &u)));
+        frames.push(eth(0x86dd, &ipv6(17, &u)));
+    }
+    for proto in [1, 4, 41, 47, 50, 51, 58, 132] {
+        frames.push(eth(0x0800, &ipv4(proto, A, B, &ipv4_udp(b"in"))));
+        frames.push(eth(0x86dd, &ipv6(proto, &ipv4_udp(b"in"))));
+    }
+    for next in [0, 43, 44, 60] {
+        frames.push(eth(
+            0x86dd,
+            &ipv6(
+                next,
+                &[&[17, 0, 0, 0, 0, 0, 0, 0][..], &udp(1, 53, b"x")].concat(),
+            ),
+        ));
+    }
+    // Tags: none, one, two, three, each kind; a version nibble that disagrees with the
+    // EtherType; other EtherTypes.
+    let inner = ipv4(6, A, B, &tcp(0x18, 5, b"tagged"));
+    let tag_sets: [&[u16]; 5] = [
+        &[],
+        &[0x8100],
+        &[0x88a8, 0x8100],
+        &[0x9100, 0x8100],
+        &[0x8100, 0x8100, 0x8100],
+    ];
+    for tags in tag_sets {
+        // Each tag: a TCI (priority 7, id 5, 6, ...), then the EtherType that follows it.
+        let mut b = Vec::new();
+        for i in 0..tags.len() {
+            b.extend_from_slice(&(0xe005 + i as u16).to_be_bytes());
+            let next = tags.get(i + 1).copied().unwrap_or(0x0800);
+            b.extend_from_slice(&next.to_be_bytes());
+        }
+        b.extend_from_slice(&inner);
+        frames.push(eth(tags.first().copied().unwrap_or(0x0800), &b));
+    }
+    frames.push(eth(0x86dd, &inner));
+    frames.push(eth(0x0800, &ipv6(6, &tcp(0x10, 5, b""))));
+    for et in [0x0806, 0x8847, 0x8864, 0x88cc, 0x0000] {
+        frames.push(eth(et, &inner));
+    }
+    frames
+}
+
+#[test]
+fn fast_path_matches_full_walk() {
+    let configs = [
+        DecoderConfig::default(),
+        DecoderConfig {
+            vxlan_ports: vec![VXLAN_PORT, 8472],
+            ..DecoderConfig::default()
+        },
+        // What the free `decode` uses.
+        DecoderConfig {
+            vxlan_ports: Vec::new(),
+            ..DecoderConfig::default()
+        },
+    ];
+    let mut n = FastCount::default();
+    let mut frames = sample_frames();
+    let edges = edge_frames();
+    let edges = {
+        let n = edges.len();
+        frames.extend(edges.into_iter().map(|f| (linktype::ETHERNET, f)));
+        n
+    };
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let interesting = [
+        0x00, 0x01, 0x05, 0x06, 0x08, 0x11, 0x12, 0x20, 0x40, 0x45, 0x46, 0x4f, 0x50, 0x60, 0x81,
+        0x86, 0x88, 0xa8, 0xb5, 0xdd, 0xff,
+    ];
+    for (i, (link_type, frame)) in frames.iter().enumerate() {
+        let link_type = *link_type;
+        // One config a check past the whole frame, in turn: the tunnel ports are what differs.
+        let config = std::slice::from_ref(&configs[i % configs.len()]);
+        // The frame, and for Ethernet its IP packet as raw IP (after any tags).
+        check_fast(&configs, link_type, frame, &mut n);
+        if link_type == linktype::ETHERNET
+            && let Ok(d) = decode(link_type, frame)
+            && d.tunnel.is_none()
+        {
+            let at = 14 + 4 * d.vlans.as_slice().len();
+            for lt in [
+                linktype::RAW,
+                linktype::IPV4,
+                linktype::IPV6,
+                linktype::LINUX_SLL,
+            ] {
+                check_fast(config, lt, &frame[at..], &mut n);
+            }
+        }
+        // Every truncation through the headers, and a few in the payload (gen-mix frames are
+        // many and alike: one in 16 of them).
+        if i % 16 == 0 || i >= frames.len() - edges {
+            let cuts = (0..=frame.len().min(160))
+                .chain((0..8).map(|_| rng.next() as usize % (frame.len() + 1)));
+            for cut in cuts {
+                check_fast(config, link_type, &frame[..cut], &mut n);
+            }
+        }
+        // Random mutations, mostly in the headers.
+        let head = frame.len().min(80);
+        let rounds = if i % 4 == 0 || i >= frames.len() - edges {
+            32
+        } else {
+            0
+        };
+        for round in 0..rounds {
+            if head == 0 {
+                break;
+            }
+            let mut m = frame.clone();
+            for _ in 0..1 + round % 3 {
+                let at = rng.next() as usize % if round % 4 == 0 { m.len() } else { head };
+                m[at] = if round % 2 == 0 {
+                    rng.next() as u8
+                } else {
+                    interesting[rng.next() as usize % interesting.len()]
+                };
+            }
+            check_fast(config, link_type, &m, &mut n);
+        }
+    }
+    // Every header byte through the values that steer the walk, on the edge frames and a few
+    // frames of the captures.
+    let few = frames.len() / 64;
+    for (i, (link_type, frame)) in frames.iter().enumerate() {
+        if i % few != 0 && i < frames.len() - edges {
+            continue;
+        }
+        let config = std::slice::from_ref(&configs[i % configs.len()]);
+        for at in 0..frame.len().min(80) {
+            for v in interesting {
+                let mut m = frame.clone();
+                m[at] = v;
+                check_fast(config, *link_type, &m, &mut n);
+            }
+        }
+    }
+    // The fast path took most frames (it is the common case), and left some to the walk.
+    assert!(n.taken > n.left / 4 && n.left > 0, "{n:?}");
+    eprintln!("fast path: {n:?} over {} frames", frames.len());
+}
