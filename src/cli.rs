@@ -239,13 +239,6 @@ struct ScanArgs {
     /// Do not print the summary on stderr.
     #[arg(long, short)]
     quiet: bool,
-    /// With `--workers` above 1, read capture files instead of mapping them into memory.
-    /// Mapped, the reader passes workers offsets into the file instead of copies of every
-    /// packet; but a file truncated while it is being scanned ends the process with SIGBUS,
-    /// so use this for captures that something may truncate meanwhile. One worker always
-    /// reads (in 1 MiB blocks, which measured faster than a map there).
-    #[arg(long)]
-    no_mmap: bool,
     /// Also decode UDP to PORT as VXLAN (repeatable; 4789 always is).
     #[arg(long = "vxlan-port", value_name = "PORT")]
     vxlan_ports: Vec<u16>,
@@ -631,7 +624,6 @@ fn run_scan(args: ScanArgs) -> i32 {
     }
     let workers = args.workers.count();
     let parallel_ok = targets.is_empty() && args.report.is_none() && args.metrics_listen.is_none();
-    pipeline::set_map_files(!args.no_mmap && workers > 1 && parallel_ok);
     if workers > 1 && !parallel_ok && args.workers.workers.is_some() {
         eprintln!(
             "vendorwatch: --workers: --syslog, --redis, --report and --metrics-listen run with one worker"

@@ -12,10 +12,11 @@
 //!   Decoding twice (here and in the worker) costs the reader a header walk per packet; in
 //!   exchange every tunnel the decoder knows is hashed on its inner flow with no second parser.
 //! - Packets go to workers in batches (up to [`BATCH_PACKETS`] packets) sent over a bounded
-//!   channel per worker. A memory-mapped file's packets are not copied: the batch holds the
-//!   map ([`MappedFile`]) and each packet's offset in it. Other inputs (pipes, gzip, live
-//!   capture) copy packet bytes into the batch (up to [`BATCH_BYTES`] bytes). Workers hand
-//!   emptied batches back, and the reader reuses them: after warm-up no batch is allocated.
+//!   channel per worker. Packets read from a capture are not copied: the batch holds a clone
+//!   of the reader's [`Block`] and each packet's offset in it (the reader moves to another
+//!   block rather than overwrite one a batch holds). Live packets are copied into the batch
+//!   (up to [`BATCH_BYTES`] bytes). Workers hand emptied batches back, and the reader reuses
+//!   them: after warm-up no batch is allocated.
 //! - Each worker owns its own [`Stages`] (decoder with its reassembly, flow table, detector)
 //!   and an [`EveWriter`] over a [`ChunkSink`]: records are serialized in the worker, and the
 //!   bytes of each batch go to the output thread as one chunk. Chunks always end on a record
@@ -31,7 +32,7 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use crate::capture::file::MappedFile;
+use crate::capture::file::Block;
 use crate::capture::{Packet, Timestamp};
 use crate::decode::{self, DecodeStats, DecoderConfig, SkipReason};
 use crate::detect::inventory::Inventory;
@@ -98,11 +99,11 @@ struct BatchPacket {
     len: usize,
 }
 
-/// Packets for one worker: offsets into `map` when the input is mapped, else into `data`,
-/// where the reader copied them.
+/// Packets for one worker: offsets into `block` (the reader's) when it has one, else into
+/// `data`, where the reader copied them.
 pub struct Batch {
     data: Vec<u8>,
-    map: Option<Arc<MappedFile>>,
+    block: Option<Block>,
     packets: Vec<BatchPacket>,
     pcap_filename: Arc<str>,
 }
@@ -111,7 +112,7 @@ impl Batch {
     fn new() -> Self {
         Batch {
             data: Vec::with_capacity(BATCH_BYTES),
-            map: None,
+            block: None,
             packets: Vec::with_capacity(BATCH_PACKETS),
             pcap_filename: Arc::from(""),
         }
@@ -119,29 +120,31 @@ impl Batch {
 
     fn clear(&mut self) {
         self.data.clear();
-        self.map = None;
+        self.block = None;
         self.packets.clear();
     }
 
     fn fits(&self, len: usize) -> bool {
         self.packets.len() < BATCH_PACKETS
-            && (self.map.is_some() || self.data.is_empty() || self.data.len() + len <= BATCH_BYTES)
+            && (self.block.is_some()
+                || self.data.is_empty()
+                || self.data.len() + len <= BATCH_BYTES)
     }
 
     /// The bytes packet offsets point into.
     fn bytes(&self) -> &[u8] {
-        match &self.map {
-            Some(m) => m.bytes(),
+        match &self.block {
+            Some(b) => b,
             None => &self.data,
         }
     }
 }
 
-/// Where `data` sits in `map`, when it is a slice of it (a packet of a mapped file).
-fn offset_in(map: &MappedFile, data: &[u8]) -> Option<usize> {
-    let base = map.bytes().as_ptr() as usize;
+/// Where `data` sits in `block`, when it is a slice of it.
+fn offset_in(block: &[u8], data: &[u8]) -> Option<usize> {
+    let base = block.as_ptr() as usize;
     let start = (data.as_ptr() as usize).checked_sub(base)?;
-    (start.checked_add(data.len())? <= map.bytes().len()).then_some(start)
+    (start.checked_add(data.len())? <= block.len()).then_some(start)
 }
 
 /// Free byte buffers for chunks, shared by workers (take) and the output thread (give back).
@@ -203,8 +206,8 @@ pub struct Dispatcher {
     free_rx: Receiver<Batch>,
     decoder_config: DecoderConfig,
     pcap_filename: Arc<str>,
-    /// The map of the input being read, when it is a mapped file.
-    map: Option<Arc<MappedFile>>,
+    /// The reader's block the current packets lie in.
+    block: Option<Block>,
     out_tx: Option<SyncSender<Vec<u8>>>,
     pool: Pool,
     output: Option<JoinHandle<io::Result<()>>>,
@@ -271,7 +274,7 @@ impl Dispatcher {
             free_rx,
             decoder_config,
             pcap_filename: Arc::from(""),
-            map: None,
+            block: None,
             out_tx: Some(out_tx),
             pool,
             output: Some(output),
@@ -368,11 +371,11 @@ impl PacketHandler for Dispatcher {
         let hash = decode::dispatch_hash(&self.decoder_config, packet.link_type, packet.data);
         let i = (hash % n as u64) as usize;
         let len = packet.data.len();
-        let mapped_at = match self.map.as_deref().map(|m| offset_in(m, packet.data)) {
+        let in_block = match self.block.as_deref().map(|b| offset_in(b, packet.data)) {
             Some(None) => {
-                // Not a slice of the map (cannot happen for a mapped input): copy from here on.
+                // Not in the block the reader named (cannot happen): copy from here on.
                 self.flush_all();
-                self.map = None;
+                self.block = None;
                 None
             }
             Some(at) => at,
@@ -388,10 +391,10 @@ impl PacketHandler for Dispatcher {
             let mut b = self.free_rx.try_recv().unwrap_or_else(|_| Batch::new());
             b.clear();
             b.pcap_filename = Arc::clone(&self.pcap_filename);
-            b.map = self.map.clone();
+            b.block = self.block.clone();
             b
         });
-        let start = match mapped_at {
+        let start = match in_block {
             Some(at) => at,
             None => {
                 let start = batch.data.len();
@@ -414,10 +417,11 @@ impl PacketHandler for Dispatcher {
         }
     }
 
-    fn set_input_map(&mut self, map: Option<&Arc<MappedFile>>) {
-        // A batch never mixes inputs: its offsets are into one map or its own bytes.
+    fn set_block(&mut self, block: Option<&Block>) {
+        // A batch's offsets are into one block (or its own bytes): send what points into the
+        // old one. The reader then refills only blocks no batch holds.
         self.flush_all();
-        self.map = map.cloned();
+        self.block = block.cloned();
     }
 
     fn set_pcap_filename(&mut self, name: &str) {

@@ -6,14 +6,14 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, mpsc};
 use std::time::Duration;
 
 use flate2::read::MultiGzDecoder;
 
 use crate::capture::Packet;
-use crate::capture::file::{CaptureError, CaptureErrorKind, CaptureReader, MappedFile};
+use crate::capture::file::{Block, CaptureError, CaptureErrorKind, CaptureReader};
 use crate::decode::{DecodeStats, Decoded, Decoder, L4Proto, SkipReason};
 use crate::detect::{Detector, FlowMeta};
 use crate::flow::{AppEvent, AppSink, FlowTable, Pending};
@@ -198,9 +198,10 @@ pub trait PacketHandler {
     ) -> Result<(), SkipReason>;
     /// Name of the capture now being read (EVE `pcap_filename`; empty for live capture).
     fn set_pcap_filename(&mut self, name: &str);
-    /// The map of the capture now being read when it is a mapped file (packets are slices of
-    /// it), `None` otherwise; lets `--workers` pass offsets instead of copying packets.
-    fn set_input_map(&mut self, _map: Option<&Arc<MappedFile>>) {}
+    /// The reader's block that the next packets lie in (see [`Block`]), called when it
+    /// changes; `None` when packets have no shared block (live capture). Lets `--workers`
+    /// pass packets as offsets instead of copying them.
+    fn set_block(&mut self, _block: Option<&Block>) {}
     /// True once output has failed: the reader stops.
     fn failed(&self) -> bool;
     /// No packet is waiting (live capture): push out what is buffered, take up reloaded rules.
@@ -371,17 +372,7 @@ fn scan_inputs<H: PacketHandler + ?Sized>(inputs: &[Input], out: &mut H, stats: 
         let ok = match input {
             Input::Stdin => scan_stream(&name, StdinPump::spawn(), out, stats),
             Input::File(path) => match File::open(path) {
-                Ok(file) => match MAP_FILES
-                    .load(Ordering::Relaxed)
-                    .then(|| MappedFile::open(&file))
-                    .flatten()
-                {
-                    Some(map) if !map.bytes().starts_with(&GZIP_MAGIC) => {
-                        let capture = CaptureReader::from_mapped(map);
-                        scan_capture(&name, capture, None, out, stats)
-                    }
-                    _ => scan_stream(&name, file, out, stats),
-                },
+                Ok(file) => scan_stream(&name, file, out, stats),
                 Err(e) => {
                     fail(stats, format!("{name}: cannot open: {e}"));
                     false
@@ -546,16 +537,6 @@ fn scan_reader<R: Read, H: PacketHandler + ?Sized>(
     scan_capture(name, CaptureReader::new(reader), compressed, out, stats)
 }
 
-/// Whether regular files are memory-mapped (`scan --workers N` unless `--no-mmap`).
-static MAP_FILES: AtomicBool = AtomicBool::new(false);
-
-/// Map regular capture files (`scan --workers N`, so workers get offsets, not copies) or read
-/// them (the default; `--no-mmap`: for files that may be truncated while scanned, see
-/// [`MappedFile::open`]).
-pub fn set_map_files(enabled: bool) {
-    MAP_FILES.store(enabled, Ordering::Relaxed);
-}
-
 /// Scan one opened capture; false if it could not be read to its end (or a stop signal came).
 fn scan_capture<R: Read, H: PacketHandler + ?Sized>(
     name: &str,
@@ -573,9 +554,8 @@ fn scan_capture<R: Read, H: PacketHandler + ?Sized>(
             return false;
         }
     };
-    out.set_input_map(capture.mapped());
     let ok = read_packets(name, &mut capture, compressed, out, stats);
-    out.set_input_map(None);
+    out.set_block(None);
     ok
 }
 
@@ -591,12 +571,20 @@ fn read_packets<R: Read, H: PacketHandler + ?Sized>(
     let mut reported_link_types: Vec<u32> = Vec::new();
     let mut ok = true;
     let mut pcap_cnt = 0u64;
+    // The block the handler was last told about, by address.
+    let mut block_at: *const Vec<u8> = std::ptr::null();
     loop {
         if stop_signal().is_some() {
             return false;
         }
-        let packet = match capture.next_packet() {
-            Ok(Some(p)) => p,
+        let packet = match capture.next_packet_in_block() {
+            Ok(Some((p, block))) => {
+                if !std::ptr::eq(Arc::as_ptr(block), block_at) {
+                    block_at = Arc::as_ptr(block);
+                    out.set_block(Some(block));
+                }
+                p
+            }
             Ok(None) => break,
             Err(e) => {
                 if stop_signal().is_none() {

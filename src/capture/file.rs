@@ -5,6 +5,11 @@
 //! never copied or allocated per packet. The buffer only grows when a single record is larger
 //! than it, and every length read from the file is checked against a sane cap *before* it is
 //! used, so a corrupt or hostile file can neither make us allocate gigabytes nor panic.
+//!
+//! The buffer is a shared block ([`Block`]) so that `scan --workers N` can hand packets to
+//! workers as offsets into it instead of copies: while anyone else holds the block, the reader
+//! moves on to another one (a retired block whose holders are done, or a new one) instead of
+//! overwriting it. Read alone, the block is never shared and is refilled in place.
 
 #![deny(
     clippy::indexing_slicing,
@@ -14,12 +19,8 @@
 )]
 
 use std::fmt;
-use std::fs::File;
 use std::io::{self, Read};
-use std::ops::Deref;
 use std::sync::Arc;
-
-use memmap2::Mmap;
 
 use super::{Packet, Timestamp};
 
@@ -232,96 +233,22 @@ struct Found {
     interface: u32,
 }
 
-/// A read-only memory map of a whole capture file, for `scan --workers N`: packets of a
-/// mapped file are slices of the map, so the reader hands workers offsets into it (shared
-/// through an [`Arc`]) instead of copying every packet into their batches. A single-threaded
-/// scan reads instead: touching a map's pages costs a cache miss per packet header that the
-/// kernel's streaming copy into a reused 1 MiB buffer does not (measured: about 10% more
-/// CPU mapped on a page-cached 1 GiB mix).
-pub struct MappedFile {
-    map: Mmap,
-}
+/// The reader's buffer: shared so packets can be passed on as (block, offset) without a copy.
+/// A clone held elsewhere (a worker's batch) keeps the bytes alive and unchanged: the reader
+/// writes only into a block nobody else holds.
+pub type Block = Arc<Vec<u8>>;
 
-/// Files smaller than this are read, not mapped: a map costs more than a read at this size.
-const MAP_MIN_LEN: u64 = 1 << 20;
-
-/// Pages already scanned are dropped from our page tables every this many bytes (see
-/// [`MappedFile::release`]).
-const RELEASE_STEP: usize = 4 << 20;
-
-impl MappedFile {
-    /// Maps `file` when it is a regular file of at least 1 MiB; `None` otherwise (a pipe, a
-    /// FIFO, a small file, or a failed map), and the caller reads it instead.
-    ///
-    /// Safety of the map: the bytes may change if another process writes the file while we
-    /// scan; every length is bounds-checked as for a read buffer, so that gives wrong packets,
-    /// never unsafety. If the file is *truncated* while mapped, touching the lost pages raises
-    /// SIGBUS and ends the process, which is why `scan --no-mmap` exists for captures that
-    /// something may truncate (log rotation by copy-and-truncate).
-    pub fn open(file: &File) -> Option<Arc<MappedFile>> {
-        let meta = file.metadata().ok()?;
-        if !meta.is_file() || meta.len() < MAP_MIN_LEN || usize::try_from(meta.len()).is_err() {
-            return None;
-        }
-        // SAFETY: a read-only private map of a regular file; see above for concurrent writers.
-        let map = unsafe { Mmap::map(file) }.ok()?;
-        // Read ahead aggressively and drop pages behind us (the kernel's hint only).
-        let _ = map.advise(memmap2::Advice::Sequential);
-        Some(Arc::new(MappedFile { map }))
-    }
-
-    /// The file's bytes.
-    pub fn bytes(&self) -> &[u8] {
-        &self.map
-    }
-
-    /// Tells the kernel we are done with the bytes in `from..to`: their pages leave this
-    /// process's resident set (they stay in the page cache, and a later access maps them
-    /// again from the file, so this never loses data). Without it a scan's RSS would grow to
-    /// the size of the file.
-    pub fn release(&self, from: usize, to: usize) {
-        let page = 4096;
-        let from = from - from % page;
-        let to = to - to % page;
-        if to > from {
-            // SAFETY: MADV_DONTNEED on a read-only file-backed map only drops page-table
-            // entries; the next access faults the same file bytes back in.
-            let _ = unsafe {
-                self.map
-                    .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, to - from)
-            };
-        }
-    }
-}
-
-/// Where the reader's bytes live: its own refillable buffer, or a mapped file.
-enum Buffer {
-    Owned(Vec<u8>),
-    Mapped(Arc<MappedFile>),
-}
-
-impl Deref for Buffer {
-    type Target = [u8];
-
-    #[inline]
-    fn deref(&self) -> &[u8] {
-        match self {
-            Buffer::Owned(v) => v,
-            Buffer::Mapped(m) => m.bytes(),
-        }
-    }
-}
+/// Retired blocks kept for reuse; beyond this they are freed when their last holder is done.
+const MAX_SPARE_BLOCKS: usize = 8;
 
 /// Streaming pcap/pcapng reader that lends each packet from its internal buffer, so scanning
 /// gigabytes of captures costs no allocation or copy per packet. Works on any [`Read`],
 /// including stdin, and never seeks.
 pub struct CaptureReader<R: Read> {
     reader: R,
-    buf: Buffer,
-    /// Mapped input: offset up to which pages were last released.
-    released: usize,
-    /// Mapped input: `start` at which to release pages next (never, for a read buffer).
-    next_release: usize,
+    buf: Block,
+    /// Retired blocks, reused once nobody else holds them (see [`Block`]).
+    spare: Vec<Block>,
     /// Start of unconsumed data in `buf`.
     start: usize,
     /// End of valid data in `buf`.
@@ -337,14 +264,6 @@ pub struct CaptureReader<R: Read> {
     state: State,
 }
 
-impl CaptureReader<io::Empty> {
-    /// A reader over a mapped file (see [`MappedFile`]): packets are slices of the map.
-    pub fn from_mapped(map: Arc<MappedFile>) -> Result<Self, CaptureError> {
-        let len = map.bytes().len();
-        Self::start(io::empty(), Buffer::Mapped(map), len)
-    }
-}
-
 impl<R: Read> CaptureReader<R> {
     /// Reads the file header (magic) and decides the format. A file that is neither pcap nor
     /// pcapng -> Err(kind NotACapture). Done eagerly so callers can reject a file before
@@ -356,20 +275,14 @@ impl<R: Read> CaptureReader<R> {
     /// Like [`CaptureReader::new`] with a chosen initial buffer size (at least 64 bytes; it
     /// grows for larger records). Tests and fuzzing use a small one.
     pub fn with_buffer_size(reader: R, size: usize) -> Result<Self, CaptureError> {
-        Self::start(reader, Buffer::Owned(vec![0; size.max(64)]), 0)
-    }
-
-    fn start(reader: R, buf: Buffer, end: usize) -> Result<Self, CaptureError> {
-        let eof = matches!(buf, Buffer::Mapped(_));
         let mut r = CaptureReader {
             reader,
-            buf,
-            released: 0,
-            next_release: if eof { 2 * RELEASE_STEP } else { usize::MAX },
+            buf: Arc::new(vec![0; size.max(64)]),
+            spare: Vec::new(),
             start: 0,
-            end,
+            end: 0,
             pos: 0,
-            eof,
+            eof: false,
             failed: false,
             packets: 0,
             format: FileFormat::Pcap,
@@ -418,15 +331,6 @@ impl<R: Read> CaptureReader<R> {
         Ok(r)
     }
 
-    /// The map this reader lends packets from, when it reads a mapped file: a packet's bytes
-    /// can then be passed on as an offset into it instead of being copied.
-    pub fn mapped(&self) -> Option<&Arc<MappedFile>> {
-        match &self.buf {
-            Buffer::Mapped(m) => Some(m),
-            Buffer::Owned(_) => None,
-        }
-    }
-
     /// Which format the file turned out to be, for reporting.
     pub fn format(&self) -> FileFormat {
         self.format
@@ -436,6 +340,12 @@ impl<R: Read> CaptureReader<R> {
     /// ends at the next call). Ok(None) at clean end of file, and after any error so a caller
     /// that keeps calling cannot loop forever.
     pub fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
+        Ok(self.next_packet_in_block()?.map(|(p, _)| p))
+    }
+
+    /// Like [`Self::next_packet`], with the block the packet's bytes lie in: a holder of a
+    /// clone of the block may keep (block, offset) instead of copying the packet.
+    pub fn next_packet_in_block(&mut self) -> Result<Option<(Packet<'_>, &Block)>, CaptureError> {
         if self.failed {
             return Ok(None);
         }
@@ -461,13 +371,16 @@ impl<R: Read> CaptureReader<R> {
             return Err(self.error(CaptureErrorKind::Truncated, self.packets + 1));
         };
         self.packets += 1;
-        Ok(Some(Packet {
-            ts: found.ts,
-            link_type: found.link_type,
-            data,
-            orig_len: found.orig_len,
-            interface: found.interface,
-        }))
+        Ok(Some((
+            Packet {
+                ts: found.ts,
+                link_type: found.link_type,
+                data,
+                orig_len: found.orig_len,
+                interface: found.interface,
+            },
+            &self.buf,
+        )))
     }
 
     /// Number of packets returned so far, for progress and summaries.
@@ -513,9 +426,12 @@ impl<R: Read> CaptureReader<R> {
     /// [`Self::fill`] when the buffer does not hold `need` bytes yet: compact, grow, read.
     #[cold]
     fn fill_slow(&mut self, need: usize) -> io::Result<bool> {
-        let Buffer::Owned(buf) = &mut self.buf else {
-            // A mapped file is all there from the start.
-            return Ok(self.end - self.start >= need);
+        if Arc::get_mut(&mut self.buf).is_none() {
+            self.switch_block();
+        }
+        let Some(buf) = Arc::get_mut(&mut self.buf) else {
+            // Cannot happen: `switch_block` leaves a block only we hold.
+            return Err(io::Error::other("capture buffer still shared"));
         };
         if buf.len() - self.start < need {
             buf.copy_within(self.start..self.end, 0);
@@ -548,6 +464,36 @@ impl<R: Read> CaptureReader<R> {
         Ok(true)
     }
 
+    /// The current block is held elsewhere: continue in a block only we hold (a retired one
+    /// whose holders are done, else a new one of the same size), starting with the bytes not
+    /// consumed yet. The old block is retired, not changed.
+    fn switch_block(&mut self) {
+        let size = self.buf.len();
+        let mut fresh = match self
+            .spare
+            .iter_mut()
+            .position(|b| Arc::get_mut(b).is_some())
+        {
+            Some(i) => self.spare.swap_remove(i),
+            None => Arc::new(Vec::new()),
+        };
+        if let Some(f) = Arc::get_mut(&mut fresh) {
+            if f.len() < size {
+                f.resize(size, 0);
+            }
+            let tail = self.buf.get(self.start..self.end).unwrap_or(&[]);
+            if let Some(dst) = f.get_mut(..tail.len()) {
+                dst.copy_from_slice(tail);
+            }
+        }
+        self.end -= self.start;
+        self.start = 0;
+        let old = std::mem::replace(&mut self.buf, fresh);
+        if self.spare.len() < MAX_SPARE_BLOCKS {
+            self.spare.push(old);
+        }
+    }
+
     /// Like [`Self::fill`], mapping a short read to `Truncated` and I/O failures to `Io`.
     #[inline]
     fn fill_record(&mut self, need: usize) -> Result<(), CaptureError> {
@@ -568,26 +514,9 @@ impl<R: Read> CaptureReader<R> {
             .map_err(|e| self.rec_error(CaptureErrorKind::Io(e)))
     }
 
-    #[inline]
     fn consume(&mut self, n: usize) {
         self.start += n;
         self.pos += n as u64;
-        if self.start >= self.next_release {
-            self.release_scanned();
-        }
-    }
-
-    /// Drops the pages of a mapped file scanned more than one step ago from our resident set.
-    #[cold]
-    fn release_scanned(&mut self) {
-        if let Buffer::Mapped(m) = &self.buf {
-            // Keep the last step mapped: `--workers` batches may still be reading it (a
-            // released page would only be faulted in again, never lost).
-            let upto = self.start - RELEASE_STEP;
-            m.release(self.released, upto);
-            self.released = upto;
-            self.next_release = self.start + RELEASE_STEP;
-        }
     }
 
     fn head_u32_le(&self) -> Option<u32> {
