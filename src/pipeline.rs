@@ -372,6 +372,9 @@ fn scan_inputs<H: PacketHandler + ?Sized>(inputs: &[Input], out: &mut H, stats: 
         let ok = match input {
             Input::Stdin => scan_stream(&name, StdinPump::spawn(), out, stats),
             Input::File(path) => match File::open(path) {
+                Ok(file) if is_plain_regular_file(&file) => {
+                    scan_capture(&name, CaptureReader::read_ahead(file), None, out, stats)
+                }
                 Ok(file) => scan_stream(&name, file, out, stats),
                 Err(e) => {
                     fail(stats, format!("{name}: cannot open: {e}"));
@@ -471,6 +474,20 @@ impl<R: Read> Read for Counting<R> {
         self.count.set(self.count.get() + n as u64);
         Ok(n)
     }
+}
+
+/// A regular file that does not start with gzip's magic number (left at its start): read
+/// ahead by a thread ([`CaptureReader::read_ahead`]). Pipes, devices and gzip files are read
+/// in this thread ([`scan_stream`]).
+fn is_plain_regular_file(file: &File) -> bool {
+    use std::io::{Seek, SeekFrom};
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return false;
+    }
+    let mut magic = [0u8; 2];
+    let mut reader = file;
+    let gzip = reader.read_exact(&mut magic).is_ok() && magic == GZIP_MAGIC;
+    reader.seek(SeekFrom::Start(0)).is_ok() && !gzip
 }
 
 /// Scan one input, decompressing it first when it starts with gzip's magic number.

@@ -10,6 +10,10 @@
 //! workers as offsets into it instead of copies: while anyone else holds the block, the reader
 //! moves on to another one (a retired block whose holders are done, or a new one) instead of
 //! overwriting it. Read alone, the block is never shared and is refilled in place.
+//!
+//! A regular file is best read ahead ([`CaptureReader::read_ahead`]): a thread does the
+//! `read()` calls (the kernel's copy out of the page cache, a third of a single-threaded scan)
+//! into blocks while the scan parses the previous ones, so even one worker uses two cores.
 
 #![deny(
     clippy::indexing_slicing,
@@ -20,7 +24,8 @@
 
 use std::fmt;
 use std::io::{self, Read};
-use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
 
 use super::{Packet, Timestamp};
 
@@ -241,11 +246,103 @@ pub type Block = Arc<Vec<u8>>;
 /// Retired blocks kept for reuse; beyond this they are freed when their last holder is done.
 const MAX_SPARE_BLOCKS: usize = 8;
 
+/// Bytes the read-ahead thread leaves free at the front of each block, so the unconsumed tail
+/// of the previous block (a record cut by the block boundary) is put right before the new
+/// data instead of joining the two.
+const HEADROOM: usize = 256 * 1024;
+
+/// Data bytes per read-ahead block.
+const AHEAD_CHUNK: usize = 1 << 20;
+
+/// Filled blocks queued ahead of the scan.
+const AHEAD_BLOCKS: usize = 4;
+
+/// The scan's side of a read-ahead thread: filled blocks (data at `HEADROOM..HEADROOM + n`)
+/// come in order; used ones go back to the pool. The thread ends at end of input, after an
+/// error (sent as the last message), or when this side is dropped.
+struct ReadAhead {
+    filled: Receiver<io::Result<(Block, usize)>>,
+    pool: Arc<Mutex<Vec<Block>>>,
+}
+
+impl ReadAhead {
+    fn spawn<S: Read + Send + 'static>(mut source: S) -> io::Result<Self> {
+        let (tx, filled) = mpsc::sync_channel(AHEAD_BLOCKS);
+        let pool: Arc<Mutex<Vec<Block>>> = Arc::new(Mutex::new(Vec::new()));
+        let thread_pool = Arc::clone(&pool);
+        std::thread::Builder::new()
+            .name("vw-read-ahead".into())
+            .spawn(move || read_ahead_loop(&mut source, &tx, &thread_pool))?;
+        Ok(ReadAhead { filled, pool })
+    }
+
+    /// A block the scan has moved past: reused once nobody holds it (a worker's batch may).
+    /// Only the thread's own blocks are kept (not the reader's first, empty one, nor a joined
+    /// one).
+    fn recycle(&self, block: Block) {
+        if block.len() != HEADROOM + AHEAD_CHUNK {
+            return;
+        }
+        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.len() < MAX_SPARE_BLOCKS {
+            pool.push(block);
+        }
+    }
+}
+
+/// The read-ahead thread: fill blocks from `source` and send them until end of input.
+fn read_ahead_loop(
+    source: &mut dyn Read,
+    tx: &SyncSender<io::Result<(Block, usize)>>,
+    pool: &Mutex<Vec<Block>>,
+) {
+    loop {
+        let reused = {
+            let mut pool = pool.lock().unwrap_or_else(|e| e.into_inner());
+            pool.iter_mut()
+                .position(|b| Arc::get_mut(b).is_some())
+                .map(|i| pool.swap_remove(i))
+        };
+        let mut block = reused.unwrap_or_else(|| Arc::new(vec![0; HEADROOM + AHEAD_CHUNK]));
+        let Some(room) = Arc::get_mut(&mut block).and_then(|b| b.get_mut(HEADROOM..)) else {
+            return;
+        };
+        let mut n = 0;
+        let mut at_end = false;
+        while n < room.len() {
+            match source.read(room.get_mut(n..).unwrap_or_default()) {
+                Ok(0) => {
+                    at_end = true;
+                    break;
+                }
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    if n > 0 {
+                        let _ = tx.send(Ok((block, n)));
+                    }
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            }
+        }
+        if n > 0 && tx.send(Ok((block, n))).is_err() {
+            return;
+        }
+        if at_end {
+            return;
+        }
+    }
+}
+
 /// Streaming pcap/pcapng reader that lends each packet from its internal buffer, so scanning
 /// gigabytes of captures costs no allocation or copy per packet. Works on any [`Read`],
 /// including stdin, and never seeks.
 pub struct CaptureReader<R: Read> {
     reader: R,
+    /// Blocks filled by a read-ahead thread ([`CaptureReader::read_ahead`]); then `reader`
+    /// is not used.
+    ahead: Option<ReadAhead>,
     buf: Block,
     /// Retired blocks, reused once nobody else holds them (see [`Block`]).
     spare: Vec<Block>,
@@ -264,6 +361,20 @@ pub struct CaptureReader<R: Read> {
     state: State,
 }
 
+impl CaptureReader<io::Empty> {
+    /// A reader whose `read()` calls run ahead in their own thread (see the module doc): for
+    /// regular files, where the page-cache copy can overlap the scan. Errors as for
+    /// [`CaptureReader::new`]; also if the thread cannot be started.
+    pub fn read_ahead<S: Read + Send + 'static>(source: S) -> Result<Self, CaptureError> {
+        let ahead = ReadAhead::spawn(source).map_err(|e| CaptureError {
+            kind: CaptureErrorKind::Io(e),
+            offset: 0,
+            packet: 0,
+        })?;
+        Self::start(io::empty(), Some(ahead), Arc::new(Vec::new()))
+    }
+}
+
 impl<R: Read> CaptureReader<R> {
     /// Reads the file header (magic) and decides the format. A file that is neither pcap nor
     /// pcapng -> Err(kind NotACapture). Done eagerly so callers can reject a file before
@@ -275,9 +386,14 @@ impl<R: Read> CaptureReader<R> {
     /// Like [`CaptureReader::new`] with a chosen initial buffer size (at least 64 bytes; it
     /// grows for larger records). Tests and fuzzing use a small one.
     pub fn with_buffer_size(reader: R, size: usize) -> Result<Self, CaptureError> {
+        Self::start(reader, None, Arc::new(vec![0; size.max(64)]))
+    }
+
+    fn start(reader: R, ahead: Option<ReadAhead>, buf: Block) -> Result<Self, CaptureError> {
         let mut r = CaptureReader {
             reader,
-            buf: Arc::new(vec![0; size.max(64)]),
+            ahead,
+            buf,
             spare: Vec::new(),
             start: 0,
             end: 0,
@@ -426,6 +542,9 @@ impl<R: Read> CaptureReader<R> {
     /// [`Self::fill`] when the buffer does not hold `need` bytes yet: compact, grow, read.
     #[cold]
     fn fill_slow(&mut self, need: usize) -> io::Result<bool> {
+        if self.ahead.is_some() {
+            return self.fill_ahead(need);
+        }
         if Arc::get_mut(&mut self.buf).is_none() {
             self.switch_block();
         }
@@ -460,6 +579,52 @@ impl<R: Read> CaptureReader<R> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
+        }
+        Ok(true)
+    }
+
+    /// [`Self::fill_slow`] with a read-ahead thread: take filled blocks, putting the bytes not
+    /// consumed yet in the headroom before each new block's data.
+    fn fill_ahead(&mut self, need: usize) -> io::Result<bool> {
+        while self.end - self.start < need {
+            if self.eof {
+                return Ok(false);
+            }
+            let Some(ahead) = &self.ahead else {
+                return Ok(false);
+            };
+            let (mut block, n) = match ahead.filled.recv() {
+                Ok(Ok(filled)) => filled,
+                Ok(Err(e)) => return Err(e),
+                Err(_) => {
+                    self.eof = true;
+                    continue;
+                }
+            };
+            let tail = self.buf.get(self.start..self.end).unwrap_or(&[]);
+            let tail_len = tail.len();
+            let (start, end) = match Arc::get_mut(&mut block) {
+                Some(b) if tail_len <= HEADROOM => {
+                    if let Some(dst) = b.get_mut(HEADROOM - tail_len..HEADROOM) {
+                        dst.copy_from_slice(tail);
+                    }
+                    (HEADROOM - tail_len, HEADROOM + n)
+                }
+                _ => {
+                    // A record longer than the headroom spans blocks: join them (rare; the
+                    // record's length was capped before it was asked for).
+                    let mut joined = Vec::with_capacity(tail_len + n);
+                    joined.extend_from_slice(tail);
+                    joined.extend_from_slice(block.get(HEADROOM..HEADROOM + n).unwrap_or(&[]));
+                    ahead.recycle(block);
+                    block = Arc::new(joined);
+                    (0, tail_len + n)
+                }
+            };
+            let old = std::mem::replace(&mut self.buf, block);
+            ahead.recycle(old);
+            self.start = start;
+            self.end = end;
         }
         Ok(true)
     }
@@ -1434,6 +1599,98 @@ mod tests {
             assert_eq!(got, expect);
             assert!(!got.is_empty());
         }
+    }
+
+    /// A pcap of `n` records of varied sizes, some larger than the read-ahead headroom (so a
+    /// record cut by a block boundary must be joined), several MiB in all.
+    fn varied_pcap(n: u32) -> Vec<u8> {
+        let datas: Vec<Vec<u8>> = (0..n)
+            .map(|i| {
+                let len = match i % 7 {
+                    0 => 262_144,
+                    1 => 0,
+                    2 => 1,
+                    _ => (i as usize * 7919) % 1600,
+                };
+                (0..len).map(|j| (j as u32 ^ i) as u8).collect()
+            })
+            .collect();
+        let recs: Vec<(u32, u32, &[u8], u32)> = datas
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (i as u32, 0, d.as_slice(), d.len() as u32))
+            .collect();
+        pcap(false, false, 1, &recs).0
+    }
+
+    #[test]
+    fn read_ahead_gives_the_same_packets_and_keeps_held_blocks_intact() {
+        let bytes = varied_pcap(120);
+        assert!(bytes.len() > 4 * AHEAD_CHUNK, "{}", bytes.len());
+        let (want, err) = read_all(&mut open(&bytes));
+        assert!(err.is_none());
+        let mut r = CaptureReader::read_ahead(io::Cursor::new(bytes.clone())).unwrap();
+        // Hold every block a packet came from, with the packet's place in it, as `--workers`
+        // batches do; the reader must never write into a held block.
+        let mut held: Vec<(Block, usize, usize)> = Vec::new();
+        while let Some((p, block)) = r.next_packet_in_block().unwrap() {
+            let at = p.data.as_ptr() as usize - block.as_ptr() as usize;
+            held.push((Arc::clone(block), at, p.data.len()));
+        }
+        assert_eq!(held.len(), want.len());
+        for ((block, at, len), w) in held.iter().zip(&want) {
+            assert_eq!(&block[*at..at + len], &w.data[..]);
+        }
+        // Unheld, the same packets.
+        let mut r = CaptureReader::read_ahead(io::Cursor::new(bytes)).unwrap();
+        let (got, err) = read_all(&mut r);
+        assert!(err.is_none());
+        assert!(got == want);
+    }
+
+    #[test]
+    fn read_ahead_truncation_and_errors() {
+        let bytes = varied_pcap(40);
+        let (want, _) = read_all(&mut open(&bytes));
+        // Cut at a sample of offsets, headers and data, across blocks.
+        for cut in (0..bytes.len())
+            .step_by(99_991)
+            .chain([24, 25, 39, 40, bytes.len() - 1])
+        {
+            let part = bytes[..cut].to_vec();
+            let reference = CaptureReader::new(&part[..]).map(|mut r| read_all(&mut r));
+            let ahead = CaptureReader::read_ahead(io::Cursor::new(part.clone()))
+                .map(|mut r| read_all(&mut r));
+            match (reference, ahead) {
+                (Ok((a, ea)), Ok((b, eb))) => {
+                    assert!(a == b, "cut {cut}");
+                    let show = |e: Option<CaptureError>| e.map(|e| e.to_string());
+                    assert_eq!(show(ea), show(eb), "cut {cut}");
+                }
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "cut {cut}"),
+                (a, b) => panic!("cut {cut}: {:?} vs {:?}", a.err(), b.err()),
+            }
+        }
+        // An I/O error after some blocks: the packets before it, then the error.
+        struct FailAfter(io::Cursor<Vec<u8>>, usize);
+        impl Read for FailAfter {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.0.position() as usize >= self.1 {
+                    return Err(io::Error::other("disk on fire"));
+                }
+                let room = (self.1 - self.0.position() as usize).min(buf.len());
+                self.0.read(&mut buf[..room])
+            }
+        }
+        let fail_at = bytes.len() * 3 / 4;
+        assert!(fail_at > AHEAD_CHUNK, "past the first block");
+        let mut r = CaptureReader::read_ahead(FailAfter(io::Cursor::new(bytes), fail_at)).unwrap();
+        let (got, err) = read_all(&mut r);
+        let err = err.expect("the error is reported");
+        assert!(matches!(err.kind, CaptureErrorKind::Io(_)), "{err}");
+        assert!(err.offset <= fail_at as u64);
+        assert!(!got.is_empty() && got.len() < want.len());
+        assert!(got[..] == want[..got.len()]);
     }
 
     #[test]
