@@ -19,7 +19,7 @@ use vendorwatch::capture::{Timestamp, linktype};
 use vendorwatch::decode::Decoder;
 use vendorwatch::proto::dns::{self, DnsItem};
 use vendorwatch::proto::quic::{self, Flavor, InitialDecryptor};
-use vendorwatch::proto::tls;
+use vendorwatch::proto::{http, tls};
 
 #[path = "../examples/gen-mix.rs"]
 mod gen_mix;
@@ -124,6 +124,53 @@ fn bench_quic(c: &mut Criterion) {
             s.failed
         })
     });
+    // RFC 9001 Appendix A.2's client Initial (1200 bytes, SNI example.com): decrypted with
+    // fresh keys (a connection's first Initial), and with the keys the decryptor caches.
+    let real = unhex(include_str!(
+        "../src/proto/testdata/rfc9001-a2-client-initial.hex"
+    ));
+    let sni_len = |dec: &mut InitialDecryptor| {
+        let mut n = 0;
+        dec.for_each_initial(black_box(&real), |_, crypto| n += crypto.len());
+        n
+    };
+    assert!(sni_len(&mut InitialDecryptor::new()) > 0);
+    g.bench_function("rfc9001-initial-new-keys", |b| {
+        b.iter(|| sni_len(&mut InitialDecryptor::new()))
+    });
+    let mut cached = InitialDecryptor::new();
+    g.bench_function("rfc9001-initial-cached-keys", |b| {
+        b.iter(|| sni_len(&mut cached))
+    });
+    g.finish();
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    let s: Vec<u8> = s.bytes().filter(u8::is_ascii_hexdigit).collect();
+    s.chunks(2)
+        .filter_map(|p| u8::from_str_radix(std::str::from_utf8(p).ok()?, 16).ok())
+        .collect()
+}
+
+/// The HTTP request-head parser on a plain-HTTP update download (Host header, user agent).
+fn bench_http(c: &mut Criterion) {
+    let head = b"GET /diffs/bases/av/kdb/i386/kdb-i386-0607g.xml.dif HTTP/1.1\r\n\
+Host: dnl-01.geo.kaspersky.com\r\nUser-Agent: Kaspersky Lab Update Agent 11.0\r\n\
+Accept: */*\r\nConnection: keep-alive\r\nCache-Control: no-cache\r\n\r\n";
+    assert!(matches!(
+        http::parse_request_head(head),
+        http::HttpParse::Complete(_)
+    ));
+    let mut g = c.benchmark_group("http");
+    both(
+        &mut g,
+        "request-head",
+        head,
+        |p| match http::parse_request_head(p) {
+            http::HttpParse::Complete(r) => r.host.map_or(0, <[u8]>::len),
+            _ => 0,
+        },
+    );
     g.finish();
 }
 
@@ -200,5 +247,12 @@ fn bench_decode(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_dns, bench_tls, bench_quic, bench_decode);
+criterion_group!(
+    benches,
+    bench_dns,
+    bench_tls,
+    bench_quic,
+    bench_http,
+    bench_decode
+);
 criterion_main!(benches);
