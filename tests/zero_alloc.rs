@@ -148,6 +148,39 @@ fn fast_paths_allocate_nothing() {
     non_matching_packets_allocate_nothing();
     packets_of_decided_flows_allocate_nothing();
     new_flows_to_other_addresses_allocate_nothing_while_addresses_are_remembered();
+    read_ahead_reader_allocates_nothing_once_warm();
+}
+
+/// The file reader `scan` uses for regular files: a read-ahead thread fills 1 MiB blocks and
+/// the reader hands them back. Once the few blocks in flight exist, reading (in both threads;
+/// the counter is global) allocates nothing, block after block.
+fn read_ahead_reader_allocates_nothing_once_warm() {
+    let data = vec![0x5a; 1448];
+    let frames: Vec<Vec<u8>> = (0..24_000u16)
+        .map(|i| tcp_frame(false, 30000 + i % 500, 443, PSH_ACK, &data))
+        .collect();
+    let bytes = pcap(&frames);
+    assert!(bytes.len() > 30 << 20, "{} bytes: many blocks", bytes.len());
+    let mut reader =
+        CaptureReader::read_ahead(std::io::Cursor::new(bytes)).expect("read-ahead reader");
+    let mut read = |n: usize| {
+        let mut total = 0;
+        for _ in 0..n {
+            let packet = reader.next_packet().expect("read").expect("a packet");
+            total += packet.data.len();
+        }
+        total
+    };
+    // Warm-up: 10,000 packets, about 15 blocks.
+    assert!(read(10_000) > 0);
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let bytes_read = read(14_000);
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    assert!(bytes_read > 20 << 20);
+    assert_eq!(
+        allocations, 0,
+        "allocations reading 14,000 packets (about 20 blocks)"
+    );
 }
 
 fn non_matching_packets_allocate_nothing() {

@@ -268,7 +268,16 @@ struct ReadAhead {
 impl ReadAhead {
     fn spawn<S: Read + Send + 'static>(mut source: S) -> io::Result<Self> {
         let (tx, filled) = mpsc::sync_channel(AHEAD_BLOCKS);
-        let pool: Arc<Mutex<Vec<Block>>> = Arc::new(Mutex::new(Vec::new()));
+        // Every block a plain scan has in flight, made up front (zeroed allocations are
+        // lazy: pages cost memory once filled): `AHEAD_BLOCKS` queued, one being filled, and
+        // two held by the reader while it moves from one to the next. A reader that never
+        // lends blocks out then allocates nothing more, however long the file.
+        let blocks: Vec<Block> = (0..AHEAD_BLOCKS + 3)
+            .map(|_| Arc::new(vec![0; HEADROOM + AHEAD_CHUNK]))
+            .collect();
+        let mut spare = Vec::with_capacity(MAX_SPARE_BLOCKS.max(blocks.len()));
+        spare.extend(blocks);
+        let pool: Arc<Mutex<Vec<Block>>> = Arc::new(Mutex::new(spare));
         let thread_pool = Arc::clone(&pool);
         std::thread::Builder::new()
             .name("vw-read-ahead".into())
@@ -284,7 +293,7 @@ impl ReadAhead {
             return;
         }
         let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
-        if pool.len() < MAX_SPARE_BLOCKS {
+        if pool.len() < pool.capacity() {
             pool.push(block);
         }
     }
