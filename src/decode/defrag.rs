@@ -15,9 +15,14 @@
 //! must see.) A fragment that would make the datagram longer than 65535 bytes, or that
 //! disagrees with an already known total length, is dropped and counted.
 
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
 use crate::capture::Timestamp;
+
+/// Keyed hasher for the table's index (per-process random seed: fragments are attacker
+/// chosen, so their keys must not be aimable at one bucket).
+type FragHasher = foldhash::fast::RandomState;
 
 /// Largest IP datagram payload (IPv4 total length and IPv6 payload length are 16 bit).
 const MAX_DATAGRAM: usize = 65_535;
@@ -61,7 +66,7 @@ pub struct DefragStats {
 }
 
 /// Identity of a datagram being reassembled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FragKey {
     /// Source address.
     pub src: IpAddr,
@@ -98,7 +103,8 @@ pub struct Reassembled<'a> {
 }
 
 struct Entry {
-    key: FragKey,
+    /// Arrival order of the first fragment (matches the entry's place in `Defrag::order`).
+    seq: u64,
     first_ts: Timestamp,
     /// Next header from the offset-0 fragment, when seen.
     proto: Option<u8>,
@@ -178,10 +184,18 @@ fn older_than(ts: Timestamp, now: Timestamp, secs: i64) -> bool {
 }
 
 /// The reassembly table. Empty (no allocation) until the first fragment.
+///
+/// Entries are found through a hash index, and their arrival order (for the timeout and for
+/// evicting the oldest) is a queue of (key, seq) whose stale items (datagrams completed or
+/// evicted out of order) are skipped when they reach the front and compacted away when they
+/// outnumber the live ones: every fragment costs O(1) however many datagrams are pending
+/// (a flood of never-completed datagrams used to cost a scan of the whole table per fragment).
 #[derive(Default)]
 pub struct Defrag {
     config: DefragConfig,
-    entries: Vec<Entry>,
+    entries: HashMap<FragKey, Entry, FragHasher>,
+    order: VecDeque<(FragKey, u64)>,
+    next_seq: u64,
     held: usize,
     /// The last completed datagram, kept until the next one.
     done: Vec<u8>,
@@ -209,23 +223,45 @@ impl Defrag {
         self.entries.len()
     }
 
-    fn remove(&mut self, index: usize) -> Entry {
-        let entry = self.entries.remove(index);
+    fn is_live(&self, item: &(FragKey, u64)) -> bool {
+        self.entries.get(&item.0).is_some_and(|e| e.seq == item.1)
+    }
+
+    /// The oldest datagram other than `except`, dropping stale queue items at the front.
+    fn oldest_except(&mut self, except: Option<&FragKey>) -> Option<FragKey> {
+        while let Some(front) = self.order.front() {
+            if self.is_live(front) {
+                break;
+            }
+            self.order.pop_front();
+        }
+        self.order
+            .iter()
+            .filter(|item| Some(&item.0) != except)
+            .find(|item| self.is_live(item))
+            .map(|item| item.0)
+    }
+
+    fn remove(&mut self, key: &FragKey) -> Option<Entry> {
+        let entry = self.entries.remove(key)?;
         self.held = self.held.saturating_sub(entry.held());
-        entry
+        Some(entry)
     }
 
     /// Add a fragment; the completed datagram when this one finishes it.
     pub fn insert<'a>(&'a mut self, frag: Fragment<'_>, ts: Timestamp) -> Option<Reassembled<'a>> {
         self.stats.fragments += 1;
-        // Expire by packet time (entries are in arrival order of their first fragment).
+        // Expire by packet time (the queue is in arrival order of first fragments).
         let timeout = self.config.timeout_secs;
-        while self
-            .entries
-            .first()
-            .is_some_and(|e| older_than(e.first_ts, ts, timeout))
-        {
-            self.remove(0);
+        while let Some(key) = self.oldest_except(None) {
+            if !self
+                .entries
+                .get(&key)
+                .is_some_and(|e| older_than(e.first_ts, ts, timeout))
+            {
+                break;
+            }
+            self.remove(&key);
             self.stats.expired += 1;
         }
         let end = frag.offset.checked_add(frag.data.len())?;
@@ -237,46 +273,52 @@ impl Defrag {
             self.stats.dropped += 1;
             return None;
         }
-        let index = match self.entries.iter().position(|e| e.key == frag.key) {
-            Some(i) => i,
-            None => {
-                while self.entries.len() >= self.config.max_datagrams.max(1) {
-                    self.remove(0);
-                    self.stats.evicted += 1;
-                }
-                let entry = Entry {
-                    key: frag.key,
-                    first_ts: ts,
-                    proto: None,
-                    total: None,
-                    buf: Vec::new(),
-                    have: Vec::new(),
+        let key = frag.key;
+        if !self.entries.contains_key(&key) {
+            while self.entries.len() >= self.config.max_datagrams.max(1) {
+                let Some(oldest) = self.oldest_except(None) else {
+                    break;
                 };
-                // Charged now, as `remove` takes it back: otherwise every datagram evicted
-                // would lower the count by its header, and under churn the memory cap would
-                // stop counting what is held.
-                self.held += entry.held();
-                self.entries.push(entry);
-                self.entries.len() - 1
+                self.remove(&oldest);
+                self.stats.evicted += 1;
             }
-        };
-        // Make room under the memory cap, evicting the oldest other datagrams first.
-        let mut index = index;
-        let need = end.saturating_sub(self.entries.get(index).map_or(0, |e| e.buf.capacity()));
-        while self.held + need + 64 > self.config.memcap && self.entries.len() > 1 {
-            let victim = if index == 0 { 1 } else { 0 };
-            self.remove(victim);
-            self.stats.evicted += 1;
-            if victim < index {
-                index -= 1;
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            let entry = Entry {
+                seq,
+                first_ts: ts,
+                proto: None,
+                total: None,
+                buf: Vec::new(),
+                have: Vec::new(),
+            };
+            // Charged now, as `remove` takes it back: otherwise every datagram evicted
+            // would lower the count by its header, and under churn the memory cap would
+            // stop counting what is held.
+            self.held += entry.held();
+            self.entries.insert(key, entry);
+            self.order.push_back((key, seq));
+            if self.order.len() > 2 * self.entries.len() + 64 {
+                let entries = &self.entries;
+                self.order
+                    .retain(|(k, seq)| entries.get(k).is_some_and(|e| e.seq == *seq));
             }
         }
+        // Make room under the memory cap, evicting the oldest other datagrams first.
+        let need = end.saturating_sub(self.entries.get(&key).map_or(0, |e| e.buf.capacity()));
+        while self.held + need + 64 > self.config.memcap && self.entries.len() > 1 {
+            let Some(victim) = self.oldest_except(Some(&key)) else {
+                break;
+            };
+            self.remove(&victim);
+            self.stats.evicted += 1;
+        }
         if self.held + need + 64 > self.config.memcap {
-            self.remove(index);
+            self.remove(&key);
             self.stats.dropped += 1;
             return None;
         }
-        let entry = self.entries.get_mut(index)?;
+        let entry = self.entries.get_mut(&key)?;
         // A last fragment fixes the total; every fragment must agree with it.
         let consistent = match (frag.more, entry.total) {
             (false, Some(total)) => total == end,
@@ -304,7 +346,7 @@ impl Defrag {
         if !entry.complete() {
             return None;
         }
-        let mut entry = self.remove(index);
+        let mut entry = self.remove(&key)?;
         let proto = entry.proto.unwrap_or(frag.next_proto);
         if let Some(total) = entry.total {
             entry.buf.truncate(total);
@@ -315,5 +357,85 @@ impl Defrag {
             proto,
             data: &self.done,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(id: u32) -> FragKey {
+        FragKey {
+            src: IpAddr::from([10, 0, 0, 1]),
+            dst: IpAddr::from([10, 0, 0, 2]),
+            id,
+            proto: 17,
+        }
+    }
+
+    fn frag(id: u32, offset: usize, more: bool, data: &[u8]) -> Fragment<'_> {
+        Fragment {
+            key: key(id),
+            offset,
+            more,
+            next_proto: 17,
+            data,
+        }
+    }
+
+    fn at(secs: i64) -> Timestamp {
+        Timestamp { secs, nanos: 0 }
+    }
+
+    /// The second half of datagram `id` (16 bytes in all) completes it when the first is held.
+    fn completes(d: &mut Defrag, id: u32, secs: i64) -> bool {
+        d.insert(frag(id, 8, false, &[2; 8]), at(secs)).is_some()
+    }
+
+    #[test]
+    fn the_oldest_pending_datagram_is_evicted_even_after_out_of_order_completions() {
+        let mut d = Defrag::new(DefragConfig {
+            max_datagrams: 2,
+            ..DefragConfig::default()
+        });
+        for id in [1, 2] {
+            assert!(d.insert(frag(id, 0, true, &[1; 8]), at(0)).is_none());
+        }
+        assert!(
+            completes(&mut d, 1, 0),
+            "1 completes; its queue item goes stale"
+        );
+        assert!(d.insert(frag(3, 0, true, &[1; 8]), at(0)).is_none());
+        assert_eq!((d.pending(), d.stats.evicted), (2, 0));
+        // Full: 4 evicts the oldest pending datagram, 2 (not the completed 1, not 3).
+        assert!(d.insert(frag(4, 0, true, &[1; 8]), at(0)).is_none());
+        assert_eq!(d.stats.evicted, 1);
+        assert!(completes(&mut d, 3, 0));
+        assert!(completes(&mut d, 4, 0));
+        assert!(!completes(&mut d, 2, 0), "2 was evicted");
+    }
+
+    #[test]
+    fn expiry_follows_first_fragment_time_and_the_queue_stays_bounded() {
+        let mut d = Defrag::new(DefragConfig {
+            timeout_secs: 10,
+            ..DefragConfig::default()
+        });
+        // One datagram stays pending at the front while 10,000 others complete behind it.
+        assert!(d.insert(frag(0, 0, true, &[1; 8]), at(0)).is_none());
+        for id in 1..10_000 {
+            assert!(d.insert(frag(id, 0, true, &[1; 8]), at(5)).is_none());
+            assert!(completes(&mut d, id, 5));
+            assert!(
+                d.order.len() <= 2 * (d.pending() + 1) + 64,
+                "{}",
+                d.order.len()
+            );
+        }
+        assert_eq!(d.pending(), 1);
+        // Past its timeout, the next fragment expires it first.
+        assert!(d.insert(frag(20_000, 0, true, &[1; 8]), at(11)).is_none());
+        assert_eq!((d.stats.expired, d.pending()), (1, 1));
+        assert!(!completes(&mut d, 0, 11), "0 expired");
     }
 }
