@@ -261,8 +261,22 @@ const AHEAD_BLOCKS: usize = 4;
 /// come in order; used ones go back to the pool. The thread ends at end of input, after an
 /// error (sent as the last message), or when this side is dropped.
 struct ReadAhead {
-    filled: Receiver<io::Result<(Block, usize)>>,
+    /// `None` only while dropping.
+    filled: Option<Receiver<io::Result<(Block, usize)>>>,
     pool: Arc<Mutex<Vec<Block>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Dropping the reader ends the thread and waits for it: with the receiver gone its next send
+/// fails, and a read of a file returns. (So `read_ahead` is for sources whose reads return,
+/// as files' do; a silent pipe would block the drop.)
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        self.filled = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl ReadAhead {
@@ -279,10 +293,14 @@ impl ReadAhead {
         spare.extend(blocks);
         let pool: Arc<Mutex<Vec<Block>>> = Arc::new(Mutex::new(spare));
         let thread_pool = Arc::clone(&pool);
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("vw-read-ahead".into())
             .spawn(move || read_ahead_loop(&mut source, &tx, &thread_pool))?;
-        Ok(ReadAhead { filled, pool })
+        Ok(ReadAhead {
+            filled: Some(filled),
+            pool,
+            thread: Some(thread),
+        })
     }
 
     /// A block the scan has moved past: reused once nobody holds it (a worker's batch may).
@@ -602,7 +620,10 @@ impl<R: Read> CaptureReader<R> {
             let Some(ahead) = &self.ahead else {
                 return Ok(false);
             };
-            let (mut block, n) = match ahead.filled.recv() {
+            let Some(filled) = &ahead.filled else {
+                return Ok(false);
+            };
+            let (mut block, n) = match filled.recv() {
                 Ok(Ok(filled)) => filled,
                 Ok(Err(e)) => return Err(e),
                 Err(_) => {
