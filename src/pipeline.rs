@@ -372,7 +372,7 @@ fn scan_inputs<H: PacketHandler + ?Sized>(inputs: &[Input], out: &mut H, stats: 
         let ok = match input {
             Input::Stdin => scan_stream(&name, StdinPump::spawn(), out, stats),
             Input::File(path) => match File::open(path) {
-                Ok(file) if is_plain_regular_file(&file) => {
+                Ok(file) if is_large_plain_file(&file) => {
                     scan_capture(&name, CaptureReader::read_ahead(file), None, out, stats)
                 }
                 Ok(file) => scan_stream(&name, file, out, stats),
@@ -476,12 +476,20 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-/// A regular file that does not start with gzip's magic number (left at its start): read
-/// ahead by a thread ([`CaptureReader::read_ahead`]). Pipes, devices and gzip files are read
-/// in this thread ([`scan_stream`]).
-fn is_plain_regular_file(file: &File) -> bool {
+/// Files smaller than this are read in the scan's thread: for a few blocks, starting a thread
+/// and its blocks costs more than the overlap saves (think of a directory of many small
+/// captures).
+const READ_AHEAD_MIN_BYTES: u64 = 2 << 20;
+
+/// A regular file of [`READ_AHEAD_MIN_BYTES`] or more that does not start with gzip's magic
+/// number (left at its start): read ahead by a thread ([`CaptureReader::read_ahead`]). Pipes,
+/// devices, small and gzip files are read in this thread ([`scan_stream`]).
+fn is_large_plain_file(file: &File) -> bool {
     use std::io::{Seek, SeekFrom};
-    if !file.metadata().is_ok_and(|m| m.is_file()) {
+    if !file
+        .metadata()
+        .is_ok_and(|m| m.is_file() && m.len() >= READ_AHEAD_MIN_BYTES)
+    {
         return false;
     }
     let mut magic = [0u8; 2];
