@@ -342,7 +342,8 @@ fn read_ahead_loop(
                     at_end = true;
                     break;
                 }
-                Ok(k) => n += k,
+                // `min` guards against a misbehaving reader claiming more than it was given.
+                Ok(k) => n += k.min(room.len() - n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     if n > 0 {
