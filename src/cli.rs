@@ -13,7 +13,7 @@ use crate::detect::suppress::Suppressor;
 use crate::detect::{Detector, LogSelection};
 use crate::flow::quic::{QuicConfig, QuicFlows};
 use crate::flow::{FlowConfig, FlowTable};
-use crate::output::eve::{EveStats, EveWriter};
+use crate::output::eve::EveWriter;
 use crate::output::formats::OutputFormat;
 use crate::output::metrics::MetricsServer;
 use crate::output::report::{AlertFacts, ReportBuilder, ReportFormat};
@@ -682,23 +682,20 @@ fn run_scan(args: ScanArgs) -> i32 {
         ),
         None => pipeline::scan(&inputs, &mut stages, &mut out, &mut stats),
     }
-    let detector = stages.detector;
     if let Some(m) = &metrics {
-        m.update(&stats, &detector, &out);
+        m.update(&stats, &stages.detector, &out);
     }
     if args.stats {
-        out.write_stats(&EveStats {
+        out.write_stats(&crate::output::stats::StatsInput {
             uptime_secs: started.elapsed().as_secs(),
+            capture: None,
             packets: stats.packets,
             bytes: stats.bytes,
             invalid: stats.skipped.iter().sum(),
-            dns_messages: detector.stats.dns_messages,
-            client_hellos: detector.stats.client_hellos,
-            http_requests: detector.stats.http_requests,
-            alerts: detector.stats.alerts,
-            suppressed: detector.suppress.suppressed,
+            counters: stages.counters(),
         });
     }
+    let detector = stages.detector;
     let written = out.records();
     let mut report = out.take_report();
     if let Some(report) = &mut report {

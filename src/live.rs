@@ -32,12 +32,15 @@ pub fn write_stats_record(
     capture: Option<CaptureCounters>,
     started: Instant,
 ) {
+    let counters = handler.counters();
     let input = StatsInput {
         uptime_secs: started.elapsed().as_secs(),
         capture,
         packets: stats.packets,
         bytes: stats.bytes,
-        counters: handler.counters(),
+        // Skips are counted by the reader's thread (one worker) or by the workers.
+        invalid: stats.skipped.iter().sum::<u64>() + counters.skipped,
+        counters,
     };
     let mut json = JsonWriter::new();
     write_stats(&mut json, now(), &input);

@@ -206,6 +206,8 @@ pub struct Dispatcher {
     free_rx: Receiver<Batch>,
     decoder_config: DecoderConfig,
     pcap_filename: Arc<str>,
+    /// The suppression table the workers share (its counter is reported once, here).
+    suppress: Option<Arc<Mutex<Suppressor>>>,
     /// The reader's block the current packets lie in.
     block: Option<Block>,
     out_tx: Option<SyncSender<Vec<u8>>>,
@@ -226,11 +228,11 @@ impl Dispatcher {
         let n = stages.len();
         let mut stages = stages;
         // One suppression table for all workers (the first worker's settings).
-        if let Some(first) = stages.first_mut() {
-            let table = Arc::new(Mutex::new(std::mem::take(&mut first.detector.suppress)));
-            for s in &mut stages {
-                s.detector.shared_suppress = Some(Arc::clone(&table));
-            }
+        let suppress = stages
+            .first_mut()
+            .map(|first| Arc::new(Mutex::new(std::mem::take(&mut first.detector.suppress))));
+        for s in &mut stages {
+            s.detector.shared_suppress.clone_from(&suppress);
         }
         let pool: Pool = Arc::new(Mutex::new(Vec::new()));
         let (out_tx, out_rx) = mpsc::sync_channel::<Vec<u8>>(n * 4);
@@ -274,6 +276,7 @@ impl Dispatcher {
             free_rx,
             decoder_config,
             pcap_filename: Arc::from(""),
+            suppress,
             block: None,
             out_tx: Some(out_tx),
             pool,
@@ -461,6 +464,9 @@ impl PacketHandler for Dispatcher {
         for w in &self.workers {
             let c = *w.counters.lock().unwrap_or_else(|e| e.into_inner());
             merge_counters(&mut total, &c);
+        }
+        if let Some(table) = &self.suppress {
+            total.suppressed += table.lock().unwrap_or_else(|e| e.into_inner()).suppressed;
         }
         total
     }
@@ -663,6 +669,7 @@ pub fn merge_counters(total: &mut Counters, c: &Counters) {
     merge_detect(&mut total.detect, &c.detect);
     total.skipped += c.skipped;
     total.active_flows += c.active_flows;
+    total.suppressed += c.suppressed;
 }
 
 /// Everything the summary needs, merged over workers.

@@ -231,6 +231,9 @@ pub struct Counters {
     pub skipped: u64,
     /// Flows in the tables now.
     pub active_flows: u64,
+    /// Alert repeats suppressed by this detector's own table (a table shared by workers is
+    /// counted once, by the dispatcher).
+    pub suppressed: u64,
 }
 
 /// The stages run in the reader's thread: today's single-threaded path, packet order kept.
@@ -329,6 +332,11 @@ impl Stages {
             detect: self.detector.stats,
             skipped: 0,
             active_flows: self.flows.len() as u64,
+            suppressed: if self.detector.shared_suppress.is_some() {
+                0
+            } else {
+                self.detector.suppress.suppressed
+            },
         }
     }
 }

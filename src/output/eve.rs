@@ -33,29 +33,6 @@ pub struct MatchFacts<'a> {
     pub repeats: u64,
 }
 
-/// Counters of an `event_type: stats` record.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct EveStats {
-    /// Seconds since the scan started.
-    pub uptime_secs: u64,
-    /// Packets read.
-    pub packets: u64,
-    /// Bytes read.
-    pub bytes: u64,
-    /// Packets not decoded.
-    pub invalid: u64,
-    /// DNS messages parsed.
-    pub dns_messages: u64,
-    /// ClientHellos parsed.
-    pub client_hellos: u64,
-    /// HTTP request heads parsed.
-    pub http_requests: u64,
-    /// Alerts written.
-    pub alerts: u64,
-    /// Repeats suppressed.
-    pub suppressed: u64,
-}
-
 /// Writes EVE records, one JSON object per line, through a buffer.
 ///
 /// A write error (disk full, closed pipe) is kept, not retried: later writes are dropped, the
@@ -338,57 +315,16 @@ impl EveWriter {
         }
     }
 
-    /// An `event_type: stats` record (Suricata's shape; only the counters its schema has a
-    /// place for). Written at the end of a scan with `--stats`; EVE format only.
-    pub fn write_stats(&mut self, st: &EveStats) {
+    /// An `event_type: stats` record ([`crate::output::stats`]), also sent to the network
+    /// outputs. EVE format only.
+    pub fn write_stats(&mut self, input: &crate::output::stats::StatsInput) {
         if self.format != OutputFormat::Eve {
             return;
         }
         self.severity = 6;
         self.msgid = "stats";
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        let ts = crate::capture::Timestamp {
-            secs: i64::try_from(now.as_secs()).unwrap_or(0),
-            nanos: now.subsec_nanos(),
-        };
-        let j = &mut self.json;
-        j.reset();
-        j.begin_object();
-        j.key("timestamp");
-        j.fmt_str(format_args!("{}", UtcTime::from_timestamp(ts)));
-        j.field_str("event_type", "stats");
-        j.key("stats");
-        j.begin_object();
-        j.field_u64("uptime", st.uptime_secs);
-        j.key("capture");
-        j.begin_object();
-        j.field_u64("kernel_packets", st.packets);
-        j.field_u64("kernel_drops", 0);
-        j.end_object();
-        j.key("decoder");
-        j.begin_object();
-        j.field_u64("pkts", st.packets);
-        j.field_u64("bytes", st.bytes);
-        j.field_u64("invalid", st.invalid);
-        j.end_object();
-        j.key("app_layer");
-        j.begin_object();
-        j.key("tx");
-        j.begin_object();
-        j.field_u64("dns_udp", st.dns_messages);
-        j.field_u64("tls", st.client_hellos);
-        j.field_u64("http", st.http_requests);
-        j.end_object();
-        j.end_object();
-        j.key("detect");
-        j.begin_object();
-        j.field_u64("alert", st.alerts);
-        j.field_u64("alerts_suppressed", st.suppressed);
-        j.end_object();
-        j.end_object();
-        self.end_record();
+        crate::output::stats::write_stats(&mut self.json, crate::output::stats::now(), input);
+        self.emit();
     }
 
     /// Flush buffered records; the first write error of the run, if any.
@@ -468,6 +404,11 @@ impl EveWriter {
 
     fn end_record(&mut self) {
         self.json.end_object();
+        self.emit();
+    }
+
+    /// Write the finished object in `json` as a line, to the sink and the network outputs.
+    fn emit(&mut self) {
         for sink in &self.sinks {
             sink.send(self.json.as_bytes(), self.severity, self.msgid);
         }

@@ -1,7 +1,9 @@
 //! The EVE `stats` record: Suricata's `event_type: stats` shape, with only keys Suricata's
 //! schema knows (it forbids unknown ones at every level): `uptime`, `capture.kernel_*` (live
-//! capture, from libpcap), `decoder.pkts/bytes/avg_pkt_size`, `flow.tcp/active`,
-//! `tcp.sessions`, `detect.alert`. Counters are totals since start, as Suricata writes them.
+//! capture, from libpcap), `decoder.pkts/bytes/invalid/avg_pkt_size`, `flow.tcp/active`,
+//! `tcp.sessions`, `app_layer.tx.dns_udp/tls/http`, `detect.alert/alerts_suppressed`.
+//! Counters are totals since start, as Suricata writes them. The one writer of the record,
+//! for `scan --stats` (one worker or many) and `live` alike.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -32,6 +34,8 @@ pub struct StatsInput {
     pub packets: u64,
     /// Bytes read (wire lengths).
     pub bytes: u64,
+    /// Packets not decoded.
+    pub invalid: u64,
     /// Stage counters, merged over workers.
     pub counters: Counters,
 }
@@ -69,6 +73,7 @@ pub fn write_stats(j: &mut JsonWriter, ts: Timestamp, s: &StatsInput) {
     j.begin_object();
     j.field_u64("pkts", s.packets);
     j.field_u64("bytes", s.bytes);
+    j.field_u64("invalid", s.invalid);
     j.field_u64("avg_pkt_size", s.bytes.checked_div(s.packets).unwrap_or(0));
     j.end_object();
     j.key("flow");
@@ -80,9 +85,19 @@ pub fn write_stats(j: &mut JsonWriter, ts: Timestamp, s: &StatsInput) {
     j.begin_object();
     j.field_u64("sessions", s.counters.flow.flows_created);
     j.end_object();
+    j.key("app_layer");
+    j.begin_object();
+    j.key("tx");
+    j.begin_object();
+    j.field_u64("dns_udp", s.counters.detect.dns_messages);
+    j.field_u64("tls", s.counters.detect.client_hellos);
+    j.field_u64("http", s.counters.detect.http_requests);
+    j.end_object();
+    j.end_object();
     j.key("detect");
     j.begin_object();
     j.field_u64("alert", s.counters.detect.alerts);
+    j.field_u64("alerts_suppressed", s.counters.suppressed);
     j.end_object();
     j.end_object();
     j.end_object();
