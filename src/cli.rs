@@ -721,12 +721,7 @@ fn run_scan(args: ScanArgs) -> i32 {
         let _ = write_sink_summary(&mut err, &sink_reports);
     }
     if let Err(e) = output_result {
-        let target = args
-            .eve
-            .as_ref()
-            .map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
-        eprintln!("vendorwatch: {target}: writing EVE records failed: {e}");
-        return EXIT_FATAL;
+        return eve_write_failed(args.eve.as_deref(), &e);
     }
     if let (Some(path), Some(format), Some(report)) = (&args.report, report_format, &report)
         && let Err(e) = write_report(report, format, Some(path))
@@ -829,14 +824,16 @@ fn run_scan_parallel(
         );
     }
     if let Err(e) = output_result {
-        let target = args
-            .eve
-            .as_ref()
-            .map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
-        eprintln!("vendorwatch: {target}: writing EVE records failed: {e}");
-        return EXIT_FATAL;
+        return eve_write_failed(args.eve.as_deref(), &e);
     }
     scan_exit_status(&stats, written)
+}
+
+/// Report that the EVE output (`--eve` FILE, else stdout) failed; the exit status for it.
+pub(crate) fn eve_write_failed(eve: Option<&std::path::Path>, e: &io::Error) -> i32 {
+    let target = eve.map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
+    eprintln!("vendorwatch: {target}: writing EVE records failed: {e}");
+    EXIT_FATAL
 }
 
 /// The exit status of a scan that wrote its output: stopped by a signal, an input not read

@@ -9,7 +9,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::capture::live::{LiveConfig, LiveSource};
-use crate::cli::{EXIT_FATAL, EXIT_INPUT_ERROR, EXIT_OK, LiveArgs, load_rules, log_and_rules};
+use crate::cli::{
+    EXIT_FATAL, EXIT_INPUT_ERROR, EXIT_OK, LiveArgs, eve_write_failed, load_rules, log_and_rules,
+};
 use crate::control::{self, Flags};
 use crate::decode::{self, Decoder, DecoderConfig};
 use crate::detect::Detector;
@@ -259,12 +261,7 @@ pub(crate) fn run(args: LiveArgs) -> i32 {
         );
     }
     if let Err(e) = output_result {
-        let target = args
-            .eve
-            .as_ref()
-            .map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
-        eprintln!("vendorwatch: {target}: writing EVE records failed: {e}");
-        return EXIT_FATAL;
+        return eve_write_failed(args.eve.as_deref(), &e);
     }
     match ended {
         Ended::Signal => EXIT_OK,
