@@ -342,16 +342,7 @@ pub fn ecs_alert(
     app: &AppRecord,
     community_id: &str,
 ) {
-    ecs_begin(j, flow, "alert", app);
-    ecs_network(j, flow, app.app_proto(), community_id);
-    match app {
-        AppRecord::Dns(rec) => ecs_dns(j, rec),
-        AppRecord::Tls(rec) => ecs_tls(j, rec),
-        AppRecord::Http(rec) => ecs_http(j, rec),
-        AppRecord::Quic(rec) => ecs_tls(j, &rec.as_tls()),
-        // A port alert carries no protocol object.
-        AppRecord::None => {}
-    }
+    ecs_head(j, flow, "alert", app, community_id);
     j.key("rule");
     j.begin_object();
     j.key("id");
@@ -421,7 +412,12 @@ pub fn ecs_alert(
 
 /// An ECS protocol event (`--log`); the top-level object is left open.
 pub fn ecs_event(j: &mut JsonWriter, flow: &FlowMeta, app: &AppRecord, community_id: &str) {
-    ecs_begin(j, flow, "event", app);
+    ecs_head(j, flow, "event", app, community_id);
+}
+
+/// What ECS alerts and events share: the base fields, `network`, and the protocol object.
+fn ecs_head(j: &mut JsonWriter, flow: &FlowMeta, kind: &str, app: &AppRecord, community_id: &str) {
+    ecs_begin(j, flow, kind, app);
     ecs_network(j, flow, app.app_proto(), community_id);
     match app {
         AppRecord::Dns(rec) => ecs_dns(j, rec),
