@@ -317,6 +317,12 @@ impl ReadAhead {
     }
 }
 
+/// A retired block that nobody else holds any more, taken out of `blocks` for reuse.
+fn take_unheld(blocks: &mut Vec<Block>) -> Option<Block> {
+    let i = blocks.iter_mut().position(|b| Arc::get_mut(b).is_some())?;
+    Some(blocks.swap_remove(i))
+}
+
 /// The read-ahead thread: fill blocks from `source` and send them until end of input.
 fn read_ahead_loop(
     source: &mut dyn Read,
@@ -324,12 +330,7 @@ fn read_ahead_loop(
     pool: &Mutex<Vec<Block>>,
 ) {
     loop {
-        let reused = {
-            let mut pool = pool.lock().unwrap_or_else(|e| e.into_inner());
-            pool.iter_mut()
-                .position(|b| Arc::get_mut(b).is_some())
-                .map(|i| pool.swap_remove(i))
-        };
+        let reused = take_unheld(&mut pool.lock().unwrap_or_else(|e| e.into_inner()));
         let mut block = reused.unwrap_or_else(|| Arc::new(vec![0; HEADROOM + AHEAD_CHUNK]));
         let Some(room) = Arc::get_mut(&mut block).and_then(|b| b.get_mut(HEADROOM..)) else {
             return;
@@ -665,14 +666,7 @@ impl<R: Read> CaptureReader<R> {
     /// consumed yet. The old block is retired, not changed.
     fn switch_block(&mut self) {
         let size = self.buf.len();
-        let mut fresh = match self
-            .spare
-            .iter_mut()
-            .position(|b| Arc::get_mut(b).is_some())
-        {
-            Some(i) => self.spare.swap_remove(i),
-            None => Arc::new(Vec::new()),
-        };
+        let mut fresh = take_unheld(&mut self.spare).unwrap_or_default();
         if let Some(f) = Arc::get_mut(&mut fresh) {
             if f.len() < size {
                 f.resize(size, 0);
