@@ -708,24 +708,10 @@ pub fn merge_results(results: Vec<WorkerResult>, stats: &mut ScanStats) -> Merge
         merge_detect(&mut merged.detect, &r.stages.detector.stats);
         merged.inventory.merge(r.stages.detector.inventory);
         merged.records += r.records;
-        if let Some(shared) = r.stages.detector.shared_suppress {
-            // Every worker holds the same table: take it once.
-            if first {
-                let mut table = shared.lock().unwrap_or_else(|e| e.into_inner());
-                merged.suppress = std::mem::take(&mut *table);
-            }
-        } else {
-            // Not shared (stages built without the dispatcher): sum the counters.
-            let d = r.stages.detector.suppress;
-            if first {
-                merged.suppress = d;
-            } else {
-                let t = &mut merged.suppress;
-                t.suppressed += d.suppressed;
-                t.reported_in_alerts += d.reported_in_alerts;
-                t.evictions += d.evictions;
-                t.evicted_pending += d.evicted_pending;
-            }
+        // Every worker holds the table `Dispatcher::start` shared out: take it once.
+        if first && let Some(shared) = r.stages.detector.shared_suppress {
+            let mut table = shared.lock().unwrap_or_else(|e| e.into_inner());
+            merged.suppress = std::mem::take(&mut *table);
         }
         first = false;
     }
