@@ -1,5 +1,5 @@
 //! End-to-end pipeline on an in-memory capture: CaptureReader over a byte slice, decode,
-//! Detector::on_packet, alerts written to an `io::sink` EveWriter. The capture is a gen-mix
+//! Detector::on_packet, alerts written to an `io::sink` EVE formatter. The capture is a gen-mix
 //! mix (bulk TCP, ACKs, DNS, TLS, QUIC, HTTP, VLAN, tunnels) with planted Kaspersky names, so
 //! the alert path is exercised at its natural rate. Reported as packets/s and bytes/s (file
 //! bytes).
@@ -12,10 +12,16 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::sync::Arc;
 use vendorwatch::capture::file::CaptureReader;
 use vendorwatch::decode::decode;
-use vendorwatch::detect::{Detector, FlowMeta, LogSelection};
-use vendorwatch::output::eve::EveWriter;
+use vendorwatch::detect::{Detector, LogSelection};
+use vendorwatch::output::formatter::{FormatConfig, Formatter};
+use vendorwatch::output::hub::OutputHub;
+use vendorwatch::record::FlowMeta;
+
+/// Records formatted as EVE and written to a sink.
+type EveOut = Formatter<OutputHub>;
 use vendorwatch::sigs::RuleSet;
 
 #[path = "../examples/gen-mix.rs"]
@@ -24,7 +30,7 @@ mod gen_mix;
 const PACKETS: u64 = 50_000;
 
 /// One pass over the capture; returns the packets seen.
-fn scan(bytes: &[u8], detector: &mut Detector, out: &mut EveWriter) -> u64 {
+fn scan(bytes: &[u8], detector: &mut Detector, out: &mut EveOut) -> u64 {
     let mut reader = CaptureReader::new(bytes).expect("pcap header");
     let mut n = 0;
     while let Some(packet) = reader.next_packet().expect("valid capture") {
@@ -48,7 +54,10 @@ fn bench_pipeline(c: &mut Criterion) {
     let summary = gen_mix::generate(&cfg, &mut bytes, &mut planted).expect("in-memory mix");
     let rules = RuleSet::bundled().expect("bundled packs load");
     let mut detector = Detector::new(rules, LogSelection::default());
-    let mut out = EveWriter::new(Box::new(std::io::sink()));
+    let mut out = Formatter::new(
+        Arc::new(FormatConfig::default()),
+        OutputHub::new(Some(Box::new(std::io::sink()))),
+    );
 
     let mut g = c.benchmark_group("pipeline");
     g.sample_size(20).measurement_time(Duration::from_secs(8));

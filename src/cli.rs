@@ -1,5 +1,6 @@
-//! The command line: `scan` for capture files, `sigs` to check and query signature packs.
-//! Flags are documented here, in one place; `--help` shows these doc comments.
+//! The command line: `scan` for capture files, `live` for interfaces (both take the same
+//! stage and output flags, `crate::args`), `sigs` to check and query signature packs,
+//! `report` for an inventory from EVE files. `--help` shows the doc comments.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -7,33 +8,15 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::decode::{Decoder, DecoderConfig, DefragConfig};
-use crate::detect::answers::ResolvedIps;
-use crate::detect::suppress::Suppressor;
-use crate::detect::{Detector, LogSelection};
-use crate::flow::quic::{QuicConfig, QuicFlows};
-use crate::flow::{FlowConfig, FlowTable};
-use crate::output::eve::EveWriter;
-use crate::output::formats::OutputFormat;
-use crate::output::metrics::MetricsServer;
-use crate::output::report::{AlertFacts, ReportBuilder, ReportFormat};
-use crate::output::sink::{NetSink, SinkConfig, Target, write_sink_summary};
-use crate::output::summary::write_summary;
-use crate::pipeline::{self, ScanStats, Stages};
-use crate::proto::NameBuf;
-use crate::sigs::import::{ImportFormat, ImportOptions};
-use crate::sigs::{self, MatchOptions, Matcher, RuleSet, SigError};
-
-/// Exit status when every input was read and every record written.
-pub const EXIT_OK: i32 = 0;
-/// Exit status when some input could not be read completely (the rest was still scanned).
-pub const EXIT_INPUT_ERROR: i32 = 1;
-/// Exit status for errors that stop the run: bad signatures, unwritable output, bad usage.
-pub const EXIT_FATAL: i32 = 2;
-/// Exit status base when SIGTERM or SIGINT stopped a scan: 128 + the signal number (143 for
-/// SIGTERM, 130 for SIGINT), as a shell reports a process killed by it. Every record made
-/// before the signal was written.
-pub const EXIT_SIGNAL_BASE: i32 = 128;
+use crate::args::{SignatureArgs, load_rules, report_sig_errors};
+use crate::exit::{EXIT_FATAL, EXIT_INPUT_ERROR, EXIT_OK};
+use crate::live::LiveArgs;
+use crate::scan::ScanArgs;
+use crate::session::write_report;
+use vendorwatch::output::report::{ReportBuilder, ReportFormat};
+use vendorwatch::proto::NameBuf;
+use vendorwatch::sigs::import::{ImportFormat, ImportOptions};
+use vendorwatch::sigs::{self, MatchOptions, Matcher, RuleSet};
 
 /// Find hosts that still talk to a vendor's update, telemetry and licensing channels.
 #[derive(Parser, Debug)]
@@ -48,7 +31,8 @@ enum Command {
     /// Scan pcap/pcapng files (or directories of them, or `-` for stdin) and write EVE alerts.
     Scan(Box<ScanArgs>),
     /// Capture live on one or more interfaces (libpcap) and write EVE alerts until stopped
-    /// (SIGINT/SIGTERM); SIGHUP reloads signatures and reopens the --eve file.
+    /// (SIGINT/SIGTERM); SIGHUP reloads signatures and reopens the --eve file, SIGUSR1
+    /// writes the --report file.
     Live(Box<LiveArgs>),
     /// Check, list and query signature packs.
     #[command(subcommand)]
@@ -69,260 +53,6 @@ struct ReportArgs {
     /// Write the report to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
-}
-
-#[derive(Args, Debug, Clone)]
-pub(crate) struct SignatureArgs {
-    /// Signature pack file or directory of `*.toml` packs (repeatable). Default: the bundled
-    /// `signatures/` directory next to the binary, else the packs built into it.
-    #[arg(long = "signatures", value_name = "PATH")]
-    signatures: Vec<PathBuf>,
-    /// Use only these packs (comma-separated pack ids, e.g. `kaspersky,dahua`); default: all
-    /// loaded packs. `sigs list` shows the ids.
-    #[arg(long, value_name = "IDS", value_delimiter = ',')]
-    packs: Vec<String>,
-}
-
-/// How many worker threads: `--workers N`, default cores - 1, at least 1.
-#[derive(Args, Debug, Clone)]
-pub(crate) struct WorkerArgs {
-    /// Worker threads decoding and matching (default: cores - 1, at least 1). With 1 the
-    /// stages run in the reader's thread and records come out in packet order; with more, a
-    /// symmetric flow hash picks the worker (both directions of a flow meet on one worker) and
-    /// records of different flows may come out in another order.
-    #[arg(long, value_name = "N")]
-    pub(crate) workers: Option<usize>,
-}
-
-impl WorkerArgs {
-    pub(crate) fn count(&self) -> usize {
-        self.workers
-            .unwrap_or_else(|| {
-                std::thread::available_parallelism()
-                    .map_or(1, |n| n.get())
-                    .saturating_sub(1)
-            })
-            .max(1)
-    }
-}
-
-/// Options of `live`.
-#[derive(Args, Debug)]
-pub(crate) struct LiveArgs {
-    /// Interface to capture on (repeatable). When one of several fails while running, the
-    /// others go on and the loss is reported.
-    #[arg(short = 'i', long = "interface", value_name = "IFACE", required = true)]
-    pub(crate) interfaces: Vec<String>,
-    /// BPF filter (tcpdump syntax). Default: none, every packet (tunnels and odd ports matter).
-    #[arg(long, value_name = "FILTER")]
-    pub(crate) bpf: Option<String>,
-    /// Bytes kept of each packet.
-    #[arg(long, value_name = "BYTES", default_value_t = 262_144)]
-    pub(crate) snaplen: i32,
-    /// Kernel capture buffer per interface, in bytes (libpcap's default when not given).
-    #[arg(long, value_name = "BYTES")]
-    pub(crate) buffer_size: Option<i32>,
-    /// Do not put the interfaces in promiscuous mode.
-    #[arg(long)]
-    pub(crate) no_promisc: bool,
-    /// Write an EVE `stats` record every SECS seconds (0: only at exit).
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    pub(crate) stats_interval: u64,
-    /// After opening the capture, switch to this user (as tcpdump -Z).
-    #[arg(long, value_name = "NAME")]
-    pub(crate) user: Option<String>,
-    /// Append EVE JSON lines to FILE (created when missing) instead of stdout; reopened on
-    /// SIGHUP (logrotate).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) eve: Option<PathBuf>,
-    /// Also log protocol events, matched or not: comma-separated `dns`, `tls`,
-    /// `http`, or `all`.
-    #[arg(long, value_name = "LIST", value_delimiter = ',')]
-    pub(crate) log: Vec<String>,
-    /// Do not print the summary on stderr at exit.
-    #[arg(long, short)]
-    pub(crate) quiet: bool,
-    /// Also decode UDP to PORT as VXLAN (repeatable; 4789 always is).
-    #[arg(long = "vxlan-port", value_name = "PORT")]
-    pub(crate) vxlan_ports: Vec<u16>,
-    /// One alert per (source host, rule, matched name, observation kind) per this many
-    /// seconds; repeats are counted. 0 turns suppression off.
-    #[arg(long, value_name = "SECS", default_value_t = crate::detect::suppress::DEFAULT_WINDOW_SECS)]
-    pub(crate) suppress_window: u64,
-    /// Most keys the suppression table holds; the oldest are evicted (counted).
-    #[arg(long, value_name = "N", default_value_t = crate::detect::suppress::DEFAULT_CAPACITY)]
-    pub(crate) suppress_capacity: usize,
-    #[command(flatten)]
-    pub(crate) workers: WorkerArgs,
-    #[command(flatten)]
-    pub(crate) flow: FlowArgs,
-    #[command(flatten)]
-    pub(crate) sigs: SignatureArgs,
-}
-
-#[derive(Args, Debug)]
-struct ScanArgs {
-    /// Capture files, directories (scanned recursively in name order) or `-` for stdin.
-    #[arg(required = true, value_name = "INPUT")]
-    inputs: Vec<String>,
-    /// Append EVE JSON lines to FILE (created when missing, as Suricata does) instead of stdout.
-    #[arg(long, value_name = "FILE")]
-    eve: Option<PathBuf>,
-    /// Also log protocol events, matched or not: comma-separated `dns`, `tls`,
-    /// `http`, `quic` (ClientHellos of QUIC Initials), or `all`.
-    #[arg(long, value_name = "LIST", value_delimiter = ',')]
-    log: Vec<String>,
-    /// Seed of the EVE `community_id` flow hash (as Suricata's `community-id-seed`); use the
-    /// same seed as the Zeek/Suricata sensors whose records you join with.
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    community_id_seed: u16,
-    /// Value of EVE `in_iface` (e.g. the span port the capture was taken on). Omitted when
-    /// not given: a capture file does not say which sensor interface it came from.
-    #[arg(long, value_name = "NAME")]
-    in_iface: Option<String>,
-    /// One alert per (source host, rule, matched name, observation kind) per this many
-    /// seconds of packet time; repeats are counted and carried in the next alert
-    /// (`alert.metadata.repeats`) and the summary. 0 turns suppression off.
-    #[arg(long, value_name = "SECS", default_value_t = crate::detect::suppress::DEFAULT_WINDOW_SECS)]
-    suppress_window: u64,
-    /// Most (host, rule, name, kind) keys the suppression table holds; beyond it the oldest
-    /// are evicted and counted.
-    #[arg(long, value_name = "N", default_value_t = crate::detect::suppress::DEFAULT_CAPACITY)]
-    suppress_capacity: usize,
-    /// Record shape: `eve` (Suricata EVE JSON), `ecs` (Elastic Common Schema JSON) or
-    /// `zeek-intel` (Zeek intel.log JSON; alerts only, --log events are not written).
-    #[arg(long, value_name = "FORMAT", default_value = "eve")]
-    format: String,
-    /// EVE DNS object version: 3 (Suricata 8's default) or 2 (one record per query or
-    /// response, `type: query|answer`, `rrname`/`rrtype` at the top of `dns`).
-    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u8).range(2..=3))]
-    eve_dns_version: u8,
-    /// Also send every record to syslog (RFC 5424, the record as MSG, facility local5):
-    /// `udp://host:port`, `tcp://host:port` (octet-counted framing) or `unix:/path`.
-    /// Repeatable.
-    #[arg(long, value_name = "URL")]
-    syslog: Vec<String>,
-    /// Also send every record to Redis, `redis://host:port/[db]` (as Suricata's Redis
-    /// output). Repeatable.
-    #[arg(long, value_name = "URL")]
-    redis: Vec<String>,
-    /// Redis list or stream key.
-    #[arg(long, value_name = "KEY", default_value = "vendorwatch")]
-    redis_key: String,
-    /// `list` (RPUSH) or `stream` (XADD key * eve JSON).
-    #[arg(long, value_name = "MODE", default_value = "list")]
-    redis_mode: String,
-    /// Records each network output holds while its server is down; beyond it the oldest
-    /// are dropped and counted.
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
-    sink_buffer: usize,
-    /// Seconds each network output may keep trying to deliver what it holds at exit.
-    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
-    sink_drain: f64,
-    /// Write an `event_type: stats` record (Suricata's shape) at the end of the scan.
-    #[arg(long)]
-    stats: bool,
-    /// Serve Prometheus metrics at http://ADDR:PORT/metrics while the scan runs (counters are
-    /// listed in the README).
-    #[arg(long, value_name = "ADDR:PORT")]
-    metrics_listen: Option<String>,
-    /// Keep serving metrics this many seconds after the scan ends (for a last scrape).
-    #[arg(long, value_name = "SECS", default_value_t = 0.0)]
-    metrics_linger: f64,
-    /// At the end of the scan, write the host inventory report to FILE (format from the
-    /// extension: .txt, .json, .csv, .html; or --report-format).
-    #[arg(long, value_name = "FILE")]
-    report: Option<PathBuf>,
-    /// Format of --report: text, json, csv or html.
-    #[arg(long, value_name = "FORMAT")]
-    report_format: Option<String>,
-    /// Do not print the summary on stderr.
-    #[arg(long, short)]
-    quiet: bool,
-    /// Also decode UDP to PORT as VXLAN (repeatable; 4789 always is).
-    #[arg(long = "vxlan-port", value_name = "PORT")]
-    vxlan_ports: Vec<u16>,
-    #[command(flatten)]
-    workers: WorkerArgs,
-    #[command(flatten)]
-    flow: FlowArgs,
-    /// Match the `ports` of every rule (e.g. the Kaspersky Security Center server ports).
-    /// Off by default because ports are reused by other software; a pack can turn on its
-    /// own with `port_rules = true`.
-    #[arg(long)]
-    enable_port_rules: bool,
-    #[command(flatten)]
-    sigs: SignatureArgs,
-}
-
-/// Limits of the TCP flow table and reassembly.
-#[derive(Args, Debug, Clone)]
-pub(crate) struct FlowArgs {
-    /// Most TCP flows tracked at once; beyond it the least recently used flow is evicted
-    /// (counted in the summary).
-    #[arg(long, value_name = "N", default_value_t = FlowConfig::default().max_flows)]
-    max_flows: usize,
-    /// Most memory, in KiB, held by TCP reassembly buffers over all flows; segments beyond it
-    /// are refused (counted).
-    #[arg(long, value_name = "KIB", default_value_t = FlowConfig::default().max_reasm_bytes / 1024)]
-    reassembly_memory: usize,
-    /// Bytes of a client's first flight buffered to find a ClientHello or HTTP request head
-    /// split over segments.
-    #[arg(long, value_name = "BYTES", default_value_t = FlowConfig::default().first_flight_limit)]
-    first_flight_limit: usize,
-    /// Seconds (of capture time) without packets after which a flow is dropped.
-    #[arg(long, value_name = "SECS", default_value_t = FlowConfig::default().idle_timeout_secs)]
-    flow_timeout: i64,
-    /// Most memory, in KiB, held by incomplete IP datagrams (fragment reassembly); the oldest
-    /// are evicted first (counted).
-    #[arg(long, value_name = "KIB", default_value_t = DefragConfig::default().memcap / 1024)]
-    defrag_memory: usize,
-    /// Most incomplete IP datagrams held at once; the oldest is evicted (counted).
-    #[arg(long, value_name = "N", default_value_t = DefragConfig::default().max_datagrams)]
-    defrag_max_datagrams: usize,
-    /// Seconds (of capture time) before an incomplete IP datagram is dropped (counted).
-    #[arg(long, value_name = "SECS", default_value_t = DefragConfig::default().timeout_secs)]
-    defrag_timeout: i64,
-    /// Most QUIC connections with an incomplete ClientHello held at once; the oldest is
-    /// evicted (counted).
-    #[arg(long, value_name = "N", default_value_t = QuicConfig::default().max_pending)]
-    quic_max_pending: usize,
-    /// Most memory, in KiB, buffered for incomplete QUIC ClientHellos; the oldest connections
-    /// are evicted first (counted).
-    #[arg(long, value_name = "KIB", default_value_t = QuicConfig::default().max_bytes / 1024)]
-    quic_memory: usize,
-    /// Most addresses remembered from DNS answers to matched names (for `resolved-ip`); the
-    /// oldest is evicted (counted).
-    #[arg(long, value_name = "N", default_value_t = crate::detect::RESOLVED_CAPACITY)]
-    pub(crate) resolved_capacity: usize,
-}
-
-impl FlowArgs {
-    pub(crate) fn config(&self) -> FlowConfig {
-        FlowConfig {
-            max_flows: self.max_flows.max(1),
-            max_reasm_bytes: self.reassembly_memory.saturating_mul(1024),
-            first_flight_limit: self.first_flight_limit,
-            idle_timeout_secs: self.flow_timeout.max(1),
-        }
-    }
-
-    /// Fragment reassembly caps from the flags.
-    pub(crate) fn defrag_config(&self) -> DefragConfig {
-        DefragConfig {
-            memcap: self.defrag_memory.saturating_mul(1024),
-            timeout_secs: self.defrag_timeout.max(1),
-            max_datagrams: self.defrag_max_datagrams.max(1),
-        }
-    }
-
-    /// QUIC Initial table caps from the flags.
-    pub(crate) fn quic_config(&self) -> QuicConfig {
-        QuicConfig {
-            max_pending: self.quic_max_pending.max(1),
-            max_bytes: self.quic_memory.saturating_mul(1024),
-        }
-    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -402,86 +132,11 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
-        Command::Scan(args) => run_scan(*args),
+        Command::Scan(args) => crate::scan::run(*args),
         Command::Live(args) => crate::live::run(*args),
         Command::Sigs(cmd) => run_sigs(cmd),
         Command::Report(args) => run_report(args),
     }
-}
-
-/// Load the packs the user named, or the bundled ones.
-pub(crate) fn load_rules(args: &SignatureArgs) -> Result<RuleSet, Vec<SigError>> {
-    let all = if !args.signatures.is_empty() {
-        RuleSet::load(&args.signatures)?
-    } else {
-        match sigs::default_signature_dir() {
-            Some(dir) => RuleSet::load(&[dir])?,
-            None => RuleSet::bundled()?,
-        }
-    };
-    if args.packs.is_empty() {
-        return Ok(all);
-    }
-    all.select(&args.packs).map_err(|message| {
-        vec![SigError {
-            file: PathBuf::from("--packs"),
-            line: 0,
-            col: 0,
-            message,
-        }]
-    })
-}
-
-/// `--log` and the signature packs of `scan` and `live`, each error reported on stderr; the
-/// exit status when either is bad.
-pub(crate) fn log_and_rules(
-    log: &[String],
-    sigs: &SignatureArgs,
-) -> Result<(LogSelection, RuleSet), i32> {
-    let log = parse_log(log).map_err(|e| {
-        eprintln!("vendorwatch: {e}");
-        EXIT_FATAL
-    })?;
-    let rules = load_rules(sigs).map_err(|errors| {
-        report_sig_errors(&errors);
-        EXIT_FATAL
-    })?;
-    Ok((log, rules))
-}
-
-pub(crate) fn report_sig_errors(errors: &[SigError]) {
-    for e in errors {
-        eprintln!("{e}");
-    }
-    eprintln!(
-        "vendorwatch: {} signature error(s); nothing scanned",
-        errors.len()
-    );
-}
-
-fn parse_log(list: &[String]) -> Result<LogSelection, String> {
-    let mut log = LogSelection::default();
-    for item in list {
-        match item.trim() {
-            "dns" => log.dns = true,
-            "tls" => log.tls = true,
-            "http" => log.http = true,
-            "quic" => log.quic = true,
-            "all" => {
-                log.dns = true;
-                log.tls = true;
-                log.http = true;
-                log.quic = true;
-            }
-            "" => {}
-            other => {
-                return Err(format!(
-                    "unknown --log value {other:?} (expected dns, tls, http, quic or all)"
-                ));
-            }
-        }
-    }
-    Ok(log)
 }
 
 fn run_report(args: ReportArgs) -> i32 {
@@ -517,339 +172,6 @@ fn run_report(args: ReportArgs) -> i32 {
             eprintln!("vendorwatch: writing the report failed: {e}");
             EXIT_FATAL
         }
-    }
-}
-
-fn write_report(
-    report: &ReportBuilder,
-    format: ReportFormat,
-    path: Option<&std::path::Path>,
-) -> io::Result<()> {
-    match path {
-        Some(p) => {
-            let mut f = io::BufWriter::new(File::create(p)?);
-            report.write(&mut f, format)?;
-            f.flush()
-        }
-        None => {
-            let mut out = io::stdout().lock();
-            report.write(&mut out, format)?;
-            out.flush()
-        }
-    }
-}
-
-/// Repeats still held by suppression at exit go into `scan --report` counts, so the report's
-/// totals equal the summary's.
-fn add_pending_repeats(report: &mut ReportBuilder, detector: &Detector) {
-    let rules = detector.rules();
-    for (key, pending, last) in detector.suppress.pending_repeats() {
-        let Some(rule) = rules.rules.iter().find(|r| r.sid == key.sid) else {
-            continue;
-        };
-        let vendor = rules.packs.get(rule.pack).map_or("", |p| p.vendor.as_str());
-        report.add_repeats(&AlertFacts {
-            host: &key.host.to_string(),
-            vendor,
-            channel: &rule.channel,
-            sid: u64::from(rule.sid),
-            signature: &rule.name,
-            name: &key.name,
-            ts: last,
-            count: pending,
-        });
-    }
-}
-
-fn run_scan(args: ScanArgs) -> i32 {
-    let started = std::time::Instant::now();
-    let Some(output_format) = OutputFormat::parse(&args.format) else {
-        eprintln!(
-            "vendorwatch: unknown --format {:?} (expected eve, ecs or zeek-intel)",
-            args.format
-        );
-        return EXIT_FATAL;
-    };
-    let report_format = match (&args.report, &args.report_format) {
-        (_, Some(f)) => match ReportFormat::parse(f) {
-            Some(f) => Some(f),
-            None => {
-                eprintln!(
-                    "vendorwatch: unknown --report-format {f:?} (expected text, json, csv or html)"
-                );
-                return EXIT_FATAL;
-            }
-        },
-        (Some(path), None) => Some(ReportFormat::from_path(path).unwrap_or(ReportFormat::Text)),
-        (None, None) => None,
-    };
-    let (log, rules) = match log_and_rules(&args.log, &args.sigs) {
-        Ok(both) => both,
-        Err(status) => return status,
-    };
-    let mut targets = Vec::new();
-    for spec in &args.syslog {
-        match Target::syslog(spec) {
-            Ok(t) => targets.push(t),
-            Err(e) => {
-                eprintln!("vendorwatch: {e}");
-                return EXIT_FATAL;
-            }
-        }
-    }
-    for url in &args.redis {
-        match Target::redis(url, &args.redis_key, &args.redis_mode) {
-            Ok(t) => targets.push(t),
-            Err(e) => {
-                eprintln!("vendorwatch: {e}");
-                return EXIT_FATAL;
-            }
-        }
-    }
-    let sink: Box<dyn Write> = match &args.eve {
-        Some(path) => match crate::output::reopen::open_eve(path) {
-            Ok(f) => Box::new(f),
-            Err(e) => {
-                eprintln!("vendorwatch: {}: cannot open EVE file: {e}", path.display());
-                return EXIT_FATAL;
-            }
-        },
-        // EVE goes to stdout unless another output was named.
-        None if !targets.is_empty() => Box::new(io::sink()),
-        None => Box::new(io::stdout().lock()),
-    };
-    if let Err(e) = pipeline::install_stop_handlers() {
-        eprintln!("vendorwatch: cannot install signal handlers: {e}");
-        return EXIT_FATAL;
-    }
-    let workers = args.workers.count();
-    let parallel_ok = targets.is_empty() && args.report.is_none() && args.metrics_listen.is_none();
-    if workers > 1 && !parallel_ok && args.workers.workers.is_some() {
-        eprintln!(
-            "vendorwatch: --workers: --syslog, --redis, --report and --metrics-listen run with one worker"
-        );
-    }
-    if workers > 1 && parallel_ok {
-        drop(sink);
-        return run_scan_parallel(&args, rules, log, output_format, workers, started);
-    }
-    let mut out = EveWriter::new(sink);
-    out.set_community_id_seed(args.community_id_seed);
-    let sink_config = SinkConfig {
-        buffer: args.sink_buffer.max(1),
-        drain: std::time::Duration::from_secs_f64(args.sink_drain.clamp(0.0, 3600.0)),
-    };
-    for target in targets {
-        match NetSink::start(target, sink_config) {
-            Ok(s) => out.add_sink(s),
-            Err(e) => {
-                eprintln!("vendorwatch: cannot start an output thread: {e}");
-                return EXIT_FATAL;
-            }
-        }
-    }
-    out.set_format(output_format);
-    out.set_dns_version(args.eve_dns_version);
-    if args.report.is_some() {
-        out.enable_report();
-    }
-    if let Some(iface) = &args.in_iface {
-        out.set_in_iface(iface);
-    }
-    let metrics = match &args.metrics_listen {
-        Some(addr) => match MetricsServer::start(addr) {
-            Ok(m) => {
-                m.set_sinks(out.sink_stats());
-                Some(m)
-            }
-            Err(e) => {
-                eprintln!("vendorwatch: --metrics-listen {addr}: {e}");
-                return EXIT_FATAL;
-            }
-        },
-        None => None,
-    };
-    let mut stats = ScanStats::default();
-    let inputs = pipeline::expand_inputs(&args.inputs, &mut stats);
-    let mut stages = scan_stages(&args, rules, log);
-    match &metrics {
-        Some(m) => pipeline::scan_with_tick(
-            &inputs,
-            &mut stages,
-            &mut out,
-            &mut stats,
-            &mut |s, d, o| m.update(s, d, o),
-        ),
-        None => pipeline::scan(&inputs, &mut stages, &mut out, &mut stats),
-    }
-    if let Some(m) = &metrics {
-        m.update(&stats, &stages.detector, &out);
-    }
-    if args.stats {
-        out.write_stats(&crate::output::stats::StatsInput {
-            uptime_secs: started.elapsed().as_secs(),
-            capture: None,
-            packets: stats.packets,
-            bytes: stats.bytes,
-            invalid: stats.skipped.iter().sum(),
-            counters: stages.counters(),
-        });
-    }
-    let detector = stages.detector;
-    let written = out.records();
-    let mut report = out.take_report();
-    if let Some(report) = &mut report {
-        add_pending_repeats(report, &detector);
-    }
-    let sink_reports = out.close_sinks();
-    if metrics.is_some() && args.metrics_linger > 0.0 {
-        std::thread::sleep(std::time::Duration::from_secs_f64(
-            args.metrics_linger.min(3600.0),
-        ));
-    }
-    let output_result = out.finish();
-    if !args.quiet {
-        let mut err = io::stderr().lock();
-        let _ = write_summary(
-            &mut err,
-            &stats,
-            &detector.stats,
-            &detector.inventory,
-            &detector.suppress,
-            written,
-        );
-        let _ = write_sink_summary(&mut err, &sink_reports);
-    }
-    if let Err(e) = output_result {
-        return eve_write_failed(args.eve.as_deref(), &e);
-    }
-    if let (Some(path), Some(format), Some(report)) = (&args.report, report_format, &report)
-        && let Err(e) = write_report(report, format, Some(path))
-    {
-        eprintln!(
-            "vendorwatch: {}: writing the report failed: {e}",
-            path.display()
-        );
-        return EXIT_FATAL;
-    }
-    scan_exit_status(&stats, written)
-}
-
-/// One set of stages for `scan`, configured from its flags (caps, port rules, suppression);
-/// one per worker with `--workers N`.
-fn scan_stages(args: &ScanArgs, rules: RuleSet, log: LogSelection) -> Stages {
-    let options = MatchOptions {
-        enable_port_rules: args.enable_port_rules,
-    };
-    let mut detector = Detector::with_options(rules, log, options);
-    detector.suppress = Suppressor::new(args.suppress_window, args.suppress_capacity);
-    detector.resolved = ResolvedIps::new(args.flow.resolved_capacity);
-    let mut config = DecoderConfig::default();
-    config.vxlan_ports.extend(&args.vxlan_ports);
-    config.defrag = args.flow.defrag_config();
-    let mut flows = FlowTable::new(args.flow.config());
-    flows.quic = QuicFlows::new(args.flow.quic_config());
-    Stages {
-        decoder: Decoder::new(config),
-        flows,
-        detector,
-        rules_generation: crate::parallel::RULES.generation(),
-    }
-}
-
-fn run_scan_parallel(
-    args: &ScanArgs,
-    rules: RuleSet,
-    log: LogSelection,
-    format: OutputFormat,
-    workers: usize,
-    started: std::time::Instant,
-) -> i32 {
-    let sink: Box<dyn Write + Send> = match &args.eve {
-        Some(path) => match crate::output::reopen::open_eve(path) {
-            Ok(f) => Box::new(f),
-            Err(e) => {
-                eprintln!("vendorwatch: {}: cannot open EVE file: {e}", path.display());
-                return EXIT_FATAL;
-            }
-        },
-        None => Box::new(io::stdout()),
-    };
-    let mut stats = ScanStats::default();
-    let inputs = pipeline::expand_inputs(&args.inputs, &mut stats);
-    let mut config = DecoderConfig::default();
-    config.vxlan_ports.extend(&args.vxlan_ports);
-    config.defrag = args.flow.defrag_config();
-    let all: Vec<Stages> = (0..workers)
-        .map(|_| scan_stages(args, rules.clone(), log))
-        .collect();
-    let (seed, dns_version, iface) = (
-        args.community_id_seed,
-        args.eve_dns_version,
-        args.in_iface.clone(),
-    );
-    let configure = std::sync::Arc::new(move |out: &mut EveWriter| {
-        out.set_community_id_seed(seed);
-        out.set_format(format);
-        out.set_dns_version(dns_version);
-        if let Some(i) = &iface {
-            out.set_in_iface(i);
-        }
-    });
-    let mut dispatcher = match crate::parallel::Dispatcher::start(all, config, sink, configure) {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("vendorwatch: cannot start worker threads: {e}");
-            return EXIT_FATAL;
-        }
-    };
-    pipeline::scan_with(&inputs, &mut dispatcher, &mut stats);
-    if args.stats && format == OutputFormat::Eve {
-        dispatcher.drain(stats.packets);
-        crate::live::write_stats_record(&mut dispatcher, &stats, None, started);
-    }
-    let lines = dispatcher.lines_written();
-    let (results, output_result) = dispatcher.finish();
-    let merged = crate::parallel::merge_results(results, &mut stats);
-    let written = merged.records + lines;
-    if !args.quiet {
-        let mut err = io::stderr().lock();
-        let _ = write_summary(
-            &mut err,
-            &stats,
-            &merged.detect,
-            &merged.inventory,
-            &merged.suppress,
-            written,
-        );
-    }
-    if let Err(e) = output_result {
-        return eve_write_failed(args.eve.as_deref(), &e);
-    }
-    scan_exit_status(&stats, written)
-}
-
-/// Report that the EVE output (`--eve` FILE, else stdout) failed; the exit status for it.
-pub(crate) fn eve_write_failed(eve: Option<&std::path::Path>, e: &io::Error) -> i32 {
-    let target = eve.map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
-    eprintln!("vendorwatch: {target}: writing EVE records failed: {e}");
-    EXIT_FATAL
-}
-
-/// The exit status of a scan that wrote its output: stopped by a signal, an input not read
-/// to its end, or all well.
-fn scan_exit_status(stats: &ScanStats, written: u64) -> i32 {
-    if let Some(sig) = stats.stopped_by {
-        eprintln!(
-            "vendorwatch: stopped by signal {sig} after {} packet(s); {written} record(s) written",
-            stats.packets
-        );
-        return EXIT_SIGNAL_BASE + sig;
-    }
-    if stats.files_failed > 0 || !stats.errors.is_empty() {
-        EXIT_INPUT_ERROR
-    } else {
-        EXIT_OK
     }
 }
 
@@ -951,11 +273,14 @@ pub fn sigs_check_report(rules: &RuleSet) -> String {
         if total[4] > 0 && !pack.port_rules {
             let _ = writeln!(
                 out,
-                "  ports are matched only with `scan --enable-port-rules` (or port_rules = true)"
+                "  ports are matched only with --enable-port-rules (scan, live) or port_rules = true"
             );
         }
         if total[5] > 0 {
-            let _ = writeln!(out, "  ja4 fingerprints are stored, not matched yet");
+            let _ = writeln!(
+                out,
+                "  ja4 fingerprints are matched against TLS and QUIC ClientHellos (observation tls-ja4)"
+            );
         }
         let of_pack = || rules.rules.iter().filter(|r| r.pack == pi);
         let payloads: usize = of_pack().map(|r| r.payloads.len()).sum();
@@ -1186,7 +511,7 @@ pub fn sigs_test_report(rules: &RuleSet, name: &str) -> (String, i32) {
                     if pack_on {
                         ""
                     } else {
-                        "; matched only with scan --enable-port-rules"
+                        "; matched only with --enable-port-rules"
                     }
                 );
                 (out, EXIT_OK)

@@ -5,8 +5,9 @@
 //!
 //! - SIGINT / SIGTERM: stop (the reader drains the workers, flushes, prints the summary, exits
 //!   0). A second one exits at once with 128 + the signal number.
-//! - SIGHUP: reload the signatures (a set with errors is reported and the old one kept) and
-//!   reopen the `--eve` file (for logrotate).
+//! - SIGHUP: reload the signatures, compiled once here and published to every worker (a set
+//!   with errors is reported and the old one kept), and reopen the `--eve` file (logrotate).
+//! - SIGUSR1: write the `--report` file now, without stopping.
 //! - Every `--stats-interval`: a `stats` record is due.
 
 use std::future::Future;
@@ -18,8 +19,8 @@ use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::parallel::RULES;
-use crate::sigs::{RuleSet, SigError};
+use vendorwatch::engine::RulesSlot;
+use vendorwatch::sigs::{CompiledRules, SigError};
 
 /// Flags the control thread sets and the reader reads.
 #[derive(Default)]
@@ -28,8 +29,10 @@ pub struct Flags {
     pub stop: AtomicI32,
     /// A stats record is due.
     pub stats_due: AtomicBool,
-    /// The EVE file should be reopened (shared with [`crate::output::reopen::ReopenableFile`]).
+    /// The EVE file should be reopened (shared with the EVE file writer).
     pub reopen: Arc<AtomicBool>,
+    /// The report should be written now (SIGUSR1).
+    pub report_due: AtomicBool,
 }
 
 impl Flags {
@@ -42,13 +45,20 @@ impl Flags {
     }
 }
 
-type Loader = Box<dyn Fn() -> Result<RuleSet, Vec<SigError>> + Send>;
+/// How SIGHUP reloads: load and compile the packs (on this thread, once), then publish to
+/// the slot every worker watches.
+pub struct Reload {
+    /// Where the compiled set is published.
+    pub slot: Arc<RulesSlot>,
+    /// Loads and compiles the packs the command line named.
+    pub load: Box<dyn Fn() -> Result<Arc<CompiledRules>, Vec<SigError>> + Send>,
+}
 
 /// Start the control thread; returns once every handler is installed.
 pub fn start(
     flags: Arc<Flags>,
     stats_interval: Option<Duration>,
-    load_rules: Loader,
+    reload_rules: Reload,
 ) -> io::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -63,9 +73,10 @@ pub fn start(
                         signal(SignalKind::terminate())?,
                         signal(SignalKind::interrupt())?,
                         signal(SignalKind::hangup())?,
+                        signal(SignalKind::user_defined1())?,
                     ))
                 })();
-                let (mut term, mut int, mut hup) = match installed {
+                let (mut term, mut int, mut hup, mut usr1) = match installed {
                     Ok(s) => s,
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
@@ -88,8 +99,14 @@ pub fn start(
                 let f = Arc::clone(&flags);
                 tasks.push(Box::pin(async move {
                     while hup.recv().await.is_some() {
-                        reload(&load_rules);
+                        reload(&reload_rules);
                         f.reopen.store(true, Ordering::Relaxed);
+                    }
+                }));
+                let f = Arc::clone(&flags);
+                tasks.push(Box::pin(async move {
+                    while usr1.recv().await.is_some() {
+                        f.report_due.store(true, Ordering::Relaxed);
                     }
                 }));
                 if let Some(every) = stats_interval {
@@ -124,11 +141,11 @@ fn on_stop(flags: &Flags, sig: i32) {
     eprintln!("vendorwatch: signal {sig}: stopping (drain, flush, summary)");
 }
 
-fn reload(load: &Loader) {
-    match load() {
-        Ok(rules) => {
-            let n = rules.rules.len();
-            RULES.publish(rules);
+fn reload(reload: &Reload) {
+    match (reload.load)() {
+        Ok(compiled) => {
+            let n = compiled.rules.rules.len();
+            reload.slot.publish(compiled);
             eprintln!("vendorwatch: SIGHUP: signatures reloaded ({n} rule(s))");
         }
         Err(errors) => {

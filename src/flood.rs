@@ -11,8 +11,6 @@
 //! Packets come 100,000 a second of capture time, so a flood of a few million packets stays
 //! well inside every timeout: what the tables drop is dropped by the caps, not by time.
 
-use std::io;
-
 use aes::Aes128;
 use aes::cipher::{BlockEncrypt, KeyInit, generic_array::GenericArray};
 use aes_gcm::Aes128Gcm;
@@ -23,12 +21,12 @@ use crate::capture::{Timestamp, linktype};
 use crate::decode::{Decoder, DecoderConfig, DefragConfig};
 use crate::detect::answers::ResolvedIps;
 use crate::detect::suppress::{DEFAULT_CAPACITY, DEFAULT_WINDOW_SECS, Suppressor};
-use crate::detect::{Detector, FlowMeta, LogSelection, RESOLVED_CAPACITY};
+use crate::detect::{Detector, LogSelection, RESOLVED_CAPACITY};
 use crate::flow::quic::{QuicConfig, QuicFlows};
 use crate::flow::{FlowConfig, FlowTable};
-use crate::output::eve::EveWriter;
 use crate::pipeline::process;
 use crate::proto::quic::{Flavor, client_initial_material};
+use crate::record::{FlowMeta, NullSink};
 use crate::sigs::RuleSet;
 
 /// Packets per second of capture time.
@@ -150,7 +148,10 @@ fn stages(caps: &Caps) -> (Decoder, FlowTable, Detector) {
     flows.quic = QuicFlows::new(caps.quic);
     let rules = RuleSet::bundled().unwrap_or_default();
     let mut detector = Detector::new(rules, LogSelection::default());
-    detector.suppress = Suppressor::new(DEFAULT_WINDOW_SECS, caps.suppress);
+    detector.set_suppressor(std::sync::Arc::new(std::sync::Mutex::new(Suppressor::new(
+        DEFAULT_WINDOW_SECS,
+        caps.suppress,
+    ))));
     detector.resolved = ResolvedIps::new(caps.resolved);
     (decoder, flows, detector)
 }
@@ -328,7 +329,7 @@ pub fn dns_message(name: &str, response: Option<[u8; 4]>) -> Vec<u8> {
 /// table after every packet.
 pub fn run(kind: Kind, n: u64, caps: &Caps) -> Report {
     let (mut decoder, mut flows, mut detector) = stages(caps);
-    let mut out = EveWriter::new(Box::new(io::sink()));
+    let mut out = NullSink;
     let mut report = Report {
         packets: n,
         ..Report::default()
@@ -459,7 +460,7 @@ pub fn run(kind: Kind, n: u64, caps: &Caps) -> Report {
             caps.suppress,
             None,
             detector.stats.alerts,
-            detector.suppress.evictions,
+            detector.suppressor().lock().map_or(0, |s| s.evictions),
             "suppression keys evicted at the cap",
         ),
     };
@@ -474,7 +475,7 @@ fn held(kind: Kind, decoder: &Decoder, flows: &FlowTable, detector: &Detector) -
         Kind::Fragments => decoder.defrag_held(),
         Kind::QuicInitials => (flows.quic.pending(), flows.quic.held_bytes()),
         Kind::DnsAnswers => (detector.resolved.len(), 0),
-        Kind::Suppression => (detector.suppress.len(), 0),
+        Kind::Suppression => (detector.suppressor().lock().map_or(0, |s| s.len()), 0),
     }
 }
 
@@ -485,6 +486,6 @@ fn table_memory(kind: Kind, decoder: &Decoder, flows: &FlowTable, detector: &Det
         Kind::Fragments => decoder.defrag_held().1,
         Kind::QuicInitials => flows.quic.held_bytes(),
         Kind::DnsAnswers => detector.resolved.memory_bytes(),
-        Kind::Suppression => detector.suppress.memory_bytes(),
+        Kind::Suppression => detector.suppressor().lock().map_or(0, |s| s.memory_bytes()),
     }
 }

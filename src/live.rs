@@ -1,121 +1,176 @@
 //! `vendorwatch live`: open the interfaces, drop privileges, start the control thread, then
-//! read packets into the same stages as `scan` (in the reader's thread with `--workers 1`,
-//! through [`Dispatcher`] otherwise) until a stop signal; then drain, flush, write a last
-//! `stats` record and the summary, and exit 0.
+//! read packets into the same engine and outputs as `scan` (in the reader's thread with
+//! `--workers 1`, through the dispatcher otherwise) until a stop signal; then drain, flush,
+//! write a last `stats` record, the report and the summary, and exit 0.
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::capture::live::{LiveConfig, LiveSource};
-use crate::cli::{
-    EXIT_FATAL, EXIT_INPUT_ERROR, EXIT_OK, LiveArgs, eve_write_failed, load_rules, log_and_rules,
-};
+use clap::Args;
+
+use crate::args::{OutputArgs, StageArgs, load_rules};
 use crate::control::{self, Flags};
-use crate::decode::{self, Decoder, DecoderConfig};
-use crate::detect::Detector;
-use crate::flow::FlowTable;
-use crate::output::eve::EveWriter;
-use crate::output::json::JsonWriter;
-use crate::output::reopen::ReopenableFile;
-use crate::output::stats::{CaptureCounters, StatsInput, now, write_stats};
-use crate::output::summary::write_summary;
-use crate::parallel::{Dispatcher, RULES, merge_results};
-use crate::pipeline::{InThread, PacketHandler, ScanStats, Stages};
+use crate::exit::{EXIT_FATAL, EXIT_INPUT_ERROR, EXIT_OK, eve_write_failed};
+use crate::session::{self, Driver, ReportTarget};
+use crate::summary::Job;
+use vendorwatch::capture::live::{LiveConfig, LiveSource};
+use vendorwatch::decode;
+use vendorwatch::engine::Engine;
+use vendorwatch::output::metrics::MetricsServer;
+use vendorwatch::output::reopen::ReopenableFile;
+use vendorwatch::pipeline::{self, PacketHandler, ScanStats};
+
+/// Options of `live`: the capture, then the stage and output options `scan` has too.
+#[derive(Args, Debug)]
+pub struct LiveArgs {
+    /// Interface to capture on (repeatable); records name it in `in_iface`. When one of
+    /// several fails while running, the others go on and the loss is reported.
+    #[arg(short = 'i', long = "interface", value_name = "IFACE", required = true)]
+    pub interfaces: Vec<String>,
+    /// BPF filter (tcpdump syntax). Default: none, every packet (tunnels and odd ports matter).
+    #[arg(long, value_name = "FILTER")]
+    pub bpf: Option<String>,
+    /// Bytes kept of each packet.
+    #[arg(long, value_name = "BYTES", default_value_t = 262_144)]
+    pub snaplen: i32,
+    /// Kernel capture buffer per interface, in bytes (libpcap's default when not given).
+    #[arg(long, value_name = "BYTES")]
+    pub buffer_size: Option<i32>,
+    /// Do not put the interfaces in promiscuous mode.
+    #[arg(long)]
+    pub no_promisc: bool,
+    /// Write an EVE `stats` record every SECS seconds (0: only at exit).
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub stats_interval: u64,
+    /// After opening the capture, switch to this user (as tcpdump -Z).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    #[command(flatten)]
+    pub stage: StageArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
 
 /// Longest time records wait in a buffer (or a batch) under a steady trickle of packets.
 const FLUSH_EVERY: Duration = Duration::from_millis(200);
 
-/// Build a `stats` record from the counters now and hand it to the output.
-pub fn write_stats_record(
-    handler: &mut dyn PacketHandler,
-    stats: &ScanStats,
-    capture: Option<CaptureCounters>,
-    started: Instant,
-) {
-    let counters = handler.counters();
-    let input = StatsInput {
-        uptime_secs: started.elapsed().as_secs(),
-        capture,
-        packets: stats.packets,
-        bytes: stats.bytes,
-        // Skips are counted by the reader's thread (one worker) or by the workers.
-        invalid: stats.skipped.iter().sum::<u64>() + counters.skipped,
-        counters,
-    };
-    let mut json = JsonWriter::new();
-    write_stats(&mut json, now(), &input);
-    handler.write_line(json.as_bytes());
-}
-
 /// Why the read loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ended {
     Signal,
     AllInterfacesLost,
     OutputFailed,
 }
 
-/// Read until a stop signal, every interface is lost, or the output fails.
-fn read_loop(
-    source: &mut LiveSource,
-    handler: &mut dyn PacketHandler,
-    flags: &Flags,
-    stats: &mut ScanStats,
+/// Reads the interfaces into the engine until stopped.
+struct LiveDriver {
+    source: LiveSource,
+    flags: Arc<Flags>,
     started: Instant,
-) -> Ended {
-    let mut pcap_cnt = 0u64;
-    let mut last_flush = Instant::now();
-    loop {
-        if flags.stop_signal().is_some() {
-            return Ended::Signal;
+    metrics: Option<Arc<MetricsServer>>,
+    report: Option<ReportTarget>,
+    ended: Ended,
+}
+
+impl LiveDriver {
+    fn write_stats<H: PacketHandler>(&mut self, handler: &mut H, stats: &mut ScanStats) {
+        handler.drain(stats.read.packets);
+        stats.read.capture = Some(self.source.counters());
+        let snap = pipeline::snapshot(&*handler, &stats.read, self.started);
+        handler.write_stats(&snap);
+        if let Some(m) = &self.metrics {
+            m.set_stats(&snap);
         }
-        let n = source.read(|packet| {
-            stats.packets += 1;
-            stats.bytes += u64::from(packet.orig_len);
-            pcap_cnt += 1;
-            let _ = handler.handle(packet, pcap_cnt, stats);
-            !handler.failed()
-        });
-        for line in source.take_lost() {
-            eprintln!(
-                "vendorwatch: {line}; {} interface(s) still capturing",
-                source.alive()
-            );
-            stats.errors.push(line);
-        }
-        if n == 0 || last_flush.elapsed() >= FLUSH_EVERY {
-            handler.idle();
-            last_flush = Instant::now();
-        }
-        if flags.stats_due.swap(false, Ordering::Relaxed) {
-            let capture = source.counters();
-            write_stats_record(handler, stats, Some(capture), started);
-            handler.idle();
-        }
-        if handler.failed() {
-            return Ended::OutputFailed;
-        }
-        if source.alive() == 0 {
-            return Ended::AllInterfacesLost;
+    }
+
+    fn write_report(&self) {
+        if let Some(report) = &self.report {
+            match report.write() {
+                Ok(()) => eprintln!(
+                    "vendorwatch: SIGUSR1: report written to {}",
+                    report.path.display()
+                ),
+                Err(e) => eprintln!(
+                    "vendorwatch: {}: writing the report failed: {e}",
+                    report.path.display()
+                ),
+            }
         }
     }
 }
 
+impl Driver for LiveDriver {
+    fn drive<H: PacketHandler>(&mut self, handler: &mut H, stats: &mut ScanStats) {
+        handler.set_pcap_filename("");
+        let mut pcap_cnt = 0u64;
+        let mut last_flush = Instant::now();
+        let mut last_metrics = Instant::now();
+        self.ended = loop {
+            if self.flags.stop_signal().is_some() {
+                break Ended::Signal;
+            }
+            let n = self.source.read(|packet| {
+                stats.read.packets += 1;
+                stats.read.bytes += u64::from(packet.orig_len);
+                pcap_cnt += 1;
+                let _ = handler.handle(packet, pcap_cnt);
+                !handler.failed()
+            });
+            for line in self.source.take_lost() {
+                eprintln!(
+                    "vendorwatch: {line}; {} interface(s) still capturing",
+                    self.source.alive()
+                );
+                stats.errors.push(line);
+            }
+            if n == 0 || last_flush.elapsed() >= FLUSH_EVERY {
+                handler.idle();
+                last_flush = Instant::now();
+            }
+            if let Some(m) = &self.metrics
+                && last_metrics.elapsed() >= FLUSH_EVERY
+            {
+                stats.read.capture = Some(self.source.counters());
+                m.set_stats(&pipeline::snapshot(&*handler, &stats.read, self.started));
+                last_metrics = Instant::now();
+            }
+            if self.flags.stats_due.swap(false, Ordering::Relaxed) {
+                self.write_stats(handler, stats);
+            }
+            if self.flags.report_due.swap(false, Ordering::Relaxed) {
+                handler.drain(stats.read.packets);
+                handler.idle();
+                self.write_report();
+            }
+            if handler.failed() {
+                break Ended::OutputFailed;
+            }
+            if self.source.alive() == 0 {
+                break Ended::AllInterfacesLost;
+            }
+        };
+        // The flows still held are decided before the last stats record counts them.
+        handler.end_input();
+        self.write_stats(handler, stats);
+    }
+}
+
 /// Run `vendorwatch live`; the exit status.
-pub(crate) fn run(args: LiveArgs) -> i32 {
+pub fn run(args: LiveArgs) -> i32 {
     let started = Instant::now();
-    let (log, rules) = match log_and_rules(&args.log, &args.sigs) {
+    let (config, rules) = match args.stage.config_and_rules() {
         Ok(both) => both,
         Err(status) => return status,
     };
-    let config = LiveConfig {
+    let capture = LiveConfig {
         snaplen: args.snaplen.max(64),
         buffer_size: args.buffer_size,
         promisc: !args.no_promisc,
         bpf: args.bpf.clone(),
     };
-    let mut source = match LiveSource::open(&args.interfaces, &config) {
+    let source = match LiveSource::open(&args.interfaces, &capture) {
         Ok(s) => s,
         Err(line) => {
             eprintln!("vendorwatch: {line}");
@@ -123,9 +178,10 @@ pub(crate) fn run(args: LiveArgs) -> i32 {
         }
     };
     let flags = Arc::new(Flags::default());
-    let sink: Box<dyn Write + Send> = match &args.eve {
+    // The EVE file is reopened by path on SIGHUP (logrotate).
+    let eve: Option<Box<dyn Write + Send>> = match &args.output.eve {
         Some(path) => match ReopenableFile::create(path.clone(), Arc::clone(&flags.reopen)) {
-            Ok(f) => Box::new(f),
+            Ok(f) => Some(Box::new(f)),
             Err(e) => {
                 eprintln!(
                     "vendorwatch: {}: cannot create EVE file: {e}",
@@ -134,7 +190,14 @@ pub(crate) fn run(args: LiveArgs) -> i32 {
                 return EXIT_FATAL;
             }
         },
-        None => Box::new(io::stdout()),
+        None => None,
+    };
+    let outputs = match session::open_outputs(&args.output, eve, args.interfaces.clone()) {
+        Ok(o) => o,
+        Err(line) => {
+            eprintln!("vendorwatch: {line}");
+            return EXIT_FATAL;
+        }
     };
     if let Some(user) = &args.user
         && let Err(line) = crate::privdrop::drop_to(user)
@@ -142,35 +205,19 @@ pub(crate) fn run(args: LiveArgs) -> i32 {
         eprintln!("vendorwatch: {line}");
         return EXIT_FATAL;
     }
-    let sig_args = args.sigs.clone();
+    let engine = Engine::new(config, rules);
+    let sig_args = args.stage.sigs.clone();
+    let options = args.stage.match_options();
     let interval = (args.stats_interval > 0).then(|| Duration::from_secs(args.stats_interval));
-    if let Err(e) = control::start(
-        Arc::clone(&flags),
-        interval,
-        Box::new(move || load_rules(&sig_args)),
-    ) {
+    let reload = control::Reload {
+        slot: Arc::clone(engine.rules()),
+        load: Box::new(move || load_rules(&sig_args).map(|rules| Engine::compile(options, rules))),
+    };
+    if let Err(e) = control::start(Arc::clone(&flags), interval, reload) {
         eprintln!("vendorwatch: cannot start the control thread: {e}");
         return EXIT_FATAL;
     }
-    let workers = args.workers.count();
-    let mut decoder_config = DecoderConfig::default();
-    decoder_config.vxlan_ports.extend(&args.vxlan_ports);
-    decoder_config.defrag = args.flow.defrag_config();
-    // The same caps as `scan` (see docs/caps.md), per worker.
-    let make_stages = || {
-        let mut detector = Detector::new(rules.clone(), log);
-        detector.suppress =
-            crate::detect::suppress::Suppressor::new(args.suppress_window, args.suppress_capacity);
-        detector.resolved = crate::detect::answers::ResolvedIps::new(args.flow.resolved_capacity);
-        let mut flows = FlowTable::new(args.flow.config());
-        flows.quic = crate::flow::quic::QuicFlows::new(args.flow.quic_config());
-        Stages {
-            decoder: Decoder::new(decoder_config.clone()),
-            flows,
-            detector,
-            rules_generation: RULES.generation(),
-        }
-    };
+    let workers = args.stage.workers.count();
     let described: Vec<String> = source
         .describe()
         .into_iter()
@@ -187,83 +234,34 @@ pub(crate) fn run(args: LiveArgs) -> i32 {
         "vendorwatch: capturing on {}; {workers} worker(s)",
         described.join(", ")
     );
-
-    let mut stats = ScanStats::default();
-    let (ended, detect_stats, inventory, suppress, written, output_result) = if workers <= 1 {
-        let mut stages = make_stages();
-        let mut out = EveWriter::new(sink);
-        let ended = {
-            let mut handler = InThread {
-                stages: &mut stages,
-                out: &mut out,
-                tick: None,
-            };
-            let ended = read_loop(&mut source, &mut handler, &flags, &mut stats, started);
-            handler.end_input();
-            let capture = source.counters();
-            write_stats_record(&mut handler, &stats, Some(capture), started);
-            ended
-        };
-        stats.decode = stages.decoder.stats();
-        stats.flow = stages.flows.stats;
-        stats.quic = stages.flows.quic.stats();
-        let written = out.records();
-        let result = out.finish().map(|_| ());
-        let detector = stages.detector;
-        (
-            ended,
-            detector.stats,
-            detector.inventory,
-            detector.suppress,
-            written,
-            result,
-        )
-    } else {
-        let all: Vec<Stages> = (0..workers).map(|_| make_stages()).collect();
-        let mut dispatcher = match Dispatcher::start(
-            all,
-            decoder_config.clone(),
-            sink,
-            Arc::new(|_: &mut EveWriter| {}),
-        ) {
-            Ok(d) => d,
-            Err(e) => {
-                eprintln!("vendorwatch: cannot start worker threads: {e}");
-                return EXIT_FATAL;
-            }
-        };
-        let ended = read_loop(&mut source, &mut dispatcher, &flags, &mut stats, started);
-        // Drain the workers first, so the last stats record counts every packet.
-        dispatcher.drain(stats.packets);
-        let capture = source.counters();
-        write_stats_record(&mut dispatcher, &stats, Some(capture), started);
-        let lines = dispatcher.lines_written();
-        let (results, result) = dispatcher.finish();
-        let merged = merge_results(results, &mut stats);
-        (
-            ended,
-            merged.detect,
-            merged.inventory,
-            merged.suppress,
-            merged.records + lines,
-            result,
-        )
+    let eve_label = outputs.eve_label.clone();
+    let mut driver = LiveDriver {
+        source,
+        flags,
+        started,
+        metrics: outputs.metrics.clone(),
+        report: outputs.report.clone(),
+        ended: Ended::Signal,
     };
-    if !args.quiet {
-        let mut err = io::stderr().lock();
-        let _ = write_summary(
-            &mut err,
-            &stats,
-            &detect_stats,
-            &inventory,
-            &suppress,
-            written,
-        );
+    let mut stats = ScanStats::default();
+    let done = match session::run(&engine, outputs, workers, &mut driver, &mut stats) {
+        Ok(done) => done,
+        Err(line) => {
+            eprintln!("vendorwatch: {line}");
+            return EXIT_FATAL;
+        }
+    };
+    if !args.output.quiet {
+        session::print_summary(Job::Live, &engine, &stats, &done);
     }
-    if let Err(e) = output_result {
-        return eve_write_failed(args.eve.as_deref(), &e);
+    if let Some(e) = &done.hub.error {
+        return eve_write_failed(&eve_label, e);
     }
-    match ended {
+    if let Some(line) = &done.report_error {
+        eprintln!("vendorwatch: {line}");
+        return EXIT_FATAL;
+    }
+    match driver.ended {
         Ended::Signal => EXIT_OK,
         Ended::AllInterfacesLost => {
             eprintln!("vendorwatch: every interface was lost; stopping");

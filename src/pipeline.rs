@@ -1,5 +1,7 @@
-//! The offline job: expand inputs, read each capture, decode, track flows, detect, write. One
-//! thread for now; the reader hands borrowed packets straight down the stages.
+//! The reading loop and the per-packet stages: expand inputs, read each capture, and hand
+//! each packet to a [`PacketHandler`]: the stages in the reader's thread ([`InThread`],
+//! `--workers 1`) or the dispatcher to workers (`crate::parallel`). Detection hands its
+//! records to a [`RecordSink`]; nothing here formats or writes.
 
 use std::cell::Cell;
 use std::fs::File;
@@ -14,10 +16,11 @@ use flate2::read::MultiGzDecoder;
 
 use crate::capture::Packet;
 use crate::capture::file::{Block, CaptureError, CaptureErrorKind, CaptureReader};
-use crate::decode::{DecodeStats, Decoded, Decoder, L4Proto, SkipReason};
-use crate::detect::{Detector, FlowMeta};
+use crate::decode::{Decoded, Decoder, L4Proto, SkipReason};
+use crate::detect::Detector;
 use crate::flow::{AppEvent, AppSink, FlowTable, Pending};
-use crate::output::eve::EveWriter;
+use crate::record::counters::{Counters, ReadCounters, StatsSnapshot};
+use crate::record::{FlowMeta, RecordSink};
 
 /// One input as the user named it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,31 +41,16 @@ impl Input {
     }
 }
 
-/// Counters of a scan, printed in the summary.
+/// What the reader counted, and what went wrong, for the summary and the exit status. The
+/// stages' counters come from the handler ([`PacketHandler::counters`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScanStats {
-    /// Captures read to the end without error.
-    pub files_ok: u64,
-    /// Inputs that could not be opened or read completely.
-    pub files_failed: u64,
+    /// Inputs, packets and bytes read; kernel counters (live).
+    pub read: ReadCounters,
     /// Files in scanned directories skipped because they are not captures.
     pub files_not_captures: u64,
-    /// Packets read.
-    pub packets: u64,
-    /// Bytes on the wire (original lengths).
-    pub bytes: u64,
-    /// Packets not decoded, by [`SkipReason::index`].
-    pub skipped: [u64; SkipReason::ALL.len()],
-    /// What the decoder did (tunnels, reassembly), copied at the end of the scan.
-    pub decode: DecodeStats,
     /// One line per error, as printed.
     pub errors: Vec<String>,
-    /// Flow table and reassembly counters.
-    pub flow: crate::flow::FlowStats,
-    /// What the QUIC Initial decoder did.
-    pub quic: crate::flow::quic::QuicStats,
-    /// The DNS answer table (addresses resolved from matched names).
-    pub answers: crate::detect::answers::AnswerStats,
     /// The signal (SIGTERM, SIGINT) that stopped the scan early, if one did.
     pub stopped_by: Option<i32>,
 }
@@ -171,17 +159,29 @@ fn fail(stats: &mut ScanStats, line: String) {
     stats.errors.push(line);
 }
 
-/// Scan every input in order. Errors are printed as they happen and counted; the scan goes on
-/// with the next input. Returns early only when the output has failed (nothing more could be
-/// written).
-pub fn scan(inputs: &[Input], stages: &mut Stages, out: &mut EveWriter, stats: &mut ScanStats) {
-    scan_with_tick(inputs, stages, out, stats, &mut |_, _, _| {});
-}
+/// Called every [`TICK_PACKETS`] packets and after each input with the counters so far
+/// (the metrics endpoint).
+pub type Tick<'a> = &'a mut dyn FnMut(&StatsSnapshot);
+
+/// Packets between two calls of the tick (and one after each input).
+pub const TICK_PACKETS: u64 = 64;
 
 /// Scan every input in order, handing each packet to `handler` (the stages in this thread, or
-/// the dispatcher to the workers of `--workers N`).
-pub fn scan_with<H: PacketHandler>(inputs: &[Input], handler: &mut H, stats: &mut ScanStats) {
-    scan_inputs(inputs, handler, stats);
+/// the dispatcher to the workers of `--workers N`). Errors are printed as they happen and
+/// counted; the scan goes on with the next input. Returns early only when the output has
+/// failed (nothing more could be written) or a stop signal came.
+pub fn scan<H: PacketHandler>(
+    inputs: &[Input],
+    handler: &mut H,
+    stats: &mut ScanStats,
+    tick: Option<Tick<'_>>,
+) {
+    let mut reader = Reader {
+        handler,
+        tick,
+        started: std::time::Instant::now(),
+    };
+    scan_inputs(inputs, &mut reader, stats);
 }
 
 /// Where the reader hands each packet: the stages in the reader's own thread
@@ -190,12 +190,7 @@ pub fn scan_with<H: PacketHandler>(inputs: &[Input], handler: &mut H, stats: &mu
 pub trait PacketHandler {
     /// Handle one packet; `Err` says why it was not decoded (the reader reports an unknown
     /// link type once per input). Skips are counted by whoever decodes.
-    fn handle(
-        &mut self,
-        packet: &Packet<'_>,
-        pcap_cnt: u64,
-        stats: &mut ScanStats,
-    ) -> Result<(), SkipReason>;
+    fn handle(&mut self, packet: &Packet<'_>, pcap_cnt: u64) -> Result<(), SkipReason>;
     /// Name of the capture now being read (EVE `pcap_filename`; empty for live capture).
     fn set_pcap_filename(&mut self, name: &str);
     /// The reader's block that the next packets lie in (see [`Block`]), called when it
@@ -206,112 +201,93 @@ pub trait PacketHandler {
     fn failed(&self) -> bool;
     /// No packet is waiting (live capture): push out what is buffered, take up reloaded rules.
     fn idle(&mut self) {}
-    /// Write one finished EVE line (a `stats` record) in order with the alerts.
-    fn write_line(&mut self, line: &[u8]);
-    /// Counters so far, merged over workers (for the `stats` record).
+    /// Write a `stats` record in order with the alerts (counters already gathered).
+    fn write_stats(&mut self, snapshot: &StatsSnapshot);
+    /// Counters of the stages so far, summed over workers.
     fn counters(&self) -> Counters;
-    /// Every [`TICK_PACKETS`] packets and after each input (metrics; in-thread only).
-    fn tick(&mut self, _stats: &mut ScanStats) {}
+    /// Wait (bounded) until every packet handed so far is processed, so counters read next
+    /// count them all (workers); nothing to wait for in the reader's thread.
+    fn drain(&mut self, _packets: u64) {}
     /// The input (file, or live capture) ended: decide what the flow layer still holds
     /// (connections to resolved addresses not yet decided), see [`finish_input`]. Workers
     /// do the same when their input changes and when they stop.
     fn end_input(&mut self) {}
 }
 
-/// Counters of the stages, summed over workers.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Counters {
-    /// Decoder counters.
-    pub decode: DecodeStats,
-    /// Flow table counters.
-    pub flow: crate::flow::FlowStats,
-    /// Detection counters.
-    pub detect: crate::detect::DetectStats,
-    /// Packets not decoded (all reasons).
-    pub skipped: u64,
-    /// Flows in the tables now.
-    pub active_flows: u64,
-    /// Alert repeats suppressed by this detector's own table (a table shared by workers is
-    /// counted once, by the dispatcher).
-    pub suppressed: u64,
+/// Gather the reader's and the stages' counters into one `stats` snapshot.
+pub fn snapshot<H: PacketHandler + ?Sized>(
+    handler: &H,
+    read: &ReadCounters,
+    started: std::time::Instant,
+) -> StatsSnapshot {
+    StatsSnapshot {
+        uptime_secs: started.elapsed().as_secs(),
+        read: *read,
+        counters: handler.counters(),
+    }
 }
 
-/// The stages run in the reader's thread: today's single-threaded path, packet order kept.
-pub struct InThread<'a> {
+/// The handler and the tick, as the reading loop sees them.
+struct Reader<'h, 't, H: PacketHandler> {
+    handler: &'h mut H,
+    tick: Option<Tick<'t>>,
+    started: std::time::Instant,
+}
+
+impl<H: PacketHandler> Reader<'_, '_, H> {
+    fn tick(&mut self, stats: &ScanStats) {
+        if let Some(tick) = self.tick.as_mut() {
+            let snap = snapshot(&*self.handler, &stats.read, self.started);
+            tick(&snap);
+        }
+    }
+}
+
+/// The stages run in the reader's thread: the single-threaded path, packet order kept.
+pub struct InThread<'a, S: RecordSink> {
     /// The stages.
     pub stages: &'a mut Stages,
-    /// The EVE writer.
-    pub out: &'a mut EveWriter,
-    /// Called every [`TICK_PACKETS`] packets and after each input.
-    pub tick: Option<Tick<'a>>,
+    /// Where records go.
+    pub sink: &'a mut S,
 }
 
-impl PacketHandler for InThread<'_> {
+impl<S: RecordSink> PacketHandler for InThread<'_, S> {
     #[inline]
-    fn handle(
-        &mut self,
-        packet: &Packet<'_>,
-        pcap_cnt: u64,
-        stats: &mut ScanStats,
-    ) -> Result<(), SkipReason> {
-        let Stages {
-            decoder,
-            flows,
-            detector,
-            ..
-        } = &mut *self.stages;
-        match decoder.decode(packet.link_type, packet.data, packet.ts) {
-            Ok(decoded) => {
-                let meta = FlowMeta::new(&decoded, packet.ts, pcap_cnt);
-                process(&decoded, &meta, flows, detector, self.out);
-                Ok(())
-            }
-            Err(reason) => {
-                stats.skipped[reason.index()] += 1;
-                Err(reason)
-            }
-        }
+    fn handle(&mut self, packet: &Packet<'_>, pcap_cnt: u64) -> Result<(), SkipReason> {
+        self.stages.handle(packet, pcap_cnt, self.sink)
     }
 
     fn set_pcap_filename(&mut self, name: &str) {
-        self.out.set_pcap_filename(name);
+        self.sink.begin_input(name);
         self.stages.detector.start_capture();
     }
 
     fn end_input(&mut self) {
-        finish_input(&mut self.stages.flows, &mut self.stages.detector, self.out);
+        finish_input(&mut self.stages.flows, &mut self.stages.detector, self.sink);
+        self.sink.flush();
     }
 
     fn failed(&self) -> bool {
-        self.out.failed()
+        self.sink.failed()
     }
 
     fn idle(&mut self) {
-        if let Some(rules) = crate::parallel::RULES.take_newer(&mut self.stages.rules_generation) {
-            self.stages.detector.set_rules(rules);
-        }
-        let _ = self.out.flush_buffer();
+        self.stages.take_reloaded_rules();
+        self.sink.flush();
     }
 
-    fn write_line(&mut self, line: &[u8]) {
-        self.out.write_line(line);
+    fn write_stats(&mut self, snapshot: &StatsSnapshot) {
+        self.sink.stats(snapshot);
+        self.sink.flush();
     }
 
     fn counters(&self) -> Counters {
         self.stages.counters()
     }
-
-    fn tick(&mut self, stats: &mut ScanStats) {
-        stats.decode = self.stages.decoder.stats();
-        stats.flow = self.stages.flows.stats;
-        stats.quic = self.stages.flows.quic.stats();
-        if let Some(tick) = self.tick.as_mut() {
-            tick(stats, &self.stages.detector, self.out);
-        }
-    }
 }
 
-/// The per-packet stages and their state, handed as one down the scan.
+/// The per-packet stages and their state: one set per worker, built by
+/// `crate::engine::Engine::stages`.
 pub struct Stages {
     /// Link layers, tunnels, IP reassembly.
     pub decoder: Decoder,
@@ -319,64 +295,87 @@ pub struct Stages {
     pub flows: FlowTable,
     /// Matching, alerts, inventory.
     pub detector: Detector,
-    /// Generation of the signatures the detector holds (SIGHUP reloads bump it).
+    /// Packets not decoded, by [`SkipReason::index`].
+    pub skipped: [u64; SkipReason::ALL.len()],
+    /// Where reloaded rules are published (SIGHUP), and the generation this set holds.
+    pub rules: Arc<crate::engine::RulesSlot>,
+    /// Generation of the rules the detector holds.
     pub rules_generation: u64,
 }
 
 impl Stages {
-    /// The stages' counters now.
+    /// Decode one packet and run it down the stages; records go to `sink`.
+    #[inline]
+    pub fn handle(
+        &mut self,
+        packet: &Packet<'_>,
+        pcap_cnt: u64,
+        sink: &mut dyn RecordSink,
+    ) -> Result<(), SkipReason> {
+        match self
+            .decoder
+            .decode(packet.link_type, packet.data, packet.ts)
+        {
+            Ok(decoded) => {
+                let meta = FlowMeta::new(&decoded, packet.ts, pcap_cnt).on_iface(packet.interface);
+                process(&decoded, &meta, &mut self.flows, &mut self.detector, sink);
+                Ok(())
+            }
+            Err(reason) => {
+                self.skipped[reason.index()] += 1;
+                Err(reason)
+            }
+        }
+    }
+
+    /// Take up rules a reload published since this set last looked (between batches).
+    pub fn take_reloaded_rules(&mut self) {
+        if let Some(rules) = self.rules.take_newer(&mut self.rules_generation) {
+            self.detector.set_rules(rules);
+        }
+    }
+
+    /// The stages' counters now (suppression is the shared table's: counted once, by
+    /// whoever sums the workers, see [`Stages::counters_with_suppression`]).
     pub fn counters(&self) -> Counters {
+        let mut c = self.counters_without_suppression();
+        c.suppress = self
+            .detector
+            .suppressor()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .stats();
+        c
+    }
+
+    /// The stages' own counters, without the shared suppression table's.
+    pub fn counters_without_suppression(&self) -> Counters {
         Counters {
             decode: self.decoder.stats(),
+            skipped: self.skipped,
             flow: self.flows.stats,
+            quic: self.flows.quic.stats(),
             detect: self.detector.stats,
-            skipped: 0,
+            answers: self.detector.resolved.stats,
+            suppress: Default::default(),
             active_flows: self.flows.len() as u64,
-            suppressed: if self.detector.shared_suppress.is_some() {
-                0
-            } else {
-                self.detector.suppress.suppressed
-            },
         }
     }
 }
 
-/// Packets between two calls of the tick (and one after each input).
-pub const TICK_PACKETS: u64 = 64;
-
-/// Called every [`TICK_PACKETS`] packets and after each input, e.g. to publish metrics; the
-/// decoder and flow counters in [`ScanStats`] are brought up to date before each call.
-pub type Tick<'a> = &'a mut dyn FnMut(&ScanStats, &Detector, &EveWriter);
-
-/// [`scan`] with a tick.
-pub fn scan_with_tick(
-    inputs: &[Input],
-    stages: &mut Stages,
-    out: &mut EveWriter,
-    stats: &mut ScanStats,
-    tick: Tick<'_>,
-) {
-    let mut handler = InThread {
-        stages: &mut *stages,
-        out,
-        tick: Some(tick),
-    };
-    scan_inputs(inputs, &mut handler, stats);
-    stats.decode = stages.decoder.stats();
-    stats.flow = stages.flows.stats;
-    stats.quic = stages.flows.quic.stats();
-    stats.answers = stages.detector.resolved.stats;
-}
-
 /// Generic over the handler so the per-packet call is direct (and inlined for [`InThread`]).
-fn scan_inputs<H: PacketHandler + ?Sized>(inputs: &[Input], out: &mut H, stats: &mut ScanStats) {
+fn scan_inputs<H: PacketHandler>(
+    inputs: &[Input],
+    out: &mut Reader<'_, '_, H>,
+    stats: &mut ScanStats,
+) {
     for input in inputs {
         if let Some(sig) = stop_signal() {
             stats.stopped_by = Some(sig);
             return;
         }
         let name = input.display_name();
-        out.set_pcap_filename(&name);
+        out.handler.set_pcap_filename(&name);
         let ok = match input {
             Input::Stdin => scan_stream(&name, StdinPump::spawn(), out, stats),
             Input::File(path) => match File::open(path) {
@@ -391,19 +390,19 @@ fn scan_inputs<H: PacketHandler + ?Sized>(inputs: &[Input], out: &mut H, stats: 
             },
         };
         // Connections to resolved addresses still undecided are decided at the input's end.
-        out.end_input();
+        out.handler.end_input();
         if let Some(sig) = stop_signal() {
             // Stopped in the middle of this input: not a damaged file.
             stats.stopped_by = Some(sig);
             return;
         }
         if ok {
-            stats.files_ok += 1;
+            stats.read.files_ok += 1;
         } else {
-            stats.files_failed += 1;
+            stats.read.files_failed += 1;
         }
         out.tick(stats);
-        if out.failed() {
+        if out.handler.failed() {
             return;
         }
     }
@@ -507,10 +506,10 @@ fn is_large_plain_file(file: &File) -> bool {
 }
 
 /// Scan one input, decompressing it first when it starts with gzip's magic number.
-fn scan_stream<R: Read, H: PacketHandler + ?Sized>(
+fn scan_stream<R: Read, H: PacketHandler>(
     name: &str,
     reader: R,
-    out: &mut H,
+    out: &mut Reader<'_, '_, H>,
     stats: &mut ScanStats,
 ) -> bool {
     let mut reader = BufReader::new(reader);
@@ -560,22 +559,22 @@ fn capture_error_line(name: &str, e: &CaptureError, compressed: Option<&Cell<u64
 }
 
 /// Scan one capture stream; false if it could not be read to its end (or a stop signal came).
-fn scan_reader<R: Read, H: PacketHandler + ?Sized>(
+fn scan_reader<R: Read, H: PacketHandler>(
     name: &str,
     reader: R,
     compressed: Option<&Cell<u64>>,
-    out: &mut H,
+    out: &mut Reader<'_, '_, H>,
     stats: &mut ScanStats,
 ) -> bool {
     scan_capture(name, CaptureReader::new(reader), compressed, out, stats)
 }
 
 /// Scan one opened capture; false if it could not be read to its end (or a stop signal came).
-fn scan_capture<R: Read, H: PacketHandler + ?Sized>(
+fn scan_capture<R: Read, H: PacketHandler>(
     name: &str,
     capture: Result<CaptureReader<R>, CaptureError>,
     compressed: Option<&Cell<u64>>,
-    out: &mut H,
+    out: &mut Reader<'_, '_, H>,
     stats: &mut ScanStats,
 ) -> bool {
     let mut capture = match capture {
@@ -588,16 +587,16 @@ fn scan_capture<R: Read, H: PacketHandler + ?Sized>(
         }
     };
     let ok = read_packets(name, &mut capture, compressed, out, stats);
-    out.set_block(None);
+    out.handler.set_block(None);
     ok
 }
 
 /// Hand every packet of `capture` to `out`; false if it could not be read to its end.
-fn read_packets<R: Read, H: PacketHandler + ?Sized>(
+fn read_packets<R: Read, H: PacketHandler>(
     name: &str,
     capture: &mut CaptureReader<R>,
     compressed: Option<&Cell<u64>>,
-    out: &mut H,
+    out: &mut Reader<'_, '_, H>,
     stats: &mut ScanStats,
 ) -> bool {
     // Link types already reported as unsupported in this file (a handful at most).
@@ -614,7 +613,7 @@ fn read_packets<R: Read, H: PacketHandler + ?Sized>(
             Ok(Some((p, block))) => {
                 if !std::ptr::eq(Arc::as_ptr(block), block_at) {
                     block_at = Arc::as_ptr(block);
-                    out.set_block(Some(block));
+                    out.handler.set_block(Some(block));
                 }
                 p
             }
@@ -627,10 +626,10 @@ fn read_packets<R: Read, H: PacketHandler + ?Sized>(
                 break;
             }
         };
-        stats.packets += 1;
-        stats.bytes += u64::from(packet.orig_len);
+        stats.read.packets += 1;
+        stats.read.bytes += u64::from(packet.orig_len);
         pcap_cnt += 1;
-        if let Err(reason) = out.handle(&packet, pcap_cnt, stats)
+        if let Err(reason) = out.handler.handle(&packet, pcap_cnt)
             && reason == SkipReason::UnknownLinkType
             && !reported_link_types.contains(&packet.link_type)
         {
@@ -647,7 +646,7 @@ fn read_packets<R: Read, H: PacketHandler + ?Sized>(
         if pcap_cnt.is_multiple_of(TICK_PACKETS) {
             out.tick(stats);
         }
-        if out.failed() {
+        if out.handler.failed() {
             return false;
         }
     }
@@ -662,7 +661,7 @@ pub fn process(
     meta: &FlowMeta,
     flows: &mut FlowTable,
     detector: &mut Detector,
-    out: &mut EveWriter,
+    out: &mut dyn RecordSink,
 ) {
     detector.on_connection(pkt, meta, out);
     detector.on_packet(pkt, meta, out);
@@ -685,7 +684,7 @@ pub fn process(
 
 /// The end of an input: TCP connections to resolved addresses that have not shown a name yet
 /// are decided without one (`resolved-ip`, reported with each flow's latest packet).
-pub fn finish_input(flows: &mut FlowTable, detector: &mut Detector, out: &mut EveWriter) {
+pub fn finish_input(flows: &mut FlowTable, detector: &mut Detector, out: &mut dyn RecordSink) {
     let mut sink = DetectSink {
         detector,
         meta: None,
@@ -699,7 +698,7 @@ struct DetectSink<'a, 'm> {
     detector: &'a mut Detector,
     /// The current packet (none at the end of an input).
     meta: Option<&'m FlowMeta>,
-    out: &'a mut EveWriter,
+    out: &'a mut dyn RecordSink,
 }
 
 impl AppSink for DetectSink<'_, '_> {

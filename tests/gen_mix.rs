@@ -3,33 +3,40 @@
 //! suppression off so every observation is its own alert) must alert on every planted
 //! observation of every kind, and on no frame without one.
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{self, Write};
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 use vendorwatch::capture::file::CaptureReader;
 use vendorwatch::decode::Decoder;
 use vendorwatch::detect::suppress::Suppressor;
-use vendorwatch::detect::{Detector, FlowMeta, LogSelection};
+use vendorwatch::detect::{Detector, LogSelection};
 use vendorwatch::flow::{FlowConfig, FlowTable};
-use vendorwatch::output::eve::EveWriter;
 use vendorwatch::pipeline::process;
+use vendorwatch::record::app::AppRecord;
+use vendorwatch::record::counters::StatsSnapshot;
+use vendorwatch::record::{Alert, FlowMeta, RecordSink};
 use vendorwatch::sigs::RuleSet;
 
 #[path = "../examples/gen-mix.rs"]
 mod gen_mix;
 
-#[derive(Clone, Default)]
-struct Shared(Rc<RefCell<Vec<u8>>>);
+/// Alerts by frame: the matched names detection handed forward, no format in between.
+#[derive(Default)]
+struct Alerts(BTreeMap<u64, BTreeSet<String>>);
 
-impl Write for Shared {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(buf);
-        Ok(buf.len())
+impl RecordSink for Alerts {
+    fn begin_input(&mut self, _: &str) {}
+    fn alert(&mut self, alert: &Alert<'_>) {
+        self.0
+            .entry(alert.flow.pcap_cnt)
+            .or_default()
+            .insert(alert.facts.matched_name.to_string());
     }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+    fn event(&mut self, _: &FlowMeta, _: &AppRecord) {}
+    fn stats(&mut self, _: &StatsSnapshot) {}
+    fn flush(&mut self) {}
+    fn failed(&self) -> bool {
+        false
     }
 }
 
@@ -61,11 +68,10 @@ fn every_planted_dns_and_sni_observation_alerts() {
     let (pcap, tsv, summary) = mix(60_000, 0x5eed_0009);
     let rules = RuleSet::bundled().expect("bundled packs load");
     let mut detector = Detector::new(rules, LogSelection::default());
-    detector.suppress = Suppressor::new(0, 1);
+    detector.set_suppressor(Arc::new(Mutex::new(Suppressor::new(0, 1))));
     let mut decoder = Decoder::default();
     let mut flows = FlowTable::new(FlowConfig::default());
-    let sink = Shared::default();
-    let mut out = EveWriter::new(Box::new(sink.clone()));
+    let mut out = Alerts::default();
     let mut reader = CaptureReader::new(&pcap[..]).expect("pcap header");
     let mut n = 0u64;
     while let Some(p) = reader.next_packet().expect("valid capture") {
@@ -75,20 +81,8 @@ fn every_planted_dns_and_sni_observation_alerts() {
             process(&d, &meta, &mut flows, &mut detector, &mut out);
         }
     }
-    out.finish().expect("eve written");
     assert_eq!(n, summary.packets);
-
-    let eve = String::from_utf8(sink.0.borrow().clone()).expect("utf-8 eve");
-    let mut alerts: BTreeMap<u64, BTreeSet<String>> = BTreeMap::new();
-    for line in eve.lines() {
-        let v: serde_json::Value = serde_json::from_str(line).expect("json line");
-        assert_eq!(v["event_type"], "alert");
-        let frame = v["pcap_cnt"].as_u64().expect("pcap_cnt");
-        let name = v["alert"]["metadata"]["matched_name"][0]
-            .as_str()
-            .expect("matched_name");
-        alerts.entry(frame).or_default().insert(name.to_string());
-    }
+    let alerts = out.0;
     let mut planted_frames = BTreeSet::new();
     let mut counts: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
     for line in tsv.lines().filter(|l| !l.starts_with('#')) {

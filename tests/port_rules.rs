@@ -10,8 +10,11 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 use vendorwatch::capture::Timestamp;
 use vendorwatch::decode::{Decoded, L4Proto, TcpFlags, VlanIds};
-use vendorwatch::detect::{Detector, FlowMeta, LogSelection};
-use vendorwatch::output::eve::EveWriter;
+use vendorwatch::detect::{Detector, LogSelection};
+use vendorwatch::output::formatter::{FormatConfig, Formatter};
+use vendorwatch::output::hub::OutputHub;
+use vendorwatch::record::FlowMeta;
+
 use vendorwatch::sigs::{MatchOptions, RuleSet};
 
 #[derive(Clone, Default)]
@@ -88,7 +91,10 @@ fn run(enable: bool, packets: &[Decoded<'static>]) -> Vec<Value> {
         },
     );
     let sink = Shared::default();
-    let mut out = EveWriter::new(Box::new(sink.clone()));
+    let mut out = Formatter::new(
+        Arc::new(FormatConfig::default()),
+        OutputHub::new(Some(Box::new(sink.clone()))),
+    );
     for (i, p) in packets.iter().enumerate() {
         let meta = FlowMeta::new(
             p,
@@ -100,7 +106,8 @@ fn run(enable: bool, packets: &[Decoded<'static>]) -> Vec<Value> {
         );
         det.on_packet(p, &meta, &mut out);
     }
-    out.finish().expect("flush");
+    let report = out.into_forward().finish();
+    assert!(report.error.is_none(), "flush");
     let bytes = sink.0.lock().expect("lock").clone();
     String::from_utf8(bytes)
         .expect("utf8")

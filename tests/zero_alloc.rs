@@ -6,11 +6,17 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::sync::Arc;
 use vendorwatch::capture::file::CaptureReader;
 use vendorwatch::decode::{Decoder, decode};
-use vendorwatch::detect::{Detector, FlowMeta, LogSelection};
+use vendorwatch::detect::{Detector, LogSelection};
 use vendorwatch::flow::{FlowConfig, FlowTable};
-use vendorwatch::output::eve::EveWriter;
+use vendorwatch::output::formatter::{FormatConfig, Formatter};
+use vendorwatch::output::hub::OutputHub;
+use vendorwatch::record::FlowMeta;
+
+/// Records formatted as EVE and written to a sink.
+type EveOut = Formatter<OutputHub>;
 use vendorwatch::pipeline::process;
 use vendorwatch::sigs::RuleSet;
 
@@ -120,7 +126,7 @@ fn run_frames(
     warmup: usize,
     flows: &mut FlowTable,
     detector: &mut Detector,
-    out: &mut EveWriter,
+    out: &mut EveOut,
 ) -> u64 {
     let bytes = pcap(frames);
     let mut reader = CaptureReader::new(&bytes[..]).expect("pcap header");
@@ -186,7 +192,10 @@ fn read_ahead_reader_allocates_nothing_once_warm() {
 fn non_matching_packets_allocate_nothing() {
     let rules = RuleSet::bundled().expect("bundled packs load");
     let mut detector = Detector::new(rules, LogSelection::default());
-    let mut out = EveWriter::new(Box::new(std::io::sink()));
+    let mut out = Formatter::new(
+        Arc::new(FormatConfig::default()),
+        OutputHub::new(Some(Box::new(std::io::sink()))),
+    );
     let mut flows = FlowTable::new(FlowConfig::default());
     // Each TCP message opens a new flow (complete in its one segment: parsed in place), and
     // an RST closes it again.
@@ -226,7 +235,10 @@ fn non_matching_packets_allocate_nothing() {
 fn packets_of_decided_flows_allocate_nothing() {
     let rules = RuleSet::bundled().expect("bundled packs load");
     let mut detector = Detector::new(rules, LogSelection::default());
-    let mut out = EveWriter::new(Box::new(std::io::sink()));
+    let mut out = Formatter::new(
+        Arc::new(FormatConfig::default()),
+        OutputHub::new(Some(Box::new(std::io::sink()))),
+    );
     // Packets are one second apart in the test capture: no flow goes idle here.
     let mut flows = FlowTable::new(FlowConfig {
         idle_timeout_secs: 1_000_000,
@@ -269,7 +281,10 @@ fn dns_response(name: &str, addr: [u8; 4]) -> Vec<u8> {
 fn new_flows_to_other_addresses_allocate_nothing_while_addresses_are_remembered() {
     let rules = RuleSet::bundled().expect("bundled packs load");
     let mut detector = Detector::new(rules, LogSelection::default());
-    let mut out = EveWriter::new(Box::new(std::io::sink()));
+    let mut out = Formatter::new(
+        Arc::new(FormatConfig::default()),
+        OutputHub::new(Some(Box::new(std::io::sink()))),
+    );
     let mut flows = FlowTable::new(FlowConfig::default());
     // Warm-up: a matching answer (another address than the test frames' 93.184.216.34) is
     // remembered, and one round of the flows below runs.

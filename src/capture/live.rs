@@ -9,8 +9,8 @@
 
 use std::os::unix::io::AsRawFd;
 
+use super::CaptureCounters;
 use super::{Packet, Timestamp};
-use crate::output::stats::CaptureCounters;
 
 /// Longest sleep in `poll(2)` when no packet is waiting, in milliseconds.
 pub const POLL_MS: i32 = 100;

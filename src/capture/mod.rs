@@ -39,6 +39,17 @@ pub mod linktype {
     pub const LINUX_SLL2: u32 = 276;
 }
 
+/// libpcap's counters, summed over interfaces.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CaptureCounters {
+    /// Packets the kernel passed to the capture (`ps_recv`).
+    pub kernel_packets: u64,
+    /// Packets dropped for lack of buffer space (`ps_drop`).
+    pub kernel_drops: u64,
+    /// Packets dropped by the interface or its driver (`ps_ifdrop`).
+    pub kernel_ifdrops: u64,
+}
+
 /// One captured packet, borrowed from the source's buffer.
 #[derive(Debug, Clone, Copy)]
 pub struct Packet<'a> {

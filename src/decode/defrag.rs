@@ -65,6 +65,25 @@ pub struct DefragStats {
     pub dropped: u64,
 }
 
+impl std::ops::AddAssign for DefragStats {
+    fn add_assign(&mut self, o: Self) {
+        let DefragStats {
+            fragments,
+            reassembled,
+            overlaps,
+            expired,
+            evicted,
+            dropped,
+        } = o;
+        self.fragments += fragments;
+        self.reassembled += reassembled;
+        self.overlaps += overlaps;
+        self.expired += expired;
+        self.evicted += evicted;
+        self.dropped += dropped;
+    }
+}
+
 /// Identity of a datagram being reassembled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FragKey {

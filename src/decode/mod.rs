@@ -101,6 +101,20 @@ impl SkipReason {
         SkipReason::TunnelTooDeep,
     ];
 
+    /// The bytes were malformed (cut short or invalid headers): Suricata's `decoder.invalid`.
+    /// The other reasons are packets that are simply not ours (ARP, ICMP, fragments held, an
+    /// unknown link type or tunnel payload) and are counted under their own names.
+    pub fn is_malformed(self) -> bool {
+        matches!(
+            self,
+            SkipReason::TruncatedLink
+                | SkipReason::BadIp
+                | SkipReason::BadTransport
+                | SkipReason::BadTunnel
+                | SkipReason::TunnelTooDeep
+        )
+    }
+
     /// Stable label for summaries and stats.
     pub fn label(self) -> &'static str {
         match self {
@@ -293,6 +307,21 @@ pub struct DecodeStats {
     pub reassembled: u64,
     /// Fragment reassembly counters.
     pub defrag: DefragStats,
+}
+
+impl std::ops::AddAssign for DecodeStats {
+    fn add_assign(&mut self, o: Self) {
+        let DecodeStats {
+            decoded,
+            tunnelled,
+            reassembled,
+            defrag,
+        } = o;
+        self.decoded += decoded;
+        self.tunnelled += tunnelled;
+        self.reassembled += reassembled;
+        self.defrag += defrag;
+    }
 }
 
 /// The decoder: configuration, and the state fragment reassembly needs.

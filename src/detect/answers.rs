@@ -4,7 +4,7 @@
 //! itself carries none (no SNI, no Host: an updater that connects by IP).
 //!
 //! The decision is deferred to when the connection has shown whether it names itself: a TCP
-//! flow to a remembered address holds a [`Pending`] candidate in its flow-table entry until
+//! flow to a remembered address holds a [`crate::flow::Pending`] candidate in its flow-table entry until
 //! the client's first flight is decided (see `Detector::tcp_candidate` and the flow layer).
 //!
 //! Bounded: at most `capacity` addresses (the oldest evicted first, counted); an entry expires
@@ -14,6 +14,8 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
+
+pub use crate::record::counters::AnswerStats;
 
 /// Shortest time an address is kept, whatever the TTL said (clients cache longer than 0 s).
 pub const MIN_TTL: u32 = 60;
@@ -34,35 +36,6 @@ pub struct Resolved {
     /// The host that asked (it alerted on the DNS message already).
     pub client: IpAddr,
     generation: u64,
-}
-
-/// A connection to a remembered address whose decision is still open: held (boxed, so a
-/// flow without one costs a null pointer) by the TCP flow-table entry until the flow yields a
-/// name of its own (the candidate is dropped) or is decided without one (the `resolved-ip`
-/// alert is written).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pending {
-    /// The flow oriented client to server; `ts` and `pcap_cnt` are those of the flow's latest
-    /// packet (used when the decision comes without a packet of the flow: eviction, end of
-    /// input).
-    pub meta: crate::detect::FlowMeta,
-    /// The matched name the address was resolved from.
-    pub name: String,
-    /// Index of the rule that matched it.
-    pub rule: usize,
-    /// Index of the pattern within the rule's `domains`.
-    pub pattern: usize,
-}
-
-/// Counters.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct AnswerStats {
-    /// Addresses remembered (new or refreshed).
-    pub remembered: u64,
-    /// Addresses evicted at the capacity.
-    pub evicted: u64,
-    /// Lookups that found a live address.
-    pub hits: u64,
 }
 
 /// The bounded table of resolved addresses.

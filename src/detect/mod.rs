@@ -6,7 +6,6 @@
 //! user asked for protocol logging.
 
 pub mod answers;
-pub mod event;
 pub mod inventory;
 pub mod suppress;
 
@@ -14,161 +13,18 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use crate::capture::Timestamp;
-use crate::decode::{Decoded, L4Proto, Tunnel, VlanIds};
-use crate::output::eve::{EveWriter, MatchFacts};
+use crate::decode::{Decoded, L4Proto};
+use crate::flow::Pending;
 use crate::proto::dns::{self, DnsItem, Rdata};
 use crate::proto::http::HttpRequest;
+use crate::proto::name::has_name;
 use crate::proto::{NameBuf, ja4, tls};
-use crate::sigs::{MatchOptions, Matcher, PortProto, RuleSet, normalise_name};
-use event::{AppRecord, DnsRecord, HttpRecord, QuicRecord, TlsRecord};
+use crate::record::app::{AppRecord, DnsRecord, HttpRecord, QuicRecord, TlsRecord};
+pub use crate::record::counters::DetectStats;
+use crate::record::{Alert, FlowMeta, Fnv64, MatchFacts, Observation, RecordSink};
+use crate::sigs::{CompiledRules, Matcher, PortProto, normalise_name};
 use inventory::Inventory;
 use suppress::{Suppressor, Verdict};
-
-/// Where in a protocol a name was observed; reported as `alert.metadata.observation`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Observation {
-    /// A question name in a DNS query or response.
-    DnsQuery,
-    /// A CNAME target or A/AAAA address in a DNS answer.
-    DnsAnswer,
-    /// server_name of a TLS ClientHello.
-    TlsSni,
-    /// `Host` header (or CONNECT / absolute-URI authority) of an HTTP/1.x request.
-    HttpHost,
-    /// server_name of the ClientHello in a QUIC Initial.
-    QuicSni,
-    /// A connection (TCP flow or UDP) without a name of its own to an address resolved earlier
-    /// from a matched name.
-    ResolvedIp,
-    /// The JA4 fingerprint of a ClientHello (TLS or QUIC) listed by a rule's `ja4`.
-    TlsJa4,
-    /// The server port of a flow (a TCP SYN's destination, a UDP packet's) listed by a port
-    /// rule (`ports = ["tcp/13000"]`).
-    Port,
-    /// The start of a UDP datagram's or TCP segment's payload to a server port, listed by a
-    /// rule's `payloads` (`{ proto = "udp", port = 8800, prefix = "DHGET " }`).
-    Payload,
-    /// The `User-Agent` header of an HTTP/1.x request, listed by a rule's `user_agents`.
-    HttpUserAgent,
-}
-
-impl Observation {
-    /// Stable label used in EVE metadata and reports.
-    pub fn label(self) -> &'static str {
-        match self {
-            Observation::DnsQuery => "dns-query",
-            Observation::DnsAnswer => "dns-answer",
-            Observation::TlsSni => "tls-sni",
-            Observation::HttpHost => "http-host",
-            Observation::QuicSni => "quic-sni",
-            Observation::ResolvedIp => "resolved-ip",
-            Observation::TlsJa4 => "tls-ja4",
-            Observation::Port => "port",
-            Observation::Payload => "payload",
-            Observation::HttpUserAgent => "http-user-agent",
-        }
-    }
-}
-
-/// The packet facts every record carries. Copyable and small, so building it per observation
-/// costs nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FlowMeta {
-    /// Capture time.
-    pub ts: Timestamp,
-    /// 1-based packet number within the file (EVE `pcap_cnt`).
-    pub pcap_cnt: u64,
-    /// Source address.
-    pub src_ip: IpAddr,
-    /// Destination address.
-    pub dst_ip: IpAddr,
-    /// Source port.
-    pub src_port: u16,
-    /// Destination port.
-    pub dst_port: u16,
-    /// TCP or UDP.
-    pub proto: L4Proto,
-    /// VLAN ids, outermost first.
-    pub vlans: VlanIds,
-    /// The outermost tunnel the packet came through.
-    pub tunnel: Option<Tunnel>,
-}
-
-impl FlowMeta {
-    /// Facts of a decoded packet.
-    pub fn new(pkt: &Decoded<'_>, ts: Timestamp, pcap_cnt: u64) -> Self {
-        FlowMeta {
-            ts,
-            pcap_cnt,
-            src_ip: pkt.src_ip,
-            dst_ip: pkt.dst_ip,
-            src_port: pkt.src_port,
-            dst_port: pkt.dst_port,
-            proto: pkt.proto,
-            vlans: pkt.vlans,
-            tunnel: pkt.tunnel,
-        }
-    }
-
-    /// A stable flow id: the same for both directions of a flow (endpoints are ordered before
-    /// hashing), positive as EVE's integer `flow_id`.
-    pub fn flow_id(&self) -> u64 {
-        let a = (self.src_ip, self.src_port);
-        let b = (self.dst_ip, self.dst_port);
-        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-        let mut h = Fnv64::default();
-        for (ip, port) in [lo, hi] {
-            match ip {
-                IpAddr::V4(v4) => h.write(&v4.octets()),
-                IpAddr::V6(v6) => h.write(&v6.octets()),
-            }
-            h.write(&port.to_be_bytes());
-        }
-        h.write(&[self.proto.number()]);
-        for id in self.vlans.as_slice() {
-            h.write(&id.to_be_bytes());
-        }
-        // The same inner addresses in two tunnels are two flows; the outer endpoints are
-        // ordered like the inner ones so both directions share an id.
-        if let Some(t) = &self.tunnel {
-            let (lo, hi) = if t.src_ip <= t.dst_ip {
-                (t.src_ip, t.dst_ip)
-            } else {
-                (t.dst_ip, t.src_ip)
-            };
-            for ip in [lo, hi] {
-                match ip {
-                    IpAddr::V4(v4) => h.write(&v4.octets()),
-                    IpAddr::V6(v6) => h.write(&v6.octets()),
-                }
-            }
-            h.write(&[t.proto]);
-        }
-        h.finish() & 0x7fff_ffff_ffff_ffff
-    }
-}
-
-/// FNV-1a, 64 bit: tiny, no allocation, good enough to tell flows apart.
-struct Fnv64(u64);
-
-impl Default for Fnv64 {
-    fn default() -> Self {
-        Fnv64(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Fnv64 {
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
 
 /// Which protocol events to log besides alerts (`--log`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -181,25 +37,6 @@ pub struct LogSelection {
     pub http: bool,
     /// `event_type: quic` for every ClientHello in a QUIC Initial.
     pub quic: bool,
-}
-
-/// Counters of what detection saw, for the summary.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct DetectStats {
-    /// DNS messages parsed.
-    pub dns_messages: u64,
-    /// Port-53 payloads that were not valid DNS.
-    pub dns_invalid: u64,
-    /// TLS ClientHellos parsed.
-    pub client_hellos: u64,
-    /// ClientHellos from QUIC Initials.
-    pub quic_hellos: u64,
-    /// HTTP/1.x request heads parsed.
-    pub http_requests: u64,
-    /// Alerts written.
-    pub alerts: u64,
-    /// Hits beyond the per-packet limit, dropped (see [`MAX_HITS_PER_PACKET`]).
-    pub hits_dropped: u64,
 }
 
 /// Size of the table of UDP port alerts already written (8 bytes each, 32 KiB).
@@ -276,10 +113,11 @@ impl Hits {
     }
 }
 
-/// Matches observations against the packs and turns hits into alerts.
+/// Matches observations against the packs and turns hits into records.
 pub struct Detector {
-    rules: RuleSet,
-    matcher: Matcher,
+    /// The compiled signatures; swapped whole on reload ([`Detector::set_rules`]), so every
+    /// flag derived from them (JA4, port and payload rules present) comes with them.
+    compiled: Arc<CompiledRules>,
     log: LogSelection,
     /// UDP port alerts already written, as hashes of (client, server, port) in a fixed
     /// direct-mapped table (empty unless port rules are on); see [`Detector::on_port`].
@@ -288,39 +126,14 @@ pub struct Detector {
     pub inventory: Inventory,
     /// Counters for the summary.
     pub stats: DetectStats,
-    /// Some rule lists `ja4` fingerprints.
-    has_ja4_rules: bool,
     /// Addresses resolved from matched names ([`answers`]).
     pub resolved: answers::ResolvedIps,
     /// UDP (client, address, port) whose `resolved-ip` decision was taken, bounded.
     udp_decided: std::collections::HashSet<(IpAddr, IpAddr, u16), crate::flow::FlowHasher>,
-    /// Alert suppression (`--suppress-window`); the default is one hour.
-    pub suppress: Suppressor,
-    /// With `--workers N`: one suppression table shared by every worker (set by
-    /// `crate::parallel::Dispatcher`), so a host's repeats fold into one alert whichever
-    /// workers its flows land on. Locked only for a hit, never per packet.
-    pub shared_suppress: Option<Arc<Mutex<Suppressor>>>,
-}
-
-/// Suppression verdict from the shared table when there is one, else the detector's own.
-fn suppress_check(
-    own: &mut Suppressor,
-    shared: &Option<Arc<Mutex<Suppressor>>>,
-    host: IpAddr,
-    sid: u32,
-    name: &str,
-    observation: Observation,
-    ts: Timestamp,
-) -> Verdict {
-    match shared {
-        Some(table) => {
-            table
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .check(host, sid, name, observation, ts)
-        }
-        None => own.check(host, sid, name, observation, ts),
-    }
+    /// Alert suppression (`--suppress-window`), one table shared by every worker so a host's
+    /// repeats fold into one alert whichever workers its flows land on. Locked only for a
+    /// hit, never per packet.
+    suppress: Arc<Mutex<Suppressor>>,
 }
 
 /// Most addresses remembered from DNS answers.
@@ -329,55 +142,100 @@ pub const RESOLVED_CAPACITY: usize = 65_536;
 pub const UDP_DECIDED_CAPACITY: usize = 4096;
 
 impl Detector {
-    /// Compile the rules into a matcher.
-    pub fn new(rules: RuleSet, log: LogSelection) -> Self {
-        Detector::with_options(rules, log, MatchOptions::default())
+    /// Compile the rules (default matcher options) into a detector of its own (tests and
+    /// benches; the engine builds detectors from one compiled set with
+    /// [`Detector::with_compiled`]).
+    pub fn new(rules: crate::sigs::RuleSet, log: LogSelection) -> Self {
+        Detector::with_options(rules, log, crate::sigs::MatchOptions::default())
     }
 
-    /// Compile with matcher options (`--enable-port-rules`).
-    pub fn with_options(rules: RuleSet, log: LogSelection, options: MatchOptions) -> Self {
-        let matcher = Matcher::with_options(&rules, options);
-        let has_ja4_rules = rules.rules.iter().any(|r| !r.ja4.is_empty());
-        let udp_reported = if matcher.has_port_rules() {
-            vec![0u64; UDP_REPORTED_SLOTS].into_boxed_slice()
-        } else {
-            Box::default()
-        };
-        Detector {
-            rules,
-            matcher,
+    /// [`Detector::new`] with matcher options (`--enable-port-rules`).
+    pub fn with_options(
+        rules: crate::sigs::RuleSet,
+        log: LogSelection,
+        options: crate::sigs::MatchOptions,
+    ) -> Self {
+        Detector::with_compiled(
+            Arc::new(CompiledRules::compile(rules, options)),
             log,
-            udp_reported,
+            Arc::new(Mutex::new(Suppressor::default())),
+        )
+    }
+
+    /// A detector over a compiled rule set, with the suppression table it shares with the
+    /// other workers.
+    pub fn with_compiled(
+        compiled: Arc<CompiledRules>,
+        log: LogSelection,
+        suppress: Arc<Mutex<Suppressor>>,
+    ) -> Self {
+        let mut detector = Detector {
+            compiled: Arc::clone(&compiled),
+            log,
+            udp_reported: Box::default(),
             inventory: Inventory::default(),
             stats: DetectStats::default(),
-            has_ja4_rules,
             resolved: answers::ResolvedIps::new(RESOLVED_CAPACITY),
             udp_decided: std::collections::HashSet::default(),
-            suppress: Suppressor::default(),
-            shared_suppress: None,
+            suppress,
+        };
+        detector.set_rules(compiled);
+        detector
+    }
+
+    /// Swap in a compiled rule set (SIGHUP reload); counters, inventory and the tables of
+    /// resolved addresses stay. The UDP port de-dup table follows the new set: made when it
+    /// has port rules, kept across reloads that keep them.
+    pub fn set_rules(&mut self, compiled: Arc<CompiledRules>) {
+        if compiled.matcher.has_port_rules() {
+            if self.udp_reported.is_empty() {
+                self.udp_reported = vec![0u64; UDP_REPORTED_SLOTS].into_boxed_slice();
+            }
+        } else {
+            self.udp_reported = Box::default();
         }
+        self.compiled = compiled;
     }
 
-    /// Swap in reloaded rules (SIGHUP); counters and inventory stay.
-    pub fn set_rules(&mut self, rules: RuleSet) {
-        self.matcher = Matcher::new(&rules);
-        self.rules = rules;
+    /// The compiled rules in use.
+    pub fn rules(&self) -> &Arc<CompiledRules> {
+        &self.compiled
     }
 
-    /// The loaded rules.
-    pub fn rules(&self) -> &RuleSet {
-        &self.rules
+    /// The suppression table (shared by every worker).
+    pub fn suppressor(&self) -> &Arc<Mutex<Suppressor>> {
+        &self.suppress
+    }
+
+    /// Replace the suppression table (e.g. with other window and capacity settings).
+    pub fn set_suppressor(&mut self, suppress: Arc<Mutex<Suppressor>>) {
+        self.suppress = suppress;
+    }
+
+    /// Suppression verdict for one hit.
+    fn suppress_check(
+        &self,
+        host: IpAddr,
+        sid: u32,
+        name: &str,
+        observation: Observation,
+        ts: Timestamp,
+    ) -> Verdict {
+        self.suppress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .check(host, sid, name, observation, ts)
     }
 
     /// Look at one decoded packet: port rules (when any are enabled) for TCP and UDP, DNS on
     /// UDP port 53. TCP payloads are not looked at here: they go through the flow layer
     /// (`flow::FlowTable`), which hands complete messages to [`Detector::on_dns`],
     /// [`Detector::on_client_hello`] and [`Detector::on_http`].
-    pub fn on_packet(&mut self, pkt: &Decoded<'_>, meta: &FlowMeta, out: &mut EveWriter) {
+    pub fn on_packet(&mut self, pkt: &Decoded<'_>, meta: &FlowMeta, out: &mut dyn RecordSink) {
         if !self.udp_reported.is_empty() {
             self.on_port(pkt, meta, out);
         }
-        if !pkt.payload.is_empty() && self.matcher.has_payload_rules() {
+        if !pkt.payload.is_empty() && self.compiled.matcher.has_payload_rules() {
             self.on_payload(pkt, meta, out);
         }
         if pkt.proto == L4Proto::Udp && is_dns_port(pkt.src_port, pkt.dst_port) {
@@ -392,15 +250,20 @@ impl Detector {
     /// UDP alerts are de-duplicated by a fixed table of [`UDP_REPORTED_SLOTS`] hashes of
     /// (client, server, port): a repeat is silent unless another triple took its slot since
     /// (then it alerts once more). No allocation: a bitmap test, then a hash on a hit only.
-    fn on_port(&mut self, pkt: &Decoded<'_>, meta: &FlowMeta, out: &mut EveWriter) {
+    fn on_port(&mut self, pkt: &Decoded<'_>, meta: &FlowMeta, out: &mut dyn RecordSink) {
         let proto = match pkt.proto {
             L4Proto::Tcp if pkt.tcp_flags.syn && !pkt.tcp_flags.ack => PortProto::Tcp,
-            L4Proto::Udp if !self.matcher.port_listed(PortProto::Udp, pkt.src_port) => {
+            L4Proto::Udp
+                if !self
+                    .compiled
+                    .matcher
+                    .port_listed(PortProto::Udp, pkt.src_port) =>
+            {
                 PortProto::Udp
             }
             _ => return,
         };
-        let Some(m) = self.matcher.match_port(proto, pkt.dst_port) else {
+        let Some(m) = self.compiled.matcher.match_port(proto, pkt.dst_port) else {
             return;
         };
         if proto == PortProto::Udp {
@@ -434,12 +297,16 @@ impl Detector {
     /// hello the prefixes describe) starts a segment; later segments of the flow that happen
     /// to start with the prefix alert too, and suppression folds those repeats. A bitmap test
     /// per packet when nothing matches; no allocation.
-    fn on_payload(&mut self, pkt: &Decoded<'_>, meta: &FlowMeta, out: &mut EveWriter) {
+    fn on_payload(&mut self, pkt: &Decoded<'_>, meta: &FlowMeta, out: &mut dyn RecordSink) {
         let proto = match pkt.proto {
             L4Proto::Tcp => PortProto::Tcp,
             L4Proto::Udp => PortProto::Udp,
         };
-        let Some(m) = self.matcher.match_payload(proto, pkt.dst_port, pkt.payload) else {
+        let Some(m) = self
+            .compiled
+            .matcher
+            .match_payload(proto, pkt.dst_port, pkt.payload)
+        else {
             return;
         };
         let mut buf = [0u8; 64];
@@ -452,7 +319,7 @@ impl Detector {
     }
 
     /// One DNS message (UDP payload).
-    pub fn on_dns(&mut self, msg: &[u8], meta: &FlowMeta, out: &mut EveWriter) {
+    pub fn on_dns(&mut self, msg: &[u8], meta: &FlowMeta, out: &mut dyn RecordSink) {
         if !dns::looks_like_dns(msg) {
             self.stats.dns_invalid += 1;
             return;
@@ -460,7 +327,7 @@ impl Detector {
         self.stats.dns_messages += 1;
         let mut hits = Hits::new();
         let mut norm = NameBuf::new();
-        let matcher = &self.matcher;
+        let matcher = &self.compiled.matcher;
         let mut check_name = |raw: &NameBuf, observation: Observation, hits: &mut Hits| {
             check_name(matcher, raw.as_bytes(), observation, &mut norm, hits)
         };
@@ -496,26 +363,26 @@ impl Detector {
         };
         let app = AppRecord::Dns(record);
         if self.log.dns {
-            out.write_event(meta, &app);
+            out.event(meta, &app);
         }
         self.emit(&hits, host, meta, &app, out);
     }
 
     /// A TCP payload that starts like a ClientHello.
-    pub fn on_tls(&mut self, payload: &[u8], meta: &FlowMeta, out: &mut EveWriter) {
+    pub fn on_tls(&mut self, payload: &[u8], meta: &FlowMeta, out: &mut dyn RecordSink) {
         if let Some(hello) = tls::parse_client_hello(payload) {
             self.on_client_hello(&hello, meta, out);
         }
     }
 
     /// An HTTP/1.x request head (from the flow layer).
-    pub fn on_http(&mut self, req: &HttpRequest<'_>, meta: &FlowMeta, out: &mut EveWriter) {
+    pub fn on_http(&mut self, req: &HttpRequest<'_>, meta: &FlowMeta, out: &mut dyn RecordSink) {
         self.stats.http_requests += 1;
         let mut hits = Hits::new();
         if let Some(host) = req.hostname() {
             let mut norm = NameBuf::new();
             check_name(
-                &self.matcher,
+                &self.compiled.matcher,
                 host,
                 Observation::HttpHost,
                 &mut norm,
@@ -523,7 +390,7 @@ impl Detector {
             );
         }
         if let Some(ua) = req.user_agent
-            && let Some(m) = self.matcher.match_user_agent(ua)
+            && let Some(m) = self.compiled.matcher.match_user_agent(ua)
         {
             // The header as sent (cut to what a hit holds; a longer one still matched).
             let shown = &ua[..ua.len().min(HIT_NAME_CAPACITY)];
@@ -536,7 +403,7 @@ impl Detector {
         let record = HttpRecord::from_request(req);
         let app = AppRecord::Http(record);
         if self.log.http {
-            out.write_event(meta, &app);
+            out.event(meta, &app);
         }
         self.emit(&hits, meta.src_ip, meta, &app, out);
     }
@@ -546,7 +413,7 @@ impl Detector {
         &mut self,
         hello: &tls::ClientHello<'_>,
         meta: &FlowMeta,
-        out: &mut EveWriter,
+        out: &mut dyn RecordSink,
     ) {
         self.stats.client_hellos += 1;
         let hits = self.hello_hits(hello, Observation::TlsSni, ja4::Transport::Tcp);
@@ -556,7 +423,7 @@ impl Detector {
         let record = TlsRecord::from_client_hello(hello);
         let app = AppRecord::Tls(record);
         if self.log.tls {
-            out.write_event(meta, &app);
+            out.event(meta, &app);
         }
         self.emit(&hits, meta.src_ip, meta, &app, out);
     }
@@ -571,7 +438,13 @@ impl Detector {
         let mut hits = Hits::new();
         if let Some(sni) = hello.sni {
             let mut norm = NameBuf::new();
-            check_name(&self.matcher, sni, observation, &mut norm, &mut hits);
+            check_name(
+                &self.compiled.matcher,
+                sni,
+                observation,
+                &mut norm,
+                &mut hits,
+            );
         }
         self.check_ja4(hello, transport, &mut hits);
         self.stats.hits_dropped += hits.dropped;
@@ -581,11 +454,11 @@ impl Detector {
     /// Match the hello's JA4 against rules with `ja4 = [...]`. Costs nothing when no rule
     /// has one; otherwise the fingerprint is computed (stack only) and compared.
     fn check_ja4(&self, hello: &tls::ClientHello<'_>, transport: ja4::Transport, hits: &mut Hits) {
-        if !self.has_ja4_rules {
+        if !self.compiled.has_ja4_rules {
             return;
         }
         let fp = ja4::ja4(hello, transport);
-        for (i, rule) in self.rules.rules.iter().enumerate() {
+        for (i, rule) in self.compiled.rules.rules.iter().enumerate() {
             if let Some(p) = rule
                 .ja4
                 .iter()
@@ -633,7 +506,7 @@ impl Detector {
     /// triples, cleared when full). DNS (port 53) is not a connection to the address.
     /// Costs one hash probe (none while nothing was resolved) and allocates nothing when it
     /// does not match.
-    pub fn on_connection(&mut self, pkt: &Decoded<'_>, meta: &FlowMeta, out: &mut EveWriter) {
+    pub fn on_connection(&mut self, pkt: &Decoded<'_>, meta: &FlowMeta, out: &mut dyn RecordSink) {
         if pkt.proto != L4Proto::Udp
             || is_dns_port(pkt.src_port, pkt.dst_port)
             || self.resolved.is_empty()
@@ -664,11 +537,7 @@ impl Detector {
     /// server (`server_is_src`: the packet came from it) is an address resolved from a matched
     /// name: the candidate the flow holds until it is decided. One hash probe (none while
     /// nothing was resolved); nothing allocated unless the address is remembered.
-    pub fn tcp_candidate(
-        &mut self,
-        meta: &FlowMeta,
-        server_is_src: bool,
-    ) -> Option<Box<answers::Pending>> {
+    pub fn tcp_candidate(&mut self, meta: &FlowMeta, server_is_src: bool) -> Option<Box<Pending>> {
         if self.resolved.is_empty() || is_dns_port(meta.src_port, meta.dst_port) {
             return None;
         }
@@ -678,7 +547,7 @@ impl Detector {
             std::mem::swap(&mut flow.src_port, &mut flow.dst_port);
         }
         let entry = self.resolved.lookup(flow.dst_ip, meta.ts.secs)?;
-        Some(Box::new(answers::Pending {
+        Some(Box::new(Pending {
             meta: flow,
             name: entry.name.clone(),
             rule: entry.rule,
@@ -692,9 +561,9 @@ impl Detector {
     /// flow's latest packet is reported.
     pub fn resolved_unnamed(
         &mut self,
-        pending: &answers::Pending,
+        pending: &Pending,
         at: Option<&FlowMeta>,
-        out: &mut EveWriter,
+        out: &mut dyn RecordSink,
     ) {
         let mut meta = pending.meta;
         if let Some(at) = at {
@@ -711,30 +580,25 @@ impl Detector {
         name: &str,
         rule_idx: usize,
         pattern_idx: usize,
-        out: &mut EveWriter,
+        out: &mut dyn RecordSink,
     ) {
-        let Some(rule) = self.rules.rules.get(rule_idx) else {
+        let compiled = Arc::clone(&self.compiled);
+        let Some(rule) = compiled.rules.rules.get(rule_idx) else {
             return;
         };
-        let Some(pack) = self.rules.packs.get(rule.pack) else {
+        let Some(pack) = compiled.rules.packs.get(rule.pack) else {
             return;
         };
         let pattern = rule.domains.get(pattern_idx).map_or("", String::as_str);
         let ip = meta.dst_ip.to_string();
         self.inventory
             .record(meta.src_ip, &pack.vendor, &rule.channel, meta.ts);
-        let repeats = match suppress_check(
-            &mut self.suppress,
-            &self.shared_suppress,
-            meta.src_ip,
-            rule.sid,
-            &ip,
-            Observation::ResolvedIp,
-            meta.ts,
-        ) {
-            Verdict::Alert { repeats } => repeats,
-            Verdict::Suppressed => return,
-        };
+        let repeats =
+            match self.suppress_check(meta.src_ip, rule.sid, &ip, Observation::ResolvedIp, meta.ts)
+            {
+                Verdict::Alert { repeats } => repeats,
+                Verdict::Suppressed => return,
+            };
         let facts = MatchFacts {
             matched_name: &ip,
             matched_pattern: pattern,
@@ -742,7 +606,14 @@ impl Detector {
             resolved_from: Some(name),
             repeats,
         };
-        out.write_alert(meta, rule, pack, &facts, &AppRecord::None);
+        out.alert(&Alert {
+            flow: meta,
+            host: meta.src_ip,
+            rule,
+            pack,
+            facts,
+            app: &AppRecord::None,
+        });
         self.stats.alerts += 1;
     }
 
@@ -752,7 +623,7 @@ impl Detector {
         version: u32,
         hello: &tls::ClientHello<'_>,
         meta: &FlowMeta,
-        out: &mut EveWriter,
+        out: &mut dyn RecordSink,
     ) {
         self.stats.quic_hellos += 1;
         let hits = self.hello_hits(hello, Observation::QuicSni, ja4::Transport::Quic);
@@ -770,7 +641,7 @@ impl Detector {
         let record = QuicRecord::from_client_hello(version, hello);
         let app = AppRecord::Quic(record);
         if self.log.quic {
-            out.write_event(meta, &app);
+            out.event(meta, &app);
         }
         self.emit(&hits, meta.src_ip, meta, &app, out);
     }
@@ -781,13 +652,14 @@ impl Detector {
         host: IpAddr,
         meta: &FlowMeta,
         app: &AppRecord,
-        out: &mut EveWriter,
+        out: &mut dyn RecordSink,
     ) {
+        let compiled = Arc::clone(&self.compiled);
         for hit in hits.iter() {
-            let Some(rule) = self.rules.rules.get(hit.rule) else {
+            let Some(rule) = compiled.rules.rules.get(hit.rule) else {
                 continue;
             };
-            let Some(pack) = self.rules.packs.get(rule.pack) else {
+            let Some(pack) = compiled.rules.packs.get(rule.pack) else {
                 continue;
             };
             let pattern = match hit.observation {
@@ -807,15 +679,8 @@ impl Detector {
             // Every hit counts for the host, written or suppressed.
             self.inventory
                 .record(host, &pack.vendor, &rule.channel, meta.ts);
-            let repeats = match suppress_check(
-                &mut self.suppress,
-                &self.shared_suppress,
-                host,
-                rule.sid,
-                &name,
-                hit.observation,
-                meta.ts,
-            ) {
+            let repeats = match self.suppress_check(host, rule.sid, &name, hit.observation, meta.ts)
+            {
                 Verdict::Alert { repeats } => repeats,
                 Verdict::Suppressed => continue,
             };
@@ -826,7 +691,14 @@ impl Detector {
                 resolved_from: None,
                 repeats,
             };
-            out.write_alert(meta, rule, pack, &facts, app);
+            out.alert(&Alert {
+                flow: meta,
+                host,
+                rule,
+                pack,
+                facts,
+                app,
+            });
             self.stats.alerts += 1;
         }
     }
@@ -881,23 +753,6 @@ fn check_ip(matcher: &Matcher, ip: IpAddr, hits: &mut Hits) {
             &buf[..len],
         );
     }
-}
-
-/// True when a name (an SNI, an HTTP Host) is present and is a name, not an address literal
-/// (`203.0.113.7`, `[2001:db8::1]`): an address says nothing the connection's destination
-/// does not.
-pub fn has_name(name: Option<&[u8]>) -> bool {
-    let Some(name) = name else {
-        return false;
-    };
-    let bare = name
-        .strip_prefix(b"[")
-        .and_then(|n| n.strip_suffix(b"]"))
-        .unwrap_or(name);
-    if bare.is_empty() {
-        return false;
-    }
-    std::str::from_utf8(bare).map_or(true, |s| s.parse::<IpAddr>().is_err())
 }
 
 /// DNS over UDP port 53 on either side; mDNS (5353) and LLMNR (5355) are out of scope.

@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::capture::Timestamp;
-use crate::detect::Observation;
+use crate::record::Observation;
+use crate::record::counters::SuppressStats;
 
 /// Default window: one hour of packet time.
 pub const DEFAULT_WINDOW_SECS: u64 = 3600;
@@ -210,6 +211,14 @@ impl Suppressor {
             .iter()
             .filter(|(_, e)| e.pending > 0)
             .map(|(k, e)| (k, e.pending, e.last))
+    }
+
+    /// Counters for the stats record and metrics.
+    pub fn stats(&self) -> SuppressStats {
+        SuppressStats {
+            suppressed: self.suppressed,
+            evictions: self.evictions,
+        }
     }
 
     /// Roll-up for the summary: keys with suppressed repeats, most first.

@@ -39,7 +39,6 @@ use std::net::IpAddr;
 
 use crate::capture::Timestamp;
 use crate::decode::{Decoded, L4Proto};
-pub use crate::detect::answers::Pending;
 use crate::proto::http::{self, HttpParse, HttpRequest};
 use crate::proto::{dns, tls};
 use reasm::Reasm;
@@ -71,30 +70,25 @@ impl Default for FlowConfig {
 /// Largest DNS-over-TCP message plus its length prefix.
 const DNS_TCP_LIMIT: usize = 2 + 65_535;
 
-/// Counters of the flow layer, for the summary.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct FlowStats {
-    /// Flows created.
-    pub flows_created: u64,
-    /// Flows dropped after `idle_timeout_secs` without packets.
-    pub evicted_idle: u64,
-    /// Flows dropped to make room under `max_flows`.
-    pub evicted_cap: u64,
-    /// Flows ended by RST or FIN in both directions.
-    pub closed: u64,
-    /// Segments (or parts of them) refused because the global reassembly cap was reached.
-    pub reasm_refused: u64,
-    /// Directions given up because the first flight reached its limit undecided.
-    pub first_flight_limit_hit: u64,
-    /// Segments copied into a reassembly buffer.
-    pub segments_buffered: u64,
-    /// Bytes that arrived again for an offset already held (retransmissions, overlaps).
-    pub overlap_bytes: u64,
-    /// Most bytes held in reassembly buffers at once.
-    pub reasm_peak_bytes: u64,
-    /// ClientHellos, request heads and DNS messages completed from more than one segment.
-    pub reassembled: u64,
+/// A connection to a remembered address whose decision is still open: held (boxed, so a
+/// flow without one costs a null pointer) by the TCP flow-table entry until the flow yields a
+/// name of its own (the candidate is dropped) or is decided without one (the `resolved-ip`
+/// alert is written).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// The flow oriented client to server; `ts` and `pcap_cnt` are those of the flow's latest
+    /// packet (used when the decision comes without a packet of the flow: eviction, end of
+    /// input).
+    pub meta: crate::record::FlowMeta,
+    /// The matched name the address was resolved from.
+    pub name: String,
+    /// Index of the rule that matched it.
+    pub rule: usize,
+    /// Index of the pattern within the rule's `domains`.
+    pub pattern: usize,
 }
+
+pub use crate::record::counters::FlowStats;
 
 /// What the flow layer found in a stream, borrowed from the packet or a flow buffer.
 #[derive(Debug, Clone, Copy)]
@@ -977,8 +971,8 @@ impl Ctx<'_> {
 /// not an address literal, any DNS message (its names go through DNS matching).
 fn names_flow(event: &AppEvent<'_>) -> bool {
     match event {
-        AppEvent::Tls(hello) => crate::detect::has_name(hello.sni),
-        AppEvent::Http(req) => crate::detect::has_name(req.hostname()),
+        AppEvent::Tls(hello) => crate::proto::name::has_name(hello.sni),
+        AppEvent::Http(req) => crate::proto::name::has_name(req.hostname()),
         AppEvent::Dns(_) => true,
     }
 }

@@ -19,8 +19,9 @@
 
 use crate::capture::Timestamp;
 use crate::decode::{Decoded, L4Proto};
-use crate::proto::quic::{self, AssemblyStats, AssemblyTable, InitialDecryptor, InitialFacts};
+use crate::proto::quic::{self, AssemblyTable, InitialDecryptor, InitialFacts};
 use crate::proto::tls::{self, ClientHello};
+pub use crate::record::counters::QuicStats;
 
 use super::FlowKey;
 
@@ -40,25 +41,6 @@ impl Default for QuicConfig {
             max_bytes: 8 * 1024 * 1024,
         }
     }
-}
-
-/// Counters for the summary.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct QuicStats {
-    /// Datagrams that passed the Initial pre-check.
-    pub datagrams: u64,
-    /// Client Initial packets decrypted.
-    pub initials: u64,
-    /// Initial packets that did not authenticate (server Initials, damage, look-alikes).
-    pub undecryptable: u64,
-    /// ClientHellos handed on.
-    pub client_hellos: u64,
-    /// Initial packets whose frames could not all be walked (unknown frame type, damage).
-    pub frame_errors: u64,
-    /// CRYPTO frames beyond the per-packet limit, dropped.
-    pub frames_dropped: u64,
-    /// The reassembly table's counters.
-    pub assembly: AssemblyStats,
 }
 
 /// Identifies one client's connection: the flow and the direction (the DCID is tracked

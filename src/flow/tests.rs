@@ -544,7 +544,7 @@ fn one_million_syn_only_flows_stay_under_the_cap() {
 /// `("unnamed", pcap_cnt reported)` or the extracted events.
 struct CandidateSink {
     /// The current packet.
-    meta: crate::detect::FlowMeta,
+    meta: crate::record::FlowMeta,
     log: Vec<String>,
 }
 
@@ -593,11 +593,12 @@ impl AppSink for CandidateSink {
 fn run_candidates(config: FlowConfig, packets: &[Vec<u8>]) -> (Vec<String>, FlowTable) {
     let mut table = FlowTable::new(config);
     let mut sink = CandidateSink {
-        meta: crate::detect::FlowMeta {
+        meta: crate::record::FlowMeta {
             ts: Timestamp::default(),
             pcap_cnt: 0,
             src_ip: std::net::IpAddr::from([0, 0, 0, 0]),
             dst_ip: std::net::IpAddr::from([0, 0, 0, 0]),
+            iface: 0,
             src_port: 0,
             dst_port: 0,
             proto: L4Proto::Tcp,
@@ -612,7 +613,7 @@ fn run_candidates(config: FlowConfig, packets: &[Vec<u8>]) -> (Vec<String>, Flow
             secs: 1_700_000_000 + i as i64,
             nanos: 0,
         };
-        sink.meta = crate::detect::FlowMeta::new(&pkt, ts, i as u64 + 1);
+        sink.meta = crate::record::FlowMeta::new(&pkt, ts, i as u64 + 1);
         table.on_tcp(&pkt, ts, &mut sink);
     }
     sink.log.push("end".into());

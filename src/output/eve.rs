@@ -2,428 +2,116 @@
 //! pipelines take them unchanged. Fields Suricata has no name for go in `alert.metadata`
 //! (the schema forbids unknown top-level keys).
 
-use std::io::{self, Write};
 use std::net::IpAddr;
 
 use crate::decode::{L4Proto, VlanIds};
-use crate::detect::event::{AppRecord, DnsRecord, HttpRecord, QuicRecord, TlsRecord};
-use crate::detect::{FlowMeta, Observation};
-use crate::output::community_id::{CommunityId, community_id};
-use crate::output::formats::{self, OutputFormat};
 use crate::output::json::JsonWriter;
-use crate::output::report::{AlertFacts, ReportBuilder};
-use crate::output::sink::{NetSink, SinkReport, SinkStats};
 use crate::output::time::UtcTime;
 use crate::proto::{dns, quic, tls};
-use crate::sigs::{PackInfo, Rule};
+use crate::record::app::{AppRecord, DnsRecord, HttpRecord, QuicRecord, TlsRecord};
+use crate::record::{Alert, FlowMeta};
 
-/// What an alert says about the match, beyond the rule itself.
-#[derive(Debug, Clone, Copy)]
-pub struct MatchFacts<'a> {
-    /// The observed name (normalised) or address that matched.
-    pub matched_name: &'a str,
-    /// The pack pattern that matched it.
-    pub matched_pattern: &'a str,
-    /// Where in the protocol the name was seen.
-    pub observation: Observation,
-    /// For `resolved-ip`: the matched name the address was resolved from.
-    pub resolved_from: Option<&'a str>,
-    /// Repeats of the same (host, rule, name, observation) suppressed since the previous alert
-    /// for it; written as `alert.metadata.repeats` when non-zero.
-    pub repeats: u64,
+/// The fields every EVE record starts with, up to `community_id`; the object is left open.
+pub fn begin_record(
+    j: &mut JsonWriter,
+    flow: &FlowMeta,
+    event_type: &str,
+    in_iface: &str,
+    pcap_filename: &str,
+    community_id: &str,
+) {
+    j.reset();
+    j.begin_object();
+    j.key("timestamp");
+    j.fmt_str(format_args!("{}", UtcTime::from_timestamp(flow.ts)));
+    j.field_u64("flow_id", flow.flow_id());
+    if !in_iface.is_empty() {
+        j.field_str("in_iface", in_iface);
+    }
+    if !pcap_filename.is_empty() {
+        j.field_str("pcap_filename", pcap_filename);
+    }
+    j.field_u64("pcap_cnt", flow.pcap_cnt);
+    j.field_str("event_type", event_type);
+    write_vlans(j, &flow.vlans);
+    write_ip(j, "src_ip", flow.src_ip);
+    j.field_u64("src_port", u64::from(flow.src_port));
+    write_ip(j, "dest_ip", flow.dst_ip);
+    j.field_u64("dest_port", u64::from(flow.dst_port));
+    j.field_str("proto", proto_name(flow.proto));
+    if let Some(t) = &flow.tunnel {
+        j.key("tunnel");
+        j.begin_object();
+        write_ip(j, "src_ip", t.src_ip);
+        write_ip(j, "dest_ip", t.dst_ip);
+        j.field_str("proto", t.proto_name());
+        j.field_u64("depth", u64::from(t.depth));
+        j.end_object();
+    }
+    j.field_str("community_id", community_id);
 }
 
-/// Writes EVE records, one JSON object per line, through a buffer.
-///
-/// A write error (disk full, closed pipe) is kept, not retried: later writes are dropped, the
-/// error is reported by [`EveWriter::finish`], and the scan exits non-zero.
-pub struct EveWriter {
-    sink: io::BufWriter<Box<dyn Write>>,
-    json: JsonWriter,
-    pcap_filename: String,
-    /// `in_iface`: the sensor interface; empty (omitted) for capture files unless set.
-    in_iface: String,
-    /// Seed of the Community ID hash (Suricata's `community-id-seed`, default 0).
-    community_id_seed: u16,
-    /// Record shape (`--format`).
-    format: OutputFormat,
-    /// EVE DNS object version: 3 (Suricata 8 default) or 2.
-    dns_version: u8,
-    /// Alerts written per rule sid (with the rule name), for metrics.
-    alerts_by_rule: std::collections::BTreeMap<u32, (String, u64)>,
-    /// Network outputs (syslog, Redis) that get a copy of every record.
-    sinks: Vec<NetSink>,
-    /// Syslog severity and MSGID of the record being written.
-    severity: u8,
-    msgid: &'static str,
-    /// Host inventory report fed by every alert written (`scan --report`).
-    report: Option<ReportBuilder>,
-    records: u64,
-    error: Option<io::Error>,
+/// The rest of an EVE alert after [`begin_record`]: `app_proto`, the `alert` object with our
+/// facts in `alert.metadata`, and the protocol object (DNS in the v2 or v3 shape). The object
+/// is left open.
+pub fn alert_body(j: &mut JsonWriter, alert: &Alert<'_>, dns_version: u8) {
+    let (rule, pack, facts, app) = (alert.rule, alert.pack, &alert.facts, alert.app);
+    if !app.app_proto().is_empty() {
+        j.field_str("app_proto", app.app_proto());
+    }
+    j.key("alert");
+    j.begin_object();
+    j.field_str("action", "allowed");
+    j.field_u64("gid", 1);
+    j.field_u64("signature_id", u64::from(rule.sid));
+    j.field_u64("rev", u64::from(rule.rev));
+    j.field_str("signature", &rule.name);
+    j.field_str("category", category(&rule.channel));
+    j.field_u64("severity", u64::from(rule.severity));
+    if !rule.references.is_empty() {
+        j.key("references");
+        j.begin_array();
+        for r in &rule.references {
+            j.str(r);
+        }
+        j.end_array();
+    }
+    j.key("metadata");
+    j.begin_object();
+    j.field_str_array1("vendor", &pack.vendor);
+    j.field_str_array1("channel", &rule.channel);
+    j.field_str_array1("pack", &pack.id);
+    j.field_str_array1("matched_name", facts.matched_name);
+    j.field_str_array1("matched_pattern", facts.matched_pattern);
+    j.field_str_array1("observation", facts.observation.label());
+    if let Some(name) = facts.resolved_from {
+        j.field_str_array1("resolved_from", name);
+    }
+    if let Some(confidence) = &rule.confidence {
+        j.field_str_array1("confidence", confidence);
+    }
+    // Suricata's `tls` and `quic` objects allow no key of ours (additionalProperties is
+    // false), so the ECH flag travels in the metadata, as the schema allows there.
+    if app.ech() {
+        j.field_str_array1("ech", "true");
+    }
+    if facts.repeats > 0 {
+        j.key("repeats");
+        j.begin_array();
+        j.fmt_str(format_args!("{}", facts.repeats));
+        j.end_array();
+    }
+    j.end_object();
+    j.end_object();
+    match app {
+        AppRecord::Dns(rec) if dns_version == 2 => crate::output::formats::eve_dns_alert_v2(j, rec),
+        _ => write_app_object(j, app),
+    }
 }
 
-impl EveWriter {
-    /// Wrap a sink (stdout or a file).
-    pub fn new(sink: Box<dyn Write>) -> Self {
-        EveWriter {
-            sink: io::BufWriter::with_capacity(256 * 1024, sink),
-            json: JsonWriter::new(),
-            pcap_filename: String::new(),
-            in_iface: String::new(),
-            community_id_seed: 0,
-            report: None,
-            sinks: Vec::new(),
-            alerts_by_rule: std::collections::BTreeMap::new(),
-            severity: 6,
-            msgid: "alert",
-            format: OutputFormat::Eve,
-            dns_version: 3,
-            records: 0,
-            error: None,
-        }
-    }
-
-    /// Name of the capture file now being read, written as `pcap_filename`.
-    pub fn set_pcap_filename(&mut self, name: &str) {
-        self.pcap_filename.clear();
-        self.pcap_filename.push_str(name);
-    }
-
-    /// Interface name written as `in_iface` (empty: field omitted).
-    pub fn set_in_iface(&mut self, name: &str) {
-        self.in_iface.clear();
-        self.in_iface.push_str(name);
-    }
-
-    /// Seed of the Community ID hash; must match the other sensors' for records to join.
-    pub fn set_community_id_seed(&mut self, seed: u16) {
-        self.community_id_seed = seed;
-    }
-
-    /// Also send every record to a network sink.
-    pub fn add_sink(&mut self, sink: NetSink) {
-        self.sinks.push(sink);
-    }
-
-    /// Counters of the network sinks (for the metrics endpoint).
-    pub fn sink_stats(&self) -> Vec<(String, std::sync::Arc<SinkStats>)> {
-        self.sinks
-            .iter()
-            .map(|s| (s.label().to_string(), s.stats()))
-            .collect()
-    }
-
-    /// Alerts written so far, by rule sid: (rule name, count).
-    pub fn alerts_by_rule(&self) -> &std::collections::BTreeMap<u32, (String, u64)> {
-        &self.alerts_by_rule
-    }
-
-    /// Close the network sinks, letting each deliver what it holds, and report on them.
-    pub fn close_sinks(&mut self) -> Vec<SinkReport> {
-        self.sinks.drain(..).map(NetSink::close).collect()
-    }
-
-    /// Record shape: EVE (default), ECS or Zeek intel.log.
-    pub fn set_format(&mut self, format: OutputFormat) {
-        self.format = format;
-    }
-
-    /// EVE DNS object version, 2 or 3 (anything else is taken as 3).
-    pub fn set_dns_version(&mut self, version: u8) {
-        self.dns_version = if version == 2 { 2 } else { 3 };
-    }
-
-    fn community_id(&self, flow: &FlowMeta) -> CommunityId {
-        community_id(
-            self.community_id_seed,
-            flow.src_ip,
-            flow.dst_ip,
-            flow.src_port,
-            flow.dst_port,
-            flow.proto.number(),
-        )
-    }
-
-    /// Build a host inventory report from the alerts written (taken by [`Self::take_report`]).
-    pub fn enable_report(&mut self) {
-        self.report = Some(ReportBuilder::default());
-    }
-
-    /// The report built so far, if enabled.
-    pub fn take_report(&mut self) -> Option<ReportBuilder> {
-        self.report.take()
-    }
-
-    /// Records written so far.
-    pub fn records(&self) -> u64 {
-        self.records
-    }
-
-    /// True once a write has failed; callers stop producing work.
-    pub fn failed(&self) -> bool {
-        self.error.is_some()
-    }
-
-    /// An alert with the protocol record it came from.
-    pub fn write_alert(
-        &mut self,
-        flow: &FlowMeta,
-        rule: &Rule,
-        pack: &PackInfo,
-        facts: &MatchFacts<'_>,
-        app: &AppRecord,
-    ) {
-        self.add_to_report(flow, rule, pack, facts, app);
-        match self.alerts_by_rule.get_mut(&rule.sid) {
-            Some(e) => e.1 += 1,
-            None => {
-                self.alerts_by_rule.insert(rule.sid, (rule.name.clone(), 1));
-            }
-        }
-        // Syslog severity from the rule's: 1 high -> err, 2 -> warning, 3 -> notice.
-        self.severity = 2 + rule.severity.clamp(1, 3);
-        self.msgid = "alert";
-        match self.format {
-            OutputFormat::Eve => {}
-            OutputFormat::Ecs => {
-                let cid = self.community_id(flow);
-                formats::ecs_alert(&mut self.json, flow, rule, pack, facts, app, cid.as_str());
-                self.end_record();
-                return;
-            }
-            OutputFormat::ZeekIntel => {
-                formats::zeek_intel(&mut self.json, flow, pack, facts, app);
-                self.end_record();
-                return;
-            }
-        }
-        self.begin_record(flow, "alert");
-        let j = &mut self.json;
-        if !app.app_proto().is_empty() {
-            j.field_str("app_proto", app.app_proto());
-        }
-        j.key("alert");
-        j.begin_object();
-        j.field_str("action", "allowed");
-        j.field_u64("gid", 1);
-        j.field_u64("signature_id", u64::from(rule.sid));
-        j.field_u64("rev", u64::from(rule.rev));
-        j.field_str("signature", &rule.name);
-        j.field_str("category", category(&rule.channel));
-        j.field_u64("severity", u64::from(rule.severity));
-        if !rule.references.is_empty() {
-            j.key("references");
-            j.begin_array();
-            for r in &rule.references {
-                j.str(r);
-            }
-            j.end_array();
-        }
-        j.key("metadata");
-        j.begin_object();
-        j.field_str_array1("vendor", &pack.vendor);
-        j.field_str_array1("channel", &rule.channel);
-        j.field_str_array1("pack", &pack.id);
-        j.field_str_array1("matched_name", facts.matched_name);
-        j.field_str_array1("matched_pattern", facts.matched_pattern);
-        j.field_str_array1("observation", facts.observation.label());
-        if let Some(name) = facts.resolved_from {
-            j.field_str_array1("resolved_from", name);
-        }
-        if let Some(confidence) = &rule.confidence {
-            j.field_str_array1("confidence", confidence);
-        }
-        // Suricata's `tls` and `quic` objects allow no key of ours (additionalProperties is
-        // false), so the ECH flag travels in the metadata, as the schema allows there.
-        if app.ech() {
-            j.field_str_array1("ech", "true");
-        }
-        if facts.repeats > 0 {
-            j.key("repeats");
-            j.begin_array();
-            j.fmt_str(format_args!("{}", facts.repeats));
-            j.end_array();
-        }
-        j.end_object();
-        j.end_object();
-        match app {
-            AppRecord::Dns(rec) if self.dns_version == 2 => formats::eve_dns_alert_v2(j, rec),
-            _ => write_app_object(j, app),
-        }
-        self.end_record();
-    }
-
-    fn add_to_report(
-        &mut self,
-        flow: &FlowMeta,
-        rule: &Rule,
-        pack: &PackInfo,
-        facts: &MatchFacts<'_>,
-        app: &AppRecord,
-    ) {
-        if let Some(report) = &mut self.report {
-            // The host running the product: the asker of a DNS query, the receiver of the
-            // response, the TLS client.
-            let host = match app {
-                AppRecord::Dns(rec) if rec.response => flow.dst_ip,
-                _ => flow.src_ip,
-            };
-            report.add(&AlertFacts {
-                host: &host.to_string(),
-                vendor: &pack.vendor,
-                channel: &rule.channel,
-                sid: u64::from(rule.sid),
-                signature: &rule.name,
-                name: facts.matched_name,
-                ts: flow.ts,
-                count: 1 + facts.repeats,
-            });
-        }
-    }
-
-    /// A protocol record of `--log` (`event_type` dns, tls, quic or http), in the selected
-    /// format: EVE (DNS v3, or v2 with one record per question of a request), ECS, or nothing
-    /// for Zeek intel.log, which only has matches.
-    pub fn write_event(&mut self, flow: &FlowMeta, app: &AppRecord) {
-        self.severity = 6;
-        self.msgid = app.app_proto();
-        match (self.format, app) {
-            (OutputFormat::ZeekIntel, _) | (_, AppRecord::None) => {}
-            (OutputFormat::Ecs, _) => {
-                let cid = self.community_id(flow);
-                formats::ecs_event(&mut self.json, flow, app, cid.as_str());
-                self.end_record();
-            }
-            (OutputFormat::Eve, AppRecord::Dns(rec)) if self.dns_version == 2 => {
-                // v2: a request gives one record per question.
-                let n = if rec.response {
-                    1
-                } else {
-                    rec.queries.len().max(1)
-                };
-                for i in 0..n {
-                    self.begin_record(flow, "dns");
-                    formats::eve_dns_event_v2(&mut self.json, rec, i);
-                    self.end_record();
-                }
-            }
-            (OutputFormat::Eve, _) => {
-                self.begin_record(flow, app.app_proto());
-                write_app_object(&mut self.json, app);
-                self.end_record();
-            }
-        }
-    }
-
-    /// An `event_type: stats` record ([`crate::output::stats`]), also sent to the network
-    /// outputs. EVE format only.
-    pub fn write_stats(&mut self, input: &crate::output::stats::StatsInput) {
-        if self.format != OutputFormat::Eve {
-            return;
-        }
-        self.severity = 6;
-        self.msgid = "stats";
-        crate::output::stats::write_stats(&mut self.json, crate::output::stats::now(), input);
-        self.emit();
-    }
-
-    /// Flush buffered records; the first write error of the run, if any.
-    pub fn flush(&mut self) -> io::Result<()> {
-        if let Some(e) = self.error.take() {
-            return Err(e);
-        }
-        self.sink.flush()
-    }
-
-    /// Push buffered records to the sink (live capture when idle, workers after each batch);
-    /// a write error is kept for [`EveWriter::finish`].
-    pub fn flush_buffer(&mut self) -> io::Result<()> {
-        if self.error.is_some() {
-            return Ok(());
-        }
-        if let Err(e) = self.sink.flush() {
-            self.error = Some(e);
-        }
-        Ok(())
-    }
-
-    /// One finished JSON object (a `stats` record), written as a line and counted.
-    pub fn write_line(&mut self, line: &[u8]) {
-        if self.error.is_some() {
-            return;
-        }
-        match self
-            .sink
-            .write_all(line)
-            .and_then(|()| self.sink.write_all(b"\n"))
-        {
-            Ok(()) => self.records += 1,
-            Err(e) => self.error = Some(e),
-        }
-    }
-
-    /// Flush and report the first error of the run.
-    pub fn finish(mut self) -> io::Result<u64> {
-        self.flush()?;
-        Ok(self.records)
-    }
-
-    fn begin_record(&mut self, flow: &FlowMeta, event_type: &str) {
-        let j = &mut self.json;
-        j.reset();
-        j.begin_object();
-        j.key("timestamp");
-        j.fmt_str(format_args!("{}", UtcTime::from_timestamp(flow.ts)));
-        j.field_u64("flow_id", flow.flow_id());
-        if !self.in_iface.is_empty() {
-            j.field_str("in_iface", &self.in_iface);
-        }
-        if !self.pcap_filename.is_empty() {
-            j.field_str("pcap_filename", &self.pcap_filename);
-        }
-        j.field_u64("pcap_cnt", flow.pcap_cnt);
-        j.field_str("event_type", event_type);
-        write_vlans(j, &flow.vlans);
-        write_ip(j, "src_ip", flow.src_ip);
-        j.field_u64("src_port", u64::from(flow.src_port));
-        write_ip(j, "dest_ip", flow.dst_ip);
-        j.field_u64("dest_port", u64::from(flow.dst_port));
-        j.field_str("proto", proto_name(flow.proto));
-        if let Some(t) = &flow.tunnel {
-            j.key("tunnel");
-            j.begin_object();
-            write_ip(j, "src_ip", t.src_ip);
-            write_ip(j, "dest_ip", t.dst_ip);
-            j.field_str("proto", t.proto_name());
-            j.field_u64("depth", u64::from(t.depth));
-            j.end_object();
-        }
-        let cid = self.community_id(flow);
-        self.json.field_str("community_id", cid.as_str());
-    }
-
-    fn end_record(&mut self) {
-        self.json.end_object();
-        self.emit();
-    }
-
-    /// Write the finished object in `json` as a line, to the sink and the network outputs.
-    fn emit(&mut self) {
-        for sink in &self.sinks {
-            sink.send(self.json.as_bytes(), self.severity, self.msgid);
-        }
-        if self.error.is_some() {
-            return;
-        }
-        let result = self
-            .sink
-            .write_all(self.json.as_bytes())
-            .and_then(|()| self.sink.write_all(b"\n"));
-        match result {
-            Ok(()) => self.records += 1,
-            Err(e) => self.error = Some(e),
-        }
-    }
+/// The protocol object of an EVE protocol event (DNS v3 shape) after [`begin_record`].
+pub fn event_body(j: &mut JsonWriter, app: &AppRecord) {
+    write_app_object(j, app);
 }
 
 /// EVE `alert.category` for a channel: a readable phrase as Suricata's classification gives.

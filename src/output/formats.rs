@@ -10,13 +10,13 @@
 
 use std::net::IpAddr;
 
-use crate::detect::event::{AppRecord, DnsRecord, HttpRecord, TlsRecord};
-use crate::detect::{FlowMeta, Observation};
-use crate::output::eve::{MatchFacts, category, rcode_name, write_dns_answers, write_rrtype};
+use crate::output::eve::{category, rcode_name, write_dns_answers, write_rrtype};
 use crate::output::json::JsonWriter;
 use crate::output::time::UtcTime;
 use crate::proto::{dns, tls};
-use crate::sigs::{PackInfo, Rule};
+use crate::record::app::{AppRecord, DnsRecord, HttpRecord, TlsRecord};
+use crate::record::{Alert, FlowMeta, MatchFacts, Observation};
+use crate::sigs::PackInfo;
 
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -156,7 +156,7 @@ pub fn eve_dns_event_v2(j: &mut JsonWriter, rec: &DnsRecord, index: usize) {
 }
 
 /// Common ECS fields of every record; leaves the top-level object open.
-fn ecs_begin(j: &mut JsonWriter, flow: &FlowMeta, kind: &str, app: &AppRecord) {
+fn ecs_begin(j: &mut JsonWriter, flow: &FlowMeta, kind: &str, app: &AppRecord, iface: &str) {
     j.reset();
     j.begin_object();
     iso_z(j, "@timestamp", flow);
@@ -188,6 +188,16 @@ fn ecs_begin(j: &mut JsonWriter, flow: &FlowMeta, kind: &str, app: &AppRecord) {
     j.begin_object();
     j.field_str("product", "vendorwatch");
     j.field_str("type", "ids");
+    if !iface.is_empty() {
+        // ECS: the interface the packet came in on.
+        j.key("ingress");
+        j.begin_object();
+        j.key("interface");
+        j.begin_object();
+        j.field_str("name", iface);
+        j.end_object();
+        j.end_object();
+    }
     j.end_object();
     j.key("source");
     j.begin_object();
@@ -333,16 +343,10 @@ fn ecs_http(j: &mut JsonWriter, rec: &HttpRecord) {
 }
 
 /// An ECS alert document; the top-level object is left open for the writer to close.
-pub fn ecs_alert(
-    j: &mut JsonWriter,
-    flow: &FlowMeta,
-    rule: &Rule,
-    pack: &PackInfo,
-    facts: &MatchFacts<'_>,
-    app: &AppRecord,
-    community_id: &str,
-) {
-    ecs_head(j, flow, "alert", app, community_id);
+pub fn ecs_alert(j: &mut JsonWriter, alert: &Alert<'_>, community_id: &str, iface: &str) {
+    let (flow, rule, pack, facts, app) =
+        (alert.flow, alert.rule, alert.pack, &alert.facts, alert.app);
+    ecs_head(j, flow, "alert", app, community_id, iface);
     j.key("rule");
     j.begin_object();
     j.key("id");
@@ -411,13 +415,26 @@ pub fn ecs_alert(
 }
 
 /// An ECS protocol event (`--log`); the top-level object is left open.
-pub fn ecs_event(j: &mut JsonWriter, flow: &FlowMeta, app: &AppRecord, community_id: &str) {
-    ecs_head(j, flow, "event", app, community_id);
+pub fn ecs_event(
+    j: &mut JsonWriter,
+    flow: &FlowMeta,
+    app: &AppRecord,
+    community_id: &str,
+    iface: &str,
+) {
+    ecs_head(j, flow, "event", app, community_id, iface);
 }
 
 /// What ECS alerts and events share: the base fields, `network`, and the protocol object.
-fn ecs_head(j: &mut JsonWriter, flow: &FlowMeta, kind: &str, app: &AppRecord, community_id: &str) {
-    ecs_begin(j, flow, kind, app);
+fn ecs_head(
+    j: &mut JsonWriter,
+    flow: &FlowMeta,
+    kind: &str,
+    app: &AppRecord,
+    community_id: &str,
+    iface: &str,
+) {
+    ecs_begin(j, flow, kind, app, iface);
     ecs_network(j, flow, app.app_proto(), community_id);
     match app {
         AppRecord::Dns(rec) => ecs_dns(j, rec),

@@ -12,102 +12,20 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::decode::SkipReason;
-use crate::detect::Detector;
-use crate::output::eve::EveWriter;
 use crate::output::sink::SinkStats;
-use crate::pipeline::ScanStats;
+use crate::record::counters::StatsSnapshot;
 
-/// Counters as last published by the scan.
+/// Counters as last published: the stages' (by the reader, every
+/// [`TICK_PACKETS`](crate::record::counters) packets and after each input) and the outputs'
+/// (by the hub after each batch).
 #[derive(Debug, Default, Clone)]
 pub struct Snapshot {
-    /// Inputs read completely / not.
-    pub files_ok: u64,
-    /// Inputs that failed.
-    pub files_failed: u64,
-    /// Packets read.
-    pub packets: u64,
-    /// Bytes on the wire.
-    pub bytes: u64,
-    /// Packets not decoded, by reason label.
-    pub skipped: Vec<(&'static str, u64)>,
-    /// DNS messages parsed.
-    pub dns_messages: u64,
-    /// Port-53 payloads that were not DNS.
-    pub dns_invalid: u64,
-    /// ClientHellos parsed.
-    pub client_hellos: u64,
-    /// HTTP request heads parsed.
-    pub http_requests: u64,
-    /// Hits over the per-packet limit.
-    pub hits_dropped: u64,
-    /// Packets decoded inside tunnels.
-    pub tunnelled: u64,
-    /// IP fragments seen / datagrams reassembled / fragments dropped at the defrag caps.
-    pub fragments: u64,
-    /// IP datagrams reassembled from fragments.
-    pub defragmented: u64,
-    /// Fragment-table evictions and drops (caps hit).
-    pub defrag_evicted: u64,
-    /// Fragments dropped.
-    pub defrag_dropped: u64,
-    /// Flow counters: created, closed, evicted idle, evicted at the cap.
-    pub flows: [u64; 4],
-    /// Messages reassembled from TCP segments.
-    pub reassembled: u64,
-    /// Segments refused at the reassembly memory cap.
-    pub reasm_refused: u64,
-    /// First-flight limits hit.
-    pub first_flight_limit_hit: u64,
+    /// Reader and stage counters.
+    pub stats: StatsSnapshot,
     /// Alerts written, by (sid, signature).
     pub alerts_by_rule: BTreeMap<u32, (String, u64)>,
-    /// Repeats suppressed.
-    pub suppressed: u64,
-    /// Suppression-table evictions.
-    pub suppress_evictions: u64,
     /// Records written to the EVE output.
     pub records: u64,
-}
-
-impl Snapshot {
-    /// Refresh from the scan's state.
-    pub fn update(&mut self, scan: &ScanStats, detector: &Detector, out: &EveWriter) {
-        self.files_ok = scan.files_ok;
-        self.files_failed = scan.files_failed;
-        self.packets = scan.packets;
-        self.bytes = scan.bytes;
-        self.skipped.clear();
-        for reason in SkipReason::ALL {
-            self.skipped
-                .push((reason.label(), scan.skipped[reason.index()]));
-        }
-        self.tunnelled = scan.decode.tunnelled;
-        self.fragments = scan.decode.defrag.fragments;
-        self.defragmented = scan.decode.defrag.reassembled;
-        self.defrag_evicted = scan.decode.defrag.evicted;
-        self.defrag_dropped = scan.decode.defrag.dropped;
-        let f = &scan.flow;
-        self.flows = [f.flows_created, f.closed, f.evicted_idle, f.evicted_cap];
-        self.reassembled = f.reassembled;
-        self.reasm_refused = f.reasm_refused;
-        self.first_flight_limit_hit = f.first_flight_limit_hit;
-        let d = &detector.stats;
-        self.http_requests = d.http_requests;
-        self.dns_messages = d.dns_messages;
-        self.dns_invalid = d.dns_invalid;
-        self.client_hellos = d.client_hellos;
-        self.hits_dropped = d.hits_dropped;
-        self.suppressed = detector.suppress.suppressed;
-        self.suppress_evictions = detector.suppress.evictions;
-        self.records = out.records();
-        for (sid, (name, n)) in out.alerts_by_rule() {
-            match self.alerts_by_rule.get_mut(sid) {
-                Some(e) => e.1 = *n,
-                None => {
-                    self.alerts_by_rule.insert(*sid, (name.clone(), *n));
-                }
-            }
-        }
-    }
 }
 
 /// Live counters of the network outputs, by label.
@@ -150,10 +68,25 @@ impl MetricsServer {
         }
     }
 
-    /// Publish the scan's counters.
-    pub fn update(&self, scan: &ScanStats, detector: &Detector, out: &EveWriter) {
+    /// The network outputs now exposed.
+    pub fn sinks(&self) -> SinkList {
+        self.sinks.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Publish the reader's and the stages' counters.
+    pub fn set_stats(&self, stats: &StatsSnapshot) {
         if let Ok(mut s) = self.snapshot.lock() {
-            s.update(scan, detector, out);
+            s.stats = *stats;
+        }
+    }
+
+    /// Publish the outputs' counters (the alert table only when it changed).
+    pub fn set_output(&self, alerts_by_rule: Option<&BTreeMap<u32, (String, u64)>>, records: u64) {
+        if let Ok(mut s) = self.snapshot.lock() {
+            if let Some(alerts) = alerts_by_rule {
+                s.alerts_by_rule.clone_from(alerts);
+            }
+            s.records = records;
         }
     }
 }
@@ -204,6 +137,8 @@ fn label(v: &str) -> String {
 /// The text exposition of a snapshot and the sinks' live counters.
 pub fn render(s: &Snapshot, sinks: &[(String, Arc<SinkStats>)]) -> String {
     let mut o = String::with_capacity(4096);
+    let (r, c) = (&s.stats.read, &s.stats.counters);
+    let (d, f) = (&c.detect, &c.flow);
     let counter = |o: &mut String, name: &str, help: &str, rows: &[(String, u64)]| {
         let _ = writeln!(o, "# HELP vendorwatch_{name} {help}");
         let _ = writeln!(o, "# TYPE vendorwatch_{name} counter");
@@ -217,27 +152,31 @@ pub fn render(s: &Snapshot, sinks: &[(String, Arc<SinkStats>)]) -> String {
         "files_total",
         "Inputs finished, by result (ok: read to the end; failed: not opened or damaged).",
         &[
-            ("{result=\"ok\"}".into(), s.files_ok),
-            ("{result=\"failed\"}".into(), s.files_failed),
+            ("{result=\"ok\"}".into(), r.files_ok),
+            ("{result=\"failed\"}".into(), r.files_failed),
         ],
     );
-    counter(&mut o, "packets_total", "Packets read.", &one(s.packets));
+    counter(&mut o, "packets_total", "Packets read.", &one(r.packets));
     counter(
         &mut o,
         "bytes_total",
         "Bytes of packets read (original wire lengths).",
-        &one(s.bytes),
+        &one(r.bytes),
     );
     counter(
         &mut o,
         "kernel_drops_total",
         "Packets the capture kernel dropped (live capture only; always 0 for files).",
-        &one(0),
+        &one(r.capture.map_or(0, |k| k.kernel_drops)),
     );
-    let skipped: Vec<(String, u64)> = s
-        .skipped
+    let skipped: Vec<(String, u64)> = SkipReason::ALL
         .iter()
-        .map(|(r, n)| (format!("{{reason=\"{}\"}}", label(r)), *n))
+        .map(|reason| {
+            (
+                format!("{{reason=\"{}\"}}", label(reason.label())),
+                c.skipped[reason.index()],
+            )
+        })
         .collect();
     counter(
         &mut o,
@@ -249,74 +188,74 @@ pub fn render(s: &Snapshot, sinks: &[(String, Arc<SinkStats>)]) -> String {
         &mut o,
         "dns_messages_total",
         "DNS messages parsed.",
-        &one(s.dns_messages),
+        &one(d.dns_messages),
     );
     counter(
         &mut o,
         "dns_invalid_total",
         "Port-53 payloads that were not valid DNS.",
-        &one(s.dns_invalid),
+        &one(d.dns_invalid),
     );
     counter(
         &mut o,
         "tls_client_hellos_total",
         "TLS ClientHellos parsed.",
-        &one(s.client_hellos),
+        &one(d.client_hellos),
     );
     counter(
         &mut o,
         "http_requests_total",
         "HTTP request heads parsed.",
-        &one(s.http_requests),
+        &one(d.http_requests),
     );
     counter(
         &mut o,
         "tunnelled_packets_total",
         "Packets decoded inside a tunnel (GRE, ERSPAN, VXLAN, Geneve, IP-in-IP).",
-        &one(s.tunnelled),
+        &one(c.decode.tunnelled),
     );
     counter(
         &mut o,
         "ip_fragments_total",
         "IP fragments seen.",
-        &one(s.fragments),
+        &one(c.decode.defrag.fragments),
     );
     counter(
         &mut o,
         "ip_defragmented_total",
         "IP datagrams reassembled from fragments.",
-        &one(s.defragmented),
+        &one(c.decode.defrag.reassembled),
     );
     counter(
         &mut o,
         "flows_total",
         "TCP flows, by event: created, closed (FIN/RST), evicted_idle, evicted_cap (table full).",
         &[
-            ("{event=\"created\"}".into(), s.flows[0]),
-            ("{event=\"closed\"}".into(), s.flows[1]),
-            ("{event=\"evicted_idle\"}".into(), s.flows[2]),
-            ("{event=\"evicted_cap\"}".into(), s.flows[3]),
+            ("{event=\"created\"}".into(), f.flows_created),
+            ("{event=\"closed\"}".into(), f.closed),
+            ("{event=\"evicted_idle\"}".into(), f.evicted_idle),
+            ("{event=\"evicted_cap\"}".into(), f.evicted_cap),
         ],
     );
     counter(
         &mut o,
         "reassembled_messages_total",
         "Messages (ClientHello, HTTP head, DNS over TCP) reassembled from TCP segments.",
-        &one(s.reassembled),
+        &one(f.reassembled),
     );
     counter(
         &mut o,
         "caps_hit_total",
         "Times a bound was hit, by table: hits_per_packet (matches over the per-packet limit), suppression (keys evicted from the full suppression table), flow_table (flows evicted at the flow cap), reassembly (segments refused at the reassembly memory cap), first_flight (first-flight size limits hit), defrag (fragments evicted or dropped at the defrag caps).",
         &[
-            ("{table=\"hits_per_packet\"}".into(), s.hits_dropped),
-            ("{table=\"suppression\"}".into(), s.suppress_evictions),
-            ("{table=\"flow_table\"}".into(), s.flows[3]),
-            ("{table=\"reassembly\"}".into(), s.reasm_refused),
-            ("{table=\"first_flight\"}".into(), s.first_flight_limit_hit),
+            ("{table=\"hits_per_packet\"}".into(), d.hits_dropped),
+            ("{table=\"suppression\"}".into(), c.suppress.evictions),
+            ("{table=\"flow_table\"}".into(), f.evicted_cap),
+            ("{table=\"reassembly\"}".into(), f.reasm_refused),
+            ("{table=\"first_flight\"}".into(), f.first_flight_limit_hit),
             (
                 "{table=\"defrag\"}".into(),
-                s.defrag_evicted + s.defrag_dropped,
+                c.decode.defrag.evicted + c.decode.defrag.dropped,
             ),
         ],
     );
@@ -335,7 +274,7 @@ pub fn render(s: &Snapshot, sinks: &[(String, Arc<SinkStats>)]) -> String {
         &mut o,
         "alerts_suppressed_total",
         "Repeats suppressed (same host, rule, name and observation within --suppress-window).",
-        &one(s.suppressed),
+        &one(c.suppress.suppressed),
     );
     counter(
         &mut o,

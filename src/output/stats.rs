@@ -1,6 +1,6 @@
 //! The EVE `stats` record: Suricata's `event_type: stats` shape, with only keys Suricata's
 //! schema knows (it forbids unknown ones at every level): `uptime`, `capture.kernel_*` (live
-//! capture, from libpcap), `decoder.pkts/bytes/invalid/avg_pkt_size`, `flow.tcp/active`,
+//! capture, from libpcap), `decoder.pkts/bytes/invalid/avg_pkt_size` (`invalid`: malformed packets only), `flow.tcp/active`,
 //! `tcp.sessions`, `app_layer.tx.dns_udp/tls/http`, `detect.alert/alerts_suppressed`.
 //! Counters are totals since start, as Suricata writes them. The one writer of the record,
 //! for `scan --stats` (one worker or many) and `live` alike.
@@ -10,35 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::capture::Timestamp;
 use crate::output::json::JsonWriter;
 use crate::output::time::UtcTime;
-use crate::pipeline::Counters;
-
-/// libpcap's counters, summed over interfaces.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CaptureCounters {
-    /// Packets the kernel passed to the capture (`ps_recv`).
-    pub kernel_packets: u64,
-    /// Packets dropped for lack of buffer space (`ps_drop`).
-    pub kernel_drops: u64,
-    /// Packets dropped by the interface or its driver (`ps_ifdrop`).
-    pub kernel_ifdrops: u64,
-}
-
-/// What one stats record reports.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct StatsInput {
-    /// Seconds since vendorwatch started.
-    pub uptime_secs: u64,
-    /// Capture counters (live only).
-    pub capture: Option<CaptureCounters>,
-    /// Packets read.
-    pub packets: u64,
-    /// Bytes read (wire lengths).
-    pub bytes: u64,
-    /// Packets not decoded.
-    pub invalid: u64,
-    /// Stage counters, merged over workers.
-    pub counters: Counters,
-}
+use crate::record::counters::StatsSnapshot;
 
 /// Now, as a capture timestamp.
 pub fn now() -> Timestamp {
@@ -52,7 +24,7 @@ pub fn now() -> Timestamp {
 }
 
 /// Build the record (one JSON object, no newline) in `j`.
-pub fn write_stats(j: &mut JsonWriter, ts: Timestamp, s: &StatsInput) {
+pub fn write_stats(j: &mut JsonWriter, ts: Timestamp, s: &StatsSnapshot) {
     j.reset();
     j.begin_object();
     j.key("timestamp");
@@ -61,7 +33,7 @@ pub fn write_stats(j: &mut JsonWriter, ts: Timestamp, s: &StatsInput) {
     j.key("stats");
     j.begin_object();
     j.field_u64("uptime", s.uptime_secs);
-    if let Some(c) = &s.capture {
+    if let Some(c) = &s.read.capture {
         j.key("capture");
         j.begin_object();
         j.field_u64("kernel_packets", c.kernel_packets);
@@ -71,10 +43,14 @@ pub fn write_stats(j: &mut JsonWriter, ts: Timestamp, s: &StatsInput) {
     }
     j.key("decoder");
     j.begin_object();
-    j.field_u64("pkts", s.packets);
-    j.field_u64("bytes", s.bytes);
-    j.field_u64("invalid", s.invalid);
-    j.field_u64("avg_pkt_size", s.bytes.checked_div(s.packets).unwrap_or(0));
+    j.field_u64("pkts", s.read.packets);
+    j.field_u64("bytes", s.read.bytes);
+    // Malformed packets only; ARP, ICMP and the like are not ours, not invalid.
+    j.field_u64("invalid", s.counters.invalid());
+    j.field_u64(
+        "avg_pkt_size",
+        s.read.bytes.checked_div(s.read.packets).unwrap_or(0),
+    );
     j.end_object();
     j.key("flow");
     j.begin_object();
@@ -97,7 +73,7 @@ pub fn write_stats(j: &mut JsonWriter, ts: Timestamp, s: &StatsInput) {
     j.key("detect");
     j.begin_object();
     j.field_u64("alert", s.counters.detect.alerts);
-    j.field_u64("alerts_suppressed", s.counters.suppressed);
+    j.field_u64("alerts_suppressed", s.counters.suppress.suppressed);
     j.end_object();
     j.end_object();
     j.end_object();

@@ -129,6 +129,23 @@ impl PartialEq for NameBuf {
 }
 impl Eq for NameBuf {}
 
+/// True when a name (an SNI, an HTTP Host) is present and is a name, not an address literal
+/// (`203.0.113.7`, `[2001:db8::1]`): an address says nothing the connection's destination
+/// does not.
+pub fn has_name(name: Option<&[u8]>) -> bool {
+    let Some(name) = name else {
+        return false;
+    };
+    let bare = name
+        .strip_prefix(b"[")
+        .and_then(|n| n.strip_suffix(b"]"))
+        .unwrap_or(name);
+    if bare.is_empty() {
+        return false;
+    }
+    std::str::from_utf8(bare).map_or(true, |s| s.parse::<std::net::IpAddr>().is_err())
+}
+
 #[cfg(test)]
 #[allow(
     clippy::indexing_slicing,

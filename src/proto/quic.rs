@@ -817,6 +817,25 @@ pub struct AssemblyStats {
     pub overflow: u64,
 }
 
+impl std::ops::AddAssign for AssemblyStats {
+    fn add_assign(&mut self, o: Self) {
+        let AssemblyStats {
+            connections,
+            completed,
+            retransmitted,
+            evicted,
+            expired,
+            overflow,
+        } = o;
+        self.connections += connections;
+        self.completed += completed;
+        self.retransmitted += retransmitted;
+        self.evicted += evicted;
+        self.expired += expired;
+        self.overflow += overflow;
+    }
+}
+
 /// One client's CRYPTO stream: the DCIDs it used, how far handshake messages were consumed,
 /// and the buffered bytes after that point.
 struct Conn {

@@ -125,3 +125,28 @@ pub fn reload(
     *current = std::sync::Arc::new(new);
     Ok(())
 }
+
+/// A rule set compiled once (on load, or on the control thread at a reload) and shared by
+/// every worker through an `Arc`: the rules, their matcher, and every flag derived from them,
+/// so a rule kind added by a reload (the first JA4, port or payload rule) is matched at once.
+pub struct CompiledRules {
+    /// The rules and packs.
+    pub rules: RuleSet,
+    /// Their matcher.
+    pub matcher: Matcher,
+    /// Some enabled rule lists `ja4` fingerprints.
+    pub has_ja4_rules: bool,
+}
+
+impl CompiledRules {
+    /// Compile `rules` with `options` (`--enable-port-rules`).
+    pub fn compile(rules: RuleSet, options: MatchOptions) -> Self {
+        let matcher = Matcher::with_options(&rules, options);
+        let has_ja4_rules = rules.rules.iter().any(|r| r.enabled && !r.ja4.is_empty());
+        CompiledRules {
+            rules,
+            matcher,
+            has_ja4_rules,
+        }
+    }
+}

@@ -477,9 +477,9 @@ fn ipv4_udp(src: [u8; 4], dst: [u8; 4], dport: u16, payload: &[u8]) -> Vec<u8> {
 fn quic_to_a_resolved_address_is_decided_by_its_hello() {
     use crate::capture::{Timestamp, linktype};
     use crate::decode::decode;
-    use crate::detect::{Detector, FlowMeta, LogSelection};
+    use crate::detect::{Detector, LogSelection};
     use crate::flow::{FlowConfig, FlowTable};
-    use crate::output::eve::EveWriter;
+    use crate::record::{FlowMeta, NullSink};
 
     let server = [192, 0, 2, 10];
     let mut dns = vec![0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
@@ -513,7 +513,7 @@ fn quic_to_a_resolved_address_is_decided_by_its_hello() {
     let rules = crate::sigs::RuleSet::bundled().expect("bundled packs");
     let mut detector = Detector::new(rules, LogSelection::default());
     let mut flows = FlowTable::new(FlowConfig::default());
-    let mut out = EveWriter::new(Box::new(std::io::sink()));
+    let mut out = NullSink;
     let mut alerts = Vec::new();
     for (i, p) in packets.iter().enumerate() {
         let pkt = decode(linktype::RAW, p).expect("decodes");

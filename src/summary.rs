@@ -1,49 +1,79 @@
-//! The human summary printed on stderr at the end of a scan: what was read, what was not
-//! decoded and why, what alerted, and which hosts still call home.
+//! The human summary printed on stderr at the end of `scan` and `live`: what was read, what
+//! was not decoded and why, what alerted, and which hosts still call home.
 
 use std::io::{self, Write};
 
-use crate::decode::SkipReason;
-use crate::detect::DetectStats;
-use crate::detect::inventory::Inventory;
-use crate::detect::suppress::Suppressor;
-use crate::output::time::UtcTime;
-use crate::pipeline::ScanStats;
+use vendorwatch::decode::SkipReason;
+use vendorwatch::detect::inventory::Inventory;
+use vendorwatch::detect::suppress::Suppressor;
+use vendorwatch::output::time::UtcTime;
+use vendorwatch::pipeline::ScanStats;
+use vendorwatch::record::counters::Counters;
+
+/// Which job the summary is of: `scan` lists its files, `live` its kernel counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    /// `vendorwatch scan`.
+    Scan,
+    /// `vendorwatch live`.
+    Live,
+}
 
 /// Write the summary (to stderr in the CLI; any writer in tests).
 pub fn write_summary(
     w: &mut dyn Write,
+    job: Job,
     scan: &ScanStats,
-    detect: &DetectStats,
+    counters: &Counters,
     inventory: &Inventory,
     suppress: &Suppressor,
     records: u64,
 ) -> io::Result<()> {
-    writeln!(w, "vendorwatch scan summary")?;
-    write!(
-        w,
-        "  files: {} read, {} failed",
-        scan.files_ok, scan.files_failed
-    )?;
-    if scan.files_not_captures > 0 {
-        write!(
-            w,
-            ", {} skipped in directories (not pcap/pcapng)",
-            scan.files_not_captures
-        )?;
+    let read = &scan.read;
+    match job {
+        Job::Scan => {
+            writeln!(w, "vendorwatch scan summary")?;
+            write!(
+                w,
+                "  files: {} read, {} failed",
+                read.files_ok, read.files_failed
+            )?;
+            if scan.files_not_captures > 0 {
+                write!(
+                    w,
+                    ", {} skipped in directories (not pcap/pcapng)",
+                    scan.files_not_captures
+                )?;
+            }
+            writeln!(w)?;
+        }
+        Job::Live => {
+            writeln!(w, "vendorwatch live summary")?;
+            if let Some(k) = &read.capture {
+                writeln!(
+                    w,
+                    "  capture: {} packets from the kernel, {} dropped (buffer full), {} dropped by the interfaces",
+                    k.kernel_packets, k.kernel_drops, k.kernel_ifdrops
+                )?;
+            }
+        }
     }
-    writeln!(w)?;
-    writeln!(w, "  packets: {} ({} bytes)", scan.packets, scan.bytes)?;
-    let skipped: u64 = scan.skipped.iter().sum();
-    let d = &scan.decode;
+    writeln!(w, "  packets: {} ({} bytes)", read.packets, read.bytes)?;
+    let skipped = counters.not_decoded();
+    let detect = &counters.detect;
+    let d = &counters.decode;
     writeln!(
         w,
         "  decoded: {} ({} from tunnels, {} reassembled from fragments)",
         d.decoded, d.tunnelled, d.reassembled
     )?;
-    writeln!(w, "  not decoded: {skipped}")?;
+    writeln!(
+        w,
+        "  not decoded: {skipped} ({} malformed)",
+        counters.invalid()
+    )?;
     for reason in SkipReason::ALL {
-        let n = scan.skipped[reason.index()];
+        let n = counters.skipped[reason.index()];
         if n > 0 {
             writeln!(w, "    {:<26} {n:>10}", reason.label())?;
         }
@@ -61,7 +91,7 @@ pub fn write_summary(
         "  dns messages: {} ({} invalid), tls client hellos: {}",
         detect.dns_messages, detect.dns_invalid, detect.client_hellos
     )?;
-    let f = &scan.flow;
+    let f = &counters.flow;
     writeln!(
         w,
         "  http requests: {}; tcp flows: {} ({} closed, {} evicted idle, {} evicted at the flow cap), reassembled: {}, reassembly refused at the memory cap: {}, first-flight limit hit: {}",
@@ -74,7 +104,7 @@ pub fn write_summary(
         f.reasm_refused,
         f.first_flight_limit_hit
     )?;
-    let q = &scan.quic;
+    let q = &counters.quic;
     writeln!(
         w,
         "  quic: initial datagrams: {}, client initials decrypted: {} ({} not decryptable), client hellos: {} ({} reassembled over packets, {} pending evicted, {} expired, {} crypto frames over the cap)",
@@ -87,7 +117,7 @@ pub fn write_summary(
         q.assembly.expired,
         q.assembly.overflow + q.frames_dropped
     )?;
-    let a = &scan.answers;
+    let a = &counters.answers;
     if a.remembered > 0 {
         writeln!(
             w,

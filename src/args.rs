@@ -1,0 +1,312 @@
+//! The flags `scan` and `live` share, defined once: what the stages do (signatures, caps,
+//! suppression, logging, workers) and where records go (formats and destinations). Each
+//! group turns itself into the configuration the library takes, so both subcommands build
+//! the same engine and the same outputs.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::exit::EXIT_FATAL;
+use vendorwatch::decode::{DecoderConfig, DefragConfig};
+use vendorwatch::detect::LogSelection;
+use vendorwatch::engine::EngineConfig;
+use vendorwatch::flow::FlowConfig;
+use vendorwatch::flow::quic::QuicConfig;
+use vendorwatch::sigs::{self, MatchOptions, RuleSet, SigError};
+
+#[derive(Args, Debug, Clone)]
+pub struct SignatureArgs {
+    /// Signature pack file or directory of `*.toml` packs (repeatable). Default: the bundled
+    /// `signatures/` directory next to the binary, else the packs built into it.
+    #[arg(long = "signatures", value_name = "PATH")]
+    pub signatures: Vec<PathBuf>,
+    /// Use only these packs (comma-separated pack ids, e.g. `kaspersky,dahua`); default: all
+    /// loaded packs. `sigs list` shows the ids.
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    pub packs: Vec<String>,
+}
+
+/// What the stages do: signatures, matching, caps, suppression, protocol logging, workers.
+#[derive(Args, Debug, Clone)]
+pub struct StageArgs {
+    /// Also log protocol events, matched or not: comma-separated `dns`, `tls`,
+    /// `http`, `quic` (ClientHellos of QUIC Initials), or `all`.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub log: Vec<String>,
+    /// One alert per (source host, rule, matched name, observation kind) per this many
+    /// seconds of packet time; repeats are counted and carried in the next alert
+    /// (`alert.metadata.repeats`) and the summary. 0 turns suppression off.
+    #[arg(long, value_name = "SECS", default_value_t = vendorwatch::detect::suppress::DEFAULT_WINDOW_SECS)]
+    pub suppress_window: u64,
+    /// Most (host, rule, name, kind) keys the suppression table holds; beyond it the oldest
+    /// are evicted and counted.
+    #[arg(long, value_name = "N", default_value_t = vendorwatch::detect::suppress::DEFAULT_CAPACITY)]
+    pub suppress_capacity: usize,
+    /// Also decode UDP to PORT as VXLAN (repeatable; 4789 always is).
+    #[arg(long = "vxlan-port", value_name = "PORT")]
+    pub vxlan_ports: Vec<u16>,
+    /// Match the `ports` of every rule (e.g. the Kaspersky Security Center server ports).
+    /// Off by default because ports are reused by other software; a pack can turn on its
+    /// own with `port_rules = true`.
+    #[arg(long)]
+    pub enable_port_rules: bool,
+    #[command(flatten)]
+    pub workers: WorkerArgs,
+    #[command(flatten)]
+    pub flow: FlowArgs,
+    #[command(flatten)]
+    pub sigs: SignatureArgs,
+}
+
+impl StageArgs {
+    /// The engine configuration these flags describe.
+    pub fn engine_config(&self) -> Result<EngineConfig, String> {
+        let mut decoder = DecoderConfig::default();
+        decoder.vxlan_ports.extend(&self.vxlan_ports);
+        decoder.defrag = self.flow.defrag_config();
+        Ok(EngineConfig {
+            decoder,
+            flow: self.flow.config(),
+            quic: self.flow.quic_config(),
+            resolved_capacity: self.flow.resolved_capacity,
+            suppress_window: self.suppress_window,
+            suppress_capacity: self.suppress_capacity,
+            log: parse_log(&self.log)?,
+            match_options: self.match_options(),
+        })
+    }
+
+    /// Matcher options, the same at load and at every reload.
+    pub fn match_options(&self) -> MatchOptions {
+        MatchOptions {
+            enable_port_rules: self.enable_port_rules,
+        }
+    }
+
+    /// The engine configuration and the rules, each error reported on stderr; the exit
+    /// status when either is bad.
+    pub fn config_and_rules(&self) -> Result<(EngineConfig, RuleSet), i32> {
+        let config = self.engine_config().map_err(|e| {
+            eprintln!("vendorwatch: {e}");
+            EXIT_FATAL
+        })?;
+        let rules = load_rules(&self.sigs).map_err(|errors| {
+            report_sig_errors(&errors);
+            EXIT_FATAL
+        })?;
+        Ok((config, rules))
+    }
+}
+
+/// How many worker threads: `--workers N`, default cores - 1, at least 1.
+#[derive(Args, Debug, Clone)]
+pub struct WorkerArgs {
+    /// Worker threads decoding and matching (default: cores - 1, at least 1). With 1 the
+    /// stages run in the reader's thread and records come out in packet order; with more, a
+    /// symmetric flow hash picks the worker (both directions of a flow meet on one worker) and
+    /// records of different flows may come out in another order.
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+}
+
+impl WorkerArgs {
+    pub fn count(&self) -> usize {
+        self.workers
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map_or(1, |n| n.get())
+                    .saturating_sub(1)
+            })
+            .max(1)
+    }
+}
+
+/// Limits of the TCP flow table and reassembly.
+#[derive(Args, Debug, Clone)]
+pub struct FlowArgs {
+    /// Most TCP flows tracked at once; beyond it the least recently used flow is evicted
+    /// (counted in the summary).
+    #[arg(long, value_name = "N", default_value_t = FlowConfig::default().max_flows)]
+    max_flows: usize,
+    /// Most memory, in KiB, held by TCP reassembly buffers over all flows; segments beyond it
+    /// are refused (counted).
+    #[arg(long, value_name = "KIB", default_value_t = FlowConfig::default().max_reasm_bytes / 1024)]
+    reassembly_memory: usize,
+    /// Bytes of a client's first flight buffered to find a ClientHello or HTTP request head
+    /// split over segments.
+    #[arg(long, value_name = "BYTES", default_value_t = FlowConfig::default().first_flight_limit)]
+    first_flight_limit: usize,
+    /// Seconds (of capture time) without packets after which a flow is dropped.
+    #[arg(long, value_name = "SECS", default_value_t = FlowConfig::default().idle_timeout_secs)]
+    flow_timeout: i64,
+    /// Most memory, in KiB, held by incomplete IP datagrams (fragment reassembly); the oldest
+    /// are evicted first (counted).
+    #[arg(long, value_name = "KIB", default_value_t = DefragConfig::default().memcap / 1024)]
+    defrag_memory: usize,
+    /// Most incomplete IP datagrams held at once; the oldest is evicted (counted).
+    #[arg(long, value_name = "N", default_value_t = DefragConfig::default().max_datagrams)]
+    defrag_max_datagrams: usize,
+    /// Seconds (of capture time) before an incomplete IP datagram is dropped (counted).
+    #[arg(long, value_name = "SECS", default_value_t = DefragConfig::default().timeout_secs)]
+    defrag_timeout: i64,
+    /// Most QUIC connections with an incomplete ClientHello held at once; the oldest is
+    /// evicted (counted).
+    #[arg(long, value_name = "N", default_value_t = QuicConfig::default().max_pending)]
+    quic_max_pending: usize,
+    /// Most memory, in KiB, buffered for incomplete QUIC ClientHellos; the oldest connections
+    /// are evicted first (counted).
+    #[arg(long, value_name = "KIB", default_value_t = QuicConfig::default().max_bytes / 1024)]
+    quic_memory: usize,
+    /// Most addresses remembered from DNS answers to matched names (for `resolved-ip`); the
+    /// oldest is evicted (counted).
+    #[arg(long, value_name = "N", default_value_t = vendorwatch::detect::RESOLVED_CAPACITY)]
+    pub resolved_capacity: usize,
+}
+
+impl FlowArgs {
+    pub fn config(&self) -> FlowConfig {
+        FlowConfig {
+            max_flows: self.max_flows.max(1),
+            max_reasm_bytes: self.reassembly_memory.saturating_mul(1024),
+            first_flight_limit: self.first_flight_limit,
+            idle_timeout_secs: self.flow_timeout.max(1),
+        }
+    }
+
+    /// Fragment reassembly caps from the flags.
+    pub fn defrag_config(&self) -> DefragConfig {
+        DefragConfig {
+            memcap: self.defrag_memory.saturating_mul(1024),
+            timeout_secs: self.defrag_timeout.max(1),
+            max_datagrams: self.defrag_max_datagrams.max(1),
+        }
+    }
+
+    /// QUIC Initial table caps from the flags.
+    pub fn quic_config(&self) -> QuicConfig {
+        QuicConfig {
+            max_pending: self.quic_max_pending.max(1),
+            max_bytes: self.quic_memory.saturating_mul(1024),
+        }
+    }
+}
+
+/// Load the packs the user named, or the bundled ones.
+pub fn load_rules(args: &SignatureArgs) -> Result<RuleSet, Vec<SigError>> {
+    let all = if !args.signatures.is_empty() {
+        RuleSet::load(&args.signatures)?
+    } else {
+        match sigs::default_signature_dir() {
+            Some(dir) => RuleSet::load(&[dir])?,
+            None => RuleSet::bundled()?,
+        }
+    };
+    if args.packs.is_empty() {
+        return Ok(all);
+    }
+    all.select(&args.packs).map_err(|message| {
+        vec![SigError {
+            file: PathBuf::from("--packs"),
+            line: 0,
+            col: 0,
+            message,
+        }]
+    })
+}
+
+/// Print signature errors, one per line, and how many there were.
+pub fn report_sig_errors(errors: &[SigError]) {
+    for e in errors {
+        eprintln!("{e}");
+    }
+    eprintln!(
+        "vendorwatch: {} signature error(s); nothing scanned",
+        errors.len()
+    );
+}
+
+pub fn parse_log(list: &[String]) -> Result<LogSelection, String> {
+    let mut log = LogSelection::default();
+    for item in list {
+        match item.trim() {
+            "dns" => log.dns = true,
+            "tls" => log.tls = true,
+            "http" => log.http = true,
+            "quic" => log.quic = true,
+            "all" => {
+                log.dns = true;
+                log.tls = true;
+                log.http = true;
+                log.quic = true;
+            }
+            "" => {}
+            other => {
+                return Err(format!(
+                    "unknown --log value {other:?} (expected dns, tls, http, quic or all)"
+                ));
+            }
+        }
+    }
+    Ok(log)
+}
+
+/// Where records go and in which shape: the same destinations for `scan` and `live`.
+#[derive(Args, Debug, Clone)]
+pub struct OutputArgs {
+    /// Append EVE JSON lines to FILE (created when missing, as Suricata does) instead of
+    /// stdout; reopened on SIGHUP (logrotate) in `live`.
+    #[arg(long, value_name = "FILE")]
+    pub eve: Option<PathBuf>,
+    /// Record shape: `eve` (Suricata EVE JSON), `ecs` (Elastic Common Schema JSON) or
+    /// `zeek-intel` (Zeek intel.log JSON; alerts only, --log events are not written).
+    #[arg(long, value_name = "FORMAT", default_value = "eve")]
+    pub format: String,
+    /// EVE DNS object version: 3 (Suricata 8's default) or 2 (one record per query or
+    /// response, `type: query|answer`, `rrname`/`rrtype` at the top of `dns`).
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u8).range(2..=3))]
+    pub eve_dns_version: u8,
+    /// Seed of the EVE `community_id` flow hash (as Suricata's `community-id-seed`); use the
+    /// same seed as the Zeek/Suricata sensors whose records you join with.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub community_id_seed: u16,
+    /// Also send every record to syslog (RFC 5424, the record as MSG, facility local5):
+    /// `udp://host:port`, `tcp://host:port` (octet-counted framing) or `unix:/path`.
+    /// Repeatable.
+    #[arg(long, value_name = "URL")]
+    pub syslog: Vec<String>,
+    /// Also send every record to Redis, `redis://host:port/[db]` (as Suricata's Redis
+    /// output). Repeatable.
+    #[arg(long, value_name = "URL")]
+    pub redis: Vec<String>,
+    /// Redis list or stream key.
+    #[arg(long, value_name = "KEY", default_value = "vendorwatch")]
+    pub redis_key: String,
+    /// `list` (RPUSH) or `stream` (XADD key * eve JSON).
+    #[arg(long, value_name = "MODE", default_value = "list")]
+    pub redis_mode: String,
+    /// Records each network output holds while its server is down; beyond it the oldest
+    /// are dropped and counted.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub sink_buffer: usize,
+    /// Seconds each network output may keep trying to deliver what it holds at exit.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub sink_drain: f64,
+    /// Serve Prometheus metrics at http://ADDR:PORT/metrics while running (counters are
+    /// listed in the README).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<String>,
+    /// Keep serving metrics this many seconds after the end (for a last scrape).
+    #[arg(long, value_name = "SECS", default_value_t = 0.0)]
+    pub metrics_linger: f64,
+    /// At the end, write the host inventory report to FILE (format from the extension:
+    /// .txt, .json, .csv, .html; or --report-format). `live` also writes it on SIGUSR1.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Format of --report: text, json, csv or html.
+    #[arg(long, value_name = "FORMAT")]
+    pub report_format: Option<String>,
+    /// Do not print the summary on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}

@@ -1,0 +1,215 @@
+//! The formatter: a [`RecordSink`] that turns records into lines in the selected shape (EVE
+//! with DNS v3 or v2, ECS, Zeek intel.log) and collects them, tagged, in a [`RecordBatch`]
+//! for the [`crate::output::hub::OutputHub`]. One per worker, so formatting runs in parallel;
+//! the hub only moves bytes.
+
+use std::sync::Arc;
+
+use crate::output::community_id::{CommunityId, community_id};
+use crate::output::formats::{self, OutputFormat};
+use crate::output::hub::{AlertTag, Forward, LineTag, RecordBatch};
+use crate::output::json::JsonWriter;
+use crate::output::{eve, stats};
+use crate::record::app::AppRecord;
+use crate::record::counters::StatsSnapshot;
+use crate::record::{Alert, FlowMeta, RecordSink};
+
+/// How records are shaped: the same for every worker.
+#[derive(Debug, Clone)]
+pub struct FormatConfig {
+    /// Record shape (`--format`).
+    pub format: OutputFormat,
+    /// EVE DNS object version: 3 (Suricata 8's default) or 2.
+    pub dns_version: u8,
+    /// Seed of the Community ID hash (Suricata's `community-id-seed`).
+    pub community_id_seed: u16,
+    /// `in_iface` by capture interface index (live: the `-i` names in order; scan: the
+    /// `--in-iface` name, or none). An index without a name writes no `in_iface`.
+    pub interfaces: Vec<String>,
+}
+
+impl Default for FormatConfig {
+    fn default() -> Self {
+        FormatConfig {
+            format: OutputFormat::Eve,
+            dns_version: 3,
+            community_id_seed: 0,
+            interfaces: Vec::new(),
+        }
+    }
+}
+
+/// Formats records and hands them forward in batches.
+pub struct Formatter<F: Forward> {
+    config: Arc<FormatConfig>,
+    json: JsonWriter,
+    pcap_filename: String,
+    batch: RecordBatch,
+    forward: F,
+}
+
+impl<F: Forward> Formatter<F> {
+    /// A formatter handing its batches to `forward`.
+    pub fn new(config: Arc<FormatConfig>, forward: F) -> Self {
+        Formatter {
+            config,
+            json: JsonWriter::new(),
+            pcap_filename: String::new(),
+            batch: RecordBatch::default(),
+            forward,
+        }
+    }
+
+    /// Forward what is buffered, and give back the forwarder (the hub, with one worker).
+    pub fn into_forward(mut self) -> F {
+        self.forward.forward(&mut self.batch);
+        self.forward
+    }
+
+    /// The forwarder (the hub, with one worker).
+    pub fn forward_mut(&mut self) -> &mut F {
+        &mut self.forward
+    }
+
+    fn community_id(&self, flow: &FlowMeta) -> CommunityId {
+        community_id(
+            self.config.community_id_seed,
+            flow.src_ip,
+            flow.dst_ip,
+            flow.src_port,
+            flow.dst_port,
+            flow.proto.number(),
+        )
+    }
+
+    fn iface(&self, flow: &FlowMeta) -> &str {
+        usize::try_from(flow.iface)
+            .ok()
+            .and_then(|i| self.config.interfaces.get(i))
+            .map_or("", String::as_str)
+    }
+
+    fn begin_eve(&mut self, flow: &FlowMeta, event_type: &str) {
+        let cid = self.community_id(flow);
+        let iface = usize::try_from(flow.iface)
+            .ok()
+            .and_then(|i| self.config.interfaces.get(i))
+            .map_or("", String::as_str);
+        eve::begin_record(
+            &mut self.json,
+            flow,
+            event_type,
+            iface,
+            &self.pcap_filename,
+            cid.as_str(),
+        );
+    }
+
+    /// Close the object in `json` and add it to the batch as a line.
+    fn end_line(&mut self, severity: u8, msgid: &'static str, alert: Option<AlertTag>) {
+        self.json.end_object();
+        self.push_line(severity, msgid, alert);
+    }
+
+    fn push_line(&mut self, severity: u8, msgid: &'static str, alert: Option<AlertTag>) {
+        self.batch.bytes.extend_from_slice(self.json.as_bytes());
+        self.batch.bytes.push(b'\n');
+        self.batch.lines.push(LineTag {
+            end: self.batch.bytes.len(),
+            severity,
+            msgid,
+            alert,
+        });
+        if self.batch.bytes.len() >= self.forward.batch_bytes() {
+            self.forward.forward(&mut self.batch);
+        }
+    }
+}
+
+impl<F: Forward> RecordSink for Formatter<F> {
+    fn begin_input(&mut self, pcap_filename: &str) {
+        self.pcap_filename.clear();
+        self.pcap_filename.push_str(pcap_filename);
+    }
+
+    fn alert(&mut self, alert: &Alert<'_>) {
+        let (flow, rule, pack, facts, app) =
+            (alert.flow, alert.rule, alert.pack, &alert.facts, alert.app);
+        let tag = AlertTag {
+            host: alert.host,
+            vendor: Arc::from(pack.vendor.as_str()),
+            channel: Arc::from(rule.channel.as_str()),
+            sid: rule.sid,
+            signature: Arc::from(rule.name.as_str()),
+            name: facts.matched_name.to_string(),
+            ts: flow.ts,
+            count: 1 + facts.repeats,
+        };
+        // Syslog severity from the rule's: 1 high -> err, 2 -> warning, 3 -> notice.
+        let severity = 2 + rule.severity.clamp(1, 3);
+        match self.config.format {
+            OutputFormat::Eve => {
+                self.begin_eve(flow, "alert");
+                eve::alert_body(&mut self.json, alert, self.config.dns_version);
+            }
+            OutputFormat::Ecs => {
+                let cid = self.community_id(flow);
+                let iface = self.iface(flow).to_string();
+                formats::ecs_alert(&mut self.json, alert, cid.as_str(), &iface);
+            }
+            OutputFormat::ZeekIntel => {
+                formats::zeek_intel(&mut self.json, flow, pack, facts, app);
+            }
+        }
+        self.end_line(severity, "alert", Some(tag));
+    }
+
+    fn event(&mut self, flow: &FlowMeta, app: &AppRecord) {
+        let msgid = app.app_proto();
+        match (self.config.format, app) {
+            (OutputFormat::ZeekIntel, _) | (_, AppRecord::None) => {}
+            (OutputFormat::Ecs, _) => {
+                let cid = self.community_id(flow);
+                let iface = self.iface(flow).to_string();
+                formats::ecs_event(&mut self.json, flow, app, cid.as_str(), &iface);
+                self.end_line(6, msgid, None);
+            }
+            (OutputFormat::Eve, AppRecord::Dns(rec)) if self.config.dns_version == 2 => {
+                // v2: a request gives one record per question.
+                let n = if rec.response {
+                    1
+                } else {
+                    rec.queries.len().max(1)
+                };
+                for i in 0..n {
+                    self.begin_eve(flow, "dns");
+                    formats::eve_dns_event_v2(&mut self.json, rec, i);
+                    self.end_line(6, msgid, None);
+                }
+            }
+            (OutputFormat::Eve, _) => {
+                self.begin_eve(flow, app.app_proto());
+                eve::event_body(&mut self.json, app);
+                self.end_line(6, msgid, None);
+            }
+        }
+    }
+
+    /// A `stats` record: EVE only (ECS and Zeek intel have no such record).
+    fn stats(&mut self, snapshot: &StatsSnapshot) {
+        if self.config.format != OutputFormat::Eve {
+            return;
+        }
+        stats::write_stats(&mut self.json, stats::now(), snapshot);
+        self.push_line(6, "stats", None);
+    }
+
+    fn flush(&mut self) {
+        self.forward.forward(&mut self.batch);
+        self.forward.idle();
+    }
+
+    fn failed(&self) -> bool {
+        self.forward.failed()
+    }
+}

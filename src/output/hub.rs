@@ -1,0 +1,415 @@
+//! The output hub: every destination a formatted record goes to, configured once and run in
+//! one place (the output thread with `--workers N`, the reader's thread with one worker).
+//!
+//! ```text
+//! detection ──records──> Formatter (per worker) ──RecordBatch──> OutputHub
+//!                         EVE / ECS / Zeek lines                  ├─ EVE file or stdout (reopen on SIGHUP)
+//!                         + a tag per line                        ├─ syslog, Redis (NetSink threads)
+//!                                                                 ├─ inventory report
+//!                                                                 └─ per-rule alert counts (metrics)
+//! ```
+//!
+//! A [`RecordBatch`] holds finished lines and, per line, the few facts the destinations need
+//! besides the bytes: the syslog severity and MSGID, and for an alert what the report and the
+//! metrics count. A new destination is one more field here; detection does not change.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use crate::capture::Timestamp;
+use crate::output::metrics::MetricsServer;
+use crate::output::report::{AlertFacts, ReportBuilder};
+use crate::output::sink::{NetSink, SinkReport};
+use crate::record::PendingRepeats;
+
+/// What the report and the metrics need of an alert line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertTag {
+    /// The host running the product.
+    pub host: IpAddr,
+    /// Vendor of the pack.
+    pub vendor: Arc<str>,
+    /// Channel of the rule.
+    pub channel: Arc<str>,
+    /// Rule sid.
+    pub sid: u32,
+    /// Rule name.
+    pub signature: Arc<str>,
+    /// Matched name or address.
+    pub name: String,
+    /// Packet time.
+    pub ts: Timestamp,
+    /// 1 + the repeats the alert carries.
+    pub count: u64,
+}
+
+/// One line of a batch: where it ends and what the destinations need to know of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineTag {
+    /// Offset just past the line's newline in [`RecordBatch::bytes`].
+    pub end: usize,
+    /// Syslog severity (0..7).
+    pub severity: u8,
+    /// EVE event type, the syslog MSGID.
+    pub msgid: &'static str,
+    /// Set for alert lines.
+    pub alert: Option<AlertTag>,
+}
+
+/// Finished lines (each ending in `\n`) and their tags, handed from a formatter to the hub.
+/// Emptied batches are reused, so steady state allocates no batch.
+#[derive(Debug, Default)]
+pub struct RecordBatch {
+    /// The lines, back to back.
+    pub bytes: Vec<u8>,
+    /// One tag per line.
+    pub lines: Vec<LineTag>,
+}
+
+impl RecordBatch {
+    /// Nothing in it.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// Empty it, keeping its allocations.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.lines.clear();
+    }
+
+    /// The lines with their tags.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &LineTag)> {
+        let mut start = 0;
+        self.lines.iter().map(move |tag| {
+            let line = self.bytes.get(start..tag.end).unwrap_or(&[]);
+            start = tag.end;
+            (line, tag)
+        })
+    }
+}
+
+/// Where a formatter hands its batches: the hub itself (one worker), or the output thread.
+pub trait Forward {
+    /// Take the batch's lines (the batch comes back empty).
+    fn forward(&mut self, batch: &mut RecordBatch);
+    /// True once the EVE output failed: nothing more can be written.
+    fn failed(&self) -> bool;
+    /// An idle moment or the end of an input: push buffered bytes out to the file.
+    fn idle(&mut self) {}
+    /// Bytes a formatter collects before forwarding without waiting for a flush: 0 for the
+    /// hub in the same thread (each record goes out at once, in packet order, as it is
+    /// made), more when a batch crosses threads.
+    fn batch_bytes(&self) -> usize {
+        64 * 1024
+    }
+}
+
+/// Final figures of the hub.
+#[derive(Debug)]
+pub struct HubReport {
+    /// Records written to the EVE output.
+    pub records: u64,
+    /// The network outputs' figures.
+    pub sinks: Vec<SinkReport>,
+    /// The first EVE write error, if any.
+    pub error: Option<io::Error>,
+}
+
+/// The destinations. Built once from the command line by the binary.
+pub struct OutputHub {
+    eve: Option<io::BufWriter<Box<dyn Write + Send>>>,
+    sinks: Vec<NetSink>,
+    report: Option<Arc<Mutex<ReportBuilder>>>,
+    metrics: Option<Arc<MetricsServer>>,
+    alerts_by_rule: BTreeMap<u32, (String, u64)>,
+    records: u64,
+    error: Option<io::Error>,
+    /// Shared with every forwarder: set when the EVE output fails.
+    failed: Arc<AtomicBool>,
+}
+
+impl OutputHub {
+    /// A hub writing EVE lines to `eve` (a file, stdout; `None`: no EVE output, only the other
+    /// destinations).
+    pub fn new(eve: Option<Box<dyn Write + Send>>) -> Self {
+        OutputHub {
+            eve: eve.map(|w| io::BufWriter::with_capacity(256 * 1024, w)),
+            sinks: Vec::new(),
+            report: None,
+            metrics: None,
+            alerts_by_rule: BTreeMap::new(),
+            records: 0,
+            error: None,
+            failed: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Also send every record to a network output (syslog, Redis).
+    pub fn add_sink(&mut self, sink: NetSink) {
+        if let Some(m) = &self.metrics {
+            let mut all = m.sinks();
+            all.push((sink.label().to_string(), sink.stats()));
+            m.set_sinks(all);
+        }
+        self.sinks.push(sink);
+    }
+
+    /// Build the host inventory report from every alert; the builder is shared so the report
+    /// can be written while the hub runs (`live` on SIGUSR1).
+    pub fn enable_report(&mut self) -> Arc<Mutex<ReportBuilder>> {
+        let report = Arc::new(Mutex::new(ReportBuilder::default()));
+        self.report = Some(Arc::clone(&report));
+        report
+    }
+
+    /// Publish alert and record counts (and the network outputs' counters) to the metrics
+    /// endpoint.
+    pub fn set_metrics(&mut self, metrics: Arc<MetricsServer>) {
+        metrics.set_sinks(
+            self.sinks
+                .iter()
+                .map(|s| (s.label().to_string(), s.stats()))
+                .collect(),
+        );
+        self.metrics = Some(metrics);
+    }
+
+    /// Deliver every line of `batch` to every destination, then empty it.
+    pub fn deliver(&mut self, batch: &mut RecordBatch) {
+        let mut alerts = false;
+        for (line, tag) in batch.iter() {
+            let record = line.strip_suffix(b"\n").unwrap_or(line);
+            for sink in &self.sinks {
+                sink.send(record, tag.severity, tag.msgid);
+            }
+            if let Some(a) = &tag.alert {
+                alerts = true;
+                match self.alerts_by_rule.get_mut(&a.sid) {
+                    Some(e) => e.1 += 1,
+                    None => {
+                        self.alerts_by_rule
+                            .insert(a.sid, (a.signature.to_string(), 1));
+                    }
+                }
+                if let Some(report) = &self.report {
+                    report
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .add(&AlertFacts {
+                            host: &a.host.to_string(),
+                            vendor: &a.vendor,
+                            channel: &a.channel,
+                            sid: u64::from(a.sid),
+                            signature: &a.signature,
+                            name: &a.name,
+                            ts: a.ts,
+                            count: a.count,
+                        });
+                }
+            }
+        }
+        if let Some(eve) = &mut self.eve
+            && self.error.is_none()
+        {
+            match eve.write_all(&batch.bytes) {
+                Ok(()) => self.records += batch.lines.len() as u64,
+                Err(e) => {
+                    self.error = Some(e);
+                    self.failed.store(true, Ordering::Relaxed);
+                }
+            }
+        } else if self.eve.is_none() {
+            self.records += batch.lines.len() as u64;
+        }
+        if let Some(m) = &self.metrics {
+            m.set_output(alerts.then_some(&self.alerts_by_rule), self.records);
+        }
+        batch.clear();
+    }
+
+    /// Push what the EVE writer buffers to the file (idle moments, the end).
+    pub fn flush(&mut self) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Some(eve) = &mut self.eve
+            && let Err(e) = eve.flush()
+        {
+            self.error = Some(e);
+            self.failed.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Repeats still held by suppression when the run ended: they count for the host in the
+    /// report, so its totals equal the summary's.
+    pub fn add_pending_repeats(&mut self, pending: &[PendingRepeats]) {
+        let Some(report) = &self.report else {
+            return;
+        };
+        let mut report = report.lock().unwrap_or_else(|e| e.into_inner());
+        for p in pending {
+            report.add_repeats(&AlertFacts {
+                host: &p.host.to_string(),
+                vendor: &p.vendor,
+                channel: &p.channel,
+                sid: u64::from(p.sid),
+                signature: &p.signature,
+                name: &p.name,
+                ts: p.last,
+                count: p.count,
+            });
+        }
+    }
+
+    /// Records written to the EVE output so far.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// Alerts written so far, by rule sid: (rule name, count).
+    pub fn alerts_by_rule(&self) -> &BTreeMap<u32, (String, u64)> {
+        &self.alerts_by_rule
+    }
+
+    /// Flush, close the network outputs (each gets its drain time to deliver what it holds)
+    /// and report.
+    pub fn finish(mut self) -> HubReport {
+        self.flush();
+        let sinks = self.sinks.drain(..).map(NetSink::close).collect();
+        HubReport {
+            records: self.records,
+            sinks,
+            error: self.error.take(),
+        }
+    }
+}
+
+impl Forward for OutputHub {
+    fn forward(&mut self, batch: &mut RecordBatch) {
+        self.deliver(batch);
+    }
+
+    fn failed(&self) -> bool {
+        self.error.is_some()
+    }
+
+    fn idle(&mut self) {
+        self.flush();
+    }
+
+    fn batch_bytes(&self) -> usize {
+        0
+    }
+}
+
+/// Free batches, shared by the forwarders (take) and the output thread (give back).
+type Pool = Arc<Mutex<Vec<RecordBatch>>>;
+
+/// Most batches queued for the output thread before a worker waits.
+const QUEUE_BATCHES: usize = 16;
+
+/// The hub on its own thread (`--workers N`): workers' formatters send it batches.
+pub struct OutputThread {
+    tx: Option<SyncSender<RecordBatch>>,
+    pool: Pool,
+    failed: Arc<AtomicBool>,
+    handle: Option<JoinHandle<OutputHub>>,
+}
+
+impl OutputThread {
+    /// Move `hub` to a thread of its own.
+    pub fn start(hub: OutputHub) -> io::Result<Self> {
+        let (tx, rx) = mpsc::sync_channel::<RecordBatch>(QUEUE_BATCHES);
+        let pool: Pool = Arc::default();
+        let failed = Arc::clone(&hub.failed);
+        let thread_pool = Arc::clone(&pool);
+        let handle = std::thread::Builder::new()
+            .name("vw-output".into())
+            .spawn(move || output_loop(rx, hub, thread_pool))?;
+        Ok(OutputThread {
+            tx: Some(tx),
+            pool,
+            failed,
+            handle: Some(handle),
+        })
+    }
+
+    /// A forwarder for one formatter (one per worker, one for the reader's stats records).
+    pub fn forwarder(&self) -> ToOutputThread {
+        ToOutputThread {
+            tx: self.tx.clone(),
+            pool: Arc::clone(&self.pool),
+            failed: Arc::clone(&self.failed),
+        }
+    }
+
+    /// Wait until every forwarder is dropped and every batch delivered; the hub comes back
+    /// for its final report. A panicked output thread is an error.
+    pub fn join(mut self) -> io::Result<OutputHub> {
+        self.tx = None;
+        match self.handle.take().map(JoinHandle::join) {
+            Some(Ok(hub)) => Ok(hub),
+            _ => Err(io::Error::other("the output thread panicked")),
+        }
+    }
+}
+
+fn output_loop(rx: Receiver<RecordBatch>, mut hub: OutputHub, pool: Pool) -> OutputHub {
+    loop {
+        let mut batch = match rx.try_recv() {
+            Ok(b) => b,
+            Err(mpsc::TryRecvError::Empty) => {
+                // Nothing waiting: push what is buffered out before sleeping.
+                hub.flush();
+                match rx.recv() {
+                    Ok(b) => b,
+                    Err(_) => break,
+                }
+            }
+            Err(mpsc::TryRecvError::Disconnected) => break,
+        };
+        hub.deliver(&mut batch);
+        let mut free = pool.lock().unwrap_or_else(|e| e.into_inner());
+        if free.len() < 64 {
+            free.push(batch);
+        }
+    }
+    hub.flush();
+    hub
+}
+
+/// A formatter's way to the output thread.
+pub struct ToOutputThread {
+    tx: Option<SyncSender<RecordBatch>>,
+    pool: Pool,
+    failed: Arc<AtomicBool>,
+}
+
+impl Forward for ToOutputThread {
+    fn forward(&mut self, batch: &mut RecordBatch) {
+        if batch.is_empty() {
+            return;
+        }
+        let fresh = self
+            .pool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+            .unwrap_or_default();
+        let full = std::mem::replace(batch, fresh);
+        let sent = self.tx.as_ref().map(|tx| tx.send(full));
+        if !matches!(sent, Some(Ok(()))) {
+            self.failed.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn failed(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,130 @@
+//! `vendorwatch scan`: capture files, directories of them, or stdin, through the engine.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::Args;
+
+use crate::args::{OutputArgs, StageArgs};
+use crate::exit::{EXIT_FATAL, EXIT_INPUT_ERROR, EXIT_OK, EXIT_SIGNAL_BASE, eve_write_failed};
+use crate::session::{self, Driver};
+use crate::summary::Job;
+use vendorwatch::engine::Engine;
+use vendorwatch::output::metrics::MetricsServer;
+use vendorwatch::pipeline::{self, Input, PacketHandler, ScanStats};
+
+/// Options of `scan`: the inputs, then the stage and output options `live` has too.
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    /// Capture files, directories (scanned recursively in name order) or `-` for stdin.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<String>,
+    /// Value of EVE `in_iface` (e.g. the span port the capture was taken on). Omitted when
+    /// not given: a capture file does not say which sensor interface it came from.
+    #[arg(long, value_name = "NAME")]
+    pub in_iface: Option<String>,
+    /// Write an `event_type: stats` record (Suricata's shape) at the end of the scan.
+    #[arg(long)]
+    pub stats: bool,
+    #[command(flatten)]
+    pub stage: StageArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Reads the inputs in order into the engine.
+struct ScanDriver {
+    inputs: Vec<Input>,
+    metrics: Option<Arc<MetricsServer>>,
+    write_stats: bool,
+    started: Instant,
+}
+
+impl Driver for ScanDriver {
+    fn drive<H: PacketHandler>(&mut self, handler: &mut H, stats: &mut ScanStats) {
+        match &self.metrics {
+            Some(m) => {
+                let m = Arc::clone(m);
+                pipeline::scan(
+                    &self.inputs,
+                    handler,
+                    stats,
+                    Some(&mut |snap| m.set_stats(snap)),
+                );
+            }
+            None => pipeline::scan(&self.inputs, handler, stats, None),
+        }
+        if self.write_stats {
+            handler.drain(stats.read.packets);
+            let snap = pipeline::snapshot(&*handler, &stats.read, self.started);
+            handler.write_stats(&snap);
+        }
+    }
+}
+
+/// Run `vendorwatch scan`; the exit status.
+pub fn run(args: ScanArgs) -> i32 {
+    let started = Instant::now();
+    let (config, rules) = match args.stage.config_and_rules() {
+        Ok(both) => both,
+        Err(status) => return status,
+    };
+    let interfaces = args.in_iface.iter().cloned().collect();
+    let outputs = match session::open_outputs(&args.output, None, interfaces) {
+        Ok(o) => o,
+        Err(line) => {
+            eprintln!("vendorwatch: {line}");
+            return EXIT_FATAL;
+        }
+    };
+    if let Err(e) = pipeline::install_stop_handlers() {
+        eprintln!("vendorwatch: cannot install signal handlers: {e}");
+        return EXIT_FATAL;
+    }
+    let engine = Engine::new(config, rules);
+    let mut stats = ScanStats::default();
+    let inputs = pipeline::expand_inputs(&args.inputs, &mut stats);
+    let eve_label = outputs.eve_label.clone();
+    let mut driver = ScanDriver {
+        inputs,
+        metrics: outputs.metrics.clone(),
+        write_stats: args.stats,
+        started,
+    };
+    let workers = args.stage.workers.count();
+    let done = match session::run(&engine, outputs, workers, &mut driver, &mut stats) {
+        Ok(done) => done,
+        Err(line) => {
+            eprintln!("vendorwatch: {line}");
+            return EXIT_FATAL;
+        }
+    };
+    if !args.output.quiet {
+        session::print_summary(Job::Scan, &engine, &stats, &done);
+    }
+    if let Some(e) = &done.hub.error {
+        return eve_write_failed(&eve_label, e);
+    }
+    if let Some(line) = &done.report_error {
+        eprintln!("vendorwatch: {line}");
+        return EXIT_FATAL;
+    }
+    exit_status(&stats, done.hub.records)
+}
+
+/// The exit status of a scan that wrote its output: stopped by a signal, an input not read
+/// to its end, or all well.
+fn exit_status(stats: &ScanStats, written: u64) -> i32 {
+    if let Some(sig) = stats.stopped_by {
+        eprintln!(
+            "vendorwatch: stopped by signal {sig} after {} packet(s); {written} record(s) written",
+            stats.read.packets
+        );
+        return EXIT_SIGNAL_BASE + sig;
+    }
+    if stats.read.files_failed > 0 || !stats.errors.is_empty() {
+        EXIT_INPUT_ERROR
+    } else {
+        EXIT_OK
+    }
+}

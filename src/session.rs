@@ -1,0 +1,291 @@
+//! One run of the engine, the same for `scan` and `live`: open the outputs the flags name,
+//! build the stages (in the reader's thread with one worker, behind a dispatcher and an
+//! output thread with more), let the job feed packets, then finish: decide what the flows
+//! hold, write the report, close the network outputs, print the summary.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::args::OutputArgs;
+use crate::summary::{Job as SummaryJob, write_summary};
+use vendorwatch::detect::inventory::Inventory;
+use vendorwatch::engine::Engine;
+use vendorwatch::output::formats::OutputFormat;
+use vendorwatch::output::formatter::{FormatConfig, Formatter};
+use vendorwatch::output::hub::{HubReport, OutputHub, OutputThread};
+use vendorwatch::output::metrics::MetricsServer;
+use vendorwatch::output::report::{ReportBuilder, ReportFormat};
+use vendorwatch::output::sink::{NetSink, SinkConfig, Target, write_sink_summary};
+use vendorwatch::parallel::{Dispatcher, WorkerSink};
+use vendorwatch::pipeline::{InThread, PacketHandler, ScanStats};
+use vendorwatch::record::counters::Counters;
+
+/// The inventory report: where, in which format, and the builder the hub feeds.
+#[derive(Clone)]
+pub struct ReportTarget {
+    /// The file.
+    pub path: PathBuf,
+    /// Its format.
+    pub format: ReportFormat,
+    /// Fed by the hub from every alert.
+    pub builder: Arc<Mutex<ReportBuilder>>,
+}
+
+impl ReportTarget {
+    /// Write the report as it stands now (at exit, or on SIGUSR1 in `live`).
+    pub fn write(&self) -> io::Result<()> {
+        let report = self.builder.lock().unwrap_or_else(|e| e.into_inner());
+        write_report(&report, self.format, Some(&self.path))
+    }
+}
+
+/// The outputs, opened: the hub with its destinations, the record shape, the metrics
+/// endpoint and the report.
+pub struct Outputs {
+    /// Destinations.
+    pub hub: OutputHub,
+    /// Record shape, shared by every worker's formatter.
+    pub format: Arc<FormatConfig>,
+    /// The metrics endpoint, when asked for.
+    pub metrics: Option<Arc<MetricsServer>>,
+    /// The report, when asked for.
+    pub report: Option<ReportTarget>,
+    /// How long the metrics endpoint stays up after the end.
+    pub metrics_linger: f64,
+    /// What the EVE output is, for error messages.
+    pub eve_label: String,
+}
+
+/// Open every output the flags name; `eve` is the EVE writer (`None`: the flags' file or
+/// stdout) and `interfaces` the names written as `in_iface`.
+pub fn open_outputs(
+    args: &OutputArgs,
+    eve: Option<Box<dyn Write + Send>>,
+    interfaces: Vec<String>,
+) -> Result<Outputs, String> {
+    let Some(format) = OutputFormat::parse(&args.format) else {
+        return Err(format!(
+            "unknown --format {:?} (expected eve, ecs or zeek-intel)",
+            args.format
+        ));
+    };
+    let report_format = match (&args.report, &args.report_format) {
+        (_, Some(f)) => Some(ReportFormat::parse(f).ok_or_else(|| {
+            format!("unknown --report-format {f:?} (expected text, json, csv or html)")
+        })?),
+        (Some(path), None) => Some(ReportFormat::from_path(path).unwrap_or(ReportFormat::Text)),
+        (None, None) => None,
+    };
+    let mut targets = Vec::new();
+    for spec in &args.syslog {
+        targets.push(Target::syslog(spec)?);
+    }
+    for url in &args.redis {
+        targets.push(Target::redis(url, &args.redis_key, &args.redis_mode)?);
+    }
+    let eve_label = args
+        .eve
+        .as_ref()
+        .map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
+    let eve: Option<Box<dyn Write + Send>> = match (eve, &args.eve) {
+        (Some(w), _) => Some(w),
+        (None, Some(path)) => Some(Box::new(
+            vendorwatch::output::reopen::open_eve(path)
+                .map_err(|e| format!("{}: cannot open EVE file: {e}", path.display()))?,
+        )),
+        // EVE goes to stdout unless another output was named.
+        (None, None) if !targets.is_empty() => None,
+        (None, None) => Some(Box::new(io::stdout())),
+    };
+    let mut hub = OutputHub::new(eve);
+    let metrics = match &args.metrics_listen {
+        Some(addr) => Some(Arc::new(
+            MetricsServer::start(addr).map_err(|e| format!("--metrics-listen {addr}: {e}"))?,
+        )),
+        None => None,
+    };
+    if let Some(m) = &metrics {
+        hub.set_metrics(Arc::clone(m));
+    }
+    let sink_config = SinkConfig {
+        buffer: args.sink_buffer.max(1),
+        drain: std::time::Duration::from_secs_f64(args.sink_drain.clamp(0.0, 3600.0)),
+    };
+    for target in targets {
+        let sink = NetSink::start(target, sink_config)
+            .map_err(|e| format!("cannot start an output thread: {e}"))?;
+        hub.add_sink(sink);
+    }
+    let report = match (&args.report, report_format) {
+        (Some(path), Some(format)) => Some(ReportTarget {
+            path: path.clone(),
+            format,
+            builder: hub.enable_report(),
+        }),
+        _ => None,
+    };
+    Ok(Outputs {
+        hub,
+        format: Arc::new(FormatConfig {
+            format,
+            dns_version: args.eve_dns_version,
+            community_id_seed: args.community_id_seed,
+            interfaces,
+        }),
+        metrics,
+        report,
+        metrics_linger: args.metrics_linger,
+        eve_label,
+    })
+}
+
+/// What drives the engine: reads packets (files, interfaces) into a handler until done.
+pub trait Driver {
+    /// Feed packets to `handler`; the stats so far go in `stats`.
+    fn drive<H: PacketHandler>(&mut self, handler: &mut H, stats: &mut ScanStats);
+}
+
+/// What a finished run leaves for the summary and the exit status.
+pub struct Finished {
+    /// The stages' counters, summed over workers.
+    pub counters: Counters,
+    /// Hosts that alerted.
+    pub inventory: Inventory,
+    /// The hub's final figures.
+    pub hub: HubReport,
+    /// The report could not be written.
+    pub report_error: Option<String>,
+}
+
+/// Run `driver` over the engine with `workers` workers and the outputs; then finish every
+/// output. Errors that stop the run before it starts are returned as one line.
+pub fn run<D: Driver>(
+    engine: &Engine,
+    outputs: Outputs,
+    workers: usize,
+    driver: &mut D,
+    stats: &mut ScanStats,
+) -> Result<Finished, String> {
+    let Outputs {
+        hub,
+        format,
+        metrics,
+        report,
+        metrics_linger,
+        ..
+    } = outputs;
+    let (counters, inventory, mut hub) = if workers <= 1 {
+        let mut stages = engine.stages();
+        let mut formatter = Formatter::new(Arc::clone(&format), hub);
+        {
+            let mut handler = InThread {
+                stages: &mut stages,
+                sink: &mut formatter,
+            };
+            driver.drive(&mut handler, stats);
+            handler.end_input();
+        }
+        let counters = stages.counters();
+        (
+            counters,
+            stages.detector.inventory,
+            formatter.into_forward(),
+        )
+    } else {
+        let output =
+            OutputThread::start(hub).map_err(|e| format!("cannot start the output thread: {e}"))?;
+        let stages = (0..workers).map(|_| engine.stages()).collect();
+        let make_sink =
+            |_| -> WorkerSink { Box::new(Formatter::new(Arc::clone(&format), output.forwarder())) };
+        let reader_sink: WorkerSink =
+            Box::new(Formatter::new(Arc::clone(&format), output.forwarder()));
+        let mut dispatcher = Dispatcher::start(
+            stages,
+            engine.config().decoder.clone(),
+            make_sink,
+            reader_sink,
+        )
+        .map_err(|e| format!("cannot start worker threads: {e}"))?;
+        driver.drive(&mut dispatcher, stats);
+        dispatcher.drain(stats.read.packets);
+        let counters = dispatcher.counters();
+        let results = dispatcher.finish();
+        let hub = output.join().map_err(|e| e.to_string())?;
+        let results = results.map_err(|e| e.to_string())?;
+        let mut inventory = Inventory::default();
+        for r in results {
+            inventory.merge(r.stages.detector.inventory);
+        }
+        (counters, inventory, hub)
+    };
+    if let Some(m) = &metrics {
+        m.set_stats(&vendorwatch::record::counters::StatsSnapshot {
+            uptime_secs: 0,
+            read: stats.read,
+            counters,
+        });
+    }
+    let mut report_error = None;
+    if let Some(report) = &report {
+        hub.add_pending_repeats(&engine.pending_repeats());
+        if let Err(e) = report.write() {
+            report_error = Some(format!(
+                "{}: writing the report failed: {e}",
+                report.path.display()
+            ));
+        }
+    }
+    let hub = hub.finish();
+    if metrics.is_some() && metrics_linger > 0.0 {
+        std::thread::sleep(std::time::Duration::from_secs_f64(
+            metrics_linger.min(3600.0),
+        ));
+    }
+    Ok(Finished {
+        counters,
+        inventory,
+        hub,
+        report_error,
+    })
+}
+
+/// Print the summary (unless quiet) and the network outputs' figures.
+pub fn print_summary(job: SummaryJob, engine: &Engine, stats: &ScanStats, done: &Finished) {
+    let mut err = io::stderr().lock();
+    let suppress = engine
+        .suppressor()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let _ = write_summary(
+        &mut err,
+        job,
+        stats,
+        &done.counters,
+        &done.inventory,
+        &suppress,
+        done.hub.records,
+    );
+    let _ = write_sink_summary(&mut err, &done.hub.sinks);
+}
+
+/// Write a report to `path`, or stdout.
+pub fn write_report(
+    report: &ReportBuilder,
+    format: ReportFormat,
+    path: Option<&Path>,
+) -> io::Result<()> {
+    match path {
+        Some(p) => {
+            let mut f = io::BufWriter::new(File::create(p)?);
+            report.write(&mut f, format)?;
+            f.flush()
+        }
+        None => {
+            let mut out = io::stdout().lock();
+            report.write(&mut out, format)?;
+            out.flush()
+        }
+    }
+}
