@@ -127,7 +127,7 @@ fn bench_quic(c: &mut Criterion) {
     // RFC 9001 Appendix A.2's client Initial (1200 bytes, SNI example.com): decrypted with
     // fresh keys (a connection's first Initial), and with the keys the decryptor caches.
     let real = unhex(include_str!(
-        "../src/proto/testdata/rfc9001-a2-client-initial.hex"
+        "../crates/vw-wire/src/proto/testdata/rfc9001-a2-client-initial.hex"
     ));
     let sni_len = |dec: &mut InitialDecryptor| {
         let mut n = 0;

@@ -10,7 +10,7 @@
 //! Caps: max-flows, reassembly-kib, defrag-kib, defrag-datagrams, quic-pending, quic-kib,
 //! resolved, suppress (e.g. `-- syn 2000000 max-flows=1000`).
 
-use vendorwatch::flood::{self, Caps, Kind};
+use vw_testkit::flood::{self, Caps, Kind};
 
 fn main() {
     let mut args = std::env::args().skip(1);

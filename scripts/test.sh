@@ -8,5 +8,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh test
 cargo fmt --all -- --check
-cargo clippy --all-targets --locked -- -D warnings
-cargo test --locked -- --nocapture
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked -- --nocapture

@@ -1,20 +1,13 @@
-//! vendorwatch: find hosts that still talk to a vendor's update, telemetry and licensing
-//! channels, from packets on the wire.
+//! vendorwatch as a library: the workspace's crates under the names of the stages, for the
+//! binary, the integration tests, the benches and the examples. The crates follow the data
+//! flow, each depending only on those to its left (`ARCHITECTURE.md`):
 //!
-//! The stages follow `ARCHITECTURE.md`, data flowing one way:
-//! `capture` -> `decode` -> `proto` -> `sigs` (match) -> `flow`/`detect` (the engine) ->
-//! `record` -> `output`. Detection hands records to a `record::RecordSink`; the outputs
-//! implement it. The binary (`src/main.rs`) holds the command line and the control plane.
+//! `vw-wire` (`capture`, `decode`, `proto`) -> `vw-sigs` (`sigs`) -> `vw-record` (`record`)
+//! -> `vw-engine` (`flow`, `detect`, `pipeline`, `parallel`, `engine`) -> `vw-output`
+//! (`output`) -> the `vendorwatch` binary (command line, control thread, privilege drop).
 
-pub mod capture;
-pub mod decode;
-pub mod detect;
-pub mod engine;
-pub mod flood;
-pub mod flow;
-pub mod output;
-pub mod parallel;
-pub mod pipeline;
-pub mod proto;
-pub mod record;
-pub mod sigs;
+pub use vw_engine::{detect, engine, flow, parallel, pipeline};
+pub use vw_output as output;
+pub use vw_record as record;
+pub use vw_sigs as sigs;
+pub use vw_wire::{capture, decode, proto};

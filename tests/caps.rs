@@ -1,12 +1,12 @@
 //! Resource caps under floods (issue 10): each cap configured small, ten times as much crafted
-//! traffic driven past it through the real stages ([`vendorwatch::flood`]), and after every
+//! traffic driven past it through the real stages ([`vw_testkit::flood`]), and after every
 //! packet the table's own accounting checked against the cap; the overflow counter must equal
 //! what was driven past it. The same floods at default caps and millions of packets, with peak
 //! RSS, are `examples/flood.rs` (see `docs/caps.md`).
 
 mod common;
 
-use vendorwatch::flood::{self, Caps, HELLO_PART, Kind};
+use vw_testkit::flood::{self, Caps, HELLO_PART, Kind};
 
 #[test]
 fn flow_cap_under_a_syn_flood() {

@@ -10,22 +10,24 @@ use std::io;
 use libfuzzer_sys::fuzz_target;
 use vendorwatch::capture::{Timestamp, linktype};
 use vendorwatch::decode::Decoder;
-use vendorwatch::detect::{Detector, FlowMeta, LogSelection};
+use vendorwatch::detect::{Detector, LogSelection};
 use vendorwatch::flow::{FlowConfig, FlowTable};
-use vendorwatch::output::eve::EveWriter;
+use vendorwatch::output::formatter::{FormatConfig, Formatter};
+use vendorwatch::output::hub::OutputHub;
 use vendorwatch::pipeline::process;
+use vendorwatch::record::{FlowMeta, RecordSink};
 use vendorwatch::sigs::RuleSet;
 
 struct State {
     decoder: Decoder,
     flows: FlowTable,
     detector: Detector,
-    out: EveWriter,
+    out: Formatter<OutputHub>,
     pcap_cnt: u64,
 }
 
 thread_local! {
-    // libFuzzer runs inputs on one thread; EveWriter's boxed sink is not Send, so the state
+    // libFuzzer runs inputs on one thread; the formatter is not Sync, so the state
     // lives in a thread-local rather than a Mutex-guarded static.
     static STATE: RefCell<State> = RefCell::new(new_state());
 }
@@ -38,8 +40,12 @@ fn new_state() -> State {
         http: true,
         quic: true,
     };
-    let mut out = EveWriter::new(Box::new(io::sink()));
-    out.set_pcap_filename("fuzz");
+    // Every record formatted as EVE (so the formatters run on hostile input too).
+    let mut out = Formatter::new(
+        std::sync::Arc::new(FormatConfig::default()),
+        OutputHub::new(Some(Box::new(io::sink()))),
+    );
+    out.begin_input("fuzz");
     // Small caps, so eviction paths are reached within a fuzzing run.
     let flows = FlowTable::new(FlowConfig {
         max_flows: 64,

@@ -8,9 +8,9 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::capture::Timestamp;
-use crate::output::json::JsonWriter;
-use crate::output::time::UtcTime;
+use crate::json::JsonWriter;
 use crate::record::counters::StatsSnapshot;
+use crate::time::UtcTime;
 
 /// Now, as a capture timestamp.
 pub fn now() -> Timestamp {

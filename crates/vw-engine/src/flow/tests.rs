@@ -756,3 +756,65 @@ fn client_hello_without_sni() -> Vec<u8> {
     out.extend_from_slice(&hs);
     out
 }
+
+/// DNS answer following over QUIC: the first datagram of a client to a resolved address is a
+/// QUIC Initial, so its ClientHello decides (Chrome's hello spans two Initials: the first
+/// alone decides nothing). An SNI of its own: no `resolved-ip`; a hello without SNI: one.
+#[test]
+fn quic_to_a_resolved_address_is_decided_by_its_hello() {
+    use crate::capture::{Timestamp, linktype};
+    use crate::decode::decode;
+    use crate::detect::{Detector, LogSelection};
+    use crate::flow::{FlowConfig, FlowTable};
+    use crate::record::{FlowMeta, NullSink};
+    use vw_wire::proto::quic::VERSION_1;
+    use vw_wire::testing::{big_client_hello, crypto_frame, ipv4_udp, seal_initial};
+
+    let server = [192, 0, 2, 10];
+    let mut dns = vec![0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
+    for label in "s01.upd.kaspersky.com".split('.') {
+        dns.push(label.len() as u8);
+        dns.extend_from_slice(label.as_bytes());
+    }
+    dns.extend_from_slice(&[0, 0, 1, 0, 1, 0xc0, 12, 0, 1, 0, 1, 0, 0, 1, 0x2c, 0, 4]);
+    dns.extend_from_slice(&server);
+    let two_initials = |sni: &str, dcid: [u8; 8]| {
+        let hello = big_client_hello(sni);
+        let (a, b) = hello.split_at(700);
+        let p1 = crypto_frame(700, b);
+        let p2 = crypto_frame(0, a);
+        [
+            seal_initial(VERSION_1, &dcid, 0, &p1),
+            seal_initial(VERSION_1, &dcid, 1, &p2),
+        ]
+    };
+    let mut packets = vec![ipv4_udp([9, 9, 9, 9], [10, 0, 0, 5], 53, &dns)];
+    // The asker itself, over QUIC with an unrelated SNI, then a short-header datagram.
+    for d in two_initials("www.example.org", [1; 8]) {
+        packets.push(ipv4_udp([10, 0, 0, 5], server, 443, &d));
+    }
+    packets.push(ipv4_udp([10, 0, 0, 5], server, 443, &[0x40, 1, 2, 3, 4, 5]));
+    // Another host with a hello that names nothing.
+    for d in two_initials("", [2; 8]) {
+        packets.push(ipv4_udp([10, 0, 0, 6], server, 443, &d));
+    }
+
+    let rules = crate::sigs::RuleSet::bundled().expect("bundled packs");
+    let mut detector = Detector::new(rules, LogSelection::default());
+    let mut flows = FlowTable::new(FlowConfig::default());
+    let mut out = NullSink;
+    let mut alerts = Vec::new();
+    for (i, p) in packets.iter().enumerate() {
+        let pkt = decode(linktype::RAW, p).expect("decodes");
+        let ts = Timestamp {
+            secs: 1_700_000_000 + i as i64,
+            nanos: 0,
+        };
+        let meta = FlowMeta::new(&pkt, ts, i as u64 + 1);
+        crate::pipeline::process(&pkt, &meta, &mut flows, &mut detector, &mut out);
+        alerts.push(detector.stats.alerts);
+    }
+    assert_eq!(detector.stats.quic_hellos, 2);
+    // 1 for the DNS message; none for the named QUIC flow; one at the unnamed hello.
+    assert_eq!(alerts, [1, 1, 1, 1, 1, 2]);
+}

@@ -22,10 +22,10 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crate::capture::Timestamp;
-use crate::output::metrics::MetricsServer;
-use crate::output::report::{AlertFacts, ReportBuilder};
-use crate::output::sink::{NetSink, SinkReport};
+use crate::metrics::MetricsServer;
 use crate::record::PendingRepeats;
+use crate::report::{AlertFacts, ReportBuilder};
+use crate::sink::{NetSink, SinkReport};
 
 /// What the report and the metrics need of an alert line.
 #[derive(Debug, Clone, PartialEq, Eq)]

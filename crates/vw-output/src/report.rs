@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::io::{self, BufRead, Write};
 
 use crate::capture::Timestamp;
-use crate::output::time::UtcTime;
+use crate::time::UtcTime;
 
 /// The Kaspersky update cut-off: 2024-09-29T00:00:00Z. A host seen at or after it still
 /// talks to a vendor that no longer ships updates.

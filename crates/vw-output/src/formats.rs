@@ -10,13 +10,13 @@
 
 use std::net::IpAddr;
 
-use crate::output::eve::{category, rcode_name, write_dns_answers, write_rrtype};
-use crate::output::json::JsonWriter;
-use crate::output::time::UtcTime;
+use crate::eve::{category, rcode_name, write_dns_answers, write_rrtype};
+use crate::json::JsonWriter;
 use crate::proto::{dns, tls};
 use crate::record::app::{AppRecord, DnsRecord, HttpRecord, TlsRecord};
 use crate::record::{Alert, FlowMeta, MatchFacts, Observation};
 use crate::sigs::PackInfo;
+use crate::time::UtcTime;
 
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -125,7 +125,7 @@ impl Flavor {
     }
 
     /// The long-header type bits (`(first >> 4) & 3`) of an Initial packet.
-    fn initial_type(self) -> u8 {
+    pub(crate) fn initial_type(self) -> u8 {
         match self {
             Flavor::V2 => 1,
             _ => 0,

@@ -10,7 +10,7 @@
 //!   starts with) and `user_agents` (HTTP `User-Agent` substrings), matched by the detector
 //!   on the fast path without allocating.
 //! - Rules may also carry `ports` (opt-in, matched on a flow's server side by the detector),
-//!   `ja4` (validated and stored, not matched yet) and a `domains_file` (a plain list: the fast
+//!   `ja4` (ClientHello fingerprints, matched by the detector) and a `domains_file` (a plain list: the fast
 //!   loading path for big feeds). [`import`] turns domain lists, hosts files, Suricata datasets
 //!   and Zeek intel files into packs; [`explain`] says why a close pattern does not match;
 //!   [`reload`] swaps in new signatures only when they are valid.
@@ -19,6 +19,9 @@
 //! below `a.b`; `.a.b` `a.b` and everything below; `*` (any run) and `?` (one character)
 //! inside a label glob within that label only. Observed names are normalised with
 //! [`normalise_name`] first.
+
+// The wire crate's parsers, named as the modules of one crate were (`crate::proto`).
+use vw_wire::proto;
 
 pub mod explain;
 pub mod import;
@@ -47,21 +50,24 @@ use std::path::{Path, PathBuf};
 /// The packs compiled into the binary, as (file name, text): a lone installed binary still
 /// has signatures, and [`RuleSet::bundled`] loads them.
 pub const BUNDLED: &[(&str, &str)] = &[
-    ("dahua.toml", include_str!("../../signatures/dahua.toml")),
+    ("dahua.toml", include_str!("../../../signatures/dahua.toml")),
     (
         "dji-autel.toml",
-        include_str!("../../signatures/dji-autel.toml"),
+        include_str!("../../../signatures/dji-autel.toml"),
     ),
     (
         "hikvision.toml",
-        include_str!("../../signatures/hikvision.toml"),
+        include_str!("../../../signatures/hikvision.toml"),
     ),
-    ("huawei.toml", include_str!("../../signatures/huawei.toml")),
+    (
+        "huawei.toml",
+        include_str!("../../../signatures/huawei.toml"),
+    ),
     (
         "kaspersky.toml",
-        include_str!("../../signatures/kaspersky.toml"),
+        include_str!("../../../signatures/kaspersky.toml"),
     ),
-    ("zte.toml", include_str!("../../signatures/zte.toml")),
+    ("zte.toml", include_str!("../../../signatures/zte.toml")),
 ];
 
 /// Find the `signatures/` directory shipped with the program, so `vendorwatch` run from a
@@ -81,7 +87,7 @@ pub fn default_signature_dir() -> Option<PathBuf> {
             dir = d.parent();
         }
     }
-    let candidate = Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures");
+    let candidate = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../signatures");
     has_toml(&candidate).then_some(candidate)
 }
 

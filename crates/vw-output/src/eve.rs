@@ -5,11 +5,11 @@
 use std::net::IpAddr;
 
 use crate::decode::{L4Proto, VlanIds};
-use crate::output::json::JsonWriter;
-use crate::output::time::UtcTime;
+use crate::json::JsonWriter;
 use crate::proto::{dns, quic, tls};
 use crate::record::app::{AppRecord, DnsRecord, HttpRecord, QuicRecord, TlsRecord};
 use crate::record::{Alert, FlowMeta};
+use crate::time::UtcTime;
 
 /// The fields every EVE record starts with, up to `community_id`; the object is left open.
 pub fn begin_record(
@@ -104,7 +104,7 @@ pub fn alert_body(j: &mut JsonWriter, alert: &Alert<'_>, dns_version: u8) {
     j.end_object();
     j.end_object();
     match app {
-        AppRecord::Dns(rec) if dns_version == 2 => crate::output::formats::eve_dns_alert_v2(j, rec),
+        AppRecord::Dns(rec) if dns_version == 2 => crate::formats::eve_dns_alert_v2(j, rec),
         _ => write_app_object(j, app),
     }
 }

@@ -24,7 +24,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::capture::Timestamp;
-use crate::output::time::UtcTime;
+use crate::time::UtcTime;
 
 /// Where a sink sends records.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,6 +2,11 @@
 //! and delivered by the hub (`hub`) to the EVE file, network sinks (`sink`), the inventory
 //! report (`report`) and the metrics endpoint (`metrics`). Knows records, never detection.
 
+// The crates to the left, named as modules (`crate::record`, `crate::decode`).
+use vw_record as record;
+use vw_sigs as sigs;
+use vw_wire::{capture, decode, proto};
+
 pub mod community_id;
 pub mod eve;
 pub mod formats;

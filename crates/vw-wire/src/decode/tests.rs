@@ -832,7 +832,7 @@ fn ipv6_extension_chain_fuzz_crash() {
 }
 
 /// The gen-mix generator (the same frames the throughput runs use).
-#[path = "../../examples/gen-mix.rs"]
+#[path = "../../../../examples/gen-mix.rs"]
 mod gen_mix;
 
 /// Field by field (the payload by address and length: the same bytes of the same frame).
@@ -905,7 +905,7 @@ fn check_fast(configs: &[DecoderConfig], link_type: u32, frame: &[u8], n: &mut F
 /// Every frame of every sample capture and of a gen-mix capture (distinct headers only).
 fn sample_frames() -> Vec<(u32, Vec<u8>)> {
     let mut captures = Vec::new();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pcaps");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pcaps");
     for entry in std::fs::read_dir(&dir).expect("pcaps/") {
         let path = entry.expect("dir entry").path();
         if matches!(

@@ -3,6 +3,10 @@
 //! formats or writes. The outputs format them (EVE, ECS, Zeek intel) and deliver them; they
 //! never reach back into detection. This module is the small layer both sides share.
 
+// The crates to the left, named as modules (`crate::decode`, `crate::sigs`).
+use vw_sigs as sigs;
+use vw_wire::{capture, decode, proto};
+
 pub mod app;
 pub mod counters;
 

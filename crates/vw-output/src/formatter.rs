@@ -1,18 +1,18 @@
 //! The formatter: a [`RecordSink`] that turns records into lines in the selected shape (EVE
 //! with DNS v3 or v2, ECS, Zeek intel.log) and collects them, tagged, in a [`RecordBatch`]
-//! for the [`crate::output::hub::OutputHub`]. One per worker, so formatting runs in parallel;
+//! for the [`crate::hub::OutputHub`]. One per worker, so formatting runs in parallel;
 //! the hub only moves bytes.
 
 use std::sync::Arc;
 
-use crate::output::community_id::{CommunityId, community_id};
-use crate::output::formats::{self, OutputFormat};
-use crate::output::hub::{AlertTag, Forward, LineTag, RecordBatch};
-use crate::output::json::JsonWriter;
-use crate::output::{eve, stats};
+use crate::community_id::{CommunityId, community_id};
+use crate::formats::{self, OutputFormat};
+use crate::hub::{AlertTag, Forward, LineTag, RecordBatch};
+use crate::json::JsonWriter;
 use crate::record::app::AppRecord;
 use crate::record::counters::StatsSnapshot;
 use crate::record::{Alert, FlowMeta, RecordSink};
+use crate::{eve, stats};
 
 /// How records are shaped: the same for every worker.
 #[derive(Debug, Clone)]

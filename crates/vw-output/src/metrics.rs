@@ -1,7 +1,7 @@
 //! Prometheus text exposition on `--metrics-listen ADDR:PORT` (`GET /metrics`), served by one
-//! plain thread with a std `TcpListener`. The scan publishes a snapshot of its counters every
-//! [`crate::pipeline::TICK_PACKETS`] packets and after each input; network-output counters are
-//! read live. Every counter is described in the README (Outputs, Metrics).
+//! plain thread with a std `TcpListener`. The reader publishes a snapshot of the stages'
+//! counters every 64 packets and after each input (live: every 200 ms); the hub publishes alert
+//! and record counts after each batch; network-output counters are read live. Every counter is described in the README (Outputs, Metrics).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -12,12 +12,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::decode::SkipReason;
-use crate::output::sink::SinkStats;
 use crate::record::counters::StatsSnapshot;
+use crate::sink::SinkStats;
 
-/// Counters as last published: the stages' (by the reader, every
-/// [`TICK_PACKETS`](crate::record::counters) packets and after each input) and the outputs'
-/// (by the hub after each batch).
+/// Counters as last published: the stages' (by the reader) and the outputs' (by the hub).
 #[derive(Debug, Default, Clone)]
 pub struct Snapshot {
     /// Reader and stage counters.
