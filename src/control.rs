@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
 
-use vendorwatch::engine::RulesSlot;
+use vendorwatch::rules::RulesSlot;
 use vendorwatch::sigs::{CompiledRules, SigError};
 
 /// Flags the control thread sets and the reader reads.

@@ -2,7 +2,6 @@
 //! options, the compiled rules every worker shares (and reload publishes), and the
 //! suppression table every worker shares. [`Engine::stages`] makes one worker's stages.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::decode::{Decoder, DecoderConfig};
@@ -13,6 +12,7 @@ use crate::flow::{FlowConfig, FlowTable};
 use crate::pipeline::Stages;
 use crate::record::PendingRepeats;
 use crate::record::counters::SuppressStats;
+use crate::rules::RulesSlot;
 use crate::sigs::{CompiledRules, MatchOptions, RuleSet};
 
 /// Everything the stages are configured with (caps, timeouts, what to log, matcher options).
@@ -48,50 +48,6 @@ impl Default for EngineConfig {
             log: LogSelection::default(),
             match_options: MatchOptions::default(),
         }
-    }
-}
-
-/// The compiled rule set in use, and its generation: the control thread publishes a reload
-/// here once; every worker takes it up between batches (one atomic load when nothing changed).
-pub struct RulesSlot {
-    generation: AtomicU64,
-    current: Mutex<Arc<CompiledRules>>,
-}
-
-impl RulesSlot {
-    /// A slot holding `rules` as generation 0.
-    pub fn new(rules: Arc<CompiledRules>) -> Self {
-        RulesSlot {
-            generation: AtomicU64::new(0),
-            current: Mutex::new(rules),
-        }
-    }
-
-    /// Publish a new compiled set to every worker.
-    pub fn publish(&self, rules: Arc<CompiledRules>) {
-        let mut slot = self.current.lock().unwrap_or_else(|e| e.into_inner());
-        *slot = rules;
-        self.generation.fetch_add(1, Ordering::Release);
-    }
-
-    /// The compiled set now.
-    pub fn current(&self) -> Arc<CompiledRules> {
-        Arc::clone(&self.current.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-
-    /// The current set when newer than `seen` (then `seen` is updated).
-    pub fn take_newer(&self, seen: &mut u64) -> Option<Arc<CompiledRules>> {
-        let generation = self.generation.load(Ordering::Acquire);
-        if generation == *seen {
-            return None;
-        }
-        *seen = generation;
-        Some(self.current())
-    }
-
-    /// Generation now.
-    pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
     }
 }
 

@@ -14,5 +14,7 @@ pub mod engine;
 pub mod flow;
 pub mod parallel;
 pub mod pipeline;
+pub mod rules;
 
-pub use engine::{Engine, EngineConfig, RulesSlot};
+pub use engine::{Engine, EngineConfig};
+pub use rules::RulesSlot;

@@ -298,7 +298,7 @@ pub struct Stages {
     /// Packets not decoded, by [`SkipReason::index`].
     pub skipped: [u64; SkipReason::ALL.len()],
     /// Where reloaded rules are published (SIGHUP), and the generation this set holds.
-    pub rules: Arc<crate::engine::RulesSlot>,
+    pub rules: Arc<crate::rules::RulesSlot>,
     /// Generation of the rules the detector holds.
     pub rules_generation: u64,
 }

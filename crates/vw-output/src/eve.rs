@@ -104,7 +104,7 @@ pub fn alert_body(j: &mut JsonWriter, alert: &Alert<'_>, dns_version: u8) {
     j.end_object();
     j.end_object();
     match app {
-        AppRecord::Dns(rec) if dns_version == 2 => crate::formats::eve_dns_alert_v2(j, rec),
+        AppRecord::Dns(rec) if dns_version == 2 => eve_dns_alert_v2(j, rec),
         _ => write_app_object(j, app),
     }
 }
@@ -112,6 +112,104 @@ pub fn alert_body(j: &mut JsonWriter, alert: &Alert<'_>, dns_version: u8) {
 /// The protocol object of an EVE protocol event (DNS v3 shape) after [`begin_record`].
 pub fn event_body(j: &mut JsonWriter, app: &AppRecord) {
     write_app_object(j, app);
+}
+
+/// The EVE `dns` object of an alert in the v2 shape: `query: [...]` for a request, `answer`
+/// for a response (as Suricata 7 logged alerts with DNS v2).
+pub fn eve_dns_alert_v2(j: &mut JsonWriter, rec: &DnsRecord) {
+    j.key("dns");
+    j.begin_object();
+    // Suricata 8's schema requires `version` in every dns object.
+    j.field_u64("version", 2);
+    if rec.response {
+        j.key("answer");
+        v2_answer_header(j, rec);
+        j.end_object();
+    } else {
+        j.key("query");
+        j.begin_array();
+        for q in &rec.queries {
+            j.begin_object();
+            j.field_str("type", "query");
+            j.field_u64("id", u64::from(rec.id));
+            j.field_str("rrname", &q.rrname);
+            write_rrtype(j, q.rrtype);
+            j.field_u64("tx_id", 0);
+            j.field_u64("opcode", u64::from(rec.opcode()));
+            j.end_object();
+        }
+        j.end_array();
+    }
+    j.end_object();
+}
+
+/// Opens an object with the v2 response header fields; the caller closes it.
+fn v2_answer_header(j: &mut JsonWriter, rec: &DnsRecord) {
+    j.begin_object();
+    j.field_u64("version", 2);
+    j.field_str("type", "answer");
+    j.field_u64("id", u64::from(rec.id));
+    j.key("flags");
+    j.fmt_str(format_args!("{:x}", rec.flags));
+    j.field_bool("qr", true);
+    if rec.flags & 0x0100 != 0 {
+        j.field_bool("rd", true);
+    }
+    if rec.flags & 0x0080 != 0 {
+        j.field_bool("ra", true);
+    }
+    j.field_u64("opcode", u64::from(rec.opcode()));
+    if let Some(q) = rec.queries.first() {
+        j.field_str("rrname", &q.rrname);
+        write_rrtype(j, q.rrtype);
+    }
+    j.field_str("rcode", rcode_name(rec.rcode()));
+}
+
+/// The EVE `dns` object of an `event_type: dns` record in the v2 shape. A request gives one
+/// record per question (`index` selects it); a response one record with `answers` and
+/// `grouped`.
+pub fn eve_dns_event_v2(j: &mut JsonWriter, rec: &DnsRecord, index: usize) {
+    j.key("dns");
+    if rec.response {
+        v2_answer_header(j, rec);
+        if !rec.answers.is_empty() {
+            write_dns_answers(j, rec);
+            j.key("grouped");
+            j.begin_object();
+            for (t, name) in [(1u16, "A"), (28, "AAAA"), (5, "CNAME")] {
+                let mut items = rec
+                    .answers
+                    .iter()
+                    .filter(|a| a.rrtype == t)
+                    .filter_map(|a| a.rdata.as_deref())
+                    .peekable();
+                if items.peek().is_none() {
+                    continue;
+                }
+                j.key(name);
+                j.begin_array();
+                for r in items {
+                    j.str(r);
+                }
+                j.end_array();
+            }
+            j.end_object();
+        }
+        j.end_object();
+        return;
+    }
+    j.begin_object();
+    j.field_u64("version", 2);
+    j.field_str("type", "query");
+    j.field_u64("id", u64::from(rec.id));
+    if let Some(q) = rec.queries.get(index) {
+        j.field_str("rrname", &q.rrname);
+        write_rrtype(j, q.rrtype);
+    }
+    j.field_u64("tx_id", 0);
+    j.field_u64("opcode", u64::from(rec.opcode()));
+    j.end_object();
 }
 
 /// EVE `alert.category` for a channel: a readable phrase as Suricata's classification gives.

@@ -10,7 +10,7 @@
 
 use std::net::IpAddr;
 
-use crate::eve::{category, rcode_name, write_dns_answers, write_rrtype};
+use crate::eve::{category, rcode_name};
 use crate::json::JsonWriter;
 use crate::proto::{dns, tls};
 use crate::record::app::{AppRecord, DnsRecord, HttpRecord, TlsRecord};
@@ -55,104 +55,6 @@ fn iso_z(j: &mut JsonWriter, key: &str, flow: &FlowMeta) {
 fn ip_field(j: &mut JsonWriter, key: &str, ip: IpAddr) {
     j.key(key);
     j.fmt_str(format_args!("{ip}"));
-}
-
-/// The EVE `dns` object of an alert in the v2 shape: `query: [...]` for a request, `answer`
-/// for a response (as Suricata 7 logged alerts with DNS v2).
-pub fn eve_dns_alert_v2(j: &mut JsonWriter, rec: &DnsRecord) {
-    j.key("dns");
-    j.begin_object();
-    // Suricata 8's schema requires `version` in every dns object.
-    j.field_u64("version", 2);
-    if rec.response {
-        j.key("answer");
-        v2_answer_header(j, rec);
-        j.end_object();
-    } else {
-        j.key("query");
-        j.begin_array();
-        for q in &rec.queries {
-            j.begin_object();
-            j.field_str("type", "query");
-            j.field_u64("id", u64::from(rec.id));
-            j.field_str("rrname", &q.rrname);
-            write_rrtype(j, q.rrtype);
-            j.field_u64("tx_id", 0);
-            j.field_u64("opcode", u64::from(rec.opcode()));
-            j.end_object();
-        }
-        j.end_array();
-    }
-    j.end_object();
-}
-
-/// Opens an object with the v2 response header fields; the caller closes it.
-fn v2_answer_header(j: &mut JsonWriter, rec: &DnsRecord) {
-    j.begin_object();
-    j.field_u64("version", 2);
-    j.field_str("type", "answer");
-    j.field_u64("id", u64::from(rec.id));
-    j.key("flags");
-    j.fmt_str(format_args!("{:x}", rec.flags));
-    j.field_bool("qr", true);
-    if rec.flags & 0x0100 != 0 {
-        j.field_bool("rd", true);
-    }
-    if rec.flags & 0x0080 != 0 {
-        j.field_bool("ra", true);
-    }
-    j.field_u64("opcode", u64::from(rec.opcode()));
-    if let Some(q) = rec.queries.first() {
-        j.field_str("rrname", &q.rrname);
-        write_rrtype(j, q.rrtype);
-    }
-    j.field_str("rcode", rcode_name(rec.rcode()));
-}
-
-/// The EVE `dns` object of an `event_type: dns` record in the v2 shape. A request gives one
-/// record per question (`index` selects it); a response one record with `answers` and
-/// `grouped`.
-pub fn eve_dns_event_v2(j: &mut JsonWriter, rec: &DnsRecord, index: usize) {
-    j.key("dns");
-    if rec.response {
-        v2_answer_header(j, rec);
-        if !rec.answers.is_empty() {
-            write_dns_answers(j, rec);
-            j.key("grouped");
-            j.begin_object();
-            for (t, name) in [(1u16, "A"), (28, "AAAA"), (5, "CNAME")] {
-                let mut items = rec
-                    .answers
-                    .iter()
-                    .filter(|a| a.rrtype == t)
-                    .filter_map(|a| a.rdata.as_deref())
-                    .peekable();
-                if items.peek().is_none() {
-                    continue;
-                }
-                j.key(name);
-                j.begin_array();
-                for r in items {
-                    j.str(r);
-                }
-                j.end_array();
-            }
-            j.end_object();
-        }
-        j.end_object();
-        return;
-    }
-    j.begin_object();
-    j.field_u64("version", 2);
-    j.field_str("type", "query");
-    j.field_u64("id", u64::from(rec.id));
-    if let Some(q) = rec.queries.get(index) {
-        j.field_str("rrname", &q.rrname);
-        write_rrtype(j, q.rrtype);
-    }
-    j.field_u64("tx_id", 0);
-    j.field_u64("opcode", u64::from(rec.opcode()));
-    j.end_object();
 }
 
 /// Common ECS fields of every record; leaves the top-level object open.

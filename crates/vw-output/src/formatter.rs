@@ -183,7 +183,7 @@ impl<F: Forward> RecordSink for Formatter<F> {
                 };
                 for i in 0..n {
                     self.begin_eve(flow, "dns");
-                    formats::eve_dns_event_v2(&mut self.json, rec, i);
+                    eve::eve_dns_event_v2(&mut self.json, rec, i);
                     self.end_line(6, msgid, None);
                 }
             }
