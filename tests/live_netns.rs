@@ -7,54 +7,11 @@
 //! Needs root and `ip netns`; skips with a printed reason otherwise (or when a tool is
 //! missing: `.ci/run` installs them). Namespaces and processes are removed by a Drop guard.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+mod common;
 
-struct Guard {
-    namespaces: Vec<String>,
-    children: Vec<Child>,
-    dir: PathBuf,
-}
+use std::time::Duration;
 
-impl Drop for Guard {
-    fn drop(&mut self) {
-        for child in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        for ns in &self.namespaces {
-            let _ = Command::new("ip").args(["netns", "del", ns]).status();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn run(cmd: &[&str]) -> Result<String, String> {
-    let out = Command::new(cmd[0])
-        .args(&cmd[1..])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("{}: {e}", cmd.join(" ")))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{}: {}",
-            cmd.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
+use common::netns::{Lab, is_root, json_lines, missing, path, run, run_in, signal, unique};
 
 fn skip(reason: &str) {
     eprintln!("SKIP live_netns: {reason}");
@@ -62,140 +19,46 @@ fn skip(reason: &str) {
 
 #[test]
 fn live_capture_in_network_namespaces() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if !is_root() {
         return skip("not root");
     }
-    for tool in ["ip", "dig", "dnsmasq", "curl", "openssl"] {
-        if !have(tool) {
-            return skip(&format!("{tool} not installed (.ci/run installs it)"));
-        }
+    if let Some(tool) = missing(&["ip", "dig", "dnsmasq", "curl", "openssl"]) {
+        return skip(&format!("{tool} not installed (.ci/run installs it)"));
     }
-    let id = std::process::id() % 100_000;
+    let id = unique("");
     let (client, server) = (format!("vwc{id}"), format!("vws{id}"));
-    let dir = std::env::temp_dir().join(format!("vw-live-{id}"));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let mut guard = Guard {
-        namespaces: Vec::new(),
-        children: Vec::new(),
-        dir: dir.clone(),
-    };
+    let mut lab = Lab::new(&format!("live-{id}"));
     for ns in [&client, &server] {
-        if let Err(e) = run(&["ip", "netns", "add", ns]) {
+        if let Err(e) = lab.netns(ns) {
             return skip(&format!("ip netns failed: {e}"));
         }
-        guard.namespaces.push(ns.clone());
     }
     let (cif, sif, xif) = (format!("vc{id}"), format!("vs{id}"), format!("vx{id}"));
-    let setup: Vec<Vec<&str>> = vec![
-        vec![
-            "ip", "link", "add", &cif, "type", "veth", "peer", "name", &sif,
-        ],
-        vec!["ip", "link", "set", &cif, "netns", &client],
-        vec!["ip", "link", "set", &sif, "netns", &server],
-        vec![
-            "ip",
-            "-n",
-            &client,
-            "addr",
-            "add",
-            "10.251.0.1/24",
-            "dev",
-            &cif,
-        ],
-        vec![
-            "ip",
-            "-n",
-            &server,
-            "addr",
-            "add",
-            "10.251.0.2/24",
-            "dev",
-            &sif,
-        ],
-        vec!["ip", "-n", &client, "link", "set", &cif, "up"],
-        vec!["ip", "-n", &server, "link", "set", &sif, "up"],
-        vec!["ip", "-n", &client, "link", "set", "lo", "up"],
-        vec!["ip", "-n", &server, "link", "set", "lo", "up"],
+    let setup = lab
+        .veth(
+            (&client, &cif, "10.251.0.1/24"),
+            (&server, &sif, "10.251.0.2/24"),
+        )
         // A second interface, deleted while capturing.
-        vec![
-            "ip", "-n", &client, "link", "add", &xif, "type", "veth", "peer", "name", "vwpeer",
-        ],
-        vec!["ip", "-n", &client, "link", "set", &xif, "up"],
-    ];
-    for cmd in &setup {
-        if let Err(e) = run(cmd) {
-            return skip(&format!("namespace setup failed: {e}"));
-        }
+        .and_then(|()| {
+            run(&[
+                "ip", "-n", &client, "link", "add", &xif, "type", "veth", "peer", "name", "vwpeer",
+            ])
+        })
+        .and_then(|_| run(&["ip", "-n", &client, "link", "set", &xif, "up"]));
+    if let Err(e) = setup {
+        return skip(&format!("namespace setup failed: {e}"));
     }
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    run(&[
-        "openssl",
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=vw",
-        "-days",
-        "1",
-        "-keyout",
-        path(&key),
-        "-out",
-        path(&cert),
-    ])
-    .expect("make a certificate");
-    let spawn_in = |ns: &str, args: &[&str]| -> Child {
-        Command::new("ip")
-            .args(["netns", "exec", ns])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn in namespace")
-    };
-    guard.children.push(spawn_in(
-        &server,
-        &[
-            "dnsmasq",
-            "--no-daemon",
-            "--no-resolv",
-            "--no-hosts",
-            "--bind-interfaces",
-            "--listen-address=10.251.0.2",
-            "--address=/#/10.251.0.2",
-            "--user=root",
-            "--pid-file=",
-        ],
-    ));
-    guard.children.push(spawn_in(
-        &server,
-        &[
-            "openssl",
-            "s_server",
-            "-quiet",
-            "-www",
-            "-accept",
-            "443",
-            "-cert",
-            path(&cert),
-            "-key",
-            path(&key),
-        ],
-    ));
+    lab.resolver(&server, "10.251.0.2", "10.251.0.2")
+        .expect("dnsmasq");
+    lab.tls_server(&server, "10.251.0.2")
+        .expect("openssl s_server");
 
-    let eve = dir.join("eve.json");
-    let mut vw = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &client,
-            env!("CARGO_BIN_EXE_vendorwatch"),
+    let eve = lab.dir.join("eve.json");
+    let mut vw = lab.vendorwatch_in(
+        &client,
+        &[
             "live",
-        ])
-        .args([
             "-i",
             &cif,
             "-i",
@@ -204,47 +67,22 @@ fn live_capture_in_network_namespaces() {
             "2",
             "--stats-interval",
             "1",
-        ])
-        .args(["--eve", path(&eve)])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start vendorwatch live");
-    let stderr = vw.stderr.take().expect("stderr");
-    let vw_pid = vw.id();
-    guard.children.push(vw);
-    let (tx, rx) = mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            eprintln!("[vendorwatch] {line}");
-            let _ = tx.send(line);
-        }
-    });
-    let mut lines = Vec::new();
-    let wait_for = |lines: &mut Vec<String>, what: &str, secs: u64| -> bool {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < deadline {
-            if lines.iter().any(|l| l.contains(what)) {
-                return true;
-            }
-            if let Ok(l) = rx.recv_timeout(Duration::from_millis(100)) {
-                lines.push(l);
-            }
-        }
-        lines.iter().any(|l| l.contains(what))
-    };
-    assert!(
-        wait_for(&mut lines, "capturing on", 20),
-        "vendorwatch did not start: {lines:?}"
+            "--eve",
+            path(&eve),
+        ],
     );
-    // Wait for the servers to listen.
-    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        vw.stderr.wait_for("capturing on", Duration::from_secs(20)),
+        "vendorwatch did not start:\n{}",
+        vw.stderr.text()
+    );
 
     run(&["ip", "-n", &client, "link", "del", &xif]).expect("delete the second interface");
     assert!(
-        wait_for(&mut lines, &format!("{xif}: capture stopped"), 5),
-        "a vanished interface is reported: {lines:?}"
+        vw.stderr
+            .wait_for(&format!("{xif}: capture stopped"), Duration::from_secs(5)),
+        "a vanished interface is reported:\n{}",
+        vw.stderr.text()
     );
 
     let expected_dns = [
@@ -257,18 +95,10 @@ fn live_capture_in_network_namespaces() {
         "kaspersky.com.evil.example",
     ];
     let dig = |name: &str| {
-        run(&[
-            "ip",
-            "netns",
-            "exec",
+        run_in(
             &client,
-            "dig",
-            "+short",
-            "+time=2",
-            "+tries=2",
-            "@10.251.0.2",
-            name,
-        ])
+            &["dig", "+short", "+time=2", "+tries=2", "@10.251.0.2", name],
+        )
         .expect("dig")
     };
     for name in expected_dns.iter().chain(&decoys) {
@@ -276,21 +106,20 @@ fn live_capture_in_network_namespaces() {
     }
     let curl = |url: &str, host: &str, port: &str| {
         let resolve = format!("{host}:{port}:10.251.0.2");
-        let _ = run(&[
-            "ip",
-            "netns",
-            "exec",
+        let _ = run_in(
             &client,
-            "curl",
-            "-sk",
-            "-m",
-            "5",
-            "-o",
-            "/dev/null",
-            "--resolve",
-            &resolve,
-            url,
-        ]);
+            &[
+                "curl",
+                "-sk",
+                "-m",
+                "5",
+                "-o",
+                "/dev/null",
+                "--resolve",
+                &resolve,
+                url,
+            ],
+        );
     };
     curl(
         "https://activation-v2.kaspersky.com/",
@@ -303,26 +132,18 @@ fn live_capture_in_network_namespaces() {
 
     // Let a periodic stats record be written, then stop.
     std::thread::sleep(Duration::from_millis(1500));
-    // SAFETY: kill(2) on the pid of our own child (ip netns exec execs vendorwatch).
-    unsafe {
-        libc::kill(vw_pid as libc::pid_t, libc::SIGTERM);
-    }
-    let vw = guard.children.last_mut().expect("vendorwatch");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(s) = vw.try_wait().expect("wait") {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "vendorwatch did not stop");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert_eq!(status.code(), Some(0), "exit 0 after SIGTERM: {lines:?}");
+    signal(vw.pid, libc::SIGTERM);
+    let status = lab
+        .wait_exit(vw.pid, Duration::from_secs(15))
+        .expect("vendorwatch did not stop within 15 s of SIGTERM");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "exit 0 after SIGTERM:\n{}",
+        vw.stderr.text()
+    );
 
-    let text = std::fs::read_to_string(&eve).expect("EVE file");
-    let records: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect();
+    let records = json_lines(&eve);
     let alerts: Vec<(String, String)> = records
         .iter()
         .filter(|r| r["event_type"] == "alert")
@@ -371,8 +192,4 @@ fn live_capture_in_network_namespaces() {
     );
     assert!(last["stats"]["capture"]["kernel_packets"].as_u64() > Some(0));
     assert_eq!(last["stats"]["capture"]["kernel_drops"].as_u64(), Some(0));
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
 }

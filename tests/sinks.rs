@@ -6,79 +6,21 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::io::{Read, Write};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn find_tool(names: &[&str]) -> Option<PathBuf> {
-    for name in names {
-        for dir in [
-            "/usr/bin",
-            "/usr/sbin",
-            "/usr/local/bin",
-            "/usr/local/sbin",
-            "/bin",
-            "/sbin",
-        ] {
-            let p = Path::new(dir).join(name);
-            if p.is_file() {
-                return Some(p);
-            }
-        }
-    }
-    None
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use common::servers::{
+    Net, find_tool, free_port, metric, redis_query, redis_start, rsyslog_received, rsyslog_start,
+    scrape, stop, wait_for,
+};
 
 fn temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("vendorwatch-sinks-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create temp dir");
     dir
-}
-
-fn wait_for(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !ok() {
-        assert!(t.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// A server process, killed if the test fails before stopping it.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if self.0.try_wait().ok().flatten().is_none() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-/// Stop a server gracefully (SIGTERM) and wait for it.
-fn stop(child: &mut Child) {
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
-    let t = Instant::now();
-    while child.try_wait().ok().flatten().is_none() {
-        if t.elapsed() > Duration::from_secs(10) {
-            let _ = child.kill();
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// One DNS query for s01.upd.kaspersky.com per packet, as pcap records.
@@ -207,44 +149,6 @@ impl Scan {
 
 // ---- Redis ----
 
-fn redis_start(bin: &Path, dir: &Path, port: u16) -> Server {
-    let child = Command::new(bin)
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--dir"])
-        .arg(dir)
-        .args([
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "always",
-            "--save",
-            "",
-            "--daemonize",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start redis-server");
-    wait_for("redis-server", Duration::from_secs(10), || {
-        redis_query(port, &["PING"]).is_some()
-    });
-    Server(child)
-}
-
-/// One command, integer or status reply as text.
-fn redis_query(port: u16, args: &[&str]) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    let mut cmd = format!("*{}\r\n", args.len());
-    for a in args {
-        cmd.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-    }
-    s.write_all(cmd.as_bytes()).ok()?;
-    let mut line = String::new();
-    BufReader::new(s).read_line(&mut line).ok()?;
-    (line.starts_with(':') || line.starts_with('+')).then(|| line[1..].trim().to_string())
-}
-
 fn redis_round_trip(stream: bool) {
     let Some(bin) = find_tool(&["redis-server"]) else {
         eprintln!(
@@ -255,10 +159,10 @@ fn redis_round_trip(stream: bool) {
     let mode = if stream { "stream" } else { "list" };
     let dir = temp_dir(mode);
     let port = free_port();
-    let mut server = redis_start(&bin, &dir, port);
+    let mut server = redis_start(Net::Host, &bin, &dir, port);
     let len_cmd = if stream { "XLEN" } else { "LLEN" };
     let arrived = |port| -> u64 {
-        redis_query(port, &[len_cmd, "vw"])
+        redis_query(Net::Host, port, &[len_cmd, "vw"])
             .and_then(|s| s.parse().ok())
             .unwrap_or(0)
     };
@@ -273,7 +177,7 @@ fn redis_round_trip(stream: bool) {
     // channel).
     scan.send(3000);
     std::thread::sleep(Duration::from_millis(800));
-    server = redis_start(&bin, &dir, port);
+    server = redis_start(Net::Host, &bin, &dir, port);
     assert_eq!(arrived(port), 300, "AOF reload lost records");
     scan.send(300);
     let (produced, delivered, dropped) = scan.finish();
@@ -299,67 +203,6 @@ fn redis_stream_stop_restart_accounts_for_every_record() {
 
 // ---- rsyslog ----
 
-fn rsyslog_start(bin: &Path, dir: &Path, port: u16) -> Server {
-    rsyslog_start_with(bin, dir, port, false)
-}
-
-fn rsyslog_start_with(bin: &Path, dir: &Path, port: u16, udp: bool) -> Server {
-    let conf = dir.join("rsyslog.conf");
-    let out = dir.join("received.log");
-    let work = dir.join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    std::fs::write(
-        &conf,
-        format!(
-            r#"global(workDirectory="{work}" maxMessageSize="64k")
-module(load="{module}")
-input(type="{module}" port="{port}" address="127.0.0.1")
-template(name="msgonly" type="string" string="%msg%\n")
-if $app-name == "vendorwatch" then {{
-  action(type="omfile" file="{out}" template="msgonly")
-}}
-"#,
-            work = work.display(),
-            out = out.display(),
-            module = if udp { "imudp" } else { "imtcp" },
-        ),
-    )
-    .unwrap();
-    let child = Command::new(bin)
-        .arg("-n")
-        .arg("-f")
-        .arg(&conf)
-        .arg("-i")
-        .arg(dir.join("rsyslogd.pid"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start rsyslogd");
-    if udp {
-        // No handshake to wait for: the server is up when its pid file exists.
-        wait_for("rsyslogd pid file", Duration::from_secs(10), || {
-            dir.join("rsyslogd.pid").is_file()
-        });
-        std::thread::sleep(Duration::from_millis(300));
-    } else {
-        wait_for("rsyslogd listening", Duration::from_secs(10), || {
-            TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-    }
-    Server(child)
-}
-
-fn received(dir: &Path) -> Vec<serde_json::Value> {
-    let text = std::fs::read_to_string(dir.join("received.log")).unwrap_or_default();
-    // rsyslogd may be writing the last line while we read: only whole lines count.
-    let complete = text.rfind('\n').map_or("", |end| &text[..end]);
-    complete
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l.trim()).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
-
 #[test]
 fn syslog_tcp_stop_restart_accounts_for_every_record() {
     let Some(bin) = find_tool(&["rsyslogd"]) else {
@@ -368,28 +211,28 @@ fn syslog_tcp_stop_restart_accounts_for_every_record() {
     };
     let dir = temp_dir("rsyslog");
     let port = free_port();
-    let mut server = rsyslog_start(&bin, &dir, port);
+    let mut server = rsyslog_start(Net::Host, &bin, &dir, port, false);
     let url = format!("tcp://127.0.0.1:{port}");
     let mut scan = Scan::start(&["--syslog", &url]);
     scan.send(300);
     wait_for(
         "300 messages in rsyslog's file",
         Duration::from_secs(20),
-        || received(&dir).len() == 300,
+        || rsyslog_received(&dir).len() == 300,
     );
     stop(&mut server.0);
     scan.send(3000);
     std::thread::sleep(Duration::from_millis(800));
-    server = rsyslog_start(&bin, &dir, port);
+    server = rsyslog_start(Net::Host, &bin, &dir, port, false);
     scan.send(300);
     let (produced, delivered, dropped) = scan.finish();
     // rsyslog writes asynchronously: wait until the delivered count has landed.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while (received(&dir).len() as u64) < delivered && Instant::now() < deadline {
+    while (rsyslog_received(&dir).len() as u64) < delivered && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
     stop(&mut server.0);
-    let got = received(&dir);
+    let got = rsyslog_received(&dir);
     eprintln!(
         "syslog tcp: produced {produced}, arrived {}, dropped {dropped}",
         got.len()
@@ -409,26 +252,6 @@ fn syslog_tcp_stop_restart_accounts_for_every_record() {
 }
 
 // ---- Prometheus metrics ----
-
-fn scrape(port: u16) -> String {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return String::new();
-    };
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-        .unwrap();
-    let mut body = String::new();
-    s.read_to_string(&mut body).unwrap();
-    assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
-    assert!(body.contains("Content-Type: text/plain; version=0.0.4"));
-    body
-}
-
-fn metric(body: &str, series: &str) -> Option<u64> {
-    body.lines()
-        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-}
 
 /// Counters while a scan runs (fed through a pipe) and at its end, including the live
 /// counters of a network output whose server is down.
@@ -451,7 +274,7 @@ fn metrics_endpoint_serves_counters_mid_run() {
     scan.send(320);
     let mut body = String::new();
     wait_for("320 packets in metrics", Duration::from_secs(10), || {
-        body = scrape(port);
+        body = scrape(Net::Host, port).unwrap_or_default();
         metric(&body, "vendorwatch_packets_total") == Some(320)
     });
     eprintln!(
@@ -501,7 +324,7 @@ fn syslog_udp_delivers_to_rsyslog() {
     };
     let dir = temp_dir("rsyslog-udp");
     let port = free_port();
-    let mut server = rsyslog_start_with(&bin, &dir, port, true);
+    let mut server = rsyslog_start(Net::Host, &bin, &dir, port, true);
     let url = format!("udp://127.0.0.1:{port}");
     let mut scan = Scan::start(&["--syslog", &url]);
     for _ in 0..10 {
@@ -510,11 +333,11 @@ fn syslog_udp_delivers_to_rsyslog() {
     }
     let (produced, delivered, dropped) = scan.finish();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while (received(&dir).len() as u64) < delivered && Instant::now() < deadline {
+    while (rsyslog_received(&dir).len() as u64) < delivered && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
     stop(&mut server.0);
-    let got = received(&dir);
+    let got = rsyslog_received(&dir);
     eprintln!(
         "syslog udp: produced {produced}, sent {delivered}, arrived {}, dropped {dropped}",
         got.len()

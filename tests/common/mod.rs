@@ -1,5 +1,10 @@
 //! Helpers shared by the integration tests: run the built binary, read its EVE output.
+//! `netns`: network namespaces and processes for the `live` tests; `servers`: redis-server,
+//! rsyslogd and a metrics scrape for the output tests.
 #![allow(dead_code)]
+
+pub mod netns;
+pub mod servers;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
