@@ -18,7 +18,7 @@ use vendorwatch::decode::decode;
 use vendorwatch::detect::{Detector, LogSelection};
 use vendorwatch::output::formatter::{FormatConfig, Formatter};
 use vendorwatch::output::hub::OutputHub;
-use vendorwatch::record::FlowMeta;
+use vendorwatch::record::PacketAt;
 
 /// Records formatted as EVE and written to a sink.
 type EveOut = Formatter<OutputHub>;
@@ -36,8 +36,8 @@ fn scan(bytes: &[u8], detector: &mut Detector, out: &mut EveOut) -> u64 {
     while let Some(packet) = reader.next_packet().expect("valid capture") {
         n += 1;
         if let Ok(decoded) = decode(packet.link_type, packet.data) {
-            let meta = FlowMeta::new(&decoded, packet.ts, n);
-            detector.on_packet(&decoded, &meta, out);
+            let at = PacketAt::new(packet.ts, n);
+            detector.on_packet(&decoded, &at, out);
         }
     }
     n

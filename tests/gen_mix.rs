@@ -14,7 +14,7 @@ use vendorwatch::flow::{FlowConfig, FlowTable};
 use vendorwatch::pipeline::process;
 use vendorwatch::record::app::AppRecord;
 use vendorwatch::record::counters::StatsSnapshot;
-use vendorwatch::record::{Alert, FlowMeta, RecordSink};
+use vendorwatch::record::{Alert, FlowMeta, PacketAt, RecordSink};
 use vendorwatch::sigs::RuleSet;
 
 #[path = "../examples/gen-mix.rs"]
@@ -77,8 +77,8 @@ fn every_planted_dns_and_sni_observation_alerts() {
     while let Some(p) = reader.next_packet().expect("valid capture") {
         n += 1;
         if let Ok(d) = decoder.decode(p.link_type, p.data, p.ts) {
-            let meta = FlowMeta::new(&d, p.ts, n);
-            process(&d, &meta, &mut flows, &mut detector, &mut out);
+            let at = PacketAt::new(p.ts, n);
+            process(&d, &at, &mut flows, &mut detector, &mut out);
         }
     }
     assert_eq!(n, summary.packets);

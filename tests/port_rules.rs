@@ -13,7 +13,7 @@ use vendorwatch::decode::{Decoded, L4Proto, TcpFlags, VlanIds};
 use vendorwatch::detect::{Detector, LogSelection};
 use vendorwatch::output::formatter::{FormatConfig, Formatter};
 use vendorwatch::output::hub::OutputHub;
-use vendorwatch::record::FlowMeta;
+use vendorwatch::record::PacketAt;
 
 use vendorwatch::sigs::{MatchOptions, RuleSet};
 
@@ -96,15 +96,11 @@ fn run(enable: bool, packets: &[Decoded<'static>]) -> Vec<Value> {
         OutputHub::new(Some(Box::new(sink.clone()))),
     );
     for (i, p) in packets.iter().enumerate() {
-        let meta = FlowMeta::new(
-            p,
-            Timestamp {
+        let at = PacketAt::new(Timestamp {
                 secs: 1_727_784_000 + i as i64,
                 nanos: 0,
-            },
-            i as u64 + 1,
-        );
-        det.on_packet(p, &meta, &mut out);
+            }, i as u64 + 1);
+        det.on_packet(p, &at, &mut out);
     }
     let report = out.into_forward().finish();
     assert!(report.error.is_none(), "flush");

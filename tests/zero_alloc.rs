@@ -13,7 +13,7 @@ use vendorwatch::detect::{Detector, LogSelection};
 use vendorwatch::flow::{FlowConfig, FlowTable};
 use vendorwatch::output::formatter::{FormatConfig, Formatter};
 use vendorwatch::output::hub::OutputHub;
-use vendorwatch::record::FlowMeta;
+use vendorwatch::record::PacketAt;
 
 /// Records formatted as EVE and written to a sink.
 type EveOut = Formatter<OutputHub>;
@@ -138,8 +138,8 @@ fn run_frames(
             let decoded = decoder
                 .decode(packet.link_type, packet.data, packet.ts)
                 .expect("decodes");
-            let meta = FlowMeta::new(&decoded, packet.ts, 1);
-            process(&decoded, &meta, flows, detector, out);
+            let at = PacketAt::new(packet.ts, 1);
+            process(&decoded, &at, flows, detector, out);
         }
     };
     run(&mut reader, warmup);
@@ -225,9 +225,9 @@ fn non_matching_packets_allocate_nothing() {
     // The counter works: a matching packet does allocate (it builds the alert).
     let hit = frame(true, 53, &dns_query("s01.upd.kaspersky.com"));
     let decoded = decode(1, &hit).expect("decodes");
-    let meta = FlowMeta::new(&decoded, vendorwatch::capture::Timestamp::default(), 1);
+    let at = PacketAt::new(vendorwatch::capture::Timestamp::default(), 1);
     let before = ALLOCATIONS.load(Ordering::Relaxed);
-    detector.on_packet(&decoded, &meta, &mut out);
+    detector.on_packet(&decoded, &at, &mut out);
     assert!(ALLOCATIONS.load(Ordering::Relaxed) > before);
     assert_eq!(detector.stats.alerts, 1);
 }

@@ -15,7 +15,7 @@ use vendorwatch::flow::{FlowConfig, FlowTable};
 use vendorwatch::output::formatter::{FormatConfig, Formatter};
 use vendorwatch::output::hub::OutputHub;
 use vendorwatch::pipeline::process;
-use vendorwatch::record::{FlowMeta, RecordSink};
+use vendorwatch::record::{PacketAt, RecordSink};
 use vendorwatch::sigs::RuleSet;
 
 struct State {
@@ -72,10 +72,10 @@ fn one_packet(st: &mut State, data: &[u8]) {
         nanos: 0,
     };
     if let Ok(decoded) = st.decoder.decode(linktype::ETHERNET, data, ts) {
-        let meta = FlowMeta::new(&decoded, ts, st.pcap_cnt);
+        let at = PacketAt::new(ts, st.pcap_cnt);
         process(
             &decoded,
-            &meta,
+            &at,
             &mut st.flows,
             &mut st.detector,
             &mut st.out,

@@ -20,7 +20,7 @@ use crate::decode::{Decoded, Decoder, L4Proto, SkipReason};
 use crate::detect::Detector;
 use crate::flow::{AppEvent, AppSink, FlowTable, Pending};
 use crate::record::counters::{Counters, ReadCounters, StatsSnapshot};
-use crate::record::{FlowMeta, RecordSink};
+use crate::record::{FlowMeta, PacketAt, RecordSink};
 
 /// One input as the user named it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -317,8 +317,12 @@ impl Stages {
             .decode(packet.link_type, packet.data, packet.ts)
         {
             Ok(decoded) => {
-                let meta = FlowMeta::new(&decoded, packet.ts, pcap_cnt).on_iface(packet.interface);
-                process(&decoded, &meta, &mut self.flows, &mut self.detector, sink);
+                let at = PacketAt {
+                    ts: packet.ts,
+                    pcap_cnt,
+                    iface: packet.interface,
+                };
+                process(&decoded, &at, &mut self.flows, &mut self.detector, sink);
                 Ok(())
             }
             Err(reason) => {
@@ -654,30 +658,32 @@ fn read_packets<R: Read, H: PacketHandler>(
 }
 
 /// The stages after decoding, for one packet: UDP straight to detection, TCP through the flow
-/// table, which hands complete messages (reassembled when needed) to detection. Callers call
-/// [`finish_input`] at the end of each input.
+/// table, which hands complete messages (reassembled when needed) to detection. The packet's
+/// [`FlowMeta`] is built only when something needs it (a message to look at, a record to
+/// make), not for every packet. Callers call [`finish_input`] at the end of each input.
 pub fn process(
     pkt: &Decoded<'_>,
-    meta: &FlowMeta,
+    at: &PacketAt,
     flows: &mut FlowTable,
     detector: &mut Detector,
     out: &mut dyn RecordSink,
 ) {
-    detector.on_connection(pkt, meta, out);
-    detector.on_packet(pkt, meta, out);
+    detector.on_connection(pkt, at, out);
+    detector.on_packet(pkt, at, out);
     match pkt.proto {
         L4Proto::Udp => {
-            flows.quic.on_udp(pkt, meta.ts, |version, hello| {
-                detector.on_quic_hello(version, hello, meta, out)
+            flows.quic.on_udp(pkt, at.ts, |version, hello| {
+                detector.on_quic_hello(version, hello, &FlowMeta::at(pkt, at), out)
             });
         }
         L4Proto::Tcp => {
             let mut sink = DetectSink {
                 detector,
-                meta: Some(meta),
+                packet: Some((pkt, at)),
+                meta: None,
                 out,
             };
-            flows.on_tcp(pkt, meta.ts, &mut sink);
+            flows.on_tcp(pkt, at.ts, &mut sink);
         }
     }
 }
@@ -687,6 +693,7 @@ pub fn process(
 pub fn finish_input(flows: &mut FlowTable, detector: &mut Detector, out: &mut dyn RecordSink) {
     let mut sink = DetectSink {
         detector,
+        packet: None,
         meta: None,
         out,
     };
@@ -694,38 +701,55 @@ pub fn finish_input(flows: &mut FlowTable, detector: &mut Detector, out: &mut dy
 }
 
 /// The flow layer's sink: extracted messages and resolved-address candidates to detection.
-struct DetectSink<'a, 'm> {
+struct DetectSink<'a, 'p> {
     detector: &'a mut Detector,
     /// The current packet (none at the end of an input).
-    meta: Option<&'m FlowMeta>,
+    packet: Option<(&'p Decoded<'p>, &'p PacketAt)>,
+    /// Its facts, built on first use.
+    meta: Option<FlowMeta>,
     out: &'a mut dyn RecordSink,
+}
+
+impl DetectSink<'_, '_> {
+    /// The current packet's facts (built once, when first needed).
+    fn meta(&mut self) -> Option<FlowMeta> {
+        if self.meta.is_none() {
+            let (pkt, at) = self.packet?;
+            self.meta = Some(FlowMeta::at(pkt, at));
+        }
+        self.meta
+    }
 }
 
 impl AppSink for DetectSink<'_, '_> {
     fn on_app(&mut self, event: AppEvent<'_>) {
-        let Some(meta) = self.meta else {
+        let Some(meta) = self.meta() else {
             return;
         };
         match event {
-            AppEvent::Tls(hello) => self.detector.on_client_hello(&hello, meta, self.out),
-            AppEvent::Http(req) => self.detector.on_http(&req, meta, self.out),
-            AppEvent::Dns(msg) => self.detector.on_dns(msg, meta, self.out),
+            AppEvent::Tls(hello) => self.detector.on_client_hello(&hello, &meta, self.out),
+            AppEvent::Http(req) => self.detector.on_http(&req, &meta, self.out),
+            AppEvent::Dns(msg) => self.detector.on_dns(msg, &meta, self.out),
         }
     }
 
     fn new_flow(&mut self, server_is_src: bool) -> Option<Box<Pending>> {
-        self.detector.tcp_candidate(self.meta?, server_is_src)
+        if !self.detector.may_have_candidates() {
+            return None;
+        }
+        let meta = self.meta()?;
+        self.detector.tcp_candidate(&meta, server_is_src)
     }
 
     fn touch(&mut self, pending: &mut Pending) {
-        if let Some(meta) = self.meta {
-            pending.meta.ts = meta.ts;
-            pending.meta.pcap_cnt = meta.pcap_cnt;
+        if let Some((_, at)) = self.packet {
+            pending.meta.ts = at.ts;
+            pending.meta.pcap_cnt = at.pcap_cnt;
         }
     }
 
     fn unnamed(&mut self, pending: Box<Pending>, by_packet: bool) {
-        let at = if by_packet { self.meta } else { None };
-        self.detector.resolved_unnamed(&pending, at, self.out);
+        let at = if by_packet { self.meta() } else { None };
+        self.detector.resolved_unnamed(&pending, at.as_ref(), self.out);
     }
 }

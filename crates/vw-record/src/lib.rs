@@ -108,6 +108,12 @@ impl FlowMeta {
         }
     }
 
+    /// The facts of `pkt` captured at `at`.
+    #[inline]
+    pub fn at(pkt: &Decoded<'_>, at: &PacketAt) -> Self {
+        FlowMeta::new(pkt, at.ts, at.pcap_cnt).on_iface(at.iface)
+    }
+
     /// The same facts, seen on capture interface `iface`.
     pub fn on_iface(mut self, iface: u32) -> Self {
         self.iface = iface;
@@ -149,6 +155,39 @@ impl FlowMeta {
             h.write(&[t.proto]);
         }
         h.finish() & 0x7fff_ffff_ffff_ffff
+    }
+}
+
+/// Where and when a packet was captured: what a record needs besides the decoded packet.
+/// The hot path carries this (16 bytes) and builds a [`FlowMeta`] only when a record, or a
+/// table keyed by it, is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PacketAt {
+    /// Capture time.
+    pub ts: Timestamp,
+    /// 1-based packet number within the input (EVE `pcap_cnt`).
+    pub pcap_cnt: u64,
+    /// Index of the capture interface.
+    pub iface: u32,
+}
+
+impl PacketAt {
+    /// Packet number `pcap_cnt`, captured at `ts` on interface 0.
+    pub fn new(ts: Timestamp, pcap_cnt: u64) -> Self {
+        PacketAt {
+            ts,
+            pcap_cnt,
+            iface: 0,
+        }
+    }
+
+    /// Where `meta`'s packet was captured.
+    pub fn of(meta: &FlowMeta) -> Self {
+        PacketAt {
+            ts: meta.ts,
+            pcap_cnt: meta.pcap_cnt,
+            iface: meta.iface,
+        }
     }
 }
 

@@ -26,7 +26,7 @@ use crate::flow::quic::{QuicConfig, QuicFlows};
 use crate::flow::{FlowConfig, FlowTable};
 use crate::pipeline::process;
 use crate::proto::quic::{Flavor, client_initial_material};
-use crate::record::{FlowMeta, NullSink};
+use crate::record::{NullSink, PacketAt};
 use crate::sigs::RuleSet;
 
 /// Packets per second of capture time.
@@ -399,8 +399,8 @@ pub fn run(kind: Kind, n: u64, caps: &Caps) -> Report {
             nanos: ((i % RATE) * (1_000_000_000 / RATE)) as u32,
         };
         if let Ok(decoded) = decoder.decode(linktype::RAW, &pkt, ts) {
-            let meta = FlowMeta::new(&decoded, ts, i + 1);
-            process(&decoded, &meta, &mut flows, &mut detector, &mut out);
+            let at = PacketAt::new(ts, i + 1);
+            process(&decoded, &at, &mut flows, &mut detector, &mut out);
         }
         let (held, bytes) = held(kind, &decoder, &flows, &detector);
         report.peak_held = report.peak_held.max(held);

@@ -21,7 +21,7 @@ use crate::proto::name::has_name;
 use crate::proto::{NameBuf, ja4, tls};
 use crate::record::app::{AppRecord, DnsRecord, HttpRecord, QuicRecord, TlsRecord};
 pub use crate::record::counters::DetectStats;
-use crate::record::{Alert, FlowMeta, Fnv64, MatchFacts, Observation, RecordSink};
+use crate::record::{Alert, FlowMeta, Fnv64, MatchFacts, Observation, PacketAt, RecordSink};
 use crate::sigs::{CompiledRules, Matcher, PortProto, normalise_name};
 use inventory::Inventory;
 use suppress::{Suppressor, Verdict};
@@ -231,15 +231,15 @@ impl Detector {
     /// UDP port 53. TCP payloads are not looked at here: they go through the flow layer
     /// (`flow::FlowTable`), which hands complete messages to [`Detector::on_dns`],
     /// [`Detector::on_client_hello`] and [`Detector::on_http`].
-    pub fn on_packet(&mut self, pkt: &Decoded<'_>, meta: &FlowMeta, out: &mut dyn RecordSink) {
+    pub fn on_packet(&mut self, pkt: &Decoded<'_>, at: &PacketAt, out: &mut dyn RecordSink) {
         if !self.udp_reported.is_empty() {
-            self.on_port(pkt, meta, out);
+            self.on_port(pkt, at, out);
         }
         if !pkt.payload.is_empty() && self.compiled.matcher.has_payload_rules() {
-            self.on_payload(pkt, meta, out);
+            self.on_payload(pkt, at, out);
         }
         if pkt.proto == L4Proto::Udp && is_dns_port(pkt.src_port, pkt.dst_port) {
-            self.on_dns(pkt.payload, meta, out)
+            self.on_dns(pkt.payload, &FlowMeta::at(pkt, at), out)
         }
     }
 
@@ -250,7 +250,7 @@ impl Detector {
     /// UDP alerts are de-duplicated by a fixed table of [`UDP_REPORTED_SLOTS`] hashes of
     /// (client, server, port): a repeat is silent unless another triple took its slot since
     /// (then it alerts once more). No allocation: a bitmap test, then a hash on a hit only.
-    fn on_port(&mut self, pkt: &Decoded<'_>, meta: &FlowMeta, out: &mut dyn RecordSink) {
+    fn on_port(&mut self, pkt: &Decoded<'_>, at: &PacketAt, out: &mut dyn RecordSink) {
         let proto = match pkt.proto {
             L4Proto::Tcp if pkt.tcp_flags.syn && !pkt.tcp_flags.ack => PortProto::Tcp,
             L4Proto::Udp
@@ -288,7 +288,8 @@ impl Detector {
             return;
         };
         hits.add(m.rule, m.pattern, Observation::Port, &buf[..len]);
-        self.emit(&hits, meta.src_ip, meta, &AppRecord::None, out);
+        let meta = FlowMeta::at(pkt, at);
+        self.emit(&hits, meta.src_ip, &meta, &AppRecord::None, out);
     }
 
     /// Payload rules (`payloads`): a UDP datagram, or a TCP segment carrying data, whose
@@ -297,7 +298,7 @@ impl Detector {
     /// hello the prefixes describe) starts a segment; later segments of the flow that happen
     /// to start with the prefix alert too, and suppression folds those repeats. A bitmap test
     /// per packet when nothing matches; no allocation.
-    fn on_payload(&mut self, pkt: &Decoded<'_>, meta: &FlowMeta, out: &mut dyn RecordSink) {
+    fn on_payload(&mut self, pkt: &Decoded<'_>, at: &PacketAt, out: &mut dyn RecordSink) {
         let proto = match pkt.proto {
             L4Proto::Tcp => PortProto::Tcp,
             L4Proto::Udp => PortProto::Udp,
@@ -315,7 +316,8 @@ impl Detector {
         };
         let mut hits = Hits::new();
         hits.add(m.rule, m.pattern, Observation::Payload, &buf[..len]);
-        self.emit(&hits, meta.src_ip, meta, &AppRecord::None, out);
+        let meta = FlowMeta::at(pkt, at);
+        self.emit(&hits, meta.src_ip, &meta, &AppRecord::None, out);
     }
 
     /// One DNS message (UDP payload).
@@ -506,14 +508,14 @@ impl Detector {
     /// triples, cleared when full). DNS (port 53) is not a connection to the address.
     /// Costs one hash probe (none while nothing was resolved) and allocates nothing when it
     /// does not match.
-    pub fn on_connection(&mut self, pkt: &Decoded<'_>, meta: &FlowMeta, out: &mut dyn RecordSink) {
+    pub fn on_connection(&mut self, pkt: &Decoded<'_>, at: &PacketAt, out: &mut dyn RecordSink) {
         if pkt.proto != L4Proto::Udp
             || is_dns_port(pkt.src_port, pkt.dst_port)
             || self.resolved.is_empty()
         {
             return;
         }
-        let Some(entry) = self.resolved.lookup(meta.dst_ip, meta.ts.secs) else {
+        let Some(entry) = self.resolved.lookup(pkt.dst_ip, at.ts.secs) else {
             return;
         };
         let (rule, pattern) = (entry.rule, entry.pattern);
@@ -522,7 +524,7 @@ impl Detector {
         }
         if !self
             .udp_decided
-            .insert((meta.src_ip, meta.dst_ip, meta.dst_port))
+            .insert((pkt.src_ip, pkt.dst_ip, pkt.dst_port))
         {
             return;
         }
@@ -530,7 +532,13 @@ impl Detector {
             return;
         }
         let name = entry.name.clone();
-        self.alert_resolved(meta, &name, rule, pattern, out);
+        self.alert_resolved(&FlowMeta::at(pkt, at), &name, rule, pattern, out);
+    }
+
+    /// True when a new TCP flow may hold a candidate: some address was resolved from a
+    /// matched name (one load; the flow layer asks before it builds anything).
+    pub fn may_have_candidates(&self) -> bool {
+        !self.resolved.is_empty()
     }
 
     /// A new TCP flow (a SYN, a SYN-ACK, or the first data of a flow seen mid-stream) whose

@@ -766,7 +766,7 @@ fn quic_to_a_resolved_address_is_decided_by_its_hello() {
     use crate::decode::decode;
     use crate::detect::{Detector, LogSelection};
     use crate::flow::{FlowConfig, FlowTable};
-    use crate::record::{FlowMeta, NullSink};
+    use crate::record::{NullSink, PacketAt};
     use vw_wire::proto::quic::VERSION_1;
     use vw_wire::testing::{big_client_hello, crypto_frame, ipv4_udp, seal_initial};
 
@@ -810,8 +810,8 @@ fn quic_to_a_resolved_address_is_decided_by_its_hello() {
             secs: 1_700_000_000 + i as i64,
             nanos: 0,
         };
-        let meta = FlowMeta::new(&pkt, ts, i as u64 + 1);
-        crate::pipeline::process(&pkt, &meta, &mut flows, &mut detector, &mut out);
+        let at = PacketAt::new(ts, i as u64 + 1);
+        crate::pipeline::process(&pkt, &at, &mut flows, &mut detector, &mut out);
         alerts.push(detector.stats.alerts);
     }
     assert_eq!(detector.stats.quic_hellos, 2);
