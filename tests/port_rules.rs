@@ -96,10 +96,13 @@ fn run(enable: bool, packets: &[Decoded<'static>]) -> Vec<Value> {
         OutputHub::new(Some(Box::new(sink.clone()))),
     );
     for (i, p) in packets.iter().enumerate() {
-        let at = PacketAt::new(Timestamp {
+        let at = PacketAt::new(
+            Timestamp {
                 secs: 1_727_784_000 + i as i64,
                 nanos: 0,
-            }, i as u64 + 1);
+            },
+            i as u64 + 1,
+        );
         det.on_packet(p, &at, &mut out);
     }
     let report = out.into_forward().finish();

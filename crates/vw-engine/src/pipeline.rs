@@ -750,6 +750,7 @@ impl AppSink for DetectSink<'_, '_> {
 
     fn unnamed(&mut self, pending: Box<Pending>, by_packet: bool) {
         let at = if by_packet { self.meta() } else { None };
-        self.detector.resolved_unnamed(&pending, at.as_ref(), self.out);
+        self.detector
+            .resolved_unnamed(&pending, at.as_ref(), self.out);
     }
 }
