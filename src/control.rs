@@ -142,10 +142,8 @@ fn on_stop(flags: &Flags, sig: i32) {
 }
 
 fn reload(reload: &Reload) {
-    match (reload.load)() {
-        Ok(compiled) => {
-            let n = compiled.rules.rules.len();
-            reload.slot.publish(compiled);
+    match reload.slot.reload(|| (reload.load)()) {
+        Ok(n) => {
             eprintln!("vendorwatch: SIGHUP: signatures reloaded ({n} rule(s))");
         }
         Err(errors) => {

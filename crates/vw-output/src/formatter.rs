@@ -24,7 +24,9 @@ pub struct FormatConfig {
     /// Seed of the Community ID hash (Suricata's `community-id-seed`).
     pub community_id_seed: u16,
     /// `in_iface` by capture interface index (live: the `-i` names in order; scan: the
-    /// `--in-iface` name, or none). An index without a name writes no `in_iface`.
+    /// `--in-iface` name, or none). One name names every index (a pcapng file with several
+    /// interface blocks, taken on one sensor port); with several, an index without a name
+    /// writes no `in_iface`.
     pub interfaces: Vec<String>,
 }
 
@@ -36,6 +38,18 @@ impl Default for FormatConfig {
             community_id_seed: 0,
             interfaces: Vec::new(),
         }
+    }
+}
+
+impl FormatConfig {
+    /// The `in_iface` name of the packet's capture interface ("" for none).
+    pub fn iface(&self, flow: &FlowMeta) -> &str {
+        let names = &self.interfaces;
+        let name = match names.as_slice() {
+            [one] => Some(one),
+            _ => usize::try_from(flow.iface).ok().and_then(|i| names.get(i)),
+        };
+        name.map_or("", String::as_str)
     }
 }
 
@@ -83,18 +97,12 @@ impl<F: Forward> Formatter<F> {
     }
 
     fn iface(&self, flow: &FlowMeta) -> &str {
-        usize::try_from(flow.iface)
-            .ok()
-            .and_then(|i| self.config.interfaces.get(i))
-            .map_or("", String::as_str)
+        self.config.iface(flow)
     }
 
     fn begin_eve(&mut self, flow: &FlowMeta, event_type: &str) {
         let cid = self.community_id(flow);
-        let iface = usize::try_from(flow.iface)
-            .ok()
-            .and_then(|i| self.config.interfaces.get(i))
-            .map_or("", String::as_str);
+        let iface = self.config.iface(flow);
         eve::begin_record(
             &mut self.json,
             flow,

@@ -99,39 +99,6 @@ fn has_toml(dir: &Path) -> bool {
     })
 }
 
-/// The signatures in use: the rules and the matcher compiled from them, swapped as one.
-#[derive(Debug)]
-pub struct Signatures {
-    /// The owned rules (for alerts and listings).
-    pub rules: RuleSet,
-    /// The index compiled from `rules`.
-    pub matcher: Matcher,
-}
-
-impl Signatures {
-    /// Load and compile.
-    pub fn load(paths: &[PathBuf], options: MatchOptions) -> Result<Signatures, Vec<SigError>> {
-        let rules = RuleSet::load(paths)?;
-        let matcher = Matcher::with_options(&rules, options);
-        Ok(Signatures { rules, matcher })
-    }
-}
-
-/// Hot reload: load `paths` anew, validate and compile them, and only then swap them into
-/// `current`. On any error `current` is left untouched and every error is returned (the
-/// caller logs them and keeps running on the old signatures). Readers that still hold the old
-/// `Arc` finish with it; it is freed when the last one lets go. The `live` command wires this
-/// to SIGHUP (issue 7).
-pub fn reload(
-    current: &mut std::sync::Arc<Signatures>,
-    paths: &[PathBuf],
-    options: MatchOptions,
-) -> Result<(), Vec<SigError>> {
-    let new = Signatures::load(paths, options)?;
-    *current = std::sync::Arc::new(new);
-    Ok(())
-}
-
 /// A rule set compiled once (on load, or on the control thread at a reload) and shared by
 /// every worker through an `Arc`: the rules, their matcher, and every flag derived from them,
 /// so a rule kind added by a reload (the first JA4, port or payload rule) is matched at once.

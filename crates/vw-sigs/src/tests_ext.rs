@@ -7,7 +7,6 @@ use super::pattern::{PortProto, parse_domain, parse_ja4, parse_port};
 use super::*;
 use crate::proto::NameBuf;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 const HEAD: &str = "[pack]\nid = \"t\"\nvendor = \"T\"\nversion = \"1\"\n";
 
@@ -696,57 +695,6 @@ fn near_misses_explain_decoys() {
         .map(|m| m.reason)
         .collect();
     has(&r, "would match, but the rule is disabled");
-}
-
-// ---------------------------------------------------------------------------------------
-// reload
-// ---------------------------------------------------------------------------------------
-
-#[test]
-fn reload_swaps_only_valid_signatures() {
-    let dir = temp_dir("reload");
-    let file = dir.join("p.toml");
-    std::fs::write(
-        &file,
-        format!("{HEAD}{}", rule(1, "domains = [\"a.com\"]\n")),
-    )
-    .expect("w");
-    let paths = vec![file.clone()];
-    let mut current = Arc::new(Signatures::load(&paths, MatchOptions::default()).expect("load"));
-    let held_by_a_worker = Arc::clone(&current);
-    assert!(current.matcher.match_name(b"a.com").is_some());
-
-    // A good new version is swapped in; the old one lives on where still held.
-    std::fs::write(
-        &file,
-        format!("{HEAD}{}", rule(1, "domains = [\"b.com\"]\n")),
-    )
-    .expect("w");
-    reload(&mut current, &paths, MatchOptions::default()).expect("reload");
-    assert!(current.matcher.match_name(b"b.com").is_some());
-    assert!(current.matcher.match_name(b"a.com").is_none());
-    assert!(held_by_a_worker.matcher.match_name(b"a.com").is_some());
-
-    // A bad one is rejected with its errors, and the current signatures stay.
-    std::fs::write(
-        &file,
-        format!(
-            "{HEAD}{}",
-            rule(1, "domains = [\"a..b\"]\nips = [\"10.0.0.1/8\"]\n")
-        ),
-    )
-    .expect("w");
-    let before = Arc::clone(&current);
-    let errors = reload(&mut current, &paths, MatchOptions::default()).expect_err("bad");
-    assert_eq!(errors.len(), 2, "{errors:#?}");
-    assert!(
-        errors[0].to_string().contains("p.toml:11:"),
-        "{}",
-        errors[0]
-    );
-    assert!(Arc::ptr_eq(&before, &current));
-    assert!(current.matcher.match_name(b"b.com").is_some());
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // ---------------------------------------------------------------------------------------
