@@ -238,3 +238,40 @@ pub struct StatsSnapshot {
     /// Stage counters summed over workers.
     pub counters: Counters,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_counts_malformed_packets_only() {
+        let mut c = Counters::default();
+        c.skipped[SkipReason::NotIp.index()] = 10; // ARP
+        c.skipped[SkipReason::OtherTransport.index()] = 4; // ICMP
+        c.skipped[SkipReason::IpFragment.index()] = 2;
+        assert_eq!(c.invalid(), 0);
+        assert_eq!(c.not_decoded(), 16);
+        c.skipped[SkipReason::BadIp.index()] = 1;
+        c.skipped[SkipReason::BadTransport.index()] = 1;
+        assert_eq!(c.invalid(), 2);
+    }
+
+    #[test]
+    fn counters_sum_field_by_field() {
+        let mut a = Counters::default();
+        a.flow.flows_created = 3;
+        a.flow.reasm_peak_bytes = 100;
+        a.detect.alerts = 1;
+        a.skipped[0] = 2;
+        let mut b = a;
+        b.flow.reasm_peak_bytes = 50;
+        b.quic.assembly.completed = 7;
+        a += b;
+        assert_eq!(a.flow.flows_created, 6);
+        // A peak is the largest of the workers', not their sum.
+        assert_eq!(a.flow.reasm_peak_bytes, 100);
+        assert_eq!(a.detect.alerts, 2);
+        assert_eq!(a.skipped[0], 4);
+        assert_eq!(a.quic.assembly.completed, 7);
+    }
+}
