@@ -12,7 +12,7 @@ use clap::Args;
 
 use crate::args::{OutputArgs, StageArgs, load_rules};
 use crate::control::{self, Flags};
-use crate::exit::{EXIT_FATAL, EXIT_INPUT_ERROR, EXIT_OK, eve_write_failed};
+use crate::exit::{EXIT_FATAL, EXIT_INPUT_ERROR, EXIT_OK};
 use crate::session::{self, Driver, ReportTarget};
 use crate::summary::Job;
 use vendorwatch::capture::live::{LiveConfig, LiveSource};
@@ -234,7 +234,6 @@ pub fn run(args: LiveArgs) -> i32 {
         "vendorwatch: capturing on {}; {workers} worker(s)",
         described.join(", ")
     );
-    let eve_label = outputs.eve_label.clone();
     let mut driver = LiveDriver {
         source,
         flags,
@@ -244,22 +243,16 @@ pub fn run(args: LiveArgs) -> i32 {
         ended: Ended::Signal,
     };
     let mut stats = ScanStats::default();
-    let done = match session::run(&engine, outputs, workers, &mut driver, &mut stats) {
-        Ok(done) => done,
-        Err(line) => {
-            eprintln!("vendorwatch: {line}");
-            return EXIT_FATAL;
-        }
-    };
-    if !args.output.quiet {
-        session::print_summary(Job::Live, &engine, &stats, &done);
-    }
-    if let Some(e) = &done.hub.error {
-        return eve_write_failed(&eve_label, e);
-    }
-    if let Some(line) = &done.report_error {
-        eprintln!("vendorwatch: {line}");
-        return EXIT_FATAL;
+    if let Err(status) = session::run_and_report(
+        Job::Live,
+        &engine,
+        outputs,
+        workers,
+        &mut driver,
+        &mut stats,
+        args.output.quiet,
+    ) {
+        return status;
     }
     match driver.ended {
         Ended::Signal => EXIT_OK,

@@ -6,7 +6,7 @@ use std::time::Instant;
 use clap::Args;
 
 use crate::args::{OutputArgs, StageArgs};
-use crate::exit::{EXIT_FATAL, EXIT_INPUT_ERROR, EXIT_OK, EXIT_SIGNAL_BASE, eve_write_failed};
+use crate::exit::{EXIT_FATAL, EXIT_INPUT_ERROR, EXIT_OK, EXIT_SIGNAL_BASE};
 use crate::session::{self, Driver};
 use crate::summary::Job;
 use vendorwatch::engine::Engine;
@@ -84,7 +84,6 @@ pub fn run(args: ScanArgs) -> i32 {
     let engine = Engine::new(config, rules);
     let mut stats = ScanStats::default();
     let inputs = pipeline::expand_inputs(&args.inputs, &mut stats);
-    let eve_label = outputs.eve_label.clone();
     let mut driver = ScanDriver {
         inputs,
         metrics: outputs.metrics.clone(),
@@ -92,23 +91,18 @@ pub fn run(args: ScanArgs) -> i32 {
         started,
     };
     let workers = args.stage.workers.count();
-    let done = match session::run(&engine, outputs, workers, &mut driver, &mut stats) {
+    let done = match session::run_and_report(
+        Job::Scan,
+        &engine,
+        outputs,
+        workers,
+        &mut driver,
+        &mut stats,
+        args.output.quiet,
+    ) {
         Ok(done) => done,
-        Err(line) => {
-            eprintln!("vendorwatch: {line}");
-            return EXIT_FATAL;
-        }
+        Err(status) => return status,
     };
-    if !args.output.quiet {
-        session::print_summary(Job::Scan, &engine, &stats, &done);
-    }
-    if let Some(e) = &done.hub.error {
-        return eve_write_failed(&eve_label, e);
-    }
-    if let Some(line) = &done.report_error {
-        eprintln!("vendorwatch: {line}");
-        return EXIT_FATAL;
-    }
     exit_status(&stats, done.hub.records)
 }
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::args::OutputArgs;
+use crate::exit::{EXIT_FATAL, eve_write_failed};
 use crate::summary::{Job as SummaryJob, write_summary};
 use vendorwatch::detect::inventory::Inventory;
 use vendorwatch::engine::Engine;
@@ -249,6 +250,36 @@ pub fn run<D: Driver>(
         hub,
         report_error,
     })
+}
+
+/// [`run`], then what both subcommands do after it: print the summary (unless `quiet`) and
+/// turn a failed EVE output, a report that could not be written or a run that could not
+/// start into its exit status (`Err`). `Ok` leaves the exit status to the caller.
+pub fn run_and_report<D: Driver>(
+    job: SummaryJob,
+    engine: &Engine,
+    outputs: Outputs,
+    workers: usize,
+    driver: &mut D,
+    stats: &mut ScanStats,
+    quiet: bool,
+) -> Result<Finished, i32> {
+    let eve_label = outputs.eve_label.clone();
+    let done = run(engine, outputs, workers, driver, stats).map_err(|line| {
+        eprintln!("vendorwatch: {line}");
+        EXIT_FATAL
+    })?;
+    if !quiet {
+        print_summary(job, engine, stats, &done);
+    }
+    if let Some(e) = &done.hub.error {
+        return Err(eve_write_failed(&eve_label, e));
+    }
+    if let Some(line) = &done.report_error {
+        eprintln!("vendorwatch: {line}");
+        return Err(EXIT_FATAL);
+    }
+    Ok(done)
 }
 
 /// Print the summary (unless quiet) and the network outputs' figures.
