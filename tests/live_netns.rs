@@ -71,11 +71,7 @@ fn live_capture_in_network_namespaces() {
             path(&eve),
         ],
     );
-    assert!(
-        vw.stderr.wait_for("capturing on", Duration::from_secs(20)),
-        "vendorwatch did not start:\n{}",
-        vw.stderr.text()
-    );
+    vw.expect_capturing("vendorwatch");
 
     run(&["ip", "-n", &client, "link", "del", &xif]).expect("delete the second interface");
     assert!(

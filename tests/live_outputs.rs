@@ -258,11 +258,7 @@ fn live_ecs_to_eve_redis_syslog_metrics_and_report_on_two_interfaces() {
             path(&eve),
         ],
     );
-    assert!(
-        vw.stderr.wait_for("capturing on", Duration::from_secs(20)),
-        "vendorwatch did not start:\n{}",
-        vw.stderr.text()
-    );
+    vw.expect_capturing("vendorwatch");
 
     for (_, name) in EXPECTED_DNS {
         assert!(topo.dig(name).contains(A_SERVER), "dnsmasq answered {name}");
@@ -451,11 +447,7 @@ fn live_eve_in_iface_and_report_on_sigusr1() {
             path(&eve),
         ],
     );
-    assert!(
-        vw.stderr.wait_for("capturing on", Duration::from_secs(20)),
-        "vendorwatch did not start:\n{}",
-        vw.stderr.text()
-    );
+    vw.expect_capturing("vendorwatch");
     let (dns_sid, dns_name) = EXPECTED_DNS[0];
     assert!(topo.dig(dns_name).contains(A_SERVER));
     topo.tls(EXPECTED_SNI.1, B_SERVER);

@@ -181,11 +181,7 @@ fn learn_ja4(lab: &mut Lab, client: &Client, iface: &str, sigs: &Path) -> String
             path(&learn),
         ],
     );
-    assert!(
-        vw.stderr.wait_for("capturing on", Duration::from_secs(20)),
-        "vendorwatch (learning JA4) did not start:\n{}",
-        vw.stderr.text()
-    );
+    vw.expect_capturing("vendorwatch (learning JA4)");
     client.hello();
     let mut ja4 = None;
     poll(Duration::from_secs(10), || {
@@ -285,11 +281,7 @@ fn sighup_reload_adds_ja4_port_and_payload_rules_and_keeps_them_over_a_broken_pa
             path(&eve),
         ],
     );
-    assert!(
-        vw.stderr.wait_for("capturing on", Duration::from_secs(20)),
-        "vendorwatch did not start:\n{}",
-        vw.stderr.text()
-    );
+    vw.expect_capturing("vendorwatch");
 
     let port_name = format!("{SERVER}:13000");
     let payload_name = format!("{SERVER}:8800");

@@ -338,6 +338,19 @@ pub struct Vendorwatch {
     pub stderr: Lines,
 }
 
+impl Vendorwatch {
+    /// Fail the test unless vendorwatch says it is capturing within 20 s (`what` names the
+    /// run in the message, with everything it printed).
+    pub fn expect_capturing(&mut self, what: &str) {
+        assert!(
+            self.stderr
+                .wait_for("capturing on", Duration::from_secs(20)),
+            "{what} did not start:\n{}",
+            self.stderr.text()
+        );
+    }
+}
+
 /// Lines of a child's stream, collected by a thread (and echoed to the test's stderr).
 pub struct Lines {
     rx: mpsc::Receiver<String>,
