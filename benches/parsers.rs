@@ -20,6 +20,7 @@ use vendorwatch::decode::Decoder;
 use vendorwatch::proto::dns::{self, DnsItem};
 use vendorwatch::proto::quic::{self, Flavor, InitialDecryptor};
 use vendorwatch::proto::{http, tls};
+use vw_craft::{ACK, ETH_IPV4, ETH_VLAN, PSH, eth, ipv4, tcp, udp, vlan, vxlan};
 
 #[path = "../examples/gen-mix.rs"]
 mod gen_mix;
@@ -176,52 +177,25 @@ Accept: */*\r\nConnection: keep-alive\r\nCache-Control: no-cache\r\n\r\n";
 
 /// Ethernet (with these 802.1Q ids) + IPv4 10.0.0.1 -> 10.0.0.2 carrying `l4` as `proto`.
 fn eth_ipv4(vlans: &[u16], proto: u8, l4: &[u8]) -> Vec<u8> {
-    let mut f = vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2];
-    for id in vlans {
-        f.extend_from_slice(&[0x81, 0x00]);
-        f.extend_from_slice(&id.to_be_bytes());
+    let mut inner = ipv4([10, 0, 0, 1], [10, 0, 0, 2], proto, l4);
+    let mut ethertype = ETH_IPV4;
+    for &id in vlans.iter().rev() {
+        inner = vlan(id, ethertype, &inner);
+        ethertype = ETH_VLAN;
     }
-    f.extend_from_slice(&[0x08, 0x00, 0x45, 0]);
-    f.extend_from_slice(&(20 + l4.len() as u16).to_be_bytes());
-    f.extend_from_slice(&[0, 1, 0x40, 0, 64, proto, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
-    f.extend_from_slice(l4);
-    f
-}
-
-/// TCP header (no options) with these flags, then `payload`.
-fn tcp(flags: u8, payload: &[u8]) -> Vec<u8> {
-    let mut t = vec![
-        0xc3, 0x50, 0x01, 0xbb, 0, 0, 0x10, 0, 0, 0, 0x20, 0, 0x50, flags,
-    ];
-    t.extend_from_slice(&[0xff, 0xff, 0, 0, 0, 0]);
-    t.extend_from_slice(payload);
-    t
-}
-
-/// UDP header to `dport`, then `payload`.
-fn udp(dport: u16, payload: &[u8]) -> Vec<u8> {
-    let mut u = vec![0xd4, 0x31];
-    u.extend_from_slice(&dport.to_be_bytes());
-    u.extend_from_slice(&(8 + payload.len() as u16).to_be_bytes());
-    u.extend_from_slice(&[0, 0]);
-    u.extend_from_slice(payload);
-    u
+    eth([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1], ethertype, &inner)
 }
 
 /// The decoder on the frames that make up most traffic (its fast path), and on a VXLAN frame
 /// that takes the full walk.
 fn bench_decode(c: &mut Criterion) {
-    let data = eth_ipv4(&[], 6, &tcp(0x18, &[0x17; gen_mix::MSS]));
-    let ack = eth_ipv4(&[], 6, &tcp(0x10, &[]));
-    let tagged_dns = eth_ipv4(&[10, 20], 17, &udp(53, &[0; 40]));
-    let vxlan = eth_ipv4(
-        &[],
-        17,
-        &udp(
-            4789,
-            &[&[0x08, 0, 0, 0, 0, 0, 1, 0][..], &tagged_dns].concat(),
-        ),
-    );
+    // TCP 50000 -> 443, UDP 54321 -> `dport`.
+    let https = |flags: u8, payload: &[u8]| tcp(50_000, 443, 0x1000, 0x2000, flags, payload);
+    let udp_to = |dport: u16, payload: &[u8]| udp(54_321, dport, payload);
+    let data = eth_ipv4(&[], 6, &https(PSH | ACK, &[0x17; gen_mix::MSS]));
+    let ack = eth_ipv4(&[], 6, &https(ACK, &[]));
+    let tagged_dns = eth_ipv4(&[10, 20], 17, &udp_to(53, &[0; 40]));
+    let vxlan = eth_ipv4(&[], 17, &udp_to(4789, &vxlan(1, &tagged_dns)));
     let mut decoder = Decoder::default();
     let mut g = c.benchmark_group("decode");
     g.throughput(Throughput::Elements(1));

@@ -24,6 +24,7 @@ use vendorwatch::capture::linktype;
 use vendorwatch::decode::{self, L4Proto};
 use vendorwatch::detect::is_dns_port;
 use vendorwatch::proto::{http, quic, tls};
+use vw_craft::{ETH_IPV4, ETH_IPV6, eth};
 
 /// Same order as `LINK_TYPES` in `fuzz/fuzz_targets/decode.rs`.
 const DECODE_LINK_TYPES: &[u32] = &[
@@ -175,13 +176,10 @@ fn as_ethernet(link_type: u32, frame: &[u8]) -> Option<Vec<u8>> {
         _ => return None,
     };
     let ip = frame.get(ip_start..)?;
-    let ethertype: [u8; 2] = match ip.first()? >> 4 {
-        4 => [0x08, 0x00],
-        6 => [0x86, 0xdd],
+    let ethertype = match ip.first()? >> 4 {
+        4 => ETH_IPV4,
+        6 => ETH_IPV6,
         _ => return None,
     };
-    let mut eth = vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2];
-    eth.extend_from_slice(&ethertype);
-    eth.extend_from_slice(ip);
-    Some(eth)
+    Some(eth([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1], ethertype, ip))
 }

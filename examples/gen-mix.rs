@@ -40,6 +40,13 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use vw_craft::dns::{Dns, Rdata};
+use vw_craft::tls::{CHROMIUM_CIPHERS, ClientHello};
+use vw_craft::{
+    ACK, DF, ETH_IPV4, ETH_IPV6, ETH_VLAN, FIN, Ipv4, Ipv6, PSH, SYN, Tcp, eth, gre, http,
+    set_l4_checksum, udp,
+};
+
 /// 2024-10-01T12:00:00Z as Unix seconds.
 const T0_SECS: u64 = 1_727_784_000;
 
@@ -272,9 +279,12 @@ impl Rng {
     fn port(&mut self) -> u16 {
         32768 + (self.u16() % 28000)
     }
+    fn byte(&mut self) -> u8 {
+        (self.next() >> 56) as u8
+    }
     fn fill(&mut self, out: &mut Vec<u8>, n: usize) {
         for _ in 0..n {
-            out.push((self.next() >> 56) as u8);
+            out.push(self.byte());
         }
     }
     /// A random DNS label of lowercase letters and digits.
@@ -289,33 +299,7 @@ impl Rng {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Packet building (into reusable buffers)
-
-/// Internet checksum accumulation over 32-bit big-endian words (folds the same as 16-bit).
-fn sum_words(mut acc: u64, data: &[u8]) -> u64 {
-    let mut chunks = data.chunks_exact(4);
-    for c in &mut chunks {
-        acc += u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]]));
-    }
-    let rest = chunks.remainder();
-    let mut tail = [0u8; 4];
-    tail[..rest.len()].copy_from_slice(rest);
-    acc + u64::from(u32::from_be_bytes(tail))
-}
-
-fn fold(mut acc: u64) -> u16 {
-    while acc >> 16 != 0 {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    !(acc as u16)
-}
-
-fn ip_words(a: IpAddr, acc: u64) -> u64 {
-    match a {
-        IpAddr::V4(v) => sum_words(acc, &v.octets()),
-        IpAddr::V6(v) => sum_words(acc, &v.octets()),
-    }
-}
+// Packet building
 
 /// One direction of a flow.
 #[derive(Debug, Clone, Copy)]
@@ -350,107 +334,72 @@ fn mac(a: IpAddr) -> [u8; 6] {
     [0x02, 0x42, o[0], o[1], o[2], o[3]]
 }
 
-fn push_eth(out: &mut Vec<u8>, src: IpAddr, dst: IpAddr, vlan: Option<u16>) {
-    out.extend_from_slice(&mac(dst));
-    out.extend_from_slice(&mac(src));
-    if let Some(id) = vlan {
-        out.extend_from_slice(&0x8100u16.to_be_bytes());
-        out.extend_from_slice(&(id & 0x0fff).to_be_bytes());
+/// Ethernet (MACs from the addresses, an 802.1Q tag with `vlan`) around an IP packet.
+fn ether(src: IpAddr, dst: IpAddr, vlan: Option<u16>, ip: &[u8]) -> Vec<u8> {
+    let et = if src.is_ipv4() { ETH_IPV4 } else { ETH_IPV6 };
+    match vlan {
+        Some(id) => eth(
+            mac(src),
+            mac(dst),
+            ETH_VLAN,
+            &vw_craft::vlan(id & 0x0fff, et, ip),
+        ),
+        None => eth(mac(src), mac(dst), et, ip),
     }
-    let et: u16 = if src.is_ipv4() { 0x0800 } else { 0x86dd };
-    out.extend_from_slice(&et.to_be_bytes());
 }
 
-/// Appends an IP header for `l4_len` bytes of protocol `proto`; returns nothing (checksum done).
-fn push_ip(out: &mut Vec<u8>, src: IpAddr, dst: IpAddr, proto: u8, l4_len: usize, ident: u16) {
+/// An IPv4 (DF on TCP) or IPv6 (flow label `ident`) header around `l4` of protocol `proto`.
+fn ip(src: IpAddr, dst: IpAddr, proto: u8, ident: u16, l4: &[u8]) -> Vec<u8> {
     match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => {
-            let start = out.len();
-            out.extend_from_slice(&[0x45, 0]);
-            out.extend_from_slice(&((20 + l4_len) as u16).to_be_bytes());
-            out.extend_from_slice(&ident.to_be_bytes());
-            out.extend_from_slice(&(if proto == 6 { 0x4000u16 } else { 0 }).to_be_bytes());
-            out.push(64);
-            out.push(proto);
-            out.extend_from_slice(&[0, 0]);
-            out.extend_from_slice(&s.octets());
-            out.extend_from_slice(&d.octets());
-            let c = fold(sum_words(0, &out[start..]));
-            out[start + 10..start + 12].copy_from_slice(&c.to_be_bytes());
+        (IpAddr::V4(s), IpAddr::V4(d)) => Ipv4 {
+            id: ident,
+            frag: if proto == 6 { DF } else { 0 },
+            ..Ipv4::new(s, d, proto)
         }
-        (IpAddr::V6(s), IpAddr::V6(d)) => {
-            out.extend_from_slice(&(0x6000_0000u32 | u32::from(ident)).to_be_bytes());
-            out.extend_from_slice(&(l4_len as u16).to_be_bytes());
-            out.push(proto);
-            out.push(64);
-            out.extend_from_slice(&s.octets());
-            out.extend_from_slice(&d.octets());
+        .build(l4),
+        (IpAddr::V6(s), IpAddr::V6(d)) => Ipv6 {
+            flow_label: u32::from(ident),
+            ..Ipv6::new(s, d, proto)
         }
+        .build(l4),
         _ => unreachable!("mixed address families"),
     }
 }
 
-const FIN: u8 = 0x01;
-const SYN: u8 = 0x02;
-const PSH: u8 = 0x08;
-const ACK: u8 = 0x10;
-
-/// Appends IP + TCP + payload (no link header).
-fn push_ip_tcp(out: &mut Vec<u8>, ep: &Ep, seq: u32, ack: u32, flags: u8, payload: &[u8]) {
-    push_ip(out, ep.src, ep.dst, 6, 20 + payload.len(), seq as u16);
-    let start = out.len();
-    out.extend_from_slice(&ep.sport.to_be_bytes());
-    out.extend_from_slice(&ep.dport.to_be_bytes());
-    out.extend_from_slice(&seq.to_be_bytes());
-    out.extend_from_slice(&ack.to_be_bytes());
-    out.push(5 << 4);
-    out.push(flags);
-    out.extend_from_slice(&502u16.to_be_bytes());
-    out.extend_from_slice(&[0, 0, 0, 0]);
-    out.extend_from_slice(payload);
-    let seg_len = out.len() - start;
-    let acc = ip_words(ep.src, ip_words(ep.dst, 6 + seg_len as u64));
-    let c = fold(sum_words(acc, &out[start..]));
-    out[start + 16..start + 18].copy_from_slice(&c.to_be_bytes());
+/// IP + TCP (window 502, checksum) + payload, no link header.
+fn ip_tcp(ep: &Ep, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let mut seg = Tcp {
+        window: 502,
+        ..Tcp::new(ep.sport, ep.dport, seq, ack, flags)
+    }
+    .build(payload);
+    set_l4_checksum(ep.src, ep.dst, 6, &mut seg);
+    ip(ep.src, ep.dst, 6, seq as u16, &seg)
 }
 
-/// Appends IP + UDP + payload (no link header).
-fn push_ip_udp(out: &mut Vec<u8>, ep: &Ep, ident: u16, payload: &[u8]) {
-    push_ip(out, ep.src, ep.dst, 17, 8 + payload.len(), ident);
-    let start = out.len();
-    out.extend_from_slice(&ep.sport.to_be_bytes());
-    out.extend_from_slice(&ep.dport.to_be_bytes());
-    out.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
-    out.extend_from_slice(&[0, 0]);
-    out.extend_from_slice(payload);
-    let len = out.len() - start;
-    let acc = ip_words(ep.src, ip_words(ep.dst, 17 + len as u64));
-    let mut c = fold(sum_words(acc, &out[start..]));
-    if c == 0 {
-        c = 0xffff;
-    }
-    out[start + 6..start + 8].copy_from_slice(&c.to_be_bytes());
+/// IP + UDP (checksum) + payload, no link header.
+fn ip_udp(ep: &Ep, ident: u16, payload: &[u8]) -> Vec<u8> {
+    let mut seg = udp(ep.sport, ep.dport, payload);
+    set_l4_checksum(ep.src, ep.dst, 17, &mut seg);
+    ip(ep.src, ep.dst, 17, ident, &seg)
+}
+
+/// A full TCP frame for `ep`.
+fn tcp_frame(ep: &Ep, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+    ether(
+        ep.src,
+        ep.dst,
+        ep.vlan,
+        &ip_tcp(ep, seq, ack, flags, payload),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
 // Application payloads
 
-fn push_name(out: &mut Vec<u8>, name: &str) {
-    for label in name.split('.') {
-        out.push(label.len() as u8);
-        out.extend_from_slice(label.as_bytes());
-    }
-    out.push(0);
-}
-
+/// A query for `name` with an EDNS0 OPT record.
 pub fn dns_query(out: &mut Vec<u8>, id: u16, name: &str, qtype: u16) {
-    out.extend_from_slice(&id.to_be_bytes());
-    out.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 1]);
-    push_name(out, name);
-    out.extend_from_slice(&qtype.to_be_bytes());
-    out.extend_from_slice(&[0, 1]);
-    // EDNS0 OPT, 1232-byte payload.
-    out.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
+    out.extend_from_slice(&Dns::query(id).question(name, qtype).opt().build());
 }
 
 /// Response: question, CNAME to `cname`, then `n_addr` A or AAAA records for the CNAME.
@@ -462,47 +411,34 @@ pub fn dns_response(
     cname: &str,
     rng: &mut Rng,
 ) {
-    let n_addr = 1 + rng.below(3) as u16;
-    out.extend_from_slice(&id.to_be_bytes());
-    out.extend_from_slice(&[0x81, 0x80, 0, 1]);
-    out.extend_from_slice(&(1 + n_addr).to_be_bytes());
-    out.extend_from_slice(&[0, 0, 0, 0]);
-    push_name(out, name);
-    out.extend_from_slice(&qtype.to_be_bytes());
-    out.extend_from_slice(&[0, 1]);
-    // CNAME, owner = question (pointer to offset 12).
-    out.extend_from_slice(&[0xc0, 12, 0, 5, 0, 1]);
-    out.extend_from_slice(&(60 + rng.below(3000) as u32).to_be_bytes());
-    let rdlen_at = out.len();
-    out.extend_from_slice(&[0, 0]);
-    let target_at = out.len();
-    push_name(out, cname);
-    let rdlen = (out.len() - target_at) as u16;
-    out[rdlen_at..rdlen_at + 2].copy_from_slice(&rdlen.to_be_bytes());
+    let n_addr = 1 + rng.below(3);
+    let ttl = 60 + rng.below(3000) as u32;
+    let mut m = Dns::response(id)
+        .whole_name_pointers()
+        .question(name, qtype)
+        .answer(name, ttl, Rdata::Cname(cname));
     for _ in 0..n_addr {
-        out.extend_from_slice(&[0xc0 | (target_at >> 8) as u8, target_at as u8]);
-        out.extend_from_slice(&qtype.to_be_bytes());
-        out.extend_from_slice(&[0, 1]);
-        out.extend_from_slice(&(20 + rng.below(300) as u32).to_be_bytes());
-        if qtype == 28 {
-            out.extend_from_slice(&16u16.to_be_bytes());
-            out.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0xff, 0]);
-            rng.fill(out, 10);
+        let ttl = 20 + rng.below(300) as u32;
+        let rdata = if qtype == 28 {
+            let mut a = [
+                0x20, 0x01, 0x0d, 0xb8, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            ];
+            for b in &mut a[6..] {
+                *b = rng.byte();
+            }
+            Rdata::Aaaa(a)
         } else {
-            out.extend_from_slice(&4u16.to_be_bytes());
             // TEST-NET-2/3 answers: outside every address rule.
-            out.extend_from_slice(if rng.chance(500) {
-                &[198, 51, 100]
+            let [a, b, c] = if rng.chance(500) {
+                [198, 51, 100]
             } else {
-                &[203, 0, 113]
-            });
-            out.push(rng.below(254) as u8 + 1);
-        }
+                [203, 0, 113]
+            };
+            Rdata::A([a, b, c, rng.below(254) as u8 + 1])
+        };
+        m = m.answer(cname, ttl, rdata);
     }
-}
-
-fn push_u16(out: &mut Vec<u8>, v: u16) {
-    out.extend_from_slice(&v.to_be_bytes());
+    out.extend_from_slice(&m.build());
 }
 
 fn grease(rng: &mut Rng) -> u16 {
@@ -514,100 +450,50 @@ fn grease(rng: &mut Rng) -> u16 {
 /// bytes), which makes the hello larger than one segment; the SNI then goes last so it lands in
 /// the second segment. Otherwise the hello is padded to 517 bytes like Chrome's.
 pub fn client_hello(out: &mut Vec<u8>, sni: &str, pq: bool, rng: &mut Rng) {
-    let mut ext = Vec::with_capacity(1600);
-    let sni_ext = |ext: &mut Vec<u8>| {
-        let n = sni.len() as u16;
-        push_u16(ext, 0);
-        push_u16(ext, n + 5);
-        push_u16(ext, n + 3);
-        ext.push(0);
-        push_u16(ext, n);
-        ext.extend_from_slice(sni.as_bytes());
-    };
-    push_u16(&mut ext, grease(rng));
-    push_u16(&mut ext, 0);
-    if !pq {
-        sni_ext(&mut ext);
-    }
-    // extended_master_secret, renegotiation_info, supported_groups, ec_point_formats.
-    ext.extend_from_slice(&[0, 0x17, 0, 0, 0xff, 0x01, 0, 1, 0]);
-    ext.extend_from_slice(&[
-        0, 0x0a, 0, 0x0a, 0, 0x08, 0x11, 0xec, 0, 0x1d, 0, 0x17, 0, 0x18,
-    ]);
-    ext.extend_from_slice(&[0, 0x0b, 0, 2, 1, 0]);
-    // session_ticket (empty), ALPN h2 + http/1.1.
-    ext.extend_from_slice(&[0, 0x23, 0, 0]);
-    ext.extend_from_slice(&[0, 0x10, 0, 0x0e, 0, 0x0c, 2, b'h', b'2', 8]);
-    ext.extend_from_slice(b"http/1.1");
-    // status_request, signature_algorithms.
-    ext.extend_from_slice(&[0, 5, 0, 5, 1, 0, 0, 0, 0]);
-    ext.extend_from_slice(&[
-        0, 0x0d, 0, 0x12, 0, 0x10, 4, 3, 8, 4, 4, 1, 5, 3, 8, 5, 5, 1,
-    ]);
-    ext.extend_from_slice(&[8, 6, 6, 1]);
-    // key_share: GREASE (1 byte), optionally X25519MLKEM768, X25519.
-    let ks_len: u16 = if pq {
-        5 + 4 + 1216 + 4 + 32
-    } else {
-        5 + 4 + 32
-    };
-    push_u16(&mut ext, 0x33);
-    push_u16(&mut ext, ks_len + 2);
-    push_u16(&mut ext, ks_len);
-    push_u16(&mut ext, grease(rng));
-    push_u16(&mut ext, 1);
-    ext.push(0);
+    // The random parts, in the order the generator has always drawn them.
+    let g_ext = grease(rng);
+    let g_share = grease(rng);
+    let mut mlkem = Vec::new();
     if pq {
-        push_u16(&mut ext, 0x11ec);
-        push_u16(&mut ext, 1216);
-        rng.fill(&mut ext, 1216);
+        rng.fill(&mut mlkem, 1216);
     }
-    push_u16(&mut ext, 0x1d);
-    push_u16(&mut ext, 32);
-    rng.fill(&mut ext, 32);
-    // psk_key_exchange_modes, supported_versions (GREASE, 1.3, 1.2).
-    ext.extend_from_slice(&[0, 0x2d, 0, 2, 1, 1]);
-    push_u16(&mut ext, 0x2b);
-    ext.extend_from_slice(&[0, 7, 6]);
-    push_u16(&mut ext, grease(rng));
-    ext.extend_from_slice(&[3, 4, 3, 3]);
+    let mut x25519 = Vec::with_capacity(32);
+    rng.fill(&mut x25519, 32);
+    let g_ver = grease(rng);
+    let g_last = grease(rng);
+    let mut random = [0u8; 32];
+    random.fill_with(|| rng.byte());
+    let mut session_id = Vec::with_capacity(32);
+    rng.fill(&mut session_id, 32);
+    let g_cipher = grease(rng);
+
+    let mut shares: Vec<(u16, &[u8])> = vec![(g_share, &[0])];
     if pq {
-        sni_ext(&mut ext);
+        shares.push((0x11ec, &mlkem));
     }
-    push_u16(&mut ext, grease(rng));
-    ext.extend_from_slice(&[0, 1, 0]);
-    // Body before extensions: version, random, session id, 16 suites, null compression.
-    let fixed = 2 + 32 + 33 + 2 + 32 + 2 + 2;
+    shares.push((0x001d, &x25519));
+    let mut hello = ClientHello::new()
+        .random(random)
+        .session_id(&session_id)
+        .ciphers(&[&[g_cipher][..], &CHROMIUM_CIPHERS].concat())
+        .ext(g_ext, &[]);
     if !pq {
-        // padding extension (21) up to a 512-byte hello body.
-        let so_far = fixed + ext.len();
-        if so_far + 4 < 512 {
-            let pad = 512 - so_far - 4;
-            push_u16(&mut ext, 21);
-            push_u16(&mut ext, pad as u16);
-            ext.resize(ext.len() + pad, 0);
-        }
+        hello = hello.sni(sni);
     }
-    let body_len = fixed + ext.len();
-    out.extend_from_slice(&[0x16, 3, 1]);
-    push_u16(out, (body_len + 4) as u16);
-    out.push(1);
-    out.extend_from_slice(&(body_len as u32).to_be_bytes()[1..]);
-    out.extend_from_slice(&[3, 3]);
-    rng.fill(out, 32);
-    out.push(32);
-    rng.fill(out, 32);
-    push_u16(out, 32);
-    push_u16(out, grease(rng));
-    for s in [
-        0x1301u16, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013, 0xc014,
-        0x009c, 0x009d, 0x002f, 0x0035,
-    ] {
-        push_u16(out, s);
+    hello = hello
+        .chromium_extensions(&[0x11ec, 0x001d, 0x0017, 0x0018])
+        .key_share(&shares)
+        .ext(0x002d, &[1, 1]) // psk_key_exchange_modes
+        .versions(&[g_ver, 0x0304, 0x0303]);
+    if pq {
+        hello = hello.sni(sni);
     }
-    out.extend_from_slice(&[1, 0]);
-    push_u16(out, ext.len() as u16);
-    out.extend_from_slice(&ext);
+    hello = hello.ext(g_last, &[0]);
+    if !pq {
+        // A 512-byte hello body.
+        hello = hello.pad_to(4 + 512);
+    }
+    out.extend_from_slice(&hello.record());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -637,7 +523,6 @@ struct Gen<W: Write, T: Write> {
     /// Random bytes the bulk payloads are sliced from.
     pool: Vec<u8>,
     frame: Vec<u8>,
-    inner: Vec<u8>,
     app: Vec<u8>,
     bulk: Vec<Bulk>,
     names: String,
@@ -657,8 +542,7 @@ pub fn generate<W: Write, T: Write>(cfg: &Config, pcap: W, tsv: T) -> io::Result
         sum: Summary::default(),
         clock_ns: 0,
         pool,
-        frame: Vec::with_capacity(4096),
-        inner: Vec::with_capacity(4096),
+        frame: Vec::new(),
         app: Vec::with_capacity(4096),
         bulk: Vec::new(),
         names: String::new(),
@@ -781,16 +665,12 @@ impl<W: Write, T: Write> Gen<W, T> {
 
     /// Builds a full TCP frame for `ep` into `self.frame`.
     fn tcp_frame(&mut self, ep: &Ep, seq: u32, ack: u32, flags: u8, payload: &[u8]) {
-        self.frame.clear();
-        push_eth(&mut self.frame, ep.src, ep.dst, ep.vlan);
-        push_ip_tcp(&mut self.frame, ep, seq, ack, flags, payload);
+        self.frame = tcp_frame(ep, seq, ack, flags, payload);
     }
 
     fn udp_frame(&mut self, ep: &Ep, payload: &[u8]) {
-        self.frame.clear();
         let ident = self.rng.u16();
-        push_eth(&mut self.frame, ep.src, ep.dst, ep.vlan);
-        push_ip_udp(&mut self.frame, ep, ident, payload);
+        self.frame = ether(ep.src, ep.dst, ep.vlan, &ip_udp(ep, ident, payload));
     }
 
     /// One step of the mix; see the module docs for the proportions.
@@ -821,16 +701,7 @@ impl<W: Write, T: Write> Gen<W, T> {
         let (mut seq, ack) = if download { (sseq, cseq) } else { (cseq, sseq) };
         for _ in 0..2 {
             let off = self.rng.below((self.pool.len() - MSS) as u64) as usize;
-            self.frame.clear();
-            push_eth(&mut self.frame, data_ep.src, data_ep.dst, data_ep.vlan);
-            push_ip_tcp(
-                &mut self.frame,
-                &data_ep,
-                seq,
-                ack,
-                ACK,
-                &self.pool[off..off + MSS],
-            );
+            self.frame = tcp_frame(&data_ep, seq, ack, ACK, &self.pool[off..off + MSS]);
             self.emit(C_DATA)?;
             seq = seq.wrapping_add(MSS as u32);
         }
@@ -953,7 +824,7 @@ impl<W: Write, T: Write> Gen<W, T> {
         app.push(0);
         app.push(0); // token length
         let rest = 1250 - app.len() - 2;
-        push_u16(&mut app, 0x4000 | rest as u16);
+        app.extend_from_slice(&(0x4000 | rest as u16).to_be_bytes());
         self.rng.fill(&mut app, rest);
         self.udp_frame(&ep, &app);
         self.app = app;
@@ -1015,10 +886,17 @@ impl<W: Write, T: Write> Gen<W, T> {
         } else {
             "/index.html"
         };
-        let req = format!(
-            "GET {path} HTTP/1.1\r\nHost: {name}\r\nUser-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64)\r\nAccept: */*\r\nConnection: keep-alive\r\n\r\n"
+        let req = http::request(
+            "GET",
+            path,
+            &[
+                ("Host", &name),
+                ("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64)"),
+                ("Accept", "*/*"),
+                ("Connection", "keep-alive"),
+            ],
         );
-        self.tcp_frame(&ep, cseq, sseq, PSH | ACK, req.as_bytes());
+        self.tcp_frame(&ep, cseq, sseq, PSH | ACK, &req);
         let f = self.emit(C_HTTP)?;
         if kasp {
             self.plant(f, K_HTTP, &name, vlan_note(&ep))?;
@@ -1057,28 +935,18 @@ impl<W: Write, T: Write> Gen<W, T> {
             client_hello(&mut app, &name, false, &mut self.rng);
         }
         let vxlan = self.rng.chance(500);
-        let mut inner = std::mem::take(&mut self.inner);
-        inner.clear();
-        if vxlan {
-            push_eth(&mut inner, inner_ep.src, inner_ep.dst, None);
-        }
-        if dns {
-            push_ip_udp(&mut inner, &inner_ep, self.rng.u16(), &app);
+        let inner_ip = if dns {
+            ip_udp(&inner_ep, self.rng.u16(), &app)
         } else {
             let seq = self.rng.u32();
             let ack = self.rng.u32();
-            push_ip_tcp(&mut inner, &inner_ep, seq, ack, PSH | ACK, &app);
-        }
+            ip_tcp(&inner_ep, seq, ack, PSH | ACK, &app)
+        };
         self.app = app;
         let site_a = IpAddr::V4(Ipv4Addr::new(192, 168, 250, 1));
         let site_b = IpAddr::V4(Ipv4Addr::new(192, 168, 251, 1 + self.rng.below(8) as u8));
-        self.frame.clear();
-        push_eth(&mut self.frame, site_a, site_b, None);
-        let class = if vxlan {
-            let mut payload = Vec::with_capacity(inner.len() + 8);
-            payload.extend_from_slice(&[0x08, 0, 0, 0]);
-            payload.extend_from_slice(&(5001u32 << 8).to_be_bytes());
-            payload.extend_from_slice(&inner);
+        let (outer, class) = if vxlan {
+            let inner = ether(inner_ep.src, inner_ep.dst, None, &inner_ip);
             let ep = Ep {
                 src: site_a,
                 dst: site_b,
@@ -1086,16 +954,16 @@ impl<W: Write, T: Write> Gen<W, T> {
                 dport: 4789,
                 vlan: None,
             };
-            push_ip_udp(&mut self.frame, &ep, self.rng.u16(), &payload);
-            C_VXLAN
+            (
+                ip_udp(&ep, self.rng.u16(), &vw_craft::vxlan(5001, &inner)),
+                C_VXLAN,
+            )
         } else {
             let ident = self.rng.u16();
-            push_ip(&mut self.frame, site_a, site_b, 47, 4 + inner.len(), ident);
-            self.frame.extend_from_slice(&[0, 0, 0x08, 0x00]);
-            self.frame.extend_from_slice(&inner);
-            C_GRE
+            let payload = gre(0, ETH_IPV4, &inner_ip);
+            (ip(site_a, site_b, 47, ident, &payload), C_GRE)
         };
-        self.inner = inner;
+        self.frame = ether(site_a, site_b, None, &outer);
         let f = self.emit(class)?;
         if kasp {
             let note = match (class == C_VXLAN, dns) {

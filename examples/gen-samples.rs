@@ -9,12 +9,13 @@
 //! channels and the intel's decoys, one client host per vendor) and `EXPECTED.tsv` (one row
 //! per planted name, with the pack id that must report it) into the given directory.
 //!
-//! Only `std` is used, and nothing from the vendorwatch library, so the samples do not depend on
-//! the code they test. Every frame is built by hand: link layer (Ethernet with and without
-//! 802.1Q, raw IPv4, Linux SLL and SLL2, BSD null), IPv4 (header checksum) and IPv6, UDP and TCP
-//! (pseudo-header checksums, 3-way handshake, correct sequence numbers), DNS (compression
-//! pointers, CNAME chains, 0x20 mixed case, EDNS0) and TLS 1.3-style ClientHellos (GREASE,
-//! SNI, ALPN, supported_versions, key_share). Timestamps start at 2024-10-01T12:00:00Z and all
+//! Only `std` and `vw-craft` (the test packet builders, which depend on nothing) are used, and
+//! nothing from the vendorwatch library, so the samples do not depend on the code they test.
+//! Every frame is built layer by layer: link layer (Ethernet with and without 802.1Q, raw IPv4,
+//! Linux SLL and SLL2, BSD null), IPv4 (header checksum) and IPv6, UDP and TCP (pseudo-header
+//! checksums, 3-way handshake, correct sequence numbers), DNS (compression pointers, CNAME
+//! chains, 0x20 mixed case, EDNS0) and TLS 1.3-style ClientHellos (GREASE, SNI, ALPN,
+//! supported_versions, key_share). Timestamps start at 2024-10-01T12:00:00Z and all
 //! "random" bytes come from a fixed-seed xorshift, so two runs give identical bytes.
 //!
 //! The file is also compiled as a module by `tests/samples.rs` (determinism check), so the
@@ -25,6 +26,13 @@ use std::fs;
 use std::io;
 use std::net::IpAddr;
 use std::path::Path;
+
+use vw_craft::dns::{Dns, Rdata};
+use vw_craft::tls::{CHROMIUM_CIPHERS, ClientHello};
+use vw_craft::{
+    ACK, DF, ETH_IPV4, ETH_IPV6, ETH_VLAN, Ipv4, Ipv6, PSH, SYN, Tcp, eth, http, set_l4_checksum,
+    sll, sll2,
+};
 
 /// 2024-10-01T12:00:00Z as Unix seconds.
 const T0_SECS: u64 = 1_727_784_000;
@@ -143,102 +151,41 @@ struct Row {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Checksums, IP, UDP, TCP
-
-fn sum16(mut acc: u64, data: &[u8]) -> u64 {
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
-        acc += u64::from(u16::from_be_bytes([c[0], c[1]]));
-    }
-    if let [b] = chunks.remainder() {
-        acc += u64::from(*b) << 8;
-    }
-    acc
-}
-
-fn fold(mut acc: u64) -> u16 {
-    while acc >> 16 != 0 {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    !(acc as u16)
-}
-
-fn ip_bytes(a: IpAddr) -> Vec<u8> {
-    match a {
-        IpAddr::V4(a) => a.octets().to_vec(),
-        IpAddr::V6(a) => a.octets().to_vec(),
-    }
-}
-
-/// UDP/TCP checksum with the IPv4 or IPv6 pseudo header.
-fn l4_checksum(src: IpAddr, dst: IpAddr, proto: u8, seg: &[u8]) -> u16 {
-    let mut acc = sum16(0, &ip_bytes(src));
-    acc = sum16(acc, &ip_bytes(dst));
-    acc += u64::from(proto);
-    acc += seg.len() as u64;
-    acc = sum16(acc, seg);
-    fold(acc)
-}
+// IP, UDP, TCP
 
 fn ip(a: &str) -> IpAddr {
     a.parse().expect("valid address literal")
 }
 
-/// Wraps an L4 segment in an IPv4 or IPv6 header.
+/// Wraps an L4 segment in an IPv4 (DF for TCP, as Linux sets it; UDP without) or IPv6 header.
 fn ip_packet(src: IpAddr, dst: IpAddr, proto: u8, seg: &[u8], ident: u16, ttl: u8) -> Vec<u8> {
     match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => {
-            let total = 20 + seg.len();
-            let mut h = vec![0x45, 0x00];
-            h.extend_from_slice(&(total as u16).to_be_bytes());
-            h.extend_from_slice(&ident.to_be_bytes());
-            // DF for TCP, as Linux sets it; UDP without.
-            h.extend_from_slice(&(if proto == 6 { 0x4000u16 } else { 0 }).to_be_bytes());
-            h.push(ttl);
-            h.push(proto);
-            h.extend_from_slice(&[0, 0]);
-            h.extend_from_slice(&s.octets());
-            h.extend_from_slice(&d.octets());
-            let c = fold(sum16(0, &h));
-            h[10..12].copy_from_slice(&c.to_be_bytes());
-            h.extend_from_slice(seg);
-            h
+        (IpAddr::V4(s), IpAddr::V4(d)) => Ipv4 {
+            id: ident,
+            frag: if proto == 6 { DF } else { 0 },
+            ttl,
+            ..Ipv4::new(s, d, proto)
         }
-        (IpAddr::V6(s), IpAddr::V6(d)) => {
-            // Flow label derived from the identifier so that it is stable per flow.
-            let first = 0x6000_0000u32 | ((u32::from(ident) * 13) & 0xf_ffff);
-            let mut h = first.to_be_bytes().to_vec();
-            h.extend_from_slice(&(seg.len() as u16).to_be_bytes());
-            h.push(proto);
-            h.push(ttl);
-            h.extend_from_slice(&s.octets());
-            h.extend_from_slice(&d.octets());
-            h.extend_from_slice(seg);
-            h
+        .build(seg),
+        // Flow label derived from the identifier so that it is stable per flow.
+        (IpAddr::V6(s), IpAddr::V6(d)) => Ipv6 {
+            flow_label: (u32::from(ident) * 13) & 0xf_ffff,
+            hop_limit: ttl,
+            ..Ipv6::new(s, d, proto)
         }
+        .build(seg),
         _ => panic!("mixed address families"),
     }
 }
 
+/// A UDP datagram with its checksum.
 fn udp(src: IpAddr, dst: IpAddr, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let mut s = Vec::with_capacity(8 + payload.len());
-    s.extend_from_slice(&sport.to_be_bytes());
-    s.extend_from_slice(&dport.to_be_bytes());
-    s.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
-    s.extend_from_slice(&[0, 0]);
-    s.extend_from_slice(payload);
-    let mut c = l4_checksum(src, dst, 17, &s);
-    if c == 0 {
-        c = 0xffff;
-    }
-    s[6..8].copy_from_slice(&c.to_be_bytes());
+    let mut s = vw_craft::udp(sport, dport, payload);
+    set_l4_checksum(src, dst, 17, &mut s);
     s
 }
 
-const SYN: u8 = 0x02;
-const ACK: u8 = 0x10;
-const PSH: u8 = 0x08;
-
+/// A TCP segment with its checksum.
 #[allow(clippy::too_many_arguments)]
 fn tcp(
     src: IpAddr,
@@ -252,21 +199,13 @@ fn tcp(
     options: &[u8],
     payload: &[u8],
 ) -> Vec<u8> {
-    assert!(options.len().is_multiple_of(4));
-    let hlen = 20 + options.len();
-    let mut s = Vec::with_capacity(hlen + payload.len());
-    s.extend_from_slice(&sport.to_be_bytes());
-    s.extend_from_slice(&dport.to_be_bytes());
-    s.extend_from_slice(&seq.to_be_bytes());
-    s.extend_from_slice(&ack.to_be_bytes());
-    s.push(((hlen / 4) as u8) << 4);
-    s.push(flags);
-    s.extend_from_slice(&window.to_be_bytes());
-    s.extend_from_slice(&[0, 0, 0, 0]); // checksum, urgent pointer
-    s.extend_from_slice(options);
-    s.extend_from_slice(payload);
-    let c = l4_checksum(src, dst, 6, &s);
-    s[16..18].copy_from_slice(&c.to_be_bytes());
+    let mut s = Tcp {
+        window,
+        options,
+        ..Tcp::new(sport, dport, seq, ack, flags)
+    }
+    .build(payload);
+    set_l4_checksum(src, dst, 6, &mut s);
     s
 }
 
@@ -312,38 +251,32 @@ const ROUTER_MAC: [u8; 6] = [0x00, 0x00, 0x5e, 0x00, 0x01, 0x0a];
 /// Hosts on the local segment (10/8, 2001:db8:0..ff::/48) get a MAC derived from their address;
 /// everything else is reached through the router.
 fn mac_for(a: IpAddr) -> [u8; 6] {
-    let b = ip_bytes(a);
-    let local = match a {
-        IpAddr::V4(v) => v.octets()[0] == 10,
+    let (local, [b0, b1, b2, b3]) = match a {
+        IpAddr::V4(v) => (v.octets()[0] == 10, v.octets()),
         IpAddr::V6(v) => {
-            v.segments()[0] == 0x2001 && v.segments()[1] == 0xdb8 && v.segments()[2] < 0x100
+            let (s, b) = (v.segments(), v.octets());
+            let local = s[0] == 0x2001 && s[1] == 0xdb8 && s[2] < 0x100;
+            (local, [b[12], b[13], b[14], b[15]])
         }
     };
     if local {
-        let n = b.len();
-        [0x02, 0x42, b[n - 4], b[n - 3], b[n - 2], b[n - 1]]
+        [0x02, 0x42, b0, b1, b2, b3]
     } else {
         ROUTER_MAC
     }
 }
 
-fn ethertype(a: IpAddr) -> u16 {
-    if a.is_ipv4() { 0x0800 } else { 0x86dd }
-}
-
 /// Frames an IP packet. `outgoing` = sent by the client side (SLL packet type 4), else 0
 /// (to this host); a multicast destination gives packet type 2.
 fn frame(link: Link, src: IpAddr, dst: IpAddr, outgoing: bool, pkt: &[u8]) -> Vec<u8> {
-    let et = ethertype(src);
-    let multicast = dst.is_multicast();
-    let pkttype: u16 = if multicast {
+    let et = if src.is_ipv4() { ETH_IPV4 } else { ETH_IPV6 };
+    let pkttype: u8 = if dst.is_multicast() {
         2
     } else if outgoing {
         4
     } else {
         0
     };
-    let mut f = Vec::with_capacity(pkt.len() + 20);
     match link {
         Link::Eth { vlan } => {
             let dmac = match dst {
@@ -353,135 +286,31 @@ fn frame(link: Link, src: IpAddr, dst: IpAddr, outgoing: bool, pkt: &[u8]) -> Ve
                 }
                 _ => mac_for(dst),
             };
-            f.extend_from_slice(&dmac);
-            f.extend_from_slice(&mac_for(src));
-            if let Some(id) = vlan {
-                f.extend_from_slice(&0x8100u16.to_be_bytes());
-                f.extend_from_slice(&(id & 0x0fff).to_be_bytes());
+            match vlan {
+                Some(id) => eth(mac_for(src), dmac, ETH_VLAN, &vw_craft::vlan(id, et, pkt)),
+                None => eth(mac_for(src), dmac, et, pkt),
             }
-            f.extend_from_slice(&et.to_be_bytes());
         }
-        Link::Raw => {}
-        Link::Sll => {
-            f.extend_from_slice(&pkttype.to_be_bytes());
-            f.extend_from_slice(&1u16.to_be_bytes()); // ARPHRD_ETHER
-            f.extend_from_slice(&6u16.to_be_bytes());
-            f.extend_from_slice(&mac_for(src));
-            f.extend_from_slice(&[0, 0]);
-            f.extend_from_slice(&et.to_be_bytes());
-        }
-        Link::Sll2 { ifindex } => {
-            f.extend_from_slice(&et.to_be_bytes());
-            f.extend_from_slice(&[0, 0]);
-            f.extend_from_slice(&ifindex.to_be_bytes());
-            f.extend_from_slice(&1u16.to_be_bytes()); // ARPHRD_ETHER
-            f.push(pkttype as u8);
-            f.push(6);
-            f.extend_from_slice(&mac_for(src));
-            f.extend_from_slice(&[0, 0]);
-        }
+        Link::Raw => pkt.to_vec(),
+        Link::Sll => sll(u16::from(pkttype), mac_for(src), et, pkt),
+        Link::Sll2 { ifindex } => sll2(ifindex, pkttype, mac_for(src), et, pkt),
         Link::Null {
             big_endian,
             v6_family,
         } => {
             let fam: u32 = if src.is_ipv4() { 2 } else { v6_family };
-            f.extend_from_slice(&if big_endian {
+            let fam = if big_endian {
                 fam.to_be_bytes()
             } else {
                 fam.to_le_bytes()
-            });
+            };
+            [&fam[..], pkt].concat()
         }
     }
-    f.extend_from_slice(pkt);
-    f
 }
 
 // ---------------------------------------------------------------------------------------------
 // DNS
-
-enum Rdata<'a> {
-    A([u8; 4]),
-    Aaaa(&'a str),
-    Cname(&'a str),
-}
-
-/// DNS message writer with name compression (case-insensitive suffix match, pointing at the
-/// first spelling, as resolvers do; so a 0x20 question's case shows up in the answers too).
-struct DnsWriter {
-    buf: Vec<u8>,
-    seen: Vec<(String, u16)>,
-}
-
-impl DnsWriter {
-    fn new(id: u16, flags: u16, qd: u16, an: u16, ns: u16, ar: u16) -> Self {
-        let mut buf = Vec::new();
-        for v in [id, flags, qd, an, ns, ar] {
-            buf.extend_from_slice(&v.to_be_bytes());
-        }
-        DnsWriter {
-            buf,
-            seen: Vec::new(),
-        }
-    }
-
-    fn name(&mut self, name: &str) {
-        let labels: Vec<&str> = name.trim_end_matches('.').split('.').collect();
-        for i in 0..labels.len() {
-            let suffix = labels[i..].join(".").to_ascii_lowercase();
-            if let Some(&(_, off)) = self.seen.iter().find(|(s, _)| *s == suffix) {
-                self.buf.extend_from_slice(&(0xc000 | off).to_be_bytes());
-                return;
-            }
-            let off = self.buf.len();
-            if off < 0x3fff {
-                self.seen.push((suffix, off as u16));
-            }
-            self.buf.push(labels[i].len() as u8);
-            self.buf.extend_from_slice(labels[i].as_bytes());
-        }
-        self.buf.push(0);
-    }
-
-    fn u16(&mut self, v: u16) {
-        self.buf.extend_from_slice(&v.to_be_bytes());
-    }
-
-    fn question(&mut self, name: &str, qtype: u16) {
-        self.name(name);
-        self.u16(qtype);
-        self.u16(1);
-    }
-
-    fn answer(&mut self, owner: &str, ttl: u32, rd: &Rdata) {
-        self.name(owner);
-        let t = match rd {
-            Rdata::A(_) => 1,
-            Rdata::Aaaa(_) => 28,
-            Rdata::Cname(_) => 5,
-        };
-        self.u16(t);
-        self.u16(1);
-        self.buf.extend_from_slice(&ttl.to_be_bytes());
-        let len_at = self.buf.len();
-        self.u16(0);
-        match rd {
-            Rdata::A(a) => self.buf.extend_from_slice(a),
-            Rdata::Aaaa(a) => {
-                let v6: std::net::Ipv6Addr = a.parse().expect("v6 literal");
-                self.buf.extend_from_slice(&v6.octets());
-            }
-            Rdata::Cname(target) => self.name(target),
-        }
-        let rdlen = (self.buf.len() - len_at - 2) as u16;
-        self.buf[len_at..len_at + 2].copy_from_slice(&rdlen.to_be_bytes());
-    }
-
-    /// EDNS0 OPT pseudo-RR, 1232-byte UDP payload size.
-    fn opt(&mut self) {
-        self.buf
-            .extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
-    }
-}
 
 /// A planted resource record of a response: owner and data.
 struct Rr<'a> {
@@ -490,18 +319,15 @@ struct Rr<'a> {
     rd: Rdata<'a>,
 }
 
+/// An AAAA record's address.
+fn v6(a: &str) -> [u8; 16] {
+    a.parse::<std::net::Ipv6Addr>()
+        .expect("v6 literal")
+        .octets()
+}
+
 // ---------------------------------------------------------------------------------------------
 // TLS ClientHello
-
-fn u16be(v: usize) -> [u8; 2] {
-    (v as u16).to_be_bytes()
-}
-
-fn ext(out: &mut Vec<u8>, typ: u16, body: &[u8]) {
-    out.extend_from_slice(&typ.to_be_bytes());
-    out.extend_from_slice(&u16be(body.len()));
-    out.extend_from_slice(body);
-}
 
 /// A ClientHello shaped like a current Chromium one, in one TLS record.
 fn client_hello(rng: &mut Rng, sni: Option<&str>) -> Vec<u8> {
@@ -513,86 +339,26 @@ fn client_hello(rng: &mut Rng, sni: Option<&str>) -> Vec<u8> {
     }
     let g_group = rng.grease();
     let g_ver = rng.grease();
-
-    let mut body = vec![0x03, 0x03];
-    body.extend_from_slice(&rng.bytes(32)); // random
-    body.push(32);
-    body.extend_from_slice(&rng.bytes(32)); // legacy session id
-    let suites: [u16; 16] = [
-        g_cipher, 0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013,
-        0xc014, 0x009c, 0x009d, 0x002f, 0x0035,
-    ];
-    body.extend_from_slice(&u16be(suites.len() * 2));
-    for s in suites {
-        body.extend_from_slice(&s.to_be_bytes());
-    }
-    body.extend_from_slice(&[1, 0]); // compression: null
-
-    let mut e = Vec::new();
-    ext(&mut e, g_ext1, &[]);
+    let mut random = [0u8; 32];
+    random.copy_from_slice(&rng.bytes(32));
+    let session_id = rng.bytes(32);
+    let mut hello = ClientHello::new()
+        .random(random)
+        .session_id(&session_id)
+        .ciphers(&[&[g_cipher][..], &CHROMIUM_CIPHERS].concat())
+        .ext(g_ext1, &[]);
     if let Some(name) = sni {
-        let mut b = u16be(name.len() + 3).to_vec();
-        b.push(0); // host_name
-        b.extend_from_slice(&u16be(name.len()));
-        b.extend_from_slice(name.as_bytes());
-        ext(&mut e, 0x0000, &b);
+        hello = hello.sni(name);
     }
-    ext(&mut e, 0x0017, &[]); // extended_master_secret
-    ext(&mut e, 0xff01, &[0]); // renegotiation_info
-    let mut groups = u16be(8).to_vec();
-    for g in [g_group, 0x001d, 0x0017, 0x0018] {
-        groups.extend_from_slice(&g.to_be_bytes());
-    }
-    ext(&mut e, 0x000a, &groups); // supported_groups
-    ext(&mut e, 0x000b, &[1, 0]); // ec_point_formats
-    ext(&mut e, 0x0023, &[]); // session_ticket
-    let mut alpn = Vec::new();
-    for p in ["h2", "http/1.1"] {
-        alpn.push(p.len() as u8);
-        alpn.extend_from_slice(p.as_bytes());
-    }
-    let mut b = u16be(alpn.len()).to_vec();
-    b.extend_from_slice(&alpn);
-    ext(&mut e, 0x0010, &b); // ALPN
-    ext(&mut e, 0x0005, &[1, 0, 0, 0, 0]); // status_request
-    let sigalgs: [u16; 8] = [
-        0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601,
-    ];
-    let mut b = u16be(sigalgs.len() * 2).to_vec();
-    for s in sigalgs {
-        b.extend_from_slice(&s.to_be_bytes());
-    }
-    ext(&mut e, 0x000d, &b); // signature_algorithms
-    ext(&mut e, 0x0012, &[]); // signed_certificate_timestamp
-    let mut ks = Vec::new();
-    ks.extend_from_slice(&g_group.to_be_bytes());
-    ks.extend_from_slice(&[0, 1, 0]);
-    ks.extend_from_slice(&0x001du16.to_be_bytes());
-    ks.extend_from_slice(&u16be(32));
-    ks.extend_from_slice(&rng.bytes(32));
-    let mut b = u16be(ks.len()).to_vec();
-    b.extend_from_slice(&ks);
-    ext(&mut e, 0x0033, &b); // key_share
-    ext(&mut e, 0x002d, &[1, 1]); // psk_key_exchange_modes: psk_dhe_ke
-    let mut b = vec![6];
-    for v in [g_ver, 0x0304, 0x0303] {
-        b.extend_from_slice(&v.to_be_bytes());
-    }
-    ext(&mut e, 0x002b, &b); // supported_versions
-    ext(&mut e, 0x001b, &[2, 0, 2]); // compress_certificate: brotli
-    ext(&mut e, g_ext2, &[0]);
-
-    body.extend_from_slice(&u16be(e.len()));
-    body.extend_from_slice(&e);
-
-    let mut hs = vec![0x01];
-    hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
-    hs.extend_from_slice(&body);
-
-    let mut rec = vec![0x16, 0x03, 0x01];
-    rec.extend_from_slice(&u16be(hs.len()));
-    rec.extend_from_slice(&hs);
-    rec
+    hello
+        .chromium_extensions(&[g_group, 0x001d, 0x0017, 0x0018])
+        .ext(0x0012, &[]) // signed_certificate_timestamp
+        .key_share(&[(g_group, &[0]), (0x001d, &rng.bytes(32))])
+        .ext(0x002d, &[1, 1]) // psk_key_exchange_modes: psk_dhe_ke
+        .versions(&[g_ver, 0x0304, 0x0303])
+        .ext(0x001b, &[2, 0, 2]) // compress_certificate: brotli
+        .ext(g_ext2, &[0])
+        .record()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -742,20 +508,17 @@ impl Capture {
         let (c, s) = (ip(client), ip(server));
         let id = self.rng.u16();
         let sport = self.rng.port();
-        let mut q = DnsWriter::new(id, 0x0100, 1, 0, 0, 1);
-        q.question(qname, qtype);
-        q.opt();
-        let f = self.push(iface, link, c, s, true, 17, &udp(c, s, sport, 53, &q.buf));
+        let q = Dns::query(id).question(qname, qtype).opt().build();
+        let f = self.push(iface, link, c, s, true, 17, &udp(c, s, sport, 53, &q));
         self.row(f, "dns-query", qname, "-");
         let Some((rcode, rrs)) = answers else { return };
         self.advance(rtt_ns);
-        let mut r = DnsWriter::new(id, 0x8180 | rcode, 1, rrs.len() as u16, 0, 1);
-        r.question(qname, qtype);
+        let mut r = Dns::new(id, 0x8180 | rcode).question(qname, qtype);
         for rr in rrs {
-            r.answer(rr.owner, rr.ttl, &rr.rd);
+            r = r.answer(rr.owner, rr.ttl, rr.rd);
         }
-        r.opt();
-        let f = self.push(iface, link, s, c, false, 17, &udp(s, c, 53, sport, &r.buf));
+        let r = r.opt().build();
+        let f = self.push(iface, link, s, c, false, 17, &udp(s, c, 53, sport, &r));
         self.row(f, "dns-query", qname, "-");
         for rr in rrs {
             match rr.rd {
@@ -1098,7 +861,7 @@ fn kaspersky_dns() -> Capture {
             &[Rr {
                 owner: "ksn-url-geo.kaspersky-labs.com",
                 ttl: 300,
-                rd: Rdata::Aaaa("2001:db8:ffff::25"),
+                rd: Rdata::Aaaa(v6("2001:db8:ffff::25")),
             }],
         )),
         12_777_310,
@@ -1402,17 +1165,8 @@ fn benign_decoys() -> Capture {
     // mDNS on 5353 names a real update host: out of scope, must be neither alerted nor logged.
     {
         let (src, dst) = (ip("10.3.0.30"), ip("224.0.0.251"));
-        let mut q = DnsWriter::new(0, 0, 1, 0, 0, 0);
-        q.question("s01.upd.kaspersky.com", 1);
-        let f = c.push(
-            0,
-            sll,
-            src,
-            dst,
-            true,
-            17,
-            &udp(src, dst, 5353, 5353, &q.buf),
-        );
+        let q = Dns::new(0, 0).question("s01.upd.kaspersky.com", 1).build();
+        let f = c.push(0, sll, src, dst, true, 17, &udp(src, dst, 5353, 5353, &q));
         c.row(
             f,
             "dns-query",
@@ -1476,7 +1230,7 @@ fn loopback_mixed() -> Capture {
             &[Rr {
                 owner: "support.kaspersky.com",
                 ttl: 300,
-                rd: Rdata::Aaaa("2001:db8:ffff::91"),
+                rd: Rdata::Aaaa(v6("2001:db8:ffff::91")),
             }],
         )),
         2_718_281,
@@ -1641,9 +1395,15 @@ X-WSSE: UsernameToken Username=\"P2PClient\"\r\n\r\n";
     // Huawei OTA download over plain HTTP.
     let ua = "HwOUCDownloadManager";
     c.labels.push((ua, "huawei", true));
-    let req = format!(
-        "GET /TDS/data/files/p3/s15/G1026/g1699/v1003486/f1/full/update_full_base.zip HTTP/1.1\r\n\
-Host: update.dbankcdn.com\r\nUser-Agent: {ua}\r\nRange: bytes=0-\r\nConnection: Keep-Alive\r\n\r\n"
+    let req = http::request(
+        "GET",
+        "/TDS/data/files/p3/s15/G1026/g1699/v1003486/f1/full/update_full_base.zip",
+        &[
+            ("Host", "update.dbankcdn.com"),
+            ("User-Agent", ua),
+            ("Range", "bytes=0-"),
+            ("Connection", "Keep-Alive"),
+        ],
     );
     let f = c.tcp_first_flight(
         0,
@@ -1652,7 +1412,7 @@ Host: update.dbankcdn.com\r\nUser-Agent: {ua}\r\nRange: bytes=0-\r\nConnection: 
         "198.51.100.80",
         80,
         18_000_000,
-        |_| req.into_bytes(),
+        |_| req,
     );
     c.row(f, "http-host", "update.dbankcdn.com", "-");
     c.row(f, "http-user-agent", ua, "-");
@@ -1687,7 +1447,11 @@ Host: update.dbankcdn.com\r\nUser-Agent: {ua}\r\nRange: bytes=0-\r\nConnection: 
     c.row(f, "payload", "203.0.113.89:8800", "-");
     let browser = "Mozilla/5.0 (Linux; Android 14; SM-S918B) HwOUC-curious/1.0";
     c.labels.push((browser, "huawei", false));
-    let req = format!("GET / HTTP/1.1\r\nHost: www.example.org\r\nUser-Agent: {browser}\r\n\r\n");
+    let req = http::request(
+        "GET",
+        "/",
+        &[("Host", "www.example.org"), ("User-Agent", browser)],
+    );
     let f = c.tcp_first_flight(
         0,
         link,
@@ -1695,7 +1459,7 @@ Host: update.dbankcdn.com\r\nUser-Agent: {ua}\r\nRange: bytes=0-\r\nConnection: 
         "198.51.100.91",
         80,
         18_000_000,
-        |_| req.into_bytes(),
+        |_| req,
     );
     c.row(f, "http-user-agent", browser, "-");
     c

@@ -4,7 +4,8 @@
 
 use vendorwatch::capture::{Timestamp, linktype};
 use vendorwatch::decode::decode;
-use vendorwatch::flow::{AppEvent, FlowConfig, FlowTable, syn_packet};
+use vendorwatch::flow::{AppEvent, FlowConfig, FlowTable};
+use vw_craft::{SYN, ipv4, tcp};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -24,7 +25,15 @@ fn main() {
     let mut peak = 0;
     for i in 0..n {
         let [a, b, c, d] = i.to_be_bytes();
-        let p = syn_packet([10, a, b, c], 1024 + u16::from(d), [192, 0, 2, 1]);
+        // A SYN from 10.a.b.c:port to 192.0.2.1:443.
+        let port = 1024 + u16::from(d);
+        let seq = u32::from(port).wrapping_mul(2_654_435_761);
+        let p = ipv4(
+            [10, a, b, c],
+            [192, 0, 2, 1],
+            6,
+            &tcp(port, 443, seq, 0, SYN, &[]),
+        );
         let Ok(pkt) = decode(linktype::RAW, &p) else {
             continue;
         };

@@ -6,6 +6,7 @@
 
 mod common;
 
+use vw_craft::{Ipv4, MF, SYN, ipv4, tcp, udp};
 use vw_testkit::flood::{self, Caps, HELLO_PART, Kind};
 
 #[test]
@@ -156,8 +157,6 @@ fn scan_flags_set_the_caps_and_the_summary_counts_the_overflow() {
     file.extend_from_slice(&[0; 8]);
     file.extend_from_slice(&65535u32.to_le_bytes());
     file.extend_from_slice(&101u32.to_le_bytes()); // LINKTYPE_RAW
-    let mut l4 = Vec::new();
-    let mut pkt = Vec::new();
     let mut record = |pkt: &[u8], i: u32| {
         file.extend_from_slice(&(1_700_000_000 + i / 1000).to_le_bytes());
         file.extend_from_slice(&0u32.to_le_bytes());
@@ -167,12 +166,14 @@ fn scan_flags_set_the_caps_and_the_summary_counts_the_overflow() {
     };
     for i in 0..2000u32 {
         let src = flood::source(u64::from(i));
-        flood::tcp(&mut l4, 40_000, 443, i, 0x02, &[]);
-        flood::ipv4(&mut pkt, 6, src, [192, 0, 2, 1], 1, 0x4000, &l4);
-        record(&pkt, i);
-        flood::udp(&mut l4, 40_000, 443, &[0u8; 72]);
-        flood::ipv4(&mut pkt, 17, src, [192, 0, 2, 1], 7, 0x2000, &l4);
-        record(&pkt, i);
+        let server = [192, 0, 2, 1];
+        record(&ipv4(src, server, 6, &tcp(40_000, 443, i, 0, SYN, &[])), i);
+        let first_fragment = Ipv4 {
+            id: 7,
+            frag: MF,
+            ..Ipv4::new(src, server, 17)
+        };
+        record(&first_fragment.build(&udp(40_000, 443, &[0u8; 72])), i);
     }
     let dir = std::env::temp_dir().join(format!("vw-caps-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

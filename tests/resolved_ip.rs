@@ -5,40 +5,25 @@
 
 mod common;
 
+use vw_craft::dns::{Dns, Rdata};
+use vw_craft::tls::ClientHello;
+use vw_craft::{ACK, FIN, PSH, RST, SYN, ipv4, tcp, udp};
+
 fn ipv4_udp(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, payload: &[u8]) -> Vec<u8> {
-    let total = 20 + 8 + payload.len();
-    let mut p = vec![0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 17, 0, 0];
-    p[2..4].copy_from_slice(&(total as u16).to_be_bytes());
-    p.extend_from_slice(&src);
-    p.extend_from_slice(&dst);
-    p.extend_from_slice(&sport.to_be_bytes());
-    p.extend_from_slice(&dport.to_be_bytes());
-    p.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
-    p.extend_from_slice(&[0, 0]);
-    p.extend_from_slice(payload);
-    p
+    ipv4(src, dst, 17, &udp(sport, dport, payload))
 }
 
 fn dns_response(name: &str, addr: [u8; 4], ttl: u32) -> Vec<u8> {
-    let mut m = vec![0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
-    for label in name.split('.') {
-        m.push(label.len() as u8);
-        m.extend_from_slice(label.as_bytes());
-    }
-    m.push(0);
-    m.extend_from_slice(&[0, 1, 0, 1]);
-    m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1]);
-    m.extend_from_slice(&ttl.to_be_bytes());
-    m.extend_from_slice(&[0, 4]);
-    m.extend_from_slice(&addr);
-    m
+    Dns::response(0x1234)
+        .question(name, 1)
+        .answer(name, ttl, Rdata::A(addr))
+        .build()
 }
 
-const SYN: u8 = 0x02;
-const RST: u8 = 0x04;
-const FIN_ACK: u8 = 0x11;
-const PSH_ACK: u8 = 0x18;
+const PSH_ACK: u8 = PSH | ACK;
+const FIN_ACK: u8 = FIN | ACK;
 
+/// A TCP segment: a SYN takes sequence number 999, data starts at 1000.
 fn ipv4_tcp(
     src: [u8; 4],
     sport: u16,
@@ -47,73 +32,27 @@ fn ipv4_tcp(
     flags: u8,
     payload: &[u8],
 ) -> Vec<u8> {
-    let total = 20 + 20 + payload.len();
-    let mut p = vec![0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 6, 0, 0];
-    p[2..4].copy_from_slice(&(total as u16).to_be_bytes());
-    p.extend_from_slice(&src);
-    p.extend_from_slice(&dst);
-    p.extend_from_slice(&sport.to_be_bytes());
-    p.extend_from_slice(&dport.to_be_bytes());
-    // The SYN takes sequence number 999; data starts at 1000.
     let seq: u32 = if flags & SYN != 0 { 999 } else { 1000 };
-    p.extend_from_slice(&seq.to_be_bytes());
-    p.extend_from_slice(&[0, 0, 0, 1, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
-    p.extend_from_slice(payload);
-    p
+    ipv4(src, dst, 6, &tcp(sport, dport, seq, 1, flags, payload))
+}
+
+/// A SYN from `src:port` to `dst:443`, the sequence number derived from the port.
+fn syn(src: [u8; 4], port: u16, dst: [u8; 4]) -> Vec<u8> {
+    let seq = u32::from(port).wrapping_mul(2_654_435_761);
+    ipv4(src, dst, 6, &tcp(port, 443, seq, 0, SYN, &[]))
 }
 
 fn client_hello(sni: &str) -> Vec<u8> {
-    let name = sni.as_bytes();
-    let mut ext = Vec::new();
-    let list_len = name.len() + 3;
-    ext.extend_from_slice(&[0, 0]);
-    ext.extend_from_slice(&((list_len + 2) as u16).to_be_bytes());
-    ext.extend_from_slice(&(list_len as u16).to_be_bytes());
-    ext.push(0);
-    ext.extend_from_slice(&(name.len() as u16).to_be_bytes());
-    ext.extend_from_slice(name);
-    let mut body = vec![0x03, 0x03];
-    body.extend_from_slice(&[7u8; 32]);
-    body.push(0);
-    body.extend_from_slice(&[0, 2, 0x13, 0x01, 1, 0]);
-    body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
-    body.extend_from_slice(&ext);
-    let mut hs = vec![1, 0];
-    hs.extend_from_slice(&(body.len() as u16).to_be_bytes());
-    hs.extend_from_slice(&body);
-    let mut rec = vec![0x16, 0x03, 0x01];
-    rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
-    rec.extend_from_slice(&hs);
-    rec
-}
-
-fn push_name(m: &mut Vec<u8>, name: &str) {
-    for label in name.split('.') {
-        m.push(label.len() as u8);
-        m.extend_from_slice(label.as_bytes());
-    }
-    m.push(0);
+    ClientHello::new().random([7; 32]).sni(sni).record()
 }
 
 /// A response for `qname` whose answer is `qname CNAME target`, `target A addr`.
 fn dns_cname_response(qname: &str, target: &str, addr: [u8; 4], ttl: u32) -> Vec<u8> {
-    let mut m = vec![0x43, 0x21, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0];
-    push_name(&mut m, qname);
-    m.extend_from_slice(&[0, 1, 0, 1]);
-    // Answer 1: qname (pointer to offset 12) CNAME target.
-    let mut rdata = Vec::new();
-    push_name(&mut rdata, target);
-    m.extend_from_slice(&[0xc0, 12, 0, 5, 0, 1]);
-    m.extend_from_slice(&ttl.to_be_bytes());
-    m.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
-    let target_at = m.len();
-    m.extend_from_slice(&rdata);
-    // Answer 2: target (pointer to the CNAME's rdata) A addr.
-    m.extend_from_slice(&[0xc0, target_at as u8, 0, 1, 0, 1]);
-    m.extend_from_slice(&ttl.to_be_bytes());
-    m.extend_from_slice(&[0, 4]);
-    m.extend_from_slice(&addr);
-    m
+    Dns::response(0x4321)
+        .question(qname, 1)
+        .answer(qname, ttl, Rdata::Cname(target))
+        .answer(target, ttl, Rdata::A(addr))
+        .build()
 }
 
 /// Scan `packets` (with extra arguments) and check every record against the EVE schema.
@@ -181,20 +120,11 @@ fn connection_by_ip_to_a_resolved_kaspersky_address_alerts() {
             ipv4_udp([9, 9, 9, 9], 53, [10, 0, 0, 5], 5353, &dns),
         ),
         // A SYN to an address never resolved: nothing.
-        (
-            1_700_000_010,
-            vendorwatch::flow::syn_packet([10, 0, 0, 6], 40001, other).to_vec(),
-        ),
+        (1_700_000_010, syn([10, 0, 0, 6], 40001, other)),
         // A SYN by another host to the resolved address: resolved-ip.
-        (
-            1_700_000_020,
-            vendorwatch::flow::syn_packet([10, 0, 0, 6], 40000, server).to_vec(),
-        ),
+        (1_700_000_020, syn([10, 0, 0, 6], 40000, server)),
         // After the TTL (300 s): nothing.
-        (
-            1_700_000_400,
-            vendorwatch::flow::syn_packet([10, 0, 0, 8], 40002, server).to_vec(),
-        ),
+        (1_700_000_400, syn([10, 0, 0, 8], 40002, server)),
     ];
     let dir = std::env::temp_dir().join(format!("vw-resolved-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

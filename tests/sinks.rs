@@ -11,6 +11,9 @@ use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use vw_craft::dns::Dns;
+use vw_craft::{eth, ipv4, udp};
+
 use common::servers::{
     Net, find_tool, free_port, metric, redis_query, redis_start, rsyslog_received, rsyslog_start,
     scrape, stop, wait_for,
@@ -34,26 +37,12 @@ fn pcap_header() -> Vec<u8> {
 }
 
 fn dns_packet(i: u32) -> Vec<u8> {
-    let name = "s01.upd.kaspersky.com";
-    let mut dns = Vec::new();
-    dns.extend_from_slice(&(i as u16).to_be_bytes());
-    dns.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
-    for label in name.split('.') {
-        dns.push(label.len() as u8);
-        dns.extend_from_slice(label.as_bytes());
-    }
-    dns.extend_from_slice(&[0, 0, 1, 0, 1]);
-    let udp_len = 8 + dns.len();
-    let mut pkt = vec![
-        0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00, 0x45, 0,
-    ];
-    pkt.extend_from_slice(&((20 + udp_len) as u16).to_be_bytes());
-    pkt.extend_from_slice(&[0, 0, 0, 0, 64, 17, 0, 0, 10, 1, 0, 11, 10, 0, 0, 53]);
-    pkt.extend_from_slice(&(40000 + (i % 20000) as u16).to_be_bytes());
-    pkt.extend_from_slice(&53u16.to_be_bytes());
-    pkt.extend_from_slice(&(udp_len as u16).to_be_bytes());
-    pkt.extend_from_slice(&[0, 0]);
-    pkt.extend_from_slice(&dns);
+    let dns = Dns::query(i as u16)
+        .question("s01.upd.kaspersky.com", 1)
+        .build();
+    let udp = udp(40000 + (i % 20000) as u16, 53, &dns);
+    let ip = ipv4([10, 1, 0, 11], [10, 0, 0, 53], 17, &udp);
+    let pkt = eth([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1], 0x0800, &ip);
     let mut rec = Vec::new();
     rec.extend_from_slice(&(1_727_784_000 + i).to_le_bytes());
     rec.extend_from_slice(&0u32.to_le_bytes());

@@ -2,6 +2,9 @@
 
 mod common;
 
+use vw_craft::dns::Dns;
+use vw_craft::{eth, ipv4, udp};
+
 /// Suricata-verify's community-id test: the same IDs Suricata logged (with its seed, 7).
 #[test]
 fn community_id_matches_suricata_on_corpus_capture() {
@@ -64,26 +67,10 @@ fn dns_query_pcap(name: &str, n: usize, step_ms: u64) -> Vec<u8> {
     out.extend_from_slice(&65535u32.to_le_bytes());
     out.extend_from_slice(&1u32.to_le_bytes());
     for i in 0..n {
-        let mut dns = Vec::new();
-        dns.extend_from_slice(&(i as u16).to_be_bytes());
-        dns.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
-        for label in name.split('.') {
-            dns.push(label.len() as u8);
-            dns.extend_from_slice(label.as_bytes());
-        }
-        dns.extend_from_slice(&[0, 0, 1, 0, 1]);
-        let udp_len = 8 + dns.len();
-        let ip_len = 20 + udp_len;
-        let mut pkt = vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00];
-        pkt.extend_from_slice(&[0x45, 0]);
-        pkt.extend_from_slice(&(ip_len as u16).to_be_bytes());
-        pkt.extend_from_slice(&[0, 0, 0, 0, 64, 17, 0, 0, 10, 1, 0, 11, 10, 0, 0, 53]);
-        let sport = 40000 + (i % 20000) as u16;
-        pkt.extend_from_slice(&sport.to_be_bytes());
-        pkt.extend_from_slice(&53u16.to_be_bytes());
-        pkt.extend_from_slice(&(udp_len as u16).to_be_bytes());
-        pkt.extend_from_slice(&[0, 0]);
-        pkt.extend_from_slice(&dns);
+        let dns = Dns::query(i as u16).question(name, 1).build();
+        let udp = udp(40000 + (i % 20000) as u16, 53, &dns);
+        let ip = ipv4([10, 1, 0, 11], [10, 0, 0, 53], 17, &udp);
+        let pkt = eth([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1], 0x0800, &ip);
         let t_ms = 1_727_784_000_000u64 + i as u64 * step_ms;
         out.extend_from_slice(&((t_ms / 1000) as u32).to_le_bytes());
         out.extend_from_slice(&((t_ms % 1000 * 1000) as u32).to_le_bytes());

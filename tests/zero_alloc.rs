@@ -19,6 +19,9 @@ use vendorwatch::record::PacketAt;
 type EveOut = Formatter<OutputHub>;
 use vendorwatch::pipeline::process;
 use vendorwatch::sigs::RuleSet;
+use vw_craft::dns::{Dns, Rdata};
+use vw_craft::tls::ClientHello;
+use vw_craft::{eth, ipv4, tcp};
 
 struct Counting;
 
@@ -42,38 +45,11 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 fn dns_query(name: &str) -> Vec<u8> {
-    let mut m = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
-    for label in name.split('.') {
-        m.push(label.len() as u8);
-        m.extend_from_slice(label.as_bytes());
-    }
-    m.extend_from_slice(&[0, 0, 1, 0, 1]);
-    m
+    Dns::query(0x1234).question(name, 1).build()
 }
 
 fn client_hello(sni: &str) -> Vec<u8> {
-    let name = sni.as_bytes();
-    let mut ext = Vec::new();
-    let list_len = name.len() + 3;
-    ext.extend_from_slice(&[0, 0]);
-    ext.extend_from_slice(&((list_len + 2) as u16).to_be_bytes());
-    ext.extend_from_slice(&(list_len as u16).to_be_bytes());
-    ext.push(0);
-    ext.extend_from_slice(&(name.len() as u16).to_be_bytes());
-    ext.extend_from_slice(name);
-    let mut body = vec![0x03, 0x03];
-    body.extend_from_slice(&[7u8; 32]);
-    body.push(0);
-    body.extend_from_slice(&[0, 2, 0x13, 0x01, 1, 0]);
-    body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
-    body.extend_from_slice(&ext);
-    let mut hs = vec![1, 0];
-    hs.extend_from_slice(&(body.len() as u16).to_be_bytes());
-    hs.extend_from_slice(&body);
-    let mut rec = vec![0x16, 0x03, 0x01];
-    rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
-    rec.extend_from_slice(&hs);
-    rec
+    ClientHello::new().random([7; 32]).sni(sni).record()
 }
 
 /// Ethernet + IPv4 + UDP or TCP around `payload`.
@@ -81,25 +57,16 @@ fn frame(udp: bool, dst_port: u16, payload: &[u8]) -> Vec<u8> {
     tcp_frame(udp, 40000, dst_port, 0x18, payload)
 }
 
-/// Ethernet + IPv4 + UDP or TCP (source port and TCP flags given) around `payload`.
+/// Ethernet + IPv4 10.1.2.3 -> 93.184.216.34 + UDP or TCP (source port and TCP flags given)
+/// around `payload`.
 fn tcp_frame(udp: bool, src_port: u16, dst_port: u16, flags: u8, payload: &[u8]) -> Vec<u8> {
-    let l4_len = if udp { 8 } else { 20 };
-    let total = 20 + l4_len + payload.len();
-    let mut f = vec![0u8; 12];
-    f.extend_from_slice(&[0x08, 0x00]);
-    f.extend_from_slice(&[0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0x40, 0, 64]);
-    f.push(if udp { 17 } else { 6 });
-    f.extend_from_slice(&[0, 0, 10, 1, 2, 3, 93, 184, 216, 34]);
-    f.extend_from_slice(&src_port.to_be_bytes());
-    f.extend_from_slice(&dst_port.to_be_bytes());
-    if udp {
-        f.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
-        f.extend_from_slice(&[0, 0]);
+    let (proto, l4) = if udp {
+        (17, vw_craft::udp(src_port, dst_port, payload))
     } else {
-        f.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 1, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
-    }
-    f.extend_from_slice(payload);
-    f
+        (6, tcp(src_port, dst_port, 1, 1, flags, payload))
+    };
+    let ip = ipv4([10, 1, 2, 3], [93, 184, 216, 34], proto, &l4);
+    eth([0; 6], [0; 6], 0x0800, &ip)
 }
 
 fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
@@ -267,15 +234,10 @@ fn packets_of_decided_flows_allocate_nothing() {
 
 /// A response for `name` with one A record `addr`.
 fn dns_response(name: &str, addr: [u8; 4]) -> Vec<u8> {
-    let mut m = vec![0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
-    for label in name.split('.') {
-        m.push(label.len() as u8);
-        m.extend_from_slice(label.as_bytes());
-    }
-    m.extend_from_slice(&[0, 0, 1, 0, 1]);
-    m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4]);
-    m.extend_from_slice(&addr);
-    m
+    Dns::response(0x1234)
+        .question(name, 1)
+        .answer(name, 3600, Rdata::A(addr))
+        .build()
 }
 
 fn new_flows_to_other_addresses_allocate_nothing_while_addresses_are_remembered() {

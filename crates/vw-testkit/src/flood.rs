@@ -1,21 +1,22 @@
 //! Crafted floods against the resource caps, for `tests/caps.rs` (small caps, debug) and
 //! `examples/flood.rs` (default caps, release, measured with `/usr/bin/time -v`).
 //!
-//! Each flood builds its packets in memory (raw IPv4, no file) and drives them through the real
-//! per-packet stages: [`Decoder`] (IP reassembly), [`crate::pipeline::process`] with a
-//! [`FlowTable`] (TCP flows, first-flight reassembly, QUIC Initial table) and a [`Detector`]
-//! (DNS answer table, suppression table). After every packet the targeted table's own
+//! Each flood builds its packets in memory (raw IPv4 from `vw-craft`, QUIC Initials sealed by
+//! `vw_wire::testing`, no file) and drives them through the real per-packet stages:
+//! [`Decoder`] (IP reassembly), [`crate::pipeline::process`] with a [`FlowTable`] (TCP flows,
+//! first-flight reassembly, QUIC Initial table) and a [`Detector`] (DNS answer table,
+//! suppression table). After every packet the targeted table's own
 //! accounting (entries, bytes) is read and the peak kept, so a test can check that the cap
 //! held at every moment, not only at the end.
 //!
 //! Packets come 100,000 a second of capture time, so a flood of a few million packets stays
 //! well inside every timeout: what the tables drop is dropped by the caps, not by time.
 
-use aes::Aes128;
-use aes::cipher::{BlockEncrypt, KeyInit, generic_array::GenericArray};
-use aes_gcm::Aes128Gcm;
-use aes_gcm::Nonce;
-use aes_gcm::aead::AeadInPlace;
+use vw_craft::dns::{Dns, Rdata};
+use vw_craft::quic::crypto_frame;
+use vw_craft::tls::{self, ClientHello};
+use vw_craft::{ACK, Ipv4, MF, PSH, SYN, ipv4, tcp, udp};
+use vw_wire::testing::seal_initial;
 
 use crate::capture::{Timestamp, linktype};
 use crate::decode::{Decoder, DecoderConfig, DefragConfig};
@@ -25,7 +26,6 @@ use crate::detect::{Detector, LogSelection, RESOLVED_CAPACITY};
 use crate::flow::quic::{QuicConfig, QuicFlows};
 use crate::flow::{FlowConfig, FlowTable};
 use crate::pipeline::process;
-use crate::proto::quic::{Flavor, client_initial_material};
 use crate::record::{NullSink, PacketAt};
 use crate::sigs::RuleSet;
 
@@ -164,75 +164,14 @@ pub fn source(i: u64) -> [u8; 4] {
     [10, a, b, c]
 }
 
-/// Raw IPv4 header + `l4` into `out` (cleared first). `frag` is the flags/offset field.
-pub fn ipv4(
-    out: &mut Vec<u8>,
-    proto: u8,
-    src: [u8; 4],
-    dst: [u8; 4],
-    id: u16,
-    frag: u16,
-    l4: &[u8],
-) {
-    out.clear();
-    let total = (20 + l4.len()) as u16;
-    out.extend_from_slice(&[0x45, 0]);
-    out.extend_from_slice(&total.to_be_bytes());
-    out.extend_from_slice(&id.to_be_bytes());
-    out.extend_from_slice(&frag.to_be_bytes());
-    out.extend_from_slice(&[64, proto, 0, 0]);
-    out.extend_from_slice(&src);
-    out.extend_from_slice(&dst);
-    out.extend_from_slice(l4);
-}
-
-/// A UDP header and payload.
-pub fn udp(out: &mut Vec<u8>, sport: u16, dport: u16, payload: &[u8]) {
-    out.clear();
-    out.extend_from_slice(&sport.to_be_bytes());
-    out.extend_from_slice(&dport.to_be_bytes());
-    out.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
-    out.extend_from_slice(&[0, 0]);
-    out.extend_from_slice(payload);
-}
-
-/// A TCP header (flags: `flags`, sequence number `seq`) and payload.
-pub fn tcp(out: &mut Vec<u8>, sport: u16, dport: u16, seq: u32, flags: u8, payload: &[u8]) {
-    out.clear();
-    out.extend_from_slice(&sport.to_be_bytes());
-    out.extend_from_slice(&dport.to_be_bytes());
-    out.extend_from_slice(&seq.to_be_bytes());
-    out.extend_from_slice(&[0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
-    out.extend_from_slice(payload);
-}
-
 /// A ClientHello handshake message (4-byte header and body) of about `size` bytes.
 pub fn client_hello_message(sni: &str, size: usize) -> Vec<u8> {
-    let mut exts = Vec::new();
-    exts.extend_from_slice(&[0, 0]);
-    exts.extend_from_slice(&((sni.len() + 5) as u16).to_be_bytes());
-    exts.extend_from_slice(&((sni.len() + 3) as u16).to_be_bytes());
-    exts.push(0);
-    exts.extend_from_slice(&(sni.len() as u16).to_be_bytes());
-    exts.extend_from_slice(sni.as_bytes());
-    // supported_versions: TLS 1.3
-    exts.extend_from_slice(&[0x00, 0x2b, 0x00, 0x03, 0x02, 0x03, 0x04]);
-    let base = 4 + 2 + 32 + 1 + 4 + 2 + 2 + exts.len() + 4;
-    let pad = size.saturating_sub(base);
-    // padding extension up to the size wanted
-    exts.extend_from_slice(&[0x00, 0x15]);
-    exts.extend_from_slice(&(pad as u16).to_be_bytes());
-    exts.resize(exts.len() + pad, 0);
-    let mut body = vec![0x03, 0x03];
-    body.extend_from_slice(&[0x11; 32]);
-    body.push(0);
-    body.extend_from_slice(&[0x00, 0x02, 0x13, 0x01, 1, 0]);
-    body.extend_from_slice(&(exts.len() as u16).to_be_bytes());
-    body.extend_from_slice(&exts);
-    let mut hs = vec![1];
-    hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
-    hs.extend_from_slice(&body);
-    hs
+    ClientHello::new()
+        .random([0x11; 32])
+        .sni(sni)
+        .versions(&[0x0304])
+        .pad_to(size)
+        .message()
 }
 
 /// Bytes of the ClientHello each half-open flow or QUIC connection leaves buffered.
@@ -241,88 +180,30 @@ pub const HELLO_PART: usize = 600;
 /// The first [`HELLO_PART`] bytes of a TLS record holding a 1.4 KB ClientHello.
 pub fn half_hello_segment() -> Vec<u8> {
     let hello = client_hello_message("update.kaspersky.com", 1400);
-    let mut rec = vec![0x16, 3, 1];
-    rec.extend_from_slice(&(hello.len() as u16).to_be_bytes());
-    rec.extend_from_slice(&hello);
+    let mut rec = tls::record(0x0301, &hello);
     rec.truncate(HELLO_PART);
     rec
 }
 
 /// A QUIC v1 client Initial (long header, protected) carrying `frames` as its plaintext,
-/// padded to 1200 bytes.
-pub fn quic_v1_initial(dcid: &[u8], frames: &[u8]) -> Option<Vec<u8>> {
-    let version = 1u32;
-    let m = client_initial_material(Flavor::of(version)?, dcid)?;
-    let pn_len = 2usize;
-    let mut h = vec![0xc0 | (pn_len as u8 - 1)];
-    h.extend_from_slice(&version.to_be_bytes());
-    h.push(dcid.len() as u8);
-    h.extend_from_slice(dcid);
-    h.push(0); // SCID length
-    h.push(0); // token length
-    let header_len = h.len() + 2 + 2;
-    let mut payload = frames.to_vec();
-    // PADDING frames up to a 1200-byte datagram.
-    let want = 1200usize.saturating_sub(header_len + 16);
-    if payload.len() < want {
-        payload.resize(want, 0);
-    }
-    let length = pn_len + payload.len() + 16;
-    h.extend_from_slice(&(0x4000u16 | length as u16).to_be_bytes());
-    let pn_offset = h.len();
-    let pn = 0u16;
-    h.extend_from_slice(&pn.to_be_bytes());
-    let mut nonce = m.iv;
-    for (n, p) in nonce[10..].iter_mut().zip(pn.to_be_bytes()) {
-        *n ^= p;
-    }
-    let aead = Aes128Gcm::new_from_slice(&m.key).ok()?;
-    let tag = aead
-        .encrypt_in_place_detached(Nonce::from_slice(&nonce), &h, &mut payload)
-        .ok()?;
-    let mut packet = h;
-    packet.extend_from_slice(&payload);
-    packet.extend_from_slice(&tag);
-    let hp = Aes128::new_from_slice(&m.hp).ok()?;
-    let mut mask = GenericArray::clone_from_slice(packet.get(pn_offset + 4..pn_offset + 20)?);
-    hp.encrypt_block(&mut mask);
-    packet[0] ^= mask[0] & 0x0f;
-    for i in 0..pn_len {
-        packet[pn_offset + i] ^= mask[1 + i];
-    }
-    Some(packet)
-}
-
-/// A CRYPTO frame at stream offset 0.
-fn crypto_frame(data: &[u8]) -> Vec<u8> {
-    let mut f = vec![0x06, 0x00];
-    f.extend_from_slice(&(0x4000u16 | data.len() as u16).to_be_bytes());
-    f.extend_from_slice(data);
-    f
+/// padded to a 1200-byte datagram.
+fn quic_v1_initial(dcid: &[u8], frames: &[u8]) -> Vec<u8> {
+    let unpadded = seal_initial(1, dcid, 0, frames).len();
+    let mut plain = frames.to_vec();
+    // PADDING frames (zero bytes) up to the size.
+    plain.resize(frames.len() + 1200usize.saturating_sub(unpadded), 0);
+    seal_initial(1, dcid, 0, &plain)
 }
 
 /// A DNS message: `response` with one A record `addr` (TTL 300), or a query.
 pub fn dns_message(name: &str, response: Option<[u8; 4]>) -> Vec<u8> {
-    let flags: [u8; 2] = if response.is_some() {
-        [0x81, 0x80]
-    } else {
-        [0x01, 0x00]
-    };
-    let an = u8::from(response.is_some());
-    let mut m = vec![0x12, 0x34, flags[0], flags[1], 0, 1, 0, an, 0, 0, 0, 0];
-    for label in name.split('.') {
-        m.push(label.len() as u8);
-        m.extend_from_slice(label.as_bytes());
+    match response {
+        Some(addr) => Dns::response(0x1234)
+            .question(name, 1)
+            .answer(name, 300, Rdata::A(addr)),
+        None => Dns::query(0x1234).question(name, 1),
     }
-    m.push(0);
-    m.extend_from_slice(&[0, 1, 0, 1]);
-    if let Some(addr) = response {
-        m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1]);
-        m.extend_from_slice(&300u32.to_be_bytes());
-        m.extend_from_slice(&[0, 4]);
-        m.extend_from_slice(&addr);
-    }
-    m
+    .build()
 }
 
 /// Drive `n` packets of `kind` through the stages with `caps`; the report reads the targeted
@@ -340,60 +221,42 @@ pub fn run(kind: Kind, n: u64, caps: &Caps) -> Report {
         let part = hello.get(..HELLO_PART).unwrap_or(&hello);
         quic_v1_initial(
             &[0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08],
-            &crypto_frame(part),
+            &crypto_frame(0, part),
         )
-        .unwrap_or_default()
     };
     let fragment = vec![0xabu8; 1480];
     let server = [192, 0, 2, 1];
     let resolver = [9, 9, 9, 9];
     let client = [10, 0, 0, 5];
-    let mut l4 = Vec::with_capacity(2048);
-    let mut pkt = Vec::with_capacity(2048);
-    let mut name = String::new();
     for i in 0..n {
         let src = source(i);
         let port = 1024 + (i % 50_000) as u16;
-        match kind {
+        let pkt = match kind {
             Kind::Syn => {
-                tcp(
-                    &mut l4,
-                    port,
-                    443,
-                    (i as u32).wrapping_mul(2_654_435_761),
-                    0x02,
-                    &[],
-                );
-                ipv4(&mut pkt, 6, src, server, 1, 0x4000, &l4);
+                let seq = (i as u32).wrapping_mul(2_654_435_761);
+                ipv4(src, server, 6, &tcp(port, 443, seq, 0, SYN, &[]))
             }
             Kind::HalfOpenHello => {
-                tcp(&mut l4, port, 443, 1000, 0x18, &hello);
-                ipv4(&mut pkt, 6, src, server, 1, 0x4000, &l4);
+                ipv4(src, server, 6, &tcp(port, 443, 1000, 0, PSH | ACK, &hello))
             }
-            Kind::Fragments => {
-                udp(&mut l4, port, 443, &fragment[..fragment.len() - 8]);
-                // More fragments, offset 0: the rest never comes.
-                ipv4(&mut pkt, 17, src, server, i as u16, 0x2000, &l4);
+            // More fragments, offset 0: the rest never comes.
+            Kind::Fragments => Ipv4 {
+                id: i as u16,
+                frag: MF,
+                ..Ipv4::new(src, server, 17)
             }
-            Kind::QuicInitials => {
-                udp(&mut l4, port, 443, &quic_payload);
-                ipv4(&mut pkt, 17, src, server, 1, 0x4000, &l4);
-            }
+            .build(&udp(port, 443, &fragment[..fragment.len() - 8])),
+            Kind::QuicInitials => ipv4(src, server, 17, &udp(port, 443, &quic_payload)),
             Kind::DnsAnswers => {
                 let [_, a, b, c] = src;
                 let msg = dns_message("dnl-07.geo.kaspersky.com", Some([100, a, b, c]));
-                udp(&mut l4, 53, 5353, &msg);
-                ipv4(&mut pkt, 17, resolver, client, 1, 0x4000, &l4);
+                ipv4(resolver, client, 17, &udp(53, 5353, &msg))
             }
             Kind::Suppression => {
-                use std::fmt::Write;
-                name.clear();
-                let _ = write!(name, "h{i}.kaspersky.com");
-                let msg = dns_message(&name, None);
-                udp(&mut l4, 5353, 53, &msg);
-                ipv4(&mut pkt, 17, client, resolver, 1, 0x4000, &l4);
+                let msg = dns_message(&format!("h{i}.kaspersky.com"), None);
+                ipv4(client, resolver, 17, &udp(5353, 53, &msg))
             }
-        }
+        };
         let ts = Timestamp {
             secs: 1_700_000_000 + (i / RATE) as i64,
             nanos: ((i % RATE) * (1_000_000_000 / RATE)) as u32,

@@ -5,6 +5,6 @@
 use vw_engine::{detect, flow, pipeline};
 use vw_record as record;
 use vw_sigs as sigs;
-use vw_wire::{capture, decode, proto};
+use vw_wire::{capture, decode};
 
 pub mod flood;

@@ -1,7 +1,7 @@
-//! Packet builders for tests, benches and fuzz seeds of every crate (feature `testing`):
-//! QUIC client Initials sealed with the RFC 9001 keys, CRYPTO frames, a large ClientHello,
-//! raw IPv4/UDP datagrams. Built from the same code the parsers are checked against, so a
-//! test in another crate does not grow its own copy.
+//! QUIC client Initials sealed with the RFC 9001 keys, for tests, benches and fuzz seeds of
+//! every crate (feature `testing`): built from the same key derivation the parsers are checked
+//! against, so a test in another crate does not grow its own copy. The bytes inside (CRYPTO
+//! frames, ClientHellos, the datagrams around) come from `vw-craft`.
 
 use aes::Aes128;
 use aes::cipher::{BlockEncrypt, KeyInit, generic_array::GenericArray};
@@ -50,77 +50,4 @@ pub fn seal_initial(version: u32, dcid: &[u8], pn: u32, plain: &[u8]) -> Vec<u8>
         packet[pn_offset + i] ^= mask[1 + i];
     }
     packet
-}
-
-pub fn crypto_frame(offset: u64, data: &[u8]) -> Vec<u8> {
-    let mut f = vec![0x06];
-    f.extend_from_slice(&(0x8000_0000u32 | offset as u32).to_be_bytes());
-    f.extend_from_slice(&(0x4000u16 | data.len() as u16).to_be_bytes());
-    f.extend_from_slice(data);
-    f
-}
-
-/// A ClientHello handshake message (with header) the size of Chrome's post-quantum one.
-pub fn big_client_hello(sni: &str) -> Vec<u8> {
-    let mut exts = Vec::new();
-    let mut sni_ext = Vec::new();
-    sni_ext.extend_from_slice(&((sni.len() + 3) as u16).to_be_bytes());
-    sni_ext.push(0);
-    sni_ext.extend_from_slice(&(sni.len() as u16).to_be_bytes());
-    sni_ext.extend_from_slice(sni.as_bytes());
-    exts.extend_from_slice(&[0, 0]);
-    exts.extend_from_slice(&(sni_ext.len() as u16).to_be_bytes());
-    exts.extend_from_slice(&sni_ext);
-    // ALPN h3
-    exts.extend_from_slice(&[0x00, 0x10, 0x00, 0x05, 0x00, 0x03, 0x02, b'h', b'3']);
-    // supported_versions: TLS 1.3
-    exts.extend_from_slice(&[0x00, 0x2b, 0x00, 0x03, 0x02, 0x03, 0x04]);
-    // quic_transport_parameters
-    exts.extend_from_slice(&[0x00, 0x39, 0x00, 0x02, 0x01, 0x00]);
-    // key_share with a 1216-byte X25519Kyber768 share
-    let share = 1216 + 32;
-    exts.extend_from_slice(&[0x00, 0x33]);
-    exts.extend_from_slice(&((share + 6) as u16).to_be_bytes());
-    exts.extend_from_slice(&((share + 4) as u16).to_be_bytes());
-    exts.extend_from_slice(&[0x63, 0x99]);
-    exts.extend_from_slice(&(share as u16).to_be_bytes());
-    exts.extend((0..share).map(|i| (i * 7) as u8));
-    let mut body = vec![0x03, 0x03];
-    body.extend_from_slice(&[0x11; 32]);
-    body.push(0);
-    body.extend_from_slice(&[0x00, 0x06, 0x13, 0x01, 0x13, 0x02, 0x13, 0x03]);
-    body.extend_from_slice(&[1, 0]);
-    body.extend_from_slice(&(exts.len() as u16).to_be_bytes());
-    body.extend_from_slice(&exts);
-    let mut hs = vec![1];
-    hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
-    hs.extend_from_slice(&body);
-    hs
-}
-
-/// Raw IPv4 + UDP packet.
-pub fn ipv4_udp(src: [u8; 4], dst: [u8; 4], dport: u16, payload: &[u8]) -> Vec<u8> {
-    let total = 28 + payload.len();
-    let mut p = vec![
-        0x45,
-        0,
-        (total >> 8) as u8,
-        total as u8,
-        0,
-        1,
-        0x40,
-        0,
-        64,
-        17,
-        0,
-        0,
-    ];
-    p.extend_from_slice(&src);
-    p.extend_from_slice(&dst);
-    p.extend_from_slice(&if dport == 53 { 53u16 } else { 50_000u16 }.to_be_bytes());
-    p.extend_from_slice(&if dport == 53 { 5353 } else { dport }.to_be_bytes());
-    p.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
-    p.extend_from_slice(&[0, 0]);
-    p.extend_from_slice(payload);
-    p
 }

@@ -1013,19 +1013,3 @@ fn looks_like_dns_tcp(data: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests;
-
-/// Build a raw IPv4 TCP SYN from `src:port` to `dst:443` (for the flood test and example).
-pub fn syn_packet(src: [u8; 4], port: u16, dst: [u8; 4]) -> [u8; 40] {
-    let mut p = [0u8; 40];
-    p[..12].copy_from_slice(&[0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0]);
-    p[12..16].copy_from_slice(&src);
-    p[16..20].copy_from_slice(&dst);
-    p[20..22].copy_from_slice(&port.to_be_bytes());
-    p[22..24].copy_from_slice(&443u16.to_be_bytes());
-    p[24..28].copy_from_slice(&u32::from(port).wrapping_mul(2_654_435_761).to_be_bytes());
-    p[32] = 0x50;
-    p[33] = 0x02;
-    p[34] = 0xff;
-    p[35] = 0xff;
-    p
-}

@@ -2,6 +2,10 @@
 //! and delivered in every order, with duplicates and conflicting overlaps; mid-stream starts;
 //! sequence wrap; flow and memory caps.
 
+use vw_craft::dns::{Dns, Rdata};
+use vw_craft::tls::ClientHello;
+use vw_craft::{ACK, FIN, PSH, RST, SYN, ipv4, udp};
+
 use super::*;
 use crate::capture::linktype;
 use crate::decode::{VlanIds, decode};
@@ -9,88 +13,44 @@ use crate::decode::{VlanIds, decode};
 const CLIENT: ([u8; 4], u16) = ([10, 0, 0, 1], 40_000);
 const SERVER: ([u8; 4], u16) = ([192, 0, 2, 7], 443);
 
-/// Raw IPv4 + TCP packet.
+/// Raw IPv4 + TCP packet (acknowledgment number 1).
 fn tcp(from: ([u8; 4], u16), to: ([u8; 4], u16), seq: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
-    let total = 40 + payload.len();
-    let mut p = vec![
-        0x45,
-        0,
-        (total >> 8) as u8,
-        total as u8,
-        0,
-        1,
-        0x40,
-        0,
-        64,
+    ipv4(
+        from.0,
+        to.0,
         6,
-        0,
-        0,
-    ];
-    p.extend_from_slice(&from.0);
-    p.extend_from_slice(&to.0);
-    p.extend_from_slice(&from.1.to_be_bytes());
-    p.extend_from_slice(&to.1.to_be_bytes());
-    p.extend_from_slice(&seq.to_be_bytes());
-    p.extend_from_slice(&[0, 0, 0, 1, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
-    p.extend_from_slice(payload);
-    p
+        &vw_craft::tcp(from.1, to.1, seq, 1, flags, payload),
+    )
 }
 
-const SYN: u8 = 0x02;
-const ACK: u8 = 0x10;
-const PSH_ACK: u8 = 0x18;
-const RST: u8 = 0x04;
-const FIN_ACK: u8 = 0x11;
+const PSH_ACK: u8 = PSH | ACK;
+const FIN_ACK: u8 = FIN | ACK;
 
 /// A ClientHello of about 700 bytes (SNI, ALPN, supported_versions, padding), as one record
 /// or with its handshake message spread over `records` records.
 fn client_hello(sni: &str, records: usize) -> Vec<u8> {
-    let mut ext = Vec::new();
-    let name = sni.as_bytes();
-    ext.extend_from_slice(&[0, 0]);
-    ext.extend_from_slice(&((name.len() + 5) as u16).to_be_bytes());
-    ext.extend_from_slice(&((name.len() + 3) as u16).to_be_bytes());
-    ext.push(0);
-    ext.extend_from_slice(&(name.len() as u16).to_be_bytes());
-    ext.extend_from_slice(name);
-    ext.extend_from_slice(&[0x00, 0x10, 0, 5, 0, 3, 2, b'h', b'2']);
-    ext.extend_from_slice(&[0x00, 0x2b, 0, 3, 2, 3, 4]);
-    ext.extend_from_slice(&[0x00, 0x15, 0x02, 0x40]);
-    ext.extend(std::iter::repeat_n(0u8, 0x240));
-    let mut body = vec![3, 3];
-    body.extend_from_slice(&[0x5a; 32]);
-    body.push(32);
-    body.extend_from_slice(&[0x11; 32]);
-    body.extend_from_slice(&[0, 4, 0x13, 1, 0x13, 2, 1, 0]);
-    body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
-    body.extend_from_slice(&ext);
-    let mut hs = vec![1, 0];
-    hs.extend_from_slice(&(body.len() as u16).to_be_bytes());
-    hs.extend_from_slice(&body);
-    let mut out = Vec::new();
-    let per = hs.len().div_ceil(records.max(1));
-    for chunk in hs.chunks(per) {
-        out.extend_from_slice(&[0x16, 3, 1]);
-        out.extend_from_slice(&(chunk.len() as u16).to_be_bytes());
-        out.extend_from_slice(chunk);
-    }
-    out
+    ClientHello::new()
+        .random([0x5a; 32])
+        .session_id(&[0x11; 32])
+        .ciphers(&[0x1301, 0x1302])
+        .sni(sni)
+        .alpn(&["h2"])
+        .versions(&[0x0304])
+        .ext(0x0015, &[0; 0x240]) // padding
+        .records(records)
 }
 
+/// A query for `name`, or a response with one A record, framed for TCP (length first).
 fn dns_message(name: &str, response: bool) -> Vec<u8> {
-    let mut m = vec![0xab, 0xcd, if response { 0x81 } else { 1 }, 0, 0, 1];
-    m.extend_from_slice(&[0, u8::from(response), 0, 0, 0, 0]);
-    for label in name.split('.') {
-        m.push(label.len() as u8);
-        m.extend_from_slice(label.as_bytes());
+    let m = if response {
+        Dns::new(0xabcd, 0x8100)
+            .question(name, 1)
+            .answer(name, 60, Rdata::A([192, 0, 2, 1]))
+    } else {
+        Dns::new(0xabcd, 0x0100).question(name, 1)
     }
-    m.extend_from_slice(&[0, 0, 1, 0, 1]);
-    if response {
-        m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]);
-    }
-    let mut framed = (m.len() as u16).to_be_bytes().to_vec();
-    framed.extend_from_slice(&m);
-    framed
+    .build();
+    [&(m.len() as u16).to_be_bytes()[..], &m].concat()
 }
 
 /// What a run extracted, as text.
@@ -520,7 +480,16 @@ fn one_million_syn_only_flows_stay_under_the_cap() {
     let mut peak = 0;
     for i in 0..1_000_000u32 {
         let [a, b, c, d] = i.to_be_bytes();
-        let p = syn_packet([10, a, b, c], 1024 + u16::from(d), [192, 0, 2, 1]);
+        let port = 1024 + u16::from(d);
+        let syn = vw_craft::tcp(
+            port,
+            443,
+            u32::from(port).wrapping_mul(2_654_435_761),
+            0,
+            SYN,
+            &[],
+        );
+        let p = ipv4([10, a, b, c], [192, 0, 2, 1], 6, &syn);
         let pkt = decode(linktype::RAW, &p).expect("decodes");
         let ts = Timestamp {
             secs: 1_700_000_000 + i64::from(i / 100_000),
@@ -744,17 +713,10 @@ fn resolved_candidates_are_decided_at_eviction() {
 
 /// A ClientHello with no extensions at all.
 fn client_hello_without_sni() -> Vec<u8> {
-    let mut body = vec![3, 3];
-    body.extend_from_slice(&[0x5a; 32]);
-    body.push(0);
-    body.extend_from_slice(&[0, 2, 0x13, 1, 1, 0]);
-    let mut hs = vec![1, 0];
-    hs.extend_from_slice(&(body.len() as u16).to_be_bytes());
-    hs.extend_from_slice(&body);
-    let mut out = vec![0x16, 3, 1];
-    out.extend_from_slice(&(hs.len() as u16).to_be_bytes());
-    out.extend_from_slice(&hs);
-    out
+    ClientHello::new()
+        .random([0x5a; 32])
+        .no_extensions()
+        .record()
 }
 
 /// DNS answer following over QUIC: the first datagram of a client to a resolved address is a
@@ -767,17 +729,16 @@ fn quic_to_a_resolved_address_is_decided_by_its_hello() {
     use crate::detect::{Detector, LogSelection};
     use crate::flow::{FlowConfig, FlowTable};
     use crate::record::{NullSink, PacketAt};
+    use vw_craft::quic::{big_client_hello, crypto_frame};
     use vw_wire::proto::quic::VERSION_1;
-    use vw_wire::testing::{big_client_hello, crypto_frame, ipv4_udp, seal_initial};
+    use vw_wire::testing::seal_initial;
 
     let server = [192, 0, 2, 10];
-    let mut dns = vec![0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
-    for label in "s01.upd.kaspersky.com".split('.') {
-        dns.push(label.len() as u8);
-        dns.extend_from_slice(label.as_bytes());
-    }
-    dns.extend_from_slice(&[0, 0, 1, 0, 1, 0xc0, 12, 0, 1, 0, 1, 0, 0, 1, 0x2c, 0, 4]);
-    dns.extend_from_slice(&server);
+    let name = "s01.upd.kaspersky.com";
+    let dns = Dns::response(0x1234)
+        .question(name, 1)
+        .answer(name, 300, Rdata::A(server))
+        .build();
     let two_initials = |sni: &str, dcid: [u8; 8]| {
         let hello = big_client_hello(sni);
         let (a, b) = hello.split_at(700);
@@ -788,15 +749,16 @@ fn quic_to_a_resolved_address_is_decided_by_its_hello() {
             seal_initial(VERSION_1, &dcid, 1, &p2),
         ]
     };
-    let mut packets = vec![ipv4_udp([9, 9, 9, 9], [10, 0, 0, 5], 53, &dns)];
+    let to_server = |client: [u8; 4], d: &[u8]| ipv4(client, server, 17, &udp(50_000, 443, d));
+    let mut packets = vec![ipv4([9, 9, 9, 9], [10, 0, 0, 5], 17, &udp(53, 5353, &dns))];
     // The asker itself, over QUIC with an unrelated SNI, then a short-header datagram.
     for d in two_initials("www.example.org", [1; 8]) {
-        packets.push(ipv4_udp([10, 0, 0, 5], server, 443, &d));
+        packets.push(to_server([10, 0, 0, 5], &d));
     }
-    packets.push(ipv4_udp([10, 0, 0, 5], server, 443, &[0x40, 1, 2, 3, 4, 5]));
+    packets.push(to_server([10, 0, 0, 5], &[0x40, 1, 2, 3, 4, 5]));
     // Another host with a hello that names nothing.
     for d in two_initials("", [2; 8]) {
-        packets.push(ipv4_udp([10, 0, 0, 6], server, 443, &d));
+        packets.push(to_server([10, 0, 0, 6], &d));
     }
 
     let rules = crate::sigs::RuleSet::bundled().expect("bundled packs");

@@ -1,11 +1,18 @@
-//! Frames for every encapsulation, built here byte by byte; each builder names the RFC whose
-//! layout it follows.
+//! Frames for every encapsulation, built layer by layer with `vw-craft` (each of its builders
+//! names the RFC whose layout it follows); headers made malformed on purpose are written here.
 
 use std::net::{IpAddr, Ipv4Addr};
+
+use vw_craft::{
+    Ipv4, MF, erspan2, erspan3, eth, geneve, gre, ipv4, ipv6, mpls, pppoe, udp, vlan, vxlan,
+};
 
 use super::*;
 use crate::capture::linktype;
 
+const MAC: [u8; 6] = [0; 6];
+const V6_A: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+const V6_B: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
 const A: [u8; 4] = [10, 0, 0, 1];
 const B: [u8; 4] = [10, 0, 0, 53];
 const OUTER_A: [u8; 4] = [192, 0, 2, 1];
@@ -15,7 +22,8 @@ fn ts(secs: i64) -> Timestamp {
     Timestamp { secs, nanos: 0 }
 }
 
-/// IPv4 header (RFC 791): no options, given id, flags/fragment offset (in 8-byte units).
+/// IPv4 header from `src` to `dst` with id, more-fragments bit and fragment offset (in 8-byte
+/// units), no DF.
 fn ipv4_frag(
     proto: u8,
     src: [u8; 4],
@@ -25,83 +33,37 @@ fn ipv4_frag(
     off: u16,
     payload: &[u8],
 ) -> Vec<u8> {
-    let total = (20 + payload.len()) as u16;
-    let frag = (u16::from(mf) << 13) | off;
-    let mut p = vec![0x45, 0];
-    p.extend_from_slice(&total.to_be_bytes());
-    p.extend_from_slice(&id.to_be_bytes());
-    p.extend_from_slice(&frag.to_be_bytes());
-    p.extend_from_slice(&[64, proto, 0, 0]);
-    p.extend_from_slice(&src);
-    p.extend_from_slice(&dst);
-    p.extend_from_slice(payload);
-    p
-}
-
-fn ipv4(proto: u8, src: [u8; 4], dst: [u8; 4], payload: &[u8]) -> Vec<u8> {
-    ipv4_frag(proto, src, dst, 1, false, 0, payload)
-}
-
-/// UDP header (RFC 768).
-fn udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let mut p = sport.to_be_bytes().to_vec();
-    p.extend_from_slice(&dport.to_be_bytes());
-    p.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
-    p.extend_from_slice(&[0, 0]);
-    p.extend_from_slice(payload);
-    p
+    let frag = if mf { MF } else { 0 } | off;
+    Ipv4 {
+        id,
+        frag,
+        ..Ipv4::new(src, dst, proto)
+    }
+    .build(payload)
 }
 
 /// IPv4 + UDP 10.0.0.1:5555 -> 10.0.0.53:53 carrying `payload`.
 fn ipv4_udp(payload: &[u8]) -> Vec<u8> {
-    ipv4(17, A, B, &udp(5555, 53, payload))
+    ipv4(A, B, 17, &udp(5555, 53, payload))
 }
 
-/// IPv6 header (RFC 8200) 2001:db8::1 -> 2001:db8::2.
-fn ipv6(next: u8, payload: &[u8]) -> Vec<u8> {
-    let mut p = vec![0x60, 0, 0, 0];
-    p.extend_from_slice(&(payload.len() as u16).to_be_bytes());
-    p.extend_from_slice(&[next, 64]);
-    let mut a = [0u8; 16];
-    a[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
-    a[15] = 1;
-    p.extend_from_slice(&a);
-    a[15] = 2;
-    p.extend_from_slice(&a);
-    p.extend_from_slice(payload);
-    p
+/// Ethernet + IPv4 192.0.2.1 -> 192.0.2.2 carrying `payload` as `proto`.
+fn outer(proto: u8, payload: &[u8]) -> Vec<u8> {
+    eth(MAC, MAC, 0x0800, &ipv4(OUTER_A, OUTER_B, proto, payload))
 }
 
-/// Ethernet II: zero MACs, then the EtherType.
-fn eth(ethertype: u16, payload: &[u8]) -> Vec<u8> {
-    let mut f = vec![0u8; 12];
-    f.extend_from_slice(&ethertype.to_be_bytes());
-    f.extend_from_slice(payload);
-    f
-}
-
-/// GRE (RFC 2784/2890): flags word, protocol, then checksum/key/sequence words as flagged.
-fn gre(flags: u16, proto: u16, payload: &[u8]) -> Vec<u8> {
-    let mut p = flags.to_be_bytes().to_vec();
-    p.extend_from_slice(&proto.to_be_bytes());
-    for bit in [0x8000u16, 0x2000, 0x1000] {
-        if flags & bit != 0 {
-            p.extend_from_slice(&[0, 0, 0, 7]);
-        }
-    }
-    p.extend_from_slice(payload);
-    p
-}
-
+/// [`outer`] with GRE inside.
 fn outer_gre(flags: u16, proto: u16, payload: &[u8]) -> Vec<u8> {
-    eth(
-        0x0800,
-        &ipv4(47, OUTER_A, OUTER_B, &gre(flags, proto, payload)),
-    )
+    outer(47, &gre(flags, proto, payload))
+}
+
+/// [`outer`] with UDP `sport` -> `dport` inside.
+fn outer_udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    outer(17, &udp(sport, dport, payload))
 }
 
 fn inner_eth() -> Vec<u8> {
-    eth(0x0800, &ipv4_udp(b"inner"))
+    eth(MAC, MAC, 0x0800, &ipv4_udp(b"inner"))
 }
 
 fn expect_inner(d: &Decoded<'_>) {
@@ -123,9 +85,8 @@ fn dec(frame: &[u8]) -> Result<Decoded<'_>, SkipReason> {
 
 #[test]
 fn ethernet_with_two_vlans() {
-    let mut frame = vec![0u8; 12];
-    frame.extend_from_slice(&[0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0x00, 0xc8, 0x08, 0x00]);
-    frame.extend(ipv4_udp(b"hello"));
+    let tagged = vlan(100, 0x8100, &vlan(200, 0x0800, &ipv4_udp(b"hello")));
+    let frame = eth(MAC, MAC, 0x88a8, &tagged);
     let d = dec(&frame).expect("decodes");
     assert_eq!(d.vlans.as_slice(), &[100, 200]);
     assert_eq!(d.proto, L4Proto::Udp);
@@ -137,10 +98,8 @@ fn ethernet_with_two_vlans() {
 #[test]
 fn qinq_old_ethertype_and_triple_tag() {
     // 0x9100 outer, 0x88a8, then 0x8100: three ids kept outermost first.
-    let mut frame = vec![0u8; 12];
-    frame.extend_from_slice(&[0x91, 0x00, 0x00, 0x01, 0x88, 0xa8, 0x00, 0x02]);
-    frame.extend_from_slice(&[0x81, 0x00, 0x20, 0x03, 0x08, 0x00]);
-    frame.extend(ipv4_udp(b"inner"));
+    let inner = vlan(0x2003, 0x0800, &ipv4_udp(b"inner"));
+    let frame = eth(MAC, MAC, 0x9100, &vlan(1, 0x88a8, &vlan(2, 0x8100, &inner)));
     let d = dec(&frame).expect("decodes");
     assert_eq!(d.vlans.as_slice(), &[1, 2, 3]);
     expect_inner(&d);
@@ -182,44 +141,37 @@ fn sll_and_sll2() {
 #[test]
 fn mpls_label_stack_and_pseudowire() {
     // RFC 3032: label 100 (S=0), label 200 (S=1), then IPv4 (first nibble 4).
-    let mut stack = vec![0x00, 0x06, 0x40, 0x40, 0x00, 0x0c, 0x81, 0x40];
-    stack.extend(ipv4_udp(b"inner"));
+    let stack = mpls(&[100, 200], &ipv4_udp(b"inner"));
     for et in [0x8847, 0x8848] {
-        let frame = eth(et, &stack);
+        let frame = eth(MAC, MAC, et, &stack);
         let d = dec(&frame).expect("mpls ip");
         expect_inner(&d);
         assert!(d.tunnel.is_none());
     }
     // Pseudowire (RFC 4448): bottom label, control word 0x00000000 (RFC 4385), Ethernet.
-    let mut pw = vec![0x00, 0x06, 0x41, 0x40, 0, 0, 0, 0];
-    pw.extend(eth(
-        0x8100,
-        &[&[0x00, 0x2a, 0x08, 0x00][..], &ipv4_udp(b"inner")].concat(),
-    ));
-    let frame = eth(0x8847, &pw);
+    let tagged = eth(MAC, MAC, 0x8100, &vlan(42, 0x0800, &ipv4_udp(b"inner")));
+    let pw = mpls(&[100], &[&[0, 0, 0, 0][..], &tagged].concat());
+    let frame = eth(MAC, MAC, 0x8847, &pw);
     let d = dec(&frame).expect("pseudowire");
     expect_inner(&d);
     assert_eq!(d.vlans.as_slice(), &[42]);
     // Unknown first nibble.
-    let bad = eth(0x8847, &[0x00, 0x06, 0x41, 0x40, 0x90, 0, 0, 0]);
+    let bad = eth(MAC, MAC, 0x8847, &[0x00, 0x06, 0x41, 0x40, 0x90, 0, 0, 0]);
     assert_eq!(dec(&bad).err(), Some(SkipReason::UnknownTunnelPayload));
 }
 
 #[test]
 fn pppoe_session_ipv4_and_ipv6() {
     // RFC 2516: ver/type 0x11, code 0, session 0x0001, length, PPP protocol 0x0021.
-    let ip = ipv4_udp(b"inner");
-    let mut body = vec![0x11, 0x00, 0x00, 0x01];
-    body.extend_from_slice(&((ip.len() + 2) as u16).to_be_bytes());
-    body.extend_from_slice(&[0x00, 0x21]);
-    body.extend(&ip);
-    expect_inner(&dec(&eth(0x8864, &body)).expect("pppoe"));
-    let v6 = ipv6(17, &udp(1, 53, b"six"));
-    let mut body = vec![0x11, 0x00, 0x00, 0x01];
-    body.extend_from_slice(&((v6.len() + 2) as u16).to_be_bytes());
-    body.extend_from_slice(&[0x00, 0x57]);
-    body.extend(&v6);
-    assert_eq!(dec(&eth(0x8864, &body)).expect("pppoe v6").payload, b"six");
+    let body = pppoe(1, 0x0021, &ipv4_udp(b"inner"));
+    expect_inner(&dec(&eth(MAC, MAC, 0x8864, &body)).expect("pppoe"));
+    let body = pppoe(1, 0x0057, &ipv6(V6_A, V6_B, 17, &udp(1, 53, b"six")));
+    assert_eq!(
+        dec(&eth(MAC, MAC, 0x8864, &body))
+            .expect("pppoe v6")
+            .payload,
+        b"six"
+    );
 }
 
 #[test]
@@ -233,7 +185,7 @@ fn ipv6_extension_headers_with_ah() {
     exts.extend_from_slice(&[17, 4, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1]);
     exts.extend_from_slice(&[0u8; 12]);
     exts.extend(udp_part);
-    let frame = eth(0x86dd, &ipv6(0, &exts));
+    let frame = eth(MAC, MAC, 0x86dd, &ipv6(V6_A, V6_B, 0, &exts));
     let d = dec(&frame).expect("exts");
     assert_eq!(d.payload, b"ext");
 }
@@ -252,7 +204,7 @@ fn gre_plain_and_with_checksum_key_sequence() {
     let d = dec(&frame).expect("gre teb");
     expect_inner(&d);
     // IPv6 inner.
-    let frame = outer_gre(0, 0x86dd, &ipv6(17, &udp(1, 53, b"v6")));
+    let frame = outer_gre(0, 0x86dd, &ipv6(V6_A, V6_B, 17, &udp(1, 53, b"v6")));
     let d = dec(&frame).expect("gre v6");
     assert_eq!(d.payload, b"v6");
     // Source routing and unknown protocols are counted, not guessed.
@@ -274,7 +226,7 @@ fn gre_version_1_pptp_ppp() {
     g.extend_from_slice(&(ppp.len() as u16).to_be_bytes());
     g.extend_from_slice(&[0x00, 0x01, 0, 0, 0, 1, 0, 0, 0, 1]);
     g.extend(ppp);
-    let frame = eth(0x0800, &ipv4(47, OUTER_A, OUTER_B, &g));
+    let frame = outer(47, &g);
     let d = dec(&frame).expect("pptp");
     expect_inner(&d);
     expect_outer(&d, 47, 1);
@@ -288,16 +240,13 @@ fn erspan_types_one_two_three() {
     expect_inner(&d);
     expect_outer(&d, 47, 1);
     // Type II: sequence bit, 8-byte header with version 1, VLAN 7, session 5.
-    let mut ii = vec![0x10, 0x07, 0x00, 0x05, 0, 0, 0, 0];
-    ii.extend(inner_eth());
+    let ii = erspan2(7, 5, &inner_eth());
     expect_inner(&dec(&outer_gre(0x1000, 0x88be, &ii)).expect("erspan II"));
     // Type III: 0x22eb, version 2, 12 bytes; with O set an 8-byte platform sub-header.
-    let mut iii = vec![0x20, 0x07, 0x00, 0x05, 0, 0, 0, 1, 0, 0, 0, 0];
-    iii.extend(inner_eth());
+    let iii = erspan3(7, 5, 1, None, &inner_eth());
     expect_inner(&dec(&outer_gre(0x1000, 0x22eb, &iii)).expect("erspan III"));
-    let mut iii_o = vec![0x20, 0x07, 0x00, 0x05, 0, 0, 0, 1, 0, 0, 0, 0x01];
-    iii_o.extend_from_slice(&[0x08, 0, 0, 0, 0, 0, 0, 0]);
-    iii_o.extend(inner_eth());
+    let platform = [0x08, 0, 0, 0, 0, 0, 0, 0];
+    let iii_o = erspan3(7, 5, 1, Some(platform), &inner_eth());
     expect_inner(&dec(&outer_gre(0x1000, 0x22eb, &iii_o)).expect("erspan III + O"));
     // Type II with a wrong version is a bad header.
     let mut bad = vec![0x50, 0, 0, 0, 0, 0, 0, 0];
@@ -308,27 +257,16 @@ fn erspan_types_one_two_three() {
     );
 }
 
-/// VXLAN header (RFC 7348): flags 0x08 (I), VNI 42.
-fn vxlan_header() -> Vec<u8> {
-    vec![0x08, 0, 0, 0, 0, 0, 42, 0]
-}
-
 #[test]
 fn vxlan_default_and_extra_port() {
-    let payload = [vxlan_header(), inner_eth()].concat();
-    let frame = eth(
-        0x0800,
-        &ipv4(17, OUTER_A, OUTER_B, &udp(40000, 4789, &payload)),
-    );
+    let payload = vxlan(42, &inner_eth());
+    let frame = outer_udp(40000, 4789, &payload);
     let d = dec(&frame).expect("vxlan");
     expect_inner(&d);
     expect_outer(&d, 17, 1);
     assert_eq!(d.tunnel.map(|t| t.proto_name()), Some("UDP"));
     // Port 8472 (Linux default) only when configured.
-    let frame = eth(
-        0x0800,
-        &ipv4(17, OUTER_A, OUTER_B, &udp(40000, 8472, &payload)),
-    );
+    let frame = outer_udp(40000, 8472, &payload);
     let plain = dec(&frame).expect("plain udp");
     assert_eq!(plain.dst_port, 8472);
     assert!(plain.tunnel.is_none());
@@ -340,43 +278,38 @@ fn vxlan_default_and_extra_port() {
     // Without the I flag it is not VXLAN: plain UDP.
     let mut no_i = payload.clone();
     no_i[0] = 0;
-    let frame = eth(
-        0x0800,
-        &ipv4(17, OUTER_A, OUTER_B, &udp(40000, 4789, &no_i)),
-    );
+    let frame = outer_udp(40000, 4789, &no_i);
     assert_eq!(dec(&frame).expect("plain").dst_port, 4789);
 }
 
 #[test]
 fn geneve_with_options() {
     // RFC 8926: ver 0, opt len 2 (8 bytes), protocol 0x6558, VNI, one 8-byte option.
-    let mut g = vec![0x02, 0x00, 0x65, 0x58, 0, 0, 42, 0];
-    g.extend_from_slice(&[0x01, 0x02, 0x80, 0x01, 0, 0, 0, 0]);
-    g.extend(inner_eth());
-    let frame = eth(0x0800, &ipv4(17, OUTER_A, OUTER_B, &udp(40000, 6081, &g)));
+    let option = [0x01, 0x02, 0x80, 0x01, 0, 0, 0, 0];
+    let g = geneve(0x6558, 42, &option, &inner_eth());
+    let frame = outer_udp(40000, 6081, &g);
     let d = dec(&frame).expect("geneve");
     expect_inner(&d);
     expect_outer(&d, 17, 1);
     // IP directly inside.
-    let mut g = vec![0x00, 0x00, 0x08, 0x00, 0, 0, 42, 0];
-    g.extend(ipv4_udp(b"inner"));
-    let frame = eth(0x0800, &ipv4(17, OUTER_A, OUTER_B, &udp(40000, 6081, &g)));
+    let g = geneve(0x0800, 42, &[], &ipv4_udp(b"inner"));
+    let frame = outer_udp(40000, 6081, &g);
     expect_inner(&dec(&frame).expect("geneve ip"));
 }
 
 #[test]
 fn ip_in_ip_and_six_in_four() {
-    let frame = eth(0x0800, &ipv4(4, OUTER_A, OUTER_B, &ipv4_udp(b"inner")));
+    let frame = outer(4, &ipv4_udp(b"inner"));
     let d = dec(&frame).expect("4in4");
     expect_inner(&d);
     expect_outer(&d, 4, 1);
-    let six = ipv6(17, &udp(1, 53, b"6in4"));
-    let frame = eth(0x0800, &ipv4(41, OUTER_A, OUTER_B, &six));
+    let six = ipv6(V6_A, V6_B, 17, &udp(1, 53, b"6in4"));
+    let frame = outer(41, &six);
     let d = dec(&frame).expect("6in4");
     assert_eq!(d.payload, b"6in4");
     expect_outer(&d, 41, 1);
     // IPv4 in IPv6.
-    let frame = eth(0x86dd, &ipv6(4, &ipv4_udp(b"inner")));
+    let frame = eth(MAC, MAC, 0x86dd, &ipv6(V6_A, V6_B, 4, &ipv4_udp(b"inner")));
     let d = dec(&frame).expect("4in6");
     expect_inner(&d);
     assert_eq!(d.tunnel.map(|t| t.proto), Some(4));
@@ -385,26 +318,22 @@ fn ip_in_ip_and_six_in_four() {
 #[test]
 fn gre_over_udp_mpls_over_udp_and_teredo() {
     let g = gre(0, 0x0800, &ipv4_udp(b"inner"));
-    let frame = eth(0x0800, &ipv4(17, OUTER_A, OUTER_B, &udp(40000, 4754, &g)));
+    let frame = outer_udp(40000, 4754, &g);
     let d = dec(&frame).expect("gre/udp");
     expect_inner(&d);
     expect_outer(&d, 17, 1);
-    let mut m = vec![0x00, 0x06, 0x41, 0x40];
-    m.extend(ipv4_udp(b"inner"));
-    let frame = eth(0x0800, &ipv4(17, OUTER_A, OUTER_B, &udp(40000, 6635, &m)));
+    let m = mpls(&[100], &ipv4_udp(b"inner"));
+    let frame = outer_udp(40000, 6635, &m);
     expect_inner(&dec(&frame).expect("mpls/udp"));
     // Teredo with an origin indication (RFC 4380 5.1.1).
     let mut t = vec![0x00, 0x00, 0x0d, 0x96, 0x3f, 0xff, 0xfd, 0xfe];
-    t.extend(ipv6(17, &udp(1, 53, b"teredo")));
-    let frame = eth(0x0800, &ipv4(17, OUTER_A, OUTER_B, &udp(3544, 40000, &t)));
+    t.extend(ipv6(V6_A, V6_B, 17, &udp(1, 53, b"teredo")));
+    let frame = outer_udp(3544, 40000, &t);
     let d = dec(&frame).expect("teredo");
     assert_eq!(d.payload, b"teredo");
     expect_outer(&d, 17, 1);
     // On the Teredo port but not IPv6: plain UDP.
-    let frame = eth(
-        0x0800,
-        &ipv4(17, OUTER_A, OUTER_B, &udp(3544, 40000, b"junk")),
-    );
+    let frame = outer_udp(3544, 40000, b"junk");
     assert_eq!(dec(&frame).expect("plain").payload, b"junk");
 }
 
@@ -412,16 +341,10 @@ fn gre_over_udp_mpls_over_udp_and_teredo() {
 fn vlans_from_any_depth_and_outermost_tunnel() {
     // Outer VLAN 10, GRE, TEB, inner VLAN 20, IP-in-IP: vlans [10, 20], tunnel = the GRE
     // header's addresses, depth 2.
-    let inner = eth(
-        0x8100,
-        &[
-            &[0x00, 0x14, 0x08, 0x00][..],
-            &ipv4(4, [1, 1, 1, 1], [2, 2, 2, 2], &ipv4_udp(b"inner")),
-        ]
-        .concat(),
-    );
-    let gre_pkt = ipv4(47, OUTER_A, OUTER_B, &gre(0, 0x6558, &inner));
-    let frame = eth(0x8100, &[&[0x00, 0x0a, 0x08, 0x00][..], &gre_pkt].concat());
+    let ip_in_ip = ipv4([1, 1, 1, 1], [2, 2, 2, 2], 4, &ipv4_udp(b"inner"));
+    let inner = eth(MAC, MAC, 0x8100, &vlan(20, 0x0800, &ip_in_ip));
+    let gre_pkt = ipv4(OUTER_A, OUTER_B, 47, &gre(0, 0x6558, &inner));
+    let frame = eth(MAC, MAC, 0x8100, &vlan(10, 0x0800, &gre_pkt));
     let d = dec(&frame).expect("nested");
     expect_inner(&d);
     assert_eq!(d.vlans.as_slice(), &[10, 20]);
@@ -433,7 +356,7 @@ fn tunnel_depth_limit() {
     let nest = |n: usize| {
         let mut p = ipv4_udp(b"inner");
         for _ in 0..n {
-            p = ipv4(4, OUTER_A, OUTER_B, &p);
+            p = ipv4(OUTER_A, OUTER_B, 4, &p);
         }
         p
     };
@@ -447,12 +370,10 @@ fn tunnel_depth_limit() {
         Some(SkipReason::TunnelTooDeep)
     );
     // MPLS pseudowires nest without IP headers and count too.
-    let mut frame = eth(0x0800, &ipv4_udp(b"x"));
+    let mut frame = eth(MAC, MAC, 0x0800, &ipv4_udp(b"x"));
     for _ in 0..20 {
-        frame = eth(
-            0x8847,
-            &[&[0x00, 0x06, 0x41, 0x40, 0, 0, 0, 0][..], &frame].concat(),
-        );
+        let pw = mpls(&[100], &[&[0, 0, 0, 0][..], &frame].concat());
+        frame = eth(MAC, MAC, 0x8847, &pw);
     }
     assert_eq!(dec(&frame).err(), Some(SkipReason::TunnelTooDeep));
 }
@@ -463,8 +384,7 @@ fn skip_reasons() {
         decode(999, &[0; 40]).err(),
         Some(SkipReason::UnknownLinkType)
     );
-    let mut arp = vec![0u8; 12];
-    arp.extend_from_slice(&[0x08, 0x06, 0, 0]);
+    let arp = eth(MAC, MAC, 0x0806, &[0, 0]);
     assert_eq!(dec(&arp).err(), Some(SkipReason::NotIp));
     let mut frag = ipv4_udp(b"frag");
     frag[6] = 0x20; // more fragments
@@ -478,7 +398,7 @@ fn skip_reasons() {
         decoder.decode(linktype::RAW, &frag, ts(0)).err(),
         Some(SkipReason::IpFragment)
     );
-    let icmp = ipv4(1, A, B, &[8, 0, 0, 0]);
+    let icmp = ipv4(A, B, 1, &[8, 0, 0, 0]);
     assert_eq!(
         decode(linktype::RAW, &icmp).err(),
         Some(SkipReason::OtherTransport)
@@ -607,8 +527,18 @@ fn ipv6_fragments_with_dest_options_after_fragment_header() {
         h.extend_from_slice(&0xdead_beefu32.to_be_bytes());
         h
     };
-    let f1 = ipv6(44, &[frag_hdr(0, true), part[..cut].to_vec()].concat());
-    let f2 = ipv6(44, &[frag_hdr(cut, false), part[cut..].to_vec()].concat());
+    let f1 = ipv6(
+        V6_A,
+        V6_B,
+        44,
+        &[frag_hdr(0, true), part[..cut].to_vec()].concat(),
+    );
+    let f2 = ipv6(
+        V6_A,
+        V6_B,
+        44,
+        &[frag_hdr(cut, false), part[cut..].to_vec()].concat(),
+    );
     let mut decoder = Decoder::default();
     assert_eq!(
         decoder.decode(linktype::IPV6, &f2, ts(5)).err(),
@@ -640,33 +570,19 @@ fn fragmented_tunnel_payload_is_reassembled_then_decoded() {
 #[test]
 fn every_truncation_is_handled() {
     let frames = [
-        eth(
-            0x8100,
-            &[&[0x00, 0x05, 0x08, 0x00][..], &ipv4_udp(b"payload")].concat(),
-        ),
+        eth(MAC, MAC, 0x8100, &vlan(5, 0x0800, &ipv4_udp(b"payload"))),
         outer_gre(0xb000, 0x6558, &inner_eth()),
         outer_gre(
             0x1000,
             0x22eb,
-            &[
-                &[0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1][..],
-                &[0; 8],
-                &inner_eth(),
-            ]
-            .concat(),
+            &erspan3(0, 0, 0, Some([0; 8]), &inner_eth()),
         ),
+        outer_udp(1, 4789, &vxlan(42, &inner_eth())),
         eth(
-            0x0800,
-            &ipv4(
-                17,
-                OUTER_A,
-                OUTER_B,
-                &udp(1, 4789, &[vxlan_header(), inner_eth()].concat()),
-            ),
-        ),
-        eth(
+            MAC,
+            MAC,
             0x8847,
-            &[&[0x00, 0x06, 0x41, 0x40, 0, 0, 0, 0][..], &inner_eth()].concat(),
+            &mpls(&[100], &[&[0, 0, 0, 0][..], &inner_eth()].concat()),
         ),
     ];
     let mut decoder = Decoder::default();
@@ -718,53 +634,45 @@ fn random_bytes_behind_every_tunnel_header_never_panic() {
         ..DecoderConfig::default()
     });
     // Each prefix ends where a tunnel's inner bytes begin; random bytes follow.
-    let outer_udp = |port: u16, inner: &[u8]| {
-        eth(
-            0x0800,
-            &ipv4(17, OUTER_A, OUTER_B, &udp(40000, port, inner)),
-        )
-    };
     let prefixes: Vec<(&str, Builder)> = vec![
-        ("vlan", Box::new(|r| eth(0x8100, r))),
-        ("qinq", Box::new(|r| eth(0x88a8, r))),
-        ("mpls", Box::new(|r| eth(0x8847, r))),
+        ("vlan", Box::new(|r| eth(MAC, MAC, 0x8100, r))),
+        ("qinq", Box::new(|r| eth(MAC, MAC, 0x88a8, r))),
+        ("mpls", Box::new(|r| eth(MAC, MAC, 0x8847, r))),
         (
             "mpls-pw",
-            Box::new(|r| eth(0x8847, &[&[0, 0, 1, 0x40, 0, 0, 0, 0][..], r].concat())),
+            Box::new(|r| eth(MAC, MAC, 0x8847, &mpls(&[0], &[&[0; 4][..], r].concat()))),
         ),
-        ("pppoe", Box::new(|r| eth(0x8864, r))),
-        ("ipv4", Box::new(|r| eth(0x0800, r))),
-        ("ipv6", Box::new(|r| eth(0x86dd, r))),
-        ("ipv6-frag", Box::new(|r| eth(0x86dd, &ipv6(44, r)))),
+        ("pppoe", Box::new(|r| eth(MAC, MAC, 0x8864, r))),
+        ("ipv4", Box::new(|r| eth(MAC, MAC, 0x0800, r))),
+        ("ipv6", Box::new(|r| eth(MAC, MAC, 0x86dd, r))),
+        (
+            "ipv6-frag",
+            Box::new(|r| eth(MAC, MAC, 0x86dd, &ipv6(V6_A, V6_B, 44, r))),
+        ),
         (
             "ipv4-frag",
-            Box::new(|r| eth(0x0800, &ipv4_frag(17, A, B, 1, true, 0, &r[..r.len() & !7]))),
+            Box::new(|r| {
+                eth(
+                    MAC,
+                    MAC,
+                    0x0800,
+                    &ipv4_frag(17, A, B, 1, true, 0, &r[..r.len() & !7]),
+                )
+            }),
         ),
-        (
-            "gre",
-            Box::new(|r| eth(0x0800, &ipv4(47, OUTER_A, OUTER_B, r))),
-        ),
+        ("gre", Box::new(|r| outer(47, r))),
         ("gre-teb", Box::new(|r| outer_gre(0x3000, 0x6558, r))),
         ("gre-ppp", Box::new(|r| outer_gre(0x3081, 0x880b, r))),
         ("erspan-i", Box::new(|r| outer_gre(0, 0x88be, r))),
         ("erspan-ii", Box::new(|r| outer_gre(0x1000, 0x88be, r))),
         ("erspan-iii", Box::new(|r| outer_gre(0x1000, 0x22eb, r))),
-        (
-            "vxlan",
-            Box::new(move |r| outer_udp(4789, &[vxlan_header(), r.to_vec()].concat())),
-        ),
-        ("geneve", Box::new(move |r| outer_udp(6081, r))),
-        ("gre-udp", Box::new(move |r| outer_udp(4754, r))),
-        ("mpls-udp", Box::new(move |r| outer_udp(6635, r))),
-        ("teredo", Box::new(move |r| outer_udp(3544, r))),
-        (
-            "ipip",
-            Box::new(|r| eth(0x0800, &ipv4(4, OUTER_A, OUTER_B, r))),
-        ),
-        (
-            "6in4",
-            Box::new(|r| eth(0x0800, &ipv4(41, OUTER_A, OUTER_B, r))),
-        ),
+        ("vxlan", Box::new(|r| outer_udp(40000, 4789, &vxlan(42, r)))),
+        ("geneve", Box::new(|r| outer_udp(40000, 6081, r))),
+        ("gre-udp", Box::new(|r| outer_udp(40000, 4754, r))),
+        ("mpls-udp", Box::new(|r| outer_udp(40000, 6635, r))),
+        ("teredo", Box::new(|r| outer_udp(40000, 3544, r))),
+        ("ipip", Box::new(|r| outer(4, r))),
+        ("6in4", Box::new(|r| outer(41, r))),
     ];
     for (_name, build) in &prefixes {
         for round in 0..400u64 {
@@ -785,31 +693,29 @@ fn random_bytes_behind_every_tunnel_header_never_panic() {
 fn dispatch_hash_is_symmetric_inner_and_fragment_safe() {
     let config = DecoderConfig::default();
     let h = |frame: &[u8]| dispatch_hash(&config, linktype::ETHERNET, frame);
-    let fwd = eth(0x0800, &ipv4(17, A, B, &udp(5555, 53, b"q")));
-    let rev = eth(0x0800, &ipv4(17, B, A, &udp(53, 5555, b"r")));
+    let fwd = eth(MAC, MAC, 0x0800, &ipv4(A, B, 17, &udp(5555, 53, b"q")));
+    let rev = eth(MAC, MAC, 0x0800, &ipv4(B, A, 17, &udp(53, 5555, b"r")));
     assert_eq!(h(&fwd), h(&rev), "both directions meet");
-    let other = eth(0x0800, &ipv4(17, A, B, &udp(5556, 53, b"q")));
+    let other = eth(MAC, MAC, 0x0800, &ipv4(A, B, 17, &udp(5556, 53, b"q")));
     assert_ne!(h(&fwd), h(&other), "another flow may go elsewhere");
     // A tunnel is hashed on its inner flow: two outer source ports (VXLAN entropy), one
     // inner flow, one worker; the inner reverse direction too.
     let vx = |sport: u16, inner: &[u8]| {
-        let mut payload = vxlan_header();
-        payload.extend_from_slice(&eth(0x0800, inner));
-        eth(
-            0x0800,
-            &ipv4(17, OUTER_A, OUTER_B, &udp(sport, 4789, &payload)),
-        )
+        let payload = vxlan(42, &eth(MAC, MAC, 0x0800, inner));
+        outer_udp(sport, 4789, &payload)
     };
-    let inner_fwd = ipv4(17, A, B, &udp(5555, 53, b"q"));
-    let inner_rev = ipv4(17, B, A, &udp(53, 5555, b"r"));
+    let inner_fwd = ipv4(A, B, 17, &udp(5555, 53, b"q"));
+    let inner_rev = ipv4(B, A, 17, &udp(53, 5555, b"r"));
     assert_eq!(h(&vx(40000, &inner_fwd)), h(&fwd));
     assert_eq!(h(&vx(40001, &inner_rev)), h(&fwd));
     // Fragments: every piece of a datagram hashes alike (IP pair only).
     let first = eth(
+        MAC,
+        MAC,
         0x0800,
         &ipv4_frag(17, A, B, 7, true, 0, &udp(5555, 53, &[0; 16])),
     );
-    let second = eth(0x0800, &ipv4_frag(17, A, B, 7, false, 3, &[0; 8]));
+    let second = eth(MAC, MAC, 0x0800, &ipv4_frag(17, A, B, 7, false, 3, &[0; 8]));
     assert_eq!(h(&first), h(&second));
 }
 
@@ -947,15 +853,16 @@ fn sample_frames() -> Vec<(u32, Vec<u8>)> {
 
 /// Frames built here for the edges of what the fast path takes.
 fn edge_frames() -> Vec<Vec<u8>> {
+    // A TCP header with any data offset (bytes of 1 up to it past 20).
     let tcp = |flags: u8, data_offset: u8, payload: &[u8]| {
-        let mut t = vec![0x9c, 0x40, 0x01, 0xbb, 1, 2, 3, 4, 5, 6, 7, 8];
-        t.extend_from_slice(&[data_offset << 4, flags, 0xff, 0xff, 0, 0, 0, 0]);
+        let mut t = vw_craft::tcp(40000, 443, 0x0102_0304, 0x0506_0708, flags, &[]);
+        t[12] = data_offset << 4;
         t.resize(usize::from(data_offset.max(5)) * 4, 1);
         t.extend_from_slice(payload);
         t
     };
     let with_options = |proto: u8, ihl: u8, l4: &[u8]| {
-        let mut p = ipv4(proto, A, B, l4);
+        let mut p = ipv4(A, B, proto, l4);
         p[0] = 0x40 | ihl;
         let extra = usize::from(ihl.saturating_sub(5)) * 4;
         p.splice(20..20, std::iter::repeat_n(1u8, extra));
@@ -965,39 +872,59 @@ fn edge_frames() -> Vec<Vec<u8>> {
     };
     let mut frames = Vec::new();
     for flags in [0x02, 0x12, 0x10, 0x18, 0x11, 0x04, 0x14, 0x3f, 0x00] {
-        frames.push(eth(0x0800, &ipv4(6, A, B, &tcp(flags, 5, b"data"))));
-        frames.push(eth(0x86dd, &ipv6(6, &tcp(flags, 8, b"data"))));
+        frames.push(eth(
+            MAC,
+            MAC,
+            0x0800,
+            &ipv4(A, B, 6, &tcp(flags, 5, b"data")),
+        ));
+        frames.push(eth(
+            MAC,
+            MAC,
+            0x86dd,
+            &ipv6(V6_A, V6_B, 6, &tcp(flags, 8, b"data")),
+        ));
     }
     for off in [0, 4, 5, 6, 15] {
-        frames.push(eth(0x0800, &ipv4(6, A, B, &tcp(0x18, off, b"x"))));
+        frames.push(eth(MAC, MAC, 0x0800, &ipv4(A, B, 6, &tcp(0x18, off, b"x"))));
     }
     for ihl in [4, 5, 6, 15] {
-        frames.push(eth(0x0800, &with_options(6, ihl, &tcp(0x10, 5, b"opt"))));
-        frames.push(eth(0x0800, &with_options(17, ihl, &udp(5555, 53, b"opt"))));
+        frames.push(eth(
+            MAC,
+            MAC,
+            0x0800,
+            &with_options(6, ihl, &tcp(0x10, 5, b"opt")),
+        ));
+        frames.push(eth(
+            MAC,
+            MAC,
+            0x0800,
+            &with_options(17, ihl, &udp(5555, 53, b"opt")),
+        ));
     }
     // Fragments: MF, an offset, DF alone (not a fragment), the reserved bit.
     for frag in [0x2000u16, 0x0001, 0x4000, 0x8000, 0x1fff] {
         let mut p = ipv4_udp(b"frag");
         p[6..8].copy_from_slice(&frag.to_be_bytes());
-        frames.push(eth(0x0800, &p));
+        frames.push(eth(MAC, MAC, 0x0800, &p));
     }
     // Ethernet padding after a short datagram, and total lengths off either way.
     for total in [0u16, 19, 20, 27, 28, 36, 40, 60, 1500] {
         let mut p = ipv4_udp(b"pad");
         p[2..4].copy_from_slice(&total.to_be_bytes());
         p.resize(46, 0);
-        frames.push(eth(0x0800, &p));
+        frames.push(eth(MAC, MAC, 0x0800, &p));
     }
     for plen in [0u16, 1, 8, 11, 12, 40, 1500] {
-        let mut p = ipv6(17, &udp(5555, 53, b"pad"));
+        let mut p = ipv6(V6_A, V6_B, 17, &udp(5555, 53, b"pad"));
         p[4..6].copy_from_slice(&plen.to_be_bytes());
         p.resize(70, 0);
-        frames.push(eth(0x86dd, &p));
+        frames.push(eth(MAC, MAC, 0x86dd, &p));
     }
     for ulen in [0u16, 7, 8, 9, 11, 200] {
         let mut u = udp(5555, 53, b"udp");
         u[4..6].copy_from_slice(&ulen.to_be_bytes());
-        frames.push(eth(0x0800, &ipv4(17, A, B, &u)));
+        frames.push(eth(MAC, MAC, 0x0800, &ipv4(A, B, 17, &u)));
     }
     // Tunnel ports, either direction, and the protocols the walk tunnels or skips.
     for (sport, dport) in [
@@ -1011,18 +938,27 @@ fn edge_frames() -> Vec<Vec<u8>> {
         (1, 8472),
         (1, 443),
     ] {
-        let u = udp(sport, dport, &[vxlan_header(), inner_eth()].concat());
-        frames.push(eth(0x0800, &ipv4(17, OUTER_A, OUTER_B, &u)));
-        frames.push(eth(0x86dd, &ipv6(17, &u)));
+        let u = udp(sport, dport, &vxlan(42, &inner_eth()));
+        frames.push(outer(17, &u));
+        frames.push(eth(MAC, MAC, 0x86dd, &ipv6(V6_A, V6_B, 17, &u)));
     }
     for proto in [1, 4, 41, 47, 50, 51, 58, 132] {
-        frames.push(eth(0x0800, &ipv4(proto, A, B, &ipv4_udp(b"in"))));
-        frames.push(eth(0x86dd, &ipv6(proto, &ipv4_udp(b"in"))));
+        frames.push(eth(MAC, MAC, 0x0800, &ipv4(A, B, proto, &ipv4_udp(b"in"))));
+        frames.push(eth(
+            MAC,
+            MAC,
+            0x86dd,
+            &ipv6(V6_A, V6_B, proto, &ipv4_udp(b"in")),
+        ));
     }
     for next in [0, 43, 44, 60] {
         frames.push(eth(
+            MAC,
+            MAC,
             0x86dd,
             &ipv6(
+                V6_A,
+                V6_B,
                 next,
                 &[&[17, 0, 0, 0, 0, 0, 0, 0][..], &udp(1, 53, b"x")].concat(),
             ),
@@ -1030,7 +966,7 @@ fn edge_frames() -> Vec<Vec<u8>> {
     }
     // Tags: none, one, two, three, each kind; a version nibble that disagrees with the
     // EtherType; other EtherTypes.
-    let inner = ipv4(6, A, B, &tcp(0x18, 5, b"tagged"));
+    let inner = ipv4(A, B, 6, &tcp(0x18, 5, b"tagged"));
     let tag_sets: [&[u16]; 5] = [
         &[],
         &[0x8100],
@@ -1040,19 +976,22 @@ fn edge_frames() -> Vec<Vec<u8>> {
     ];
     for tags in tag_sets {
         // Each tag: a TCI (priority 7, id 5, 6, ...), then the EtherType that follows it.
-        let mut b = Vec::new();
-        for i in 0..tags.len() {
-            b.extend_from_slice(&(0xe005 + i as u16).to_be_bytes());
+        let mut b = inner.clone();
+        for i in (0..tags.len()).rev() {
             let next = tags.get(i + 1).copied().unwrap_or(0x0800);
-            b.extend_from_slice(&next.to_be_bytes());
+            b = vlan(0xe005 + i as u16, next, &b);
         }
-        b.extend_from_slice(&inner);
-        frames.push(eth(tags.first().copied().unwrap_or(0x0800), &b));
+        frames.push(eth(MAC, MAC, tags.first().copied().unwrap_or(0x0800), &b));
     }
-    frames.push(eth(0x86dd, &inner));
-    frames.push(eth(0x0800, &ipv6(6, &tcp(0x10, 5, b""))));
+    frames.push(eth(MAC, MAC, 0x86dd, &inner));
+    frames.push(eth(
+        MAC,
+        MAC,
+        0x0800,
+        &ipv6(V6_A, V6_B, 6, &tcp(0x10, 5, b"")),
+    ));
     for et in [0x0806, 0x8847, 0x8864, 0x88cc, 0x0000] {
-        frames.push(eth(et, &inner));
+        frames.push(eth(MAC, MAC, et, &inner));
     }
     frames
 }

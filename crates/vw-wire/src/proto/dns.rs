@@ -696,60 +696,42 @@ mod tests {
         (r, seen)
     }
 
+    use vw_craft::dns::{self as craft, Dns};
+
+    /// Header of id 0x1234 with these flags and question and answer counts.
     fn header(flags: u16, qd: u16, an: u16) -> Vec<u8> {
-        let mut m = vec![0x12, 0x34];
-        m.extend_from_slice(&flags.to_be_bytes());
-        m.extend_from_slice(&qd.to_be_bytes());
-        m.extend_from_slice(&an.to_be_bytes());
-        m.extend_from_slice(&[0, 0, 0, 0]);
-        m
+        craft::header(0x1234, flags, [qd, an, 0, 0])
     }
 
-    fn labels(name: &str) -> Vec<u8> {
-        let mut v = Vec::new();
-        for l in name.split('.').filter(|l| !l.is_empty()) {
-            v.push(l.len() as u8);
-            v.extend_from_slice(l.as_bytes());
-        }
-        v.push(0);
-        v
-    }
-
+    /// Appends a record (TTL 300) whose owner is given in wire form.
     fn rr(m: &mut Vec<u8>, name: &[u8], rtype: u16, rdata: &[u8]) {
-        m.extend_from_slice(name);
-        m.extend_from_slice(&rtype.to_be_bytes());
-        m.extend_from_slice(&1u16.to_be_bytes());
-        m.extend_from_slice(&300u32.to_be_bytes());
-        m.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
-        m.extend_from_slice(rdata);
+        m.extend(craft::record(name, rtype, 300, rdata));
     }
 
-    /// Response for `dnl-01.geo.Kaspersky.com`: CNAME -> `cdn.Example.net` (compressed
-    /// suffix), CNAME -> `edge.cdn.example.net` (pointer into the previous rdata), then an
-    /// A and an AAAA owned by the last target.
+    /// Response for `dnl-01.geo.Kaspersky.com`: CNAME -> `cdn.Example.net`, CNAME ->
+    /// `edge.cdn.Example.net`, then an A and an AAAA owned by the last target. The builder
+    /// compresses as resolvers do: owners point at the question and into the previous rdata,
+    /// the second target is `edge` + a pointer into the first.
     fn response() -> Vec<u8> {
-        let mut m = header(0x8180, 1, 4);
-        m.extend_from_slice(&labels("dnl-01.geo.Kaspersky.com"));
-        m.extend_from_slice(&[0, 1, 0, 1]);
-        // Answer 1: owner = pointer to question (12), CNAME cdn.Example.net
-        let mut rd1 = vec![3];
-        rd1.extend_from_slice(b"cdn");
-        rd1.extend_from_slice(&labels("Example.net"));
-        let rd1_at = m.len() + 2 + 10;
-        rr(&mut m, &[0xc0, 12], TYPE_CNAME, &rd1);
-        // Answer 2: owner = pointer to rd1, CNAME edge.<pointer to rd1>
-        let p1 = [0xc0 | (rd1_at >> 8) as u8, rd1_at as u8];
-        let rd2 = [4, b'e', b'd', b'g', b'e', p1[0], p1[1]];
-        let rd2_at = m.len() + 2 + 10;
-        rr(&mut m, &p1, TYPE_CNAME, &rd2);
-        let p2 = [0xc0 | (rd2_at >> 8) as u8, rd2_at as u8];
-        rr(&mut m, &p2, TYPE_A, &[192, 0, 2, 7]);
         let mut v6 = [0u8; 16];
         v6[0] = 0x20;
         v6[1] = 0x01;
         v6[15] = 1;
-        rr(&mut m, &p2, TYPE_AAAA, &v6);
-        m
+        Dns::response(0x1234)
+            .question("dnl-01.geo.Kaspersky.com", TYPE_A)
+            .answer(
+                "dnl-01.geo.Kaspersky.com",
+                300,
+                craft::Rdata::Cname("cdn.Example.net"),
+            )
+            .answer(
+                "cdn.Example.net",
+                300,
+                craft::Rdata::Cname("edge.cdn.Example.net"),
+            )
+            .answer("edge.cdn.Example.net", 300, craft::Rdata::A([192, 0, 2, 7]))
+            .answer("edge.cdn.Example.net", 300, craft::Rdata::Aaaa(v6))
+            .build()
     }
 
     fn response_items() -> Vec<Seen> {
@@ -772,7 +754,7 @@ mod tests {
     fn reused_owner_names_keep_the_pointer_limit() {
         for chain in [MAX_POINTER_JUMPS - 2, MAX_POINTER_JUMPS - 1] {
             let mut m = header(0x8180, 1, 2);
-            m.extend_from_slice(&labels("a.b"));
+            m.extend_from_slice(&craft::name("a.b"));
             m.extend_from_slice(&[0, 1, 0, 1]);
             // CNAME rdata: a pointer to the next pointer, `chain` times, the last to the
             // question: decoding it follows chain + 1 pointers.
@@ -801,7 +783,7 @@ mod tests {
     #[test]
     fn normal_query() {
         let mut m = header(0x0100, 1, 0);
-        m.extend_from_slice(&labels("upd.kaspersky.com"));
+        m.extend_from_slice(&craft::name("upd.kaspersky.com"));
         m.extend_from_slice(&[0, 28, 0, 1]);
         assert!(looks_like_dns(&m));
         let (r, seen) = collect(&m);
@@ -871,10 +853,10 @@ mod tests {
         // Like the corpus's zk-max-compression-depth: each answer's owner points to the
         // previous answer's owner.
         let mut m = header(0x8180, 1, 7);
-        m.extend_from_slice(&labels("a"));
+        m.extend_from_slice(&craft::name("a"));
         m.extend_from_slice(&[0, 1, 0, 1]);
         let mut prev = m.len();
-        rr(&mut m, &labels("a"), TYPE_A, &[127, 0, 0, 1]);
+        rr(&mut m, &craft::name("a"), TYPE_A, &[127, 0, 0, 1]);
         for i in 2..=7u8 {
             let here = m.len();
             rr(&mut m, &[0xc0, prev as u8], TYPE_A, &[127, 0, 0, i]);
@@ -893,7 +875,7 @@ mod tests {
             let mut m = header(0x0100, 1, 0);
             m.extend_from_slice(&[0xc0, 0, 0, 1, 0, 1]); // question: pointer to chain
             let name_at = m.len();
-            m.extend_from_slice(&labels("x"));
+            m.extend_from_slice(&craft::name("x"));
             // Chain: pointer k points to pointer k-1; the first points to the name.
             let mut prev = name_at;
             for _ in 0..jumps - 1 {
@@ -919,7 +901,7 @@ mod tests {
         // As in sv-dns-forward-pointer: the first question points at the second's name.
         let mut m = header(0x0100, 2, 0);
         m.extend_from_slice(&[0xc0, 18, 0, 1, 0, 1]);
-        m.extend_from_slice(&labels("codemonkey.net"));
+        m.extend_from_slice(&craft::name("codemonkey.net"));
         m.extend_from_slice(&[0, 1, 0, 1]);
         let (r, seen) = collect(&m);
         assert!(r.unwrap().is_complete());
@@ -945,7 +927,7 @@ mod tests {
         let l63 = "a".repeat(63);
         let long = format!("{l63}.{l63}.{l63}.{l63}");
         let mut m = header(0x0100, 1, 0);
-        m.extend_from_slice(&labels(&long));
+        m.extend_from_slice(&craft::name(&long));
         m.extend_from_slice(&[0, 1, 0, 1]);
         let (r, seen) = collect(&m);
         assert_eq!(r.unwrap().skipped, 1);
@@ -953,7 +935,7 @@ mod tests {
         // 3 x 63 + 61 = 255 wire bytes exactly: accepted.
         let ok = format!("{l63}.{l63}.{l63}.{}", "b".repeat(61));
         let mut m = header(0x0100, 1, 0);
-        m.extend_from_slice(&labels(&ok));
+        m.extend_from_slice(&craft::name(&ok));
         m.extend_from_slice(&[0, 1, 0, 1]);
         let (r, seen) = collect(&m);
         assert!(r.unwrap().is_complete());
@@ -961,7 +943,7 @@ mod tests {
         // Reaching the limit across a pointer counts too.
         let mut m = header(0x0100, 2, 0);
         let first = format!("{l63}.{l63}.{l63}");
-        m.extend_from_slice(&labels(&first));
+        m.extend_from_slice(&craft::name(&first));
         m.extend_from_slice(&[0, 1, 0, 1]);
         m.extend_from_slice(&[63]);
         m.extend_from_slice(l63.as_bytes());
@@ -980,12 +962,12 @@ mod tests {
         let l63 = "a".repeat(63);
         let long = format!("{l63}.{l63}.{l63}.{l63}.{l63}");
         let mut m = header(0x8180, 2, 3);
-        m.extend_from_slice(&labels("www.xt.com"));
+        m.extend_from_slice(&craft::name("www.xt.com"));
         m.extend_from_slice(&[0, 1, 0, 1]);
-        m.extend_from_slice(&labels(&long));
+        m.extend_from_slice(&craft::name(&long));
         m.extend_from_slice(&[0, 1, 0, 1]);
         rr(&mut m, &[0xc0, 12], TYPE_A, &[66, 66, 66, 66]);
-        rr(&mut m, &[0xc0, 12], TYPE_CNAME, &labels(&long));
+        rr(&mut m, &[0xc0, 12], TYPE_CNAME, &craft::name(&long));
         rr(&mut m, &[0xc0, 12], TYPE_A, &[1, 2, 3, 4]);
         let (r, seen) = collect(&m);
         let sum = r.unwrap();
@@ -1002,7 +984,7 @@ mod tests {
         );
         // If the too-long name is also cut, the walk stops.
         let mut m = header(0x0100, 1, 0);
-        m.extend_from_slice(&labels(&long)[..300]);
+        m.extend_from_slice(&craft::name(&long)[..300]);
         assert_eq!(collect(&m).0.unwrap().stopped, Some(DnsError::NameTooLong));
     }
 
@@ -1040,7 +1022,7 @@ mod tests {
     fn odd_rdata() {
         let mut m = header(0x8180, 0, 3);
         // A with 5 bytes and AAAA with 4 bytes are passed through raw.
-        rr(&mut m, &labels("a.example"), TYPE_A, &[1, 2, 3, 4, 5]);
+        rr(&mut m, &craft::name("a.example"), TYPE_A, &[1, 2, 3, 4, 5]);
         rr(&mut m, &[0xc0, 12], TYPE_AAAA, &[1, 2, 3, 4]);
         rr(&mut m, &[0xc0, 12], TYPE_TXT, b"\x02hi");
         let (r, seen) = collect(&m);
@@ -1056,13 +1038,13 @@ mod tests {
         // A CNAME whose name runs past its rdlength is malformed.
         let mut m = header(0x8180, 0, 1);
         let mut rec = Vec::new();
-        rr(&mut rec, &labels("a"), TYPE_CNAME, &[1, b'b']); // rdlength 2, no root octet
+        rr(&mut rec, &craft::name("a"), TYPE_CNAME, &[1, b'b']); // rdlength 2, no root octet
         m.extend_from_slice(&rec);
         m.push(0); // the root octet outside the rdata
         assert_eq!(collect(&m).0.unwrap().stopped, Some(DnsError::BadRdata));
         // rdlength past the end stops the walk.
         let mut m = header(0x8180, 0, 1);
-        rr(&mut m, &labels("a"), TYPE_A, &[1, 2, 3, 4]);
+        rr(&mut m, &craft::name("a"), TYPE_A, &[1, 2, 3, 4]);
         m.truncate(m.len() - 1);
         assert_eq!(collect(&m).0.unwrap().stopped, Some(DnsError::Truncated));
     }
@@ -1128,7 +1110,7 @@ mod tests {
         let mut m = header(0x0100, 0, 0);
         assert!(!looks_like_dns(&m)); // no question
         m = header(0x7800, 1, 0); // opcode 15
-        m.extend_from_slice(&labels("a"));
+        m.extend_from_slice(&craft::name("a"));
         m.extend_from_slice(&[0, 1, 0, 1]);
         assert!(!looks_like_dns(&m));
         let mut m = header(0x0100, 1000, 0);

@@ -236,38 +236,16 @@ mod tests {
     use super::*;
     use crate::proto::tls::parse_client_hello_body;
 
-    fn hello_body(ciphers: &[u16], exts: &[(u16, Vec<u8>)]) -> Vec<u8> {
-        let mut b = vec![0x03, 0x03];
-        b.extend_from_slice(&[7; 32]);
-        b.push(0);
-        b.extend_from_slice(&((ciphers.len() * 2) as u16).to_be_bytes());
-        for c in ciphers {
-            b.extend_from_slice(&c.to_be_bytes());
-        }
-        b.extend_from_slice(&[1, 0]);
-        let mut block = Vec::new();
-        for (t, body) in exts {
-            block.extend_from_slice(&t.to_be_bytes());
-            block.extend_from_slice(&(body.len() as u16).to_be_bytes());
-            block.extend_from_slice(body);
-        }
-        b.extend_from_slice(&(block.len() as u16).to_be_bytes());
-        b.extend_from_slice(&block);
-        b
-    }
+    use vw_craft::tls::{ClientHello, alpn_body, server_names_body, u16_list, versions_body};
 
-    fn list16(prefix_len: usize, vs: &[u16]) -> Vec<u8> {
-        let mut v = Vec::new();
-        let n = vs.len() * 2;
-        if prefix_len == 2 {
-            v.extend_from_slice(&(n as u16).to_be_bytes());
-        } else {
-            v.push(n as u8);
-        }
-        for x in vs {
-            v.extend_from_slice(&x.to_be_bytes());
-        }
-        v
+    /// A ClientHello body (random 07.., no session id) with these suites and extensions.
+    fn hello_body(ciphers: &[u16], exts: &[(u16, Vec<u8>)]) -> Vec<u8> {
+        exts.iter()
+            .fold(
+                ClientHello::new().random([7; 32]).ciphers(ciphers),
+                |h, (t, body)| h.ext(*t, body),
+            )
+            .body()
     }
 
     /// FoxIO's reference test vector (rust/ja4/src/tls.rs `test_client_stats_into_out`):
@@ -278,21 +256,11 @@ mod tests {
             0x0a0a, 0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013,
             0xc014, 0x009c, 0x009d, 0x002f, 0x0035,
         ];
-        let sni = {
-            let name = b"example.com";
-            let mut v = ((name.len() + 3) as u16).to_be_bytes().to_vec();
-            v.push(0);
-            v.extend_from_slice(&(name.len() as u16).to_be_bytes());
-            v.extend_from_slice(name);
-            v
-        };
-        let alpn = vec![0, 3, 2, b'h', b'2'];
-        let sigs = list16(
-            2,
-            &[
-                0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601,
-            ],
-        );
+        let sni = server_names_body(&[(0, b"example.com")]);
+        let alpn = alpn_body(&["h2"]);
+        let sigs = u16_list(&[
+            0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601,
+        ]);
         let mut exts = vec![(0x2a2a, vec![])];
         for t in [
             0x001b, 0x0000, 0x0033, 0x0010, 0x4469, 0x0017, 0x002d, 0x000d, 0x0005, 0x0023, 0x0012,
@@ -302,7 +270,7 @@ mod tests {
                 0x0000 => sni.clone(),
                 0x0010 => alpn.clone(),
                 0x000d => sigs.clone(),
-                0x002b => list16(1, &[0x3a3a, 0x0304, 0x0303]),
+                0x002b => versions_body(&[0x3a3a, 0x0304, 0x0303]),
                 _ => vec![],
             };
             exts.push((t, body));

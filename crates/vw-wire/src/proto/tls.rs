@@ -283,90 +283,27 @@ impl<'a> Cursor<'a> {
 mod tests {
     use super::*;
 
-    fn ext(t: u16, data: &[u8]) -> Vec<u8> {
-        let mut v = t.to_be_bytes().to_vec();
-        v.extend_from_slice(&(data.len() as u16).to_be_bytes());
-        v.extend_from_slice(data);
-        v
-    }
+    use vw_craft::tls::{ClientHello, alpn_body, handshake, record, versions_body};
 
-    fn sni_ext(names: &[(u8, &[u8])]) -> Vec<u8> {
-        let mut list = Vec::new();
-        for (t, n) in names {
-            list.push(*t);
-            list.extend_from_slice(&(n.len() as u16).to_be_bytes());
-            list.extend_from_slice(n);
-        }
-        let mut body = (list.len() as u16).to_be_bytes().to_vec();
-        body.extend_from_slice(&list);
-        ext(EXT_SERVER_NAME, &body)
-    }
-
-    fn alpn_body(protos: &[&[u8]]) -> Vec<u8> {
-        let mut list = Vec::new();
-        for p in protos {
-            list.push(p.len() as u8);
-            list.extend_from_slice(p);
-        }
-        let mut body = (list.len() as u16).to_be_bytes().to_vec();
-        body.extend_from_slice(&list);
-        body
-    }
-
-    fn versions_body(vs: &[u16]) -> Vec<u8> {
-        let mut body = vec![(vs.len() * 2) as u8];
-        for v in vs {
-            body.extend_from_slice(&v.to_be_bytes());
-        }
-        body
-    }
-
-    /// ClientHello body (after the handshake header); `exts` None = no extensions block.
-    fn hello_body(legacy: u16, ciphers: &[u16], exts: Option<&[Vec<u8>]>) -> Vec<u8> {
-        let mut b = legacy.to_be_bytes().to_vec();
-        b.extend_from_slice(&[0x5a; 32]);
-        b.push(32);
-        b.extend_from_slice(&[0x33; 32]);
-        b.extend_from_slice(&((ciphers.len() * 2) as u16).to_be_bytes());
-        for c in ciphers {
-            b.extend_from_slice(&c.to_be_bytes());
-        }
-        b.extend_from_slice(&[1, 0]);
-        if let Some(exts) = exts {
-            let all: Vec<u8> = exts.concat();
-            b.extend_from_slice(&(all.len() as u16).to_be_bytes());
-            b.extend_from_slice(&all);
-        }
-        b
-    }
-
-    fn record(record_version: u16, body: &[u8]) -> Vec<u8> {
-        let mut hs = vec![HANDSHAKE_CLIENT_HELLO];
-        hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
-        hs.extend_from_slice(body);
-        let mut r = vec![CONTENT_HANDSHAKE];
-        r.extend_from_slice(&record_version.to_be_bytes());
-        r.extend_from_slice(&(hs.len() as u16).to_be_bytes());
-        r.extend_from_slice(&hs);
-        r
+    /// A hello with these versions and suites (random 0x5a.., session id 0x33..), no
+    /// extensions yet.
+    fn hello(legacy: u16, ciphers: &[u16]) -> ClientHello {
+        ClientHello::new()
+            .legacy_version(legacy)
+            .random([0x5a; 32])
+            .session_id(&[0x33; 32])
+            .ciphers(ciphers)
     }
 
     fn tls13_hello() -> Vec<u8> {
-        let exts = vec![
-            ext(0x0a0a, &[]), // GREASE extension
-            sni_ext(&[(0, b"DNL-05.geo.Kaspersky.COM")]),
-            ext(EXT_ALPN, &alpn_body(&[b"h2", b"http/1.1"])),
-            ext(
-                EXT_SUPPORTED_VERSIONS,
-                &versions_body(&[0x7a7a, 0x0304, 0x0303]),
-            ),
-            ext(EXT_ECH, &[0, 1, 2, 3]),
-            ext(0x1a1a, &[0]),
-        ];
-        record(
-            0x0301,
-            &hello_body(0x0303, &[0x2a2a, 0x1301, 0x1302, 0xc02b], Some(&exts)),
-        )
+        hello(0x0303, &[0x2a2a, 0x1301, 0x1302, 0xc02b])
+            .ext(0x0a0a, &[]) // GREASE extension
+            .sni("DNL-05.geo.Kaspersky.COM")
+            .alpn(&["h2", "http/1.1"])
+            .versions(&[0x7a7a, 0x0304, 0x0303])
+            .ext(EXT_ECH, &[0, 1, 2, 3])
+            .ext(0x1a1a, &[0])
+            .record()
     }
 
     #[test]
@@ -377,7 +314,7 @@ mod tests {
         assert_eq!(h.record_version, 0x0301);
         assert_eq!(h.legacy_version, 0x0303);
         assert_eq!(h.sni, Some(&b"DNL-05.geo.Kaspersky.COM"[..]));
-        assert_eq!(h.alpn, Some(&alpn_body(&[b"h2", b"http/1.1"])[..]));
+        assert_eq!(h.alpn, Some(&alpn_body(&["h2", "http/1.1"])[..]));
         assert_eq!(
             h.supported_versions,
             Some(&versions_body(&[0x7a7a, 0x0304, 0x0303])[..])
@@ -397,8 +334,7 @@ mod tests {
 
     #[test]
     fn tls12_without_supported_versions() {
-        let exts = vec![sni_ext(&[(0, b"ds.kaspersky.com")])];
-        let p = record(0x0301, &hello_body(0x0303, &[0xc02f], Some(&exts)));
+        let p = hello(0x0303, &[0xc02f]).sni("ds.kaspersky.com").record();
         let h = parse_client_hello(&p).unwrap();
         assert_eq!(h.sni, Some(&b"ds.kaspersky.com"[..]));
         assert_eq!(h.alpn, None);
@@ -410,14 +346,16 @@ mod tests {
 
     #[test]
     fn no_extensions_and_no_sni() {
-        let p = record(0x0300, &hello_body(0x0300, &[0x002f], None));
+        let p = hello(0x0300, &[0x002f])
+            .no_extensions()
+            .record_version(0x0300)
+            .record();
         let h = parse_client_hello(&p).unwrap();
         assert_eq!(h.sni, None);
         assert!(h.extensions.is_empty());
         assert_eq!(version_name(h.max_version()), "SSLv3");
 
-        let exts = vec![ext(EXT_ALPN, &alpn_body(&[b"h2"]))];
-        let p = record(0x0301, &hello_body(0x0303, &[0x1301], Some(&exts)));
+        let p = hello(0x0303, &[0x1301]).alpn(&["h2"]).record();
         let h = parse_client_hello(&p).unwrap();
         assert_eq!(h.sni, None);
         assert!(h.alpn.is_some());
@@ -426,27 +364,23 @@ mod tests {
     #[test]
     fn empty_and_odd_sni() {
         // Extension present with an empty body (as servers echo it): no name.
-        let exts = vec![ext(EXT_SERVER_NAME, &[])];
-        let p = record(0x0301, &hello_body(0x0303, &[0x1301], Some(&exts)));
+        let p = hello(0x0303, &[0x1301]).ext(EXT_SERVER_NAME, &[]).record();
         assert_eq!(parse_client_hello(&p).unwrap().sni, None);
         // host_name of length 0: no name.
-        let exts = vec![sni_ext(&[(0, b"")])];
-        let p = record(0x0301, &hello_body(0x0303, &[0x1301], Some(&exts)));
+        let p = hello(0x0303, &[0x1301]).sni("").record();
         assert_eq!(parse_client_hello(&p).unwrap().sni, None);
         // Several entries: the first host_name (type 0) wins, other types are skipped.
-        let exts = vec![sni_ext(&[
-            (7, b"other"),
-            (0, b"First.example"),
-            (0, b"second"),
-        ])];
-        let p = record(0x0301, &hello_body(0x0303, &[0x1301], Some(&exts)));
+        let p = hello(0x0303, &[0x1301])
+            .server_names(&[(7, b"other"), (0, b"First.example"), (0, b"second")])
+            .record();
         assert_eq!(
             parse_client_hello(&p).unwrap().sni,
             Some(&b"First.example"[..])
         );
         // A broken server_name list loses the name but not the hello.
-        let exts = vec![ext(EXT_SERVER_NAME, &[0, 9, 0, 0, 3, b'a'])];
-        let p = record(0x0301, &hello_body(0x0303, &[0x1301], Some(&exts)));
+        let p = hello(0x0303, &[0x1301])
+            .ext(EXT_SERVER_NAME, &[0, 9, 0, 0, 3, b'a'])
+            .record();
         let h = parse_client_hello(&p).unwrap();
         assert_eq!(h.sni, None);
     }
@@ -459,19 +393,17 @@ mod tests {
         for v in [0x0303, 0x0304, 0x0a1a, 0x1a0a, 0xfe0d] {
             assert!(!is_grease(v));
         }
-        let exts = vec![ext(
-            EXT_SUPPORTED_VERSIONS,
-            &versions_body(&[0xfafa, 0x0303, 0x0302]),
-        )];
-        let p = record(0x0301, &hello_body(0x0303, &[0x1301], Some(&exts)));
+        let p = hello(0x0303, &[0x1301])
+            .versions(&[0xfafa, 0x0303, 0x0302])
+            .record();
         assert_eq!(parse_client_hello(&p).unwrap().max_version(), 0x0303);
         // Only GREASE: fall back to legacy_version.
-        let exts = vec![ext(EXT_SUPPORTED_VERSIONS, &versions_body(&[0x3a3a]))];
-        let p = record(0x0301, &hello_body(0x0302, &[0x1301], Some(&exts)));
+        let p = hello(0x0302, &[0x1301]).versions(&[0x3a3a]).record();
         assert_eq!(parse_client_hello(&p).unwrap().max_version(), 0x0302);
         // Malformed list length: uses what is there, never panics.
-        let exts = vec![ext(EXT_SUPPORTED_VERSIONS, &[200, 0x03, 0x04, 0x03])];
-        let p = record(0x0301, &hello_body(0x0303, &[0x1301], Some(&exts)));
+        let p = hello(0x0303, &[0x1301])
+            .ext(EXT_SUPPORTED_VERSIONS, &[200, 0x03, 0x04, 0x03])
+            .record();
         assert_eq!(parse_client_hello(&p).unwrap().max_version(), 0x0304);
         assert_eq!(version_name(0x7f1c), "UNDETERMINED");
     }
@@ -491,12 +423,7 @@ mod tests {
         let p = tls13_hello();
         let hs = &p[5..];
         let (a, b) = hs.split_at(40);
-        let mut split = Vec::new();
-        for part in [a, b] {
-            split.extend_from_slice(&[0x16, 0x03, 0x01]);
-            split.extend_from_slice(&(part.len() as u16).to_be_bytes());
-            split.extend_from_slice(part);
-        }
+        let split = [record(0x0301, a), record(0x0301, b)].concat();
         assert!(looks_like_client_hello(&split));
         assert_eq!(parse_client_hello(&split), None);
         // A reassembler joining the fragments can use the body parser.
@@ -524,18 +451,20 @@ mod tests {
         }
         assert_eq!(parse_client_hello(b"GET / HTTP/1.1\r\n"), None);
         // Extension length past the block: None.
-        let exts = vec![vec![0x00, 0x10, 0x00, 0x09, 0x00]];
-        let p = record(0x0301, &hello_body(0x0303, &[0x1301], Some(&exts)));
+        let p = hello(0x0303, &[0x1301])
+            .raw_ext(&[0x00, 0x10, 0x00, 0x09, 0x00])
+            .record();
         assert_eq!(parse_client_hello(&p), None);
         // Odd cipher suite length, zero compression methods.
-        let mut body = hello_body(0x0303, &[0x1301], None);
+        let wrap = |body: &[u8]| record(0x0301, &handshake(HANDSHAKE_CLIENT_HELLO, body));
+        let mut body = hello(0x0303, &[0x1301]).no_extensions().body();
         body[2 + 32 + 1 + 32 + 1] = 3;
-        assert_eq!(parse_client_hello(&record(0x0301, &body)), None);
-        let mut body = hello_body(0x0303, &[0x1301], None);
+        assert_eq!(parse_client_hello(&wrap(&body)), None);
+        let mut body = hello(0x0303, &[0x1301]).no_extensions().body();
         let n = body.len();
         body[n - 2] = 0;
         body.truncate(n - 1);
-        assert_eq!(parse_client_hello(&record(0x0301, &body)), None);
+        assert_eq!(parse_client_hello(&wrap(&body)), None);
     }
 
     #[test]

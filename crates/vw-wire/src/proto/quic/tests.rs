@@ -1,6 +1,7 @@
 use super::*;
 use crate::proto::tls;
-use crate::testing::{big_client_hello, crypto_frame, seal_initial};
+use crate::testing::seal_initial;
+use vw_craft::quic::{big_client_hello, crypto_frame};
 
 fn unhex(s: &str) -> Vec<u8> {
     let s: String = s.chars().filter(|c| c.is_ascii_hexdigit()).collect();
