@@ -7,6 +7,7 @@
 mod common;
 
 use std::io::{Read, Write};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -18,6 +19,7 @@ use common::servers::{
     Net, find_tool, free_port, metric, redis_query, redis_start, rsyslog_received, rsyslog_start,
     scrape, stop, wait_for,
 };
+use vw_testkit::http::{SCRAPE, Slowloris, exchange, idle_connections};
 
 fn temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("vendorwatch-sinks-{tag}-{}", std::process::id()));
@@ -301,6 +303,36 @@ fn metrics_endpoint_serves_counters_mid_run() {
     // The syslog server never existed: at exit (after the drain time) the record is dropped.
     let (produced, delivered, dropped) = scan.finish();
     assert_eq!((produced, delivered, dropped), (1, 0, 1));
+}
+
+/// The endpoint of a running scan answers a scrape at once beside a slowloris and 20 idle
+/// connections, and refuses other methods (9768e19 served one connection at a time, so the
+/// scrape waited for the slow client; POST got 200).
+#[test]
+fn metrics_endpoint_outlasts_slow_and_idle_clients() {
+    let port = free_port();
+    let mut scan = Scan::start(&["--metrics-listen", &format!("127.0.0.1:{port}")]);
+    scan.send(64);
+    wait_for("64 packets in metrics", Duration::from_secs(10), || {
+        scrape(Net::Host, port)
+            .is_some_and(|body| metric(&body, "vendorwatch_packets_total") == Some(64))
+    });
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let slow = Slowloris::start(addr);
+    let idle = idle_connections(addr, 20);
+    std::thread::sleep(Duration::from_millis(300));
+    let r = exchange(addr, SCRAPE, Duration::from_secs(1))
+        .unwrap_or_else(|e| panic!("scrape beside a slowloris and 20 idle connections: {e}"));
+    eprintln!(
+        "scrape beside a slowloris and 20 idle connections: {:?}",
+        r.took
+    );
+    assert_eq!(r.status, "HTTP/1.1 200 OK");
+    assert_eq!(metric(&r.body, "vendorwatch_packets_total"), Some(64));
+    let post = b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+    let r = exchange(addr, post, Duration::from_secs(1)).unwrap_or_else(|e| panic!("POST: {e}"));
+    assert_eq!(r.status, "HTTP/1.1 405 Method Not Allowed");
+    drop((idle, slow, scan));
 }
 
 /// RFC 5424 over UDP into rsyslogd: best effort by nature, so the test paces the records and
