@@ -46,6 +46,13 @@ pub fn write_summary(
                 )?;
             }
             writeln!(w)?;
+            if scan.dirs_repeated + scan.files_repeated > 0 {
+                writeln!(
+                    w,
+                    "  reached again through links or loops, skipped: {} directories, {} files",
+                    scan.dirs_repeated, scan.files_repeated
+                )?;
+            }
         }
         Job::Live => {
             writeln!(w, "vendorwatch live summary")?;
