@@ -14,6 +14,7 @@ use std::time::Duration;
 use flate2::read::MultiGzDecoder;
 
 use crate::capture::Packet;
+use crate::capture::clock::PacketClock;
 use crate::capture::file::{Block, CaptureError, CaptureErrorKind, CaptureReader};
 use crate::decode::{Decoded, Decoder, L4Proto, SkipReason};
 use crate::detect::Detector;
@@ -525,6 +526,8 @@ fn read_packets<R: Read, H: PacketHandler>(
     let mut reported_link_types: Vec<u32> = Vec::new();
     let mut ok = true;
     let mut pcap_cnt = 0u64;
+    // Each capture keeps its own time: files of different days are not jumps.
+    let mut clock = PacketClock::default();
     // The block the handler was last told about, by address.
     let mut block_at: *const Vec<u8> = std::ptr::null();
     loop {
@@ -550,6 +553,7 @@ fn read_packets<R: Read, H: PacketHandler>(
         };
         stats.read.packets += 1;
         stats.read.bytes += u64::from(packet.orig_len);
+        stats.read.count_time(clock.step(packet.ts));
         pcap_cnt += 1;
         if let Err(reason) = out.handler.handle(&packet, pcap_cnt)
             && reason == SkipReason::UnknownLinkType

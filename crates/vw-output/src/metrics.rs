@@ -163,6 +163,15 @@ pub fn render(s: &Snapshot, sinks: &[(String, Arc<SinkStats>)]) -> String {
     );
     counter(
         &mut o,
+        "packet_time_anomalies_total",
+        "Packets with a suspect time, by kind: out_of_range (outside years 0001-9999, written clamped), jump (more than a day away from the packets before them).",
+        &[
+            ("{kind=\"out_of_range\"}".into(), r.ts_out_of_range),
+            ("{kind=\"jump\"}".into(), r.ts_jumps),
+        ],
+    );
+    counter(
+        &mut o,
         "kernel_drops_total",
         "Packets the capture kernel dropped (live capture only; always 0 for files).",
         &one(r.capture.map_or(0, |k| k.kernel_drops)),
