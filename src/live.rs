@@ -105,6 +105,7 @@ impl Driver for LiveDriver {
     fn drive<H: PacketHandler>(&mut self, handler: &mut H, stats: &mut ScanStats) {
         handler.set_pcap_filename("");
         let mut pcap_cnt = 0u64;
+        let mut clock = vendorwatch::capture::clock::PacketClock::default();
         let mut last_flush = Instant::now();
         let mut last_metrics = Instant::now();
         self.ended = loop {
@@ -114,6 +115,7 @@ impl Driver for LiveDriver {
             let n = self.source.read(|packet| {
                 stats.read.packets += 1;
                 stats.read.bytes += u64::from(packet.orig_len);
+                stats.read.count_time(clock.step(packet.ts));
                 pcap_cnt += 1;
                 let _ = handler.handle(packet, pcap_cnt);
                 !handler.failed()

@@ -11,12 +11,13 @@ use crate::session::{self, Driver};
 use crate::summary::Job;
 use vendorwatch::engine::Engine;
 use vendorwatch::output::metrics::MetricsServer;
-use vendorwatch::pipeline::{self, Input, PacketHandler, ScanStats};
+use vendorwatch::pipeline::{self, Inputs, PacketHandler, ScanStats};
 
 /// Options of `scan`: the inputs, then the stage and output options `live` has too.
 #[derive(Args, Debug)]
 pub struct ScanArgs {
-    /// Capture files, directories (scanned recursively in name order) or `-` for stdin.
+    /// Capture files, directories (scanned recursively in name order; each directory and
+    /// file once, however many links lead to it) or `-` for stdin.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<String>,
     /// Value of EVE `in_iface` (e.g. the span port the capture was taken on). Omitted when
@@ -32,9 +33,9 @@ pub struct ScanArgs {
     pub output: OutputArgs,
 }
 
-/// Reads the inputs in order into the engine.
+/// Reads the inputs in order into the engine, expanding directories as it goes.
 struct ScanDriver {
-    inputs: Vec<Input>,
+    inputs: Inputs,
     metrics: Option<Arc<MetricsServer>>,
     write_stats: bool,
     started: Instant,
@@ -46,13 +47,13 @@ impl Driver for ScanDriver {
             Some(m) => {
                 let m = Arc::clone(m);
                 pipeline::scan(
-                    &self.inputs,
+                    &mut self.inputs,
                     handler,
                     stats,
                     Some(&mut |snap| m.set_stats(snap)),
                 );
             }
-            None => pipeline::scan(&self.inputs, handler, stats, None),
+            None => pipeline::scan(&mut self.inputs, handler, stats, None),
         }
         if self.write_stats {
             handler.drain(stats.read.packets);
@@ -83,9 +84,8 @@ pub fn run(args: ScanArgs) -> i32 {
     }
     let engine = Engine::new(config, rules);
     let mut stats = ScanStats::default();
-    let inputs = pipeline::expand_inputs(&args.inputs, &mut stats);
     let mut driver = ScanDriver {
-        inputs,
+        inputs: Inputs::new(&args.inputs),
         metrics: outputs.metrics.clone(),
         write_stats: args.stats,
         started,

@@ -46,6 +46,13 @@ pub fn write_summary(
                 )?;
             }
             writeln!(w)?;
+            if scan.dirs_repeated + scan.files_repeated > 0 {
+                writeln!(
+                    w,
+                    "  reached again through links or loops, skipped: {} directories, {} files",
+                    scan.dirs_repeated, scan.files_repeated
+                )?;
+            }
         }
         Job::Live => {
             writeln!(w, "vendorwatch live summary")?;
@@ -59,6 +66,15 @@ pub fn write_summary(
         }
     }
     writeln!(w, "  packets: {} ({} bytes)", read.packets, read.bytes)?;
+    if read.ts_out_of_range + read.ts_jumps > 0 {
+        writeln!(
+            w,
+            "  timestamps: {} out of range (clamped in records), {} jumped by more than {} h",
+            read.ts_out_of_range,
+            read.ts_jumps,
+            vendorwatch::capture::clock::MAX_JUMP_SECS / 3600
+        )?;
+    }
     let skipped = counters.not_decoded();
     let detect = &counters.detect;
     let d = &counters.decode;

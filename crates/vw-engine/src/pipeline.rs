@@ -6,7 +6,6 @@
 use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, mpsc};
@@ -15,6 +14,7 @@ use std::time::Duration;
 use flate2::read::MultiGzDecoder;
 
 use crate::capture::Packet;
+use crate::capture::clock::PacketClock;
 use crate::capture::file::{Block, CaptureError, CaptureErrorKind, CaptureReader};
 use crate::decode::{Decoded, Decoder, L4Proto, SkipReason};
 use crate::detect::Detector;
@@ -22,24 +22,9 @@ use crate::flow::{AppEvent, AppSink, FlowTable, Pending};
 use crate::record::counters::{Counters, ReadCounters, StatsSnapshot};
 use crate::record::{FlowMeta, PacketAt, RecordSink};
 
-/// One input as the user named it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Input {
-    /// Standard input (`-`).
-    Stdin,
-    /// A capture file.
-    File(PathBuf),
-}
+mod inputs;
 
-impl Input {
-    /// Name used in messages and in EVE's `pcap_filename`.
-    pub fn display_name(&self) -> String {
-        match self {
-            Input::Stdin => "-".to_string(),
-            Input::File(p) => p.display().to_string(),
-        }
-    }
-}
+pub use inputs::{Input, Inputs, MAX_DEPTH};
 
 /// What the reader counted, and what went wrong, for the summary and the exit status. The
 /// stages' counters come from the handler ([`PacketHandler::counters`]).
@@ -49,6 +34,10 @@ pub struct ScanStats {
     pub read: ReadCounters,
     /// Files in scanned directories skipped because they are not captures.
     pub files_not_captures: u64,
+    /// Directories reached again (a symlink loop, or a second path to one), not walked again.
+    pub dirs_repeated: u64,
+    /// Files reached again (a symlink, a hard link, named twice), not read again.
+    pub files_repeated: u64,
     /// One line per error, as printed.
     pub errors: Vec<String>,
     /// The signal (SIGTERM, SIGINT) that stopped the scan early, if one did.
@@ -80,79 +69,8 @@ pub fn stop_signal() -> Option<i32> {
     }
 }
 
-/// Expand the command-line arguments: `-` is stdin, a directory is walked recursively in name
-/// order (keeping only files that start like a capture), anything else is taken as a file.
-pub fn expand_inputs(args: &[String], stats: &mut ScanStats) -> Vec<Input> {
-    let mut inputs = Vec::new();
-    for arg in args {
-        if arg == "-" {
-            inputs.push(Input::Stdin);
-            continue;
-        }
-        let path = PathBuf::from(arg);
-        if path.is_dir() {
-            let mut files = Vec::new();
-            if let Err(e) = walk_dir(&path, &mut files) {
-                fail(
-                    stats,
-                    format!("{}: cannot read directory: {e}", path.display()),
-                );
-            }
-            for file in files {
-                if starts_like_capture(&file) {
-                    inputs.push(Input::File(file));
-                } else {
-                    stats.files_not_captures += 1;
-                }
-            }
-        } else {
-            inputs.push(Input::File(path));
-        }
-    }
-    inputs
-}
-
-fn walk_dir(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            walk_dir(&path, out)?;
-        } else if path.is_file() {
-            out.push(path);
-        }
-    }
-    Ok(())
-}
-
 /// gzip's magic number; a gzip-compressed capture is decompressed on the fly.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
-
-/// Magic numbers of pcap (both byte orders, usec and nsec) and pcapng, looked for inside gzip
-/// too.
-fn starts_like_capture(path: &Path) -> bool {
-    let mut magic = [0u8; 4];
-    let ok = File::open(path).and_then(|mut f| f.read_exact(&mut magic));
-    if ok.is_ok() && magic.starts_with(&GZIP_MAGIC) {
-        let ok = File::open(path)
-            .and_then(|f| MultiGzDecoder::new(BufReader::new(f)).read_exact(&mut magic));
-        if ok.is_err() {
-            return false;
-        }
-    }
-    ok.is_ok()
-        && matches!(
-            magic,
-            [0xd4, 0xc3, 0xb2, 0xa1]
-                | [0xa1, 0xb2, 0xc3, 0xd4]
-                | [0x4d, 0x3c, 0xb2, 0xa1]
-                | [0xa1, 0xb2, 0x3c, 0x4d]
-                | [0x0a, 0x0d, 0x0d, 0x0a]
-        )
-}
 
 fn fail(stats: &mut ScanStats, line: String) {
     eprintln!("vendorwatch: {line}");
@@ -166,12 +84,12 @@ pub type Tick<'a> = &'a mut dyn FnMut(&StatsSnapshot);
 /// Packets between two calls of the tick (and one after each input).
 pub const TICK_PACKETS: u64 = 64;
 
-/// Scan every input in order, handing each packet to `handler` (the stages in this thread, or
-/// the dispatcher to the workers of `--workers N`). Errors are printed as they happen and
-/// counted; the scan goes on with the next input. Returns early only when the output has
-/// failed (nothing more could be written) or a stop signal came.
+/// Scan every input in order, as [`Inputs`] expands them, handing each packet to `handler`
+/// (the stages in this thread, or the dispatcher to the workers of `--workers N`). Errors are
+/// printed as they happen and counted; the scan goes on with the next input. Returns early
+/// only when the output has failed (nothing more could be written) or a stop signal came.
 pub fn scan<H: PacketHandler>(
-    inputs: &[Input],
+    inputs: &mut Inputs,
     handler: &mut H,
     stats: &mut ScanStats,
     tick: Option<Tick<'_>>,
@@ -369,18 +287,19 @@ impl Stages {
 
 /// Generic over the handler so the per-packet call is direct (and inlined for [`InThread`]).
 fn scan_inputs<H: PacketHandler>(
-    inputs: &[Input],
+    inputs: &mut Inputs,
     out: &mut Reader<'_, '_, H>,
     stats: &mut ScanStats,
 ) {
-    for input in inputs {
-        if let Some(sig) = stop_signal() {
-            stats.stopped_by = Some(sig);
+    loop {
+        let Some(input) = inputs.next_input(stats) else {
+            // Expanded to the end, or stopped in the middle of a directory walk.
+            stats.stopped_by = stop_signal();
             return;
-        }
+        };
         let name = input.display_name();
         out.handler.set_pcap_filename(&name);
-        let ok = match input {
+        let ok = match &input {
             Input::Stdin => scan_stream(&name, StdinPump::spawn(), out, stats),
             Input::File(path) => match File::open(path) {
                 Ok(file) if is_large_plain_file(&file) => {
@@ -607,6 +526,8 @@ fn read_packets<R: Read, H: PacketHandler>(
     let mut reported_link_types: Vec<u32> = Vec::new();
     let mut ok = true;
     let mut pcap_cnt = 0u64;
+    // Each capture keeps its own time: files of different days are not jumps.
+    let mut clock = PacketClock::default();
     // The block the handler was last told about, by address.
     let mut block_at: *const Vec<u8> = std::ptr::null();
     loop {
@@ -632,6 +553,7 @@ fn read_packets<R: Read, H: PacketHandler>(
         };
         stats.read.packets += 1;
         stats.read.bytes += u64::from(packet.orig_len);
+        stats.read.count_time(clock.step(packet.ts));
         pcap_cnt += 1;
         if let Err(reason) = out.handler.handle(&packet, pcap_cnt)
             && reason == SkipReason::UnknownLinkType

@@ -16,7 +16,7 @@ use crate::proto::{dns, tls};
 use crate::record::app::{AppRecord, DnsRecord, HttpRecord, TlsRecord};
 use crate::record::{Alert, FlowMeta, MatchFacts, Observation};
 use crate::sigs::PackInfo;
-use crate::time::UtcTime;
+use crate::time::{EpochSecs, UtcTime};
 
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -389,11 +389,7 @@ pub fn zeek_intel(
     j.reset();
     j.begin_object();
     j.key("ts");
-    j.raw_number(format_args!(
-        "{}.{:06}",
-        flow.ts.secs,
-        flow.ts.nanos.min(999_999_999) / 1000
-    ));
+    j.raw_number(format_args!("{}", EpochSecs(flow.ts)));
     zeek_uid(j, flow.flow_id());
     // The originator is the client: the receiver of a DNS response.
     let ((oh, op), (rh, rp)) = match app {

@@ -1,5 +1,9 @@
 //! EVE timestamps (`2024-10-01T12:00:00.123456+0000`), formatted without a date library:
 //! the civil-from-days conversion is a few lines and runs only when a record is written.
+//!
+//! Every time written is first clamped to years 0001..=9999 ([`Timestamp::clamp_rfc3339`]):
+//! a capture may stamp a packet in year 292,277,026,596, which no RFC 3339 reader (nor
+//! Suricata's EVE schema) accepts. The reader counts such packets (`ts_out_of_range`).
 
 use crate::capture::Timestamp;
 
@@ -23,8 +27,10 @@ pub struct UtcTime {
 }
 
 impl UtcTime {
-    /// Split a capture timestamp into calendar fields (Howard Hinnant's civil_from_days).
+    /// Split a capture timestamp, clamped to years 0001..=9999, into calendar fields (Howard
+    /// Hinnant's civil_from_days).
     pub fn from_timestamp(ts: Timestamp) -> Self {
+        let ts = ts.clamp_rfc3339();
         let days = ts.secs.div_euclid(86_400);
         let secs_of_day = ts.secs.rem_euclid(86_400) as u32;
         let z = days + 719_468;
@@ -59,6 +65,28 @@ impl std::fmt::Display for UtcTime {
     }
 }
 
+/// Seconds since the epoch with six decimals (Zeek's `ts`), clamped like [`UtcTime`].
+pub struct EpochSecs(pub Timestamp);
+
+impl std::fmt::Display for EpochSecs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ts = self.0.clamp_rfc3339();
+        let micros = ts.nanos.min(999_999_999) / 1000;
+        if ts.secs < 0 && micros > 0 {
+            // Before 1970 the fraction counts back from the next second up: secs -2 and a
+            // quarter second is -1.75.
+            write!(
+                f,
+                "-{}.{:06}",
+                (ts.secs + 1).unsigned_abs(),
+                1_000_000 - micros
+            )
+        } else {
+            write!(f, "{}.{:06}", ts.secs, micros)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +105,32 @@ mod tests {
         assert_eq!(fmt(951_782_400, 0), "2000-02-29T00:00:00.000000+0000");
         assert_eq!(fmt(-1, 0), "1969-12-31T23:59:59.000000+0000");
         assert_eq!(fmt(4_102_444_800, 0), "2100-01-01T00:00:00.000000+0000");
+    }
+
+    #[test]
+    fn clamped_to_four_digit_years() {
+        assert_eq!(fmt(i64::MAX, 0), "9999-12-31T23:59:59.999999+0000");
+        assert_eq!(fmt(253_402_300_800, 0), "9999-12-31T23:59:59.999999+0000");
+        assert_eq!(
+            fmt(253_402_300_799, 123_000),
+            "9999-12-31T23:59:59.000123+0000"
+        );
+        assert_eq!(fmt(i64::MIN, 5), "0001-01-01T00:00:00.000000+0000");
+        assert_eq!(
+            fmt(-62_135_596_800, 5_000),
+            "0001-01-01T00:00:00.000005+0000"
+        );
+        assert_eq!(fmt(-62_135_596_801, 0), "0001-01-01T00:00:00.000000+0000");
+    }
+
+    #[test]
+    fn epoch_seconds() {
+        let e = |secs, nanos| EpochSecs(Timestamp { secs, nanos }).to_string();
+        assert_eq!(e(1_727_784_000, 123_456_789), "1727784000.123456");
+        assert_eq!(e(-2, 250_000_000), "-1.750000");
+        assert_eq!(e(-1, 500_000_000), "-0.500000");
+        assert_eq!(e(-1, 0), "-1.000000");
+        assert_eq!(e(i64::MAX, 0), "253402300799.999999");
+        assert_eq!(e(i64::MIN, 0), "-62135596800.000000");
     }
 }

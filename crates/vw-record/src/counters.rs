@@ -6,6 +6,7 @@
 use std::ops::AddAssign;
 
 use crate::capture::CaptureCounters;
+use crate::capture::clock::TimeCheck;
 use crate::decode::{DecodeStats, SkipReason};
 use crate::proto::quic::AssemblyStats;
 
@@ -226,6 +227,23 @@ pub struct ReadCounters {
     pub bytes: u64,
     /// Kernel capture counters (live capture only).
     pub capture: Option<CaptureCounters>,
+    /// Packets stamped outside years 0001..=9999: read, and written with the time clamped.
+    pub ts_out_of_range: u64,
+    /// Packets whose time jumped by more than a day from the packets before them (a bogus
+    /// stamp, or the first packet after a real gap or clock step).
+    pub ts_jumps: u64,
+}
+
+impl ReadCounters {
+    /// Count one packet's time as the reader's clock judged it.
+    #[inline]
+    pub fn count_time(&mut self, check: TimeCheck) {
+        match check {
+            TimeCheck::InLine => {}
+            TimeCheck::OutOfRange => self.ts_out_of_range += 1,
+            TimeCheck::Jump => self.ts_jumps += 1,
+        }
+    }
 }
 
 /// One `stats` record: the reader's and the stages' counters at one moment.

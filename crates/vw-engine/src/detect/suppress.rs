@@ -2,6 +2,16 @@
 //! window of packet time. Repeats inside the window are counted, never lost: the next alert for
 //! the key carries them (`alert.metadata.repeats`), and the roll-up at exit lists them.
 //!
+//! A window is a span of packet time around its start: a hit less than the window away from
+//! it, *either way*, is a repeat. Packet time is not trusted to be monotonic: it steps back a
+//! little between interfaces, workers and files, and a damaged or hostile capture may stamp
+//! one packet in 2106 or 1970. A hit further away than the window, in either direction, opens
+//! a new window at its own time. So a bogus stamp costs at most two alerts (the bogus one, and
+//! the next hit in real time, which is then far from the bogus window) and never hides the
+//! hits after it. Evicting expired keys when the table is full goes by the table's own clock
+//! of hit times ([`PacketClock`]), which a lone bogus stamp does not move, so such a hit does
+//! not expire every key.
+//!
 //! The table is bounded ([`DEFAULT_CAPACITY`] keys). When full, keys whose window has passed
 //! are dropped first, then the least recently alerted eighth; evictions and the repeats still
 //! pending in evicted keys are counted so the totals stay exact.
@@ -10,6 +20,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::capture::Timestamp;
+use crate::capture::clock::PacketClock;
 use crate::record::Observation;
 use crate::record::counters::SuppressStats;
 
@@ -61,6 +72,8 @@ pub struct Suppressor {
     window: i64,
     capacity: usize,
     table: HashMap<SuppressKey, Entry>,
+    /// Packet time of the hits, for expiring keys (not moved by a lone bogus stamp).
+    clock: PacketClock,
     /// Hits suppressed in total.
     pub suppressed: u64,
     /// Suppressed repeats later reported in an alert's `repeats`.
@@ -84,6 +97,7 @@ impl Suppressor {
             window: i64::try_from(window_secs).unwrap_or(i64::MAX),
             capacity: capacity.max(1),
             table: HashMap::new(),
+            clock: PacketClock::default(),
             suppressed: 0,
             reported_in_alerts: 0,
             evictions: 0,
@@ -109,6 +123,7 @@ impl Suppressor {
         if !self.enabled() {
             return Verdict::Alert { repeats: 0 };
         }
+        self.clock.step(ts);
         let key = SuppressKey {
             host,
             sid,
@@ -116,8 +131,7 @@ impl Suppressor {
             observation: observation.label(),
         };
         if let Some(e) = self.table.get_mut(&key) {
-            // Packet time may go backwards between files: that is still inside the window.
-            if ts.secs.saturating_sub(e.window_start) < self.window {
+            if within(ts.secs, e.window_start, self.window) {
                 e.pending += 1;
                 e.total += 1;
                 e.last = e.last.max(ts);
@@ -131,7 +145,7 @@ impl Suppressor {
             return Verdict::Alert { repeats };
         }
         if self.table.len() >= self.capacity {
-            self.make_room(ts.secs);
+            self.make_room(self.clock.now().unwrap_or(ts.secs));
         }
         self.table.insert(
             key,
@@ -145,12 +159,14 @@ impl Suppressor {
         Verdict::Alert { repeats: 0 }
     }
 
+    /// Drop the keys whose window `now` is outside of, then (still full) the least recently
+    /// opened eighth.
     fn make_room(&mut self, now: i64) {
         let window = self.window;
         let before = self.table.len();
         let mut pending = 0;
         self.table.retain(|_, e| {
-            let keep = now.saturating_sub(e.window_start) < window;
+            let keep = within(now, e.window_start, window);
             if !keep {
                 pending += e.pending;
             }
@@ -234,6 +250,11 @@ impl Suppressor {
     }
 }
 
+/// True when packet time `t` is less than `window` seconds from `start`, before or after it.
+fn within(t: i64, start: i64, window: i64) -> bool {
+    t.abs_diff(start) < window.unsigned_abs()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,6 +291,55 @@ mod tests {
         assert_eq!(s.check(h, 1, "a.com", q, t(101)), Verdict::Suppressed);
         assert_eq!((s.suppressed, s.reported_in_alerts, s.pending()), (6, 5, 1));
         assert_eq!(s.rollup()[0].1, 6);
+    }
+
+    #[test]
+    fn a_bogus_time_does_not_hold_the_key() {
+        let mut s = Suppressor::new(3600, 16);
+        let h: IpAddr = "10.0.0.1".parse().unwrap();
+        let q = Observation::DnsQuery;
+        let mut check = |secs| s.check(h, 1, "a.com", q, t(secs));
+        let base = 1_727_784_000;
+        assert_eq!(check(base), Verdict::Alert { repeats: 0 });
+        assert_eq!(check(base + 10), Verdict::Suppressed);
+        // 2106: far from the window, opens its own.
+        assert_eq!(check(4_291_747_200), Verdict::Alert { repeats: 1 });
+        // Back in real time: far from the 2106 window, a new one again.
+        assert_eq!(check(base + 20), Verdict::Alert { repeats: 0 });
+        assert_eq!(check(base + 30), Verdict::Suppressed);
+        // A little back in time (another file, another worker): still a repeat.
+        assert_eq!(check(base - 1000), Verdict::Suppressed);
+        assert_eq!(check(base + 20 + 3600), Verdict::Alert { repeats: 2 });
+        // Far back (an older file read later): a window of its own.
+        assert_eq!(check(base - 86_400), Verdict::Alert { repeats: 0 });
+        assert_eq!(check(i64::MIN), Verdict::Alert { repeats: 0 });
+        assert_eq!(check(i64::MAX), Verdict::Alert { repeats: 0 });
+    }
+
+    #[test]
+    fn a_bogus_time_does_not_expire_the_full_table() {
+        let mut s = Suppressor::new(3600, 8);
+        let h: IpAddr = "10.0.0.1".parse().unwrap();
+        let base = 1_727_784_000;
+        for i in 0..8 {
+            s.check(
+                h,
+                1,
+                &format!("n{i}.com"),
+                Observation::DnsQuery,
+                t(base + i),
+            );
+            s.check(
+                h,
+                1,
+                &format!("n{i}.com"),
+                Observation::DnsQuery,
+                t(base + i),
+            );
+        }
+        // A new key stamped 2106 with the table full: one key makes room, not all eight.
+        s.check(h, 1, "x.com", Observation::DnsQuery, t(4_291_747_200));
+        assert_eq!((s.evictions, s.len()), (1, 8));
     }
 
     #[test]

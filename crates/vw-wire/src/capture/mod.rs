@@ -1,6 +1,7 @@
 //! Packet sources. A source yields borrowed packets (`Packet<'_>`): the bytes stay in the
 //! reader's buffer and are never copied on their way to the decoder.
 
+pub mod clock;
 pub mod file;
 pub mod live;
 
@@ -11,6 +12,31 @@ pub struct Timestamp {
     pub secs: i64,
     /// Nanoseconds within the second (0..1_000_000_000).
     pub nanos: u32,
+}
+
+impl Timestamp {
+    /// 0001-01-01T00:00:00Z: the first instant an RFC 3339 (four-digit year) timestamp holds.
+    pub const RFC3339_MIN: Timestamp = Timestamp {
+        secs: -62_135_596_800,
+        nanos: 0,
+    };
+    /// 9999-12-31T23:59:59.999999999Z: the last one.
+    pub const RFC3339_MAX: Timestamp = Timestamp {
+        secs: 253_402_300_799,
+        nanos: 999_999_999,
+    };
+
+    /// True when the time can be written as an RFC 3339 timestamp (years 0001 to 9999).
+    /// A capture's 64-bit timestamps reach far beyond (all ones is year 586,524 in
+    /// microseconds); such packets are read, counted, and written clamped.
+    pub fn in_rfc3339_range(self) -> bool {
+        (Self::RFC3339_MIN..=Self::RFC3339_MAX).contains(&self)
+    }
+
+    /// The time clamped to what RFC 3339 can say (see [`Timestamp::in_rfc3339_range`]).
+    pub fn clamp_rfc3339(self) -> Timestamp {
+        self.clamp(Self::RFC3339_MIN, Self::RFC3339_MAX)
+    }
 }
 
 /// Link-layer header types (tcpdump.org LINKTYPE_* values) that the decoder understands.
