@@ -329,6 +329,17 @@ fn control_characters_from_packs_are_printed_escaped() {
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     no_controls("sigs test", &r.stdout);
     has(&r.stdout, "\\u{1b}[31mred");
+    // And in the summary of a scan, which names the vendors seen.
+    std::fs::write(
+        &pack,
+        "[pack]\nid = \"ctl\"\nvendor = \"Evil\\u0007Corp\"\nversion = \"1\"\n\n[[rule]]\nsid = 1\n\
+         name = \"n\"\nchannel = \"other\"\nseverity = 3\ndomains = [\".kaspersky.com\"]\n",
+    )
+    .expect("write");
+    let r = run(&["scan", "--signatures", p, "pcaps/kaspersky-dns.pcap"], 60);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    no_controls("summary", &r.stderr);
+    has(&r.stderr, "Evil\\u{7}Corp");
 
     // In errors: a key and a value holding control characters.
     std::fs::write(
