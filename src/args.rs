@@ -13,7 +13,7 @@ use vendorwatch::detect::LogSelection;
 use vendorwatch::engine::EngineConfig;
 use vendorwatch::flow::FlowConfig;
 use vendorwatch::flow::quic::QuicConfig;
-use vendorwatch::sigs::{self, MatchOptions, RuleSet, SigError};
+use vendorwatch::sigs::{self, LoadLimits, MatchOptions, RuleSet, SigError};
 
 #[derive(Args, Debug, Clone)]
 pub struct SignatureArgs {
@@ -25,6 +25,25 @@ pub struct SignatureArgs {
     /// loaded packs. `sigs list` shows the ids.
     #[arg(long, value_name = "IDS", value_delimiter = ',')]
     pub packs: Vec<String>,
+    /// Largest signature pack file read, in MiB; a larger one is an error. Parsing a pack
+    /// takes memory in proportion to its size: put big feeds in a `domains_file`.
+    #[arg(long, value_name = "MIB", default_value_t = sigs::DEFAULT_MAX_PACK_MIB,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_pack_size: u64,
+    /// Largest `domains_file` list read, in MiB; a larger one is an error.
+    #[arg(long, value_name = "MIB", default_value_t = sigs::DEFAULT_MAX_LIST_MIB,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_list_size: u64,
+}
+
+impl SignatureArgs {
+    /// The size limits of `--max-pack-size` and `--max-list-size`.
+    pub fn limits(&self) -> LoadLimits {
+        LoadLimits {
+            max_pack_mib: self.max_pack_size,
+            max_list_mib: self.max_list_size,
+        }
+    }
 }
 
 /// What the stages do: signatures, matching, caps, suppression, protocol logging, workers.
@@ -195,10 +214,10 @@ impl FlowArgs {
 /// Load the packs the user named, or the bundled ones.
 pub fn load_rules(args: &SignatureArgs) -> Result<RuleSet, Vec<SigError>> {
     let all = if !args.signatures.is_empty() {
-        RuleSet::load(&args.signatures)?
+        RuleSet::load_with(&args.signatures, args.limits())?
     } else {
         match sigs::default_signature_dir() {
-            Some(dir) => RuleSet::load(&[dir])?,
+            Some(dir) => RuleSet::load_with(&[dir], args.limits())?,
             None => RuleSet::bundled()?,
         }
     };

@@ -16,6 +16,7 @@ use crate::session::write_report;
 use vendorwatch::output::report::{ReportBuilder, ReportFormat};
 use vendorwatch::proto::NameBuf;
 use vendorwatch::sigs::import::{ImportFormat, ImportOptions};
+use vendorwatch::sigs::text::printable;
 use vendorwatch::sigs::{self, MatchOptions, Matcher, RuleSet};
 
 /// Find hosts that still talk to a vendor's update, telemetry and licensing channels.
@@ -223,10 +224,10 @@ pub fn sigs_check_report(rules: &RuleSet) -> String {
         let _ = writeln!(
             out,
             "\npack {} ({}, version {}) from {}{}",
-            pack.id,
-            pack.vendor,
-            pack.version,
-            pack.file.display(),
+            printable(&pack.id),
+            printable(&pack.vendor),
+            printable(&pack.version),
+            printable(&pack.file.to_string_lossy()),
             if pack.port_rules {
                 ", port rules on"
             } else {
@@ -328,7 +329,7 @@ pub fn sigs_list_table(rules: &RuleSet) -> String {
             };
             [
                 r.sid.to_string(),
-                pack.map_or("?", |p| p.id.as_str()).to_string(),
+                pack.map_or("?".into(), |p| printable(&p.id)).into_owned(),
                 r.channel.clone(),
                 r.severity.to_string(),
                 r.confidence.clone().unwrap_or_else(|| "-".into()),
@@ -336,7 +337,7 @@ pub fn sigs_list_table(rules: &RuleSet) -> String {
                 r.ips.len().to_string(),
                 r.ports.len().to_string(),
                 state.to_string(),
-                r.name.clone(),
+                printable(&r.name).into_owned(),
             ]
         })
         .collect();
@@ -363,7 +364,7 @@ pub fn sigs_list_table(rules: &RuleSet) -> String {
     for row in &rows {
         if row[1] != pack_shown {
             pack_shown = row[1].clone();
-            if let Some(p) = rules.packs.iter().find(|p| p.id == pack_shown) {
+            if let Some(p) = rules.packs.iter().find(|p| printable(&p.id) == pack_shown) {
                 let n = rules
                     .rules
                     .iter()
@@ -371,7 +372,9 @@ pub fn sigs_list_table(rules: &RuleSet) -> String {
                     .count();
                 line(&[&format!(
                     "# {} (pack {}, {n} rules, version {})",
-                    p.vendor, p.id, p.version
+                    printable(&p.vendor),
+                    pack_shown,
+                    printable(&p.version)
                 )]);
             }
         }

@@ -9,6 +9,7 @@ use vendorwatch::detect::suppress::Suppressor;
 use vendorwatch::output::time::UtcTime;
 use vendorwatch::pipeline::ScanStats;
 use vendorwatch::record::counters::Counters;
+use vendorwatch::sigs::text::printable;
 
 /// Which job the summary is of: `scan` lists its files, `live` its kernel counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,7 +169,8 @@ pub fn write_summary(
         "HOST", "VENDOR", "CHANNELS", "HITS", "FIRST SEEN", "LAST SEEN"
     )?;
     for (host, entry) in inventory.hosts() {
-        let vendors: Vec<&str> = entry.vendors.iter().map(String::as_str).collect();
+        // Vendor names come from packs: printed with control characters escaped.
+        let vendors: Vec<_> = entry.vendors.iter().map(|v| printable(v)).collect();
         let channels: Vec<&str> = entry.channels.iter().map(String::as_str).collect();
         writeln!(
             w,
@@ -186,7 +188,8 @@ pub fn write_summary(
         let hosts: Vec<String> = hosts.iter().map(ToString::to_string).collect();
         writeln!(
             w,
-            "  {vendor:<12} {:>4} host(s): {}",
+            "  {:<12} {:>4} host(s): {}",
+            printable(vendor),
             hosts.len(),
             hosts.join(", ")
         )?;

@@ -25,16 +25,23 @@ use vw_wire::proto;
 
 pub mod explain;
 pub mod import;
+mod load;
 mod matcher;
 mod pack;
 mod pattern;
+pub mod text;
 mod tree;
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_ext;
+#[cfg(test)]
+mod tests_load;
 
+pub use load::{
+    DEFAULT_MAX_LIST_MIB, DEFAULT_MAX_PACK_MIB, LoadLimits, MAX_BAD_LINES_SHOWN, MAX_LIST_LINE,
+};
 pub use matcher::{
     FxBuildHasher, FxHasher, IndicatorMatch, IpMatch, MatchOptions, Matcher, NameMatch, PortMatch,
     normalise_name,

@@ -1,7 +1,9 @@
 //! Signature packs: loading `signatures/*.toml` into a [`RuleSet`] and reporting every
 //! mistake as `file:line:col: message`.
 
+use super::load::{self, LoadLimits};
 use super::pattern::{PortProto, parse_cidr, parse_domain, parse_ja4, parse_port};
+use super::text::{excerpt, excerpt_path, printable};
 use super::tree::{self, Key, Kind, Node};
 use std::collections::HashMap;
 use std::fmt;
@@ -173,18 +175,14 @@ pub struct SigError {
 }
 
 impl fmt::Display for SigError {
+    /// One line, control characters escaped: file names and messages may quote pack text.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = self.file.to_string_lossy();
+        let (file, message) = (printable(&file), printable(&self.message));
         if self.line == 0 {
-            write!(f, "{}: {}", self.file.display(), self.message)
+            write!(f, "{file}: {message}")
         } else {
-            write!(
-                f,
-                "{}:{}:{}: {}",
-                self.file.display(),
-                self.line,
-                self.col,
-                self.message
-            )
+            write!(f, "{file}:{}:{}: {message}", self.line, self.col)
         }
     }
 }
@@ -196,6 +194,11 @@ impl RuleSet {
     /// recursively), a file as it is. All errors of all files are returned together, so one
     /// run of `vendorwatch sigs check` shows everything to fix.
     pub fn load(paths: &[PathBuf]) -> Result<RuleSet, Vec<SigError>> {
+        Self::load_with(paths, LoadLimits::default())
+    }
+
+    /// [`Self::load`], with the size limits given (`--max-pack-size`, `--max-list-size`).
+    pub fn load_with(paths: &[PathBuf], limits: LoadLimits) -> Result<RuleSet, Vec<SigError>> {
         let mut errors = Vec::new();
         let mut sources = Vec::new();
         if paths.is_empty() {
@@ -212,22 +215,30 @@ impl RuleSet {
                     }
                     Ok(files) => {
                         for file in files {
-                            read_into(&file, &mut sources, &mut errors);
+                            read_into(&file, limits, &mut sources, &mut errors);
                         }
                     }
                     Err(e) => errors.push(whole_file(path, &format!("cannot list: {e}"))),
                 },
-                Ok(_) => read_into(path, &mut sources, &mut errors),
+                Ok(_) => read_into(path, limits, &mut sources, &mut errors),
                 Err(e) => errors.push(whole_file(path, &format!("cannot open: {e}"))),
             }
         }
-        assemble(sources.iter().map(|(p, t)| (p.clone(), t.as_str())), errors)
+        assemble(
+            sources.iter().map(|(p, t)| (p.clone(), t.as_str())),
+            limits,
+            errors,
+        )
     }
 
     /// Parse one pack from text, reporting errors against `file`: for tests and for packs
     /// that do not live on disk.
     pub fn from_str(text: &str, file: &Path) -> Result<RuleSet, Vec<SigError>> {
-        assemble(std::iter::once((file.to_path_buf(), text)), Vec::new())
+        assemble(
+            std::iter::once((file.to_path_buf(), text)),
+            LoadLimits::default(),
+            Vec::new(),
+        )
     }
 
     /// The packs compiled into the binary ([`super::BUNDLED`]), so a lone installed binary
@@ -237,6 +248,7 @@ impl RuleSet {
             super::BUNDLED
                 .iter()
                 .map(|(name, text)| (PathBuf::from(format!("<bundled>/{name}")), *text)),
+            LoadLimits::default(),
             Vec::new(),
         )
     }
@@ -312,82 +324,150 @@ fn list_toml(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn read_into(path: &Path, sources: &mut Vec<(PathBuf, String)>, errors: &mut Vec<SigError>) {
-    match std::fs::read_to_string(path) {
+fn read_into(
+    path: &Path,
+    limits: LoadLimits,
+    sources: &mut Vec<(PathBuf, String)>,
+    errors: &mut Vec<SigError>,
+) {
+    match load::read_pack(path, limits.max_pack_mib) {
         Ok(text) => sources.push((path.to_path_buf(), text)),
-        Err(e) => errors.push(whole_file(path, &format!("cannot read: {e}"))),
+        Err(message) => errors.push(whole_file(path, &message)),
     }
 }
 
-/// Where something was defined, for "first defined at" notes.
-#[derive(Clone)]
+/// Where something was defined, for "first defined at" notes: an index into
+/// [`Assembly::files`], line and column (12 bytes: one is kept per sid).
+#[derive(Clone, Copy)]
 struct Place {
-    file: PathBuf,
-    line: usize,
-    col: usize,
+    file: u32,
+    line: u32,
+    col: u32,
 }
 
-impl fmt::Display for Place {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file.display(), self.line, self.col)
+/// The rule set being assembled from the packs, and what the checks across files need (sids
+/// and pack ids seen, overlapping indicators). Each part of a pack hands its checked rules
+/// here at once ([`Assembly::add`]), so a big pack is never held twice.
+#[derive(Default)]
+struct Assembly {
+    set: RuleSet,
+    sids: HashMap<u32, Place>,
+    pack_ids: HashMap<String, Place>,
+    overlaps: Overlaps,
+    /// Pack files and list files, in load order: [`Place::file`] and the overlap check's
+    /// file indices point in here.
+    files: Vec<PathBuf>,
+    /// The pack being read: its file index and the index it will have in `set.packs`.
+    file: usize,
+    pack: usize,
+}
+
+/// How far an [`Assembly`] was, to undo a pack that failed.
+#[derive(Clone, Copy)]
+struct Mark {
+    rules: usize,
+    keys: usize,
+    files: usize,
+}
+
+impl Assembly {
+    fn place(&self, src: &Source, span: Option<Range<usize>>) -> Place {
+        let (line, col) = src.line_col(span);
+        Place {
+            file: self.file as u32,
+            line: line as u32,
+            col: col as u32,
+        }
+    }
+
+    /// `file:line:col` of a place.
+    fn show(&self, p: Place) -> String {
+        let file = self.files.get(p.file as usize).cloned().unwrap_or_default();
+        format!("{}:{}:{}", file.display(), p.line, p.col)
+    }
+
+    /// Add one checked rule of the current pack, unless its sid was taken.
+    fn add(&mut self, src: &Source, parsed: ParsedRule, errors: &mut Vec<SigError>) {
+        let (mut rule, sid_span, indicators, list_file) = parsed;
+        if let Some(&first) = self.sids.get(&rule.sid) {
+            errors.push(src.error(
+                sid_span,
+                format!(
+                    "duplicate sid {} (first defined at {}); sids must be unique across all \
+                     packs",
+                    rule.sid,
+                    self.show(first)
+                ),
+            ));
+            return;
+        }
+        self.sids.insert(rule.sid, self.place(src, sid_span));
+        let list_index = list_file.map(|list| {
+            self.files.push(list);
+            self.files.len() - 1
+        });
+        self.overlaps
+            .add(&rule, indicators, (self.file, list_index));
+        rule.pack = self.pack;
+        self.set.rules.push(rule);
+    }
+
+    fn mark(&self) -> Mark {
+        Mark {
+            rules: self.set.rules.len(),
+            keys: self.overlaps.keys.len(),
+            files: self.files.len(),
+        }
+    }
+
+    /// Take back the rules added since `mark` (a pack that failed, or parts about to be
+    /// parsed again as one document).
+    fn rollback(&mut self, mark: Mark) {
+        for rule in self.set.rules.get(mark.rules..).unwrap_or_default() {
+            self.sids.remove(&rule.sid);
+        }
+        self.set.rules.truncate(mark.rules);
+        self.overlaps.indicators.truncate(mark.rules);
+        self.overlaps.keys.truncate(mark.keys);
+        self.files.truncate(mark.files);
     }
 }
 
 /// Parse every source, then check what spans files (duplicate sids and pack ids).
 fn assemble<'a>(
     sources: impl Iterator<Item = (PathBuf, &'a str)>,
+    limits: LoadLimits,
     mut errors: Vec<SigError>,
 ) -> Result<RuleSet, Vec<SigError>> {
-    let mut set = RuleSet::default();
-    let mut sids: HashMap<u32, Place> = HashMap::new();
-    let mut pack_ids: HashMap<String, Place> = HashMap::new();
-    let mut overlaps = Overlaps::default();
-    let mut files: Vec<PathBuf> = Vec::new();
+    let mut asm = Assembly::default();
     for (file, text) in sources {
-        let src = Source::new(&file, text);
-        let file_index = files.len();
-        files.push(file.clone());
-        let Some(parsed) = src.parse_pack(&mut errors) else {
+        let src = Source::new(&file, text, limits);
+        asm.file = asm.files.len();
+        asm.pack = asm.set.packs.len();
+        asm.files.push(file.clone());
+        let mark = asm.mark();
+        let Some((pack, id_span)) = src.parse_pack(&mut asm, &mut errors) else {
+            asm.rollback(mark);
             continue;
         };
-        if let Some(first) = pack_ids.get(&parsed.pack.id) {
+        if let Some(&first) = asm.pack_ids.get(&pack.id) {
             errors.push(src.error(
-                parsed.id_span.clone(),
+                id_span,
                 format!(
-                    "duplicate pack id \"{}\" (first defined at {first})",
-                    parsed.pack.id
+                    "duplicate pack id \"{}\" (first defined at {})",
+                    excerpt(&pack.id),
+                    asm.show(first)
                 ),
             ));
         } else {
-            pack_ids.insert(parsed.pack.id.clone(), src.place(parsed.id_span.clone()));
+            let place = asm.place(&src, id_span);
+            asm.pack_ids.insert(pack.id.clone(), place);
         }
-        let pack_index = set.packs.len();
-        set.packs.push(parsed.pack);
-        for (mut rule, sid_span, indicators, list_file) in parsed.rules {
-            if let Some(first) = sids.get(&rule.sid) {
-                errors.push(src.error(
-                    sid_span,
-                    format!(
-                        "duplicate sid {} (first defined at {first}); sids must be unique \
-                         across all packs",
-                        rule.sid
-                    ),
-                ));
-                continue;
-            }
-            sids.insert(rule.sid, src.place(sid_span));
-            let list_index = list_file.map(|list| {
-                files.push(list);
-                files.len() - 1
-            });
-            overlaps.add(&rule, indicators, (file_index, list_index));
-            rule.pack = pack_index;
-            set.rules.push(rule);
-        }
+        asm.set.packs.push(pack);
     }
-    overlaps.check(&set.rules, &files, &mut errors);
+    asm.overlaps.check(&asm.set.rules, &asm.files, &mut errors);
     if errors.is_empty() {
-        Ok(set)
+        Ok(asm.set)
     } else {
         Err(errors)
     }
@@ -509,10 +589,32 @@ impl Overlaps {
     }
 }
 
-struct ParsedPack {
-    pack: PackInfo,
-    id_span: Option<Range<usize>>,
-    rules: Vec<ParsedRule>,
+/// Which part of a pack a document is (see [`Source::parse_pack`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// The whole file.
+    Whole,
+    /// What comes before the first `[[rule]]` line.
+    Head,
+    /// From a `[[rule]]` line on.
+    Rules,
+}
+
+enum PartError {
+    /// The part is not valid TOML: the one error reported for the file, as for a whole one.
+    Syntax(SigError),
+    /// The parts do not add up the way the whole document would: parse it whole.
+    Whole,
+}
+
+/// What the top-level tables of a pack's parts add up to (its rules go to the
+/// [`Assembly`] as they are checked).
+#[derive(Default)]
+struct Collected {
+    /// Set once `[pack]` was seen (to `None` when it was not valid).
+    pack: Option<Option<(PackInfo, Option<Range<usize>>)>>,
+    /// Top-level keys seen (but `rule` in parts that start with `[[rule]]`).
+    keys: std::collections::HashSet<String>,
 }
 
 /// A validated rule, where its sid was written, and its indicators with their positions.
@@ -564,10 +666,11 @@ struct Source<'a> {
     file: &'a Path,
     text: &'a str,
     line_starts: Vec<usize>,
+    limits: LoadLimits,
 }
 
 impl<'a> Source<'a> {
-    fn new(file: &'a Path, text: &'a str) -> Self {
+    fn new(file: &'a Path, text: &'a str, limits: LoadLimits) -> Self {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
@@ -575,6 +678,7 @@ impl<'a> Source<'a> {
             file,
             text,
             line_starts,
+            limits,
         }
     }
 
@@ -589,15 +693,6 @@ impl<'a> Source<'a> {
         (line, col + 1)
     }
 
-    fn place(&self, span: Option<Range<usize>>) -> Place {
-        let (line, col) = self.line_col(span);
-        Place {
-            file: self.file.to_path_buf(),
-            line,
-            col,
-        }
-    }
-
     fn error(&self, span: Option<Range<usize>>, message: String) -> SigError {
         let (line, col) = self.line_col(span);
         SigError {
@@ -608,26 +703,105 @@ impl<'a> Source<'a> {
         }
     }
 
-    fn parse_pack(&self, errors: &mut Vec<SigError>) -> Option<ParsedPack> {
-        let root = match tree::parse(self.text) {
-            Ok(root) => root,
-            Err((message, span)) => {
-                let message = message.trim_end().replace('\n', "; ");
-                errors.push(self.error(span, format!("TOML syntax: {message}")));
-                return None;
+    /// Parse and check the pack. A pack with `[[rule]]` tables is parsed a part at a time
+    /// (cut before a `[[rule]]` line, see [`tree::rule_headers`], every 64 KiB): each part's
+    /// rules are checked and its tree dropped before the next part is parsed, so memory
+    /// follows the rules kept, not the TOML parser's tree of the whole file. When the parts do
+    /// not add up the way the whole document would (a top-level key written in two parts, or
+    /// `rule` written before the first `[[rule]]` line), the whole document is parsed instead,
+    /// so TOML's own verdict stands.
+    fn parse_pack(
+        &self,
+        asm: &mut Assembly,
+        errors: &mut Vec<SigError>,
+    ) -> Option<(PackInfo, Option<Range<usize>>)> {
+        /// Bytes of rules parsed as one document: large enough that the parser's fixed cost
+        /// per document does not show, small enough that its tree stays a few MB.
+        const PART_BYTES: usize = 64 << 10;
+        let before = errors.len();
+        let mark = asm.mark();
+        let headers = tree::rule_headers(self.text);
+        if let Some(&first) = headers.first() {
+            let mut starts = vec![0, first];
+            for &h in &headers[1..] {
+                if starts.last().is_some_and(|&last| h - last >= PART_BYTES) {
+                    starts.push(h);
+                }
             }
+            starts.push(self.text.len());
+            let mut collected = Collected::default();
+            let mut result = Ok(());
+            for (i, range) in starts.windows(2).enumerate() {
+                let part = if i == 0 { Part::Head } else { Part::Rules };
+                result = self.take_part(range[0]..range[1], part, &mut collected, asm, errors);
+                if result.is_err() {
+                    break;
+                }
+            }
+            match result {
+                Ok(()) => return self.finish(collected, errors),
+                Err(PartError::Syntax(e)) => {
+                    errors.truncate(before);
+                    errors.push(e);
+                    return None;
+                }
+                Err(PartError::Whole) => {
+                    errors.truncate(before);
+                    asm.rollback(mark);
+                }
+            }
+        }
+        let mut collected = Collected::default();
+        match self.take_part(0..self.text.len(), Part::Whole, &mut collected, asm, errors) {
+            Ok(()) => self.finish(collected, errors),
+            Err(PartError::Syntax(e)) => {
+                errors.truncate(before);
+                errors.push(e);
+                None
+            }
+            // Only parts ask for the whole document.
+            Err(PartError::Whole) => None,
+        }
+    }
+
+    /// Parse the part `range` of the pack, check its top-level tables into `c` and hand its
+    /// rules to `asm`.
+    fn take_part(
+        &self,
+        range: Range<usize>,
+        part: Part,
+        c: &mut Collected,
+        asm: &mut Assembly,
+        errors: &mut Vec<SigError>,
+    ) -> Result<(), PartError> {
+        let root = tree::parse_part(self.text, range).map_err(|(message, span)| {
+            let message = message.trim_end().replace('\n', "; ");
+            PartError::Syntax(self.error(span, format!("TOML syntax: {message}")))
+        })?;
+        let Kind::Table(entries) = root.kind else {
+            errors.push(self.error(root.span, "expected a TOML table".into()));
+            return Ok(());
         };
-        let Kind::Table(entries) = &root.kind else {
-            errors.push(self.error(root.span.clone(), "expected a TOML table".into()));
-            return None;
-        };
-        let mut pack_node = None;
-        let mut rule_nodes: &[Node] = &[];
-        for (key, value) in entries {
+        for (key, value) in &entries {
+            let rules_of_part = key.name == "rule" && part == Part::Rules;
+            if part != Part::Whole && !rules_of_part {
+                if part == Part::Head && key.name == "rule" {
+                    return Err(PartError::Whole);
+                }
+                if !c.keys.insert(key.name.clone()) {
+                    return Err(PartError::Whole);
+                }
+            }
             match key.name.as_str() {
-                "pack" => pack_node = Some(value),
+                "pack" => c.pack = Some(self.pack_info(value, errors)),
                 "rule" => match &value.kind {
-                    Kind::Array(items) => rule_nodes = items,
+                    Kind::Array(items) => {
+                        for node in items {
+                            if let Some(rule) = self.rule(node, errors) {
+                                asm.add(self, rule, errors);
+                            }
+                        }
+                    }
                     _ => errors.push(self.error(
                         at(key, value),
                         "`rule` must be an array of tables: write each rule under [[rule]]".into(),
@@ -635,12 +809,24 @@ impl<'a> Source<'a> {
                 },
                 other => errors.push(self.error(
                     key.span.clone(),
-                    format!("unknown top-level key `{other}`; expected [pack] and [[rule]]"),
+                    format!(
+                        "unknown top-level key `{}`; expected [pack] and [[rule]]",
+                        excerpt(other)
+                    ),
                 )),
             }
         }
-        let pack = match pack_node {
-            Some(node) => self.pack_info(node, errors),
+        Ok(())
+    }
+
+    /// The `[pack]` table the parts collected.
+    fn finish(
+        &self,
+        c: Collected,
+        errors: &mut Vec<SigError>,
+    ) -> Option<(PackInfo, Option<Range<usize>>)> {
+        match c.pack {
+            Some(pack) => pack,
             None => {
                 errors.push(self.error(
                     Some(0..0),
@@ -648,21 +834,7 @@ impl<'a> Source<'a> {
                 ));
                 None
             }
-        };
-        let mut rules = Vec::new();
-        for node in rule_nodes {
-            if let Some(rule) = self.rule(node, errors) {
-                rules.push(rule);
-            }
         }
-        // Rules that validated are kept even when others did not, so duplicate sids are
-        // still reported across files; any error fails the whole load anyway.
-        let (pack, id_span) = pack?;
-        Some(ParsedPack {
-            pack,
-            id_span,
-            rules,
-        })
     }
 
     /// Split a table's entries into known keys (in `known` order) and report unknown ones.
@@ -688,7 +860,7 @@ impl<'a> Source<'a> {
                     key.span.clone().or_else(|| node.span.clone()),
                     format!(
                         "unknown key `{}` in {what}; expected one of: {}",
-                        key.name,
+                        excerpt(&key.name),
                         known.join(", ")
                     ),
                 )),
@@ -757,8 +929,9 @@ impl<'a> Source<'a> {
             errors.push(self.error(
                 at(key, node),
                 format!(
-                    "`{}` is \"{s}\", expected one of: {}",
+                    "`{}` is \"{}\", expected one of: {}",
                     key.name,
+                    excerpt(&s),
                     allowed.join(", ")
                 ),
             ));
@@ -819,9 +992,9 @@ impl<'a> Source<'a> {
     }
 
     /// Read a rule's `domains_file`: a plain list next to the pack (path relative to the
-    /// pack file), one pattern per line, `#` comments. The fast path for big imported feeds:
-    /// no TOML parsing per entry. Returns the path and (canonical pattern, line, col) items;
-    /// bad lines are reported against the list file.
+    /// pack file), read by [`load::read_list`]. The fast path for big imported feeds: no TOML
+    /// parsing per entry. Returns the path and (canonical pattern, line, col) items; bad lines
+    /// are reported against the list file, a file that cannot be read at the key.
     #[allow(clippy::type_complexity)]
     fn domains_file(
         &self,
@@ -833,41 +1006,22 @@ impl<'a> Source<'a> {
             Some(dir) if Path::new(name).is_relative() => dir.join(name),
             _ => PathBuf::from(name),
         };
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) => {
+        let before = errors.len();
+        let max_mib = self.limits.max_list_mib;
+        match load::read_list(&path, max_mib, errors) {
+            Ok(items) => (errors.len() == before).then_some((path, items)),
+            Err(why) => {
                 errors.push(self.error(
                     span,
-                    format!("cannot read domains_file {}: {e}", path.display()),
+                    format!(
+                        "cannot read domains_file {}: {}",
+                        excerpt_path(&path),
+                        why.describe(max_mib, "--max-list-size")
+                    ),
                 ));
-                return None;
-            }
-        };
-        let mut items = Vec::with_capacity(text.len() / 20);
-        let before = errors.len();
-        for (i, line) in text.lines().enumerate() {
-            let body = line.split('#').next().unwrap_or_default();
-            let trimmed = body.trim();
-            if trimmed.is_empty() {
-                continue;
-            }
-            let offset = trimmed.as_ptr() as usize - line.as_ptr() as usize;
-            let col = line.get(..offset).map_or(1, |p| p.chars().count() + 1);
-            let canonical = match super::pattern::split_canonical(trimmed) {
-                Some(_) => Ok(trimmed.to_string()),
-                None => parse_domain(trimmed).map(|p| p.canonical),
-            };
-            match canonical {
-                Ok(c) => items.push((c, (i + 1) as u32, col as u32)),
-                Err(e) => errors.push(SigError {
-                    file: path.clone(),
-                    line: i + 1,
-                    col,
-                    message: format!("invalid domain pattern \"{trimmed}\": {e}"),
-                }),
+                None
             }
         }
-        (errors.len() == before).then_some((path, items))
     }
 
     fn boolean(&self, key: &Key, node: &Node, errors: &mut Vec<SigError>) -> Option<bool> {
@@ -976,7 +1130,7 @@ impl<'a> Source<'a> {
             Some((k, v)) => self.strings_spanned(k, v, errors, |raw| {
                 parse_domain(raw)
                     .map(|p| p.canonical)
-                    .map_err(|e| format!("invalid domain pattern \"{raw}\": {e}"))
+                    .map_err(|e| format!("invalid domain pattern \"{}\": {e}", excerpt(raw)))
             }),
             None => Some(Vec::new()),
         };
@@ -990,7 +1144,7 @@ impl<'a> Source<'a> {
             Some((k, v)) => self.strings_spanned(k, v, errors, |raw| {
                 parse_cidr(raw)
                     .map(|(a, l)| format!("{a}/{l}"))
-                    .map_err(|e| format!("invalid CIDR \"{raw}\": {e}"))
+                    .map_err(|e| format!("invalid CIDR \"{}\": {e}", excerpt(raw)))
             }),
             None => Some(Vec::new()),
         };
@@ -998,13 +1152,14 @@ impl<'a> Source<'a> {
             Some((k, v)) => self.strings_spanned(k, v, errors, |raw| {
                 parse_port(raw)
                     .map(|(p, n)| format!("{}/{n}", p.label()))
-                    .map_err(|e| format!("invalid port \"{raw}\": {e}"))
+                    .map_err(|e| format!("invalid port \"{}\": {e}", excerpt(raw)))
             }),
             None => Some(Vec::new()),
         };
         let ja4 = match get("ja4") {
             Some((k, v)) => self.strings(k, v, errors, |raw| {
-                parse_ja4(raw).map_err(|e| format!("invalid JA4 fingerprint \"{raw}\": {e}"))
+                parse_ja4(raw)
+                    .map_err(|e| format!("invalid JA4 fingerprint \"{}\": {e}", excerpt(raw)))
             }),
             None => Some(Vec::new()),
         };
@@ -1047,8 +1202,12 @@ impl<'a> Source<'a> {
                 None
             }
         });
+        // A `domains_file` that could not be read was reported; the rule may well have
+        // patterns, so "can never match" would mislead.
+        let list_failed = get("domains_file").is_some() && list_file.is_none();
         if let (Some(d), Some(i), Some(p), Some(j), Some(pl), Some(ua)) =
             (&domains, &ips, &ports, &ja4, &payloads, &user_agents)
+            && !list_failed
             && list_file.as_ref().is_none_or(|(_, l)| l.is_empty())
             && d.is_empty()
             && i.is_empty()
@@ -1141,13 +1300,15 @@ fn check_user_agent(raw: &str) -> Result<String, String> {
     }
     if raw.len() > MAX_USER_AGENT {
         return Err(format!(
-            "user agent \"{raw}\" is {} bytes, at most {MAX_USER_AGENT} are allowed",
+            "user agent \"{}\" is {} bytes, at most {MAX_USER_AGENT} are allowed",
+            excerpt(raw),
             raw.len()
         ));
     }
     if let Some(c) = raw.chars().find(|c| !(' '..='~').contains(c)) {
         return Err(format!(
-            "user agent \"{raw}\" holds {c:?}: only printable ASCII appears in a User-Agent header"
+            "user agent \"{}\" holds {c:?}: only printable ASCII appears in a User-Agent header",
+            excerpt(raw)
         ));
     }
     Ok(raw.to_string())
@@ -1165,7 +1326,12 @@ fn decode_hex(raw: &str) -> Result<Vec<u8>, String> {
             std::str::from_utf8(pair)
                 .ok()
                 .and_then(|p| u8::from_str_radix(p, 16).ok())
-                .ok_or_else(|| format!("\"{}\" is not a hex byte", String::from_utf8_lossy(pair)))
+                .ok_or_else(|| {
+                    format!(
+                        "\"{}\" is not a hex byte",
+                        excerpt(&String::from_utf8_lossy(pair))
+                    )
+                })
         })
         .collect()
 }
@@ -1223,9 +1389,10 @@ impl Source<'_> {
                     Kind::Str(s) => match decode_hex(s) {
                         Ok(b) => Some((b, at(k, v))),
                         Err(e) => {
-                            errors.push(
-                                self.error(at(k, v), format!("invalid `prefix_hex` \"{s}\": {e}")),
-                            );
+                            errors.push(self.error(
+                                at(k, v),
+                                format!("invalid `prefix_hex` \"{}\": {e}", excerpt(s)),
+                            ));
                             None
                         }
                     },

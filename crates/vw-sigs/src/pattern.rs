@@ -5,6 +5,7 @@
 //! must be checked one by one, and the mode (`a.b` exact, `*.a.b` strictly below, `.a.b` the
 //! name and below).
 
+use super::text::excerpt;
 use std::net::IpAddr;
 
 /// Longest name in presentation form without the trailing dot (RFC 1035: 255 octets on the
@@ -121,7 +122,8 @@ pub(crate) fn parse_domain(raw: &str) -> Result<Pattern, String> {
         }
         if label.len() > MAX_LABEL {
             return Err(format!(
-                "label \"{label}\" is {} characters long, the maximum is {MAX_LABEL}",
+                "label \"{}\" is {} characters long, the maximum is {MAX_LABEL}",
+                excerpt(label),
                 label.len()
             ));
         }
@@ -200,7 +202,7 @@ pub(crate) fn parse_cidr(raw: &str) -> Result<(IpAddr, u8), String> {
     };
     let addr: IpAddr = addr
         .parse()
-        .map_err(|_| format!("\"{addr}\" is not an IPv4 or IPv6 address"))?;
+        .map_err(|_| format!("\"{}\" is not an IPv4 or IPv6 address", excerpt(addr)))?;
     let max = if addr.is_ipv4() { 32 } else { 128 };
     let len = match len {
         None => max,
@@ -208,7 +210,8 @@ pub(crate) fn parse_cidr(raw: &str) -> Result<(IpAddr, u8), String> {
             Ok(n) if n <= max => n,
             _ => {
                 return Err(format!(
-                    "prefix length \"{l}\" is not a number from 0 to {max}"
+                    "prefix length \"{}\" is not a number from 0 to {max}",
+                    excerpt(l)
                 ));
             }
         },
@@ -277,13 +280,17 @@ pub(crate) fn parse_port(raw: &str) -> Result<(PortProto, u16), String> {
         "udp" => PortProto::Udp,
         other => {
             return Err(format!(
-                "unknown protocol \"{other}\": expected tcp or udp (\"tcp/13000\")"
+                "unknown protocol \"{}\": expected tcp or udp (\"tcp/13000\")",
+                excerpt(other)
             ));
         }
     };
     match port.parse::<u16>() {
         Ok(n) if n > 0 => Ok((proto, n)),
-        _ => Err(format!("port \"{port}\" is not a number from 1 to 65535")),
+        _ => Err(format!(
+            "port \"{}\" is not a number from 1 to 65535",
+            excerpt(port)
+        )),
     }
 }
 
@@ -305,14 +312,15 @@ pub(crate) fn parse_ja4(raw: &str) -> Result<String, String> {
     let ab = a.as_bytes();
     if ab.len() != 10 {
         return Err(format!(
-            "part a \"{a}\" must be 10 characters (protocol, version, d/i, cipher count, \
-             extension count, ALPN)"
+            "part a \"{}\" must be 10 characters (protocol, version, d/i, cipher count, \
+             extension count, ALPN)",
+            excerpt(a)
         ));
     }
     if !matches!(ab[0], b't' | b'q' | b'd') {
         return Err(format!(
-            "part a starts with '{}', expected t (TLS over TCP), q (QUIC) or d (DTLS)",
-            ab[0] as char
+            "part a starts with {:?}, expected t (TLS over TCP), q (QUIC) or d (DTLS)",
+            char::from(ab[0])
         ));
     }
     if !ab[1..3].iter().all(u8::is_ascii_alphanumeric) {
@@ -320,8 +328,8 @@ pub(crate) fn parse_ja4(raw: &str) -> Result<String, String> {
     }
     if !matches!(ab[3], b'd' | b'i') {
         return Err(format!(
-            "part a: character 4 is '{}', expected d (SNI is a domain) or i (no SNI)",
-            ab[3] as char
+            "part a: character 4 is {:?}, expected d (SNI is a domain) or i (no SNI)",
+            char::from(ab[3])
         ));
     }
     if !ab[4..8].iter().all(u8::is_ascii_digit) {
@@ -335,7 +343,8 @@ pub(crate) fn parse_ja4(raw: &str) -> Result<String, String> {
     for (name, part) in [("b", b), ("c", c)] {
         if part.len() != 12 || !part.bytes().all(|x| x.is_ascii_hexdigit()) {
             return Err(format!(
-                "part {name} \"{part}\" must be 12 hex digits (truncated SHA-256)"
+                "part {name} \"{}\" must be 12 hex digits (truncated SHA-256)",
+                excerpt(part)
             ));
         }
     }

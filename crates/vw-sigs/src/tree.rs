@@ -70,6 +70,136 @@ pub(crate) fn parse(text: &str) -> Result<Node, (String, Option<Range<usize>>)> 
     toml::from_str::<Node>(text).map_err(|e| (e.message().to_string(), e.span()))
 }
 
+/// Parse the part `range` of `text` (which starts and ends at line starts) as a document of
+/// its own, with every span (and the error's) counted from the start of `text`.
+pub(crate) fn parse_part(
+    text: &str,
+    range: Range<usize>,
+) -> Result<Node, (String, Option<Range<usize>>)> {
+    let base = range.start;
+    let shift = |s: Range<usize>| s.start + base..s.end + base;
+    match text.get(range) {
+        Some(part) => match parse(part) {
+            Ok(mut node) => {
+                node.shift(base);
+                Ok(node)
+            }
+            Err((message, span)) => Err((message, span.map(shift))),
+        },
+        None => Err(("not at a character boundary".into(), Some(base..base))),
+    }
+}
+
+impl Node {
+    /// Move every span of the tree `by` bytes on.
+    fn shift(&mut self, by: usize) {
+        let add = |s: &mut Option<Range<usize>>| {
+            if let Some(r) = s {
+                *r = r.start + by..r.end + by;
+            }
+        };
+        add(&mut self.span);
+        match &mut self.kind {
+            Kind::Array(items) => items.iter_mut().for_each(|n| n.shift(by)),
+            Kind::Table(entries) => {
+                for (key, node) in entries {
+                    add(&mut key.span);
+                    node.shift(by);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Where the pack's lines `[[rule]]` start (byte offsets), outside multi-line strings: the
+/// points where a pack can be cut into documents parsed one after the other.
+///
+/// Why: the `toml` parser holds a whole document as a tree of about 30 times its size (a
+/// 112 MB pack of a million rules took 3.6 GB), so `pack.rs` parses a big pack a few rules at
+/// a time and keeps only the validated rules. In a valid document such a line can only be a
+/// table header: `[[rule]]` is not a value, so it cannot stand inside a multi-line array, and
+/// the one construct that can hide it, a multi-line string, is tracked here. Only the plain
+/// spelling (spaces allowed) is recognised; `[["rule"]]` simply stays inside its part.
+pub(crate) fn rule_headers(text: &str) -> Vec<usize> {
+    let mut headers = Vec::new();
+    let mut state = Str::None;
+    let mut start = 0;
+    for line in text.split_inclusive('\n') {
+        if state == Str::None && is_rule_header(line) {
+            headers.push(start);
+        } else {
+            state = scan_line(line.as_bytes(), state);
+        }
+        start += line.len();
+    }
+    headers
+}
+
+/// Inside which multi-line string a line ends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Str {
+    None,
+    /// `"""`, with backslash escapes.
+    Basic,
+    /// `'''`, without escapes.
+    Literal,
+}
+
+/// `[[rule]]` (spaces allowed inside the brackets), then only spaces, a comment or the end.
+fn is_rule_header(line: &str) -> bool {
+    let rest = line.trim_start_matches([' ', '\t']);
+    let Some(rest) = rest.strip_prefix("[[") else {
+        return false;
+    };
+    let Some(rest) = rest.trim_start_matches([' ', '\t']).strip_prefix("rule") else {
+        return false;
+    };
+    let Some(rest) = rest.trim_start_matches([' ', '\t']).strip_prefix("]]") else {
+        return false;
+    };
+    let rest = rest.trim_start_matches([' ', '\t', '\r', '\n']);
+    rest.is_empty() || rest.starts_with('#')
+}
+
+/// The string state after one line that began in `state`: strings are skipped (a one-line
+/// string ends with its line at the latest), a comment ends the line.
+fn scan_line(line: &[u8], mut state: Str) -> Str {
+    let run = |i: usize, q: u8| line[i..].iter().take_while(|&&b| b == q).count();
+    let mut i = 0;
+    while i < line.len() {
+        let b = line[i];
+        match state {
+            Str::None if b == b'#' => return state,
+            Str::None if b == b'"' || b == b'\'' => {
+                if run(i, b) >= 3 {
+                    i += 3;
+                    state = if b == b'"' { Str::Basic } else { Str::Literal };
+                } else {
+                    // A one-line string, to its closing quote; only "..." has escapes.
+                    i += 1;
+                    while i < line.len() && line[i] != b {
+                        i += if b == b'"' && line[i] == b'\\' { 2 } else { 1 };
+                    }
+                    i += 1;
+                }
+            }
+            Str::Basic if b == b'\\' => i += 2,
+            // A run of 3 to 5 quotes closes the string (up to 2 belong to it).
+            Str::Basic if b == b'"' && run(i, b) >= 3 => {
+                i += run(i, b);
+                state = Str::None;
+            }
+            Str::Literal if b == b'\'' && run(i, b) >= 3 => {
+                i += run(i, b);
+                state = Str::None;
+            }
+            _ => i += 1,
+        }
+    }
+    state
+}
+
 impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Node, D::Error> {
         d.deserialize_struct(SPANNED_NAME, SPANNED_FIELDS, NodeVisitor)
