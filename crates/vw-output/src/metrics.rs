@@ -244,13 +244,15 @@ pub fn render(s: &Snapshot, sinks: &[(String, Arc<SinkStats>)]) -> String {
     counter(
         &mut o,
         "caps_hit_total",
-        "Times a bound was hit, by table: hits_per_packet (matches over the per-packet limit), suppression (keys evicted from the full suppression table), flow_table (flows evicted at the flow cap), reassembly (segments refused at the reassembly memory cap), first_flight (first-flight size limits hit), defrag (fragments evicted or dropped at the defrag caps).",
+        "Times a bound was hit, by table: hits_per_packet (matches over the per-packet limit), suppression (keys evicted from the full suppression table), flow_table (flows evicted at the flow cap), reassembly (segments refused at the reassembly memory cap), first_flight (first-flight size limits hit), tls_hello (ClientHellos cut at the first-flight limit), http_head (HTTP request heads cut at the head limit), defrag (fragments evicted or dropped at the defrag caps).",
         &[
             ("{table=\"hits_per_packet\"}".into(), d.hits_dropped),
             ("{table=\"suppression\"}".into(), c.suppress.evictions),
             ("{table=\"flow_table\"}".into(), f.evicted_cap),
             ("{table=\"reassembly\"}".into(), f.reasm_refused),
             ("{table=\"first_flight\"}".into(), f.first_flight_limit_hit),
+            ("{table=\"tls_hello\"}".into(), f.hellos_cut),
+            ("{table=\"http_head\"}".into(), f.http_heads_cut),
             (
                 "{table=\"defrag\"}".into(),
                 c.decode.defrag.evicted + c.decode.defrag.dropped,
