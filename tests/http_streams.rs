@@ -88,6 +88,7 @@ fn scan(file: &str, extra: &[&str]) -> common::Run {
     args.extend_from_slice(extra);
     let run = common::vendorwatch(&args);
     assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    common::validate_eve(&run.records);
     run
 }
 

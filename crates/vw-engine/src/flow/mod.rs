@@ -10,17 +10,19 @@
 //!   request head or DNS message is parsed in place (no copy, no allocation). Only a message
 //!   that is not complete in one segment (or a segment that arrives out of order) is copied
 //!   into a per-direction [`reasm::Reasm`] buffer, bounded by the first-flight limit and the
-//!   table's global reassembly cap.
+//!   table's global reassembly cap. A ClientHello longer than the first-flight limit is parsed
+//!   from the part held once no more will be ([`tls::parse_client_hello_prefix`]: SNI when
+//!   within, no JA4, counted). The first bytes of a request move the direction to `Http`.
 //! - `Dns`: length-prefixed messages, framed continuously.
 //! - `Http`: the client stream for the life of the connection: a request head wherever it
 //!   starts (held only while incomplete, at most `http_head_limit` bytes: a longer head is
 //!   read up to there, its Host found when within, and the rest of its lines skipped, counted),
 //!   then its body skipped by `Content-Length` or chunk by chunk (the base moves past body
-//!   bytes, so they are never held), then the next head. After `CONNECT` the bytes go back to
-//!   `Start` (a ClientHello through the tunnel). When the framing is lost (not a request where
-//!   one should start, a bad chunk line, a gap the stream does not fill within the limit, the
-//!   reassembly cap) the direction resynchronises on the next segment that starts a request
-//!   (counted).
+//!   bytes, so they are never held), then the next head. After `CONNECT`, or where a
+//!   ClientHello stands in place of a request, the bytes go back to `Start` (the hello through
+//!   the tunnel). When the framing is lost (not a request where one should start, a bad chunk
+//!   line, a gap the stream does not fill within the limit, the reassembly cap) the direction
+//!   resynchronises on the next segment that starts a request or a ClientHello (counted).
 //! - `Decided`: nothing more to do; a packet costs the lookup.
 //!
 //! Overlap policy: first wins (see [`reasm`]). Missing SYN: the first payload of a direction
@@ -705,7 +707,8 @@ impl Ctx<'_> {
             DirState::Decided => return 0,
             DirState::Http if dir.http.phase == HttpPhase::Resync => {
                 // Not before where the framing was lost (a retransmission is not new).
-                if !starts_request(payload) || (seq.wrapping_sub(dir.base) as i32) < 0 {
+                let starts = starts_request(payload) || tls::looks_like_client_hello(payload);
+                if !starts || (seq.wrapping_sub(dir.base) as i32) < 0 {
                     return 0;
                 }
                 self.reanchor(dir, seq);
@@ -935,7 +938,8 @@ impl Ctx<'_> {
         self.free(dir);
     }
 
-    /// Start the HTTP stream again at `seq`, where a segment starts with a request.
+    /// Start the HTTP stream again at `seq`, where a segment starts with a request (or a
+    /// ClientHello).
     fn reanchor(&mut self, dir: &mut Dir, seq: u32) {
         self.free(dir);
         dir.base = seq;
@@ -1000,6 +1004,11 @@ impl Ctx<'_> {
             return step;
         }
         if !http::looks_like_request(data) {
+            // A ClientHello where a request would start (TLS after a request the proxy
+            // answered, as after CONNECT): the first-flight logic takes it.
+            if tls::looks_like_client_hello(data) {
+                return Step::Consumed(0, DirState::Start);
+            }
             return Step::Lost;
         }
         if let Some(end) = http::head_end(data, h.scanned as usize) {

@@ -493,6 +493,32 @@ fn http_bodies_every_split_point_both_orders() {
 }
 
 #[test]
+fn http_then_a_client_hello_over_two_segments() {
+    // A request, then TLS on the same connection (the proxy answered it): the hello is
+    // reassembled as a first flight, also after the framing was lost.
+    let get = vw_craft::http::request("GET", "/", &[("Host", "plain.example")]);
+    let hello = client_hello("after.kaspersky.com", 1);
+    for junk in [&b""[..], b"\x00\x01junk"] {
+        let stream = [&get[..], junk, &hello].concat();
+        let start = get.len() + junk.len();
+        let cuts = if junk.is_empty() {
+            vec![start, start + 100]
+        } else {
+            vec![get.len(), start, start + 100]
+        };
+        let (got, _) = run(
+            FlowConfig::default(),
+            &stream_segments(PROXY, 1, &stream, &cuts),
+        );
+        assert_eq!(
+            got,
+            ["http plain.example", "tls after.kaspersky.com"],
+            "{junk:?}"
+        );
+    }
+}
+
+#[test]
 fn http_body_longer_than_a_skip_step() {
     let head = vw_craft::http::request(
         "POST",
