@@ -152,10 +152,15 @@ pub struct FlowArgs {
     /// are refused (counted).
     #[arg(long, value_name = "KIB", default_value_t = FlowConfig::default().max_reasm_bytes / 1024)]
     reassembly_memory: usize,
-    /// Bytes of a client's first flight buffered to find a ClientHello or HTTP request head
-    /// split over segments.
+    /// Bytes of a client's first flight buffered to find a ClientHello split over segments; a
+    /// longer hello is read up to here (SNI found when within; no JA4; counted).
     #[arg(long, value_name = "BYTES", default_value_t = FlowConfig::default().first_flight_limit)]
     first_flight_limit: usize,
+    /// Bytes of one HTTP request head held per flow while it is incomplete (every request of
+    /// a keep-alive connection is followed); a longer head is read up to here (Host found when
+    /// within) and the rest of it skipped (counted).
+    #[arg(long, value_name = "BYTES", default_value_t = FlowConfig::default().http_head_limit)]
+    http_head_limit: usize,
     /// Seconds (of capture time) without packets after which a flow is dropped.
     #[arg(long, value_name = "SECS", default_value_t = FlowConfig::default().idle_timeout_secs)]
     flow_timeout: i64,
@@ -189,6 +194,7 @@ impl FlowArgs {
             max_flows: self.max_flows.max(1),
             max_reasm_bytes: self.reassembly_memory.saturating_mul(1024),
             first_flight_limit: self.first_flight_limit,
+            http_head_limit: self.http_head_limit.max(1),
             idle_timeout_secs: self.flow_timeout.max(1),
         }
     }

@@ -121,6 +121,11 @@ pub fn write_summary(
         f.reasm_refused,
         f.first_flight_limit_hit
     )?;
+    writeln!(
+        w,
+        "  tcp streams: client hellos cut at the first-flight limit: {} (no JA4), http heads cut at the head limit: {}, http streams resynchronised: {}",
+        f.hellos_cut, f.http_heads_cut, f.http_resyncs
+    )?;
     let q = &counters.quic;
     writeln!(
         w,

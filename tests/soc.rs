@@ -35,7 +35,7 @@ fn community_id_matches_suricata_on_corpus_capture() {
             )
         })
         .collect();
-    validate_against_schema(&run.records);
+    common::validate_eve(&run.records);
     assert!(got.contains(&("dns.google".into(), "1:PGf+a0eBbs1OhuPtJmsF0Sm51v4=".into())));
     assert!(got.contains(&(
         "ipv6.google.com".into(),
@@ -48,7 +48,7 @@ fn community_id_matches_suricata_on_corpus_capture() {
 fn records_carry_community_id() {
     let run = common::vendorwatch(&["scan", "--quiet", "--log", "all", "pcaps/"]);
     assert!(!run.records.is_empty());
-    validate_against_schema(&run.records);
+    common::validate_eve(&run.records);
     for r in &run.records {
         let cid = r["community_id"].as_str().expect("community_id");
         assert!(cid.starts_with("1:") && cid.len() == 30, "{cid}");
@@ -158,7 +158,7 @@ fn ten_thousand_repeats_give_one_alert() {
         .map(|s| s.parse::<u64>().unwrap())
         .sum();
     assert_eq!(carried, 99 * 99);
-    validate_against_schema(&run.records);
+    common::validate_eve(&run.records);
     assert!(
         run.stderr()
             .contains("suppressed repeats: 9900 (9801 carried"),
@@ -173,20 +173,6 @@ fn ten_thousand_repeats_give_one_alert() {
 }
 
 /// Validate records against Suricata's schema, when present.
-fn validate_against_schema(records: &[serde_json::Value]) {
-    let Some(path) = common::schema_path() else {
-        eprintln!("SKIP schema validation: schema file not found");
-        return;
-    };
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
-    for r in records {
-        let errors: Vec<String> = validator.iter_errors(r).map(|e| e.to_string()).collect();
-        assert!(errors.is_empty(), "{r}: {errors:?}");
-    }
-}
-
 /// `--stats` writes one `event_type: stats` record with the scan's counters, valid EVE.
 #[test]
 fn stats_record_at_exit() {
@@ -200,5 +186,5 @@ fn stats_record_at_exit() {
         s["detect"]["alert"].as_u64().unwrap() as usize,
         run.events("alert").count()
     );
-    validate_against_schema(&run.records);
+    common::validate_eve(&run.records);
 }

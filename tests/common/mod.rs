@@ -96,6 +96,22 @@ pub fn vendorwatch(args: &[&str]) -> Run {
     Run { output, records }
 }
 
+/// Check every record against Suricata's EVE schema; skips (printing why) when it is absent.
+pub fn validate_eve(records: &[serde_json::Value]) {
+    let Some(path) = schema_path() else {
+        eprintln!("SKIP schema validation: schema file not found");
+        return;
+    };
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("read schema"))
+            .expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    for r in records {
+        let errors: Vec<String> = validator.iter_errors(r).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{r}: {errors:?}");
+    }
+}
+
 /// Parse EVE lines; panics with the offending line if one is not JSON.
 pub fn parse_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(bytes)

@@ -17,7 +17,7 @@
 //! TCP: window 65535); the structs ([`Ipv4`], [`Ipv6`], [`Tcp`]) set the others with struct
 //! update syntax. IPv4 header checksums are always correct; TCP and UDP checksums are 0 unless
 //! [`set_l4_checksum`] fills them. Protocol messages live in modules: [`tls`] (ClientHello),
-//! [`quic`] (CRYPTO frames), [`dns`] (queries and responses), [`http`] (request heads).
+//! [`quic`] (CRYPTO frames), [`dns`] (queries and responses), [`http`] (request heads); [`pcap`] writes them into a capture file.
 //!
 //! This crate depends on nothing, so it cannot test the project against itself.
 
@@ -25,6 +25,7 @@ pub mod dns;
 pub mod http;
 mod ip;
 mod link;
+pub mod pcap;
 pub mod quic;
 pub mod tls;
 mod transport;

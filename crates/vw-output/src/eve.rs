@@ -354,7 +354,9 @@ fn write_tls_object(j: &mut JsonWriter, rec: &TlsRecord) {
         j.bytes_as_str(sni);
     }
     j.field_str("version", tls::version_name(rec.version));
-    j.field_str("ja4", rec.ja4.as_str());
+    if let Some(ja4) = &rec.ja4 {
+        j.field_str("ja4", ja4.as_str());
+    }
     j.end_object();
 }
 

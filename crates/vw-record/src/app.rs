@@ -105,8 +105,9 @@ pub struct TlsRecord {
     pub sni: Option<Vec<u8>>,
     /// Highest version the client offers.
     pub version: u16,
-    /// JA4 fingerprint (`t...`).
-    pub ja4: Ja4,
+    /// JA4 fingerprint (`t...`); `None` for a hello cut at the first-flight limit (JA4 needs
+    /// every extension).
+    pub ja4: Option<Ja4>,
     /// The hello carries encrypted_client_hello (real or GREASE).
     pub ech: bool,
 }
@@ -117,7 +118,7 @@ impl TlsRecord {
         TlsRecord {
             sni: hello.sni.map(|s| s.to_vec()),
             version: hello.max_version(),
-            ja4: ja4::ja4(hello, Transport::Tcp),
+            ja4: (!hello.cut).then(|| ja4::ja4(hello, Transport::Tcp)),
             ech: hello.has_ech,
         }
     }
@@ -142,7 +143,7 @@ impl QuicRecord {
         TlsRecord {
             sni: self.sni.clone(),
             version: 0x0304,
-            ja4: self.ja4,
+            ja4: Some(self.ja4),
             ech: self.ech,
         }
     }

@@ -33,6 +33,14 @@ pub struct FlowStats {
     pub reasm_peak_bytes: u64,
     /// ClientHellos, request heads and DNS messages completed from more than one segment.
     pub reassembled: u64,
+    /// ClientHellos longer than the first-flight limit, parsed from what it held (no JA4).
+    pub hellos_cut: u64,
+    /// HTTP request heads longer than the head limit, parsed from what it held (the rest of
+    /// the head skipped).
+    pub http_heads_cut: u64,
+    /// HTTP client streams whose framing was lost (no request where one should start, a bad
+    /// chunk line, a gap, the reassembly cap) and taken up again at a segment starting a request.
+    pub http_resyncs: u64,
 }
 
 /// Counters for the summary.
@@ -108,6 +116,9 @@ add_fields!(FlowStats {
     segments_buffered,
     overlap_bytes,
     reassembled,
+    hellos_cut,
+    http_heads_cut,
+    http_resyncs,
 } max { reasm_peak_bytes });
 
 add_fields!(QuicStats {

@@ -454,9 +454,10 @@ impl Detector {
     }
 
     /// Match the hello's JA4 against rules with `ja4 = [...]`. Costs nothing when no rule
-    /// has one; otherwise the fingerprint is computed (stack only) and compared.
+    /// has one; otherwise the fingerprint is computed (stack only) and compared. A hello cut
+    /// at the first-flight limit has no JA4 (its later extensions are missing).
     fn check_ja4(&self, hello: &tls::ClientHello<'_>, transport: ja4::Transport, hits: &mut Hits) {
-        if !self.compiled.has_ja4_rules {
+        if !self.compiled.has_ja4_rules || hello.cut {
             return;
         }
         let fp = ja4::ja4(hello, transport);

@@ -1,6 +1,7 @@
 //! The flow layer: a bounded TCP flow table and reassembly of only what extraction needs —
-//! the client's first flight (a ClientHello or HTTP request head split over segments and TLS
-//! records) and DNS-over-TCP messages (2-byte length prefix, several per connection, both
+//! the client's first flight (a ClientHello split over segments and TLS records), every
+//! HTTP/1.x request head of a client stream (keep-alive, pipelining, heads over several
+//! segments) and DNS-over-TCP messages (2-byte length prefix, several per connection, both
 //! directions).
 //!
 //! Per packet: look the flow up (normalised 5-tuple + VLAN ids + tunnel context), then per
@@ -9,10 +10,19 @@
 //!   request head or DNS message is parsed in place (no copy, no allocation). Only a message
 //!   that is not complete in one segment (or a segment that arrives out of order) is copied
 //!   into a per-direction [`reasm::Reasm`] buffer, bounded by the first-flight limit and the
-//!   table's global reassembly cap.
+//!   table's global reassembly cap. A ClientHello longer than the first-flight limit is parsed
+//!   from the part held once no more will be ([`tls::parse_client_hello_prefix`]: SNI when
+//!   within, no JA4, counted). The first bytes of a request move the direction to `Http`.
 //! - `Dns`: length-prefixed messages, framed continuously.
-//! - `HttpFollow`: after a request head, later segments that start with a request (pipelined,
-//!   keep-alive) or a ClientHello (after `CONNECT`) are parsed in place, never buffered.
+//! - `Http`: the client stream for the life of the connection: a request head wherever it
+//!   starts (held only while incomplete, at most `http_head_limit` bytes: a longer head is
+//!   read up to there, its Host found when within, and the rest of its lines skipped, counted),
+//!   then its body skipped by `Content-Length` or chunk by chunk (the base moves past body
+//!   bytes, so they are never held), then the next head. After `CONNECT`, or where a
+//!   ClientHello stands in place of a request, the bytes go back to `Start` (the hello through
+//!   the tunnel). When the framing is lost (not a request where one should start, a bad chunk
+//!   line, a gap the stream does not fill within the limit, the reassembly cap) the direction
+//!   resynchronises on the next segment that starts a request or a ClientHello (counted).
 //! - `Decided`: nothing more to do; a packet costs the lookup.
 //!
 //! Overlap policy: first wins (see [`reasm`]). Missing SYN: the first payload of a direction
@@ -25,8 +35,8 @@
 //! says so, [`AppSink::new_flow`]) holds a [`Pending`] candidate until the flow is decided.
 //! A ClientHello with an SNI, an HTTP request head with a Host (or CONNECT authority) that is
 //! a name rather than an address literal, or a DNS message is a name of its own: the
-//! candidate is dropped. The client direction leaving `Start` otherwise (a first payload that
-//! is not TLS/HTTP/DNS, a ClientHello without SNI, a request head without Host, the
+//! candidate is dropped. The client direction's first flight ending otherwise (a first payload
+//! that is not TLS/HTTP/DNS, a ClientHello without SNI, a request head without Host, the
 //! first-flight limit or the reassembly cap), a FIN or RST from either side, idle or cap
 //! eviction and [`FlowTable::drain`] (end of input) decide it unnamed
 //! ([`AppSink::unnamed`]).
@@ -39,7 +49,7 @@ use std::net::IpAddr;
 
 use crate::capture::Timestamp;
 use crate::decode::{Decoded, L4Proto};
-use crate::proto::http::{self, HttpParse, HttpRequest};
+use crate::proto::http::{self, HttpRequest};
 use crate::proto::{dns, tls};
 use reasm::Reasm;
 
@@ -50,8 +60,12 @@ pub struct FlowConfig {
     pub max_flows: usize,
     /// Most bytes held in reassembly buffers over all flows; beyond it segments are refused.
     pub max_reasm_bytes: usize,
-    /// Most bytes of a client's first flight buffered to find a ClientHello or request head.
+    /// Most bytes of a client's first flight buffered to find a ClientHello; a longer hello is
+    /// parsed from its first this-many bytes (SNI found when within, no JA4, counted).
     pub first_flight_limit: usize,
+    /// Most bytes of one HTTP request head held per flow; a longer head is read up to here
+    /// (Host found when within) and the rest of it skipped (counted).
+    pub http_head_limit: usize,
     /// Seconds without a packet after which a flow is dropped (by packet timestamps).
     pub idle_timeout_secs: i64,
 }
@@ -62,6 +76,7 @@ impl Default for FlowConfig {
             max_flows: 65_536,
             max_reasm_bytes: 32 * 1024 * 1024,
             first_flight_limit: 16 * 1024,
+            http_head_limit: 16 * 1024,
             idle_timeout_secs: 120,
         }
     }
@@ -69,6 +84,16 @@ impl Default for FlowConfig {
 
 /// Largest DNS-over-TCP message plus its length prefix.
 const DNS_TCP_LIMIT: usize = 2 + 65_535;
+
+/// Most body bytes the base moves past at once: offsets are read as `i32` from the base, so
+/// a longer body is skipped in steps as the stream reaches each one ([`HttpState::body`]).
+const SKIP_STEP: u64 = 1 << 30;
+
+/// Bytes of a header line start held to read its name (a longer line is skipped unread).
+const LINE_HOLD: usize = 256;
+
+/// Longest chunk-size line (size and extensions) before the framing counts as lost.
+const CHUNK_LINE_MAX: usize = 1024;
 
 /// A connection to a remembered address whose decision is still open: held (boxed, so a
 /// flow without one costs a null pointer) by the TCP flow-table entry until the flow yields a
@@ -203,13 +228,60 @@ impl FlowKey {
 enum DirState {
     Start,
     Dns,
-    HttpFollow,
+    Http,
     Decided,
+}
+
+/// Where an HTTP client stream is, at the direction's base.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HttpPhase {
+    /// A request head starts here (empty lines before it are skipped).
+    Head,
+    /// Header lines skipped one by one: the rest of a head cut at the head limit (body
+    /// framing noted), or the trailers after the last chunk. `mid_line`: inside a line too
+    /// long to hold.
+    Lines {
+        mid_line: bool,
+        chunked: bool,
+        trailers: bool,
+    },
+    /// A chunk-size line starts here (after the CRLF that ends the previous chunk).
+    ChunkSize,
+    /// Framing lost: the next segment that starts a request re-anchors the stream.
+    Resync,
+}
+
+/// The HTTP state of a client direction; inline (no allocation for a new HTTP flow).
+#[derive(Debug, Clone, Copy)]
+struct HttpState {
+    phase: HttpPhase,
+    /// A request head was read on this direction (it has shown it carries HTTP).
+    seen_head: bool,
+    /// `Lines` of a cut head: the `Content-Length` noted so far. Otherwise: body bytes still
+    /// to skip past the base, beyond [`SKIP_STEP`].
+    body: u64,
+    /// Bytes at the base already searched for the end of the head.
+    scanned: u32,
+}
+
+impl HttpState {
+    const NEW: HttpState = HttpState {
+        phase: HttpPhase::Head,
+        seen_head: false,
+        body: 0,
+        scanned: 0,
+    };
+
+    /// Body bytes remain to be skipped past the base.
+    fn skipping(&self) -> bool {
+        self.body > 0 && matches!(self.phase, HttpPhase::Head | HttpPhase::ChunkSize)
+    }
 }
 
 #[derive(Debug)]
 struct Dir {
     state: DirState,
+    http: HttpState,
     /// Sequence number of offset 0 of the buffer (the next byte to analyse).
     base: u32,
     base_known: bool,
@@ -228,6 +300,16 @@ impl Dir {
             base_fixed: false,
             buf: None,
             fin: false,
+            http: HttpState::NEW,
+        }
+    }
+
+    /// The direction has not shown yet what it carries (its first message is still open).
+    fn first_flight_open(&self) -> bool {
+        match self.state {
+            DirState::Start => true,
+            DirState::Http => !self.http.seen_head,
+            DirState::Dns | DirState::Decided => false,
         }
     }
 }
@@ -415,7 +497,7 @@ impl FlowTable {
             let client_decided = flow
                 .dirs
                 .get(usize::from(flow.client))
-                .is_some_and(|dir| dir.state != DirState::Start);
+                .is_some_and(|dir| !dir.first_flight_open());
             if (client_decided || flags.rst || flags.fin)
                 && let Some(pending) = flow.pending.take()
             {
@@ -555,12 +637,15 @@ impl FlowTable {
 
 /// What analysing the bytes at a direction's base found.
 enum Step {
-    /// `n` bytes were consumed; go on in `next`.
+    /// `n` bytes were consumed; go on in `next`. `n` may pass the end of the bytes looked at:
+    /// an HTTP body skipped (the base moves past bytes not seen yet).
     Consumed(usize, DirState),
     /// The message at the base is not complete yet.
     NeedMore,
     /// Nothing to extract here.
     Done,
+    /// An HTTP stream's framing is lost ([`HttpPhase::Resync`]).
+    Lost,
 }
 
 struct Ctx<'a> {
@@ -594,95 +679,144 @@ impl Ctx<'_> {
     }
 
     fn segment_dir(&mut self, dir: &mut Dir, dns_flow: bool, seq: u32, payload: &[u8]) {
+        if dir.state == DirState::Decided {
+            // The common case (the other direction still open): only a repeated hello.
+            single_segment_hello(payload, &mut *self.sink);
+            return;
+        }
+        let (mut seq, mut payload) = (seq, payload);
+        // A segment's tail past the limit is taken again once the base has moved (an HTTP
+        // head cut at the limit and skipped, its next request in the same segment).
+        loop {
+            let base = dir.base;
+            let left = self.segment_part(dir, dns_flow, seq, payload);
+            let live = matches!(dir.state, DirState::Start | DirState::Dns | DirState::Http);
+            if left == 0 || dir.base == base || !live {
+                return;
+            }
+            let taken = payload.len() - left;
+            seq = seq.wrapping_add(taken as u32);
+            payload = payload.get(taken..).unwrap_or(&[]);
+        }
+    }
+
+    /// One segment (or the tail of one) on a direction; returns how many bytes at its end
+    /// were not taken for being past the limit.
+    fn segment_part(&mut self, dir: &mut Dir, dns_flow: bool, seq: u32, payload: &[u8]) -> usize {
         match dir.state {
-            DirState::Decided => {
-                single_segment_hello(payload, &mut *self.sink);
-                return;
+            DirState::Decided => return 0,
+            DirState::Http if dir.http.phase == HttpPhase::Resync => {
+                // Not before where the framing was lost (a retransmission is not new).
+                let starts = starts_request(payload) || tls::looks_like_client_hello(payload);
+                if !starts || (seq.wrapping_sub(dir.base) as i32) < 0 {
+                    return 0;
+                }
+                self.reanchor(dir, seq);
             }
-            DirState::HttpFollow => {
-                self.http_follow(payload);
-                return;
-            }
-            DirState::Start | DirState::Dns => {}
+            DirState::Start | DirState::Dns | DirState::Http => {}
         }
         if !dir.base_known {
             dir.base = seq;
             dir.base_known = true;
         }
-        let mut off = seq.wrapping_sub(dir.base) as i32;
-        let mut payload = payload;
-        if off < 0 {
-            let back = off.unsigned_abs() as usize;
-            if !dir.base_fixed && back <= self.limit(dir.state) {
-                // Mid-stream start, and this segment comes before the first one seen.
-                if let Some(buf) = &mut dir.buf {
-                    if !self.reserve(back) {
-                        return;
+        let (mut seq, mut payload) = (seq, payload);
+        let mut off;
+        loop {
+            off = seq.wrapping_sub(dir.base) as i32;
+            if off < 0 {
+                let back = off.unsigned_abs() as usize;
+                if !dir.base_fixed && back <= self.limit(dir.state) {
+                    // Mid-stream start, and this segment comes before the first one seen.
+                    if let Some(buf) = &mut dir.buf {
+                        if !self.reserve(back) {
+                            return 0;
+                        }
+                        buf.rebase_up(back);
                     }
-                    buf.rebase_up(back);
-                }
-                dir.base = seq;
-                off = 0;
-            } else {
-                // Old data (retransmission of consumed bytes): keep only what is new.
-                let Some(rest) = payload.get(back..) else {
-                    return;
-                };
-                payload = rest;
-                off = 0;
-                if payload.is_empty() {
-                    return;
+                    dir.base = seq;
+                    off = 0;
+                } else {
+                    // Old data (retransmission of consumed bytes, or body skipped): keep only
+                    // what is new.
+                    let Some(rest) = payload.get(back..).filter(|r| !r.is_empty()) else {
+                        return 0;
+                    };
+                    payload = rest;
+                    seq = dir.base;
+                    off = 0;
                 }
             }
+            if !dir.http.skipping() || dir.state != DirState::Http {
+                break;
+            }
+            // A body longer than one skip step: what is at or past the base is still body.
+            let step = dir.http.body.min(SKIP_STEP);
+            dir.http.body -= step;
+            dir.base = dir.base.wrapping_add(step as u32);
         }
-        let off = off as usize;
+        let mut off = off as usize;
         let limit = self.limit(dir.state);
         if off >= limit {
-            return;
+            if dir.state != DirState::Http || !starts_request(payload) {
+                return 0;
+            }
+            // A gap the HTTP stream does not fill within its limit (a segment the capture
+            // lost): go on from this request.
+            self.stats.http_resyncs += 1;
+            self.reanchor(dir, seq);
+            off = 0;
         }
         // Fast path: in order, nothing held: analyse the payload where it lies.
         if off == 0 && dir.buf.is_none() {
             let mut at = 0;
             loop {
                 let rest = payload.get(at..).unwrap_or(&[]);
-                match self.analyse(dir.state, dns_flow, rest, false) {
+                let before = dir.state;
+                match self.analyse(dir.state, dns_flow, &mut dir.http, rest, false) {
                     Step::Consumed(n, next) => {
                         at += n;
-                        dir.base = dir.base.wrapping_add(n as u32);
-                        dir.base_fixed = true;
-                        dir.state = next;
-                        if next != DirState::Start && next != DirState::Dns {
-                            if next == DirState::HttpFollow && at < payload.len() {
-                                self.http_follow(payload.get(at..).unwrap_or(&[]));
-                            }
-                            return;
+                        self.advance(dir, n, next);
+                        if next == DirState::Decided || at >= payload.len() {
+                            return 0;
                         }
-                        if at >= payload.len() {
-                            return;
-                        }
-                        if n == 0 {
+                        if n == 0 && next == before {
                             break;
                         }
                     }
                     Step::Done => {
                         dir.state = DirState::Decided;
-                        return;
+                        return 0;
                     }
                     Step::NeedMore => break,
+                    Step::Lost => {
+                        self.lost(dir);
+                        return 0;
+                    }
                 }
             }
             // A message not complete in this segment: keep the rest.
             let rest = payload.get(at..).unwrap_or(&[]);
-            self.buffer(dir, 0, rest);
-            return;
+            return rest.len() - self.buffer(dir, 0, rest);
         }
-        self.buffer(dir, off, payload);
+        let taken = self.buffer(dir, off, payload);
         self.drain(dir, dns_flow);
+        payload.len() - taken
+    }
+
+    /// Move a direction's base past `n` consumed bytes, into state `next`.
+    fn advance(&mut self, dir: &mut Dir, n: usize, next: DirState) {
+        dir.base = dir.base.wrapping_add(n as u32);
+        dir.base_fixed = true;
+        dir.state = next;
+        if n > 0 {
+            dir.http.scanned = 0;
+        }
     }
 
     fn limit(&self, state: DirState) -> usize {
         match state {
             DirState::Dns => DNS_TCP_LIMIT,
+            DirState::Http => self.config.http_head_limit.max(1),
             _ => self.config.first_flight_limit,
         }
     }
@@ -697,27 +831,32 @@ impl Ctx<'_> {
         true
     }
 
-    /// Copy a segment into the direction's buffer, within the limits.
-    fn buffer(&mut self, dir: &mut Dir, off: usize, bytes: &[u8]) {
+    /// Copy a segment into the direction's buffer, within the limits. Returns how many of its
+    /// bytes were taken (or dropped, when refused at the memory cap).
+    fn buffer(&mut self, dir: &mut Dir, off: usize, bytes: &[u8]) -> usize {
         let limit = self.limit(dir.state);
         let take = bytes.len().min(limit.saturating_sub(off));
         let Some(bytes) = bytes.get(..take) else {
-            return;
+            return 0;
         };
         if bytes.is_empty() {
-            return;
+            return 0;
         }
         let held = dir.buf.as_ref().map_or(0, |b| b.held());
         let grow = (off + bytes.len()).saturating_sub(held);
         if !self.reserve(grow) {
-            if dir.state == DirState::Start {
-                self.give_up(dir);
+            match dir.state {
+                DirState::Start => self.give_up(dir),
+                // The stream now has a hole: find the next request where a segment starts.
+                DirState::Http => self.lost(dir),
+                DirState::Dns | DirState::Decided => {}
             }
-            return;
+            return take;
         }
         let buf = dir.buf.get_or_insert_with(Box::default);
         self.stats.overlap_bytes += buf.insert(off, bytes) as u64;
         self.stats.segments_buffered += 1;
+        take
     }
 
     /// Analyse the contiguous bytes held at the base, consume what was extracted.
@@ -730,34 +869,24 @@ impl Ctx<'_> {
             if prefix.is_empty() {
                 return;
             }
-            match self.analyse(dir.state, dns_flow, prefix, true) {
+            let before = dir.state;
+            match self.analyse(dir.state, dns_flow, &mut dir.http, prefix, true) {
                 Step::Consumed(n, next) => {
                     let held_before = buf.held();
                     buf.consume(n);
                     let freed = held_before - buf.held();
                     *self.reasm_bytes = self.reasm_bytes.saturating_sub(freed);
-                    dir.base = dir.base.wrapping_add(n as u32);
-                    dir.base_fixed = true;
-                    dir.state = next;
                     if buf.held() == 0 {
                         dir.buf = None;
                     }
+                    self.advance(dir, n, next);
                     match next {
-                        DirState::Start | DirState::Dns if n > 0 => continue,
-                        DirState::Start | DirState::Dns => return,
-                        DirState::HttpFollow => {
-                            // Pipelined requests already held after the first one.
-                            let rest = dir.buf.take();
-                            if let Some(rest) = &rest {
-                                self.http_follow(rest.prefix());
-                                *self.reasm_bytes = self.reasm_bytes.saturating_sub(rest.held());
-                            }
-                            return;
-                        }
-                        _ => {
+                        DirState::Decided => {
                             self.free(dir);
                             return;
                         }
+                        _ if n == 0 && next == before => return,
+                        _ => continue,
                     }
                 }
                 Step::Done => {
@@ -767,9 +896,17 @@ impl Ctx<'_> {
                 }
                 Step::NeedMore => {
                     if prefix.len() >= self.limit(dir.state) {
-                        self.stats.first_flight_limit_hit += 1;
-                        self.give_up(dir);
+                        if dir.state == DirState::Http {
+                            self.lost(dir);
+                        } else {
+                            self.stats.first_flight_limit_hit += 1;
+                            self.give_up(dir);
+                        }
                     }
+                    return;
+                }
+                Step::Lost => {
+                    self.lost(dir);
                     return;
                 }
             }
@@ -787,39 +924,45 @@ impl Ctx<'_> {
         }
     }
 
-    /// After a request head: later segments that start a request or a ClientHello are parsed
-    /// where they lie.
-    fn http_follow(&mut self, payload: &[u8]) {
-        if tls::looks_like_client_hello(payload) {
-            if let Some(hello) = tls::parse_client_hello(payload) {
-                self.app(AppEvent::Tls(hello));
-            }
+    /// An HTTP stream's framing is lost. Before any request was read the direction was not
+    /// HTTP after all: decided, as any first flight that is nothing known. After: requests
+    /// are looked for where segments start, until one re-anchors the stream.
+    fn lost(&mut self, dir: &mut Dir) {
+        if !dir.http.seen_head {
+            self.give_up(dir);
             return;
         }
-        let mut rest = payload;
-        // Several requests in one segment (pipelining): each head in turn, bodies skipped.
-        for _ in 0..64 {
-            match http::parse_request_head(rest) {
-                HttpParse::Complete(req) => {
-                    self.app(AppEvent::Http(req));
-                    let Some(after) = rest.get(req.head_len..) else {
-                        return;
-                    };
-                    let Some(body) = http::body_len(&req, after) else {
-                        return;
-                    };
-                    let Some(next) = after.get(body..) else {
-                        return;
-                    };
-                    rest = next;
-                }
-                _ => return,
-            }
-        }
+        self.stats.http_resyncs += 1;
+        dir.http.phase = HttpPhase::Resync;
+        dir.http.body = 0;
+        self.free(dir);
+    }
+
+    /// Start the HTTP stream again at `seq`, where a segment starts with a request (or a
+    /// ClientHello).
+    fn reanchor(&mut self, dir: &mut Dir, seq: u32) {
+        self.free(dir);
+        dir.base = seq;
+        dir.base_known = true;
+        dir.base_fixed = true;
+        dir.http = HttpState {
+            seen_head: true,
+            ..HttpState::NEW
+        };
     }
 
     /// Look at the bytes at a direction's base.
-    fn analyse(&mut self, state: DirState, dns_flow: bool, data: &[u8], buffered: bool) -> Step {
+    fn analyse(
+        &mut self,
+        state: DirState,
+        dns_flow: bool,
+        http: &mut HttpState,
+        data: &[u8],
+        buffered: bool,
+    ) -> Step {
+        if state == DirState::Http {
+            return self.http_stream(http, data, buffered);
+        }
         if state == DirState::Dns || dns_flow {
             return self.dns_messages(data, buffered);
         }
@@ -827,30 +970,81 @@ impl Ctx<'_> {
             return self.tls_hello(data, buffered);
         }
         if http::looks_like_request(data) {
-            return match http::parse_request_head(data) {
-                HttpParse::Complete(req) => {
-                    if buffered {
-                        self.stats.reassembled += 1;
-                    }
-                    self.app(AppEvent::Http(req));
-                    // After CONNECT the tunnel's first bytes (a ClientHello) follow in order.
-                    if req.is_connect() {
-                        return Step::Consumed(req.head_len, DirState::Start);
-                    }
-                    // Skip a body that is complete here, so a pipelined request after it is
-                    // seen; otherwise later requests are found at segment starts.
-                    let after = data.get(req.head_len..).unwrap_or(&[]);
-                    let body = http::body_len(&req, after).unwrap_or(after.len());
-                    Step::Consumed(req.head_len + body, DirState::HttpFollow)
-                }
-                HttpParse::Incomplete => Step::NeedMore,
-                HttpParse::NotHttp => Step::Done,
-            };
+            *http = HttpState::NEW;
+            return Step::Consumed(0, DirState::Http);
         }
         if !buffered && looks_like_dns_tcp(data) {
             return self.dns_messages(data, buffered);
         }
         Step::Done
+    }
+
+    /// The bytes at the base of an HTTP client stream.
+    fn http_stream(&mut self, h: &mut HttpState, data: &[u8], buffered: bool) -> Step {
+        match h.phase {
+            HttpPhase::Head => self.http_head(h, data, buffered),
+            HttpPhase::Lines {
+                mid_line,
+                chunked,
+                trailers,
+            } => {
+                let hold = LINE_HOLD.min(self.limit(DirState::Http));
+                header_line(h, data, hold, mid_line, chunked, trailers)
+            }
+            HttpPhase::ChunkSize => chunk_line(h, data),
+            // Handled where segments arrive (`segment_dir`); nothing is held meanwhile.
+            HttpPhase::Resync => Step::Lost,
+        }
+    }
+
+    /// A request head at the base: complete, or cut at the head limit, or not yet whole.
+    fn http_head(&mut self, h: &mut HttpState, data: &[u8], buffered: bool) -> Step {
+        // Empty lines before a request are allowed (RFC 9112 section 2.2).
+        if let Some(step) = blank_lines(data) {
+            return step;
+        }
+        if !http::looks_like_request(data) {
+            // A ClientHello where a request would start (TLS after a request the proxy
+            // answered, as after CONNECT): the first-flight logic takes it.
+            if tls::looks_like_client_hello(data) {
+                return Step::Consumed(0, DirState::Start);
+            }
+            return Step::Lost;
+        }
+        if let Some(end) = http::head_end(data, h.scanned as usize) {
+            let Some(req) = data.get(..end).and_then(http::parse_head) else {
+                return Step::Lost;
+            };
+            if buffered {
+                self.stats.reassembled += 1;
+            }
+            h.seen_head = true;
+            self.app(AppEvent::Http(req));
+            // After CONNECT the tunnel's first bytes (a ClientHello) follow in order.
+            if req.is_connect() {
+                return Step::Consumed(end, DirState::Start);
+            }
+            return skip_body(h, http::Framing::of(&req), end);
+        }
+        let limit = self.limit(DirState::Http);
+        if data.len() < limit {
+            h.scanned = u32::try_from(data.len().saturating_sub(2)).unwrap_or(0);
+            return Step::NeedMore;
+        }
+        // Longer than the head limit: read what is held; skip the rest line by line.
+        let Some(req) = http::parse_cut_head(data.get(..limit).unwrap_or(data)) else {
+            return Step::Lost;
+        };
+        self.stats.http_heads_cut += 1;
+        h.seen_head = true;
+        self.app(AppEvent::Http(req));
+        h.phase = HttpPhase::Lines {
+            mid_line: false,
+            chunked: req.chunked,
+            trailers: false,
+        };
+        h.body = req.content_length.unwrap_or(0);
+        Step::Consumed(req.head_len, DirState::Http)
     }
 
     /// Frame length-prefixed DNS messages from the start of `data`.
@@ -873,6 +1067,8 @@ impl Ctx<'_> {
     }
 
     /// A ClientHello at the start of `data`, possibly spread over several handshake records.
+    /// At most `first_flight_limit` bytes of the handshake message are joined: a longer hello
+    /// is parsed from those once no more will come (SNI found when within, no JA4).
     fn tls_hello(&mut self, data: &[u8], buffered: bool) -> Step {
         // Fast path: the whole hello in the first record.
         if let Some(hello) = tls::parse_client_hello(data) {
@@ -882,15 +1078,17 @@ impl Ctx<'_> {
             self.app(AppEvent::Tls(hello));
             return Step::Consumed(data.len(), DirState::Decided);
         }
+        let limit = self.config.first_flight_limit;
+        // Everything of this direction's first flight that will be held is here.
+        let all_held = buffered && data.len() >= limit;
         // Walk the records, joining handshake bodies until the hello is complete.
         let mut at = 0;
         let mut record_version = None;
         let mut need: Option<usize> = None;
-        let mut joined = 0usize;
         self.scratch.clear();
         loop {
             let Some(header) = data.get(at..at + 5) else {
-                return self.need_more_tls(data);
+                return self.hello_so_far(data, need, all_held, record_version);
             };
             let [ctype, major, _minor, l1, l2] = header else {
                 return Step::Done;
@@ -904,14 +1102,14 @@ impl Ctx<'_> {
             if rlen == 0 || rlen > 16_384 + 2048 {
                 return Step::Done;
             }
-            let Some(body) = data.get(at + 5..at + 5 + rlen) else {
-                // Record not complete yet.
-                return self.need_more_tls(data);
-            };
-            self.scratch.extend_from_slice(body);
-            joined += body.len();
+            let body = data.get(at + 5..).unwrap_or(&[]);
+            let complete = body.len() >= rlen;
+            let body = body.get(..rlen).unwrap_or(body);
+            let room = limit.saturating_sub(self.scratch.len());
+            self.scratch
+                .extend_from_slice(body.get(..room).unwrap_or(body));
             at += 5 + rlen;
-            if need.is_none() && joined >= 4 {
+            if need.is_none() && self.scratch.len() >= 4 {
                 let Some([t, a, b, c]) = self.scratch.get(..4) else {
                     return Step::Done;
                 };
@@ -919,13 +1117,10 @@ impl Ctx<'_> {
                     return Step::Done;
                 }
                 let hs_len = (usize::from(*a) << 16) | (usize::from(*b) << 8) | usize::from(*c);
-                if hs_len + 4 > self.config.first_flight_limit {
-                    return Step::Done;
-                }
                 need = Some(hs_len + 4);
             }
             if let Some(n) = need
-                && joined >= n
+                && self.scratch.len() >= n
             {
                 let rv = record_version.unwrap_or(0x0301);
                 let result = self
@@ -939,12 +1134,48 @@ impl Ctx<'_> {
                         let event = AppEvent::Tls(hello);
                         self.named |= names_flow(&event);
                         self.sink.on_app(event);
-                        Step::Consumed(at, DirState::Decided)
+                        Step::Consumed(at.min(data.len()), DirState::Decided)
                     }
                     None => Step::Done,
                 };
             }
+            if !complete || self.scratch.len() >= limit {
+                return self.hello_so_far(data, need, all_held, record_version);
+            }
         }
+    }
+
+    /// A ClientHello not complete in `data` (its bodies joined in `scratch`): wait for more,
+    /// or, when no more will be held (`all_held`, or `limit` bytes joined), parse the part
+    /// joined as a cut hello.
+    fn hello_so_far(
+        &mut self,
+        data: &[u8],
+        need: Option<usize>,
+        all_held: bool,
+        record_version: Option<u16>,
+    ) -> Step {
+        let limit = self.config.first_flight_limit;
+        let longer = need.is_some_and(|n| n > limit);
+        if !(all_held || longer && self.scratch.len() >= limit) {
+            return self.need_more_tls(data);
+        }
+        let rv = record_version.unwrap_or(0x0301);
+        let hello = self
+            .scratch
+            .get(4..)
+            .filter(|_| need.is_some())
+            .and_then(|prefix| tls::parse_client_hello_prefix(prefix, rv));
+        let Some(hello) = hello else {
+            self.stats.first_flight_limit_hit += 1;
+            return Step::Done;
+        };
+        self.stats.hellos_cut += 1;
+        self.stats.reassembled += 1;
+        let event = AppEvent::Tls(hello);
+        self.named |= names_flow(&event);
+        self.sink.on_app(event);
+        Step::Consumed(data.len(), DirState::Decided)
     }
 
     fn need_more_tls(&self, data: &[u8]) -> Step {
@@ -984,6 +1215,120 @@ fn single_segment_hello(payload: &[u8], sink: &mut dyn AppSink) {
     {
         sink.on_app(AppEvent::Tls(hello));
     }
+}
+
+/// Consume `n` bytes of a request head, then skip a body of `framing`: chunked, its chunk-size
+/// lines follow; otherwise its length (the base moves past it, [`SKIP_STEP`] at most at once,
+/// the rest left in [`HttpState::body`]).
+fn skip_body(h: &mut HttpState, framing: http::Framing, n: usize) -> Step {
+    if framing.chunked {
+        h.phase = HttpPhase::ChunkSize;
+        h.body = 0;
+        return Step::Consumed(n, DirState::Http);
+    }
+    let len = framing.content_length.unwrap_or(0);
+    let now = len.min(SKIP_STEP);
+    h.phase = HttpPhase::Head;
+    h.body = len - now;
+    Step::Consumed(n + now as usize, DirState::Http)
+}
+
+/// One header line at the base, in [`HttpPhase::Lines`]: the rest of a head cut at the head
+/// limit (its body framing noted) or a trailer. A line start shorter than `hold` bytes is held
+/// until its end arrives; a longer line is skipped unread (`mid_line`).
+fn header_line(
+    h: &mut HttpState,
+    data: &[u8],
+    hold: usize,
+    mid_line: bool,
+    chunked: bool,
+    trailers: bool,
+) -> Step {
+    let lines = |mid_line, chunked| HttpPhase::Lines {
+        mid_line,
+        chunked,
+        trailers,
+    };
+    let Some(lf) = data.iter().position(|b| *b == b'\n') else {
+        if !mid_line && data.len() < hold {
+            return Step::NeedMore;
+        }
+        // Inside a line too long to hold (a cookie): skip it unread.
+        h.phase = lines(true, chunked);
+        return Step::Consumed(data.len(), DirState::Http);
+    };
+    let line = data.get(..lf).unwrap_or(&[]);
+    let mut framing = http::Framing {
+        content_length: Some(h.body),
+        chunked,
+    };
+    if mid_line {
+        h.phase = lines(false, chunked);
+    } else if line.is_empty() || line == b"\r" {
+        // The empty line: the head (and its body follows) or the trailers ended.
+        if !trailers {
+            return skip_body(h, framing, lf + 1);
+        }
+        h.phase = HttpPhase::Head;
+    } else {
+        framing.note_line(line);
+        h.body = framing.content_length.unwrap_or(0);
+        h.phase = lines(false, framing.chunked);
+    }
+    Step::Consumed(lf + 1, DirState::Http)
+}
+
+/// A chunk-size line at the base, in [`HttpPhase::ChunkSize`]: the chunk's data is skipped; the
+/// last (zero) chunk leads to the trailers.
+fn chunk_line(h: &mut HttpState, data: &[u8]) -> Step {
+    // The CRLF that ends the previous chunk's data.
+    if let Some(step) = blank_lines(data) {
+        return step;
+    }
+    let Some(lf) = data.iter().position(|b| *b == b'\n') else {
+        return if data.len() > CHUNK_LINE_MAX {
+            Step::Lost
+        } else {
+            Step::NeedMore
+        };
+    };
+    let line = data.get(..lf).unwrap_or(&[]);
+    match http::chunk_size(line.strip_suffix(b"\r").unwrap_or(line)) {
+        None => Step::Lost,
+        Some(0) => {
+            h.phase = HttpPhase::Lines {
+                mid_line: false,
+                chunked: false,
+                trailers: true,
+            };
+            Step::Consumed(lf + 1, DirState::Http)
+        }
+        Some(size) => {
+            let framing = http::Framing {
+                content_length: Some(size),
+                chunked: false,
+            };
+            let step = skip_body(h, framing, lf + 1);
+            h.phase = HttpPhase::ChunkSize;
+            step
+        }
+    }
+}
+
+/// Line ends (CR, LF) at the base of an HTTP stream, consumed on their own: the empty lines
+/// allowed before a request, the CRLF after a chunk's data.
+fn blank_lines(data: &[u8]) -> Option<Step> {
+    let n = data
+        .iter()
+        .take_while(|b| matches!(b, b'\r' | b'\n'))
+        .count();
+    (n > 0).then_some(Step::Consumed(n, DirState::Http))
+}
+
+/// A segment that starts with a request method and a space: where a lost HTTP stream takes
+/// up again.
+fn starts_request(payload: &[u8]) -> bool {
+    payload.len() >= 4 && http::looks_like_request(payload)
 }
 
 /// A first segment on a port other than 53 that is exactly one length-prefixed DNS query

@@ -354,6 +354,318 @@ fn http_head_split_and_pipelined() {
     );
 }
 
+/// A client stream after a handshake, cut at `cuts` into in-order segments, to `server`.
+fn stream_segments(
+    server: ([u8; 4], u16),
+    isn: u32,
+    stream: &[u8],
+    cuts: &[usize],
+) -> Vec<Vec<u8>> {
+    let mut pkts = vec![tcp(CLIENT, server, isn.wrapping_sub(1), SYN, b"")];
+    for (off, bytes) in pieces(stream, cuts) {
+        pkts.push(tcp(
+            CLIENT,
+            server,
+            isn.wrapping_add(off as u32),
+            PSH_ACK,
+            &bytes,
+        ));
+    }
+    pkts
+}
+
+/// Cut points every `mss` bytes of `len` bytes.
+fn every(mss: usize, len: usize) -> Vec<usize> {
+    (1..len.div_ceil(mss)).map(|i| i * mss).collect()
+}
+
+const PROXY: ([u8; 4], u16) = ([192, 0, 2, 80], 3128);
+
+#[test]
+fn http_keep_alive_later_head_over_two_segments_or_split_at_byte_10() {
+    let first = vw_craft::http::request("GET", "/", &[("Host", "first.example")]);
+    let cookie = "k".repeat(2048);
+    let second = vw_craft::http::request(
+        "GET",
+        "http://upd.kaspersky.com/x",
+        &[("Host", "upd.kaspersky.com"), ("Cookie", &cookie)],
+    );
+    let stream = [&first[..], &second].concat();
+    let a = first.len();
+    for cut in [1, 10, 1448, second.len() - 1] {
+        for isn in [1000, 0xffff_fff0] {
+            let pkts = stream_segments(PROXY, isn, &stream, &[a, a + cut]);
+            let (got, table) = run(FlowConfig::default(), &pkts);
+            assert_eq!(
+                got,
+                ["http first.example", "http upd.kaspersky.com"],
+                "cut {cut} isn {isn}"
+            );
+            assert_eq!(table.reasm_bytes(), 0);
+        }
+    }
+    // Out of order: the second half of the second head before its first half.
+    let mut pkts = stream_segments(PROXY, 1000, &stream, &[a, a + 10]);
+    pkts.swap(2, 3);
+    let (got, _) = run(FlowConfig::default(), &pkts);
+    assert_eq!(got, ["http first.example", "http upd.kaspersky.com"]);
+}
+
+/// 5000 requests (GETs, Content-Length and chunked POSTs) and the hosts they name.
+fn pipelined(n: usize) -> (Vec<u8>, Vec<String>) {
+    let mut stream = Vec::new();
+    let mut want = Vec::new();
+    for i in 0..n {
+        let host = format!("h{i}.example.net");
+        match i % 10 {
+            3 => {
+                let body = "x".repeat(i % 700);
+                let len = body.len().to_string();
+                stream.extend(vw_craft::http::request(
+                    "POST",
+                    "/r",
+                    &[("Host", &host), ("Content-Length", &len)],
+                ));
+                stream.extend(body.as_bytes());
+            }
+            7 => {
+                stream.extend(vw_craft::http::request(
+                    "POST",
+                    "/c",
+                    &[("Transfer-Encoding", "gzip, chunked"), ("Host", &host)],
+                ));
+                stream.extend(
+                    b"4\r\nGET \r\n1a;x=y\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nT: 1\r\n\r\n",
+                );
+            }
+            _ => stream.extend(vw_craft::http::request("GET", "/u", &[("Host", &host)])),
+        }
+        want.push(format!("http {host}"));
+    }
+    (stream, want)
+}
+
+#[test]
+fn http_5000_pipelined_requests_on_one_connection() {
+    let (stream, want) = pipelined(5000);
+    for mss in [1448, 536, 9000] {
+        let pkts = stream_segments(PROXY, 1, &stream, &every(mss, stream.len()));
+        let (got, table) = run(FlowConfig::default(), &pkts);
+        assert_eq!(got.len(), 5000, "mss {mss}");
+        assert_eq!(got, want, "mss {mss}");
+        assert!(
+            table.stats.reasm_peak_bytes < 16 * 1024,
+            "{:?}",
+            table.stats
+        );
+    }
+}
+
+#[test]
+fn http_bodies_every_split_point_both_orders() {
+    let stream = [
+        &vw_craft::http::request(
+            "POST",
+            "/a",
+            &[("Host", "a.example"), ("Content-Length", "20")],
+        )[..],
+        b"GET /not-a-request\r\n",
+        &vw_craft::http::request(
+            "PUT",
+            "/b",
+            &[("Transfer-Encoding", "chunked"), ("Host", "b.example")],
+        ),
+        b"3\r\nGET\r\n0\r\n\r\n",
+        &vw_craft::http::request("GET", "/c", &[("Host", "c.example")]),
+    ]
+    .concat();
+    let want = ["http a.example", "http b.example", "http c.example"];
+    for cut in 1..stream.len() {
+        let mut pkts = stream_segments(PROXY, 1, &stream, &[cut]);
+        let (got, table) = run(FlowConfig::default(), &pkts);
+        assert_eq!(got, want, "cut {cut}");
+        assert_eq!(table.reasm_bytes(), 0);
+        pkts.swap(1, 2);
+        pkts.push(pkts[1].clone());
+        let (got, _) = run(FlowConfig::default(), &pkts);
+        assert_eq!(got, want, "cut {cut} reversed");
+    }
+}
+
+#[test]
+fn http_then_a_client_hello_over_two_segments() {
+    // A request, then TLS on the same connection (the proxy answered it): the hello is
+    // reassembled as a first flight, also after the framing was lost.
+    let get = vw_craft::http::request("GET", "/", &[("Host", "plain.example")]);
+    let hello = client_hello("after.kaspersky.com", 1);
+    for junk in [&b""[..], b"\x00\x01junk"] {
+        let stream = [&get[..], junk, &hello].concat();
+        let start = get.len() + junk.len();
+        let cuts = if junk.is_empty() {
+            vec![start, start + 100]
+        } else {
+            vec![get.len(), start, start + 100]
+        };
+        let (got, _) = run(
+            FlowConfig::default(),
+            &stream_segments(PROXY, 1, &stream, &cuts),
+        );
+        assert_eq!(
+            got,
+            ["http plain.example", "tls after.kaspersky.com"],
+            "{junk:?}"
+        );
+    }
+}
+
+#[test]
+fn http_body_longer_than_a_skip_step() {
+    let head = vw_craft::http::request(
+        "POST",
+        "/upload",
+        &[("Host", "up.example"), ("Content-Length", "3000000000")],
+    );
+    let next = vw_craft::http::request("GET", "/after", &[("Host", "after.example")]);
+    let isn = 0xf000_0000u32;
+    let at = |off: u64| isn.wrapping_add(off as u32);
+    let body_start = head.len() as u64;
+    let body_end = body_start + 3_000_000_000;
+    let mut pkts = vec![tcp(CLIENT, PROXY, isn.wrapping_sub(1), SYN, b"")];
+    pkts.push(tcp(CLIENT, PROXY, at(0), PSH_ACK, &head));
+    // Body segments here and there, one a request look-alike, then the next head.
+    for off in [
+        body_start,
+        1 << 30,
+        1_500_000_000,
+        (1 << 31) + 5,
+        body_end - 1448,
+    ] {
+        pkts.push(tcp(CLIENT, PROXY, at(off), PSH_ACK, &[b'G'; 1448]));
+        pkts.push(tcp(
+            CLIENT,
+            PROXY,
+            at(off),
+            PSH_ACK,
+            b"GET / HTTP/1.1\r\nHost: body.example\r\n\r\n",
+        ));
+    }
+    pkts.push(tcp(CLIENT, PROXY, at(body_end), PSH_ACK, &next));
+    let (got, table) = run(FlowConfig::default(), &pkts);
+    assert_eq!(got, ["http up.example", "http after.example"]);
+    assert_eq!(table.stats.http_resyncs, 0);
+}
+
+#[test]
+fn http_lost_framing_resynchronises_on_a_request() {
+    let first = vw_craft::http::request("GET", "/1", &[("Host", "one.example")]);
+    let cookie = "z".repeat(3000);
+    let second =
+        vw_craft::http::request("GET", "/2", &[("Host", "two.example"), ("Cookie", &cookie)]);
+    let third = vw_craft::http::request("GET", "/3", &[("Host", "three.example")]);
+    let stream = [&first[..], &second, &third].concat();
+    let a = first.len();
+    let b = a + second.len();
+    // The capture lost the segment holding the second head's start: the third is found
+    // where its segment starts, once the gap is past the head limit.
+    let config = FlowConfig {
+        http_head_limit: 1024,
+        ..FlowConfig::default()
+    };
+    let mut pkts = stream_segments(PROXY, 1, &stream, &[a, a + 1000, a + 2000, b]);
+    pkts.remove(2);
+    let (got, table) = run(config, &pkts);
+    assert_eq!(got, ["http one.example", "http three.example"]);
+    assert_eq!(table.stats.http_resyncs, 1);
+    // Not a request where one should start (a body the head did not declare): later
+    // requests are found where segments start; bytes between are not held.
+    let stream = [&first[..], b"unannounced body bytes\r\n", &third].concat();
+    let pkts = stream_segments(PROXY, 1, &stream, &[a + 5, stream.len() - third.len()]);
+    let (got, table) = run(FlowConfig::default(), &pkts);
+    assert_eq!(got, ["http one.example", "http three.example"]);
+    assert_eq!(table.stats.http_resyncs, 1);
+    assert_eq!(table.reasm_bytes(), 0);
+    // The reassembly cap refuses a head's second half: the stream resynchronises too.
+    let config = FlowConfig {
+        max_reasm_bytes: 100,
+        ..FlowConfig::default()
+    };
+    let stream = [&first[..], &second, &third].concat();
+    let pkts = stream_segments(PROXY, 1, &stream, &[a, a + 50, b]);
+    let (got, table) = run(config, &pkts);
+    assert_eq!(got, ["http one.example", "http three.example"]);
+    assert_eq!(table.stats.http_resyncs, 1);
+    assert_eq!(table.reasm_bytes(), 0);
+}
+
+#[test]
+fn http_head_of_20_kib_with_host_on_line_2() {
+    let cookie = "c".repeat(20 * 1024);
+    let head = vw_craft::http::request(
+        "POST",
+        "/big",
+        &[
+            ("Host", "big.kaspersky.com"),
+            ("Cookie", &cookie),
+            ("Content-Length", "7"),
+        ],
+    );
+    let next = vw_craft::http::request("GET", "/n", &[("Host", "next.example")]);
+    let stream = [&head[..], b"GET /x ", &next].concat();
+    for limit in [256, 4096, 16 * 1024] {
+        let config = FlowConfig {
+            http_head_limit: limit,
+            ..FlowConfig::default()
+        };
+        let pkts = stream_segments(PROXY, 1, &stream, &every(1448, stream.len()));
+        let (got, table) = run(config, &pkts);
+        assert_eq!(
+            got,
+            ["http big.kaspersky.com", "http next.example"],
+            "{limit}"
+        );
+        assert_eq!(table.stats.http_heads_cut, 1);
+        assert!(
+            table.stats.reasm_peak_bytes <= limit as u64,
+            "{:?}",
+            table.stats
+        );
+        assert_eq!(table.reasm_bytes(), 0);
+    }
+    // Within the limit: nothing cut.
+    let config = FlowConfig {
+        http_head_limit: 64 * 1024,
+        ..FlowConfig::default()
+    };
+    let pkts = stream_segments(PROXY, 1, &stream, &every(1448, stream.len()));
+    let (got, table) = run(config, &pkts);
+    assert_eq!(got, ["http big.kaspersky.com", "http next.example"]);
+    assert_eq!(table.stats.http_heads_cut, 0);
+}
+
+#[test]
+fn client_hello_of_20_kib_with_sni_first() {
+    let hello = ClientHello::new()
+        .random([0x5a; 32])
+        .ciphers(&[0x1301, 0x1302])
+        .sni("big.kaspersky.com")
+        .alpn(&["h2"])
+        .pad_to(20 * 1024)
+        .records(2);
+    let pkts = stream_segments(SERVER, 1, &hello, &every(1448, hello.len()));
+    let (got, table) = run(FlowConfig::default(), &pkts);
+    assert_eq!(got, ["tls big.kaspersky.com"]);
+    assert_eq!(table.stats.hellos_cut, 1);
+    assert_eq!(table.reasm_bytes(), 0);
+    // The whole hello under a larger limit.
+    let config = FlowConfig {
+        first_flight_limit: 128 * 1024,
+        ..FlowConfig::default()
+    };
+    let (got, table) = run(config, &pkts);
+    assert_eq!(got, ["tls big.kaspersky.com"]);
+    assert_eq!(table.stats.hellos_cut, 0);
+}
+
 #[test]
 fn decided_flows_and_close() {
     let hello = client_hello("x.example", 1);
@@ -433,7 +745,8 @@ fn flow_cap_idle_timeout_and_memory_cap() {
     assert_eq!(table.stats.reasm_refused, 1);
     assert_eq!(table.reasm_bytes(), 0);
 
-    // First-flight limit: a hello announcing more than the limit is given up.
+    // First-flight limit: a hello announcing more than the limit is parsed from the part
+    // held (its SNI comes first), and counted.
     let config = FlowConfig {
         first_flight_limit: 300,
         ..FlowConfig::default()
@@ -442,8 +755,26 @@ fn flow_cap_idle_timeout_and_memory_cap() {
     pkts.push(tcp(CLIENT, SERVER, 1, PSH_ACK, &hello[..200]));
     pkts.push(tcp(CLIENT, SERVER, 201, PSH_ACK, &hello[200..400]));
     let (got, table) = run(config, &pkts);
-    assert!(got.is_empty());
+    assert_eq!(got, ["tls cap.example"]);
+    assert_eq!(table.stats.hellos_cut, 1);
     assert_eq!(table.reasm_bytes(), 0);
+    // Cut inside its SNI: a hello without a name.
+    let config = FlowConfig {
+        first_flight_limit: 90,
+        ..FlowConfig::default()
+    };
+    let (got, table) = run(config, &pkts);
+    assert_eq!(got, ["tls "]);
+    assert_eq!(table.stats.hellos_cut, 1);
+    // Cut before its cipher suites end: nothing to parse, the limit hit.
+    let config = FlowConfig {
+        first_flight_limit: 60,
+        ..FlowConfig::default()
+    };
+    let (got, table) = run(config, &pkts);
+    assert!(got.is_empty());
+    assert_eq!(table.stats.hellos_cut, 0);
+    assert_eq!(table.stats.first_flight_limit_hit, 1);
 }
 
 #[test]

@@ -2,7 +2,9 @@
 //! `User-Agent`, and the authority of `CONNECT host:port` and absolute-URI requests
 //! (`GET http://host/path`, as sent to proxies). Everything returned borrows from the input.
 //!
-//! Only the request head is read (up to the empty line); the body is the caller's business.
+//! Only the request head is read (up to the empty line). The caller follows the stream: how
+//! long a head may grow is its limit (a head cut there is read with [`parse_cut_head`]), and
+//! it skips the body by [`Framing`] (`Content-Length`, or chunks read with [`chunk_size`]).
 //! Every index is checked, so hostile bytes give [`HttpParse::NotHttp`] or
 //! [`HttpParse::Incomplete`], never a panic.
 
@@ -33,9 +35,6 @@ const METHODS: &[&[u8]] = &[
     b"LOCK",
     b"UNLOCK",
 ];
-
-/// Longest request head we try to parse; longer heads are given up on.
-pub const MAX_HEAD_LEN: usize = 16 * 1024;
 
 /// The facts of one request head, borrowed from the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,34 +116,67 @@ fn trim_spaces(mut data: &[u8]) -> &[u8] {
     data
 }
 
-/// Parse the request head at the start of `data`.
+/// Parse the request head at the start of `data`. A head without its empty line yet is
+/// [`HttpParse::Incomplete`] however long it is: the caller bounds what it holds.
 pub fn parse_request_head(data: &[u8]) -> HttpParse<'_> {
     if !looks_like_request(data) {
         return HttpParse::NotHttp;
     }
-    let Some(end) = find(data, b"\r\n\r\n")
-        .map(|i| i + 4)
-        .or_else(|| find(data, b"\n\n").map(|i| i + 2))
-    else {
-        return if data.len() >= MAX_HEAD_LEN {
-            HttpParse::NotHttp
-        } else {
-            HttpParse::Incomplete
-        };
+    let Some(end) = head_end(data, 0) else {
+        return HttpParse::Incomplete;
     };
-    let Some(head) = data.get(..end) else {
-        return HttpParse::NotHttp;
-    };
+    match data.get(..end).and_then(parse_head) {
+        Some(req) => HttpParse::Complete(req),
+        None => HttpParse::NotHttp,
+    }
+}
+
+/// Parse a whole head: `head` ends where [`head_end`] found its empty line.
+pub fn parse_head(head: &[u8]) -> Option<HttpRequest<'_>> {
+    if !looks_like_request(head) {
+        return None;
+    }
+    parse_lines(head)
+}
+
+/// The start of a head longer than the caller holds (cut at its limit, the empty line not
+/// seen): the request line and every header line complete in `data`. `head_len` is the
+/// length of those lines, where the rest of the head continues. `None` when not even the
+/// request line is complete, or it is not a request.
+pub fn parse_cut_head(data: &[u8]) -> Option<HttpRequest<'_>> {
+    if !looks_like_request(data) {
+        return None;
+    }
+    let end = data.iter().rposition(|b| *b == b'\n')? + 1;
+    parse_lines(data.get(..end)?)
+}
+
+/// End of the head (the offset after its empty line: `LF LF` or `LF CR LF`) in `data`,
+/// looking from `from` on. A caller that holds a growing head resumes from
+/// `data.len() - 2` of the previous look, so each byte is looked at about once.
+pub fn head_end(data: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    loop {
+        let lf = at + data.get(at..)?.iter().position(|b| *b == b'\n')?;
+        match data.get(lf + 1..lf + 3) {
+            Some([b'\n', _]) => return Some(lf + 2),
+            Some([b'\r', b'\n']) => return Some(lf + 3),
+            None if data.get(lf + 1) == Some(&b'\n') => return Some(lf + 2),
+            _ => at = lf + 1,
+        }
+    }
+}
+
+/// The request line and header lines of `head` (whole lines, up to and maybe including the
+/// empty line); `head_len` is `head.len()`.
+fn parse_lines(head: &[u8]) -> Option<HttpRequest<'_>> {
+    let end = head.len();
     let mut lines = head.split(|b| *b == b'\n').map(trim_cr);
-    let Some(request_line) = lines.next() else {
-        return HttpParse::NotHttp;
-    };
+    let request_line = lines.next()?;
     // method SP request-target SP version; a target with unescaped spaces (seen in attack
     // traffic) keeps everything between the first space and the last, as tshark reads it.
     let request_line = trim_spaces(request_line);
-    let Some(first_space) = request_line.iter().position(|b| *b == b' ') else {
-        return HttpParse::NotHttp;
-    };
+    let first_space = request_line.iter().position(|b| *b == b' ')?;
     let (method, rest) = request_line.split_at(first_space);
     let rest = trim_spaces(rest);
     let (target, version) = match rest.iter().rposition(|b| *b == b' ') {
@@ -160,10 +192,10 @@ pub fn parse_request_head(data: &[u8]) -> HttpParse<'_> {
         }
         // HTTP/0.9 style: no version.
         _ if !rest.contains(&b' ') => (rest, &b""[..]),
-        _ => return HttpParse::NotHttp,
+        _ => return None,
     };
     if target.is_empty() {
-        return HttpParse::NotHttp;
+        return None;
     }
     let mut req = HttpRequest {
         method,
@@ -199,63 +231,81 @@ pub fn parse_request_head(data: &[u8]) -> HttpParse<'_> {
         req.authority = non_empty(h);
         req.authority_port = p;
     }
+    let mut framing = Framing::default();
     for line in lines {
         if line.is_empty() {
             break;
         }
-        let Some(colon) = line.iter().position(|b| *b == b':') else {
+        let Some((name, value)) = header(line) else {
             continue;
         };
-        let name = line.get(..colon).unwrap_or(b"");
-        let value = trim(line.get(colon + 1..).unwrap_or(b""));
         if req.host.is_none() && name.eq_ignore_ascii_case(b"host") {
             let (h, p) = split_host_port(value);
             req.host = non_empty(h);
             req.host_port = p;
         } else if req.user_agent.is_none() && name.eq_ignore_ascii_case(b"user-agent") {
             req.user_agent = non_empty(value);
-        } else if name.eq_ignore_ascii_case(b"content-length") {
-            req.content_length = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
+        } else {
+            framing.note(name, value);
+        }
+    }
+    req.content_length = framing.content_length;
+    req.chunked = framing.chunked;
+    Some(req)
+}
+
+/// A header line's name and trimmed value; `None` without a colon.
+fn header(line: &[u8]) -> Option<(&[u8], &[u8])> {
+    let colon = line.iter().position(|b| *b == b':')?;
+    Some((line.get(..colon)?, trim(line.get(colon + 1..)?)))
+}
+
+/// How a request's body is delimited (RFC 9112 section 6.3): chunked wins over a length; neither
+/// means no body.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Framing {
+    /// `Content-Length`, when present and a number.
+    pub content_length: Option<u64>,
+    /// `Transfer-Encoding` ends in `chunked`.
+    pub chunked: bool,
+}
+
+impl Framing {
+    /// The framing a parsed head declared.
+    pub fn of(req: &HttpRequest<'_>) -> Framing {
+        Framing {
+            content_length: req.content_length,
+            chunked: req.chunked,
+        }
+    }
+
+    /// Note one header line (without its line end) of the head, if it is about framing.
+    pub fn note_line(&mut self, line: &[u8]) {
+        if let Some((name, value)) = header(trim_cr(line)) {
+            self.note(name, value);
+        }
+    }
+
+    fn note(&mut self, name: &[u8], value: &[u8]) {
+        if name.eq_ignore_ascii_case(b"content-length") {
+            self.content_length = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            req.chunked = value
+            self.chunked = value
                 .rsplit(|b| *b == b',')
                 .next()
                 .is_some_and(|last| trim(last).eq_ignore_ascii_case(b"chunked"));
         }
     }
-    HttpParse::Complete(req)
 }
 
-/// Length of the request body at the start of `after` (the bytes after the head), when the
-/// whole body is there: `Content-Length` bytes, or chunks up to the last (zero) chunk and its
-/// trailers. `None` when the body continues beyond `after` or its framing is unreadable.
-pub fn body_len(req: &HttpRequest<'_>, after: &[u8]) -> Option<usize> {
-    if req.chunked {
-        let mut at = 0usize;
-        // Each turn consumes at least the size line.
-        loop {
-            let rest = after.get(at..)?;
-            let line_end = find(rest, b"\r\n")?;
-            let line = rest.get(..line_end)?;
-            let hex = line.split(|b| *b == b';').next().unwrap_or(b"");
-            let size = usize::from_str_radix(std::str::from_utf8(trim(hex)).ok()?, 16).ok()?;
-            at += line_end + 2;
-            if size == 0 {
-                // Trailers up to the empty line.
-                let rest = after.get(at..)?;
-                if rest.starts_with(b"\r\n") {
-                    return Some(at + 2);
-                }
-                return find(rest, b"\r\n\r\n").map(|i| at + i + 4);
-            }
-            at = at.checked_add(size)?.checked_add(2)?;
-            if at > after.len() {
-                return None;
-            }
-        }
+/// The size of a chunk from its size line (without the line end): hex digits, then maybe
+/// `;extensions`. `None` when it is not a size (more than 16 digits, not hex).
+pub fn chunk_size(line: &[u8]) -> Option<u64> {
+    let hex = trim(line.split(|b| *b == b';').next().unwrap_or(b""));
+    if hex.is_empty() || hex.len() > 16 {
+        return None;
     }
-    let n = usize::try_from(req.content_length.unwrap_or(0)).ok()?;
-    (n <= after.len()).then_some(n)
+    u64::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
 }
 
 fn non_empty(s: &[u8]) -> Option<&[u8]> {
@@ -314,10 +364,6 @@ fn trim(s: &[u8]) -> &[u8] {
     s.get(start..end.max(start)).unwrap_or(b"")
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
 #[cfg(test)]
 #[allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::panic)]
 mod tests {
@@ -358,16 +404,73 @@ mod tests {
     }
 
     #[test]
-    fn bodies() {
-        let data = b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nContent-Length: 50\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET /x";
-        let r = complete(data);
-        assert!(r.chunked);
-        let after = &data[r.head_len..];
-        assert_eq!(body_len(&r, after), Some(13));
-        assert_eq!(body_len(&r, &after[..10]), None);
-        let r = complete(b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\n");
-        assert_eq!(body_len(&r, b"abcGET"), Some(3));
-        assert_eq!(body_len(&r, b"ab"), None);
+    fn framing_and_chunks() {
+        let r = complete(b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 50\r\n\r\n");
+        assert_eq!(
+            Framing::of(&r),
+            Framing {
+                content_length: Some(50),
+                chunked: true
+            }
+        );
+        let mut f = Framing::default();
+        f.note_line(b"content-length:  12 \r");
+        f.note_line(b"Cookie: Content-Length: 99");
+        f.note_line(b"no colon");
+        assert_eq!(f.content_length, Some(12));
+        f.note_line(b"Transfer-Encoding: chunked, gzip");
+        assert!(!f.chunked);
+        f.note_line(b"transfer-encoding:Chunked");
+        assert!(f.chunked);
+        assert_eq!(chunk_size(b"1a"), Some(26));
+        assert_eq!(chunk_size(b" 0 ;name=value"), Some(0));
+        assert_eq!(chunk_size(b"ffffffffffffffff"), Some(u64::MAX));
+        assert_eq!(chunk_size(b"10000000000000000"), None);
+        assert_eq!(chunk_size(b"zz"), None);
+        assert_eq!(chunk_size(b""), None);
+    }
+
+    #[test]
+    fn head_end_from_any_point() {
+        let head = b"GET / HTTP/1.1\r\nHost: a\r\n\r\nBODY";
+        let end = head.len() - 4;
+        for from in 0..end - 2 {
+            assert_eq!(head_end(head, from), Some(end), "{from}");
+        }
+        // Resuming 2 bytes before the end of each growing prefix finds it once complete.
+        let mut from = 0;
+        for n in 0..head.len() {
+            match head_end(&head[..n], from) {
+                Some(got) => {
+                    assert_eq!((n, got), (end, end));
+                    break;
+                }
+                None => from = n.saturating_sub(2),
+            }
+            assert!(n < end);
+        }
+        assert_eq!(head_end(b"GET / HTTP/1.0\n\n", 0), Some(16));
+        assert_eq!(head_end(b"GET /\nA: b\n\r", 0), None);
+        assert_eq!(head_end(b"GET /\nA: b\n\rx\n\n", 0), Some(15));
+    }
+
+    #[test]
+    fn a_head_cut_gives_its_complete_lines() {
+        let head = b"GET /a HTTP/1.1\r\nHost: big.example:8080\r\nCookie: aaaaaaaa";
+        // No empty line: incomplete however long it grows; the caller bounds it.
+        assert_eq!(parse_request_head(head), HttpParse::Incomplete);
+        let r = parse_cut_head(head).unwrap();
+        assert_eq!(r.hostname(), Some(&b"big.example"[..]));
+        assert_eq!(r.port(), Some(8080));
+        assert_eq!(r.head_len, 41);
+        assert_eq!(&head[r.head_len..], b"Cookie: aaaaaaaa");
+        // The request line alone, or not even that.
+        assert_eq!(parse_cut_head(b"GET /x HTTP/1.1\r\nHo").unwrap().host, None);
+        assert_eq!(parse_cut_head(b"GET /xxxxxxxxxxxx"), None);
+        assert_eq!(parse_cut_head(b"HTTP/1.1 200 OK\r\n"), None);
+        let mut long = b"GET / HTTP/1.1\r\n".to_vec();
+        long.resize(100_000, b'x');
+        assert_eq!(parse_request_head(&long), HttpParse::Incomplete);
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //!
 //! Scope: one ClientHello that is complete inside the given bytes. A hello split over several
 //! TCP segments is the reassembler's job (it then calls [`parse_client_hello_body`] on the
-//! joined handshake body). A hello split over several TLS *records* inside one payload is not
+//! joined handshake body, or [`parse_client_hello_prefix`] on the part it holds of a hello
+//! longer than its limit). A hello split over several TLS *records* inside one payload is not
 //! handled either (it is rare, and joining the fragments would need a buffer): such payloads
 //! give `None`. SSLv2-compatible hellos give `None`.
 
@@ -51,8 +52,13 @@ pub struct ClientHello<'a> {
     pub has_ech: bool,
     /// The cipher suite list (without its length prefix), for JA4.
     pub cipher_suites: &'a [u8],
-    /// The whole extensions block (without its length prefix), for JA4; empty if absent.
+    /// The whole extensions block (without its length prefix), for JA4; empty if absent. For
+    /// a cut hello, only the extensions complete before the cut.
     pub extensions: &'a [u8],
+    /// Only the start of the hello was parsed ([`parse_client_hello_prefix`]): extensions
+    /// after the cut are missing, so SNI, ALPN and versions are what came before it, and no
+    /// JA4 can be computed.
+    pub cut: bool,
 }
 
 impl ClientHello<'_> {
@@ -116,6 +122,19 @@ pub fn parse_client_hello(payload: &[u8]) -> Option<ClientHello<'_>> {
 /// The body may end right after the compression methods (no extensions, as old clients
 /// send); bytes after the extensions block are ignored.
 pub fn parse_client_hello_body(body: &[u8], record_version: u16) -> Option<ClientHello<'_>> {
+    parse_body(body, record_version, false)
+}
+
+/// Parses the first bytes of a ClientHello body whose tail is not held (a hello larger than
+/// the reassembler's limit): the fields before the extensions must be complete; the
+/// extensions are walked until the first one the cut leaves incomplete. SNI is usually among
+/// the first extensions, so it is found; the result is marked [`ClientHello::cut`].
+pub fn parse_client_hello_prefix(prefix: &[u8], record_version: u16) -> Option<ClientHello<'_>> {
+    parse_body(prefix, record_version, true)
+}
+
+/// The body parser; `cut`: `body` is only the start of the hello.
+fn parse_body(body: &[u8], record_version: u16, cut: bool) -> Option<ClientHello<'_>> {
     let mut c = Cursor::new(body);
     let legacy_version = c.u16()?;
     c.skip(32)?; // random
@@ -144,21 +163,29 @@ pub fn parse_client_hello_body(body: &[u8], record_version: u16) -> Option<Clien
         has_ech: false,
         cipher_suites,
         extensions: &[],
+        cut,
     };
     if c.is_empty() {
         return Some(hello);
     }
     let ext_len = usize::from(c.u16()?);
-    let extensions = c.take(ext_len)?;
+    let extensions = if cut {
+        c.rest.get(..ext_len.min(c.rest.len()))?
+    } else {
+        c.take(ext_len)?
+    };
     hello.extensions = extensions;
 
     let mut e = Cursor::new(extensions);
     let mut seen_sni = false;
     // Each turn consumes at least 4 bytes, so at most 16384 turns for a 64 KiB block.
     while !e.is_empty() {
-        let ext_type = e.u16()?;
-        let len = usize::from(e.u16()?);
-        let data = e.take(len)?;
+        let at = extensions.len() - e.rest.len();
+        let Some((ext_type, data)) = e.extension() else {
+            // Cut inside this extension: keep what came before it.
+            hello.extensions = extensions.get(..at)?;
+            return cut.then_some(hello);
+        };
         match ext_type {
             // The first instance of an extension wins; duplicates are a protocol error a
             // server would reject, so they carry nothing worth preferring.
@@ -263,6 +290,13 @@ impl<'a> Cursor<'a> {
             [a, b] => Some(u16::from_be_bytes([*a, *b])),
             _ => None,
         }
+    }
+
+    /// One extension: its type and body.
+    fn extension(&mut self) -> Option<(u16, &'a [u8])> {
+        let ext_type = self.u16()?;
+        let len = usize::from(self.u16()?);
+        Some((ext_type, self.take(len)?))
     }
 
     fn u24(&mut self) -> Option<usize> {
@@ -429,6 +463,43 @@ mod tests {
         // A reassembler joining the fragments can use the body parser.
         let h = parse_client_hello_body(&hs[4..], 0x0301).unwrap();
         assert_eq!(h.sni, Some(&b"DNL-05.geo.Kaspersky.COM"[..]));
+    }
+
+    #[test]
+    fn a_cut_hello_gives_what_came_before_the_cut() {
+        let p = hello(0x0303, &[0x1301, 0x1302])
+            .sni("first.kaspersky.com")
+            .alpn(&["h2"])
+            .ext(0x0015, &[0; 20_000]) // padding
+            .versions(&[0x0304])
+            .record();
+        let body = &p[9..];
+        let whole = parse_client_hello_body(body, 0x0301).unwrap();
+        assert!(!whole.cut);
+        assert_eq!(whole.max_version(), 0x0304);
+        // Cut after the SNI and ALPN, inside the padding: both found, versions not, no JA4.
+        let h = parse_client_hello_prefix(&body[..16_000], 0x0301).unwrap();
+        assert!(h.cut);
+        assert_eq!(h.sni, Some(&b"first.kaspersky.com"[..]));
+        assert_eq!(h.alpn, whole.alpn);
+        assert_eq!(h.supported_versions, None);
+        assert_eq!(h.cipher_suites, whole.cipher_suites);
+        assert!(whole.extensions.starts_with(h.extensions));
+        assert_eq!(h.extensions.len(), 4 + 24 + 4 + 5, "server_name and alpn");
+        // Every cut point: never a panic; once past the SNI extension, the name is there.
+        // Version, random, session id, suites, compression; the block length; server_name.
+        let fixed = 2 + 32 + 1 + 32 + 2 + 4 + 2;
+        let sni_end = fixed + 2 + 4 + 24;
+        for n in 0..body.len() {
+            let got = parse_client_hello_prefix(&body[..n], 0x0301);
+            if n >= sni_end {
+                assert_eq!(got.unwrap().sni, Some(&b"first.kaspersky.com"[..]), "{n}");
+            } else if n == fixed || n >= fixed + 2 {
+                assert_eq!(got.unwrap().sni, None, "{n}");
+            } else {
+                assert_eq!(got, None, "{n}");
+            }
+        }
     }
 
     #[test]
