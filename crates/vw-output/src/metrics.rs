@@ -22,8 +22,10 @@ pub struct Snapshot {
     pub stats: StatsSnapshot,
     /// Alerts written, by (sid, signature).
     pub alerts_by_rule: BTreeMap<u32, (String, u64)>,
-    /// Records written to the EVE output.
+    /// Records that reached the EVE output whole.
     pub records: u64,
+    /// Reopens of the EVE file (SIGHUP) that failed.
+    pub eve_reopen_failures: u64,
 }
 
 /// Live counters of the network outputs, by label.
@@ -79,12 +81,18 @@ impl MetricsServer {
     }
 
     /// Publish the outputs' counters (the alert table only when it changed).
-    pub fn set_output(&self, alerts_by_rule: Option<&BTreeMap<u32, (String, u64)>>, records: u64) {
+    pub fn set_output(
+        &self,
+        alerts_by_rule: Option<&BTreeMap<u32, (String, u64)>>,
+        records: u64,
+        eve_reopen_failures: u64,
+    ) {
         if let Ok(mut s) = self.snapshot.lock() {
             if let Some(alerts) = alerts_by_rule {
                 s.alerts_by_rule.clone_from(alerts);
             }
             s.records = records;
+            s.eve_reopen_failures = eve_reopen_failures;
         }
     }
 }
@@ -277,8 +285,14 @@ pub fn render(s: &Snapshot, sinks: &[(String, Arc<SinkStats>)]) -> String {
     counter(
         &mut o,
         "records_total",
-        "Records written to the EVE output (alerts and --log events).",
+        "Records that reached the EVE output whole (alerts and --log events).",
         &one(s.records),
+    );
+    counter(
+        &mut o,
+        "eve_reopen_failures_total",
+        "Reopens of the EVE file on SIGHUP that failed (the file opened before is still written; retried at the next SIGHUP).",
+        &one(s.eve_reopen_failures),
     );
     let mut out_rows = Vec::new();
     let mut err_rows = Vec::new();
@@ -288,6 +302,7 @@ pub fn render(s: &Snapshot, sinks: &[(String, Arc<SinkStats>)]) -> String {
             ("produced", &st.produced),
             ("delivered", &st.delivered),
             ("dropped", &st.dropped),
+            ("oversized", &st.oversized),
         ] {
             out_rows.push((
                 format!("{{output=\"{l}\",state=\"{state}\"}}"),
@@ -302,7 +317,7 @@ pub fn render(s: &Snapshot, sinks: &[(String, Arc<SinkStats>)]) -> String {
     counter(
         &mut o,
         "output_records_total",
-        "Records per network output (syslog, Redis): produced, delivered, dropped.",
+        "Records per network output (syslog, Redis): produced, delivered, dropped (produced = delivered + dropped once closed); oversized: of the dropped, records too large for one datagram.",
         &out_rows,
     );
     counter(
