@@ -790,30 +790,30 @@ mod tests {
         oversized_then_small(target, 70_000, 100, |buf| rx.recv(buf));
     }
 
-    /// The same on a Unix datagram socket, whose limit is the socket's send buffer.
-    #[test]
-    fn oversized_unix_record_is_dropped_and_the_rest_delivered() {
-        let dir = std::env::temp_dir().join(format!("vw-sink-big-{}", std::process::id()));
+    /// A Unix datagram socket bound in a fresh directory named after `tag` (remove the
+    /// directory when done): (directory, socket path, socket).
+    fn unix_listener(tag: &str) -> (PathBuf, PathBuf, UnixDatagram) {
+        let dir = std::env::temp_dir().join(format!("vw-sink-{tag}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("log.sock");
         let _ = std::fs::remove_file(&path);
         let rx = UnixDatagram::bind(&path).unwrap();
         rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        oversized_then_small(Target::SyslogUnix(path.clone()), 4 << 20, 10, |buf| {
-            rx.recv(buf)
-        });
+        (dir, path, rx)
+    }
+
+    /// The same on a Unix datagram socket, whose limit is the socket's send buffer.
+    #[test]
+    fn oversized_unix_record_is_dropped_and_the_rest_delivered() {
+        let (dir, path, rx) = unix_listener("big");
+        oversized_then_small(Target::SyslogUnix(path), 4 << 20, 10, |buf| rx.recv(buf));
         let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// A Unix datagram socket gets one RFC 5424 message per record.
     #[test]
     fn unix_datagram_messages() {
-        let dir = std::env::temp_dir().join(format!("vw-sink-unix-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("log.sock");
-        let _ = std::fs::remove_file(&path);
-        let rx = UnixDatagram::bind(&path).unwrap();
-        rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let (dir, path, rx) = unix_listener("unix");
         let sink = NetSink::start(Target::SyslogUnix(path.clone()), SinkConfig::default()).unwrap();
         sink.send(b"{}", 4, "tls");
         let mut buf = [0u8; 2048];
