@@ -3,7 +3,6 @@
 //! `--workers 1`, through the dispatcher otherwise) until a stop signal; then drain, flush,
 //! write a last `stats` record, the report and the summary, and exit 0.
 
-use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -18,6 +17,7 @@ use crate::summary::Job;
 use vendorwatch::capture::live::{LiveConfig, LiveSource};
 use vendorwatch::decode;
 use vendorwatch::engine::Engine;
+use vendorwatch::output::eve_file::EveWrite;
 use vendorwatch::output::metrics::MetricsServer;
 use vendorwatch::output::reopen::ReopenableFile;
 use vendorwatch::pipeline::{self, PacketHandler, ScanStats};
@@ -181,7 +181,7 @@ pub fn run(args: LiveArgs) -> i32 {
     };
     let flags = Arc::new(Flags::default());
     // The EVE file is reopened by path on SIGHUP (logrotate).
-    let eve: Option<Box<dyn Write + Send>> = match &args.output.eve {
+    let eve: Option<Box<dyn EveWrite>> = match &args.output.eve {
         Some(path) => match ReopenableFile::create(path.clone(), Arc::clone(&flags.reopen)) {
             Ok(f) => Some(Box::new(f)),
             Err(e) => {

@@ -10,6 +10,7 @@ mod live;
 mod privdrop;
 mod scan;
 mod session;
+mod stdout_check;
 mod summary;
 
 fn main() {

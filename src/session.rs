@@ -13,6 +13,7 @@ use crate::exit::{EXIT_FATAL, eve_write_failed};
 use crate::summary::{Job as SummaryJob, write_summary};
 use vendorwatch::detect::inventory::Inventory;
 use vendorwatch::engine::Engine;
+use vendorwatch::output::eve_file::{EveWrite, stdout_file};
 use vendorwatch::output::formats::OutputFormat;
 use vendorwatch::output::formatter::{FormatConfig, Formatter};
 use vendorwatch::output::hub::{HubReport, OutputHub, OutputThread};
@@ -60,10 +61,11 @@ pub struct Outputs {
 }
 
 /// Open every output the flags name; `eve` is the EVE writer (`None`: the flags' file or
-/// stdout) and `interfaces` the names written as `in_iface`.
+/// stdout, refused when stdout is closed or read-only) and `interfaces` the names written as
+/// `in_iface`.
 pub fn open_outputs(
     args: &OutputArgs,
-    eve: Option<Box<dyn Write + Send>>,
+    eve: Option<Box<dyn EveWrite>>,
     interfaces: Vec<String>,
 ) -> Result<Outputs, String> {
     let Some(format) = OutputFormat::parse(&args.format) else {
@@ -90,7 +92,7 @@ pub fn open_outputs(
         .eve
         .as_ref()
         .map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
-    let eve: Option<Box<dyn Write + Send>> = match (eve, &args.eve) {
+    let eve: Option<Box<dyn EveWrite>> = match (eve, &args.eve) {
         (Some(w), _) => Some(w),
         (None, Some(path)) => Some(Box::new(
             vendorwatch::output::reopen::open_eve(path)
@@ -98,9 +100,14 @@ pub fn open_outputs(
         )),
         // EVE goes to stdout unless another output was named.
         (None, None) if !targets.is_empty() => None,
-        (None, None) => Some(Box::new(io::stdout())),
+        (None, None) => {
+            crate::stdout_check::writable()?;
+            Some(Box::new(stdout_file().map_err(|e| {
+                format!("stdout: cannot use it for EVE: {e}")
+            })?))
+        }
     };
-    let mut hub = OutputHub::new(eve);
+    let mut hub = OutputHub::with_eve(eve);
     let metrics = match &args.metrics_listen {
         Some(addr) => Some(Arc::new(
             MetricsServer::start(addr).map_err(|e| format!("--metrics-listen {addr}: {e}"))?,
@@ -296,7 +303,7 @@ pub fn print_summary(job: SummaryJob, engine: &Engine, stats: &ScanStats, done: 
         &done.counters,
         &done.inventory,
         &suppress,
-        done.hub.records,
+        &done.hub,
     );
     let _ = write_sink_summary(&mut err, &done.hub.sinks);
 }

@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use vendorwatch::decode::SkipReason;
 use vendorwatch::detect::inventory::Inventory;
 use vendorwatch::detect::suppress::Suppressor;
+use vendorwatch::output::hub::HubReport;
 use vendorwatch::output::time::UtcTime;
 use vendorwatch::pipeline::ScanStats;
 use vendorwatch::record::counters::Counters;
@@ -28,7 +29,7 @@ pub fn write_summary(
     counters: &Counters,
     inventory: &Inventory,
     suppress: &Suppressor,
-    records: u64,
+    hub: &HubReport,
 ) -> io::Result<()> {
     let read = &scan.read;
     match job {
@@ -39,6 +40,13 @@ pub fn write_summary(
                 "  files: {} read, {} failed",
                 read.files_ok, read.files_failed
             )?;
+            if scan.files_unfinished > 0 {
+                write!(
+                    w,
+                    ", {} not finished (the output failed)",
+                    scan.files_unfinished
+                )?;
+            }
             if scan.files_not_captures > 0 {
                 write!(
                     w,
@@ -147,11 +155,19 @@ pub fn write_summary(
             a.remembered, a.evicted, a.hits
         )?;
     }
-    writeln!(
+    write!(
         w,
-        "  alerts: {}, eve records written: {records}",
-        detect.alerts
+        "  alerts: {}, eve records written: {}",
+        detect.alerts, hub.records
     )?;
+    if hub.reopen_failures > 0 {
+        write!(
+            w,
+            ", eve reopen failures: {} (kept writing to the file opened before)",
+            hub.reopen_failures
+        )?;
+    }
+    writeln!(w)?;
     write_suppression(w, suppress)?;
     if detect.hits_dropped > 0 {
         writeln!(

@@ -134,3 +134,19 @@ pub fn corpus_captures(dir: &Path) -> Vec<(String, Vec<String>)> {
         })
         .collect()
 }
+
+/// A classic pcap file of raw IPv4 packets (LINKTYPE_IPV4), each with its capture second.
+pub fn pcap_ipv4(packets: &[(u32, Vec<u8>)]) -> Vec<u8> {
+    let mut f = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
+    f.extend_from_slice(&[0; 8]);
+    f.extend_from_slice(&65535u32.to_le_bytes());
+    f.extend_from_slice(&228u32.to_le_bytes());
+    for (secs, p) in packets {
+        f.extend_from_slice(&secs.to_le_bytes());
+        f.extend_from_slice(&0u32.to_le_bytes());
+        f.extend_from_slice(&(p.len() as u32).to_le_bytes());
+        f.extend_from_slice(&(p.len() as u32).to_le_bytes());
+        f.extend_from_slice(p);
+    }
+    f
+}

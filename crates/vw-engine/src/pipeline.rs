@@ -38,6 +38,8 @@ pub struct ScanStats {
     pub dirs_repeated: u64,
     /// Files reached again (a symlink, a hard link, named twice), not read again.
     pub files_repeated: u64,
+    /// Inputs whose reading stopped because the output failed (neither read nor failed).
+    pub files_unfinished: u64,
     /// One line per error, as printed.
     pub errors: Vec<String>,
     /// The signal (SIGTERM, SIGINT) that stopped the scan early, if one did.
@@ -299,6 +301,7 @@ fn scan_inputs<H: PacketHandler>(
         };
         let name = input.display_name();
         out.handler.set_pcap_filename(&name);
+        let errors_before = stats.errors.len();
         let ok = match &input {
             Input::Stdin => scan_stream(&name, StdinPump::spawn(), out, stats),
             Input::File(path) => match File::open(path) {
@@ -321,6 +324,10 @@ fn scan_inputs<H: PacketHandler>(
         }
         if ok {
             stats.read.files_ok += 1;
+        } else if out.handler.failed() && stats.errors.len() == errors_before {
+            // Reading stopped because the output failed: the output is to blame (its error
+            // is reported by the caller), not this input.
+            stats.files_unfinished += 1;
         } else {
             stats.read.files_failed += 1;
         }

@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crate::capture::Timestamp;
+use crate::eve_file::{EveWrite, Stream, write_lines};
 use crate::metrics::MetricsServer;
 use crate::record::PendingRepeats;
 use crate::report::{AlertFacts, ReportBuilder};
@@ -113,17 +114,30 @@ pub trait Forward {
 /// Final figures of the hub.
 #[derive(Debug)]
 pub struct HubReport {
-    /// Records written to the EVE output.
+    /// Records that reached the EVE output whole.
     pub records: u64,
+    /// Reopens of the EVE file (SIGHUP) that failed; the file opened before was kept.
+    pub reopen_failures: u64,
     /// The network outputs' figures.
     pub sinks: Vec<SinkReport>,
     /// The first EVE write error, if any.
     pub error: Option<io::Error>,
 }
 
+/// Bytes of whole lines the hub holds for the EVE output before writing them.
+const EVE_BUFFER: usize = 256 * 1024;
+
+/// The EVE output and the whole lines waiting for it.
+struct EveOut {
+    w: Box<dyn EveWrite>,
+    buf: Vec<u8>,
+    /// Lines in `buf`.
+    lines: u64,
+}
+
 /// The destinations. Built once from the command line by the binary.
 pub struct OutputHub {
-    eve: Option<io::BufWriter<Box<dyn Write + Send>>>,
+    eve: Option<EveOut>,
     sinks: Vec<NetSink>,
     report: Option<Arc<Mutex<ReportBuilder>>>,
     metrics: Option<Arc<MetricsServer>>,
@@ -135,11 +149,21 @@ pub struct OutputHub {
 }
 
 impl OutputHub {
-    /// A hub writing EVE lines to `eve` (a file, stdout; `None`: no EVE output, only the other
-    /// destinations).
+    /// A hub writing EVE lines to `eve`, a writer with no file behind it (`None`: no EVE
+    /// output, only the other destinations).
     pub fn new(eve: Option<Box<dyn Write + Send>>) -> Self {
+        Self::with_eve(eve.map(|w| Box::new(Stream(w)) as Box<dyn EveWrite>))
+    }
+
+    /// A hub writing EVE lines to `eve` (a file, stdout): whole lines only, see
+    /// [`write_lines`].
+    pub fn with_eve(eve: Option<Box<dyn EveWrite>>) -> Self {
         OutputHub {
-            eve: eve.map(|w| io::BufWriter::with_capacity(256 * 1024, w)),
+            eve: eve.map(|w| EveOut {
+                w,
+                buf: Vec::with_capacity(EVE_BUFFER),
+                lines: 0,
+            }),
             sinks: Vec::new(),
             report: None,
             metrics: None,
@@ -214,36 +238,72 @@ impl OutputHub {
                 }
             }
         }
-        if let Some(eve) = &mut self.eve
-            && self.error.is_none()
-        {
-            match eve.write_all(&batch.bytes) {
-                Ok(()) => self.records += batch.lines.len() as u64,
-                Err(e) => {
-                    self.error = Some(e);
-                    self.failed.store(true, Ordering::Relaxed);
-                }
-            }
-        } else if self.eve.is_none() {
+        if self.eve.is_none() {
             self.records += batch.lines.len() as u64;
+        } else {
+            // As a BufWriter does, without growing: what does not fit goes out first, and a
+            // batch as large as the buffer is written directly.
+            let held = self.eve.as_ref().map_or(0, |e| e.buf.len());
+            if held + batch.bytes.len() > EVE_BUFFER {
+                self.write_eve(None);
+            }
+            if batch.bytes.len() >= EVE_BUFFER {
+                self.write_eve(Some(batch));
+            } else if let Some(eve) = &mut self.eve
+                && self.error.is_none()
+            {
+                eve.buf.extend_from_slice(&batch.bytes);
+                eve.lines += batch.lines.len() as u64;
+            }
         }
-        if let Some(m) = &self.metrics {
-            m.set_output(alerts.then_some(&self.alerts_by_rule), self.records);
-        }
+        self.publish(alerts);
         batch.clear();
     }
 
-    /// Push what the EVE writer buffers to the file (idle moments, the end).
-    pub fn flush(&mut self) {
+    /// Write the buffered lines (then `direct`, if given) to the EVE output, counting the
+    /// records that reached it whole; the first error stops the EVE output for good.
+    fn write_eve(&mut self, direct: Option<&RecordBatch>) {
+        let Some(eve) = &mut self.eve else {
+            return;
+        };
         if self.error.is_some() {
             return;
         }
-        if let Some(eve) = &mut self.eve
-            && let Err(e) = eve.flush()
-        {
+        let (mut n, mut error) = write_lines(&mut *eve.w, &eve.buf, eve.lines);
+        eve.buf.clear();
+        eve.lines = 0;
+        if let (None, Some(batch)) = (&error, direct) {
+            let (more, e) = write_lines(&mut *eve.w, &batch.bytes, batch.lines.len() as u64);
+            (n, error) = (n + more, e);
+        }
+        self.records += n;
+        if let Some(e) = error {
             self.error = Some(e);
             self.failed.store(true, Ordering::Relaxed);
         }
+    }
+
+    /// Publish the output counters to the metrics (the alert table only when it changed).
+    fn publish(&self, alerts: bool) {
+        if let Some(m) = &self.metrics {
+            m.set_output(
+                alerts.then_some(&self.alerts_by_rule),
+                self.records,
+                self.reopen_failures(),
+            );
+        }
+    }
+
+    /// Reopens of the EVE file that failed so far.
+    fn reopen_failures(&self) -> u64 {
+        self.eve.as_ref().map_or(0, |e| e.w.reopen_failures())
+    }
+
+    /// Write what the hub holds for the EVE output (idle moments, the end); a reopen asked
+    /// for is done here too.
+    pub fn flush(&mut self) {
+        self.write_eve(None);
+        self.publish(false);
     }
 
     /// Repeats still held by suppression when the run ended: they count for the host in the
@@ -267,7 +327,7 @@ impl OutputHub {
         }
     }
 
-    /// Records written to the EVE output so far.
+    /// Records that reached the EVE output whole so far.
     pub fn records(&self) -> u64 {
         self.records
     }
@@ -284,6 +344,7 @@ impl OutputHub {
         let sinks = self.sinks.drain(..).map(NetSink::close).collect();
         HubReport {
             records: self.records,
+            reopen_failures: self.reopen_failures(),
             sinks,
             error: self.error.take(),
         }
@@ -411,5 +472,43 @@ impl Forward for ToOutputThread {
 
     fn failed(&self) -> bool {
         self.failed.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(lines: &[&str]) -> RecordBatch {
+        let mut b = RecordBatch::default();
+        for l in lines {
+            b.bytes.extend_from_slice(l.as_bytes());
+            b.bytes.push(b'\n');
+            b.lines.push(LineTag {
+                end: b.bytes.len(),
+                severity: 6,
+                msgid: "dns",
+                alert: None,
+            });
+        }
+        b
+    }
+
+    /// Only records that reached the output whole are counted written.
+    #[test]
+    fn counts_only_whole_lines_that_reached_the_output() {
+        let full = crate::eve_file::Full {
+            inner: Vec::new(),
+            room: 25,
+        };
+        let mut hub = OutputHub::new(Some(Box::new(full)));
+        hub.deliver(&mut batch(&[
+            "{\"a\":1111}",
+            "{\"b\":2222}",
+            "{\"c\":3333}",
+        ]));
+        let report = hub.finish();
+        assert!(report.error.is_some());
+        assert_eq!(report.records, 2);
     }
 }

@@ -9,6 +9,7 @@ use vw_wire::{capture, decode, proto};
 
 pub mod community_id;
 pub mod eve;
+pub mod eve_file;
 pub mod formats;
 pub mod formatter;
 pub mod hub;

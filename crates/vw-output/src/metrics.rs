@@ -55,8 +55,10 @@ pub struct Snapshot {
     pub stats: StatsSnapshot,
     /// Alerts written, by (sid, signature).
     pub alerts_by_rule: BTreeMap<u32, (String, u64)>,
-    /// Records written to the EVE output.
+    /// Records that reached the EVE output whole.
     pub records: u64,
+    /// Reopens of the EVE file (SIGHUP) that failed.
+    pub eve_reopen_failures: u64,
 }
 
 /// Live counters of the network outputs, by label.
@@ -142,12 +144,18 @@ impl MetricsServer {
     }
 
     /// Publish the outputs' counters (the alert table only when it changed).
-    pub fn set_output(&self, alerts_by_rule: Option<&BTreeMap<u32, (String, u64)>>, records: u64) {
+    pub fn set_output(
+        &self,
+        alerts_by_rule: Option<&BTreeMap<u32, (String, u64)>>,
+        records: u64,
+        eve_reopen_failures: u64,
+    ) {
         if let Ok(mut s) = self.shared.snapshot.lock() {
             if let Some(alerts) = alerts_by_rule {
                 s.alerts_by_rule.clone_from(alerts);
             }
             s.records = records;
+            s.eve_reopen_failures = eve_reopen_failures;
         }
     }
 }
@@ -476,8 +484,13 @@ fn families(s: &Snapshot, sinks: &[(String, Arc<SinkStats>)]) -> Families {
     );
     o.one(
         "records",
-        "Records written to the EVE output (alerts and --log events).",
+        "Records that reached the EVE output whole (alerts and --log events).",
         s.records,
+    );
+    o.one(
+        "eve_reopen_failures",
+        "Reopens of the EVE file on SIGHUP that failed (the file opened before is still written; retried at the next SIGHUP).",
+        s.eve_reopen_failures,
     );
     let mut out_rows = Vec::new();
     let mut err_rows = Vec::new();
@@ -486,6 +499,7 @@ fn families(s: &Snapshot, sinks: &[(String, Arc<SinkStats>)]) -> Families {
             ("produced", &st.produced),
             ("delivered", &st.delivered),
             ("dropped", &st.dropped),
+            ("oversized", &st.oversized),
         ] {
             out_rows.push((
                 vec![("output", name.clone()), ("state", state.to_string())],
@@ -499,7 +513,7 @@ fn families(s: &Snapshot, sinks: &[(String, Arc<SinkStats>)]) -> Families {
     }
     o.counter(
         "output_records",
-        "Records per network output (syslog, Redis): produced, delivered, dropped.",
+        "Records per network output (syslog, Redis): produced, delivered, dropped (produced = delivered + dropped once closed); oversized: of the dropped, records too large for one datagram.",
         out_rows,
     );
     o.counter(
@@ -588,8 +602,10 @@ mod tests {
     /// working. Families added since are listed here; any other difference fails.
     #[test]
     fn render_keeps_every_line_9768e19_served() {
-        const ADDED: [&str; 3] = [
+        const ADDED: [&str; 5] = [
             "vendorwatch_packet_time_anomalies_total",
+            "vendorwatch_eve_reopen_failures_total",
+            "state=\"oversized\"",
             "vendorwatch_caps_hit_total{table=\"tls_hello\"}",
             "vendorwatch_caps_hit_total{table=\"http_head\"}",
         ];

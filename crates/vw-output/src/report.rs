@@ -477,11 +477,19 @@ fn fmt_ts(t: Option<Timestamp>) -> String {
         .unwrap_or_default()
 }
 
+/// One RFC 4180 field. A cell a spreadsheet would read as a formula (starting with `=`, `+`,
+/// `-`, `@`, tab or carriage return; names come from the traffic) gets a leading `'`, as the
+/// OWASP CSV injection guidance says, so it is shown as text and never run.
 fn csv_field(f: &str) -> String {
-    if f.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", f.replace('"', "\"\""))
+    let guard = if f.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        "'"
     } else {
-        f.to_string()
+        ""
+    };
+    if f.contains([',', '"', '\n', '\r']) {
+        format!("\"{guard}{}\"", f.replace('"', "\"\""))
+    } else {
+        format!("{guard}{f}")
     }
 }
 
@@ -562,6 +570,27 @@ mod tests {
             parse_eve_time("2024-09-29T00:00:00+0000").map(|t| t.secs),
             Some(CUTOFF_SECS)
         );
+    }
+
+    /// OWASP CSV injection: a cell that a spreadsheet would read as a formula gets a
+    /// leading `'`; quoting stays RFC 4180.
+    #[test]
+    fn csv_cells_never_start_a_formula() {
+        for (cell, want) in [
+            ("=1+2", "'=1+2"),
+            ("+1", "'+1"),
+            ("-2", "'-2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "\"'\rx\""),
+            ("=a,b", "\"'=a,b\""),
+            ("=\"q\"", "\"'=\"\"q\"\"\""),
+            ("a=b", "a=b"),
+            ("10.0.0.1", "10.0.0.1"),
+            ("", ""),
+        ] {
+            assert_eq!(csv_field(cell), want, "{cell:?}");
+        }
     }
 
     #[test]

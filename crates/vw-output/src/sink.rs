@@ -11,6 +11,10 @@
 //! acknowledged by Redis (each command's reply is read), written to the TCP socket of a
 //! syslog server whose connection was open (a closed peer is detected before writing), or
 //! sent as a datagram (UDP/Unix: best effort, the network may still lose it).
+//!
+//! A record too large for one datagram (65,507 bytes of UDP over IPv4, 65,527 over IPv6, the
+//! socket's send buffer for a Unix socket) can never be sent: it is dropped at once and
+//! counted as `oversized` (within `dropped`), so it cannot hold up the records behind it.
 
 use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -149,8 +153,11 @@ pub struct SinkStats {
     pub produced: AtomicU64,
     /// Records delivered (see the module doc for what that means per transport).
     pub delivered: AtomicU64,
-    /// Records dropped: channel full, buffer overflow while down, or undelivered at exit.
+    /// Records dropped: channel full, buffer overflow while down, undelivered at exit, or
+    /// oversized.
     pub dropped: AtomicU64,
+    /// Of the dropped: records too large for one datagram (UDP, Unix datagram syslog).
+    pub oversized: AtomicU64,
     /// Connect, write and reply errors.
     pub errors: AtomicU64,
     /// Successful (re)connections.
@@ -184,6 +191,8 @@ pub struct SinkReport {
     pub delivered: u64,
     /// Records dropped.
     pub dropped: u64,
+    /// Of the dropped: records too large for one datagram.
+    pub oversized: u64,
     /// Errors met.
     pub errors: u64,
 }
@@ -250,16 +259,32 @@ impl NetSink {
             produced: s.produced.load(Ordering::Relaxed),
             delivered: s.delivered.load(Ordering::Relaxed),
             dropped: s.dropped.load(Ordering::Relaxed),
+            oversized: s.oversized.load(Ordering::Relaxed),
             errors: s.errors.load(Ordering::Relaxed),
         }
     }
 }
 
 enum Conn {
-    Udp(UdpSocket),
+    /// The socket and the largest datagram payload to its peer's address family.
+    Udp(UdpSocket, usize),
     Tcp(TcpStream),
     Unix(UnixDatagram),
     Redis(BufReader<TcpStream>),
+}
+
+/// Largest UDP payload over IPv4: 65,535 less the IPv4 (20) and UDP (8) headers.
+const UDP_MAX_V4: usize = 65_507;
+/// Largest UDP payload over IPv6 without jumbograms: 65,535 less the UDP header.
+const UDP_MAX_V6: usize = 65_527;
+
+/// What became of the front record.
+enum Sent {
+    Delivered,
+    /// Refused for good by the server (a Redis error reply).
+    Refused,
+    /// Larger than one datagram can carry.
+    Oversized,
 }
 
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
@@ -365,15 +390,21 @@ impl Worker {
                     break;
                 };
                 match self.deliver_front(m.severity, m.msgid) {
-                    Ok(true) => {
+                    Ok(Sent::Delivered) => {
                         self.pending.pop_front();
                         self.stats.delivered.fetch_add(1, Ordering::Relaxed);
                     }
-                    Ok(false) => {
+                    Ok(Sent::Refused) => {
                         // Refused for good (e.g. a Redis error reply): drop, count.
                         self.pending.pop_front();
                         self.stats.dropped.fetch_add(1, Ordering::Relaxed);
                         self.stats.errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(Sent::Oversized) => {
+                        // Never deliverable: retrying would stall every record behind it.
+                        self.pending.pop_front();
+                        self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                        self.stats.oversized.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(_) => {
                         self.conn = None;
@@ -422,7 +453,12 @@ impl Worker {
                 };
                 let s = UdpSocket::bind(bind)?;
                 s.connect(dest)?;
-                Ok(Conn::Udp(s))
+                let max = if dest.is_ipv4() {
+                    UDP_MAX_V4
+                } else {
+                    UDP_MAX_V6
+                };
+                Ok(Conn::Udp(s, max))
             }
             Target::SyslogTcp(addr) => Ok(Conn::Tcp(tcp(addr)?)),
             Target::SyslogUnix(path) => {
@@ -445,11 +481,10 @@ impl Worker {
         }
     }
 
-    /// Send the front record. Ok(true): delivered; Ok(false): refused for good; Err: the
-    /// connection is broken (the record stays queued).
-    fn deliver_front(&mut self, severity: u8, msgid: &'static str) -> io::Result<bool> {
+    /// Send the front record. Err: the connection is broken (the record stays queued).
+    fn deliver_front(&mut self, severity: u8, msgid: &'static str) -> io::Result<Sent> {
         let Some(m) = self.pending.front() else {
-            return Ok(true);
+            return Ok(Sent::Delivered);
         };
         self.frame.clear();
         match (&self.target, &mut self.conn) {
@@ -463,7 +498,11 @@ impl Worker {
                     resp_command(&mut self.frame, &[b"RPUSH", key.as_bytes(), &m.line]);
                 }
                 r.get_mut().write_all(&self.frame)?;
-                read_reply(r)
+                Ok(if read_reply(r)? {
+                    Sent::Delivered
+                } else {
+                    Sent::Refused
+                })
             }
             (_, Some(Conn::Tcp(s))) => {
                 if peer_closed(s) {
@@ -478,22 +517,33 @@ impl Worker {
                 let _ = write!(self.frame, "{} ", body.len());
                 self.frame.extend_from_slice(&body);
                 s.write_all(&self.frame)?;
-                Ok(true)
+                Ok(Sent::Delivered)
             }
-            (_, Some(Conn::Udp(s))) => {
+            (_, Some(Conn::Udp(s, max))) => {
                 syslog_header(&mut self.frame, severity, &self.hostname, self.pid, msgid);
+                if self.frame.len() + m.line.len() > *max {
+                    return Ok(Sent::Oversized);
+                }
                 self.frame.extend_from_slice(&m.line);
-                s.send(&self.frame)?;
-                Ok(true)
+                datagram_sent(s.send(&self.frame))
             }
             (_, Some(Conn::Unix(s))) => {
                 syslog_header(&mut self.frame, severity, &self.hostname, self.pid, msgid);
                 self.frame.extend_from_slice(&m.line);
-                s.send(&self.frame)?;
-                Ok(true)
+                datagram_sent(s.send(&self.frame))
             }
             _ => Err(io::Error::new(io::ErrorKind::NotConnected, "not connected")),
         }
+    }
+}
+
+/// A datagram send's outcome: too large for the socket (`EMSGSIZE`) is the record's fault,
+/// not the connection's.
+fn datagram_sent(sent: io::Result<usize>) -> io::Result<Sent> {
+    match sent {
+        Ok(_) => Ok(Sent::Delivered),
+        Err(e) if e.raw_os_error() == Some(libc::EMSGSIZE) => Ok(Sent::Oversized),
+        Err(e) => Err(e),
     }
 }
 
@@ -582,9 +632,14 @@ fn read_reply(r: &mut BufReader<TcpStream>) -> io::Result<bool> {
 /// Print each sink's figures (stderr summary).
 pub fn write_sink_summary(w: &mut dyn Write, reports: &[SinkReport]) -> io::Result<()> {
     for r in reports {
+        let oversized = if r.oversized > 0 {
+            format!(" ({} oversized)", r.oversized)
+        } else {
+            String::new()
+        };
         writeln!(
             w,
-            "  output {}: produced {}, delivered {}, dropped {}, errors {}",
+            "  output {}: produced {}, delivered {}, dropped {}{oversized}, errors {}",
             r.label, r.produced, r.delivered, r.dropped, r.errors
         )?;
     }
@@ -695,15 +750,70 @@ mod tests {
         );
     }
 
-    /// A Unix datagram socket gets one RFC 5424 message per record.
+    /// Send one record of `big` bytes, then `small` small ones: each small one must arrive
+    /// (read by `recv`), and the big one be dropped and counted as oversized.
+    fn oversized_then_small(
+        target: Target,
+        big: usize,
+        small: u64,
+        mut recv: impl FnMut(&mut [u8]) -> io::Result<usize>,
+    ) {
+        let config = SinkConfig {
+            buffer: 1000,
+            drain: Duration::from_secs(3),
+        };
+        let sink = NetSink::start(target, config).unwrap();
+        sink.send(&vec![b'x'; big], 1, "alert");
+        for _ in 0..small {
+            sink.send(b"{}", 6, "dns");
+        }
+        let mut buf = [0u8; 2048];
+        for i in 0..small {
+            let n = recv(&mut buf).unwrap_or_else(|e| panic!("datagram {i}: {e}"));
+            assert!(buf[..n].ends_with(b" dns - {}"));
+        }
+        let r = sink.close();
+        assert_eq!(
+            (r.produced, r.delivered, r.dropped, r.oversized),
+            (small + 1, small, 1, 1)
+        );
+    }
+
+    /// A record too large for one UDP datagram (a DNS response with thousands of answers)
+    /// is dropped and counted, never retried at the head of the queue: the records behind
+    /// it are delivered.
     #[test]
-    fn unix_datagram_messages() {
-        let dir = std::env::temp_dir().join(format!("vw-sink-unix-{}", std::process::id()));
+    fn oversized_udp_record_is_dropped_and_the_rest_delivered() {
+        let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let target = Target::SyslogUdp(rx.local_addr().unwrap().to_string());
+        oversized_then_small(target, 70_000, 100, |buf| rx.recv(buf));
+    }
+
+    /// A Unix datagram socket bound in a fresh directory named after `tag` (remove the
+    /// directory when done): (directory, socket path, socket).
+    fn unix_listener(tag: &str) -> (PathBuf, PathBuf, UnixDatagram) {
+        let dir = std::env::temp_dir().join(format!("vw-sink-{tag}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("log.sock");
         let _ = std::fs::remove_file(&path);
         let rx = UnixDatagram::bind(&path).unwrap();
         rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        (dir, path, rx)
+    }
+
+    /// The same on a Unix datagram socket, whose limit is the socket's send buffer.
+    #[test]
+    fn oversized_unix_record_is_dropped_and_the_rest_delivered() {
+        let (dir, path, rx) = unix_listener("big");
+        oversized_then_small(Target::SyslogUnix(path), 4 << 20, 10, |buf| rx.recv(buf));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A Unix datagram socket gets one RFC 5424 message per record.
+    #[test]
+    fn unix_datagram_messages() {
+        let (dir, path, rx) = unix_listener("unix");
         let sink = NetSink::start(Target::SyslogUnix(path.clone()), SinkConfig::default()).unwrap();
         sink.send(b"{}", 4, "tls");
         let mut buf = [0u8; 2048];
