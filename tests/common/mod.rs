@@ -91,3 +91,35 @@ pub fn corpus_captures(dir: &Path) -> Vec<(String, Vec<String>)> {
         })
         .collect()
 }
+
+/// A classic pcap file of raw IPv4 packets (LINKTYPE_IPV4, 228), each with its capture time
+/// in seconds.
+pub fn pcap_ipv4(packets: &[(u32, Vec<u8>)]) -> Vec<u8> {
+    let mut f = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
+    f.extend_from_slice(&[0; 8]);
+    f.extend_from_slice(&65535u32.to_le_bytes());
+    f.extend_from_slice(&228u32.to_le_bytes());
+    for (secs, p) in packets {
+        f.extend_from_slice(&secs.to_le_bytes());
+        f.extend_from_slice(&0u32.to_le_bytes());
+        f.extend_from_slice(&(p.len() as u32).to_le_bytes());
+        f.extend_from_slice(&(p.len() as u32).to_le_bytes());
+        f.extend_from_slice(p);
+    }
+    f
+}
+
+/// `vendorwatch scan ARGS... FILE` over `packets` written to a temporary pcap (removed after).
+pub fn scan_ipv4(tag: &str, packets: &[(u32, Vec<u8>)], args: &[&str]) -> Run {
+    let dir = std::env::temp_dir().join(format!("vw-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(format!("{tag}.pcap"));
+    std::fs::write(&path, pcap_ipv4(packets)).expect("write pcap");
+    let path = path.to_string_lossy().into_owned();
+    let mut all = vec!["scan"];
+    all.extend_from_slice(args);
+    all.push(&path);
+    let run = vendorwatch(&all);
+    let _ = std::fs::remove_dir_all(&dir);
+    run
+}

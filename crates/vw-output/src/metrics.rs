@@ -191,8 +191,18 @@ pub fn render(s: &Snapshot, sinks: &[(String, Arc<SinkStats>)]) -> String {
     counter(
         &mut o,
         "dns_invalid_total",
-        "Port-53 payloads that were not valid DNS.",
+        "DNS-port payloads that were not valid DNS.",
         &one(d.dns_invalid),
+    );
+    counter(
+        &mut o,
+        "dns_over_limit_total",
+        &format!(
+            "Questions and answers of DNS messages not parsed: past the per-message limits ({} questions, {} answers).",
+            crate::proto::dns::MAX_QUESTIONS,
+            crate::proto::dns::MAX_ANSWERS
+        ),
+        &one(d.dns_over_limit),
     );
     counter(
         &mut o,
