@@ -60,7 +60,7 @@ fn scan(tag: &str, packets: &[(u32, Vec<u8>)], extra: &[&str]) -> common::Run {
     let dir = std::env::temp_dir().join(format!("vw-resolved-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("resolved.pcap");
-    std::fs::write(&path, pcap(packets)).unwrap();
+    std::fs::write(&path, common::pcap_ipv4(packets)).unwrap();
     let path = path.to_string_lossy().into_owned();
     let mut args = vec!["scan"];
     args.extend_from_slice(extra);
@@ -93,22 +93,6 @@ fn resolved_alerts(run: &common::Run) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn pcap(packets: &[(u32, Vec<u8>)]) -> Vec<u8> {
-    // Classic pcap, LINKTYPE_IPV4 (228).
-    let mut f = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
-    f.extend_from_slice(&[0; 8]);
-    f.extend_from_slice(&65535u32.to_le_bytes());
-    f.extend_from_slice(&228u32.to_le_bytes());
-    for (secs, p) in packets {
-        f.extend_from_slice(&secs.to_le_bytes());
-        f.extend_from_slice(&0u32.to_le_bytes());
-        f.extend_from_slice(&(p.len() as u32).to_le_bytes());
-        f.extend_from_slice(&(p.len() as u32).to_le_bytes());
-        f.extend_from_slice(p);
-    }
-    f
-}
-
 #[test]
 fn connection_by_ip_to_a_resolved_kaspersky_address_alerts() {
     let server = [203, 0, 113, 7];
@@ -129,7 +113,7 @@ fn connection_by_ip_to_a_resolved_kaspersky_address_alerts() {
     let dir = std::env::temp_dir().join(format!("vw-resolved-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("resolved.pcap");
-    std::fs::write(&path, pcap(&packets)).unwrap();
+    std::fs::write(&path, common::pcap_ipv4(&packets)).unwrap();
     let run = common::vendorwatch(&["scan", "--quiet", &path.to_string_lossy()]);
     let alerts: Vec<_> = run.events("alert").collect();
     let resolved: Vec<_> = alerts
