@@ -232,9 +232,10 @@ impl Detector {
     }
 
     /// Look at one decoded packet: port rules (when any are enabled) for TCP and UDP, DNS on
-    /// UDP port 53 and the [`Detector::dns_ports`] added to it. TCP payloads are not looked at here: they go through the flow layer
-    /// (`flow::FlowTable`), which hands complete messages to [`Detector::on_dns`],
-    /// [`Detector::on_client_hello`] and [`Detector::on_http`].
+    /// UDP port 53 and the [`Detector::dns_ports`] added to it. TCP payloads are not looked
+    /// at here: they go through the flow layer (`flow::FlowTable`), which hands complete
+    /// messages to [`Detector::on_dns`], [`Detector::on_client_hello`] and
+    /// [`Detector::on_http`].
     pub fn on_packet(&mut self, pkt: &Decoded<'_>, at: &PacketAt, out: &mut dyn RecordSink) {
         if !self.udp_reported.is_empty() {
             self.on_port(pkt, at, out);

@@ -15,9 +15,9 @@
 //! Bounds: [`QuicConfig`] caps the pending connections and their buffered bytes (oldest
 //! evicted first, counted) and drops connections idle for 30 s of packet time; each
 //! connection's CRYPTO stream is cut at [`quic::MAX_CRYPTO_BYTES`]. How many CRYPTO frames a
-//! hello comes in, and in what order, is not bounded: clients cut and shuffle them on purpose. Steady state
-//! allocates nothing: one decryption buffer, pooled reassembly buffers, the table's index
-//! sized at creation.
+//! hello comes in, and in what order, is not bounded: clients cut and shuffle them on
+//! purpose. Steady state allocates nothing: one decryption buffer, pooled reassembly
+//! buffers, the table's index sized at creation.
 
 use crate::capture::Timestamp;
 use crate::decode::{Decoded, L4Proto};
