@@ -15,7 +15,8 @@
 //!   64 compression pointers in one name (`MAX_POINTER_JUMPS`; hickory's backward-only rule
 //!   bounds it instead), a name whose presentation form (with `\DDD` escapes) does not fit a
 //!   `NameBuf`, no question or an unassigned opcode above 6 (`looks_like_dns`, not DNS to the
-//!   detector), a CNAME whose target runs past its rdata.
+//!   detector), a CNAME whose target runs past its rdata (including the empty rdata an
+//!   RFC 2136 UPDATE uses for "any data", which hickory takes as such).
 #![no_main]
 
 use hickory_proto::op::{Header, Message, OpCode, Query};
@@ -272,7 +273,7 @@ fn explain(
 }
 
 /// With `DNS_DIFF_TRACE` set, one line per input says which case it was (run over a corpus
-/// with `-runs=0` and count them).
+/// with `-runs=0` and count them); a message only hickory accepts is printed too.
 fn trace(case: &str) {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     if *ON.get_or_init(|| std::env::var_os("DNS_DIFF_TRACE").is_some()) {
@@ -290,7 +291,7 @@ fuzz_target!(|data: &[u8]| {
                 Ok(s) => format!("{:?}", s.stopped),
                 Err(e) => format!("{e:?}"),
             };
-            trace(&format!("ours-rejects-hickory-accepts ({why})"));
+            trace(&format!("ours-rejects-hickory-accepts ({why}) {data:02x?}"));
         } else {
             trace("both-reject");
         }
