@@ -221,7 +221,9 @@ fn corpus_recall_and_no_invented_names() {
     );
     let total = in_scope.found + later.found;
     let expected = in_scope.expected + later.expected;
-    eprintln!("all dns-query (udp/53) + single-segment tls-sni rows: {total}/{expected}");
+    eprintln!(
+        "all dns-query (udp, port 53 or --dns-port) + single-segment tls-sni rows: {total}/{expected}"
+    );
     for m in misses.iter().take(60) {
         eprintln!("  miss: {m}");
     }
