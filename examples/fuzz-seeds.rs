@@ -6,7 +6,8 @@
 //!
 //! Writes, under the output directory, one file per seed (named by a hash of its bytes, so
 //! reruns do not duplicate):
-//! - `dns/`: UDP payloads to or from port 53;
+//! - `dns/` and `dns_diff/`: UDP payloads to or from port 53, 5353 (mDNS, the same format)
+//!   or 8053 (a forwarder);
 //! - `tls/`: TCP payloads that look like a ClientHello;
 //! - `decode/`: frames prefixed with the selector byte the `decode` target maps to their link type;
 //! - `pipeline/`: every decodable packet rewrapped as an Ethernet frame;
@@ -22,7 +23,7 @@ use std::path::{Path, PathBuf};
 use vendorwatch::capture::file::CaptureReader;
 use vendorwatch::capture::linktype;
 use vendorwatch::decode::{self, L4Proto};
-use vendorwatch::detect::is_dns_port;
+use vendorwatch::proto::dns::DnsPorts;
 use vendorwatch::proto::{http, quic, tls};
 use vw_craft::{ETH_IPV4, ETH_IPV6, eth};
 
@@ -57,13 +58,14 @@ fn main() {
         collect(Path::new(input), &mut files);
     }
     let mut counts = [0usize; 7];
+    let dns_ports = DnsPorts::with_extra(&[5353, 8053]).unwrap_or_default();
     for file in &files {
         let Ok(bytes) = fs::read(file) else { continue };
         if CaptureReader::new(bytes.as_slice()).is_err() {
             continue;
         }
         seed_capture(&out, &bytes, &mut counts);
-        seed_packets(&out, &bytes, &mut counts);
+        seed_packets(&out, &bytes, &dns_ports, &mut counts);
     }
     println!(
         "fuzz-seeds: {} capture(s) -> dns {} tls {} decode {} pipeline {} capture {} http {} quic {} (in {})",
@@ -122,7 +124,7 @@ fn seed_capture(out: &Path, bytes: &[u8], counts: &mut [usize; 7]) {
     }
 }
 
-fn seed_packets(out: &Path, bytes: &[u8], counts: &mut [usize; 7]) {
+fn seed_packets(out: &Path, bytes: &[u8], dns_ports: &DnsPorts, counts: &mut [usize; 7]) {
     let Ok(mut reader) = CaptureReader::new(bytes) else {
         return;
     };
@@ -144,8 +146,9 @@ fn seed_packets(out: &Path, bytes: &[u8], counts: &mut [usize; 7]) {
             continue;
         };
         match d.proto {
-            L4Proto::Udp if is_dns_port(d.src_port, d.dst_port) => {
+            L4Proto::Udp if dns_ports.either(d.src_port, d.dst_port) => {
                 counts[0] += usize::from(write_seed(out, "dns", d.payload));
+                write_seed(out, "dns_diff", d.payload);
             }
             L4Proto::Tcp if tls::looks_like_client_hello(d.payload) => {
                 counts[1] += usize::from(write_seed(out, "tls", d.payload));

@@ -13,6 +13,7 @@ use vendorwatch::detect::LogSelection;
 use vendorwatch::engine::EngineConfig;
 use vendorwatch::flow::FlowConfig;
 use vendorwatch::flow::quic::QuicConfig;
+use vendorwatch::proto::dns::{DnsPorts, MAX_EXTRA_DNS_PORTS};
 use vendorwatch::sigs::{self, LoadLimits, MatchOptions, RuleSet, SigError};
 
 #[derive(Args, Debug, Clone)]
@@ -65,6 +66,10 @@ pub struct StageArgs {
     /// Also decode UDP to PORT as VXLAN (repeatable; 4789 always is).
     #[arg(long = "vxlan-port", value_name = "PORT")]
     pub vxlan_ports: Vec<u16>,
+    /// Also read UDP and TCP to or from PORT as DNS (repeatable, up to 16; 53 always is),
+    /// e.g. a forwarder on 5353 or 8053.
+    #[arg(long = "dns-port", value_name = "PORT")]
+    pub dns_ports: Vec<u16>,
     /// Match the `ports` of every rule (e.g. the Kaspersky Security Center server ports).
     /// Off by default because ports are reused by other software; a pack can turn on its
     /// own with `port_rules = true`.
@@ -84,10 +89,13 @@ impl StageArgs {
         let mut decoder = DecoderConfig::default();
         decoder.vxlan_ports.extend(&self.vxlan_ports);
         decoder.defrag = self.flow.defrag_config();
+        let dns_ports = DnsPorts::with_extra(&self.dns_ports)
+            .ok_or_else(|| format!("--dns-port: at most {MAX_EXTRA_DNS_PORTS} ports besides 53"))?;
         Ok(EngineConfig {
             decoder,
             flow: self.flow.config(),
             quic: self.flow.quic_config(),
+            dns_ports,
             resolved_capacity: self.flow.resolved_capacity,
             suppress_window: self.suppress_window,
             suppress_capacity: self.suppress_capacity,

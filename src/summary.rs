@@ -116,6 +116,15 @@ pub fn write_summary(
         "  dns messages: {} ({} invalid), tls client hellos: {}",
         detect.dns_messages, detect.dns_invalid, detect.client_hellos
     )?;
+    if detect.dns_over_limit > 0 {
+        writeln!(
+            w,
+            "  dns: {} questions and answers not parsed (over the limit of {} questions, {} answers per message)",
+            detect.dns_over_limit,
+            vendorwatch::proto::dns::MAX_QUESTIONS,
+            vendorwatch::proto::dns::MAX_ANSWERS
+        )?;
+    }
     let f = &counters.flow;
     writeln!(
         w,
@@ -145,7 +154,7 @@ pub fn write_summary(
         q.assembly.completed,
         q.assembly.evicted,
         q.assembly.expired,
-        q.assembly.overflow + q.frames_dropped
+        q.assembly.overflow
     )?;
     let a = &counters.answers;
     if a.remembered > 0 {

@@ -2,8 +2,9 @@
 //! (`../shared/corpus`, read-only, never copied into the repository).
 //!
 //! For every capture, `vendorwatch scan --log dns,tls` is compared with `expected/*.tsv`:
-//! recall of `dns-query` (DNS straight over UDP port 53) and single-segment `tls-sni` rows,
-//! matched by frame number and name, and names vendorwatch logs that tshark never shows.
+//! recall of `dns-query` (DNS straight over UDP port 53, or a port the capture's
+//! [`CAPTURE_ARGS`] give with `--dns-port`) and single-segment `tls-sni` rows, matched by
+//! frame number and name, and names vendorwatch logs that tshark never shows.
 //! Skips with a printed reason when the corpus is absent.
 
 mod common;
@@ -21,6 +22,31 @@ const ENCAPSULATION_TAGS: &[&str] = &[
     "vlan", "qinq", "mpls", "gre", "gre-teb", "erspan", "vxlan", "geneve", "teredo", "pppoe",
     "ip-in-ip", "frag", "frag6", "sll", "sll2", "ipv6",
 ];
+
+/// Options for single captures, as `tshark-args.tsv` gives tshark its decode-as: the DNS
+/// forwarders on port 8053 (tshark decodes the UDP one by a heuristic, the TCP one as told).
+const CAPTURE_ARGS: &[(&str, &[&str])] = &[
+    ("td-dns_udp_8053.pcap", &["--dns-port", "8053"]),
+    ("td-dns_tcp_8053.pcap", &["--dns-port", "8053"]),
+];
+
+/// The extra options of `file`.
+fn capture_args(file: &str) -> &'static [&'static str] {
+    CAPTURE_ARGS
+        .iter()
+        .find(|(f, _)| *f == file)
+        .map_or(&[], |(_, args)| *args)
+}
+
+/// The ports read as DNS for `file`: 53 and its `--dns-port` values.
+fn dns_ports(file: &str) -> Vec<&'static str> {
+    let args = capture_args(file);
+    let extra = args
+        .windows(2)
+        .filter(|w| w[0] == "--dns-port")
+        .map(|w| w[1]);
+    std::iter::once("53").chain(extra).collect()
+}
 
 #[derive(Default)]
 struct Tally {
@@ -42,6 +68,7 @@ impl Tally {
 type Obs = (u64, String, String);
 
 fn expected_rows(corpus: &std::path::Path, file: &str) -> Vec<(Obs, String)> {
+    let ports = dns_ports(file);
     let path = corpus.join("expected").join(format!("{file}.tsv"));
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     text.lines()
@@ -60,7 +87,8 @@ fn expected_rows(corpus: &std::path::Path, file: &str) -> Vec<(Obs, String)> {
             let in_scope = !placeholder
                 && match kind.as_str() {
                     "dns-query" => {
-                        detail.contains("l4=udp") && (src_port == "53" || dst_port == "53")
+                        detail.contains("l4=udp")
+                            && (ports.contains(&src_port) || ports.contains(&dst_port))
                     }
                     "tls-sni" => detail.split(';').any(|d| d == "segments=1"),
                     _ => false,
@@ -112,7 +140,10 @@ fn corpus_recall_and_no_invented_names() {
     for (file, tags) in common::corpus_captures(&corpus) {
         let path = corpus.join(&file);
         let path = path.to_string_lossy();
-        let run = common::vendorwatch(&["scan", "--quiet", "--log", "dns,tls", &path]);
+        let mut args = vec!["scan", "--quiet", "--log", "dns,tls"];
+        args.extend_from_slice(capture_args(&file));
+        args.push(&path);
+        let run = common::vendorwatch(&args);
         match run.code() {
             Some(0) | Some(1) => {}
             other => crashes.push(format!("{file}: exit {other:?}: {}", run.stderr())),
@@ -190,7 +221,9 @@ fn corpus_recall_and_no_invented_names() {
     );
     let total = in_scope.found + later.found;
     let expected = in_scope.expected + later.expected;
-    eprintln!("all dns-query (udp/53) + single-segment tls-sni rows: {total}/{expected}");
+    eprintln!(
+        "all dns-query (udp, port 53 or --dns-port) + single-segment tls-sni rows: {total}/{expected}"
+    );
     for m in misses.iter().take(60) {
         eprintln!("  miss: {m}");
     }
@@ -227,4 +260,70 @@ fn corpus_recall_and_no_invented_names() {
         "in-scope recall {:.4} below 0.99",
         in_scope.recall()
     );
+}
+
+/// Issue 18, item 5: the DNS forwarder on UDP port 8053 (`td-dns_udp_8053.pcap`): with
+/// `--dns-port 8053` every row tshark shows (the question in the query and in the response,
+/// the A answer) is found; without it the port is not read as DNS.
+#[test]
+fn dns_on_port_8053_is_read_with_the_flag() {
+    let Some(corpus) = common::corpus_dir() else {
+        eprintln!("SKIP dns_on_port_8053_is_read_with_the_flag: ../shared/corpus not found");
+        return;
+    };
+    let file = "td-dns_udp_8053.pcap";
+    let path = corpus.join(file);
+    let path = path.to_string_lossy();
+    let text = std::fs::read_to_string(corpus.join("expected").join(format!("{file}.tsv")))
+        .expect("expected rows");
+    let mut expected: Vec<(u64, String, String)> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let c: Vec<&str> = l.split('\t').collect();
+            let detail = match c[6] {
+                "dns-answer-a" => c[8].to_string(),
+                _ => String::new(),
+            };
+            (c[0].parse().unwrap(), format!("{} {}", c[6], c[7]), detail)
+        })
+        .collect();
+    assert_eq!(expected.len(), 3, "{text}");
+
+    let run = common::vendorwatch(&["scan", "--quiet", "--log", "dns", &path]);
+    assert_eq!(run.events("dns").count(), 0, "{}", run.stderr());
+
+    let args = [
+        "scan",
+        "--quiet",
+        "--log",
+        "dns",
+        "--dns-port",
+        "8053",
+        &path,
+    ];
+    let run = common::vendorwatch(&args);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    let mut seen = Vec::new();
+    for r in run.events("dns") {
+        let frame = r["pcap_cnt"].as_u64().unwrap_or(0);
+        for q in r["dns"]["queries"].as_array().into_iter().flatten() {
+            let name = q["rrname"].as_str().unwrap_or("").to_lowercase();
+            seen.push((frame, format!("dns-query {name}"), String::new()));
+        }
+        for a in r["dns"]["answers"].as_array().into_iter().flatten() {
+            if matches!(a["rrtype"].as_str(), Some("A" | "AAAA")) {
+                let name = a["rrname"].as_str().unwrap_or("").to_lowercase();
+                let addr = a["rdata"].as_str().unwrap_or("");
+                seen.push((
+                    frame,
+                    format!("dns-answer-a {name}"),
+                    format!("addr={addr}"),
+                ));
+            }
+        }
+    }
+    expected.sort();
+    seen.sort();
+    assert_eq!(seen, expected, "{}", run.stderr());
 }

@@ -150,3 +150,18 @@ pub fn pcap_ipv4(packets: &[(u32, Vec<u8>)]) -> Vec<u8> {
     }
     f
 }
+
+/// `vendorwatch scan ARGS... FILE` over `packets` written to a temporary pcap (removed after).
+pub fn scan_ipv4(tag: &str, packets: &[(u32, Vec<u8>)], args: &[&str]) -> Run {
+    let dir = std::env::temp_dir().join(format!("vw-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(format!("{tag}.pcap"));
+    std::fs::write(&path, pcap_ipv4(packets)).expect("write pcap");
+    let path = path.to_string_lossy().into_owned();
+    let mut all = vec!["scan"];
+    all.extend_from_slice(args);
+    all.push(&path);
+    let run = vendorwatch(&all);
+    let _ = std::fs::remove_dir_all(&dir);
+    run
+}

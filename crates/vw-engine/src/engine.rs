@@ -24,6 +24,8 @@ pub struct EngineConfig {
     pub flow: FlowConfig,
     /// QUIC Initial table caps.
     pub quic: QuicConfig,
+    /// Ports read as DNS (UDP datagrams, TCP streams): 53 and `--dns-port`.
+    pub dns_ports: crate::proto::dns::DnsPorts,
     /// Most addresses remembered from DNS answers to matched names.
     pub resolved_capacity: usize,
     /// Suppression window (seconds of packet time; 0: off) and table capacity.
@@ -42,6 +44,7 @@ impl Default for EngineConfig {
             decoder: DecoderConfig::default(),
             flow: FlowConfig::default(),
             quic: QuicConfig::default(),
+            dns_ports: crate::proto::dns::DnsPorts::default(),
             resolved_capacity: crate::detect::RESOLVED_CAPACITY,
             suppress_window: crate::detect::suppress::DEFAULT_WINDOW_SECS,
             suppress_capacity: crate::detect::suppress::DEFAULT_CAPACITY,
@@ -133,8 +136,10 @@ impl Engine {
         let mut detector =
             Detector::with_compiled(self.rules.current(), c.log, Arc::clone(&self.suppress));
         detector.resolved = ResolvedIps::new(c.resolved_capacity);
+        detector.dns_ports = c.dns_ports;
         let mut flows = FlowTable::new(c.flow);
         flows.quic = QuicFlows::new(c.quic);
+        flows.dns_ports = c.dns_ports;
         Stages {
             decoder: Decoder::new(c.decoder.clone()),
             flows,

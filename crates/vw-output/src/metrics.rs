@@ -400,8 +400,16 @@ fn families(s: &Snapshot, sinks: &[(String, Arc<SinkStats>)]) -> Families {
     o.one("dns_messages", "DNS messages parsed.", d.dns_messages);
     o.one(
         "dns_invalid",
-        "Port-53 payloads that were not valid DNS.",
+        "DNS-port payloads that were not valid DNS.",
         d.dns_invalid,
+    );
+    // The help names the walker's limits; the assertion keeps the text true.
+    const _: () =
+        assert!(crate::proto::dns::MAX_QUESTIONS == 16 && crate::proto::dns::MAX_ANSWERS == 4096);
+    o.one(
+        "dns_over_limit",
+        "Questions and answers of DNS messages not parsed: past the per-message limits (16 questions, 4096 answers).",
+        d.dns_over_limit,
     );
     o.one(
         "tls_client_hellos",
@@ -602,7 +610,8 @@ mod tests {
     /// working. Families added since are listed here; any other difference fails.
     #[test]
     fn render_keeps_every_line_9768e19_served() {
-        const ADDED: [&str; 5] = [
+        const ADDED: [&str; 6] = [
+            "vendorwatch_dns_over_limit_total",
             "vendorwatch_packet_time_anomalies_total",
             "vendorwatch_eve_reopen_failures_total",
             "state=\"oversized\"",

@@ -56,8 +56,6 @@ pub struct QuicStats {
     pub client_hellos: u64,
     /// Initial packets whose frames could not all be walked (unknown frame type, damage).
     pub frame_errors: u64,
-    /// CRYPTO frames beyond the per-packet limit, dropped.
-    pub frames_dropped: u64,
     /// The reassembly table's counters.
     pub assembly: AssemblyStats,
 }
@@ -67,8 +65,11 @@ pub struct QuicStats {
 pub struct DetectStats {
     /// DNS messages parsed.
     pub dns_messages: u64,
-    /// Port-53 payloads that were not valid DNS.
+    /// DNS-port payloads that were not valid DNS.
     pub dns_invalid: u64,
+    /// Questions and answers of valid DNS messages not parsed: past the walk's limits
+    /// (`proto::dns::MAX_QUESTIONS`, `MAX_ANSWERS`) in their message.
+    pub dns_over_limit: u64,
     /// TLS ClientHellos parsed.
     pub client_hellos: u64,
     /// ClientHellos from QUIC Initials.
@@ -127,13 +128,13 @@ add_fields!(QuicStats {
     undecryptable,
     client_hellos,
     frame_errors,
-    frames_dropped,
     assembly,
 });
 
 add_fields!(DetectStats {
     dns_messages,
     dns_invalid,
+    dns_over_limit,
     client_hellos,
     quic_hellos,
     http_requests,

@@ -130,6 +130,9 @@ pub struct Detector {
     pub resolved: answers::ResolvedIps,
     /// UDP (client, address, port) whose `resolved-ip` decision was taken, bounded.
     udp_decided: std::collections::HashSet<(IpAddr, IpAddr, u16), crate::flow::FlowHasher>,
+    /// Ports whose UDP datagrams are read as DNS (53 and `--dns-port`); DNS traffic is not a
+    /// connection to a resolved address.
+    pub dns_ports: dns::DnsPorts,
     /// Alert suppression (`--suppress-window`), one table shared by every worker so a host's
     /// repeats fold into one alert whichever workers its flows land on. Locked only for a
     /// hit, never per packet.
@@ -177,6 +180,7 @@ impl Detector {
             stats: DetectStats::default(),
             resolved: answers::ResolvedIps::new(RESOLVED_CAPACITY),
             udp_decided: std::collections::HashSet::default(),
+            dns_ports: dns::DnsPorts::default(),
             suppress,
         };
         detector.set_rules(compiled);
@@ -228,9 +232,10 @@ impl Detector {
     }
 
     /// Look at one decoded packet: port rules (when any are enabled) for TCP and UDP, DNS on
-    /// UDP port 53. TCP payloads are not looked at here: they go through the flow layer
-    /// (`flow::FlowTable`), which hands complete messages to [`Detector::on_dns`],
-    /// [`Detector::on_client_hello`] and [`Detector::on_http`].
+    /// UDP port 53 and the [`Detector::dns_ports`] added to it. TCP payloads are not looked
+    /// at here: they go through the flow layer (`flow::FlowTable`), which hands complete
+    /// messages to [`Detector::on_dns`], [`Detector::on_client_hello`] and
+    /// [`Detector::on_http`].
     pub fn on_packet(&mut self, pkt: &Decoded<'_>, at: &PacketAt, out: &mut dyn RecordSink) {
         if !self.udp_reported.is_empty() {
             self.on_port(pkt, at, out);
@@ -238,7 +243,7 @@ impl Detector {
         if !pkt.payload.is_empty() && self.compiled.matcher.has_payload_rules() {
             self.on_payload(pkt, at, out);
         }
-        if pkt.proto == L4Proto::Udp && is_dns_port(pkt.src_port, pkt.dst_port) {
+        if pkt.proto == L4Proto::Udp && self.dns_ports.either(pkt.src_port, pkt.dst_port) {
             self.on_dns(pkt.payload, &FlowMeta::at(pkt, at), out)
         }
     }
@@ -320,7 +325,8 @@ impl Detector {
         self.emit(&hits, meta.src_ip, &meta, &AppRecord::None, out);
     }
 
-    /// One DNS message (UDP payload).
+    /// One DNS message (a UDP payload, or a TCP one without its length prefix). Read up to
+    /// the walk's limits; what lies past them is counted in `dns_over_limit`.
     pub fn on_dns(&mut self, msg: &[u8], meta: &FlowMeta, out: &mut dyn RecordSink) {
         if !dns::looks_like_dns(msg) {
             self.stats.dns_invalid += 1;
@@ -342,9 +348,12 @@ impl Detector {
                 Rdata::Other(_) => {}
             },
         });
-        if walked.is_err() {
-            self.stats.dns_invalid += 1;
-            return;
+        match walked {
+            Ok(summary) => self.stats.dns_over_limit += u64::from(summary.over_limit),
+            Err(_) => {
+                self.stats.dns_invalid += 1;
+                return;
+            }
         }
         self.stats.hits_dropped += hits.dropped;
         if hits.is_empty() && !self.log.dns {
@@ -506,12 +515,13 @@ impl Detector {
     /// Initial leaves the decision to its ClientHello ([`Detector::on_quic_hello`]: an SNI is a
     /// name of its own, a hello without one alerts); any other datagram alerts `resolved-ip`
     /// now. Later datagrams of the triple are silent (a bounded set of [`UDP_DECIDED_CAPACITY`]
-    /// triples, cleared when full). DNS (port 53) is not a connection to the address.
+    /// triples, cleared when full). DNS (port 53 or a `--dns-port`) is not a connection to the
+    /// address.
     /// Costs one hash probe (none while nothing was resolved) and allocates nothing when it
     /// does not match.
     pub fn on_connection(&mut self, pkt: &Decoded<'_>, at: &PacketAt, out: &mut dyn RecordSink) {
         if pkt.proto != L4Proto::Udp
-            || is_dns_port(pkt.src_port, pkt.dst_port)
+            || self.dns_ports.either(pkt.src_port, pkt.dst_port)
             || self.resolved.is_empty()
         {
             return;
@@ -547,7 +557,7 @@ impl Detector {
     /// name: the candidate the flow holds until it is decided. One hash probe (none while
     /// nothing was resolved); nothing allocated unless the address is remembered.
     pub fn tcp_candidate(&mut self, meta: &FlowMeta, server_is_src: bool) -> Option<Box<Pending>> {
-        if self.resolved.is_empty() || is_dns_port(meta.src_port, meta.dst_port) {
+        if self.resolved.is_empty() || self.dns_ports.either(meta.src_port, meta.dst_port) {
             return None;
         }
         let mut flow = *meta;
@@ -762,9 +772,4 @@ fn check_ip(matcher: &Matcher, ip: IpAddr, hits: &mut Hits) {
             &buf[..len],
         );
     }
-}
-
-/// DNS over UDP port 53 on either side; mDNS (5353) and LLMNR (5355) are out of scope.
-pub fn is_dns_port(src_port: u16, dst_port: u16) -> bool {
-    src_port == 53 || dst_port == 53
 }

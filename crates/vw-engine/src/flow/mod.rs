@@ -347,6 +347,9 @@ pub struct FlowTable {
     pub stats: FlowStats,
     /// QUIC Initials on UDP (their own small table, see [`quic`]).
     pub quic: quic::QuicFlows,
+    /// Ports whose TCP streams are DNS from the first byte (53 and `--dns-port`); the same
+    /// set the detector reads UDP DNS on.
+    pub dns_ports: dns::DnsPorts,
 }
 
 impl FlowTable {
@@ -370,6 +373,7 @@ impl FlowTable {
             scratch: Vec::new(),
             stats: FlowStats::default(),
             quic: quic::QuicFlows::default(),
+            dns_ports: dns::DnsPorts::default(),
         }
     }
 
@@ -551,7 +555,7 @@ impl FlowTable {
             key,
             last_seen: now,
             referenced: true,
-            dns: pkt.src_port == 53 || pkt.dst_port == 53,
+            dns: self.dns_ports.either(pkt.src_port, pkt.dst_port),
             client: 0,
             dirs: [Dir::new(), Dir::new()],
             pending: None,
@@ -1331,7 +1335,7 @@ fn starts_request(payload: &[u8]) -> bool {
     payload.len() >= 4 && http::looks_like_request(payload)
 }
 
-/// A first segment on a port other than 53 that is exactly one length-prefixed DNS query
+/// A first segment on a port not read as DNS that is exactly one length-prefixed DNS query
 /// (one question, no records but EDNS, a clean walk): DNS over TCP on a non-standard port.
 fn looks_like_dns_tcp(data: &[u8]) -> bool {
     let Some([hi, lo]) = data.get(..2) else {

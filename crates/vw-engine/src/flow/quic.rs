@@ -13,9 +13,11 @@
 //! none of the TCP state.
 //!
 //! Bounds: [`QuicConfig`] caps the pending connections and their buffered bytes (oldest
-//! evicted first, counted) and drops connections idle for 30 s of packet time. Steady state
-//! allocates nothing: one decryption buffer, pooled reassembly buffers, the table's index
-//! sized at creation.
+//! evicted first, counted) and drops connections idle for 30 s of packet time; each
+//! connection's CRYPTO stream is cut at [`quic::MAX_CRYPTO_BYTES`]. How many CRYPTO frames a
+//! hello comes in, and in what order, is not bounded: clients cut and shuffle them on
+//! purpose. Steady state allocates nothing: one decryption buffer, pooled reassembly
+//! buffers, the table's index sized at creation.
 
 use crate::capture::Timestamp;
 use crate::decode::{Decoded, L4Proto};
@@ -50,9 +52,6 @@ pub struct QuicKey {
     flow: FlowKey,
     dir: u8,
 }
-
-/// Most CRYPTO frames taken from one Initial packet.
-const MAX_FRAMES_PER_PACKET: usize = 64;
 
 /// QUIC Initial state: the decryption buffer and the table of incomplete ClientHellos.
 pub struct QuicFlows {
@@ -122,23 +121,15 @@ impl QuicFlows {
             .as_ref()
             .and_then(|(d, n)| d.get(..usize::from(*n)));
         let summary = decryptor.for_each_initial_with(pkt.payload, fallback, |header, plain| {
-            let mut frames: [(u64, &[u8]); MAX_FRAMES_PER_PACKET] =
-                [(0, &[]); MAX_FRAMES_PER_PACKET];
-            let mut n = 0usize;
-            let walked = quic::walk_frames_for(header.version, plain, |offset, data| match frames
-                .get_mut(n)
-            {
-                Some(slot) => {
-                    *slot = (offset, data);
-                    n += 1;
-                }
-                None => stats.frames_dropped += 1,
-            });
-            if walked.is_err() {
+            // One walk to count and check the frames (cheap: varints, no copy), then the table
+            // walks them again, however many there are.
+            let frames = quic::CryptoFrames::new(header.version, plain);
+            let mut walked = frames.clone();
+            let any = walked.by_ref().count() > 0;
+            if walked.stopped().is_some() {
                 stats.frame_errors += 1;
             }
-            let frames = frames.get(..n).unwrap_or(&[]);
-            if frames.is_empty() {
+            if !any {
                 return; // ACK-only or padding-only Initial
             }
             let facts = InitialFacts {
@@ -150,7 +141,7 @@ impl QuicFlows {
                     header.dcid
                 },
             };
-            table.add(&key, now, facts, frames, |body| {
+            table.add_frames(&key, now, facts, frames, |body| {
                 if let Some(hello) = tls::parse_client_hello_body(body, 0x0303) {
                     stats.client_hellos += 1;
                     on_hello(header.version, &hello);

@@ -66,6 +66,18 @@ pub const MAX_NAME_WIRE_LEN: usize = 255;
 /// 64 is far above what any encoder emits (one jump per name is the norm) and still cheap.
 pub const MAX_POINTER_JUMPS: usize = 64;
 
+/// Most questions of one message [`walk`] visits. Real queries ask one; a message asking
+/// more is still read: its first questions are visited, the others are passed over by their
+/// extent (so the answers after them are still reached) and counted in
+/// [`WalkSummary::over_limit`].
+pub const MAX_QUESTIONS: u16 = 16;
+
+/// Most answer records of one message [`walk`] visits; the records announced beyond it are
+/// counted in [`WalkSummary::over_limit`], not read. A UDP message holds at most about 5900
+/// records (11 bytes each at the least), so this bounds the owned record built for a log
+/// line, not the cost of the walk, which is linear in the message anyway.
+pub const MAX_ANSWERS: u16 = 4096;
+
 /// How the root name (zero labels), which [`walk`] writes as an empty [`NameBuf`], should be
 /// logged in EVE records: Suricata logs `rrname` as the empty string for it.
 pub const ROOT_NAME_EVE: &str = "";
@@ -211,6 +223,9 @@ pub struct WalkSummary {
     /// CNAME target) was longer than [`MAX_NAME_WIRE_LEN`]: their extent on the wire was
     /// still known, so the walk went on after them, as tshark and Suricata do.
     pub skipped: u16,
+    /// Questions beyond [`MAX_QUESTIONS`] and answers beyond [`MAX_ANSWERS`], as the header
+    /// announces them: not visited (the questions passed over, the answers not read).
+    pub over_limit: u32,
     /// `None` when every question and answer announced by the header was walked; otherwise
     /// the error that stopped the walk (items before it were visited).
     pub stopped: Option<DnsError>,
@@ -219,7 +234,7 @@ pub struct WalkSummary {
 impl WalkSummary {
     /// True when all `qdcount` questions and `ancount` answers were read and visited.
     pub fn is_complete(&self) -> bool {
-        self.stopped.is_none() && self.skipped == 0
+        self.stopped.is_none() && self.skipped == 0 && self.over_limit == 0
     }
 }
 
@@ -231,6 +246,10 @@ impl WalkSummary {
 /// [`WalkSummary::stopped`]. One exception: an item whose name is merely too long (over 255
 /// wire bytes) but whose extent is known is skipped, counted in [`WalkSummary::skipped`],
 /// and the walk goes on (a crafted long name must not hide the answers after it).
+///
+/// At most [`MAX_QUESTIONS`] questions and [`MAX_ANSWERS`] answers are visited; the rest are
+/// counted in [`WalkSummary::over_limit`] (questions past the limit are still stepped over,
+/// their names unread, to reach the answers).
 ///
 /// Names are in presentation form: labels joined by `.`, no trailing dot, case as on the
 /// wire, bytes outside printable ASCII (and `.` or `\` inside a label) escaped as `\DDD` by
@@ -245,6 +264,8 @@ pub fn walk<F: FnMut(&DnsItem<'_>)>(msg: &[u8], mut visit: F) -> Result<WalkSumm
         questions: 0,
         answers: 0,
         skipped: 0,
+        over_limit: u32::from(header.qdcount.saturating_sub(MAX_QUESTIONS))
+            + u32::from(header.ancount.saturating_sub(MAX_ANSWERS)),
         stopped: None,
     };
     let mut owner = NameBuf::new();
@@ -252,7 +273,7 @@ pub fn walk<F: FnMut(&DnsItem<'_>)>(msg: &[u8], mut visit: F) -> Result<WalkSumm
     let mut cache = NameCache::default();
     let mut pos = HEADER_LEN;
 
-    for _ in 0..header.qdcount {
+    for _ in 0..header.qdcount.min(MAX_QUESTIONS) {
         match read_question(msg, pos, &mut owner, &mut cache) {
             Ok((next, qtype, qclass)) => {
                 visit(&DnsItem::Question {
@@ -280,7 +301,17 @@ pub fn walk<F: FnMut(&DnsItem<'_>)>(msg: &[u8], mut visit: F) -> Result<WalkSumm
         }
     }
 
-    for _ in 0..header.ancount {
+    for _ in MAX_QUESTIONS..header.qdcount {
+        match skip_name(msg, pos).map(|end| end + 4) {
+            Some(next) if next <= msg.len() => pos = next,
+            _ => {
+                summary.stopped = Some(DnsError::Truncated);
+                return Ok(summary);
+            }
+        }
+    }
+
+    for _ in 0..header.ancount.min(MAX_ANSWERS) {
         match read_answer(msg, pos, &mut owner, &mut target, &mut cache) {
             Ok((next, item)) => {
                 visit(&item);
@@ -308,22 +339,85 @@ pub fn walk<F: FnMut(&DnsItem<'_>)>(msg: &[u8], mut visit: F) -> Result<WalkSumm
     Ok(summary)
 }
 
-/// Cheap plausibility check for port-53 payloads before [`walk`]: a full header, a known
-/// opcode (0..=6), at least one question but not absurdly many, and no more records announced
-/// than the message could hold (a question takes at least 5 bytes, a record at least 11).
+/// The ports whose UDP datagrams and TCP streams are read as DNS: 53, plus the ports
+/// `--dns-port` adds (a forwarder on 5353 or 8053). A fixed array, `Copy`, so every worker's
+/// detector and flow table hold their own copy and the per-packet check is a compare or a
+/// short scan, never a lookup that could allocate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DnsPorts {
+    extra: [u16; MAX_EXTRA_DNS_PORTS],
+    len: usize,
+}
+
+/// Most ports `--dns-port` may add.
+pub const MAX_EXTRA_DNS_PORTS: usize = 16;
+
+/// The standard DNS port, always read.
+pub const DNS_PORT: u16 = 53;
+
+impl Default for DnsPorts {
+    fn default() -> Self {
+        DnsPorts {
+            extra: [0; MAX_EXTRA_DNS_PORTS],
+            len: 0,
+        }
+    }
+}
+
+impl DnsPorts {
+    /// 53 and `extra` (repeats and 53 itself ignored); `None` when more than
+    /// [`MAX_EXTRA_DNS_PORTS`] distinct ports are left.
+    pub fn with_extra(extra: &[u16]) -> Option<DnsPorts> {
+        let mut ports = DnsPorts::default();
+        for &port in extra {
+            if ports.contains(port) {
+                continue;
+            }
+            *ports.extra.get_mut(ports.len)? = port;
+            ports.len += 1;
+        }
+        Some(ports)
+    }
+
+    /// True when `port` carries DNS.
+    #[inline]
+    pub fn contains(&self, port: u16) -> bool {
+        port == DNS_PORT
+            || self
+                .extra
+                .get(..self.len)
+                .is_some_and(|e| e.contains(&port))
+    }
+
+    /// True when either end of a flow is a DNS port. Asked for every UDP packet: two
+    /// compares and a load when no port was added.
+    #[inline]
+    pub fn either(&self, src_port: u16, dst_port: u16) -> bool {
+        if src_port == DNS_PORT || dst_port == DNS_PORT {
+            return true;
+        }
+        self.len != 0
+            && self
+                .extra
+                .get(..self.len)
+                .is_some_and(|e| e.iter().any(|&p| p == src_port || p == dst_port))
+    }
+}
+
+/// Cheap plausibility check for DNS-port payloads before [`walk`]: a full header, a known
+/// opcode (0..=6), at least one question, and room for every question announced (5 bytes
+/// each at the least). Record counts are not checked: a response cut short (TC bit) or by the
+/// snaplen may announce more than it carries, and a long one is read up to the walk's limits
+/// ([`MAX_QUESTIONS`], [`MAX_ANSWERS`]) rather than refused.
 pub fn looks_like_dns(msg: &[u8]) -> bool {
     let Some(h) = DnsHeader::parse(msg) else {
         return false;
     };
-    if h.opcode() > 6 || h.qdcount == 0 || h.qdcount > 16 {
+    if h.opcode() > 6 || h.qdcount == 0 {
         return false;
     }
     let body = msg.len().saturating_sub(HEADER_LEN);
-    // A response cut short (TC bit) or truncated by the snaplen may announce more than it
-    // carries; only the questions must fit, and the record counts must stay sane.
-    let questions_min = usize::from(h.qdcount) * 5;
-    let records = usize::from(h.ancount) + usize::from(h.nscount) + usize::from(h.arcount);
-    questions_min <= body && records <= 4096
+    usize::from(h.qdcount) * 5 <= body
 }
 
 /// Suricata's EVE `rrtype` mnemonic for a record type, `None` for types Suricata logs as a
@@ -1102,6 +1196,57 @@ mod tests {
             let _ = walk(&m, |_| count += 1);
             assert!(count <= 2 * 65535);
         }
+    }
+
+    /// Issue 18, item 4: 20 questions and 5000 answers (minimal TXT records). The first 16
+    /// questions and 4096 answers are visited, the rest counted; on a cut message the
+    /// questions past the limit are still stepped over to reach the answers, or the cut stops
+    /// the walk.
+    #[test]
+    fn over_the_limits_the_first_items_are_visited_and_the_rest_counted() {
+        let mut dns = Dns::response(7);
+        for i in 0..20 {
+            dns = dns.question(&format!("q{i}.example.org"), TYPE_A);
+        }
+        let mut m = dns.build();
+        m[..HEADER_LEN].copy_from_slice(&craft::header(7, 0x8180, [20, 5000, 0, 0]));
+        let questions_end = m.len();
+        for _ in 0..5000 {
+            rr(&mut m, &[0xc0, 12], TYPE_TXT, &[]);
+        }
+        assert!(looks_like_dns(&m));
+        let (r, seen) = collect(&m);
+        let sum = r.unwrap();
+        assert_eq!((sum.questions, sum.answers), (16, 4096));
+        assert_eq!((sum.over_limit, sum.stopped), (4 + 904, None));
+        assert!(!sum.is_complete());
+        assert_eq!(seen[0], Seen::Q("q0.example.org".into(), TYPE_A));
+        assert_eq!(seen[15], Seen::Q("q15.example.org".into(), TYPE_A));
+        assert_eq!(
+            seen[16],
+            Seen::Other("q0.example.org".into(), TYPE_TXT, vec![])
+        );
+        assert_eq!(seen.len(), 16 + 4096);
+        // Cut inside the 20th question: the walk stops before the answers.
+        let (r, seen) = collect(&m[..questions_end - 3]);
+        let sum = r.unwrap();
+        assert_eq!((sum.questions, sum.answers), (16, 0));
+        assert_eq!(sum.stopped, Some(DnsError::Truncated));
+        assert_eq!(seen.len(), 16);
+    }
+
+    #[test]
+    fn dns_ports() {
+        let standard = DnsPorts::default();
+        assert!(standard.either(40_000, 53) && standard.either(53, 40_000));
+        assert!(!standard.either(40_000, 8053));
+        let ports = DnsPorts::with_extra(&[8053, 5353, 8053, 53]).unwrap();
+        assert!(ports.either(8053, 1) && ports.either(1, 5353) && ports.contains(53));
+        assert!(!ports.contains(0) && !ports.contains(5355));
+        let many: Vec<u16> = (1000..1000 + MAX_EXTRA_DNS_PORTS as u16).collect();
+        assert!(DnsPorts::with_extra(&many).is_some());
+        let too_many: Vec<u16> = (1000..1001 + MAX_EXTRA_DNS_PORTS as u16).collect();
+        assert_eq!(DnsPorts::with_extra(&too_many), None);
     }
 
     #[test]

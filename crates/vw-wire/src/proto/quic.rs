@@ -606,79 +606,133 @@ pub fn walk_frames<'a>(p: &'a [u8], on_crypto: impl FnMut(u64, &'a [u8])) -> Res
 /// numbers (PADDING 0x00, PING 0x07, CRYPTO 0x08 with varint offset and length).
 pub fn walk_frames_for<'a>(
     version: u32,
-    mut p: &'a [u8],
+    p: &'a [u8],
     mut on_crypto: impl FnMut(u64, &'a [u8]),
 ) -> Result<(), FrameStop> {
-    fn take_varint(p: &mut &[u8]) -> Result<u64, FrameStop> {
-        let (v, n) = varint(p).ok_or(FrameStop::Truncated)?;
-        *p = p.get(n..).ok_or(FrameStop::Truncated)?;
-        Ok(v)
+    let mut frames = CryptoFrames::new(version, p);
+    for (offset, data) in frames.by_ref() {
+        on_crypto(offset, data);
     }
-    fn take_bytes<'a>(p: &mut &'a [u8], len: u64) -> Result<&'a [u8], FrameStop> {
-        let len = usize::try_from(len).map_err(|_| FrameStop::Truncated)?;
-        if len > p.len() {
-            return Err(FrameStop::Truncated);
+    frames.stopped().map_or(Ok(()), Err)
+}
+
+/// The CRYPTO frames of a decrypted Initial payload as `(stream offset, data)`, in wire order,
+/// the other frames passed over (see [`walk_frames`] for which). Iteration ends at the end of
+/// the payload, after a CONNECTION_CLOSE, or at a frame it cannot walk ([`Self::stopped`]
+/// says which). A clone is a slice and a few flags, so a consumer may walk the frames more
+/// than once (the first look decides the path, the second copies) instead of collecting
+/// them into a buffer of some fixed count.
+#[derive(Debug, Clone)]
+pub struct CryptoFrames<'a> {
+    rest: &'a [u8],
+    gquic: bool,
+    stopped: Option<FrameStop>,
+}
+
+impl<'a> CryptoFrames<'a> {
+    /// The frames of `plain`, a decrypted Initial payload of `version`.
+    pub fn new(version: u32, plain: &'a [u8]) -> Self {
+        CryptoFrames {
+            rest: plain,
+            gquic: Flavor::of(version) == Some(Flavor::T051),
+            stopped: None,
         }
-        let (head, tail) = p.split_at(len);
-        *p = tail;
-        Ok(head)
     }
-    if Flavor::of(version) == Some(Flavor::T051) {
-        while let Some((&ty, rest)) = p.split_first() {
-            p = rest;
-            match ty {
-                0x00 | 0x07 => {}
-                0x08 => {
-                    let offset = take_varint(&mut p)?;
-                    let len = take_varint(&mut p)?;
-                    on_crypto(offset, take_bytes(&mut p, len)?);
-                }
-                other => return Err(FrameStop::Unknown(u64::from(other))),
+
+    /// Why iteration ended early, once it has: `None` while going or after a clean end.
+    pub fn stopped(&self) -> Option<FrameStop> {
+        self.stopped
+    }
+
+    /// The next CRYPTO frame; `Ok(None)` at the end of the payload or after a close.
+    fn step(&mut self) -> Result<Option<(u64, &'a [u8])>, FrameStop> {
+        fn take_varint(p: &mut &[u8]) -> Result<u64, FrameStop> {
+            let (v, n) = varint(p).ok_or(FrameStop::Truncated)?;
+            *p = p.get(n..).ok_or(FrameStop::Truncated)?;
+            Ok(v)
+        }
+        fn take_bytes<'a>(p: &mut &'a [u8], len: u64) -> Result<&'a [u8], FrameStop> {
+            let len = usize::try_from(len).map_err(|_| FrameStop::Truncated)?;
+            if len > p.len() {
+                return Err(FrameStop::Truncated);
             }
+            let (head, tail) = p.split_at(len);
+            *p = tail;
+            Ok(head)
         }
-        return Ok(());
-    }
-    while !p.is_empty() {
-        let ty = take_varint(&mut p)?;
-        match ty {
-            0x00 | 0x01 => {} // PADDING, PING
-            0x02 | 0x03 => {
-                // ACK: largest, delay, range count, first range, ranges, [ECN counts].
-                take_varint(&mut p)?;
-                take_varint(&mut p)?;
-                let count = take_varint(&mut p)?;
-                take_varint(&mut p)?;
-                // Each range is two varints of at least one byte: a count above what is left
-                // is a lie, caught by Truncated within `p.len()` turns.
-                for _ in 0..count.min(p.len() as u64 + 1) {
-                    take_varint(&mut p)?;
-                    take_varint(&mut p)?;
+        let p = &mut self.rest;
+        if self.gquic {
+            while let Some((&ty, rest)) = p.split_first() {
+                *p = rest;
+                match ty {
+                    0x00 | 0x07 => {}
+                    0x08 => {
+                        let offset = take_varint(p)?;
+                        let len = take_varint(p)?;
+                        return Ok(Some((offset, take_bytes(p, len)?)));
+                    }
+                    other => return Err(FrameStop::Unknown(u64::from(other))),
                 }
-                if ty == 0x03 {
-                    for _ in 0..3 {
-                        take_varint(&mut p)?;
+            }
+            return Ok(None);
+        }
+        while !p.is_empty() {
+            let ty = take_varint(p)?;
+            match ty {
+                0x00 | 0x01 => {} // PADDING, PING
+                0x02 | 0x03 => {
+                    // ACK: largest, delay, range count, first range, ranges, [ECN counts].
+                    take_varint(p)?;
+                    take_varint(p)?;
+                    let count = take_varint(p)?;
+                    take_varint(p)?;
+                    // Each range is two varints of at least one byte: a count above what is
+                    // left is a lie, caught by Truncated within `p.len()` turns.
+                    for _ in 0..count.min(p.len() as u64 + 1) {
+                        take_varint(p)?;
+                        take_varint(p)?;
+                    }
+                    if ty == 0x03 {
+                        for _ in 0..3 {
+                            take_varint(p)?;
+                        }
                     }
                 }
-            }
-            FRAME_CRYPTO => {
-                let offset = take_varint(&mut p)?;
-                let len = take_varint(&mut p)?;
-                let data = take_bytes(&mut p, len)?;
-                on_crypto(offset, data);
-            }
-            0x1c | 0x1d => {
-                take_varint(&mut p)?;
-                if ty == 0x1c {
-                    take_varint(&mut p)?;
+                FRAME_CRYPTO => {
+                    let offset = take_varint(p)?;
+                    let len = take_varint(p)?;
+                    return Ok(Some((offset, take_bytes(p, len)?)));
                 }
-                let len = take_varint(&mut p)?;
-                take_bytes(&mut p, len)?;
-                return Ok(()); // nothing after a close matters
+                0x1c | 0x1d => {
+                    take_varint(p)?;
+                    if ty == 0x1c {
+                        take_varint(p)?;
+                    }
+                    let len = take_varint(p)?;
+                    take_bytes(p, len)?;
+                    *p = &[]; // nothing after a close matters
+                    return Ok(None);
+                }
+                other => return Err(FrameStop::Unknown(other)),
             }
-            other => return Err(FrameStop::Unknown(other)),
+        }
+        Ok(None)
+    }
+}
+
+impl<'a> Iterator for CryptoFrames<'a> {
+    type Item = (u64, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.step() {
+            Ok(frame) => frame,
+            Err(stop) => {
+                self.stopped = Some(stop);
+                self.rest = &[];
+                None
+            }
         }
     }
-    Ok(())
 }
 
 /// If `data` (CRYPTO stream bytes from offset 0) starts with a complete ClientHello handshake
@@ -692,38 +746,52 @@ pub fn client_hello_body(data: &[u8]) -> Option<&[u8]> {
 }
 
 /// Largest CRYPTO stream offset we keep per connection: a ClientHello with post-quantum key
-/// shares and ECH is 2-3 KiB; anything past this is counted, not buffered.
+/// shares and ECH is 2-3 KiB; anything past this is counted, not buffered. This, the table's
+/// byte budget and its connection cap are the only bounds: how many frames the stream comes
+/// in, and in what order, does not matter (clients cut and shuffle CRYPTO frames on purpose).
 pub const MAX_CRYPTO_BYTES: usize = 16 * 1024;
-/// Most separate received ranges tracked per connection.
-const MAX_RANGES: usize = 32;
 
 /// Outcome of adding a CRYPTO frame to an assembly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Insert {
     /// Stored (or already present).
     Stored,
-    /// Beyond [`MAX_CRYPTO_BYTES`] or too fragmented: dropped.
+    /// Beyond [`MAX_CRYPTO_BYTES`]: dropped.
     Overflow,
 }
 
 /// The CRYPTO stream of one connection's client Initials, reassembled by offset.
 /// Overlaps keep the first bytes received.
+///
+/// Which bytes arrived is a bitmap, one bit per stream byte, rather than a list of ranges:
+/// an insert costs the same for the thousandth disjoint one-byte frame as for the first
+/// (a word of the bitmap per 64 bytes), and the memory is bounded by the stream length alone
+/// (an eighth of it), never by how the stream was cut.
 #[derive(Debug, Default)]
 pub struct CryptoAssembly {
+    /// Stream bytes from the consumed point to the furthest byte received; holes are zero.
     buf: Vec<u8>,
-    /// Received ranges, sorted, merged, non-overlapping: (start, end).
-    ranges: Vec<(usize, usize)>,
+    /// Bit `i` (word `i / 64`, bit `i % 64`) is set when `buf[i]` was received.
+    have: Vec<u64>,
+    /// Length of the run of received bytes at the front: the bytes [`Self::prefix`] returns.
+    contiguous: usize,
 }
 
 impl CryptoAssembly {
     fn reset(&mut self) {
         self.buf.clear();
-        self.ranges.clear();
+        self.have.clear();
+        self.contiguous = 0;
+    }
+
+    /// True when nothing is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
     }
 
     /// Bytes buffered (capacity counts against the table's budget).
     pub fn capacity(&self) -> usize {
-        self.buf.capacity() + self.ranges.capacity() * 16
+        self.buf.capacity() + self.have.capacity() * 8
     }
 
     /// Add `data` at stream `offset`.
@@ -740,62 +808,83 @@ impl CryptoAssembly {
         if data.is_empty() {
             return Insert::Stored;
         }
-        let touches = self.ranges.iter().any(|&(s, e)| e >= start && s <= end);
-        if !touches && self.ranges.len() >= MAX_RANGES {
-            return Insert::Overflow;
-        }
         if self.buf.len() < end {
             self.buf.resize(end, 0);
+            self.have.resize(end.div_ceil(64), 0);
         }
-        // Copy only the gaps, so the first bytes received win.
+        // Word by word: copy what is missing, so the first bytes received win.
         let mut pos = start;
-        for &(s, e) in &self.ranges {
-            if e <= pos || s >= end {
-                continue;
-            }
-            if s > pos {
-                self.buf[pos..s].copy_from_slice(&data[pos - start..s - start]);
-            }
-            pos = pos.max(e);
-            if pos >= end {
-                break;
-            }
-        }
-        if pos < end {
-            self.buf[pos..end].copy_from_slice(&data[pos - start..]);
-        }
-        // Merge the new range in.
-        let mut merged = (start, end);
-        self.ranges.retain(|&(s, e)| {
-            if e < merged.0 || s > merged.1 {
-                true
+        while pos < end {
+            let (word, bit) = (pos / 64, pos % 64);
+            let n = (64 - bit).min(end - pos);
+            let mask = (u64::MAX >> (64 - n)) << bit;
+            let Some(w) = self.have.get_mut(word) else {
+                return Insert::Overflow; // sized above: not reached
+            };
+            let missing = !*w & mask;
+            let from = pos - start;
+            if missing == mask {
+                if let (Some(to), Some(src)) =
+                    (self.buf.get_mut(pos..pos + n), data.get(from..from + n))
+                {
+                    to.copy_from_slice(src);
+                }
             } else {
-                merged = (merged.0.min(s), merged.1.max(e));
-                false
+                let mut bits = missing;
+                while bits != 0 {
+                    let i = bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    let at = word * 64 + i;
+                    if let (Some(to), Some(&b)) = (self.buf.get_mut(at), data.get(at - start)) {
+                        *to = b;
+                    }
+                }
             }
-        });
-        let at = self.ranges.partition_point(|&(s, _)| s < merged.0);
-        self.ranges.insert(at, merged);
+            *w |= mask;
+            pos += n;
+        }
+        self.advance();
         Insert::Stored
     }
 
-    /// Drop the first `n` bytes (a message handed on); later ranges move down.
+    /// Extend [`Self::contiguous`] over the received bytes that follow it.
+    fn advance(&mut self) {
+        while self.contiguous < self.buf.len() {
+            let (word, bit) = (self.contiguous / 64, self.contiguous % 64);
+            let Some(w) = self.have.get(word) else {
+                break;
+            };
+            let ones = (w >> bit).trailing_ones() as usize;
+            self.contiguous = (self.contiguous + ones).min(self.buf.len());
+            if ones < 64 - bit {
+                break;
+            }
+        }
+    }
+
+    /// Drop the first `n` bytes (a message handed on; at most the prefix); later bytes and
+    /// their bits move down.
     pub fn consume(&mut self, n: usize) {
-        let n = n.min(self.buf.len());
+        let n = n.min(self.contiguous);
         self.buf.drain(..n);
-        self.ranges.retain_mut(|(s, e)| {
-            *s = s.saturating_sub(n);
-            *e = e.saturating_sub(n);
-            e > s
-        });
+        let (words, bits) = (n / 64, n % 64);
+        self.have.drain(..words.min(self.have.len()));
+        if bits > 0 {
+            for i in 0..self.have.len() {
+                let next = self.have.get(i + 1).copied().unwrap_or(0);
+                if let Some(w) = self.have.get_mut(i) {
+                    *w = (*w >> bits) | (next << (64 - bits));
+                }
+            }
+        }
+        self.have.truncate(self.buf.len().div_ceil(64));
+        self.contiguous -= n;
+        self.advance();
     }
 
     /// The contiguous bytes from offset 0.
     pub fn prefix(&self) -> &[u8] {
-        match self.ranges.first() {
-            Some(&(0, e)) => self.buf.get(..e).unwrap_or(&[]),
-            _ => &[],
-        }
+        self.buf.get(..self.contiguous).unwrap_or(&[])
     }
 }
 
@@ -813,7 +902,7 @@ pub struct AssemblyStats {
     pub evicted: u64,
     /// Connections dropped after [`AssemblyTable::timeout_secs`] idle.
     pub expired: u64,
-    /// CRYPTO frames dropped (beyond the per-connection cap or too fragmented).
+    /// CRYPTO frames dropped: beyond [`MAX_CRYPTO_BYTES`] of the connection's stream.
     pub overflow: u64,
 }
 
@@ -941,10 +1030,7 @@ impl<K: Hash + Eq + Clone> AssemblyTable<K> {
 
     /// Connections holding buffered (incomplete) CRYPTO data.
     pub fn pending(&self) -> usize {
-        self.map
-            .values()
-            .filter(|c| !c.asm.ranges.is_empty())
-            .count()
+        self.map.values().filter(|c| !c.asm.is_empty()).count()
     }
 
     /// Add the CRYPTO frames of one Initial packet of connection `key` at packet time `now`
@@ -955,8 +1041,24 @@ impl<K: Hash + Eq + Clone> AssemblyTable<K> {
         now: u64,
         facts: InitialFacts<'_>,
         frames: &[(u64, &[u8])],
-        mut done: impl FnMut(&[u8]),
+        done: impl FnMut(&[u8]),
     ) {
+        self.add_frames(key, now, facts, frames.iter().copied(), done);
+    }
+
+    /// [`Self::add`] with the frames as an iterator, walked up to three times (is any at
+    /// offset 0, is there only one, then each in turn): [`CryptoFrames`] over the decrypted
+    /// packet, so however many frames a packet holds, none is collected or dropped.
+    pub fn add_frames<'f, I>(
+        &mut self,
+        key: &K,
+        now: u64,
+        facts: InitialFacts<'_>,
+        frames: I,
+        mut done: impl FnMut(&[u8]),
+    ) where
+        I: Iterator<Item = (u64, &'f [u8])> + Clone,
+    {
         self.expire(now);
         let dcid = cid(facts.dcid);
         if !self.map.contains_key(key) {
@@ -989,7 +1091,7 @@ impl<K: Hash + Eq + Clone> AssemblyTable<K> {
             && facts.token.is_empty()
             && dcid != conn.first_dcid
             && dcid != conn.last_dcid
-            && frames.iter().any(|(o, _)| *o == 0);
+            && frames.clone().any(|(o, _)| o == 0);
         if new_conn {
             self.bytes = self.bytes.saturating_sub(conn.asm.capacity());
             conn.asm = CryptoAssembly::default();
@@ -1001,9 +1103,10 @@ impl<K: Hash + Eq + Clone> AssemblyTable<K> {
 
         // Fast path: nothing buffered and one frame that holds whole messages from the
         // consumed point: parse in place, copy nothing.
-        if let [(offset, data)] = frames
-            && conn.asm.ranges.is_empty()
-            && *offset == conn.consumed
+        let mut first_two = frames.clone();
+        if let (Some((offset, data)), None) = (first_two.next(), first_two.next())
+            && conn.asm.is_empty()
+            && offset == conn.consumed
         {
             {
                 let mut rest: &[u8] = data;
@@ -1018,13 +1121,18 @@ impl<K: Hash + Eq + Clone> AssemblyTable<K> {
                     return;
                 }
                 let at = conn.consumed;
-                return self.buffer(key, &[(at, rest)], done);
+                return self.buffer(key, std::iter::once((at, rest)), done);
             }
         }
         self.buffer(key, frames, done);
     }
 
-    fn buffer(&mut self, key: &K, frames: &[(u64, &[u8])], mut done: impl FnMut(&[u8])) {
+    fn buffer<'f>(
+        &mut self,
+        key: &K,
+        frames: impl Iterator<Item = (u64, &'f [u8])> + Clone,
+        mut done: impl FnMut(&[u8]),
+    ) {
         let Some(conn) = self.map.get_mut(key) else {
             return;
         };
@@ -1035,8 +1143,8 @@ impl<K: Hash + Eq + Clone> AssemblyTable<K> {
         {
             conn.asm = pooled;
         }
-        let mut several = frames.len() > 1 || !conn.asm.ranges.is_empty();
-        for &(offset, data) in frames {
+        let mut several = frames.clone().nth(1).is_some() || !conn.asm.is_empty();
+        for (offset, data) in frames {
             let end = offset.saturating_add(data.len() as u64);
             if end <= conn.consumed {
                 self.stats.retransmitted += 1;
@@ -1063,7 +1171,7 @@ impl<K: Hash + Eq + Clone> AssemblyTable<K> {
         }
         let after = conn.asm.capacity();
         self.bytes = (self.bytes + after).saturating_sub(before);
-        if conn.asm.ranges.is_empty() && conn.asm.buf.capacity() > 0 {
+        if conn.asm.is_empty() && conn.asm.buf.capacity() > 0 {
             let mut asm = std::mem::take(&mut conn.asm);
             self.bytes = self.bytes.saturating_sub(asm.capacity());
             if self.pool.len() < POOL_SIZE && asm.capacity() <= 2 * MAX_CRYPTO_BYTES {

@@ -228,13 +228,96 @@ fn assembly_first_bytes_win_and_caps() {
     assert_eq!(a.prefix(), b"XYcdefghijk");
     assert_eq!(a.insert(MAX_CRYPTO_BYTES as u64, b"x"), Insert::Overflow);
     assert_eq!(a.insert(u64::MAX, b"x"), Insert::Overflow);
+    // Thousands of disjoint one-byte pieces are no more than bytes: all stored, and the
+    // bitmap costs an eighth of the stream.
     let mut b = CryptoAssembly::default();
-    for i in 0..MAX_RANGES {
-        assert_eq!(b.insert((i * 10) as u64 + 5, b"a"), Insert::Stored);
+    for i in (1..MAX_CRYPTO_BYTES).step_by(2) {
+        assert_eq!(b.insert(i as u64, b"a"), Insert::Stored);
     }
-    assert_eq!(b.insert(1000, b"a"), Insert::Overflow);
-    // Touching an existing range still merges.
-    assert_eq!(b.insert(6, b"bbbb"), Insert::Stored);
+    assert_eq!(b.prefix(), b"");
+    assert!(
+        b.capacity() <= MAX_CRYPTO_BYTES * 9 / 8 + 64,
+        "{}",
+        b.capacity()
+    );
+    assert_eq!(b.insert(0, &vec![b'z'; MAX_CRYPTO_BYTES]), Insert::Stored);
+    assert_eq!(b.prefix().len(), MAX_CRYPTO_BYTES);
+    assert_eq!(&b.prefix()[..4], b"zaza");
+}
+
+/// The bitmap assembly against a plain model (one `Option<u8>` per stream byte): random
+/// pieces at random offsets, overlapping and crossing 64-byte words, with the prefix
+/// consumed now and then by odd amounts.
+#[test]
+fn assembly_matches_a_byte_model() {
+    for seed in 1..200u64 {
+        let mut rng = XorShift(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let mut a = CryptoAssembly::default();
+        let mut model: Vec<Option<u8>> = Vec::new();
+        for step in 0..60u8 {
+            let offset = (rng.next() % 400) as usize;
+            let len = 1 + (rng.next() % 150) as usize;
+            let data: Vec<u8> = (0..len).map(|i| step ^ i as u8).collect();
+            assert_eq!(a.insert(offset as u64, &data), Insert::Stored);
+            if model.len() < offset + len {
+                model.resize(offset + len, None);
+            }
+            for (i, &b) in data.iter().enumerate() {
+                model[offset + i].get_or_insert(b);
+            }
+            let prefix: Vec<u8> = model.iter().map_while(|b| *b).collect();
+            assert_eq!(a.prefix(), &prefix[..], "seed {seed} step {step}");
+            if rng.next().is_multiple_of(4) {
+                let n = (rng.next() as usize) % (prefix.len() + 1);
+                a.consume(n);
+                model.drain(..n);
+            }
+            assert_eq!(a.is_empty(), model.is_empty());
+        }
+    }
+}
+
+/// Issue 18, item 3: a ClientHello in about 400 CRYPTO frames of 1 to 6 bytes, shuffled
+/// over several Initials (each Initial far over the old 64 frames, the stream far over the
+/// old 32 ranges), assembles once, nothing counted as over a cap.
+#[test]
+fn hello_in_hundreds_of_shuffled_frames_assembles() {
+    let hello = big_client_hello("frag.example");
+    let mut rng = XorShift(0x1234_5678_9abc_def1);
+    let mut pieces = Vec::new();
+    let mut at = 0;
+    while at < hello.len() {
+        let end = (at + 1 + (rng.next() % 6) as usize).min(hello.len());
+        pieces.push(crypto_frame(at as u64, &hello[at..end]));
+        at = end;
+    }
+    assert!(pieces.len() > 300, "{}", pieces.len());
+    for i in (1..pieces.len()).rev() {
+        pieces.swap(i, (rng.next() as usize) % (i + 1));
+    }
+    let facts = InitialFacts {
+        dcid: &[7; 8],
+        token: &[],
+        key_dcid: &[7; 8],
+    };
+    let mut table: AssemblyTable<u32> = AssemblyTable::new(16, 1 << 20);
+    let mut names = Vec::new();
+    for (i, packet) in pieces.chunks(150).enumerate() {
+        let plain: Vec<u8> = packet.concat();
+        let mut frames: Vec<(u64, &[u8])> = Vec::new();
+        walk_frames(&plain, |o, d| frames.push((o, d))).unwrap();
+        table.add(&1, 0, facts, &frames, |body| {
+            let h = tls::parse_client_hello_body(body, 0x0303).unwrap();
+            names.push(String::from_utf8(h.sni.unwrap().to_vec()).unwrap());
+        });
+        if (i + 1) * 150 < pieces.len() {
+            assert!(names.is_empty());
+            assert_eq!(table.pending(), 1);
+        }
+    }
+    assert_eq!(names, ["frag.example"]);
+    assert_eq!((table.stats.overflow, table.stats.completed), (0, 1));
+    assert_eq!((table.pending(), table.bytes()), (0, 0));
 }
 
 #[test]
@@ -287,6 +370,17 @@ fn frames_ack_close_unknown() {
         walk_frames(&[0x02, 0, 0, 0xbf, 0xff, 0xff, 0xff, 0], |_, _| {}),
         Err(FrameStop::Truncated)
     );
+    // The iterator yields the same frames and says why it stopped.
+    let mut frames = CryptoFrames::new(VERSION_1, &p);
+    assert_eq!(frames.by_ref().count(), 1);
+    assert_eq!(frames.stopped(), None);
+    let mut frames = CryptoFrames::new(VERSION_1, &[0x06, 0, 1, b'x', 0x06, 0x00, 0x05, 1]);
+    assert_eq!(frames.next(), Some((0, &b"x"[..])));
+    assert_eq!(
+        (frames.next(), frames.stopped()),
+        (None, Some(FrameStop::Truncated))
+    );
+    assert_eq!(frames.next(), None);
     assert_eq!(varint(&[0xc0, 0, 0, 0, 0, 0, 0, 1]), Some((1, 8)));
     assert_eq!(varint(&[0x40]), None);
 }
