@@ -23,6 +23,7 @@
 // The wire crate's parsers, named as the modules of one crate were (`crate::proto`).
 use vw_wire::proto;
 
+mod error;
 pub mod explain;
 pub mod import;
 mod load;

@@ -4,7 +4,7 @@
 //! (`/dev/zero`, a FIFO, a 2 GB file, `/etc/shadow`) costs an error, not the machine's memory,
 //! and is not echoed back.
 
-use super::pack::SigError;
+use super::error::SigError;
 use super::pattern::{parse_domain, split_canonical};
 use super::text::excerpt;
 use std::path::Path;

@@ -1,12 +1,12 @@
 //! Signature packs: loading `signatures/*.toml` into a [`RuleSet`] and reporting every
 //! mistake as `file:line:col: message`.
 
+pub use super::error::SigError;
 use super::load::{self, LoadLimits};
 use super::pattern::{PortProto, parse_cidr, parse_domain, parse_ja4, parse_port};
-use super::text::{excerpt, excerpt_path, printable};
+use super::text::{excerpt, excerpt_path};
 use super::tree::{self, Key, Kind, Node};
 use std::collections::HashMap;
-use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -160,34 +160,6 @@ pub struct RuleSet {
     /// All rules of all packs, in file order.
     pub rules: Vec<Rule>,
 }
-
-/// A problem in a signature file, located so an editor can jump to it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SigError {
-    /// The file (or directory) concerned.
-    pub file: PathBuf,
-    /// 1-based line; 0 when the problem concerns the whole file (e.g. it cannot be read).
-    pub line: usize,
-    /// 1-based column in characters; 0 with `line` 0.
-    pub col: usize,
-    /// What is wrong and, where possible, what to write instead.
-    pub message: String,
-}
-
-impl fmt::Display for SigError {
-    /// One line, control characters escaped: file names and messages may quote pack text.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let file = self.file.to_string_lossy();
-        let (file, message) = (printable(&file), printable(&self.message));
-        if self.line == 0 {
-            write!(f, "{file}: {message}")
-        } else {
-            write!(f, "{file}:{}:{}: {message}", self.line, self.col)
-        }
-    }
-}
-
-impl std::error::Error for SigError {}
 
 impl RuleSet {
     /// Load every `*.toml` of each path: a directory is read in file-name order (not
