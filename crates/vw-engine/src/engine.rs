@@ -11,7 +11,6 @@ use crate::flow::quic::{QuicConfig, QuicFlows};
 use crate::flow::{FlowConfig, FlowTable};
 use crate::pipeline::Stages;
 use crate::record::PendingRepeats;
-use crate::record::counters::SuppressStats;
 use crate::rules::RulesSlot;
 use crate::sigs::{CompiledRules, MatchOptions, RuleSet};
 
@@ -93,14 +92,6 @@ impl Engine {
     /// The suppression table every worker shares.
     pub fn suppressor(&self) -> &Arc<Mutex<Suppressor>> {
         &self.suppress
-    }
-
-    /// Its counters.
-    pub fn suppress_stats(&self) -> SuppressStats {
-        self.suppress
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .stats()
     }
 
     /// Repeats still held by the suppression table (suppressed, not yet carried by an alert):

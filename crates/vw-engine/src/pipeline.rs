@@ -259,8 +259,8 @@ impl Stages {
         }
     }
 
-    /// The stages' counters now (suppression is the shared table's: counted once, by
-    /// whoever sums the workers, see [`Stages::counters_with_suppression`]).
+    /// The stages' counters now, with the suppression table's (shared by every worker: a
+    /// dispatcher sums [`Stages::counters_without_suppression`] and adds the table once).
     pub fn counters(&self) -> Counters {
         let mut c = self.counters_without_suppression();
         c.suppress = self
@@ -663,11 +663,8 @@ impl AppSink for DetectSink<'_, '_> {
     }
 
     fn new_flow(&mut self, server_is_src: bool) -> Option<Box<Pending>> {
-        if !self.detector.may_have_candidates() {
-            return None;
-        }
-        let meta = self.meta()?;
-        self.detector.tcp_candidate(&meta, server_is_src)
+        let (pkt, at) = self.packet?;
+        self.detector.tcp_candidate(pkt, at, server_is_src)
     }
 
     fn touch(&mut self, pending: &mut Pending) {

@@ -80,11 +80,6 @@ impl<F: Forward> Formatter<F> {
         self.forward
     }
 
-    /// The forwarder (the hub, with one worker).
-    pub fn forward_mut(&mut self) -> &mut F {
-        &mut self.forward
-    }
-
     fn community_id(&self, flow: &FlowMeta) -> CommunityId {
         community_id(
             self.config.community_id_seed,
@@ -94,10 +89,6 @@ impl<F: Forward> Formatter<F> {
             flow.dst_port,
             flow.proto.number(),
         )
-    }
-
-    fn iface(&self, flow: &FlowMeta) -> &str {
-        self.config.iface(flow)
     }
 
     fn begin_eve(&mut self, flow: &FlowMeta, event_type: &str) {
@@ -145,10 +136,10 @@ impl<F: Forward> RecordSink for Formatter<F> {
             (alert.flow, alert.rule, alert.pack, &alert.facts, alert.app);
         let tag = AlertTag {
             host: alert.host,
-            vendor: Arc::from(pack.vendor.as_str()),
-            channel: Arc::from(rule.channel.as_str()),
+            vendor: pack.vendor.clone(),
+            channel: rule.channel.clone(),
             sid: rule.sid,
-            signature: Arc::from(rule.name.as_str()),
+            signature: rule.name.clone(),
             name: facts.matched_name.to_string(),
             ts: flow.ts,
             count: 1 + facts.repeats,
@@ -162,8 +153,8 @@ impl<F: Forward> RecordSink for Formatter<F> {
             }
             OutputFormat::Ecs => {
                 let cid = self.community_id(flow);
-                let iface = self.iface(flow).to_string();
-                formats::ecs_alert(&mut self.json, alert, cid.as_str(), &iface);
+                let iface = self.config.iface(flow);
+                formats::ecs_alert(&mut self.json, alert, cid.as_str(), iface);
             }
             OutputFormat::ZeekIntel => {
                 formats::zeek_intel(&mut self.json, flow, pack, facts, app);
@@ -178,8 +169,8 @@ impl<F: Forward> RecordSink for Formatter<F> {
             (OutputFormat::ZeekIntel, _) | (_, AppRecord::None) => {}
             (OutputFormat::Ecs, _) => {
                 let cid = self.community_id(flow);
-                let iface = self.iface(flow).to_string();
-                formats::ecs_event(&mut self.json, flow, app, cid.as_str(), &iface);
+                let iface = self.config.iface(flow);
+                formats::ecs_event(&mut self.json, flow, app, cid.as_str(), iface);
                 self.end_line(6, msgid, None);
             }
             (OutputFormat::Eve, AppRecord::Dns(rec)) if self.config.dns_version == 2 => {

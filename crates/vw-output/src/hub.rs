@@ -34,13 +34,13 @@ pub struct AlertTag {
     /// The host running the product.
     pub host: IpAddr,
     /// Vendor of the pack.
-    pub vendor: Arc<str>,
+    pub vendor: String,
     /// Channel of the rule.
-    pub channel: Arc<str>,
+    pub channel: String,
     /// Rule sid.
     pub sid: u32,
     /// Rule name.
-    pub signature: Arc<str>,
+    pub signature: String,
     /// Matched name or address.
     pub name: String,
     /// Packet time.
@@ -217,8 +217,7 @@ impl OutputHub {
                 match self.alerts_by_rule.get_mut(&a.sid) {
                     Some(e) => e.1 += 1,
                     None => {
-                        self.alerts_by_rule
-                            .insert(a.sid, (a.signature.to_string(), 1));
+                        self.alerts_by_rule.insert(a.sid, (a.signature.clone(), 1));
                     }
                 }
                 if let Some(report) = &self.report {
@@ -330,11 +329,6 @@ impl OutputHub {
     /// Records that reached the EVE output whole so far.
     pub fn records(&self) -> u64 {
         self.records
-    }
-
-    /// Alerts written so far, by rule sid: (rule name, count).
-    pub fn alerts_by_rule(&self) -> &BTreeMap<u32, (String, u64)> {
-        &self.alerts_by_rule
     }
 
     /// Flush, close the network outputs (each gets its drain time to deliver what it holds)

@@ -111,13 +111,10 @@ impl FlowMeta {
     /// The facts of `pkt` captured at `at`.
     #[inline]
     pub fn at(pkt: &Decoded<'_>, at: &PacketAt) -> Self {
-        FlowMeta::new(pkt, at.ts, at.pcap_cnt).on_iface(at.iface)
-    }
-
-    /// The same facts, seen on capture interface `iface`.
-    pub fn on_iface(mut self, iface: u32) -> Self {
-        self.iface = iface;
-        self
+        FlowMeta {
+            iface: at.iface,
+            ..FlowMeta::new(pkt, at.ts, at.pcap_cnt)
+        }
     }
 
     /// A stable flow id: the same for both directions of a flow (endpoints are ordered before
@@ -178,15 +175,6 @@ impl PacketAt {
             ts,
             pcap_cnt,
             iface: 0,
-        }
-    }
-
-    /// Where `meta`'s packet was captured.
-    pub fn of(meta: &FlowMeta) -> Self {
-        PacketAt {
-            ts: meta.ts,
-            pcap_cnt: meta.pcap_cnt,
-            iface: meta.iface,
         }
     }
 }

@@ -546,26 +546,31 @@ impl Detector {
         self.alert_resolved(&FlowMeta::at(pkt, at), &name, rule, pattern, out);
     }
 
-    /// True when a new TCP flow may hold a candidate: some address was resolved from a
-    /// matched name (one load; the flow layer asks before it builds anything).
-    pub fn may_have_candidates(&self) -> bool {
-        !self.resolved.is_empty()
-    }
-
     /// A new TCP flow (a SYN, a SYN-ACK, or the first data of a flow seen mid-stream) whose
     /// server (`server_is_src`: the packet came from it) is an address resolved from a matched
     /// name: the candidate the flow holds until it is decided. One hash probe (none while
     /// nothing was resolved); nothing allocated unless the address is remembered.
-    pub fn tcp_candidate(&mut self, meta: &FlowMeta, server_is_src: bool) -> Option<Box<Pending>> {
-        if self.resolved.is_empty() || self.dns_ports.either(meta.src_port, meta.dst_port) {
+    pub fn tcp_candidate(
+        &mut self,
+        pkt: &Decoded<'_>,
+        at: &PacketAt,
+        server_is_src: bool,
+    ) -> Option<Box<Pending>> {
+        if self.resolved.is_empty() || self.dns_ports.either(pkt.src_port, pkt.dst_port) {
             return None;
         }
-        let mut flow = *meta;
+        let server = if server_is_src {
+            pkt.src_ip
+        } else {
+            pkt.dst_ip
+        };
+        let entry = self.resolved.lookup(server, at.ts.secs)?;
+        // Only a remembered server gets its flow's facts built, oriented client to server.
+        let mut flow = FlowMeta::at(pkt, at);
         if server_is_src {
             std::mem::swap(&mut flow.src_ip, &mut flow.dst_ip);
             std::mem::swap(&mut flow.src_port, &mut flow.dst_port);
         }
-        let entry = self.resolved.lookup(flow.dst_ip, meta.ts.secs)?;
         Some(Box::new(Pending {
             meta: flow,
             name: entry.name.clone(),
@@ -601,7 +606,7 @@ impl Detector {
         pattern_idx: usize,
         out: &mut dyn RecordSink,
     ) {
-        let compiled = Arc::clone(&self.compiled);
+        let compiled = &self.compiled;
         let Some(rule) = compiled.rules.rules.get(rule_idx) else {
             return;
         };
@@ -673,7 +678,7 @@ impl Detector {
         app: &AppRecord,
         out: &mut dyn RecordSink,
     ) {
-        let compiled = Arc::clone(&self.compiled);
+        let compiled = &self.compiled;
         for hit in hits.iter() {
             let Some(rule) = compiled.rules.rules.get(hit.rule) else {
                 continue;
