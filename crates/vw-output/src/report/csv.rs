@@ -21,7 +21,10 @@ impl ReportBuilder {
                 fmt_ts(r.last),
                 r.alerts.to_string(),
                 r.count.to_string(),
-                (r.count_after_cutoff > 0).to_string(),
+                match r.has_cutoff {
+                    true => (r.count_after_cutoff > 0).to_string(),
+                    false => String::new(),
+                },
                 r.count_after_cutoff.to_string(),
             ];
             let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();

@@ -5,6 +5,7 @@ use std::io::{self, BufRead};
 
 use super::{AlertFacts, ReportBuilder};
 use crate::capture::Timestamp;
+use crate::sigs::PackDate;
 
 impl ReportBuilder {
     /// Add one EVE line; anything but an alert record is ignored.
@@ -45,6 +46,7 @@ impl ReportBuilder {
             name: &first("matched_name"),
             ts,
             count: 1 + repeats,
+            cutoff: PackDate::parse(&first("cutoff")).map(|d| d.secs),
         });
     }
 

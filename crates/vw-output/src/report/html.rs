@@ -3,7 +3,9 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::{CUTOFF_SECS, HostRow, ReportBuilder, fmt_ts, join, rules_list, yes_no};
+use std::collections::BTreeMap;
+
+use super::{HostRow, ReportBuilder, fmt_day, fmt_ts, join, rules_list, yes_no};
 
 impl ReportBuilder {
     pub(super) fn write_html(&self, w: &mut dyn Write) -> io::Result<()> {
@@ -14,6 +16,19 @@ impl ReportBuilder {
                 hi.max(r.last.map_or(hi, |t| t.secs)),
             )
         });
+        let cutoff_text = if self.cutoffs.is_empty() {
+            "No pack names a cut-off date.".to_string()
+        } else {
+            let days: Vec<String> = self
+                .cutoffs
+                .iter()
+                .map(|(vendor, secs)| format!("{vendor} {}", fmt_day(*secs)))
+                .collect();
+            format!(
+                "Cut-off (vendor updates end): {}; \"after\" counts what was seen at or after it.",
+                days.join(", ")
+            )
+        };
         let mut body = String::new();
         for (host, r) in &rows {
             let _ = writeln!(
@@ -32,7 +47,7 @@ impl ReportBuilder {
                 r.count_after_cutoff,
                 yes_no(r),
                 esc(&join(&r.names)),
-                timeline_svg(r, t0, t1),
+                timeline_svg(r, t0, t1, &self.cutoffs),
             );
         }
         write!(
@@ -48,7 +63,7 @@ th.sorted-asc::after{{content:" \25B2"}} th.sorted-desc::after{{content:" \25BC"
 td.after-yes{{color:#a00;font-weight:bold}}
 </style></head><body>
 <h1>Hosts still calling home</h1>
-<p id="summary">{hosts} host(s) from {alerts} alert record(s). Cut-off: 2024-09-29 (vendor updates end); "after" counts what was seen at or after it. Counts include suppressed repeats. Click a column header to sort.</p>
+<p id="summary">{hosts} host(s) from {alerts} alert record(s). {cutoff_text} Counts include suppressed repeats. Click a column header to sort.</p>
 <table id="hosts"><thead><tr><th data-t="s">Host</th><th data-t="s">Vendors</th><th data-t="s">Channels</th><th data-t="s">Rules</th><th data-t="n">First seen</th><th data-t="n">Last seen</th><th data-t="n">Count</th><th data-t="n">After cut-off</th><th data-t="s">Names</th><th>Timeline</th></tr></thead>
 <tbody>
 {body}</tbody></table>
@@ -76,6 +91,7 @@ document.body.setAttribute('data-sortable','ready');
 </body></html>
 "#,
             hosts = rows.len(),
+            cutoff_text = esc(&cutoff_text),
             alerts = self.alerts,
             body = body
         )
@@ -84,7 +100,7 @@ document.body.setAttribute('data-sortable','ready');
 
 /// An inline SVG: the host's alerts as bars on the report's common time axis, the cut-off as a
 /// red line when it falls inside the axis.
-fn timeline_svg(r: &HostRow, t0: i64, t1: i64) -> String {
+fn timeline_svg(r: &HostRow, t0: i64, t1: i64, cutoffs: &BTreeMap<String, i64>) -> String {
     const W: f64 = 240.0;
     const H: f64 = 24.0;
     let span = (t1 - t0).max(1) as f64;
@@ -98,8 +114,11 @@ fn timeline_svg(r: &HostRow, t0: i64, t1: i64) -> String {
     let mut s = format!(
         r##"<svg xmlns="http://www.w3.org/2000/svg" class="timeline" width="{W}" height="{H}" viewBox="0 0 {W} {H}"><rect width="{W}" height="{H}" fill="#f7f7f7"/>"##
     );
-    if (t0..=t1).contains(&CUTOFF_SECS) {
-        let cx = x(CUTOFF_SECS);
+    for cutoff in r.vendors.iter().filter_map(|v| cutoffs.get(v)) {
+        if !(t0..=t1).contains(cutoff) {
+            continue;
+        }
+        let cx = x(*cutoff);
         let _ = write!(
             s,
             r##"<line x1="{cx:.1}" y1="0" x2="{cx:.1}" y2="{H}" stroke="#c00" stroke-dasharray="2,2"/>"##

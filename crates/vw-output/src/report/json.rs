@@ -2,8 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::{CUTOFF_SECS, ReportBuilder, fmt_ts};
-use crate::capture::Timestamp;
+use super::{ReportBuilder, fmt_day, fmt_ts};
 
 impl ReportBuilder {
     pub(super) fn write_json(&self, w: &mut dyn Write) -> io::Result<()> {
@@ -21,13 +20,17 @@ impl ReportBuilder {
                     "last_seen": fmt_ts(r.last),
                     "alerts": r.alerts,
                     "count": r.count,
-                    "seen_after_cutoff": r.count_after_cutoff > 0,
+                    "seen_after_cutoff": r.has_cutoff.then_some(r.count_after_cutoff > 0),
                     "count_after_cutoff": r.count_after_cutoff,
                 })
             })
             .collect();
         let doc = serde_json::json!({
-            "cutoff": fmt_ts(Some(Timestamp { secs: CUTOFF_SECS, nanos: 0 })),
+            "cutoffs": self
+                .cutoffs
+                .iter()
+                .map(|(vendor, secs)| (vendor.clone(), serde_json::Value::from(fmt_day(*secs))))
+                .collect::<serde_json::Map<_, _>>(),
             "alert_records": self.alerts,
             "hosts": hosts,
         });

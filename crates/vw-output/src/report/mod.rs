@@ -17,10 +17,6 @@ use std::io::{self, Write};
 use crate::capture::Timestamp;
 use crate::time::UtcTime;
 
-/// The Kaspersky update cut-off: 2024-09-29T00:00:00Z. A host seen at or after it still
-/// talks to a vendor that no longer ships updates.
-pub const CUTOFF_SECS: i64 = 1_727_568_000;
-
 /// Points kept per host for its timeline; beyond it, counts are merged into the nearest kept
 /// point, so memory stays bounded on huge EVE files.
 const MAX_POINTS_PER_HOST: usize = 4096;
@@ -77,6 +73,8 @@ pub struct AlertFacts<'a> {
     pub ts: Timestamp,
     /// 1 + suppressed repeats the alert carries.
     pub count: u64,
+    /// The vendor's cut-off from its pack (Unix seconds of the day), when the pack names one.
+    pub cutoff: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -89,6 +87,8 @@ struct HostRow {
     last: Option<Timestamp>,
     alerts: u64,
     count: u64,
+    /// Some alert of the host is for a vendor with a cut-off (else "after" does not apply).
+    has_cutoff: bool,
     count_after_cutoff: u64,
     points: BTreeMap<i64, u64>,
 }
@@ -101,6 +101,8 @@ pub struct ReportBuilder {
     pub bad_lines: u64,
     /// Alert records read.
     pub alerts: u64,
+    /// Vendor -> its cut-off (Unix seconds), from the packs (or the alerts' metadata).
+    cutoffs: BTreeMap<String, i64>,
 }
 
 fn insert(set: &mut BTreeSet<String>, v: &str) {
@@ -123,6 +125,13 @@ impl ReportBuilder {
     }
 
     fn add_counts(&mut self, a: &AlertFacts<'_>, is_alert: bool) {
+        if let Some(cutoff) = a.cutoff
+            && self.cutoffs.get(a.vendor) != Some(&cutoff)
+        {
+            // Two packs of one vendor with different dates: the earlier one is shown.
+            let at = self.cutoffs.entry(a.vendor.to_string()).or_insert(cutoff);
+            *at = (*at).min(cutoff);
+        }
         let row = match self.hosts.get_mut(a.host) {
             Some(r) => r,
             None => self.hosts.entry(a.host.to_string()).or_default(),
@@ -137,8 +146,11 @@ impl ReportBuilder {
         row.last = Some(row.last.map_or(a.ts, |l| l.max(a.ts)));
         row.alerts += u64::from(is_alert);
         row.count += a.count;
-        if a.ts.secs >= CUTOFF_SECS {
-            row.count_after_cutoff += a.count;
+        if let Some(cutoff) = a.cutoff {
+            row.has_cutoff = true;
+            if a.ts.secs >= cutoff {
+                row.count_after_cutoff += a.count;
+            }
         }
         if row.points.len() < MAX_POINTS_PER_HOST || row.points.contains_key(&a.ts.secs) {
             *row.points.entry(a.ts.secs).or_default() += a.count;
@@ -160,6 +172,11 @@ impl ReportBuilder {
         let mut rows: Vec<_> = self.hosts.iter().collect();
         rows.sort_by(|a, b| b.1.last.cmp(&a.1.last).then_with(|| a.0.cmp(b.0)));
         rows
+    }
+
+    /// Vendor -> its cut-off (Unix seconds of the day) for the vendors whose packs name one.
+    pub fn cutoffs(&self) -> &BTreeMap<String, i64> {
+        &self.cutoffs
     }
 
     /// Vendor -> hosts that alerted for it (both sorted).
@@ -194,12 +211,23 @@ impl ReportBuilder {
     }
 }
 
+/// Seen at or after its vendor's cut-off: "yes", "no", or "-" when no vendor of the host has
+/// a cut-off.
 fn yes_no(r: &HostRow) -> &'static str {
     if r.count_after_cutoff > 0 {
         "yes"
-    } else {
+    } else if r.has_cutoff {
         "no"
+    } else {
+        "-"
     }
+}
+
+/// `YYYY-MM-DD` of a cut-off.
+fn fmt_day(secs: i64) -> String {
+    let mut s = UtcTime::from_timestamp(Timestamp { secs, nanos: 0 }).to_string();
+    s.truncate(10);
+    s
 }
 
 fn join(set: &BTreeSet<String>) -> String {
@@ -224,6 +252,9 @@ mod tests {
     use super::csv::csv_field;
     use super::from_eve::parse_eve_time;
     use super::*;
+
+    /// Kaspersky's cut-off in the tests: 2024-09-29T00:00:00Z.
+    const CUTOFF_SECS: i64 = 1_727_568_000;
 
     #[test]
     fn eve_time_round_trip() {
@@ -275,6 +306,7 @@ mod tests {
             name: "x.kaspersky.com",
             ts: Timestamp { secs, nanos: 0 },
             count,
+            cutoff: Some(CUTOFF_SECS),
         };
         b.add(&a("10.0.0.1", CUTOFF_SECS - 100, 1));
         b.add(&a("10.0.0.2", CUTOFF_SECS + 100, 5));
@@ -292,5 +324,41 @@ mod tests {
                 .unwrap()
                 .starts_with("10.0.0.2,Kaspersky,update,1 r,")
         );
+    }
+
+    /// The cut-off is the pack's, per vendor: a vendor without one never makes a host
+    /// "after", and the JSON names each vendor's date.
+    #[test]
+    fn cutoff_comes_from_each_alert_and_applies_per_vendor() {
+        let mut b = ReportBuilder::default();
+        let fact = |host, vendor, secs, cutoff| AlertFacts {
+            host,
+            vendor,
+            channel: "update",
+            sid: 1,
+            signature: "r",
+            name: "x",
+            ts: Timestamp { secs, nanos: 0 },
+            count: 1,
+            cutoff,
+        };
+        b.add(&fact(
+            "10.0.0.1",
+            "Kaspersky",
+            CUTOFF_SECS + 5,
+            Some(CUTOFF_SECS),
+        ));
+        b.add(&fact("10.0.0.2", "Dahua", CUTOFF_SECS + 5, None));
+        let rows = b.rows();
+        let after: Vec<_> = rows.iter().map(|(h, r)| (h.as_str(), yes_no(r))).collect();
+        assert!(after.contains(&("10.0.0.1", "yes")) && after.contains(&("10.0.0.2", "-")));
+        let mut json = Vec::new();
+        b.write(&mut json, ReportFormat::Json).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(v["cutoffs"], serde_json::json!({"Kaspersky": "2024-09-29"}));
+        let mut text = Vec::new();
+        b.write(&mut text, ReportFormat::Text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(text.contains("Kaspersky 2024-09-29"), "{text}");
     }
 }

@@ -2,9 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::CUTOFF_SECS;
-use super::{ReportBuilder, fmt_ts, join, rules_list, yes_no};
-use crate::capture::Timestamp;
+use super::{ReportBuilder, fmt_day, fmt_ts, join, rules_list, yes_no};
 
 impl ReportBuilder {
     pub(super) fn write_text(&self, w: &mut dyn Write) -> io::Result<()> {
@@ -44,13 +42,22 @@ impl ReportBuilder {
                 hosts.join(", ")
             )?;
         }
-        writeln!(
-            w,
-            "AFTER: seen at or after the update cut-off {} (2024-09-29); COUNT includes suppressed repeats",
-            fmt_ts(Some(Timestamp {
-                secs: CUTOFF_SECS,
-                nanos: 0
-            }))
-        )
+        let cutoffs: Vec<String> = self
+            .cutoffs
+            .iter()
+            .map(|(vendor, secs)| format!("{vendor} {}", fmt_day(*secs)))
+            .collect();
+        if cutoffs.is_empty() {
+            writeln!(
+                w,
+                "AFTER: no pack names a cut-off date (-); COUNT includes suppressed repeats"
+            )
+        } else {
+            writeln!(
+                w,
+                "AFTER: seen at or after the vendor's cut-off ({}); COUNT includes suppressed repeats",
+                cutoffs.join(", ")
+            )
+        }
     }
 }
