@@ -87,7 +87,8 @@ struct ImportArgs {
     /// (`type string`: base64 lines), zeek-intel (`#fields` header, Intel::DOMAIN/ADDR rows).
     #[arg(long, value_name = "FORMAT")]
     format: String,
-    /// Channel of the rules: update, telemetry, activation, management, portal or other.
+    /// Channel of the rules: update, cloud, telemetry, activation, management, portal or
+    /// other.
     #[arg(long, value_name = "CHANNEL")]
     channel: String,
     /// sid of the first rule (one rule per input file, sids counting up).
@@ -99,7 +100,7 @@ struct ImportArgs {
     /// Vendor shown in alerts.
     #[arg(long, value_name = "V", default_value = "Imported")]
     vendor: String,
-    /// Pack version (default: "imported").
+    /// Pack version, shown by `sigs list` and in alerts.
     #[arg(long, value_name = "VERSION", default_value = "imported")]
     version: String,
     /// EVE severity of the rules, 1 (high) to 3 (low).
@@ -118,6 +119,14 @@ struct ImportArgs {
     /// `domains_file`) instead of inline TOML: loads much faster for big feeds. Needs -o.
     #[arg(long, requires = "output")]
     domains_file: bool,
+    /// Write the good lines even when some are bad (each bad line is still reported, as a
+    /// warning); without it, a bad line means nothing is written.
+    #[arg(long)]
+    skip_invalid: bool,
+    /// Hosts format: import every name, whatever address it is mapped to. Default: only
+    /// blocklist lines, names mapped to 0.0.0.0, 127.0.0.1, :: or ::1.
+    #[arg(long)]
+    hosts_all: bool,
     /// Input files.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
@@ -456,6 +465,8 @@ fn run_import(args: &ImportArgs) -> i32 {
             .filter(|_| args.domains_file)
             .and_then(|o| o.file_stem())
             .map(|s| s.to_string_lossy().into_owned()),
+        skip_invalid: args.skip_invalid,
+        hosts_all: args.hosts_all,
     };
     let (pack, report) = match sigs::import::import(&args.files, &opts) {
         Ok(r) => r,
@@ -464,12 +475,16 @@ fn run_import(args: &ImportArgs) -> i32 {
                 eprintln!("{e}");
             }
             eprintln!(
-                "vendorwatch: {} import error(s); nothing written",
+                "vendorwatch: {} import error(s); nothing written (--skip-invalid writes the \
+                 good lines)",
                 errors.len()
             );
             return EXIT_FATAL;
         }
     };
+    for e in &report.invalid {
+        eprintln!("{e}");
+    }
     let text = pack.toml;
     let dir = args
         .output
@@ -503,6 +518,19 @@ fn run_import(args: &ImportArgs) -> i32 {
          and {} other row(s) skipped",
         report.rules, report.domains, report.ips, report.duplicates, report.skipped
     );
+    if !report.invalid.is_empty() {
+        eprintln!(
+            "vendorwatch: {} invalid line(s) left out (--skip-invalid)",
+            report.invalid.len()
+        );
+    }
+    if report.not_blocked > 0 {
+        eprintln!(
+            "vendorwatch: {} hosts-file name(s) mapped to other addresses than 0.0.0.0, \
+             127.0.0.1, :: or ::1 left out (not blocklist lines; --hosts-all takes them)",
+            report.not_blocked
+        );
+    }
     EXIT_OK
 }
 
