@@ -150,3 +150,124 @@ pub(crate) fn peek_pack_id(text: &str) -> Option<String> {
 pub fn is_bundled_file(file: &Path) -> bool {
     file.starts_with(BUNDLED_PREFIX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("vw-sigs-defaults-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        dir
+    }
+
+    fn pack(id: &str, sid: u32, domain: &str) -> String {
+        format!(
+            "[pack]\nid = \"{id}\"\nvendor = \"V {id}\"\nversion = \"1\"\n\n[[rule]]\nsid = {sid}\n\
+             name = \"r\"\nchannel = \"other\"\nseverity = 2\ndomains = [\"{domain}\"]\n"
+        )
+    }
+
+    /// `--signatures` adds to the bundled packs; each pack says where it came from.
+    #[test]
+    fn added_packs_come_on_top_of_the_bundled_ones() {
+        let dir = temp_dir("add");
+        let mine = dir.join("mine.toml");
+        std::fs::write(&mine, pack("mine", 9_900_001, "mine.example")).expect("write");
+        let (set, replaced) = RuleSet::load_adding(
+            &DefaultPacks::Bundled,
+            std::slice::from_ref(&mine),
+            LoadLimits::default(),
+        )
+        .expect("loads");
+        assert!(replaced.is_empty());
+        assert_eq!(set.packs.len(), super::super::BUNDLED.len() + 1);
+        assert!(set.packs.iter().any(|p| p.id == "kaspersky"));
+        for p in &set.packs {
+            let want = if p.id == "mine" {
+                PackOrigin::Added
+            } else {
+                PackOrigin::Bundled
+            };
+            assert_eq!(DefaultPacks::Bundled.origin(p), want, "{}", p.id);
+        }
+        // Without defaults: only the named pack.
+        let (set, _) = RuleSet::load_adding(
+            &DefaultPacks::None,
+            std::slice::from_ref(&mine),
+            LoadLimits::default(),
+        )
+        .expect("loads");
+        assert_eq!(set.packs.len(), 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A pack with a default pack's id replaces it (no clash on every sid); a pack of
+    /// another id that reuses a default sid is still an error.
+    #[test]
+    fn same_id_replaces_the_default_pack_other_clashes_stay_errors() {
+        let dir = temp_dir("replace");
+        let mine = dir.join("kaspersky.toml");
+        std::fs::write(&mine, pack("kaspersky", 4_200_001, "new.example")).expect("write");
+        let (set, replaced) = RuleSet::load_adding(
+            &DefaultPacks::Bundled,
+            std::slice::from_ref(&mine),
+            LoadLimits::default(),
+        )
+        .expect("replaces");
+        assert_eq!(set.packs.len(), super::super::BUNDLED.len());
+        let k = set
+            .packs
+            .iter()
+            .find(|p| p.id == "kaspersky")
+            .expect("kaspersky");
+        assert_eq!(k.file, mine);
+        assert_eq!(replaced.len(), 1);
+        assert_eq!(replaced[0].id, "kaspersky");
+        assert!(is_bundled_file(&replaced[0].default_file));
+        let clash = dir.join("clash.toml");
+        std::fs::write(&clash, pack("clash", 4_200_001, "other.example")).expect("write");
+        let errors = RuleSet::load_adding(
+            &DefaultPacks::Bundled,
+            std::slice::from_ref(&clash),
+            LoadLimits::default(),
+        )
+        .expect_err("duplicate sid");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.message.starts_with("duplicate sid 4200001")),
+            "{errors:?}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Default packs read from a directory say so; a file of that directory named again is
+    /// loaded once.
+    #[test]
+    fn default_directory_origin_and_no_double_load() {
+        let dir = temp_dir("dir");
+        let defaults = dir.join("signatures");
+        std::fs::create_dir_all(&defaults).expect("mkdir");
+        let a = defaults.join("a.toml");
+        std::fs::write(&a, pack("a", 9_900_010, "a.example")).expect("write");
+        let d = DefaultPacks::Dir(defaults.clone());
+        let (set, replaced) =
+            RuleSet::load_adding(&d, std::slice::from_ref(&defaults), LoadLimits::default())
+                .expect("the same directory twice loads once");
+        assert_eq!(set.packs.len(), 1);
+        assert_eq!(replaced.len(), 1);
+        let (set, _) = RuleSet::load_adding(&d, &[], LoadLimits::default()).expect("loads");
+        assert_eq!(d.origin(&set.packs[0]), PackOrigin::DefaultDir);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn pack_id_is_read_from_the_head() {
+        assert_eq!(peek_pack_id(&pack("x", 1, "a.b")).as_deref(), Some("x"));
+        assert_eq!(peek_pack_id("[pack]\nvendor = \"v\"\n"), None);
+        assert_eq!(peek_pack_id("not toml ["), None);
+    }
+}
