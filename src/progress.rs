@@ -24,13 +24,15 @@ const REDRAW_HZ: u8 = 4;
 /// (`pipeline::set_line_printer`) and none is drawn over.
 static BAR: OnceLock<ProgressBar> = OnceLock::new();
 
-/// Whether to show the line: forced by `--progress` / `--no-progress`, else on a terminal
-/// unless quiet.
-pub fn wanted(progress: bool, no_progress: bool, quiet: bool) -> bool {
+/// Whether to show the line: forced by `--progress` / `--no-progress`, else when stderr is a
+/// terminal, unless quiet or the EVE lines go to that same terminal (stdout, no `--eve`):
+/// the line would be drawn in the middle of them.
+pub fn wanted(progress: bool, no_progress: bool, quiet: bool, eve_to_stdout: bool) -> bool {
     if no_progress {
         return false;
     }
-    progress || (!quiet && io::stderr().is_terminal())
+    progress
+        || (!quiet && io::stderr().is_terminal() && !(eve_to_stdout && io::stdout().is_terminal()))
 }
 
 /// The progress line of one scan.

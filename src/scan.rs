@@ -111,8 +111,16 @@ pub fn run(args: ScanArgs) -> i32 {
     let mut stats = ScanStats::default();
     // `-r FILE` names inputs as tcpdump's does; they are read first.
     let inputs: Vec<String> = args.read.iter().chain(&args.inputs).cloned().collect();
-    let progress = progress::wanted(args.progress, args.no_progress, args.output.quiet)
-        .then(|| ScanProgress::start(&inputs, args.progress));
+    // As `session::open_outputs` decides: stdout unless a file or another output was named.
+    let eve_to_stdout =
+        args.output.eve.is_none() && args.output.syslog.is_empty() && args.output.redis.is_empty();
+    let progress = progress::wanted(
+        args.progress,
+        args.no_progress,
+        args.output.quiet,
+        eve_to_stdout,
+    )
+    .then(|| ScanProgress::start(&inputs, args.progress));
     let mut driver = ScanDriver {
         inputs: Inputs::new(&inputs).verbose(args.verbose),
         metrics: outputs.metrics.clone(),
