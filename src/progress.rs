@@ -194,31 +194,19 @@ impl TermLike for Stderr {
     }
 
     fn move_cursor_up(&self, n: usize) -> io::Result<()> {
-        if n > 0 {
-            write!(io::stderr(), "\x1b[{n}A")?;
-        }
-        Ok(())
+        cursor(n, 'A')
     }
 
     fn move_cursor_down(&self, n: usize) -> io::Result<()> {
-        if n > 0 {
-            write!(io::stderr(), "\x1b[{n}B")?;
-        }
-        Ok(())
+        cursor(n, 'B')
     }
 
     fn move_cursor_right(&self, n: usize) -> io::Result<()> {
-        if n > 0 {
-            write!(io::stderr(), "\x1b[{n}C")?;
-        }
-        Ok(())
+        cursor(n, 'C')
     }
 
     fn move_cursor_left(&self, n: usize) -> io::Result<()> {
-        if n > 0 {
-            write!(io::stderr(), "\x1b[{n}D")?;
-        }
-        Ok(())
+        cursor(n, 'D')
     }
 
     fn write_line(&self, s: &str) -> io::Result<()> {
@@ -236,4 +224,13 @@ impl TermLike for Stderr {
     fn flush(&self) -> io::Result<()> {
         io::stderr().flush()
     }
+}
+
+/// Move the cursor `n` cells in the direction of the ANSI CSI letter (`A` up, `B` down, `C`
+/// right, `D` left); nothing for 0.
+fn cursor(n: usize, letter: char) -> io::Result<()> {
+    if n > 0 {
+        write!(io::stderr(), "\x1b[{n}{letter}")?;
+    }
+    Ok(())
 }

@@ -104,16 +104,19 @@ impl RuleSet {
             }
         }
         let mut replaced = Vec::new();
-        default_sources.retain(|(file, text)| match peek_pack_id(text) {
-            Some(id) if added_ids.contains(&id) => {
-                replaced.push(Replaced {
-                    id,
-                    default_file: file.clone(),
-                });
-                false
-            }
-            _ => true,
-        });
+        // Nothing added, nothing replaced: the defaults' heads are not parsed twice.
+        default_sources.retain(
+            |(file, text)| match peek_pack_id_if(!added_ids.is_empty(), text) {
+                Some(id) if added_ids.contains(&id) => {
+                    replaced.push(Replaced {
+                        id,
+                        default_file: file.clone(),
+                    });
+                    false
+                }
+                _ => true,
+            },
+        );
         let sources = default_sources.iter().chain(&user);
         assemble(
             sources.map(|(p, t)| (p.clone(), t.as_str())),
@@ -144,6 +147,11 @@ pub(crate) fn peek_pack_id(text: &str) -> Option<String> {
         Kind::Str(id) if k.name == "id" => Some(id),
         _ => None,
     })
+}
+
+/// [`peek_pack_id`] when `wanted`.
+fn peek_pack_id_if(wanted: bool, text: &str) -> Option<String> {
+    wanted.then(|| peek_pack_id(text)).flatten()
 }
 
 /// True when `file` names a pack compiled into the binary.
