@@ -32,7 +32,7 @@ pub struct ScanArgs {
     pub verbose: bool,
     /// Show a progress line on stderr (bytes read of the total when known, packets/s,
     /// alerts, ETA), even when stderr is not a terminal. Default: shown when stderr is a
-    /// terminal and not --quiet.
+    /// terminal, not with --quiet, and not when the EVE lines go to that terminal too.
     #[arg(long, overrides_with = "no_progress")]
     pub progress: bool,
     /// Never show the progress line.
