@@ -8,6 +8,7 @@ mod control;
 mod exit;
 mod live;
 mod privdrop;
+mod progress;
 mod scan;
 mod session;
 mod stdout_check;

@@ -23,6 +23,7 @@
 // The wire crate's parsers, named as the modules of one crate were (`crate::proto`).
 use vw_wire::proto;
 
+mod defaults;
 mod error;
 pub mod explain;
 pub mod import;
@@ -40,6 +41,7 @@ mod tests_ext;
 #[cfg(test)]
 mod tests_load;
 
+pub use defaults::{DefaultPacks, PackOrigin, Replaced, is_bundled_file};
 pub use load::{
     DEFAULT_MAX_LIST_MIB, DEFAULT_MAX_PACK_MIB, LoadLimits, MAX_BAD_LINES_SHOWN, MAX_LIST_LINE,
 };
