@@ -40,10 +40,12 @@ impl ReportBuilder {
         self.add(&AlertFacts {
             host: &host,
             vendor: &first("vendor"),
+            pack: &first("pack"),
             channel: &first("channel"),
             sid: v["alert"]["signature_id"].as_u64().unwrap_or(0),
             signature: &s(&v["alert"]["signature"]),
             name: &first("matched_name"),
+            iface: &s(&v["in_iface"]),
             ts,
             count: 1 + repeats,
             cutoff: PackDate::parse(&first("cutoff")).map(|d| d.secs),
