@@ -282,7 +282,10 @@ impl ReportBuilder {
     ) {
         let rows = self.vendor_rows(vendor);
         let cutoff = self.cutoffs.get(vendor).copied();
-        let after = rows.iter().filter(|(_, r)| r.count_after_cutoff > 0).count();
+        let after = rows
+            .iter()
+            .filter(|(_, r)| r.count_after_cutoff > 0)
+            .count();
         let note = match cutoff {
             Some(c) => format!(
                 "{} host(s), {after} active after the cut-off {}",
@@ -376,7 +379,7 @@ impl ReportBuilder {
         };
         const W: f64 = 1200.0;
         const X0: f64 = 200.0;
-        const X1: f64 = 1180.0;
+        const X1: f64 = 1140.0;
         const BINS: usize = 140;
         let (mut t0, mut t1) = (first.secs, last.secs + 1);
         // A cut-off near the activity widens the axis so its line shows; a far one is named
@@ -389,15 +392,17 @@ impl ReportBuilder {
                 t1 = *c;
             }
         }
-        if t1 - t0 < 3600 {
+        if t1 - t0 < 10 {
             let mid = t0 + (t1 - t0) / 2;
-            (t0, t1) = (mid - 1800, mid + 1800);
+            (t0, t1) = (mid - 5, mid + 5);
         }
         let pad = (t1 - t0) / 50;
         let (t0, t1) = (t0 - pad, t1 + pad);
         let span = (t1 - t0) as f64;
         let x = |t: i64| X0 + (t - t0) as f64 / span * (X1 - X0);
-        let bin_of = |t: i64| (((t - t0) as f64 / span) * BINS as f64).clamp(0.0, BINS as f64 - 1.0) as usize;
+        let bin_of = |t: i64| {
+            (((t - t0) as f64 / span) * BINS as f64).clamp(0.0, BINS as f64 - 1.0) as usize
+        };
         let bin_w = (X1 - X0) / BINS as f64;
 
         // Lanes: label, per-bin counts by channel index, per-bin hosts (vendor lanes).
@@ -425,10 +430,7 @@ impl ReportBuilder {
                     lanes.push(lane);
                 }
             } else {
-                let mut lane = new_lane(
-                    format!("{} ({} hosts)", v.vendor, rows.len()),
-                    None,
-                );
+                let mut lane = new_lane(format!("{} ({} hosts)", v.vendor, rows.len()), None);
                 for (_, r) in &rows {
                     add_points(&mut lane.bins, &mut lane.hosts, r, &bin_of);
                 }
@@ -476,7 +478,11 @@ impl ReportBuilder {
         let _ = write!(
             svg,
             r##"<svg xmlns="http://www.w3.org/2000/svg" id="timeline" viewBox="0 0 {W} {h:.0}" width="{W}" height="{h:.0}" role="img" aria-label="Alerts over time, {}" font-size="11">"##,
-            if per_host { "one lane per host" } else { "one lane per vendor" }
+            if per_host {
+                "one lane per host"
+            } else {
+                "one lane per vendor"
+            }
         );
         // Ticks and grid first (under everything).
         svg.push_str(r##"<g class="axis">"##);
@@ -491,13 +497,12 @@ impl ReportBuilder {
         );
         while t <= t1 {
             let tx = x(t);
-            let label = if step >= 86_400 {
-                fmt_day(t)
-            } else {
-                let mut l = short_ts(Timestamp { secs: t, nanos: 0 });
-                l.truncate(16);
-                l
-            };
+            let mut label = short_ts(Timestamp { secs: t, nanos: 0 });
+            label.truncate(match step {
+                86_400.. => 10,
+                60.. => 16,
+                _ => 19,
+            });
             let _ = write!(
                 svg,
                 r##"<line x1="{tx:.1}" y1="{top:.1}" x2="{tx:.1}" y2="{axis_y:.1}" stroke="#e3e6e9"/><line x1="{tx:.1}" y1="{axis_y:.1}" x2="{tx:.1}" y2="{:.1}" stroke="#333"/><text class="tick" x="{tx:.1}" y="{:.1}" text-anchor="middle" fill="#333">{label}</text>"##,
@@ -616,9 +621,25 @@ impl ReportBuilder {
         for (i, (vendor, c)) in far_cutoffs.iter().enumerate() {
             let ly = 12.0 + 16.0 * (near_cutoffs.len() + i) as f64;
             let (lx, anchor, text) = if *c < t0 {
-                (X0, "start", format!("\u{25C0} {} cut-off {} (before the axis: all shown is after it)", vendor, fmt_day(*c)))
+                (
+                    X0,
+                    "start",
+                    format!(
+                        "\u{25C0} {} cut-off {} (before the axis: all shown is after it)",
+                        vendor,
+                        fmt_day(*c)
+                    ),
+                )
             } else {
-                (X1, "end", format!("{} cut-off {} (after the axis) \u{25B6}", vendor, fmt_day(*c)))
+                (
+                    X1,
+                    "end",
+                    format!(
+                        "{} cut-off {} (after the axis) \u{25B6}",
+                        vendor,
+                        fmt_day(*c)
+                    ),
+                )
             };
             let _ = write!(
                 svg,
@@ -667,7 +688,12 @@ fn names_cell(out: &mut String, r: &HostRow) {
     }
     let grouped = |out: &mut String| {
         for (g, names) in &groups {
-            let _ = write!(out, "<div class=\"grp\"><b>{} ({})</b>", esc(g), names.len());
+            let _ = write!(
+                out,
+                "<div class=\"grp\"><b>{} ({})</b>",
+                esc(g),
+                names.len()
+            );
             for n in names {
                 let _ = write!(out, "<span class=\"nm\">{}</span> ", esc(n));
             }
@@ -709,9 +735,14 @@ fn group_of(name: &str) -> String {
     }
 }
 
-/// A step for the time axis giving at most about 8 ticks.
+/// A step for the time axis giving at most 10 ticks.
 fn tick_step(span: i64) -> i64 {
-    const STEPS: [i64; 19] = [
+    const STEPS: [i64; 25] = [
+        1,
+        2,
+        5,
+        10,
+        30,
         60,
         300,
         900,
@@ -722,6 +753,7 @@ fn tick_step(span: i64) -> i64 {
         12 * 3600,
         86_400,
         2 * 86_400,
+        4 * 86_400,
         7 * 86_400,
         14 * 86_400,
         30 * 86_400,
@@ -734,8 +766,8 @@ fn tick_step(span: i64) -> i64 {
     ];
     STEPS
         .into_iter()
-        .find(|s| span / s <= 8)
-        .unwrap_or_else(|| (span / 8).max(1))
+        .find(|s| span / s <= 10)
+        .unwrap_or_else(|| (span / 10).max(1))
 }
 
 /// `YYYY-MM-DD HH:MM:SS` (UTC).

@@ -12,7 +12,7 @@
 
 mod csv;
 mod from_eve;
-pub use from_eve::parse_eve_time;
+pub use from_eve::{EveReadError, MAX_LINE, parse_eve_time};
 mod html;
 mod json;
 mod text;
@@ -206,7 +206,7 @@ pub struct Summary {
     pub first: Option<Timestamp>,
     /// Latest activity.
     pub last: Option<Timestamp>,
-    /// Per vendor, by name.
+    /// Per vendor, most hosts first.
     pub vendors: Vec<VendorSummary>,
     /// Per channel, by name: (channel, hosts, count).
     pub channels: Vec<(String, usize, u64)>,
@@ -442,6 +442,9 @@ impl ReportBuilder {
         s.hosts = hosts.len();
         s.suppressed = count.saturating_sub(self.alerts);
         s.vendors = vendors.into_values().collect();
+        // Most hosts first: the vendor that matters most leads the summary and the tables.
+        s.vendors
+            .sort_by(|a, b| b.hosts.cmp(&a.hosts).then_with(|| a.vendor.cmp(&b.vendor)));
         s.channels = channels
             .into_iter()
             .map(|(c, (h, n))| (c.to_string(), h.len(), n))
