@@ -137,7 +137,7 @@ fn report_formats_from_scan_and_from_eve_files() {
     assert_eq!(page.matches("<svg").count(), 1);
     assert_eq!(page.matches("<text class=\"lane\"").count(), hosts.len());
     assert!(page.contains("<code>kaspersky</code>") && page.contains("cut-off 2024-09-29"));
-    assert!(page.contains("1 capture files: <code>pcaps/</code>"));
+    assert!(page.contains("capture files (1): <code>pcaps/</code>"));
     assert_self_contained(&page);
     if let Some(probe) = chromium_probe(&html, &dir, "report-few.png") {
         assert_layout(&probe);
@@ -197,6 +197,17 @@ fn assert_layout(probe: &serde_json::Value) {
         .filter_map(|t| t.as_str())
         .collect();
     assert!(ticks.len() >= 3, "axis ticks: {ticks:?}");
+    // Tick labels do not overlap one another.
+    let boxes: Vec<(f64, f64)> = probe["tickBoxes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b[0].as_f64().unwrap(), b[1].as_f64().unwrap()))
+        .collect();
+    assert!(
+        boxes.windows(2).all(|w| w[0].1 <= w[1].0),
+        "tick labels overlap: {boxes:?} {ticks:?}"
+    );
     for t in &ticks {
         let b = t.as_bytes();
         assert!(
@@ -206,7 +217,8 @@ fn assert_layout(probe: &serde_json::Value) {
     }
     // The red style is really applied to the "after cut-off: yes" cells.
     if probe["afterYes"].as_u64().unwrap_or(0) > 0 {
-        assert_eq!(probe["afterYesBg"], "rgb(176, 0, 32)", "{probe}");
+        assert_eq!(probe["afterYesColor"], "rgb(176, 0, 32)", "{probe}");
+        assert_eq!(probe["afterYesBg"], "rgb(253, 236, 238)", "{probe}");
     }
 }
 
@@ -237,6 +249,8 @@ r.cutoffAfterBars=lines.length>0&&bars.length>0&&Array.prototype.every.call(line
 r.cutoffLabels=Array.prototype.map.call(svg.querySelectorAll('text.cutoff-label'),function(t){return t.textContent;});
 var yes=document.querySelectorAll('td.after-yes');r.afterYes=yes.length;
 r.afterYesBg=yes.length?getComputedStyle(yes[0]).backgroundColor:null;
+r.afterYesColor=yes.length?getComputedStyle(yes[0]).color:null;
+r.tickBoxes=Array.prototype.map.call(svg.querySelectorAll('text.tick'),function(t){var b=t.getBoundingClientRect();return [b.left,b.right];});
 r.summaryAfter=Array.prototype.map.call(document.querySelectorAll('[data-k=after]'),function(e){return Number(e.textContent);});
 var t=document.querySelector('table.hosts'),th=t.tHead.rows[0].cells[4];
 th.click();th.click();

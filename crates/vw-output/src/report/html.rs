@@ -48,7 +48,7 @@ table.hosts th[aria-sort=ascending]::after{content:" \25B2"}
 table.hosts th[aria-sort=descending]::after{content:" \25BC"}
 table.hosts tbody tr:nth-child(even){background:#f8f9fa}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
-td.after-yes{background:var(--red);color:#fff;font-weight:650}
+td.after-yes{background:#fdecee;color:var(--red);font-weight:700;box-shadow:inset 3px 0 0 var(--red)}
 td.after-no{color:var(--mute)}
 .ch{display:inline-block;padding:0 5px;border-radius:3px;color:#fff;font-size:12px;margin:1px 3px 1px 0;white-space:nowrap}
 .nm{margin-right:7px}
@@ -68,7 +68,8 @@ table.hosts th{position:static}
 thead{display:table-header-group}
 tr{break-inside:avoid}
 h2{break-after:avoid}
-section.vendor{break-before:page}
+section.vendor.first{break-before:page}
+table.hosts th{white-space:normal}
 .timeline,.card{break-inside:avoid}
 body{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 details>summary{display:none}
@@ -179,9 +180,9 @@ impl ReportBuilder {
             };
             let _ = write!(
                 out,
-                "<dt>Analysed</dt><dd>{} {}: {}",
-                ctx.inputs.len(),
+                "<dt>Analysed</dt><dd>{} ({}): {}",
                 ctx.source.inputs_label(),
+                ctx.inputs.len(),
                 list(&ctx.inputs[..ctx.inputs.len().min(INPUTS_INLINE)])
             );
             if ctx.inputs.len() > INPUTS_INLINE {
@@ -297,7 +298,7 @@ impl ReportBuilder {
         let id = format!("t{index}");
         let _ = write!(
             out,
-            "<section class=\"vendor\"><h2>{}<small>{note}</small></h2>\
+            "<section class=\"vendor{}\"><h2>{}<small>{note}</small></h2>\
              <div class=\"filterbar\" hidden><input type=\"search\" data-table=\"{id}\" \
              placeholder=\"Filter: host, name, channel, interface\" aria-label=\"Filter the {} hosts\">\
              <span class=\"shown\"></span></div>\
@@ -307,6 +308,7 @@ impl ReportBuilder {
              <th data-t=\"s\">Host</th><th data-t=\"s\">Channels</th><th data-t=\"n\">First seen</th>\
              <th data-t=\"n\">Last seen</th><th data-t=\"n\">Count</th><th data-t=\"n\">After cut-off</th>\
              <th data-t=\"s\">Names matched</th><th data-t=\"s\">Interface</th></tr></thead><tbody>\n",
+            if index == 0 { " first" } else { "" },
             esc(vendor),
             esc(vendor)
         );
@@ -486,7 +488,7 @@ impl ReportBuilder {
         );
         // Ticks and grid first (under everything).
         svg.push_str(r##"<g class="axis">"##);
-        let step = tick_step(t1 - t0);
+        let step = tick_step(t1 - t0, X1 - X0);
         let mut t = t0.div_euclid(step) * step;
         if t < t0 {
             t += step;
@@ -498,11 +500,7 @@ impl ReportBuilder {
         while t <= t1 {
             let tx = x(t);
             let mut label = short_ts(Timestamp { secs: t, nanos: 0 });
-            label.truncate(match step {
-                86_400.. => 10,
-                60.. => 16,
-                _ => 19,
-            });
+            label.truncate(tick_label_len(step));
             let _ = write!(
                 svg,
                 r##"<line x1="{tx:.1}" y1="{top:.1}" x2="{tx:.1}" y2="{axis_y:.1}" stroke="#e3e6e9"/><line x1="{tx:.1}" y1="{axis_y:.1}" x2="{tx:.1}" y2="{:.1}" stroke="#333"/><text class="tick" x="{tx:.1}" y="{:.1}" text-anchor="middle" fill="#333">{label}</text>"##,
@@ -679,8 +677,8 @@ impl ReportBuilder {
     }
 }
 
-/// The names of a row, grouped by the domain they are under (addresses apart); past
-/// [`NAMES_INLINE`] the full list is behind a disclosure.
+/// The names of a row: up to [`NAMES_INLINE`] as they are, more as the first two and the full
+/// list behind a disclosure, grouped by the domain they are under (addresses apart).
 fn names_cell(out: &mut String, r: &HostRow) {
     let mut groups: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for n in &r.names {
@@ -701,12 +699,8 @@ fn names_cell(out: &mut String, r: &HostRow) {
         }
     };
     if r.names.len() <= NAMES_INLINE {
-        if groups.len() > 1 {
-            grouped(out);
-        } else {
-            for n in &r.names {
-                let _ = write!(out, "<span class=\"nm\">{}</span> ", esc(n));
-            }
+        for n in &r.names {
+            let _ = write!(out, "<span class=\"nm\">{}</span> ", esc(n));
         }
         return;
     }
@@ -735,8 +729,19 @@ fn group_of(name: &str) -> String {
     }
 }
 
-/// A step for the time axis giving at most 10 ticks.
-fn tick_step(span: i64) -> i64 {
+/// Characters of a tick label at a step: the date, with minutes below a day, with seconds
+/// below a minute.
+fn tick_label_len(step: i64) -> usize {
+    match step {
+        86_400.. => 10,
+        60.. => 16,
+        _ => 19,
+    }
+}
+
+/// A step for the time axis giving at most 10 ticks, and no more than their labels (about
+/// 6.6 units a character at the axis' font size) fit across `width` without overlapping.
+fn tick_step(span: i64, width: f64) -> i64 {
     const STEPS: [i64; 25] = [
         1,
         2,
@@ -764,9 +769,13 @@ fn tick_step(span: i64) -> i64 {
         1826 * 86_400,
         3652 * 86_400,
     ];
+    let fits = |step: i64| {
+        let room = (width / (tick_label_len(step) as f64 * 6.6 + 16.0)) as i64;
+        span / step <= room.min(10)
+    };
     STEPS
         .into_iter()
-        .find(|s| span / s <= 10)
+        .find(|s| fits(*s))
         .unwrap_or_else(|| (span / 10).max(1))
 }
 

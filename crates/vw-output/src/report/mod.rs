@@ -639,4 +639,225 @@ mod tests {
         let text = String::from_utf8(text).unwrap();
         assert!(text.contains("Kaspersky 2024-09-29"), "{text}");
     }
+
+    fn fact<'a>(
+        host: &'a str,
+        vendor: &'a str,
+        channel: &'a str,
+        name: &'a str,
+        secs: i64,
+        count: u64,
+    ) -> AlertFacts<'a> {
+        AlertFacts {
+            host,
+            vendor,
+            pack: "",
+            channel,
+            sid: 7,
+            signature: "r",
+            name,
+            iface: "eth1",
+            ts: Timestamp { secs, nanos: 0 },
+            count,
+            cutoff: (vendor == "Kaspersky").then_some(CUTOFF_SECS),
+        }
+    }
+
+    fn render(b: &ReportBuilder, format: ReportFormat) -> String {
+        let mut out = Vec::new();
+        b.write(&mut out, format).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// A host that alerts for two vendors: one row per vendor (each vendor's table and
+    /// cut-off count only its own activity), one merged row per host in JSON; the summary
+    /// figures (hosts, after cut-off, alerts, suppressed repeats, channels) are the same in
+    /// text and JSON.
+    #[test]
+    fn per_vendor_rows_merge_per_host_and_summaries_agree() {
+        let mut b = ReportBuilder::default();
+        b.add(&fact(
+            "10.0.0.1",
+            "Kaspersky",
+            "update",
+            "a.kaspersky.com",
+            CUTOFF_SECS + 10,
+            3,
+        ));
+        b.add(&fact(
+            "10.0.0.1",
+            "Dahua",
+            "cloud",
+            "x.easy4ipcloud.com",
+            CUTOFF_SECS + 20,
+            1,
+        ));
+        b.add(&fact(
+            "10.0.0.2",
+            "Kaspersky",
+            "telemetry",
+            "ksn.kaspersky-labs.com",
+            CUTOFF_SECS - 10,
+            1,
+        ));
+        b.add_repeats(&fact(
+            "10.0.0.2",
+            "Kaspersky",
+            "telemetry",
+            "ksn.kaspersky-labs.com",
+            CUTOFF_SECS - 5,
+            4,
+        ));
+        let s = b.summary();
+        assert_eq!((s.hosts, s.alerts, s.suppressed), (2, 3, 2 + 4));
+        assert_eq!(s.vendors[0].vendor, "Kaspersky");
+        assert_eq!(
+            (s.vendors[0].hosts, s.vendors[0].hosts_after_cutoff),
+            (2, Some(1))
+        );
+        assert_eq!(
+            (s.vendors[1].hosts, s.vendors[1].hosts_after_cutoff),
+            (1, None)
+        );
+        assert_eq!(
+            s.channels,
+            vec![
+                ("cloud".to_string(), 1, 1),
+                ("telemetry".to_string(), 1, 5),
+                ("update".to_string(), 1, 3)
+            ]
+        );
+        let dahua = b.vendor_rows("Dahua");
+        assert_eq!(
+            (dahua.len(), dahua[0].1.count, yes_no(dahua[0].1)),
+            (1, 1, "-")
+        );
+
+        let json: serde_json::Value =
+            serde_json::from_str(&render(&b, ReportFormat::Json)).unwrap();
+        let host = &json["hosts"][0];
+        assert_eq!(host["host"], "10.0.0.1");
+        assert_eq!(host["vendors"], serde_json::json!(["Dahua", "Kaspersky"]));
+        assert_eq!(
+            (host["count"].as_u64(), host["alerts"].as_u64()),
+            (Some(4), Some(2))
+        );
+        assert_eq!(host["interfaces"], serde_json::json!(["eth1"]));
+        let sj = &json["summary"];
+        assert_eq!(
+            (sj["hosts"].as_u64(), sj["alert_records"].as_u64()),
+            (Some(2), Some(3))
+        );
+        assert_eq!(sj["suppressed_repeats"], 6);
+        assert_eq!(sj["vendors"][0]["hosts_after_cutoff"], 1);
+        let text = render(&b, ReportFormat::Text);
+        assert!(
+            text.contains("summary: 2 host(s), 3 alert record(s), 6 suppressed repeat(s)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Kaspersky       2 host(s), 1 after its cut-off 2024-09-29"),
+            "{text}"
+        );
+        assert!(
+            text.contains("telemetry       1 host(s), count 5"),
+            "{text}"
+        );
+        let csv = render(&b, ReportFormat::Csv);
+        assert_eq!(csv.lines().count(), 3);
+        assert!(csv.lines().nth(1).unwrap().ends_with(",eth1"), "{csv}");
+        // HTML: the host in both vendors' tables, each with its own count.
+        let html = render(&b, ReportFormat::Html);
+        assert_eq!(html.matches("<tr><td>10.0.0.1</td>").count(), 2);
+        assert!(html.contains("<span class=\"after\" data-k=\"after\">1</span>"));
+    }
+
+    /// The timeline: a lane per host up to 40 hosts, per vendor beyond; the cut-off line
+    /// comes after every bar (drawn over them); the axis is labelled with dates; names from
+    /// the traffic are escaped.
+    #[test]
+    fn timeline_lanes_axis_and_cutoff_over_the_bars() {
+        let lanes = |hosts: u32| {
+            let mut b = ReportBuilder::default();
+            for i in 0..hosts {
+                let host = format!("10.0.{}.{}", i / 200, i % 200);
+                b.add(&fact(
+                    &host,
+                    "Kaspersky",
+                    "update",
+                    "<script>x</script>",
+                    CUTOFF_SECS - 86_400 * i64::from(i % 5),
+                    1,
+                ));
+                b.add(&fact(
+                    &host,
+                    "Kaspersky",
+                    "update",
+                    "b.kaspersky.com",
+                    CUTOFF_SECS + 86_400 * i64::from(i % 7),
+                    1,
+                ));
+            }
+            let html = render(&b, ReportFormat::Html);
+            assert!(!html.contains("<script>x"), "unescaped name");
+            let last_bar = html.rfind("class=\"bar\"").expect("bars");
+            let cutoff = html.find("<line class=\"cutoff\"").expect("cut-off line");
+            assert!(cutoff > last_bar, "cut-off drawn under the bars");
+            assert!(
+                html.contains("class=\"tick\"") && html.contains(">2024-09-"),
+                "no dated axis"
+            );
+            assert!(html.contains("Kaspersky cut-off 2024-09-29</text>"));
+            html.matches("<text class=\"lane\"").count()
+        };
+        assert_eq!(lanes(40), 40);
+        assert_eq!(lanes(41), 1);
+    }
+
+    /// Reading EVE back: a capture file or a text file is not EVE (with the line), blank
+    /// lines before the first record are fine, a later broken line is counted, a line with
+    /// no end is read a bounded piece at a time.
+    #[test]
+    fn eve_reader_refuses_what_is_not_eve() {
+        let read = |bytes: &[u8]| {
+            let mut b = ReportBuilder::default();
+            let r = b.add_eve_reader(bytes);
+            (r, b)
+        };
+        let pcap = [0xd4u8, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, b'\n', 0xff];
+        match read(&pcap).0 {
+            Err(EveReadError::NotEve {
+                line: 1,
+                capture: true,
+            }) => {}
+            other => panic!("{other:?}"),
+        }
+        match read(b"\n  \nhello\n").0 {
+            Err(EveReadError::NotEve {
+                line: 3,
+                capture: false,
+            }) => {}
+            other => panic!("{other:?}"),
+        }
+        match read(b"{\"timestamp\": \"x\"}\n").0 {
+            Err(EveReadError::NotEve { line: 1, .. }) => {}
+            other => panic!("{other:?}"),
+        }
+        let (r, b) = read(b"");
+        assert!(r.is_ok() && b.is_empty());
+        let (r, b) = read(b"\n{\"event_type\":\"stats\"}\nnot json\n\xff\xfe\n");
+        assert!(r.is_ok());
+        assert_eq!((b.bad_lines, b.alerts), (2, 0));
+        let long = vec![b'x'; MAX_LINE * 3];
+        assert!(matches!(
+            read(&long).0,
+            Err(EveReadError::NotEve { line: 1, .. })
+        ));
+        let mut eve = b"{\"event_type\":\"stats\"}\n".to_vec();
+        eve.extend_from_slice(&long);
+        eve.extend_from_slice(b"\n{\"event_type\":\"flow\"}\n");
+        let (r, b) = read(&eve);
+        assert!(r.is_ok());
+        assert_eq!(b.bad_lines, 1);
+    }
 }
