@@ -3,7 +3,7 @@
 
 use std::io::{self, BufRead};
 
-use super::{AlertFacts, ReportBuilder};
+use super::{AlertFacts, MAX_SOURCES, ReportBuilder};
 use crate::capture::Timestamp;
 use crate::sigs::PackDate;
 
@@ -17,6 +17,18 @@ impl ReportBuilder {
             self.bad_lines += 1;
             return;
         };
+        for (key, set) in [
+            ("pcap_filename", &mut self.eve_captures),
+            ("host", &mut self.eve_sensors),
+        ] {
+            if let Some(name) = v[key].as_str()
+                && !name.is_empty()
+                && set.len() < MAX_SOURCES
+                && !set.contains(name)
+            {
+                set.insert(name.to_string());
+            }
+        }
         if v["event_type"] != "alert" {
             return;
         }

@@ -198,6 +198,21 @@ impl ReportBuilder {
         if let Some(sensor) = &ctx.sensor {
             let _ = write!(out, "<dt>Sensor</dt><dd>{}</dd>", esc(sensor));
         }
+        let (captures, sensors) = self.eve_sources();
+        for (label, set) in [("Capture files", captures), ("Sensors", sensors)] {
+            if set.is_empty() {
+                continue;
+            }
+            let list: Vec<String> = set
+                .iter()
+                .map(|c| format!("<code>{}</code>", esc(c)))
+                .collect();
+            let _ = write!(
+                out,
+                "<dt>{label}</dt><dd>named in the records: {}</dd>",
+                list.join(", ")
+            );
+        }
         let span = match (s.first, s.last) {
             (Some(a), Some(b)) => format!(
                 "{} to {} ({})",
@@ -307,7 +322,7 @@ impl ReportBuilder {
              <col style=\"width:31%\"><col style=\"width:10%\"></colgroup><thead><tr>\
              <th data-t=\"s\">Host</th><th data-t=\"s\">Channels</th><th data-t=\"n\">First seen</th>\
              <th data-t=\"n\">Last seen</th><th data-t=\"n\">Count</th><th data-t=\"n\">After cut-off</th>\
-             <th data-t=\"s\">Names matched</th><th data-t=\"s\">Interface</th></tr></thead><tbody>\n",
+             <th data-t=\"s\">Names matched</th><th data-t=\"s\">Interface</th></tr></thead><tbody>",
             if index == 0 { " first" } else { "" },
             esc(vendor),
             esc(vendor)
@@ -362,9 +377,9 @@ impl ReportBuilder {
         names_cell(out, r);
         out.push_str("</td>");
         let ifaces: Vec<String> = r.ifaces.iter().map(|i| esc(i)).collect();
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<td>{}</td></tr>\n",
+            "<td>{}</td></tr>",
             if ifaces.is_empty() {
                 "-".to_string()
             } else {

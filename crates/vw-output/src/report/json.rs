@@ -33,6 +33,8 @@ impl ReportBuilder {
                 "source": ctx.source.name(),
                 "inputs": ctx.inputs,
                 "sensor": ctx.sensor,
+                "capture_files_in_records": self.eve_sources().0,
+                "sensors_in_records": self.eve_sources().1,
                 "packs": self.packs().iter().map(|p| serde_json::json!({
                     "id": p.id,
                     "vendor": p.vendor,

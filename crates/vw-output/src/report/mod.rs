@@ -244,7 +244,14 @@ pub struct ReportBuilder {
     packs_seen: BTreeMap<String, String>,
     /// What was analysed.
     context: ReportContext,
+    /// EVE `pcap_filename` and `host` (sensor name) values of the records read back, at most
+    /// [`MAX_SOURCES`] of each: what EVE files say they were made from.
+    eve_captures: BTreeSet<String>,
+    eve_sensors: BTreeSet<String>,
 }
+
+/// Capture file and sensor names kept from EVE records for the header.
+const MAX_SOURCES: usize = 256;
 
 fn insert(set: &mut BTreeSet<String>, v: &str) {
     if !v.is_empty() && !set.contains(v) {
@@ -398,6 +405,12 @@ impl ReportBuilder {
                 cutoff: self.cutoffs.get(vendor).copied(),
             })
             .collect()
+    }
+
+    /// Capture files and sensors the EVE records read back name (empty for scan and live,
+    /// whose context says it).
+    pub fn eve_sources(&self) -> (&BTreeSet<String>, &BTreeSet<String>) {
+        (&self.eve_captures, &self.eve_sensors)
     }
 
     /// The summary figures.

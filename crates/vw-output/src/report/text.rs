@@ -25,6 +25,13 @@ impl ReportBuilder {
         if let Some(sensor) = &ctx.sensor {
             writeln!(w, "sensor: {sensor}")?;
         }
+        let (captures, sensors) = self.eve_sources();
+        if !captures.is_empty() {
+            writeln!(w, "capture files in the records: {}", list(captures))?;
+        }
+        if !sensors.is_empty() {
+            writeln!(w, "sensors in the records: {}", list(sensors))?;
+        }
         let packs: Vec<String> = self
             .packs()
             .iter()
@@ -110,4 +117,11 @@ impl ReportBuilder {
             )
         }
     }
+}
+
+fn list(set: &std::collections::BTreeSet<String>) -> String {
+    set.iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
