@@ -769,7 +769,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("Kaspersky       2 host(s), 1 after its cut-off 2024-09-29"),
+            text.contains("hosts active after the cut-off: Kaspersky 1 of 2 (cut-off 2024-09-29)"),
             "{text}"
         );
         assert!(

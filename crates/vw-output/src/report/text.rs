@@ -82,18 +82,30 @@ impl ReportBuilder {
         let by_vendor = self.by_vendor();
         writeln!(w, "vendors: {}", summary.vendors.len())?;
         for v in &summary.vendors {
-            let after = match (v.hosts_after_cutoff, v.cutoff) {
-                (Some(n), Some(c)) => format!("{n} after its cut-off {}", fmt_day(c)),
-                _ => "no cut-off".to_string(),
-            };
             let hosts = by_vendor.get(&v.vendor).map(|h| h.join(", "));
             writeln!(
                 w,
-                "  {:<12} {:>4} host(s), {after}: {}",
+                "  {:<12} {:>4} host(s): {}",
                 v.vendor,
                 v.hosts,
                 hosts.unwrap_or_default()
             )?;
+        }
+        let after: Vec<String> = summary
+            .vendors
+            .iter()
+            .filter_map(|v| {
+                let (n, c) = (v.hosts_after_cutoff?, v.cutoff?);
+                Some(format!(
+                    "{} {n} of {} (cut-off {})",
+                    v.vendor,
+                    v.hosts,
+                    fmt_day(c)
+                ))
+            })
+            .collect();
+        if !after.is_empty() {
+            writeln!(w, "hosts active after the cut-off: {}", after.join("; "))?;
         }
         writeln!(w, "channels: {}", summary.channels.len())?;
         for (channel, hosts, count) in &summary.channels {
