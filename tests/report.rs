@@ -341,7 +341,13 @@ fn chromium_probe(html: &Path, dir: &Path, shot_name: &str) -> Option<serde_json
         .replace("&gt;", ">")
         .replace("&nbsp;", "\u{a0}")
         .replace("&amp;", "&");
-    Some(serde_json::from_str(&json).expect("probe JSON"))
+    let probe: serde_json::Value = serde_json::from_str(&json).expect("probe JSON");
+    let mut shown = probe.clone();
+    for long in ["text", "countsAfterSort", "tickBoxes", "laneLabels"] {
+        shown[long] = serde_json::Value::Null;
+    }
+    eprintln!("{shot_name}: {} bytes; probe: {shown}", bytes.len());
+    Some(probe)
 }
 
 /// The report finds the same hosts from DNS v2 alert records as from v3 ones.
@@ -504,26 +510,29 @@ fn html_report_of_500_generated_hosts() {
     }
 }
 
+/// `DIR/eve.json` holding one Kaspersky alert.
+fn one_alert_eve(dir: &Path) -> PathBuf {
+    let eve = dir.join("eve.json");
+    let line = eve_alert(
+        "2024-10-01T12:00:00.000000+0000",
+        "10.0.0.1",
+        "eth0",
+        "Kaspersky",
+        "kaspersky",
+        "update",
+        "dnl-01.geo.kaspersky.com",
+        Some("2024-09-29"),
+    );
+    std::fs::write(&eve, line + "\n").unwrap();
+    eve
+}
+
 /// `report -o FILE` takes the format from the extension; an unknown one is an error and
 /// writes nothing.
 #[test]
 fn report_format_from_output_extension() {
     let dir = common::TempDir::new("report-ext");
-    let eve = dir.path().join("eve.json");
-    std::fs::write(
-        &eve,
-        eve_alert(
-            "2024-10-01T12:00:00.000000+0000",
-            "10.0.0.1",
-            "eth0",
-            "Kaspersky",
-            "kaspersky",
-            "update",
-            "dnl-01.geo.kaspersky.com",
-            Some("2024-09-29"),
-        ) + "\n",
-    )
-    .unwrap();
+    let eve = one_alert_eve(dir.path());
     let eve_arg = eve.to_string_lossy().into_owned();
     for (ext, starts) in [
         ("html", "<!DOCTYPE html>"),
@@ -574,21 +583,7 @@ fn report_format_from_output_extension() {
 #[test]
 fn report_refuses_files_that_are_not_eve() {
     let dir = common::TempDir::new("report-not-eve");
-    let eve = dir.path().join("eve.json");
-    std::fs::write(
-        &eve,
-        eve_alert(
-            "2024-10-01T12:00:00.000000+0000",
-            "10.0.0.1",
-            "",
-            "Kaspersky",
-            "kaspersky",
-            "update",
-            "x.kaspersky.com",
-            None,
-        ) + "\n",
-    )
-    .unwrap();
+    let eve = one_alert_eve(dir.path());
     let text = dir.path().join("notes.txt");
     std::fs::write(&text, "\nthese are my notes\n{\"not\": \"eve\"}\n").unwrap();
     let pcap = common::repo().join("pcaps/kaspersky-dns.pcap");

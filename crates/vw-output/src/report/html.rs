@@ -130,6 +130,11 @@ fn channel_color(channel: &str, index: usize) -> &'static str {
     }
 }
 
+/// A channel's colour (grey for one the legend does not know).
+fn color_of<'a>(colors: &BTreeMap<&str, &'a str>, channel: &str) -> &'a str {
+    colors.get(channel).copied().unwrap_or("#777")
+}
+
 impl ReportBuilder {
     pub(super) fn write_html(&self, w: &mut dyn Write) -> io::Result<()> {
         let s = self.summary();
@@ -281,7 +286,7 @@ impl ReportBuilder {
             let _ = write!(
                 out,
                 "<li><span class=\"sw\" style=\"background:{}\"></span>{}: {hosts} host(s), count {count}</li>",
-                colors.get(c.as_str()).copied().unwrap_or("#777"),
+                color_of(colors, c),
                 esc(c)
             );
         }
@@ -340,7 +345,7 @@ impl ReportBuilder {
             let _ = write!(
                 out,
                 "<span class=\"ch\" style=\"background:{}\">{}</span>",
-                colors.get(c.as_str()).copied().unwrap_or("#777"),
+                color_of(colors, c),
                 esc(c)
             );
         }
@@ -608,7 +613,7 @@ impl ReportBuilder {
                         svg,
                         r##"<rect class="bar" x="{bx:.1}" y="{by:.1}" width="{:.1}" height="{seg:.1}" fill="{}"><title>{}</title></rect>"##,
                         (bin_w - 1.0).max(1.0),
-                        colors.get(name).copied().unwrap_or("#777"),
+                        color_of(colors, name),
                         esc(&tip)
                     );
                 }
