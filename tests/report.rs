@@ -40,20 +40,25 @@ fn raw(args: &[&str]) -> std::process::Output {
         .expect("run vendorwatch")
 }
 
-#[test]
-fn report_formats_from_scan_and_from_eve_files() {
-    let dir = temp_dir("formats");
-    let eve = dir.join("eve.json");
-    let html = dir.join("hosts.html");
-    let run = common::vendorwatch(&[
+/// `scan --eve EVE --report REPORT pcaps/`.
+fn scan_pcaps(eve: &Path, report: &Path) -> common::Run {
+    common::vendorwatch(&[
         "scan",
         "--quiet",
         "--eve",
         &eve.to_string_lossy(),
         "--report",
-        &html.to_string_lossy(),
+        &report.to_string_lossy(),
         "pcaps/",
-    ]);
+    ])
+}
+
+#[test]
+fn report_formats_from_scan_and_from_eve_files() {
+    let dir = temp_dir("formats");
+    let eve = dir.join("eve.json");
+    let html = dir.join("hosts.html");
+    let run = scan_pcaps(&eve, &html);
     assert_eq!(run.code(), Some(0), "{}", run.stderr());
     let records = common::parse_lines(&std::fs::read(&eve).unwrap());
     let hosts = expected_hosts(&records);
@@ -636,15 +641,7 @@ fn scan_report_path_checked_before_the_scan() {
         (&is_dir, "is a directory"),
         (&pdf, "cannot tell the report format"),
     ] {
-        let run = common::vendorwatch(&[
-            "scan",
-            "--quiet",
-            "--eve",
-            &eve.to_string_lossy(),
-            "--report",
-            &report.to_string_lossy(),
-            "pcaps/",
-        ]);
+        let run = scan_pcaps(&eve, report);
         assert_eq!(run.code(), Some(2), "{}", report.display());
         let err = run.stderr();
         assert!(
