@@ -162,7 +162,11 @@ fn run_report(args: ReportArgs) -> i32 {
     };
     let mut report = ReportBuilder::with_context(ReportContext {
         source: ReportSource::Eve,
-        inputs: args.inputs.clone(),
+        inputs: args
+            .inputs
+            .iter()
+            .map(|i| if i == "-" { "stdin".into() } else { i.clone() })
+            .collect(),
         ..ReportContext::default()
     });
     let mut status = EXIT_OK;

@@ -215,6 +215,14 @@ pub fn run(args: LiveArgs) -> i32 {
         eprintln!("vendorwatch: {line}");
         return EXIT_FATAL;
     }
+    // The report is written as the user dropped to: check again as that user.
+    if args.user.is_some()
+        && let Some(report) = &outputs.report
+        && let Err(line) = session::check_report_path(&report.path)
+    {
+        eprintln!("vendorwatch: {line}");
+        return EXIT_FATAL;
+    }
     let engine = Engine::new(config, rules);
     let sig_args = args.stage.sigs.clone();
     let options = args.stage.match_options();

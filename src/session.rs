@@ -384,10 +384,20 @@ pub fn check_report_path(path: &Path) -> Result<(), String> {
             .map(drop)
             .map_err(fail);
     }
+    // Written beside it then renamed, or in place when the directory is not writable.
     let temp = report_temp(path);
-    File::create(&temp).map_err(fail)?;
-    let _ = std::fs::remove_file(&temp);
-    Ok(())
+    match File::create(&temp) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&temp);
+            Ok(())
+        }
+        Err(e) if path.is_file() => std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map(drop)
+            .map_err(|_| fail(e)),
+        Err(e) => Err(fail(e)),
+    }
 }
 
 /// Write a report to `path` (whole: written next to it, then renamed over it, so a failed
@@ -397,31 +407,37 @@ pub fn write_report(
     format: ReportFormat,
     path: Option<&Path>,
 ) -> io::Result<()> {
-    match path {
-        Some(p) if is_special(p) => {
-            let mut f = io::BufWriter::new(std::fs::OpenOptions::new().write(true).open(p)?);
-            report.write(&mut f, format)?;
-            f.flush()
-        }
-        Some(p) => {
-            let temp = report_temp(p);
-            let written = File::create(&temp).and_then(|f| {
-                let mut f = io::BufWriter::new(f);
-                report.write(&mut f, format)?;
-                f.into_inner().map_err(|e| e.into_error())?.sync_all()
-            });
-            match written.and_then(|()| std::fs::rename(&temp, p)) {
-                Ok(()) => Ok(()),
-                Err(e) => {
-                    let _ = std::fs::remove_file(&temp);
-                    Err(e)
-                }
-            }
-        }
-        None => {
-            let mut out = io::stdout().lock();
-            report.write(&mut out, format)?;
-            out.flush()
-        }
+    let Some(p) = path else {
+        let mut out = io::stdout().lock();
+        report.write(&mut out, format)?;
+        return out.flush();
+    };
+    let temp = report_temp(p);
+    let special = is_special(p);
+    let beside = if special {
+        None
+    } else {
+        File::create(&temp).ok()
+    };
+    let Some(f) = beside else {
+        // A FIFO or a device (/dev/stdout) cannot be replaced by a rename, and a directory
+        // the user may not write has no room beside the file: written in place.
+        let f = match special {
+            true => std::fs::OpenOptions::new().write(true).open(p)?,
+            false => File::create(p)?,
+        };
+        let mut f = io::BufWriter::new(f);
+        report.write(&mut f, format)?;
+        return f.flush();
+    };
+    let mut f = io::BufWriter::new(f);
+    let written = report
+        .write(&mut f, format)
+        .and_then(|()| f.into_inner().map_err(|e| e.into_error()))
+        .and_then(|f| f.sync_all())
+        .and_then(|()| std::fs::rename(&temp, p));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
     }
+    written
 }

@@ -156,6 +156,7 @@ fn report_formats_from_scan_and_from_eve_files() {
             "{probe}"
         );
         assert_eq!(probe["lanes"].as_u64(), Some(hosts.len() as u64));
+        print_to_pdf(&html, &dir);
         assert_eq!(probe["sortable"], "ready");
         assert_eq!(probe["filtered"], 1, "{probe}");
         for host in &hosts {
@@ -270,6 +271,47 @@ r.text=document.body.textContent;
 var pre=document.createElement('pre');pre.id='probe';pre.textContent=JSON.stringify(r);document.body.appendChild(pre);
 })();
 </script></body>"#;
+
+/// Chromium's print-to-PDF: the print style sheet gives the header and summary, the
+/// timeline, then the tables (a page break before the first vendor's table): several A4
+/// landscape pages.
+fn print_to_pdf(html: &Path, dir: &Path) {
+    let Some(chromium) = find_chromium() else {
+        return;
+    };
+    let pdf = dir.join("report.pdf");
+    let run = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-pdf-header-footer",
+        ])
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(format!("file://{}", html.canonicalize().unwrap().display()))
+        .output()
+        .expect("run chromium");
+    let bytes = std::fs::read(&pdf)
+        .unwrap_or_else(|e| panic!("no PDF ({e}): {}", String::from_utf8_lossy(&run.stderr)));
+    assert!(bytes.starts_with(b"%PDF-"));
+    let text = String::from_utf8_lossy(&bytes);
+    // The page tree's `/Count N`.
+    let pages = text
+        .match_indices("/Count ")
+        .filter_map(|(i, m)| {
+            let digits: String = text[i + m.len()..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse::<u32>().ok()
+        })
+        .max()
+        .unwrap_or(0);
+    // A4 landscape: 841.92 x 594.96 points.
+    assert!(text.contains("/MediaBox [0 0 841.9"), "not A4 landscape");
+    eprintln!("print-to-PDF: {} bytes, {pages} page(s)", bytes.len());
+    assert!(pages >= 2, "{pages} page(s)");
+}
 
 fn find_chromium() -> Option<&'static str> {
     ["chromium", "chromium-browser", "google-chrome"]
@@ -570,6 +612,13 @@ fn report_format_from_output_extension() {
         .success()
     );
     assert!(std::fs::read_to_string(&out).unwrap().starts_with('{'));
+    // A device is written in place (it cannot be renamed over).
+    let run = raw(&["report", &eve_arg, "--format", "json", "-o", "/dev/null"]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     for bad in ["r.pdf", "report"] {
         let out = dir.path().join(bad);
         let run = raw(&["report", &eve_arg, "-o", &out.to_string_lossy()]);
