@@ -825,6 +825,8 @@ mod tests {
         };
         assert_eq!(lanes(40), 40);
         assert_eq!(lanes(41), 1);
+        let empty = render(&ReportBuilder::default(), ReportFormat::Html);
+        assert!(empty.contains("<p>No alerts.</p>") && empty.contains("data-k=\"hosts\">0<"));
     }
 
     /// Reading EVE back: a capture file or a text file is not EVE (with the line), blank
