@@ -403,7 +403,8 @@ pub struct OutputArgs {
     #[arg(long, value_name = "SECS", default_value_t = 0.0)]
     pub metrics_linger: f64,
     /// At the end, write the host inventory report to FILE (format from the extension:
-    /// .txt, .json, .csv, .html; or --report-format). `live` also writes it on SIGUSR1.
+    /// .txt, .json, .csv, .html, another is an error; or --report-format), checked writable
+    /// before the run starts. `live` also writes it on SIGUSR1.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// Format of --report: text, json, csv or html.

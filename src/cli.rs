@@ -12,8 +12,10 @@ use crate::args::{LoadedRules, SignatureArgs, load_rules_from, report_sig_errors
 use crate::exit::{EXIT_FATAL, EXIT_INPUT_ERROR, EXIT_OK};
 use crate::live::LiveArgs;
 use crate::scan::ScanArgs;
-use crate::session::write_report;
-use vendorwatch::output::report::{ReportBuilder, ReportFormat};
+use crate::session::{report_format_of, write_report};
+use vendorwatch::output::report::{
+    EveReadError, ReportBuilder, ReportContext, ReportFormat, ReportSource,
+};
 use vendorwatch::proto::NameBuf;
 use vendorwatch::sigs::import::{ImportFormat, ImportOptions};
 use vendorwatch::sigs::text::printable;
@@ -39,7 +41,8 @@ enum Command {
     #[command(subcommand)]
     Sigs(SigsCommand),
     /// Host inventory from EVE alert records: which hosts still call home, over which channels
-    /// and rules, first/last seen, counts, whether seen after the 2024-09-29 cut-off.
+    /// and rules, first/last seen, counts, whether seen after the vendor's cut-off (from its
+    /// pack). A file that is not EVE JSON is an error.
     Report(ReportArgs),
 }
 
@@ -48,10 +51,13 @@ struct ReportArgs {
     /// EVE JSON-lines files (alert records are used; other lines are ignored), `-` for stdin.
     #[arg(required = true, value_name = "EVE_FILE")]
     inputs: Vec<String>,
-    /// text, json, csv or html (one self-contained page: sortable table, SVG timelines).
-    #[arg(long, value_name = "FORMAT", default_value = "text")]
-    format: String,
-    /// Write the report to FILE instead of stdout.
+    /// text, json, csv or html (one self-contained page: summary, SVG timeline, sortable
+    /// tables per vendor). Default: from the -o file's extension (.txt, .json, .csv, .html;
+    /// another is an error), else text.
+    #[arg(long, value_name = "FORMAT")]
+    format: Option<String>,
+    /// Write the report to FILE instead of stdout (replaced whole, only when every input was
+    /// read).
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
 }
@@ -150,25 +156,47 @@ pub fn main() -> i32 {
 }
 
 fn run_report(args: ReportArgs) -> i32 {
-    let Some(format) = ReportFormat::parse(&args.format) else {
-        eprintln!(
-            "vendorwatch: unknown --format {:?} (expected text, json, csv or html)",
-            args.format
-        );
-        return EXIT_FATAL;
+    let format = match (&args.format, &args.output) {
+        (Some(f), _) => ReportFormat::parse(f)
+            .ok_or_else(|| format!("unknown --format {f:?} (expected text, json, csv or html)")),
+        (None, Some(path)) => report_format_of(path, "--format"),
+        (None, None) => Ok(ReportFormat::Text),
     };
-    let mut report = ReportBuilder::default();
+    let format = match format {
+        Ok(f) => f,
+        Err(line) => {
+            eprintln!("vendorwatch: {line}");
+            return EXIT_FATAL;
+        }
+    };
+    let mut report = ReportBuilder::with_context(ReportContext {
+        source: ReportSource::Eve,
+        inputs: args
+            .inputs
+            .iter()
+            .map(|i| if i == "-" { "stdin".into() } else { i.clone() })
+            .collect(),
+        ..ReportContext::default()
+    });
     let mut status = EXIT_OK;
     for input in &args.inputs {
         let result = if input == "-" {
             report.add_eve_reader(io::stdin().lock())
         } else {
-            File::open(input).and_then(|f| report.add_eve_reader(io::BufReader::new(f)))
+            File::open(input)
+                .map_err(EveReadError::Io)
+                .and_then(|f| report.add_eve_reader(io::BufReader::new(f)))
         };
         if let Err(e) = result {
-            eprintln!("vendorwatch: {input}: {e}");
+            let name = if input == "-" { "stdin" } else { input };
+            eprintln!("vendorwatch: {name}: {e}");
             status = EXIT_INPUT_ERROR;
         }
+    }
+    if status != EXIT_OK {
+        // A report missing an input would look complete: none is written.
+        eprintln!("vendorwatch: no report written");
+        return status;
     }
     if report.bad_lines > 0 {
         eprintln!(
@@ -179,7 +207,11 @@ fn run_report(args: ReportArgs) -> i32 {
     match write_report(&report, format, args.output.as_deref()) {
         Ok(()) => status,
         Err(e) => {
-            eprintln!("vendorwatch: writing the report failed: {e}");
+            let name = args
+                .output
+                .as_ref()
+                .map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
+            eprintln!("vendorwatch: {name}: writing the report failed: {e}");
             EXIT_FATAL
         }
     }

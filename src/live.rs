@@ -20,6 +20,7 @@ use vendorwatch::engine::Engine;
 use vendorwatch::output::eve_file::EveWrite;
 use vendorwatch::output::metrics::MetricsServer;
 use vendorwatch::output::reopen::ReopenableFile;
+use vendorwatch::output::report::ReportSource;
 use vendorwatch::pipeline::{self, PacketHandler, ScanStats};
 
 /// Options of `live`: the capture, then the stage and output options `scan` has too.
@@ -201,8 +202,23 @@ pub fn run(args: LiveArgs) -> i32 {
             return EXIT_FATAL;
         }
     };
+    if let Some(report) = &outputs.report {
+        report.set_context(session::report_context(
+            ReportSource::Live,
+            &args.interfaces,
+            &rules,
+        ));
+    }
     if let Some(user) = &args.user
         && let Err(line) = crate::privdrop::drop_to(user)
+    {
+        eprintln!("vendorwatch: {line}");
+        return EXIT_FATAL;
+    }
+    // The report is written as the user dropped to: check again as that user.
+    if args.user.is_some()
+        && let Some(report) = &outputs.report
+        && let Err(line) = session::check_report_path(&report.path)
     {
         eprintln!("vendorwatch: {line}");
         return EXIT_FATAL;

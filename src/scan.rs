@@ -12,6 +12,7 @@ use crate::session::{self, Driver};
 use crate::summary::Job;
 use vendorwatch::engine::Engine;
 use vendorwatch::output::metrics::MetricsServer;
+use vendorwatch::output::report::ReportSource;
 use vendorwatch::pipeline::{self, Inputs, PacketHandler, Progress, ScanStats};
 
 /// Options of `scan`: the inputs, then the stage and output options `live` has too.
@@ -103,6 +104,13 @@ pub fn run(args: ScanArgs) -> i32 {
             return EXIT_FATAL;
         }
     };
+    if let Some(report) = &outputs.report {
+        report.set_context(session::report_context(
+            ReportSource::Scan,
+            &args.inputs,
+            &rules,
+        ));
+    }
     if let Err(e) = pipeline::install_stop_handlers() {
         eprintln!("vendorwatch: cannot install signal handlers: {e}");
         return EXIT_FATAL;
