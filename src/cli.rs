@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::args::{SignatureArgs, load_rules, report_sig_errors};
 use crate::exit::{EXIT_FATAL, EXIT_INPUT_ERROR, EXIT_OK};
@@ -41,6 +41,31 @@ enum Command {
     /// Host inventory from EVE alert records: which hosts still call home, over which channels
     /// and rules, first/last seen, counts, whether seen after the 2024-09-29 cut-off.
     Report(ReportArgs),
+    /// Check or show the configuration file (every option of scan and live, by long name).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Write the man pages and shell completions into DIR (for packaging).
+    #[command(hide = true)]
+    GenDist {
+        /// Directory to write `man/` and `completions/` into.
+        dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigCommand {
+    /// Check FILE: every error as `file:line:col: message`, exit 0 when it is valid.
+    Check {
+        /// The configuration file.
+        file: PathBuf,
+    },
+    /// Print the effective configuration (the file's settings and every default) as TOML
+    /// that `config check` accepts.
+    Show {
+        /// The file (default: /etc/vendorwatch/vendorwatch.toml when it exists).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -125,7 +150,19 @@ struct ImportArgs {
 
 /// Entry point used by `main.rs`; returns the process exit status.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // The configuration file's settings join the command line before clap parses it.
+    let argv = match crate::config::merge_argv(&Cli::command(), &argv) {
+        Ok((argv, _)) => argv,
+        Err(errors) => {
+            report_config_errors(&errors);
+            return EXIT_FATAL;
+        }
+    };
+    let cli = match Cli::command()
+        .try_get_matches_from(argv)
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -137,7 +174,66 @@ pub fn main() -> i32 {
         Command::Live(args) => crate::live::run(*args),
         Command::Sigs(cmd) => run_sigs(cmd),
         Command::Report(args) => run_report(args),
+        Command::Config(cmd) => run_config(cmd),
+        Command::GenDist { dir } => crate::dist::generate(Cli::command(), &dir),
     }
+}
+
+fn report_config_errors(errors: &[crate::config::ConfigError]) {
+    for e in errors {
+        eprintln!("{e}");
+    }
+    eprintln!("vendorwatch: {} configuration error(s)", errors.len());
+}
+
+/// `config check FILE` and `config show [--config FILE]`.
+fn run_config(cmd: ConfigCommand) -> i32 {
+    use crate::config::{self, Config};
+    let cli = Cli::command();
+    match cmd {
+        ConfigCommand::Check { file } => match Config::read(&file, &cli) {
+            Ok(c) => {
+                let sections: Vec<String> = c
+                    .sections
+                    .iter()
+                    .map(|(name, s)| format!("[{name}] {}", s.len()))
+                    .collect();
+                println!(
+                    "{}: ok: {} option(s): {} at the top level{}{}",
+                    file.display(),
+                    c.len(),
+                    c.top.len(),
+                    if sections.is_empty() { "" } else { ", " },
+                    sections.join(", ")
+                );
+                EXIT_OK
+            }
+            Err(errors) => {
+                report_config_errors(&errors);
+                EXIT_FATAL
+            }
+        },
+        ConfigCommand::Show { config: path } => {
+            let config = match path.or_else(|| config::path_for("live", None)) {
+                Some(p) => match Config::read(&p, &cli) {
+                    Ok(c) => Some(c),
+                    Err(errors) => {
+                        report_config_errors(&errors);
+                        return EXIT_FATAL;
+                    }
+                },
+                None => None,
+            };
+            print!("{}", config::show(&cli, config.as_ref()));
+            EXIT_OK
+        }
+    }
+}
+
+/// The command line's definition (for the configuration file's reload, man pages and
+/// completions).
+pub fn command() -> clap::Command {
+    Cli::command()
 }
 
 fn run_report(args: ReportArgs) -> i32 {
