@@ -246,7 +246,10 @@ impl Checker<'_> {
                     };
                     self.error(
                         other.span().or(span.clone()),
-                        format!("{key}: expected {want}, found a {}", other.type_name()),
+                        format!(
+                            "{key}: expected {want}, found {}",
+                            with_article(other.type_name())
+                        ),
                     );
                     return None;
                 }
@@ -267,6 +270,12 @@ impl Checker<'_> {
         }
         Some(setting)
     }
+}
+
+/// "a string", "an integer".
+fn with_article(noun: &str) -> String {
+    let vowel = noun.starts_with(['a', 'e', 'i', 'o', 'u']);
+    format!("{} {noun}", if vowel { "an" } else { "a" })
 }
 
 /// Clap's error as one line, without its `error: ` prefix and usage hints.
@@ -688,3 +697,7 @@ pub fn live_now(cli: &Command, argv: &[OsString]) -> Result<(ArgMatches, Values)
     let values = effective(sub, live);
     Ok((live.clone(), values))
 }
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

@@ -386,12 +386,18 @@ fn signature_dir_next_to_the_exe_then_the_packaged_one() {
     std::fs::create_dir_all(&packaged).unwrap();
     assert_eq!(signature_dir_for(Some(&exe), &packaged), None, "empty");
     std::fs::write(packaged.join("a.toml"), "").unwrap();
-    assert_eq!(signature_dir_for(Some(&exe), &packaged), Some(packaged.clone()));
+    assert_eq!(
+        signature_dir_for(Some(&exe), &packaged),
+        Some(packaged.clone())
+    );
     assert_eq!(signature_dir_for(None, &packaged), Some(packaged.clone()));
     let checkout = root.join("signatures");
     std::fs::create_dir_all(&checkout).unwrap();
     std::fs::write(checkout.join("notes.txt"), "").unwrap();
-    assert_eq!(signature_dir_for(Some(&exe), &packaged), Some(packaged.clone()));
+    assert_eq!(
+        signature_dir_for(Some(&exe), &packaged),
+        Some(packaged.clone())
+    );
     std::fs::write(checkout.join("k.toml"), "").unwrap();
     assert_eq!(signature_dir_for(Some(&exe), &packaged), Some(checkout));
     let _ = std::fs::remove_dir_all(&root);
