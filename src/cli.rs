@@ -44,12 +44,6 @@ enum Command {
     /// Check or show the configuration file (every option of scan and live, by long name).
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Write the man pages and shell completions into DIR (for packaging).
-    #[command(hide = true)]
-    GenDist {
-        /// Directory to write `man/` and `completions/` into.
-        dir: PathBuf,
-    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -151,6 +145,13 @@ struct ImportArgs {
 /// Entry point used by `main.rs`; returns the process exit status.
 pub fn main() -> i32 {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // `vendorwatch gen-dist DIR` (packaging: man pages, completions) is not part of the command
+    // line it documents, so neither the pages nor the completions offer it.
+    if let [_, cmd, dir] = argv.as_slice()
+        && cmd == "gen-dist"
+    {
+        return crate::dist::generate(Cli::command(), std::path::Path::new(dir));
+    }
     // The configuration file's settings join the command line before clap parses it.
     let argv = match crate::config::merge_argv(&Cli::command(), &argv) {
         Ok((argv, _)) => argv,
@@ -175,7 +176,6 @@ pub fn main() -> i32 {
         Command::Sigs(cmd) => run_sigs(cmd),
         Command::Report(args) => run_report(args),
         Command::Config(cmd) => run_config(cmd),
-        Command::GenDist { dir } => crate::dist::generate(Cli::command(), &dir),
     }
 }
 
