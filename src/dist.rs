@@ -49,12 +49,22 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         assert_eq!(generate(crate::cli::command(), &dir), EXIT_OK);
         let read = |p: &str| std::fs::read_to_string(dir.join(p)).unwrap_or_default();
-        for page in ["vendorwatch.1", "vendorwatch-scan.1", "vendorwatch-config-check.1"] {
+        for page in [
+            "vendorwatch.1",
+            "vendorwatch-scan.1",
+            "vendorwatch-config-check.1",
+        ] {
             assert!(read(&format!("man/{page}")).contains(".TH"), "{page}");
         }
         let live = read("man/vendorwatch-live.1");
-        assert!(live.contains("config") && live.contains("suppress\\-window"), "{live}");
-        assert!(!dir.join("man/vendorwatch-help.1").exists(), "no pages for `help`");
+        assert!(
+            live.contains("config") && live.contains("suppress\\-window"),
+            "{live}"
+        );
+        assert!(
+            !dir.join("man/vendorwatch-help.1").exists(),
+            "no pages for `help`"
+        );
         let bash = read("completions/vendorwatch.bash");
         assert!(bash.contains("--suppress-window") && bash.contains("--config"));
         assert!(read("completions/_vendorwatch").contains("#compdef vendorwatch"));
