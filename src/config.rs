@@ -19,7 +19,6 @@
 use std::any::TypeId;
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
-use std::fmt;
 use std::io::Read;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -50,30 +49,9 @@ pub struct ConfigArg {
     pub config: Option<PathBuf>,
 }
 
-/// A problem in a configuration file, located as pack errors are.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The file.
-    pub file: PathBuf,
-    /// 1-based line; 0 when the problem concerns the whole file.
-    pub line: usize,
-    /// 1-based column in characters; 0 with `line` 0.
-    pub col: usize,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let file = self.file.display();
-        let message = vendorwatch::sigs::text::printable(&self.message);
-        if self.line == 0 {
-            write!(f, "{file}: {message}")
-        } else {
-            write!(f, "{file}:{}:{}: {message}", self.line, self.col)
-        }
-    }
-}
+/// A problem in a configuration file: a file, a `line:col` and a message, written as pack
+/// errors are (`file:line:col: message`), so the same type.
+pub type ConfigError = vendorwatch::sigs::SigError;
 
 /// One option set in the file.
 #[derive(Debug, Clone, PartialEq)]

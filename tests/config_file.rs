@@ -26,14 +26,20 @@ fn comparable(run: &Run) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// `scan INPUT` with `text` as its `--config` file gives the records that `scan INPUT` with
-/// `args` gives, and not those of a run with neither; the file run's records.
-fn file_equals_command_line(tag: &str, text: &str, args: &[&str], input: &str) -> Run {
-    let dir = TempDir::new(tag);
+/// `scan --config FILE ARGS...` with `text` written to FILE in `dir`.
+fn scan_with_config(dir: &TempDir, text: &str, args: &[&str]) -> Run {
     let path = dir.path().join("vendorwatch.toml");
     std::fs::write(&path, text).expect("write config");
     let config = path.to_string_lossy().into_owned();
-    let from_file = vendorwatch(&["scan", "--config", &config, input]);
+    let mut all = vec!["scan", "--config", &config];
+    all.extend_from_slice(args);
+    vendorwatch(&all)
+}
+
+/// `scan INPUT` with `text` as its `--config` file gives the records that `scan INPUT` with
+/// `args` gives, and not those of a run with neither; the file run's records.
+fn file_equals_command_line(tag: &str, text: &str, args: &[&str], input: &str) -> Run {
+    let from_file = scan_with_config(&TempDir::new(tag), text, &[input]);
     let mut cl = vec!["scan"];
     cl.extend_from_slice(args);
     cl.push(input);
@@ -154,23 +160,13 @@ fn output_options_from_the_file() {
     let dir = TempDir::new("cfg-out");
     let eve = dir.path().join("ecs.json");
     let report = dir.path().join("hosts.csv");
-    let config = dir.path().join("vendorwatch.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "eve = {:?}\nformat = \"ecs\"\ncommunity-id-seed = 7\nreport = {:?}\n\
-             report-format = \"csv\"\nquiet = true\nsink-buffer = 10\n",
-            eve.to_string_lossy(),
-            report.to_string_lossy()
-        ),
-    )
-    .expect("write config");
-    let run = vendorwatch(&[
-        "scan",
-        "--config",
-        &config.to_string_lossy(),
-        "pcaps/kaspersky-dns.pcap",
-    ]);
+    let text = format!(
+        "eve = {:?}\nformat = \"ecs\"\ncommunity-id-seed = 7\nreport = {:?}\n\
+         report-format = \"csv\"\nquiet = true\nsink-buffer = 10\n",
+        eve.to_string_lossy(),
+        report.to_string_lossy()
+    );
+    let run = scan_with_config(&dir, &text, &["pcaps/kaspersky-dns.pcap"]);
     assert_eq!(run.code(), Some(0), "{}", run.stderr());
     assert!(run.records.is_empty(), "EVE went to the file, not stdout");
     assert!(
@@ -191,19 +187,11 @@ fn output_options_from_the_file() {
 
 #[test]
 fn scan_table_options_from_the_file() {
-    let dir = TempDir::new("cfg-scan");
-    let config = dir.path().join("vendorwatch.toml");
-    std::fs::write(
-        &config,
+    let run = scan_with_config(
+        &TempDir::new("cfg-scan"),
         "[scan]\nstats = true\nin-iface = \"span0\"\n[live]\nstats-interval = 5\n",
-    )
-    .expect("write");
-    let run = vendorwatch(&[
-        "scan",
-        "--config",
-        &config.to_string_lossy(),
-        "pcaps/kaspersky-dns.pcap",
-    ]);
+        &["pcaps/kaspersky-dns.pcap"],
+    );
     assert_eq!(run.code(), Some(0), "{}", run.stderr());
     assert_eq!(run.events("stats").count(), 1, "[scan] stats = true");
     assert!(
@@ -214,24 +202,11 @@ fn scan_table_options_from_the_file() {
 
 #[test]
 fn the_command_line_overrides_the_file() {
-    let dir = TempDir::new("cfg-override");
-    let config = dir.path().join("vendorwatch.toml");
-    std::fs::write(
-        &config,
+    let run = scan_with_config(
+        &TempDir::new("cfg-override"),
         "packs = [\"zte\"]\nsuppress-window = 0\n[scan]\nin-iface = \"file0\"\n",
-    )
-    .expect("write");
-    let config = config.to_string_lossy().into_owned();
-    let run = vendorwatch(&[
-        "scan",
-        "--config",
-        &config,
-        "--packs",
-        "kaspersky",
-        "--in-iface",
-        "cli0",
-        "pcaps",
-    ]);
+        &["--packs", "kaspersky", "--in-iface", "cli0", "pcaps"],
+    );
     assert_eq!(run.code(), Some(0), "{}", run.stderr());
     assert!(run.events("alert").count() > 0);
     for r in run.events("alert") {
