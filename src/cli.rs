@@ -191,7 +191,14 @@ fn run_config(cmd: ConfigCommand) -> i32 {
     use crate::config::{self, Config};
     let cli = Cli::command();
     match cmd {
-        ConfigCommand::Check { file } => match Config::read(&file, &cli) {
+        ConfigCommand::Check { file } => match Config::read(&file, &cli).and_then(|c| {
+            let errors = option_errors(&cli, &c);
+            if errors.is_empty() {
+                Ok(c)
+            } else {
+                Err(errors)
+            }
+        }) {
             Ok(c) => {
                 let sections: Vec<String> = c
                     .sections
@@ -228,6 +235,35 @@ fn run_config(cmd: ConfigCommand) -> i32 {
             EXIT_OK
         }
     }
+}
+
+/// What the run itself would refuse in the file's options beyond clap's checks (the
+/// engine configuration: `--log` values, `--dns-port` count), each placed at the option.
+fn option_errors(
+    cli: &clap::Command,
+    config: &crate::config::Config,
+) -> Vec<crate::config::ConfigError> {
+    let mut errors: Vec<crate::config::ConfigError> = Vec::new();
+    for (name, matches) in crate::config::matches_of(cli, config) {
+        let stage = match name.as_str() {
+            "scan" => ScanArgs::from_arg_matches(&matches).map(|a| a.stage),
+            "live" => LiveArgs::from_arg_matches(&matches).map(|a| a.stage),
+            _ => continue,
+        };
+        let problem = match stage {
+            Ok(stage) => stage.engine_config().err(),
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(message) = problem {
+            let e = config.error_naming(&format!("{name}: {message}"));
+            if !errors.iter().any(|o| {
+                o.message.split_once(": ").map(|m| m.1) == e.message.split_once(": ").map(|m| m.1)
+            }) {
+                errors.push(e);
+            }
+        }
+    }
+    errors
 }
 
 /// The command line's definition (for the configuration file's reload, man pages and

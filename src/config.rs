@@ -62,6 +62,8 @@ pub struct Setting {
     pub values: Vec<String>,
     /// The option is a flag (no value on the command line).
     pub flag: bool,
+    /// Line and column of the value in the file.
+    pub at: (usize, usize),
 }
 
 impl Setting {
@@ -238,6 +240,7 @@ impl Checker<'_> {
             key: key.to_string(),
             values,
             flag: kind == Kind::Flag,
+            at: line_col(self.text, span.as_ref().map_or(0, |s| s.start)),
         };
         if !setting.flag && !setting.values.is_empty() {
             let tokens = setting.tokens(arg);
@@ -522,16 +525,7 @@ fn effective_all(cli: &Command, config: Option<&Config>) -> Effective {
     subcommands(cli)
         .into_iter()
         .map(|sub| {
-            let mut tokens: Vec<OsString> = Vec::new();
-            for s in config.map(|c| c.settings_for(sub)).unwrap_or_default() {
-                if let Some(arg) = find_arg(sub, &s.key) {
-                    tokens.extend(s.tokens(arg));
-                }
-            }
-            let matches = relaxed(sub)
-                .try_get_matches_from(tokens)
-                .unwrap_or_default();
-            let values = effective(sub, &matches);
+            let values = effective(sub, &matches_for(sub, config));
             let ordered = settable(sub)
                 .filter_map(|a| a.get_long())
                 .filter_map(|l| values.get(l).map(|v| (l.to_string(), v.clone())))
@@ -539,6 +533,55 @@ fn effective_all(cli: &Command, config: Option<&Config>) -> Effective {
             (sub.get_name().to_string(), ordered)
         })
         .collect()
+}
+
+/// The matches of subcommand `sub` given only the file's settings (required arguments not
+/// enforced).
+fn matches_for(sub: &Command, config: Option<&Config>) -> ArgMatches {
+    let mut tokens: Vec<OsString> = Vec::new();
+    for s in config.map(|c| c.settings_for(sub)).unwrap_or_default() {
+        if let Some(arg) = find_arg(sub, &s.key) {
+            tokens.extend(s.tokens(arg));
+        }
+    }
+    relaxed(sub)
+        .try_get_matches_from(tokens)
+        .unwrap_or_default()
+}
+
+/// For each subcommand that reads the file, its matches given only the file's settings: for
+/// the checks `config check` runs beyond clap's (those the run makes on the typed options).
+pub fn matches_of(cli: &Command, config: &Config) -> Vec<(String, ArgMatches)> {
+    subcommands(cli)
+        .into_iter()
+        .map(|sub| (sub.get_name().to_string(), matches_for(sub, Some(config))))
+        .collect()
+}
+
+impl Config {
+    /// An error about the file from a message that names an option (`--log ...`): placed at
+    /// that option's value when the file sets it, else at the file.
+    pub fn error_naming(&self, message: &str) -> ConfigError {
+        let named = |key: &str| {
+            let flag = format!("--{key}");
+            message.match_indices(&flag).any(|(i, _)| {
+                !message[i + flag.len()..]
+                    .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '-')
+            })
+        };
+        let at = self
+            .top
+            .iter()
+            .chain(self.sections.values().flatten())
+            .find(|s| named(&s.key))
+            .map_or((0, 0), |s| s.at);
+        ConfigError {
+            file: self.path.clone(),
+            line: at.0,
+            col: at.1,
+            message: message.to_string(),
+        }
+    }
 }
 
 /// A TOML line for one option (a comment when it is not set and has no default).

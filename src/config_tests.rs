@@ -44,6 +44,7 @@ fn test_value(sub: &Command, arg: &Arg) -> (String, Vec<String>) {
             key: key.into(),
             values: values.clone(),
             flag: kind_of(arg) == Kind::Flag,
+            at: (0, 0),
         };
         if relaxed(sub)
             .try_get_matches_from(setting.tokens(arg))

@@ -237,6 +237,20 @@ fn config_check_reports_every_error_and_exits_2() {
     ] {
         assert!(err.contains(&want), "{want:?} not in:\n{err}");
     }
+    // Values clap lets through but the run refuses are found too, placed at the option.
+    let odd = dir.path().join("odd.toml");
+    std::fs::write(&odd, "workers = 1\nlog = [\"dns\", \"dnss\"]\n").expect("write");
+    let run = vendorwatch(&["config", "check", &odd.to_string_lossy()]);
+    assert_eq!(run.code(), Some(2));
+    let want = format!(
+        "{}:2:7: scan: unknown --log value \"dnss\" (expected dns, tls, http, quic or all)",
+        odd.to_string_lossy()
+    );
+    assert!(
+        run.stderr().contains(&want),
+        "{want:?} not in:\n{}",
+        run.stderr()
+    );
     // The same file refuses a run before anything is read.
     let run = vendorwatch(&["scan", "--config", &name, "pcaps"]);
     assert_eq!(run.code(), Some(2));
