@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::args::{LoadedRules, SignatureArgs, load_rules_from, report_sig_errors};
 use crate::exit::{EXIT_FATAL, EXIT_INPUT_ERROR, EXIT_OK};
@@ -44,6 +44,25 @@ enum Command {
     /// and rules, first/last seen, counts, whether seen after the vendor's cut-off (from its
     /// pack). A file that is not EVE JSON is an error.
     Report(ReportArgs),
+    /// Check or show the configuration file (every option of scan and live, by long name).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigCommand {
+    /// Check FILE: every error as `file:line:col: message`, exit 0 when it is valid.
+    Check {
+        /// The configuration file.
+        file: PathBuf,
+    },
+    /// Print the effective configuration (the file's settings and every default) as TOML
+    /// that `config check` accepts.
+    Show {
+        /// The file (default: /etc/vendorwatch/vendorwatch.toml when it exists).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -140,7 +159,26 @@ struct ImportArgs {
 
 /// Entry point used by `main.rs`; returns the process exit status.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // `vendorwatch gen-dist DIR` (packaging: man pages, completions) is not part of the command
+    // line it documents, so neither the pages nor the completions offer it.
+    if let [_, cmd, dir] = argv.as_slice()
+        && cmd == "gen-dist"
+    {
+        return crate::dist::generate(Cli::command(), std::path::Path::new(dir));
+    }
+    // The configuration file's settings join the command line before clap parses it.
+    let argv = match crate::config::merge_argv(&Cli::command(), &argv) {
+        Ok((argv, _)) => argv,
+        Err(errors) => {
+            report_config_errors(&errors);
+            return EXIT_FATAL;
+        }
+    };
+    let cli = match Cli::command()
+        .try_get_matches_from(argv)
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -152,7 +190,101 @@ pub fn main() -> i32 {
         Command::Live(args) => crate::live::run(*args),
         Command::Sigs(cmd) => run_sigs(cmd),
         Command::Report(args) => run_report(args),
+        Command::Config(cmd) => run_config(cmd),
     }
+}
+
+fn report_config_errors(errors: &[crate::config::ConfigError]) {
+    for e in errors {
+        eprintln!("{e}");
+    }
+    eprintln!("vendorwatch: {} configuration error(s)", errors.len());
+}
+
+/// `config check FILE` and `config show [--config FILE]`.
+fn run_config(cmd: ConfigCommand) -> i32 {
+    use crate::config::{self, Config};
+    let cli = Cli::command();
+    match cmd {
+        ConfigCommand::Check { file } => match Config::read(&file, &cli).and_then(|c| {
+            let errors = option_errors(&cli, &c);
+            if errors.is_empty() {
+                Ok(c)
+            } else {
+                Err(errors)
+            }
+        }) {
+            Ok(c) => {
+                let sections: Vec<String> = c
+                    .sections
+                    .iter()
+                    .map(|(name, s)| format!("[{name}] {}", s.len()))
+                    .collect();
+                println!(
+                    "{}: ok: {} option(s): {} at the top level{}{}",
+                    file.display(),
+                    c.len(),
+                    c.top.len(),
+                    if sections.is_empty() { "" } else { ", " },
+                    sections.join(", ")
+                );
+                EXIT_OK
+            }
+            Err(errors) => {
+                report_config_errors(&errors);
+                EXIT_FATAL
+            }
+        },
+        ConfigCommand::Show { config: path } => {
+            let config = match path.or_else(|| config::path_for("live", None)) {
+                Some(p) => match Config::read(&p, &cli) {
+                    Ok(c) => Some(c),
+                    Err(errors) => {
+                        report_config_errors(&errors);
+                        return EXIT_FATAL;
+                    }
+                },
+                None => None,
+            };
+            print!("{}", config::show(&cli, config.as_ref()));
+            EXIT_OK
+        }
+    }
+}
+
+/// What the run itself would refuse in the file's options beyond clap's checks (the
+/// engine configuration: `--log` values, `--dns-port` count), each placed at the option.
+fn option_errors(
+    cli: &clap::Command,
+    config: &crate::config::Config,
+) -> Vec<crate::config::ConfigError> {
+    let mut errors: Vec<crate::config::ConfigError> = Vec::new();
+    for (name, matches) in crate::config::matches_of(cli, config) {
+        let stage = match name.as_str() {
+            "scan" => ScanArgs::from_arg_matches(&matches).map(|a| a.stage),
+            "live" => LiveArgs::from_arg_matches(&matches).map(|a| a.stage),
+            _ => continue,
+        };
+        let problem = match stage {
+            Ok(stage) => stage.engine_config().err(),
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(message) = problem {
+            let e = config.error_naming(&format!("{name}: {message}"));
+            if !errors.iter().any(|o| {
+                o.message.split_once(": ").map(|m| m.1) == e.message.split_once(": ").map(|m| m.1)
+            }) {
+                errors.push(e);
+            }
+        }
+    }
+    errors
+}
+
+/// The command line's definition (for the configuration file's reload, man pages and
+/// completions).
+pub fn command() -> clap::Command {
+    Cli::command()
 }
 
 fn run_report(args: ReportArgs) -> i32 {

@@ -4,9 +4,12 @@
 
 mod args;
 mod cli;
+mod config;
 mod control;
+mod dist;
 mod exit;
 mod live;
+mod notify;
 mod privdrop;
 mod progress;
 mod scan;

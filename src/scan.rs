@@ -47,6 +47,8 @@ pub struct ScanArgs {
     #[arg(long)]
     pub stats: bool,
     #[command(flatten)]
+    pub config: crate::config::ConfigArg,
+    #[command(flatten)]
     pub stage: StageArgs,
     #[command(flatten)]
     pub output: OutputArgs,
