@@ -68,7 +68,13 @@ enum SigsCommand {
         sigs: SignatureArgs,
     },
     /// List the rules of the loaded packs as a table.
-    List(SignatureArgs),
+    List {
+        /// Under each rule, its sources (the rule's `references`), one per line.
+        #[arg(long)]
+        sources: bool,
+        #[command(flatten)]
+        sigs: SignatureArgs,
+    },
     /// Say which rules match NAME (a domain name, an IP address, or a port such as
     /// tcp/13000), best first, and why close patterns do not.
     Test {
@@ -183,7 +189,7 @@ fn run_sigs(cmd: SigsCommand) -> i32 {
             all.signatures.extend(paths.iter().cloned());
             all
         }
-        SigsCommand::List(a) => a.clone(),
+        SigsCommand::List { sigs, .. } => sigs.clone(),
         SigsCommand::Test { sigs, .. } => sigs.clone(),
         SigsCommand::Import(args) => return run_import(args),
     };
@@ -199,8 +205,8 @@ fn run_sigs(cmd: SigsCommand) -> i32 {
             print!("{}", sigs_check_report(&rules));
             EXIT_OK
         }
-        SigsCommand::List(_) => {
-            print!("{}", sigs_list_table(&rules));
+        SigsCommand::List { sources, .. } => {
+            print!("{}", sigs_list_table(&rules, sources));
             EXIT_OK
         }
         SigsCommand::Test { name, .. } => sigs_test(&rules, &name),
@@ -297,8 +303,9 @@ pub fn sigs_check_report(rules: &RuleSet) -> String {
     out
 }
 
-/// `sigs list`: one row per rule, columns aligned.
-pub fn sigs_list_table(rules: &RuleSet) -> String {
+/// `sigs list`: one row per rule, columns aligned; with `sources`, each rule's references
+/// under it.
+pub fn sigs_list_table(rules: &RuleSet, sources: bool) -> String {
     use std::fmt::Write as _;
     let head = [
         "SID", "PACK", "CHANNEL", "SEV", "CONF", "DOMAINS", "IPS", "PORTS", "STATE", "NAME",
@@ -314,7 +321,7 @@ pub fn sigs_list_table(rules: &RuleSet) -> String {
             r.sid,
         )
     });
-    let rows: Vec<[String; 10]> = order
+    let rows: Vec<([String; 10], &sigs::Rule)> = order
         .into_iter()
         .map(|r| {
             let pack = rules.packs.get(r.pack);
@@ -327,22 +334,25 @@ pub fn sigs_list_table(rules: &RuleSet) -> String {
             } else {
                 "enabled"
             };
-            [
-                r.sid.to_string(),
-                pack.map_or("?".into(), |p| printable(&p.id)).into_owned(),
-                r.channel.clone(),
-                r.severity.to_string(),
-                r.confidence.clone().unwrap_or_else(|| "-".into()),
-                r.domains.len().to_string(),
-                r.ips.len().to_string(),
-                r.ports.len().to_string(),
-                state.to_string(),
-                printable(&r.name).into_owned(),
-            ]
+            (
+                [
+                    r.sid.to_string(),
+                    pack.map_or("?".into(), |p| printable(&p.id)).into_owned(),
+                    r.channel.clone(),
+                    r.severity.to_string(),
+                    r.confidence.clone().unwrap_or_else(|| "-".into()),
+                    r.domains.len().to_string(),
+                    r.ips.len().to_string(),
+                    r.ports.len().to_string(),
+                    state.to_string(),
+                    printable(&r.name).into_owned(),
+                ],
+                r,
+            )
         })
         .collect();
     let mut width = head.map(str::len);
-    for row in &rows {
+    for (row, _) in &rows {
         for (w, cell) in width.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -361,7 +371,7 @@ pub fn sigs_list_table(rules: &RuleSet) -> String {
     };
     line(&head);
     let mut pack_shown = String::new();
-    for row in &rows {
+    for (row, rule) in &rows {
         if row[1] != pack_shown {
             pack_shown = row[1].clone();
             if let Some(p) = rules.packs.iter().find(|p| printable(&p.id) == pack_shown) {
@@ -370,8 +380,15 @@ pub fn sigs_list_table(rules: &RuleSet) -> String {
                     .iter()
                     .filter(|r| r.pack_id_is(rules, &p.id))
                     .count();
+                let mut dates = String::new();
+                if let Some(cutoff) = p.cutoff {
+                    let _ = write!(dates, ", cut-off {cutoff}");
+                }
+                if let (Some(from), Some(day)) = (&p.migrated_from, p.migration) {
+                    let _ = write!(dates, ", replaced pack {} from {day}", printable(from));
+                }
                 line(&[&format!(
-                    "# {} (pack {}, {n} rules, version {})",
+                    "# {} (pack {}, {n} rules, version {}{dates})",
                     printable(&p.vendor),
                     pack_shown,
                     printable(&p.version)
@@ -380,6 +397,14 @@ pub fn sigs_list_table(rules: &RuleSet) -> String {
         }
         let cells: Vec<&str> = row.iter().map(String::as_str).collect();
         line(&cells);
+        if sources {
+            if rule.references.is_empty() {
+                line(&["      source: (none in the rule; see the pack's comments)"]);
+            }
+            for r in &rule.references {
+                line(&[&format!("      source: {}", printable(r))]);
+            }
+        }
     }
     out
 }

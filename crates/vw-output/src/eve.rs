@@ -89,6 +89,28 @@ pub fn alert_body(j: &mut JsonWriter, alert: &Alert<'_>, dns_version: u8) {
         j.fmt_str(format_args!("{cutoff}"));
         j.end_array();
     }
+    // Migrations between packs travel the same way, so `report` over EVE files computes the
+    // same per-host verdicts as the scan did.
+    if let Some(from) = &pack.migrated_from {
+        j.field_str_array1("migrated_from", from);
+    }
+    if let Some(migration) = pack.migration {
+        j.key("migration");
+        j.begin_array();
+        j.fmt_str(format_args!("{migration}"));
+        j.end_array();
+    }
+    if !pack.migrated_to.is_empty() {
+        j.key("migrated_to");
+        j.begin_array();
+        for to in &pack.migrated_to {
+            j.str(to);
+        }
+        j.end_array();
+    }
+    if let Some(verdict) = facts.verdict {
+        j.field_str_array1("verdict", verdict);
+    }
     j.field_str_array1("matched_name", facts.matched_name);
     j.field_str_array1("matched_pattern", facts.matched_pattern);
     j.field_str_array1("observation", facts.observation.label());

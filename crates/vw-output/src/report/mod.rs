@@ -10,11 +10,13 @@ pub use from_eve::parse_eve_time;
 mod html;
 mod json;
 mod text;
+mod verdict;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
 use crate::capture::Timestamp;
+use crate::record::lineage::{Lineage, Seen};
 use crate::time::UtcTime;
 
 /// Points kept per host for its timeline; beyond it, counts are merged into the nearest kept
@@ -75,6 +77,8 @@ pub struct AlertFacts<'a> {
     pub count: u64,
     /// The vendor's cut-off from its pack (Unix seconds of the day), when the pack names one.
     pub cutoff: Option<i64>,
+    /// The pack in migrations (`Lineage::default()` for a pack in none).
+    pub lineage: &'a Lineage,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -91,6 +95,9 @@ struct HostRow {
     has_cutoff: bool,
     count_after_cutoff: u64,
     points: BTreeMap<i64, u64>,
+    /// Pack id -> what the host did for it, for packs in a migration (product evidence
+    /// only: a vendor's website is not its product); see [`verdict`].
+    migration: BTreeMap<String, Seen>,
 }
 
 /// Accumulates alerts by host.
@@ -103,6 +110,9 @@ pub struct ReportBuilder {
     pub alerts: u64,
     /// Vendor -> its cut-off (Unix seconds), from the packs (or the alerts' metadata).
     cutoffs: BTreeMap<String, i64>,
+    /// (replaced pack, replacing pack) -> the migration day (Unix seconds) when known, from
+    /// the alerts' pack relations.
+    relations: BTreeMap<(String, String), Option<i64>>,
 }
 
 fn insert(set: &mut BTreeSet<String>, v: &str) {
@@ -152,6 +162,7 @@ impl ReportBuilder {
                 row.count_after_cutoff += a.count;
             }
         }
+        verdict::note(&mut self.relations, row, a);
         if row.points.len() < MAX_POINTS_PER_HOST || row.points.contains_key(&a.ts.secs) {
             *row.points.entry(a.ts.secs).or_default() += a.count;
         } else {
@@ -208,6 +219,16 @@ impl ReportBuilder {
             ReportFormat::Csv => self.write_csv(w),
             ReportFormat::Html => self.write_html(w),
         }
+    }
+}
+
+/// The host's migration verdicts (joined with ','), `-` when none applies.
+fn verdict_or_dash(b: &ReportBuilder, r: &HostRow) -> String {
+    let v = b.verdicts(r);
+    if v.is_empty() {
+        "-".to_string()
+    } else {
+        v.join(",")
     }
 }
 
@@ -297,6 +318,7 @@ mod tests {
     #[test]
     fn rows_sorted_by_most_recent_with_exact_counts() {
         let mut b = ReportBuilder::default();
+        let none = Lineage::default();
         let a = |host, secs, count| AlertFacts {
             host,
             vendor: "Kaspersky",
@@ -307,6 +329,7 @@ mod tests {
             ts: Timestamp { secs, nanos: 0 },
             count,
             cutoff: Some(CUTOFF_SECS),
+            lineage: &none,
         };
         b.add(&a("10.0.0.1", CUTOFF_SECS - 100, 1));
         b.add(&a("10.0.0.2", CUTOFF_SECS + 100, 5));
@@ -331,6 +354,7 @@ mod tests {
     #[test]
     fn cutoff_comes_from_each_alert_and_applies_per_vendor() {
         let mut b = ReportBuilder::default();
+        let none = Lineage::default();
         let fact = |host, vendor, secs, cutoff| AlertFacts {
             host,
             vendor,
@@ -341,6 +365,7 @@ mod tests {
             ts: Timestamp { secs, nanos: 0 },
             count: 1,
             cutoff,
+            lineage: &none,
         };
         b.add(&fact(
             "10.0.0.1",

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::{ReportBuilder, fmt_day, fmt_ts, join, rules_list, yes_no};
+use super::{ReportBuilder, fmt_day, fmt_ts, join, rules_list, verdict_or_dash, yes_no};
 
 impl ReportBuilder {
     pub(super) fn write_text(&self, w: &mut dyn Write) -> io::Result<()> {
@@ -14,13 +14,21 @@ impl ReportBuilder {
         )?;
         writeln!(
             w,
-            "{:<39} {:<10} {:<28} {:>7} {:>7}  {:<31} {:<31} {:<5} RULES",
-            "HOST", "VENDORS", "CHANNELS", "ALERTS", "COUNT", "FIRST SEEN", "LAST SEEN", "AFTER"
+            "{:<39} {:<10} {:<28} {:>7} {:>7}  {:<31} {:<31} {:<5} {:<28} RULES",
+            "HOST",
+            "VENDORS",
+            "CHANNELS",
+            "ALERTS",
+            "COUNT",
+            "FIRST SEEN",
+            "LAST SEEN",
+            "AFTER",
+            "VERDICT"
         )?;
         for (host, r) in self.rows() {
             writeln!(
                 w,
-                "{:<39} {:<10} {:<28} {:>7} {:>7}  {:<31} {:<31} {:<5} {}",
+                "{:<39} {:<10} {:<28} {:>7} {:>7}  {:<31} {:<31} {:<5} {:<28} {}",
                 host,
                 join(&r.vendors),
                 join(&r.channels),
@@ -29,6 +37,7 @@ impl ReportBuilder {
                 fmt_ts(r.first),
                 fmt_ts(r.last),
                 yes_no(r),
+                verdict_or_dash(self, r),
                 rules_list(r)
             )?;
         }
@@ -40,6 +49,14 @@ impl ReportBuilder {
                 "  {vendor:<12} {:>4} host(s): {}",
                 hosts.len(),
                 hosts.join(", ")
+            )?;
+        }
+        let relations = self.relations_text();
+        if !relations.is_empty() {
+            writeln!(
+                w,
+                "VERDICT: migrations {}; websites (channel portal) never make one",
+                relations.join(", ")
             )?;
         }
         let cutoffs: Vec<String> = self
