@@ -611,13 +611,14 @@ mod tests {
     /// working. Families added since are listed here; any other difference fails.
     #[test]
     fn render_keeps_every_line_9768e19_served() {
-        const ADDED: [&str; 6] = [
+        const ADDED: [&str; 7] = [
             "vendorwatch_dns_over_limit_total",
             "vendorwatch_packet_time_anomalies_total",
             "vendorwatch_eve_reopen_failures_total",
             "state=\"oversized\"",
             "vendorwatch_caps_hit_total{table=\"tls_hello\"}",
             "vendorwatch_caps_hit_total{table=\"http_head\"}",
+            "vendorwatch_caps_hit_total{table=\"migration\"}",
         ];
         // A help text may grow (new label values described); its metric keeps its name.
         let name_of_help = |l: &str| -> String {
