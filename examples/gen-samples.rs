@@ -1510,9 +1510,27 @@ fn ultraav_migration() -> Capture {
     }
     c.labels.push(("track.ultravpn.com", "ultraav", false));
     // 2024-09-10: three hosts run Kaspersky.
-    c.dns(0, link, "10.6.1.10", DNS, "s12.upd.kaspersky.com", 1, None, 0);
+    c.dns(
+        0,
+        link,
+        "10.6.1.10",
+        DNS,
+        "s12.upd.kaspersky.com",
+        1,
+        None,
+        0,
+    );
     c.advance(1_500_000);
-    c.dns(0, link, "10.6.2.10", DNS, "dnl-11.geo.kaspersky.com", 1, None, 0);
+    c.dns(
+        0,
+        link,
+        "10.6.2.10",
+        DNS,
+        "dnl-11.geo.kaspersky.com",
+        1,
+        None,
+        0,
+    );
     c.advance(1_500_000);
     c.tls(
         0,
@@ -1550,7 +1568,16 @@ fn ultraav_migration() -> Capture {
         20_000_000,
     );
     c.advance(2_000_000);
-    c.dns(0, link, "10.6.9.10", DNS, "www.ultrasecureav.com", 1, None, 0);
+    c.dns(
+        0,
+        link,
+        "10.6.9.10",
+        DNS,
+        "www.ultrasecureav.com",
+        1,
+        None,
+        0,
+    );
     c.advance(1_000_000);
     c.tls(
         0,
@@ -1562,7 +1589,16 @@ fn ultraav_migration() -> Capture {
         18_000_000,
     );
     c.advance(2_000_000);
-    c.dns(0, link, "10.6.9.10", DNS, "antivirus.ultravpn.com", 1, None, 0);
+    c.dns(
+        0,
+        link,
+        "10.6.9.10",
+        DNS,
+        "antivirus.ultravpn.com",
+        1,
+        None,
+        0,
+    );
     c.advance(1_000_000);
     c.dns(0, link, "10.6.9.10", DNS, "track.ultravpn.com", 1, None, 0);
     // 2024-10-01, after Kaspersky's cut-off: one host still runs it.

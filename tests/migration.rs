@@ -108,8 +108,11 @@ fn each_host_gets_its_verdict_from_scan_and_from_eve() {
         assert!(a["alert"]["metadata"]["verdict"].is_null(), "{a}");
     }
     // The ad-click tracker is a pass decoy: no alert at all.
-    assert!(!records.iter().any(|r| r["alert"]["metadata"]["matched_name"][0]
-        == "track.ultravpn.com"));
+    assert!(
+        !records
+            .iter()
+            .any(|r| r["alert"]["metadata"]["matched_name"][0] == "track.ultravpn.com")
+    );
     let ultra = records
         .iter()
         .find(|r| r["alert"]["metadata"]["pack"][0] == "ultraav")
@@ -160,10 +163,16 @@ fn verdicts_in_text_csv_and_html() {
         let cells: Vec<&str> = row.split_whitespace().collect();
         match verdict {
             Some(v) => assert!(cells.contains(v), "{row}"),
-            None => assert!(!row.contains("ultraav") && !row.contains("kaspersky-"), "{row}"),
+            None => assert!(
+                !row.contains("ultraav") && !row.contains("kaspersky-"),
+                "{row}"
+            ),
         }
     }
-    assert!(text.contains("kaspersky -> ultraav (from 2024-09-19)"), "{text}");
+    assert!(
+        text.contains("kaspersky -> ultraav (from 2024-09-19)"),
+        "{text}"
+    );
 
     let (_, csv) = scan(&[], "csv");
     let mut lines = csv.lines();

@@ -100,7 +100,8 @@ fn report_formats_from_scan_and_from_eve_files() {
         let browsing_only = h["channels"] == serde_json::json!(["portal"]);
         (vendor == "Kaspersky"
             && h["seen_after_cutoff"] == true
-            && (h["verdict"] == "kaspersky-after-cutoff" || browsing_only && h["verdict"].is_null()))
+            && (h["verdict"] == "kaspersky-after-cutoff"
+                || browsing_only && h["verdict"].is_null()))
             || (host.starts_with("10.77.")
                 && h["seen_after_cutoff"].is_null()
                 && h["verdict"].is_null())

@@ -903,7 +903,7 @@ fn pack_migration_is_checked_and_linked() {
         ),
     )
     .unwrap();
-    let set = RuleSet::load(&[dir.clone()]).expect("loads");
+    let set = RuleSet::load(std::slice::from_ref(&dir)).expect("loads");
     let old = &set.packs[0];
     let new = &set.packs[1];
     assert_eq!(old.migrated_to, vec!["new".to_string()]);

@@ -14,7 +14,7 @@ impl ReportBuilder {
         )?;
         writeln!(
             w,
-            "{:<39} {:<10} {:<28} {:>7} {:>7}  {:<31} {:<31} {:<5} {:<28} RULES",
+            "{:<39} {:<16} {:<28} {:>7} {:>7}  {:<31} {:<31} {:<5} {:<28} RULES",
             "HOST",
             "VENDORS",
             "CHANNELS",
@@ -28,7 +28,7 @@ impl ReportBuilder {
         for (host, r) in self.rows() {
             writeln!(
                 w,
-                "{:<39} {:<10} {:<28} {:>7} {:>7}  {:<31} {:<31} {:<5} {:<28} {}",
+                "{:<39} {:<16} {:<28} {:>7} {:>7}  {:<31} {:<31} {:<5} {:<28} {}",
                 host,
                 join(&r.vendors),
                 join(&r.channels),
