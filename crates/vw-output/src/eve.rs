@@ -69,12 +69,7 @@ pub fn alert_body(j: &mut JsonWriter, alert: &Alert<'_>, dns_version: u8) {
     j.field_str("category", category(&rule.channel));
     j.field_u64("severity", u64::from(rule.severity));
     if !rule.references.is_empty() {
-        j.key("references");
-        j.begin_array();
-        for r in &rule.references {
-            j.str(r);
-        }
-        j.end_array();
+        j.field_str_array("references", &rule.references);
     }
     j.key("metadata");
     j.begin_object();
@@ -101,12 +96,7 @@ pub fn alert_body(j: &mut JsonWriter, alert: &Alert<'_>, dns_version: u8) {
         j.end_array();
     }
     if !pack.migrated_to.is_empty() {
-        j.key("migrated_to");
-        j.begin_array();
-        for to in &pack.migrated_to {
-            j.str(to);
-        }
-        j.end_array();
+        j.field_str_array("migrated_to", &pack.migrated_to);
     }
     if let Some(verdict) = facts.verdict {
         j.field_str_array1("verdict", verdict);
