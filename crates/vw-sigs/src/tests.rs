@@ -640,9 +640,26 @@ fn bundled_pack_loads_and_is_well_formed() {
             "hikvision",
             "huawei",
             "kaspersky",
+            "ultraav",
             "zte"
         ]
     );
+    // UltraAV's pack replaced Kaspersky's; every one of its rules names its sources.
+    let pack = |id: &str| set.packs.iter().find(|p| p.id == id).expect(id);
+    assert_eq!(pack("kaspersky").migrated_to, ["ultraav"]);
+    assert_eq!(pack("ultraav").migrated_from.as_deref(), Some("kaspersky"));
+    for r in set.rules.iter().filter(|r| r.pack_id_is(&set, "ultraav")) {
+        assert!(
+            !r.references.is_empty() && r.references.iter().all(|u| u.starts_with("https://")),
+            "sid {}",
+            r.sid
+        );
+        assert!(
+            r.confidence.is_some() && r.comment.is_some(),
+            "sid {}",
+            r.sid
+        );
+    }
     // The Kaspersky pack's conventions (the Covered List packs: tests/covered_vendors.rs).
     for r in set.rules.iter().filter(|r| r.pack_id_is(&set, "kaspersky")) {
         assert!(!r.references.is_empty(), "sid {} has no references", r.sid);
