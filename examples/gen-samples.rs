@@ -63,6 +63,7 @@ pub fn generate(dir: &Path) -> io::Result<Vec<String>> {
         benign_decoys(),
         loopback_mixed(),
         covered_vendors(),
+        ultraav_migration(),
     ];
     let mut names = Vec::new();
     let mut tsv = String::from("# file\tframe\tkind\tname\tshould_alert\tnote\tvendor\n");
@@ -389,6 +390,8 @@ struct Capture {
     /// (name, pack id, should alert) for names outside Kaspersky's: planted indicators and
     /// decoys of the other vendors.
     labels: Vec<(&'static str, &'static str, bool)>,
+    /// Unix seconds of the first frame (T0_SECS unless a capture needs another day).
+    t0_secs: u64,
 }
 
 impl Capture {
@@ -402,6 +405,7 @@ impl Capture {
             rng: Rng::new(seed),
             ip_id: 0x1c00,
             labels: Vec::new(),
+            t0_secs: T0_SECS,
         }
     }
 
@@ -667,7 +671,7 @@ impl Capture {
                 w32(&mut out, 262_144); // snaplen
                 w32(&mut out, self.link(0).linktype());
                 for (_, ns, data, _) in &self.frames {
-                    let secs = T0_SECS + ns / 1_000_000_000;
+                    let secs = self.t0_secs + ns / 1_000_000_000;
                     let sub = ns % 1_000_000_000;
                     w32(&mut out, secs as u32);
                     w32(
@@ -709,7 +713,7 @@ impl Capture {
                 // Enhanced packet blocks.
                 for (iface, ns, data, comment) in &self.frames {
                     let exp = ifaces[*iface].2.unwrap_or(6) as u32;
-                    let total_ns = u128::from(T0_SECS) * 1_000_000_000 + u128::from(*ns);
+                    let total_ns = u128::from(self.t0_secs) * 1_000_000_000 + u128::from(*ns);
                     let units = (total_ns * 10u128.pow(exp) / 1_000_000_000) as u64;
                     let mut body = (*iface as u32).to_le_bytes().to_vec();
                     body.extend_from_slice(&((units >> 32) as u32).to_le_bytes());
@@ -1462,5 +1466,151 @@ X-WSSE: UsernameToken Username=\"P2PClient\"\r\n\r\n";
         |_| req,
     );
     c.row(f, "http-user-agent", browser, "-");
+    c
+}
+
+/// The Kaspersky -> UltraAV migration (signatures/ultraav.toml, `migrated_from = "kaspersky"`):
+/// one host of each verdict the inventory gives, over three days around the handover
+/// (2024-09-19) and Kaspersky's cut-off (2024-09-29), plus a decoy host.
+///
+/// - 10.6.1.10 `migrated-to-ultraav`: Kaspersky update on 2024-09-10, UltraAV and UltraVPN on
+///   2024-09-20.
+/// - 10.6.2.10 `kaspersky-after-cutoff`: Kaspersky on 2024-09-10 and again on 2024-10-01.
+/// - 10.6.3.10 `ultraav-only`: UltraAV on 2024-09-20, never Kaspersky.
+/// - 10.6.4.10 `kaspersky-before-cutoff-only`: Kaspersky on 2024-09-10 only.
+/// - 10.6.9.10 decoy: UltraAV's website, its help center and an UltraVPN ad click on
+///   2024-09-20: informational (portal) alerts and a pass decoy, no verdict.
+///
+/// `client-example.ultrasecureav.com` and `client-example.ultravpn.com` are illustrative
+/// names below the pack's catch-alls: no public source names UltraAV's own hosts.
+fn ultraav_migration() -> Capture {
+    let link = Link::Eth { vlan: None };
+    let mut c = Capture::new(
+        "ultraav-migration.pcap",
+        Format::Pcap {
+            big_endian: false,
+            nanos: false,
+            link,
+        },
+        0x756c_7472_6161_7606,
+    );
+    // 2024-09-10T12:00:00Z.
+    c.t0_secs = 1_725_969_600;
+    const DAY_NS: u64 = 86_400 * 1_000_000_000;
+    const DNS: &str = "10.6.0.53";
+    const PRODUCT_AV: &str = "client-example.ultrasecureav.com";
+    const PRODUCT_VPN: &str = "client-example.ultravpn.com";
+    for n in [
+        PRODUCT_AV,
+        PRODUCT_VPN,
+        "www.ultrasecureav.com",
+        "antivirus.ultravpn.com",
+    ] {
+        c.labels.push((n, "ultraav", true));
+    }
+    c.labels.push(("track.ultravpn.com", "ultraav", false));
+    // 2024-09-10: three hosts run Kaspersky.
+    c.dns(
+        0,
+        link,
+        "10.6.1.10",
+        DNS,
+        "s12.upd.kaspersky.com",
+        1,
+        None,
+        0,
+    );
+    c.advance(1_500_000);
+    c.dns(
+        0,
+        link,
+        "10.6.2.10",
+        DNS,
+        "dnl-11.geo.kaspersky.com",
+        1,
+        None,
+        0,
+    );
+    c.advance(1_500_000);
+    c.tls(
+        0,
+        link,
+        "10.6.4.10",
+        "198.51.100.40",
+        443,
+        Some("s15.upd.kaspersky.com"),
+        22_000_000,
+    );
+    // 2024-09-20, after the handover update: UltraAV and UltraVPN on the migrated host, UltraAV
+    // on a host that never ran Kaspersky, and the decoy host browsing.
+    c.advance(10 * DAY_NS);
+    c.dns(0, link, "10.6.1.10", DNS, PRODUCT_AV, 1, None, 0);
+    c.advance(1_000_000);
+    c.tls(
+        0,
+        link,
+        "10.6.1.10",
+        "198.51.100.41",
+        443,
+        Some(PRODUCT_AV),
+        19_000_000,
+    );
+    c.advance(2_000_000);
+    c.dns(0, link, "10.6.1.10", DNS, PRODUCT_VPN, 1, None, 0);
+    c.advance(1_000_000);
+    c.tls(
+        0,
+        link,
+        "10.6.3.10",
+        "198.51.100.41",
+        443,
+        Some(PRODUCT_AV),
+        20_000_000,
+    );
+    c.advance(2_000_000);
+    c.dns(
+        0,
+        link,
+        "10.6.9.10",
+        DNS,
+        "www.ultrasecureav.com",
+        1,
+        None,
+        0,
+    );
+    c.advance(1_000_000);
+    c.tls(
+        0,
+        link,
+        "10.6.9.10",
+        "198.51.100.42",
+        443,
+        Some("www.ultrasecureav.com"),
+        18_000_000,
+    );
+    c.advance(2_000_000);
+    c.dns(
+        0,
+        link,
+        "10.6.9.10",
+        DNS,
+        "antivirus.ultravpn.com",
+        1,
+        None,
+        0,
+    );
+    c.advance(1_000_000);
+    c.dns(0, link, "10.6.9.10", DNS, "track.ultravpn.com", 1, None, 0);
+    // 2024-10-01, after Kaspersky's cut-off: one host still runs it.
+    c.advance(11 * DAY_NS);
+    c.tls(
+        0,
+        link,
+        "10.6.2.10",
+        "198.51.100.43",
+        443,
+        Some("s16.upd.kaspersky.com"),
+        21_000_000,
+    );
     c
 }

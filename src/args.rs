@@ -78,6 +78,11 @@ pub struct StageArgs {
     /// are evicted and counted.
     #[arg(long, value_name = "N", default_value_t = vendorwatch::detect::suppress::DEFAULT_CAPACITY)]
     pub suppress_capacity: usize,
+    /// Most (host, pack) keys the migration memory holds (when a host first showed a product
+    /// another pack replaced, for `alert.metadata.verdict`); beyond it the oldest are
+    /// evicted and counted. Report verdicts do not depend on it.
+    #[arg(long, value_name = "N", default_value_t = vendorwatch::detect::lineage::DEFAULT_CAPACITY)]
+    pub migration_capacity: usize,
     /// Also decode UDP to PORT as VXLAN (repeatable; 4789 always is).
     #[arg(long = "vxlan-port", value_name = "PORT")]
     pub vxlan_ports: Vec<u16>,
@@ -114,6 +119,7 @@ impl StageArgs {
             resolved_capacity: self.flow.resolved_capacity,
             suppress_window: self.suppress_window,
             suppress_capacity: self.suppress_capacity,
+            lineage_capacity: self.migration_capacity,
             log: parse_log(&self.log)?,
             match_options: self.match_options(),
         })

@@ -93,7 +93,13 @@ enum SigsCommand {
         sigs: SignatureArgs,
     },
     /// List the rules of the loaded packs as a table.
-    List(SignatureArgs),
+    List {
+        /// Under each rule, its sources (the rule's `references`), one per line.
+        #[arg(long)]
+        sources: bool,
+        #[command(flatten)]
+        sigs: SignatureArgs,
+    },
     /// Say which rules match NAME (a domain name, an IP address, or a port such as
     /// tcp/13000), best first, and why close patterns do not.
     Test {
@@ -358,7 +364,7 @@ fn run_sigs(cmd: SigsCommand) -> i32 {
             load_rules_from(sigs, &added, DefaultPacks::None)
         }
         SigsCommand::Check { sigs, .. }
-        | SigsCommand::List(sigs)
+        | SigsCommand::List { sigs, .. }
         | SigsCommand::Test { sigs, .. } => {
             load_rules_from(sigs, &sigs.signatures, sigs.default_packs())
         }
@@ -376,8 +382,8 @@ fn run_sigs(cmd: SigsCommand) -> i32 {
             print!("{}", sigs_check_report(&loaded));
             EXIT_OK
         }
-        SigsCommand::List(_) => {
-            print!("{}", sigs_list_table(&loaded));
+        SigsCommand::List { sources, .. } => {
+            print!("{}", sigs_list_table(&loaded, sources));
             EXIT_OK
         }
         SigsCommand::Test { name, .. } => sigs_test(&loaded.rules, &name),
@@ -508,8 +514,9 @@ pub fn sigs_check_report(loaded: &LoadedRules) -> String {
     out
 }
 
-/// `sigs list`: one row per rule, columns aligned.
-pub fn sigs_list_table(loaded: &LoadedRules) -> String {
+/// `sigs list`: one row per rule, columns aligned; with `sources`, each rule's references
+/// under it.
+pub fn sigs_list_table(loaded: &LoadedRules, sources: bool) -> String {
     use std::fmt::Write as _;
     let rules = &loaded.rules;
     let head = [
@@ -526,7 +533,7 @@ pub fn sigs_list_table(loaded: &LoadedRules) -> String {
             r.sid,
         )
     });
-    let rows: Vec<[String; 10]> = order
+    let rows: Vec<([String; 10], &sigs::Rule)> = order
         .into_iter()
         .map(|r| {
             let pack = rules.packs.get(r.pack);
@@ -539,22 +546,25 @@ pub fn sigs_list_table(loaded: &LoadedRules) -> String {
             } else {
                 "enabled"
             };
-            [
-                r.sid.to_string(),
-                pack.map_or("?".into(), |p| printable(&p.id)).into_owned(),
-                r.channel.clone(),
-                r.severity.to_string(),
-                r.confidence.clone().unwrap_or_else(|| "-".into()),
-                r.domains.len().to_string(),
-                r.ips.len().to_string(),
-                r.ports.len().to_string(),
-                state.to_string(),
-                printable(&r.name).into_owned(),
-            ]
+            (
+                [
+                    r.sid.to_string(),
+                    pack.map_or("?".into(), |p| printable(&p.id)).into_owned(),
+                    r.channel.clone(),
+                    r.severity.to_string(),
+                    r.confidence.clone().unwrap_or_else(|| "-".into()),
+                    r.domains.len().to_string(),
+                    r.ips.len().to_string(),
+                    r.ports.len().to_string(),
+                    state.to_string(),
+                    printable(&r.name).into_owned(),
+                ],
+                r,
+            )
         })
         .collect();
     let mut width = head.map(str::len);
-    for row in &rows {
+    for (row, _) in &rows {
         for (w, cell) in width.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -573,7 +583,7 @@ pub fn sigs_list_table(loaded: &LoadedRules) -> String {
     };
     line(&head);
     let mut pack_shown = String::new();
-    for row in &rows {
+    for (row, rule) in &rows {
         if row[1] != pack_shown {
             pack_shown = row[1].clone();
             if let Some(p) = rules.packs.iter().find(|p| printable(&p.id) == pack_shown) {
@@ -582,8 +592,15 @@ pub fn sigs_list_table(loaded: &LoadedRules) -> String {
                     .iter()
                     .filter(|r| r.pack_id_is(rules, &p.id))
                     .count();
+                let mut dates = String::new();
+                if let Some(cutoff) = p.cutoff {
+                    let _ = write!(dates, ", cut-off {cutoff}");
+                }
+                if let (Some(from), Some(day)) = (&p.migrated_from, p.migration) {
+                    let _ = write!(dates, ", replaced pack {} from {day}", printable(from));
+                }
                 line(&[&format!(
-                    "# {} (pack {}, {n} rules, version {}, {})",
+                    "# {} (pack {}, {n} rules, version {}{dates}, {})",
                     printable(&p.vendor),
                     pack_shown,
                     printable(&p.version),
@@ -593,6 +610,14 @@ pub fn sigs_list_table(loaded: &LoadedRules) -> String {
         }
         let cells: Vec<&str> = row.iter().map(String::as_str).collect();
         line(&cells);
+        if sources {
+            if rule.references.is_empty() {
+                line(&["      source: (none in the rule; see the pack's comments)"]);
+            }
+            for r in &rule.references {
+                line(&[&format!("      source: {}", printable(r))]);
+            }
+        }
     }
     out.push_str(&replaced_lines(loaded));
     out

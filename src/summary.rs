@@ -185,6 +185,14 @@ pub fn write_summary(
             detect.hits_dropped
         )?;
     }
+    if detect.lineage_evicted > 0 {
+        writeln!(
+            w,
+            "  migration memory evictions (--migration-capacity): {} (those hosts' later alerts \
+             may lack alert.metadata.verdict; the report's verdicts are unaffected)",
+            detect.lineage_evicted
+        )?;
+    }
     if !scan.errors.is_empty() {
         writeln!(w, "  errors: {}", scan.errors.len())?;
     }

@@ -197,7 +197,9 @@ fn packs_option_selects_and_rejects_unknown_ids() {
     assert_ne!(code, 0);
     assert!(
         stderr.contains("unknown pack id nosuch")
-            && stderr.contains("available: dahua, dji-autel, hikvision, huawei, kaspersky, zte"),
+            && stderr.contains(
+                "available: dahua, dji-autel, hikvision, huawei, kaspersky, ultraav, zte"
+            ),
         "{stderr}"
     );
 }
@@ -206,18 +208,19 @@ fn packs_option_selects_and_rejects_unknown_ids() {
 fn sigs_check_bundled_packs_is_clean_and_list_groups_by_vendor() {
     let (code, out, err) = run(&["sigs", "check"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("ok: 6 pack(s)"), "{out}");
+    assert!(out.starts_with("ok: 7 pack(s)"), "{out}");
     let bundled = vendorwatch::sigs::RuleSet::bundled().expect("bundled packs load");
     let ids: Vec<&str> = bundled.packs.iter().map(|p| p.id.as_str()).collect();
-    for v in VENDORS.iter().chain(["kaspersky"].iter()) {
+    for v in VENDORS.iter().chain(["kaspersky", "ultraav"].iter()) {
         assert!(ids.contains(v), "{v} not bundled: {ids:?}");
     }
-    // Low-confidence rules ship disabled, each saying what would confirm it.
+    // Low-confidence rules ship disabled, each saying what would confirm it (the Covered
+    // List packs and UltraAV's, sourced the same way).
     let covered = |r: &vendorwatch::sigs::Rule| {
         bundled
             .packs
             .get(r.pack)
-            .is_some_and(|p| VENDORS.contains(&p.id.as_str()))
+            .is_some_and(|p| VENDORS.contains(&p.id.as_str()) || p.id == "ultraav")
     };
     for r in bundled.rules.iter().filter(|r| covered(r)) {
         if r.confidence.as_deref() == Some("low") && !r.pass {
@@ -229,7 +232,7 @@ fn sigs_check_bundled_packs_is_clean_and_list_groups_by_vendor() {
     let (code, list, _) = run(&["sigs", "list"]);
     assert_eq!(code, 0);
     let headers: Vec<&str> = list.lines().filter(|l| l.starts_with("# ")).collect();
-    assert_eq!(headers.len(), 6, "{list}");
+    assert_eq!(headers.len(), 7, "{list}");
     assert!(headers[0].starts_with("# Dahua"), "{headers:?}");
 }
 

@@ -91,13 +91,25 @@ fn report_formats_from_scan_and_from_eve_files() {
             .filter(|r| r["event_type"] == "alert")
             .count()
     );
-    // Kaspersky hosts, after the cut-off its pack names; plus one host per Covered List
-    // vendor from covered-vendors.pcap, whose packs name no cut-off ("after" does not apply).
+    // Kaspersky hosts, after the cut-off its pack names (so, with the UltraAV pack loaded,
+    // `kaspersky-after-cutoff`, unless they only browsed Kaspersky's sites); plus one host per
+    // Covered List vendor from covered-vendors.pcap, whose packs name no cut-off ("after" does
+    // not apply) nor a migration; plus the hosts of ultraav-migration.pcap (10.6.x, September
+    // 2024: some before the cut-off), each with its verdict (tests/migration.rs checks which).
     assert!(rows.iter().all(|h| {
         let vendor = h["vendors"][0].as_str().unwrap_or("");
-        (vendor == "Kaspersky" && h["seen_after_cutoff"] == true)
-            || (h["host"].as_str().is_some_and(|a| a.starts_with("10.77."))
-                && h["seen_after_cutoff"].is_null())
+        let host = h["host"].as_str().unwrap_or("");
+        if host.starts_with("10.6.") {
+            return h["verdict"].is_string() || host == "10.6.9.10";
+        }
+        let browsing_only = h["channels"] == serde_json::json!(["portal"]);
+        (vendor == "Kaspersky"
+            && h["seen_after_cutoff"] == true
+            && (h["verdict"] == "kaspersky-after-cutoff"
+                || browsing_only && h["verdict"].is_null()))
+            || (host.starts_with("10.77.")
+                && h["seen_after_cutoff"].is_null()
+                && h["verdict"].is_null())
     }));
     assert_eq!(
         doc["cutoffs"],

@@ -5,12 +5,14 @@
 use std::sync::{Arc, Mutex};
 
 use crate::decode::{Decoder, DecoderConfig};
+use crate::detect::lineage::HostLineage;
 use crate::detect::suppress::Suppressor;
 use crate::detect::{Detector, LogSelection, answers::ResolvedIps};
 use crate::flow::quic::{QuicConfig, QuicFlows};
 use crate::flow::{FlowConfig, FlowTable};
 use crate::pipeline::Stages;
 use crate::record::PendingRepeats;
+use crate::record::lineage::Lineage;
 use crate::rules::RulesSlot;
 use crate::sigs::{CompiledRules, MatchOptions, RuleSet};
 
@@ -31,6 +33,8 @@ pub struct EngineConfig {
     pub suppress_window: u64,
     /// Most keys the suppression table holds.
     pub suppress_capacity: usize,
+    /// Most (host, pack) keys the migration memory holds ([`crate::detect::lineage`]).
+    pub lineage_capacity: usize,
     /// Protocol events to log besides alerts.
     pub log: LogSelection,
     /// Matcher options (`--enable-port-rules`), applied at load and at every reload.
@@ -47,6 +51,7 @@ impl Default for EngineConfig {
             resolved_capacity: crate::detect::RESOLVED_CAPACITY,
             suppress_window: crate::detect::suppress::DEFAULT_WINDOW_SECS,
             suppress_capacity: crate::detect::suppress::DEFAULT_CAPACITY,
+            lineage_capacity: crate::detect::lineage::DEFAULT_CAPACITY,
             log: LogSelection::default(),
             match_options: MatchOptions::default(),
         }
@@ -59,6 +64,7 @@ pub struct Engine {
     config: EngineConfig,
     rules: Arc<RulesSlot>,
     suppress: Arc<Mutex<Suppressor>>,
+    lineage: Arc<Mutex<HostLineage>>,
 }
 
 impl Engine {
@@ -69,6 +75,7 @@ impl Engine {
         Engine {
             rules: Arc::new(RulesSlot::new(compiled)),
             suppress: Arc::new(Mutex::new(suppress)),
+            lineage: Arc::new(Mutex::new(HostLineage::new(config.lineage_capacity))),
             config,
         }
     }
@@ -115,6 +122,7 @@ impl Engine {
                     last,
                     count,
                     cutoff: pack.and_then(|p| p.cutoff).map(|c| c.secs),
+                    lineage: pack.map(Lineage::of).unwrap_or_default(),
                 })
             })
             .collect()
@@ -127,6 +135,7 @@ impl Engine {
         let rules_generation = self.rules.generation();
         let mut detector =
             Detector::with_compiled(self.rules.current(), c.log, Arc::clone(&self.suppress));
+        detector.set_lineage(Arc::clone(&self.lineage));
         detector.resolved = ResolvedIps::new(c.resolved_capacity);
         detector.dns_ports = c.dns_ports;
         let mut flows = FlowTable::new(c.flow);

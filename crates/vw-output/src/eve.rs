@@ -69,12 +69,7 @@ pub fn alert_body(j: &mut JsonWriter, alert: &Alert<'_>, dns_version: u8) {
     j.field_str("category", category(&rule.channel));
     j.field_u64("severity", u64::from(rule.severity));
     if !rule.references.is_empty() {
-        j.key("references");
-        j.begin_array();
-        for r in &rule.references {
-            j.str(r);
-        }
-        j.end_array();
+        j.field_str_array("references", &rule.references);
     }
     j.key("metadata");
     j.begin_object();
@@ -88,6 +83,23 @@ pub fn alert_body(j: &mut JsonWriter, alert: &Alert<'_>, dns_version: u8) {
         j.begin_array();
         j.fmt_str(format_args!("{cutoff}"));
         j.end_array();
+    }
+    // Migrations between packs travel the same way, so `report` over EVE files computes the
+    // same per-host verdicts as the scan did.
+    if let Some(from) = &pack.migrated_from {
+        j.field_str_array1("migrated_from", from);
+    }
+    if let Some(migration) = pack.migration {
+        j.key("migration");
+        j.begin_array();
+        j.fmt_str(format_args!("{migration}"));
+        j.end_array();
+    }
+    if !pack.migrated_to.is_empty() {
+        j.field_str_array("migrated_to", &pack.migrated_to);
+    }
+    if let Some(verdict) = facts.verdict {
+        j.field_str_array1("verdict", verdict);
     }
     j.field_str_array1("matched_name", facts.matched_name);
     j.field_str_array1("matched_pattern", facts.matched_pattern);

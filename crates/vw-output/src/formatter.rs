@@ -11,6 +11,7 @@ use crate::hub::{AlertTag, Forward, LineTag, RecordBatch};
 use crate::json::JsonWriter;
 use crate::record::app::AppRecord;
 use crate::record::counters::StatsSnapshot;
+use crate::record::lineage::Lineage;
 use crate::record::{Alert, FlowMeta, RecordSink};
 use crate::{eve, stats};
 
@@ -146,6 +147,7 @@ impl<F: Forward> RecordSink for Formatter<F> {
             ts: flow.ts,
             count: 1 + facts.repeats,
             cutoff: pack.cutoff.map(|c| c.secs),
+            lineage: Lineage::of(pack),
         };
         // Syslog severity from the rule's: 1 high -> err, 2 -> warning, 3 -> notice.
         let severity = 2 + rule.severity.clamp(1, 3);

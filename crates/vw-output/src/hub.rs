@@ -25,6 +25,7 @@ use crate::capture::Timestamp;
 use crate::eve_file::{EveWrite, Stream, write_lines};
 use crate::metrics::MetricsServer;
 use crate::record::PendingRepeats;
+use crate::record::lineage::Lineage;
 use crate::report::{AlertFacts, ReportBuilder};
 use crate::sink::{NetSink, SinkReport};
 
@@ -53,6 +54,8 @@ pub struct AlertTag {
     pub count: u64,
     /// The pack's cut-off (Unix seconds of its first day), when it has one.
     pub cutoff: Option<i64>,
+    /// The pack in migrations (empty for most packs).
+    pub lineage: Lineage,
 }
 
 /// One line of a batch: where it ends and what the destinations need to know of it.
@@ -242,6 +245,7 @@ impl OutputHub {
                             ts: a.ts,
                             count: a.count,
                             cutoff: a.cutoff,
+                            lineage: &a.lineage,
                         });
                 }
             }
@@ -334,6 +338,7 @@ impl OutputHub {
                 ts: p.last,
                 count: p.count,
                 cutoff: p.cutoff,
+                lineage: &p.lineage,
             });
         }
     }

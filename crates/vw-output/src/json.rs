@@ -178,6 +178,16 @@ impl JsonWriter {
         self.end_array();
     }
 
+    /// `"key": ["a", "b", ...]`.
+    pub fn field_str_array(&mut self, key: &str, values: &[String]) {
+        self.key(key);
+        self.begin_array();
+        for v in values {
+            self.str(v);
+        }
+        self.end_array();
+    }
+
     fn write_escaped(&mut self, value: &[u8]) {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         self.out.push(b'"');

@@ -456,12 +456,13 @@ fn families(s: &Snapshot, sinks: &[(String, Arc<SinkStats>)]) -> Families {
     );
     o.counter(
         "caps_hit",
-        "Times a bound was hit, by table: hits_per_packet (matches over the per-packet limit), suppression (keys evicted from the full suppression table), flow_table (flows evicted at the flow cap), reassembly (segments refused at the reassembly memory cap), first_flight (first-flight size limits hit), tls_hello (ClientHellos cut at the first-flight limit), http_head (HTTP request heads cut at the head limit), defrag (fragments evicted or dropped at the defrag caps).",
+        "Times a bound was hit, by table: hits_per_packet (matches over the per-packet limit), suppression (keys evicted from the full suppression table), migration (hosts evicted from the full migration memory), flow_table (flows evicted at the flow cap), reassembly (segments refused at the reassembly memory cap), first_flight (first-flight size limits hit), tls_hello (ClientHellos cut at the first-flight limit), http_head (HTTP request heads cut at the head limit), defrag (fragments evicted or dropped at the defrag caps).",
         by(
             "table",
             &[
                 ("hits_per_packet", d.hits_dropped),
                 ("suppression", c.suppress.evictions),
+                ("migration", d.lineage_evicted),
                 ("flow_table", f.evicted_cap),
                 ("reassembly", f.reasm_refused),
                 ("first_flight", f.first_flight_limit_hit),
@@ -610,13 +611,14 @@ mod tests {
     /// working. Families added since are listed here; any other difference fails.
     #[test]
     fn render_keeps_every_line_9768e19_served() {
-        const ADDED: [&str; 6] = [
+        const ADDED: [&str; 7] = [
             "vendorwatch_dns_over_limit_total",
             "vendorwatch_packet_time_anomalies_total",
             "vendorwatch_eve_reopen_failures_total",
             "state=\"oversized\"",
             "vendorwatch_caps_hit_total{table=\"tls_hello\"}",
             "vendorwatch_caps_hit_total{table=\"http_head\"}",
+            "vendorwatch_caps_hit_total{table=\"migration\"}",
         ];
         // A help text may grow (new label values described); its metric keeps its name.
         let name_of_help = |l: &str| -> String {

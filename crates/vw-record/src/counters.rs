@@ -80,6 +80,9 @@ pub struct DetectStats {
     pub alerts: u64,
     /// Hits beyond the per-packet limit, dropped (see [`MAX_HITS_PER_PACKET`]).
     pub hits_dropped: u64,
+    /// Hosts forgotten by the migration memory at its capacity (their later alerts carry no
+    /// `migrated-to-...` verdict; the report's verdicts are unaffected).
+    pub lineage_evicted: u64,
 }
 
 /// Counters.
@@ -140,6 +143,7 @@ add_fields!(DetectStats {
     http_requests,
     alerts,
     hits_dropped,
+    lineage_evicted,
 });
 
 add_fields!(AnswerStats {

@@ -9,6 +9,7 @@ use vw_wire::{capture, decode, proto};
 
 pub mod app;
 pub mod counters;
+pub mod lineage;
 
 use std::net::IpAddr;
 
@@ -217,6 +218,9 @@ pub struct MatchFacts<'a> {
     /// Repeats of the same (host, rule, name, observation) suppressed since the previous alert
     /// for it; written as `alert.metadata.repeats` when non-zero.
     pub repeats: u64,
+    /// The host's migration verdict where this alert already settles it
+    /// ([`lineage::Verdict`]): `alert.metadata.verdict`.
+    pub verdict: Option<&'a str>,
 }
 
 /// One alert: the packet's facts, the rule and pack that matched, what matched, and the
@@ -261,6 +265,8 @@ pub struct PendingRepeats {
     pub count: u64,
     /// The rule's pack cut-off (Unix seconds of its first day), when it has one.
     pub cutoff: Option<i64>,
+    /// The rule's pack in migrations.
+    pub lineage: lineage::Lineage,
 }
 
 /// Where detection hands its records. Implemented by the outputs (a formatter that turns

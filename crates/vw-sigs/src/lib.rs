@@ -77,6 +77,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "kaspersky.toml",
         include_str!("../../../signatures/kaspersky.toml"),
     ),
+    (
+        "ultraav.toml",
+        include_str!("../../../signatures/ultraav.toml"),
+    ),
     ("zte.toml", include_str!("../../../signatures/zte.toml")),
 ];
 

@@ -30,6 +30,8 @@ const PACK_KEYS: &[&str] = &[
     "references",
     "port_rules",
     "cutoff",
+    "migrated_from",
+    "migration",
 ];
 const RULE_KEYS: &[&str] = &[
     "sid",
@@ -115,6 +117,24 @@ pub struct PackInfo {
     /// sold or updated (Kaspersky: 2024-09-29). Alerts carry it, and the inventory counts
     /// what a host did from then on; a pack without one has no cut-off.
     pub cutoff: Option<PackDate>,
+    /// `migrated_from = "PACK-ID"`: the pack of the product this one replaced (UltraAV's pack
+    /// names `kaspersky`), so the inventory can tell hosts that moved from one to the other.
+    /// A pack may name one that is not loaded: the relation then only labels its own hosts.
+    pub migrated_from: Option<String>,
+    /// `migration = "YYYY-MM-DD"`: the day the replacement began (required with
+    /// `migrated_from`); carried in alerts and shown by reports and `sigs list`.
+    pub migration: Option<PackDate>,
+    /// Derived, not written in the file: ids of the loaded packs whose `migrated_from` names
+    /// this one (filled by [`RuleSet::link_migrations`]).
+    pub migrated_to: Vec<String>,
+}
+
+/// A pack id as `migrated_from` may name it: ASCII letters, digits, `-` and `_`.
+fn is_pack_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// A calendar date from a pack (`YYYY-MM-DD`, UTC), with its first second as Unix time.
@@ -284,6 +304,23 @@ impl Rule {
 }
 
 impl RuleSet {
+    /// Fill each pack's derived [`PackInfo::migrated_to`] from the loaded packs'
+    /// `migrated_from`, so the replaced product's alerts know their successor too.
+    pub fn link_migrations(&mut self) {
+        let links: Vec<(String, String)> = self
+            .packs
+            .iter()
+            .filter_map(|p| Some((p.migrated_from.clone()?, p.id.clone())))
+            .collect();
+        for pack in &mut self.packs {
+            pack.migrated_to = links
+                .iter()
+                .filter(|(from, _)| *from == pack.id)
+                .map(|(_, to)| to.clone())
+                .collect();
+        }
+    }
+
     /// Keep only the packs whose ids are listed (`--packs kaspersky,dahua`), in load order.
     /// An unknown id is an error naming the available ones.
     pub fn select(&self, ids: &[String]) -> Result<RuleSet, String> {
@@ -321,6 +358,7 @@ impl RuleSet {
                 out.rules.push(r);
             }
         }
+        out.link_migrations();
         Ok(out)
     }
 }
@@ -515,6 +553,7 @@ pub(crate) fn assemble<'a>(
         asm.set.packs.push(pack);
     }
     asm.overlaps.check(&asm.set.rules, &asm.files, &mut errors);
+    asm.set.link_migrations();
     if errors.is_empty() {
         Ok(asm.set)
     } else {
@@ -1073,6 +1112,23 @@ impl<'a> Source<'a> {
         }
     }
 
+    /// A `YYYY-MM-DD` string value (`cutoff`, `migration`): a real calendar date.
+    fn date(&self, key: &Key, node: &Node, errors: &mut Vec<SigError>) -> Option<PackDate> {
+        let text = self.string(key, node, errors)?;
+        let date = PackDate::parse(text.trim());
+        if date.is_none() {
+            errors.push(self.error(
+                at(key, node),
+                format!(
+                    "`{}` must be a date YYYY-MM-DD, found \"{}\"",
+                    key.name,
+                    excerpt(&text)
+                ),
+            ));
+        }
+        date
+    }
+
     fn boolean(&self, key: &Key, node: &Node, errors: &mut Vec<SigError>) -> Option<bool> {
         match &node.kind {
             Kind::Bool(b) => Some(*b),
@@ -1115,21 +1171,55 @@ impl<'a> Source<'a> {
             None => Some(false),
         };
         let cutoff = match slots[5] {
-            Some((k, v)) => self.string(k, v, errors).and_then(|text| {
-                let date = PackDate::parse(text.trim());
-                if date.is_none() {
-                    errors.push(self.error(
-                        at(k, v),
-                        format!(
-                            "`cutoff` must be a date YYYY-MM-DD, found \"{}\"",
-                            excerpt(&text)
-                        ),
-                    ));
-                }
-                date.map(Some)
-            }),
+            Some((k, v)) => self.date(k, v, errors).map(Some),
             None => Some(None),
         };
+        let migration = match slots[7] {
+            Some((k, v)) => self.date(k, v, errors).map(Some),
+            None => Some(None),
+        };
+        let migrated_from =
+            match slots[6] {
+                Some((k, v)) => self.string(k, v, errors).and_then(|from| {
+                    let from = from.trim().to_string();
+                    let problem = if !is_pack_id(&from) {
+                        Some(format!(
+                            "`migrated_from` must name a pack id (letters, digits, '-', '_'), \
+                         found \"{}\"",
+                            excerpt(&from)
+                        ))
+                    } else if id.as_deref() == Some(from.as_str()) {
+                        Some("`migrated_from` names this pack itself".to_string())
+                    } else if slots[7].is_none() {
+                        Some(
+                            "`migrated_from` needs `migration = \"YYYY-MM-DD\"`, the day the \
+                          replacement began"
+                                .to_string(),
+                        )
+                    } else {
+                        None
+                    };
+                    match problem {
+                        Some(msg) => {
+                            errors.push(self.error(at(k, v), msg));
+                            None
+                        }
+                        None => Some(Some(from)),
+                    }
+                }),
+                None => {
+                    if let Some((k, v)) = slots[7] {
+                        errors.push(self.error(
+                        at(k, v),
+                        "`migration` needs `migrated_from`, the pack of the replaced product"
+                            .to_string(),
+                    ));
+                        None
+                    } else {
+                        Some(None)
+                    }
+                }
+            };
         let id_span = slots[0].and_then(|(k, v)| at(k, v));
         Some((
             PackInfo {
@@ -1140,6 +1230,9 @@ impl<'a> Source<'a> {
                 port_rules: port_rules?,
                 file: self.file.to_path_buf(),
                 cutoff: cutoff?,
+                migrated_from: migrated_from?,
+                migration: migration?,
+                migrated_to: Vec::new(),
             },
             id_span,
         ))

@@ -640,9 +640,26 @@ fn bundled_pack_loads_and_is_well_formed() {
             "hikvision",
             "huawei",
             "kaspersky",
+            "ultraav",
             "zte"
         ]
     );
+    // UltraAV's pack replaced Kaspersky's; every one of its rules names its sources.
+    let pack = |id: &str| set.packs.iter().find(|p| p.id == id).expect(id);
+    assert_eq!(pack("kaspersky").migrated_to, ["ultraav"]);
+    assert_eq!(pack("ultraav").migrated_from.as_deref(), Some("kaspersky"));
+    for r in set.rules.iter().filter(|r| r.pack_id_is(&set, "ultraav")) {
+        assert!(
+            !r.references.is_empty() && r.references.iter().all(|u| u.starts_with("https://")),
+            "sid {}",
+            r.sid
+        );
+        assert!(
+            r.confidence.is_some() && r.comment.is_some(),
+            "sid {}",
+            r.sid
+        );
+    }
     // The Kaspersky pack's conventions (the Covered List packs: tests/covered_vendors.rs).
     for r in set.rules.iter().filter(|r| r.pack_id_is(&set, "kaspersky")) {
         assert!(!r.references.is_empty(), "sid {} has no references", r.sid);
@@ -878,4 +895,76 @@ fn pack_cutoff_is_a_checked_date() {
         );
     }
     assert_eq!(rules(&rule(1, &["a.com"])).packs[0].cutoff, None);
+}
+
+/// `migrated_from` + `migration` in `[pack]`: the relation is checked where it is written
+/// (a pack id, not the pack itself, both keys together, a real date) and linked both ways
+/// across the loaded packs, also after `--packs` selection.
+#[test]
+fn pack_migration_is_checked_and_linked() {
+    let pack = |id: &str, extra: &str, sid: u32| {
+        format!(
+            "[pack]\nid = \"{id}\"\nvendor = \"V\"\nversion = \"1\"\n{extra}\n{}",
+            rule(sid, &[&format!("{id}.example")])
+        )
+    };
+    let dir = std::env::temp_dir().join(format!("vw-migration-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a-old.toml"), pack("old", "", 1)).unwrap();
+    std::fs::write(
+        dir.join("b-new.toml"),
+        pack(
+            "new",
+            "migrated_from = \"old\"\nmigration = \"2024-09-19\"",
+            2,
+        ),
+    )
+    .unwrap();
+    let set = RuleSet::load(std::slice::from_ref(&dir)).expect("loads");
+    let old = &set.packs[0];
+    let new = &set.packs[1];
+    assert_eq!(old.migrated_to, vec!["new".to_string()]);
+    assert_eq!(new.migrated_from.as_deref(), Some("old"));
+    assert_eq!(
+        new.migration.map(|d| d.to_string()),
+        Some("2024-09-19".into())
+    );
+    assert!(new.migrated_to.is_empty() && old.migrated_from.is_none());
+    // Selecting the old pack alone: nothing migrated to it any more.
+    let only_old = set.select(&["old".to_string()]).unwrap();
+    assert!(only_old.packs[0].migrated_to.is_empty());
+    // The new pack alone still names what it replaced (the pack may be checked on its own).
+    let only_new = RuleSet::load(&[dir.join("b-new.toml")]).expect("alone");
+    assert_eq!(only_new.packs[0].migrated_from.as_deref(), Some("old"));
+    std::fs::remove_dir_all(&dir).ok();
+
+    for (extra, want) in [
+        (
+            "migrated_from = \"bad id!\"\nmigration = \"2024-09-19\"",
+            "t.toml:5:17: `migrated_from` must name a pack id",
+        ),
+        (
+            "migrated_from = \"t\"\nmigration = \"2024-09-19\"",
+            "t.toml:5:17: `migrated_from` names this pack itself",
+        ),
+        (
+            "migrated_from = \"old\"",
+            "t.toml:5:17: `migrated_from` needs `migration",
+        ),
+        (
+            "migration = \"2024-09-19\"",
+            "t.toml:5:13: `migration` needs `migrated_from`",
+        ),
+        (
+            "migrated_from = \"old\"\nmigration = \"2024-09-31\"",
+            "t.toml:6:13: `migration` must be a date YYYY-MM-DD",
+        ),
+    ] {
+        let errors = RuleSet::from_str(&pack("t", extra, 1), Path::new("t.toml")).expect_err(extra);
+        assert!(
+            errors[0].to_string().starts_with(want),
+            "{extra}: {}",
+            errors[0]
+        );
+    }
 }

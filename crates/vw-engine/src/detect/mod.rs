@@ -7,6 +7,7 @@
 
 pub mod answers;
 pub mod inventory;
+pub mod lineage;
 pub mod suppress;
 
 use std::net::IpAddr;
@@ -21,9 +22,12 @@ use crate::proto::name::has_name;
 use crate::proto::{NameBuf, ja4, tls};
 use crate::record::app::{AppRecord, DnsRecord, HttpRecord, QuicRecord, TlsRecord};
 pub use crate::record::counters::DetectStats;
+use crate::record::lineage::{Verdict as Migration, is_product_evidence};
 use crate::record::{Alert, FlowMeta, Fnv64, MatchFacts, Observation, PacketAt, RecordSink};
 use crate::sigs::{CompiledRules, Matcher, PortProto, normalise_name};
+use crate::sigs::{PackInfo, Rule};
 use inventory::Inventory;
+use lineage::HostLineage;
 use suppress::{Suppressor, Verdict};
 
 /// Which protocol events to log besides alerts (`--log`).
@@ -137,6 +141,9 @@ pub struct Detector {
     /// repeats fold into one alert whichever workers its flows land on. Locked only for a
     /// hit, never per packet.
     suppress: Arc<Mutex<Suppressor>>,
+    /// When each host first showed a replaced product ([`lineage`]), shared by every worker
+    /// like `suppress`. Locked only for a hit of a pack in a migration.
+    lineage: Arc<Mutex<HostLineage>>,
 }
 
 /// Most addresses remembered from DNS answers.
@@ -182,6 +189,7 @@ impl Detector {
             udp_decided: std::collections::HashSet::default(),
             dns_ports: dns::DnsPorts::default(),
             suppress,
+            lineage: Arc::default(),
         };
         detector.set_rules(compiled);
         detector
@@ -214,6 +222,44 @@ impl Detector {
     /// Replace the suppression table (e.g. with other window and capacity settings).
     pub fn set_suppressor(&mut self, suppress: Arc<Mutex<Suppressor>>) {
         self.suppress = suppress;
+    }
+
+    /// The migration memory (shared by every worker).
+    pub fn lineage(&self) -> &Arc<Mutex<HostLineage>> {
+        &self.lineage
+    }
+
+    /// Replace the migration memory (the engine gives every worker the same one).
+    pub fn set_lineage(&mut self, lineage: Arc<Mutex<HostLineage>>) {
+        self.lineage = lineage;
+    }
+
+    /// The host's migration verdict where this alert already settles it: the replaced
+    /// product at or after its cut-off, or the replacing product after the replaced one was
+    /// remembered from the same host. None when not (yet) known.
+    fn lineage_verdict(
+        &self,
+        host: IpAddr,
+        pack: &PackInfo,
+        rule: &Rule,
+        ts: Timestamp,
+    ) -> Option<String> {
+        if !is_product_evidence(&rule.channel) {
+            return None;
+        }
+        if let Some(from) = &pack.migrated_from {
+            let first = self
+                .lineage
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .first_seen(host, from);
+            if first.is_some_and(|f| f <= ts) {
+                return Some(Migration::Migrated.label(from, &pack.id));
+            }
+        }
+        let cutoff = pack.cutoff?;
+        (!pack.migrated_to.is_empty() && ts.secs >= cutoff.secs)
+            .then(|| Migration::FromAfterCutoff.label(&pack.id, ""))
     }
 
     /// Suppression verdict for one hit.
@@ -617,18 +663,21 @@ impl Detector {
         let ip = meta.dst_ip.to_string();
         self.inventory
             .record(meta.src_ip, &pack.vendor, &rule.channel, meta.ts);
+        self.stats.lineage_evicted += note_lineage(&self.lineage, meta.src_ip, pack, rule, meta.ts);
         let repeats =
             match self.suppress_check(meta.src_ip, rule.sid, &ip, Observation::ResolvedIp, meta.ts)
             {
                 Verdict::Alert { repeats } => repeats,
                 Verdict::Suppressed => return,
             };
+        let verdict = self.lineage_verdict(meta.src_ip, pack, rule, meta.ts);
         let facts = MatchFacts {
             matched_name: &ip,
             matched_pattern: pattern,
             observation: Observation::ResolvedIp,
             resolved_from: Some(name),
             repeats,
+            verdict: verdict.as_deref(),
         };
         out.alert(&Alert {
             flow: meta,
@@ -703,17 +752,20 @@ impl Detector {
             // Every hit counts for the host, written or suppressed.
             self.inventory
                 .record(host, &pack.vendor, &rule.channel, meta.ts);
+            self.stats.lineage_evicted += note_lineage(&self.lineage, host, pack, rule, meta.ts);
             let repeats = match self.suppress_check(host, rule.sid, &name, hit.observation, meta.ts)
             {
                 Verdict::Alert { repeats } => repeats,
                 Verdict::Suppressed => continue,
             };
+            let verdict = self.lineage_verdict(host, pack, rule, meta.ts);
             let facts = MatchFacts {
                 matched_name: &name,
                 matched_pattern: pattern,
                 observation: hit.observation,
                 resolved_from: None,
                 repeats,
+                verdict: verdict.as_deref(),
             };
             out.alert(&Alert {
                 flow: meta,
@@ -726,6 +778,26 @@ impl Detector {
             self.stats.alerts += 1;
         }
     }
+}
+
+/// Note a hit of a replaced product's pack in the migration memory (every hit, written or
+/// suppressed): 1 when a host was evicted to make room, else 0. Nothing is locked for packs
+/// in no migration.
+fn note_lineage(
+    lineage: &Mutex<HostLineage>,
+    host: IpAddr,
+    pack: &PackInfo,
+    rule: &Rule,
+    ts: Timestamp,
+) -> u64 {
+    if pack.migrated_to.is_empty() || !is_product_evidence(&rule.channel) {
+        return 0;
+    }
+    let evicted = lineage
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .note(host, &pack.id, ts);
+    u64::from(evicted)
 }
 
 /// Write `ip:port` (`[ip]:port` for IPv6) into `buf`; the length written.

@@ -8,7 +8,7 @@ impl ReportBuilder {
     pub(super) fn write_csv(&self, w: &mut dyn Write) -> io::Result<()> {
         writeln!(
             w,
-            "host,vendors,channels,rules,names,first_seen,last_seen,alerts,count,seen_after_cutoff,count_after_cutoff,interfaces"
+            "host,vendors,channels,rules,names,first_seen,last_seen,alerts,count,seen_after_cutoff,count_after_cutoff,interfaces,verdict"
         )?;
         for (host, r) in self.rows() {
             let fields = [
@@ -27,6 +27,7 @@ impl ReportBuilder {
                 },
                 r.count_after_cutoff.to_string(),
                 join(&r.ifaces),
+                self.verdicts(&r).join(","),
             ];
             let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
             writeln!(w, "{}", line.join(","))?;

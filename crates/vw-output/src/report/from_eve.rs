@@ -5,6 +5,7 @@ use std::io::{self, BufRead};
 
 use super::{AlertFacts, MAX_SOURCES, ReportBuilder};
 use crate::capture::Timestamp;
+use crate::record::lineage::Lineage;
 use crate::sigs::PackDate;
 
 impl ReportBuilder {
@@ -49,6 +50,21 @@ impl ReportBuilder {
             self.bad_lines += 1;
             return;
         };
+        let migrated_from = Some(first("migrated_from")).filter(|f| !f.is_empty());
+        let migrated_to: Vec<String> = meta["migrated_to"]
+            .as_array()
+            .map(|a| a.iter().map(&s).filter(|t| !t.is_empty()).collect())
+            .unwrap_or_default();
+        let lineage = if migrated_from.is_none() && migrated_to.is_empty() {
+            Lineage::default()
+        } else {
+            Lineage {
+                pack: first("pack"),
+                migrated_from,
+                migrated_to,
+                migration: PackDate::parse(&first("migration")).map(|d| d.secs),
+            }
+        };
         self.add(&AlertFacts {
             host: &host,
             vendor: &first("vendor"),
@@ -61,6 +77,7 @@ impl ReportBuilder {
             ts,
             count: 1 + repeats,
             cutoff: PackDate::parse(&first("cutoff")).map(|d| d.secs),
+            lineage: &lineage,
         });
     }
 

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::{HostRow, ReportBuilder, Summary, fmt_day, fmt_ts, rules_list, yes_no};
+use super::{
+    HostRow, ReportBuilder, Summary, fmt_day, fmt_ts, rules_list, verdict_or_dash, yes_no,
+};
 use crate::capture::Timestamp;
 
 /// Above this many hosts, the timeline has one lane per vendor (with host counts).
@@ -316,6 +318,22 @@ impl ReportBuilder {
             None => format!("{} host(s), no cut-off in its packs", rows.len()),
         };
         let id = format!("t{index}");
+        // The verdict is the host's (all its vendors' alerts), shown only when the packs name
+        // a migration; the names column gives it the room.
+        let verdicts: Option<BTreeMap<&str, String>> = (!self.relations.is_empty()).then(|| {
+            self.rows()
+                .iter()
+                .map(|(host, r)| (*host, verdict_or_dash(self, r)))
+                .collect()
+        });
+        let (names_width, verdict_col, verdict_head) = match verdicts {
+            Some(_) => (
+                21,
+                "<col style=\"width:10%\">",
+                "<th data-t=\"s\">Verdict</th>",
+            ),
+            None => (31, "", ""),
+        };
         let _ = write!(
             out,
             "<section class=\"vendor{}\"><h2>{}<small>{note}</small></h2>\
@@ -324,21 +342,31 @@ impl ReportBuilder {
              <span class=\"shown\"></span></div>\
              <table class=\"hosts\" id=\"{id}\"><colgroup><col style=\"width:12%\"><col style=\"width:11%\">\
              <col style=\"width:11%\"><col style=\"width:11%\"><col style=\"width:6%\"><col style=\"width:8%\">\
-             <col style=\"width:31%\"><col style=\"width:10%\"></colgroup><thead><tr>\
+             {verdict_col}<col style=\"width:{names_width}%\"><col style=\"width:10%\"></colgroup><thead><tr>\
              <th data-t=\"s\">Host</th><th data-t=\"s\">Channels</th><th data-t=\"n\">First seen</th>\
              <th data-t=\"n\">Last seen</th><th data-t=\"n\">Count</th><th data-t=\"n\">After cut-off</th>\
-             <th data-t=\"s\">Names matched</th><th data-t=\"s\">Interface</th></tr></thead><tbody>",
+             {verdict_head}<th data-t=\"s\">Names matched</th><th data-t=\"s\">Interface</th></tr></thead><tbody>",
             if index == 0 { " first" } else { "" },
             esc(vendor),
             esc(vendor)
         );
         for (host, r) in rows {
-            self.html_row(out, host, r, colors);
+            let verdict = verdicts
+                .as_ref()
+                .map(|v| v.get(host).map_or("-", String::as_str));
+            self.html_row(out, host, r, verdict, colors);
         }
         out.push_str("</tbody></table></section>\n");
     }
 
-    fn html_row(&self, out: &mut String, host: &str, r: &HostRow, colors: &BTreeMap<&str, &str>) {
+    fn html_row(
+        &self,
+        out: &mut String,
+        host: &str,
+        r: &HostRow,
+        verdict: Option<&str>,
+        colors: &BTreeMap<&str, &str>,
+    ) {
         let _ = write!(out, "<tr><td>{}</td>", esc(host));
         let _ = write!(out, "<td title=\"{}\">", esc(&rules_list(r)));
         for c in &r.channels {
@@ -378,6 +406,9 @@ impl ReportBuilder {
                 -1
             }
         );
+        if let Some(v) = verdict {
+            let _ = write!(out, "<td class=\"verdict\">{}</td>", esc(v));
+        }
         out.push_str("<td>");
         names_cell(out, r);
         out.push_str("</td>");

@@ -10,6 +10,7 @@ impl ReportBuilder {
             .rows()
             .into_iter()
             .map(|(host, r)| {
+                let verdict = Some(self.verdicts(&r).join(",")).filter(|v| !v.is_empty());
                 serde_json::json!({
                     "host": host,
                     "vendors": r.vendors,
@@ -23,6 +24,7 @@ impl ReportBuilder {
                     "count": r.count,
                     "seen_after_cutoff": r.has_cutoff.then_some(r.count_after_cutoff > 0),
                     "count_after_cutoff": r.count_after_cutoff,
+                    "verdict": verdict,
                 })
             })
             .collect();
@@ -64,6 +66,7 @@ impl ReportBuilder {
                 .iter()
                 .map(|(vendor, secs)| (vendor.clone(), serde_json::Value::from(fmt_day(*secs))))
                 .collect::<serde_json::Map<_, _>>(),
+            "migrations": self.relations_text(),
             "alert_records": self.alerts,
             "hosts": hosts,
         });

@@ -16,12 +16,14 @@ pub use from_eve::{EveReadError, MAX_LINE, parse_eve_time};
 mod html;
 mod json;
 mod text;
+mod verdict;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
 use crate::capture::Timestamp;
+use crate::record::lineage::{Lineage, Seen};
 use crate::time::UtcTime;
 
 /// Points kept per row for its timeline; beyond it, counts are merged into the nearest kept
@@ -149,6 +151,8 @@ pub struct AlertFacts<'a> {
     pub count: u64,
     /// The vendor's cut-off from its pack (Unix seconds of the day), when the pack names one.
     pub cutoff: Option<i64>,
+    /// The pack in migrations (`Lineage::default()` for a pack in none).
+    pub lineage: &'a Lineage,
 }
 
 /// What the report knows of one host for one vendor (or, merged, for all of its vendors).
@@ -169,6 +173,9 @@ pub(crate) struct HostRow {
     count_after_cutoff: u64,
     /// (second, channel index into `ReportBuilder::channel_ids`) -> count.
     points: BTreeMap<(i64, u8), u64>,
+    /// Pack id -> what the host did for it, for packs in a migration (product evidence
+    /// only: a vendor's website is not its product); see [`verdict`].
+    migration: BTreeMap<String, Seen>,
 }
 
 impl HostRow {
@@ -189,6 +196,17 @@ impl HostRow {
         self.count_after_cutoff += o.count_after_cutoff;
         for (k, n) in &o.points {
             *self.points.entry(*k).or_default() += n;
+        }
+        for (pack, seen) in &o.migration {
+            match self.migration.get_mut(pack) {
+                Some(mine) => {
+                    mine.add(seen.first, seen.after_cutoff);
+                    mine.add(seen.last, false);
+                }
+                None => {
+                    self.migration.insert(pack.clone(), *seen);
+                }
+            }
         }
     }
 }
@@ -248,6 +266,9 @@ pub struct ReportBuilder {
     /// [`MAX_SOURCES`] of each: what EVE files say they were made from.
     eve_captures: BTreeSet<String>,
     eve_sensors: BTreeSet<String>,
+    /// (replaced pack, replacing pack) -> the migration day (Unix seconds) when known, from
+    /// the alerts' pack relations.
+    relations: BTreeMap<(String, String), Option<i64>>,
 }
 
 /// Capture file and sensor names kept from EVE records for the header.
@@ -333,6 +354,7 @@ impl ReportBuilder {
                 row.count_after_cutoff += a.count;
             }
         }
+        verdict::note(&mut self.relations, row, a);
         let k = (a.ts.secs, ch);
         if row.points.len() < MAX_POINTS_PER_HOST || row.points.contains_key(&k) {
             *row.points.entry(k).or_default() += a.count;
@@ -490,6 +512,16 @@ impl ReportBuilder {
     }
 }
 
+/// The host's migration verdicts (joined with ','), `-` when none applies.
+fn verdict_or_dash(b: &ReportBuilder, r: &HostRow) -> String {
+    let v = b.verdicts(r);
+    if v.is_empty() {
+        "-".to_string()
+    } else {
+        v.join(",")
+    }
+}
+
 /// Seen at or after its vendor's cut-off: "yes", "no", or "-" when no vendor of the host has
 /// a cut-off.
 fn yes_no(r: &HostRow) -> &'static str {
@@ -584,6 +616,7 @@ mod tests {
     #[test]
     fn rows_sorted_by_most_recent_with_exact_counts() {
         let mut b = ReportBuilder::default();
+        let none = Lineage::default();
         let a = |host, secs, count| AlertFacts {
             host,
             vendor: "Kaspersky",
@@ -596,6 +629,7 @@ mod tests {
             ts: Timestamp { secs, nanos: 0 },
             count,
             cutoff: Some(CUTOFF_SECS),
+            lineage: &none,
         };
         b.add(&a("10.0.0.1", CUTOFF_SECS - 100, 1));
         b.add(&a("10.0.0.2", CUTOFF_SECS + 100, 5));
@@ -620,6 +654,7 @@ mod tests {
     #[test]
     fn cutoff_comes_from_each_alert_and_applies_per_vendor() {
         let mut b = ReportBuilder::default();
+        let none = Lineage::default();
         let fact = |host, vendor, secs, cutoff| AlertFacts {
             host,
             vendor,
@@ -632,6 +667,7 @@ mod tests {
             ts: Timestamp { secs, nanos: 0 },
             count: 1,
             cutoff,
+            lineage: &none,
         };
         b.add(&fact(
             "10.0.0.1",
@@ -673,8 +709,17 @@ mod tests {
             ts: Timestamp { secs, nanos: 0 },
             count,
             cutoff: (vendor == "Kaspersky").then_some(CUTOFF_SECS),
+            lineage: &NO_LINEAGE,
         }
     }
+
+    /// An alert of a pack in no migration.
+    static NO_LINEAGE: Lineage = Lineage {
+        pack: String::new(),
+        migrated_from: None,
+        migrated_to: Vec::new(),
+        migration: None,
+    };
 
     fn render(b: &ReportBuilder, format: ReportFormat) -> String {
         let mut out = Vec::new();

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::{ReportBuilder, fmt_day, fmt_ts, join, rules_list, span_text, yes_no};
+use super::{ReportBuilder, fmt_day, fmt_ts, join, rules_list, span_text, verdict_or_dash, yes_no};
 
 impl ReportBuilder {
     pub(super) fn write_text(&self, w: &mut dyn Write) -> io::Result<()> {
@@ -46,7 +46,7 @@ impl ReportBuilder {
         writeln!(w, "time span: {}", span_text(&summary))?;
         writeln!(
             w,
-            "{:<39} {:<10} {:<28} {:>7} {:>7}  {:<31} {:<31} {:<5} {:<10} RULES",
+            "{:<39} {:<16} {:<28} {:>7} {:>7}  {:<31} {:<31} {:<5} {:<10} {:<28} RULES",
             "HOST",
             "VENDORS",
             "CHANNELS",
@@ -55,13 +55,14 @@ impl ReportBuilder {
             "FIRST SEEN",
             "LAST SEEN",
             "AFTER",
-            "IFACE"
+            "IFACE",
+            "VERDICT"
         )?;
         for (host, r) in self.rows() {
             let ifaces = join(&r.ifaces);
             writeln!(
                 w,
-                "{:<39} {:<10} {:<28} {:>7} {:>7}  {:<31} {:<31} {:<5} {:<10} {}",
+                "{:<39} {:<16} {:<28} {:>7} {:>7}  {:<31} {:<31} {:<5} {:<10} {:<28} {}",
                 host,
                 join(&r.vendors),
                 join(&r.channels),
@@ -71,6 +72,7 @@ impl ReportBuilder {
                 fmt_ts(r.last),
                 yes_no(&r),
                 if ifaces.is_empty() { "-" } else { &ifaces },
+                verdict_or_dash(self, &r),
                 rules_list(&r)
             )?;
         }
@@ -89,6 +91,14 @@ impl ReportBuilder {
                 v.vendor,
                 v.hosts,
                 hosts.unwrap_or_default()
+            )?;
+        }
+        let relations = self.relations_text();
+        if !relations.is_empty() {
+            writeln!(
+                w,
+                "VERDICT: migrations {}; websites (channel portal) never make one",
+                relations.join(", ")
             )?;
         }
         let after: Vec<String> = summary
