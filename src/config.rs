@@ -23,6 +23,7 @@ use std::io::Read;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use clap::builder::Resettable;
 use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, Args, Command};
 
@@ -36,7 +37,9 @@ pub const SUBCOMMANDS: [&str; 2] = ["scan", "live"];
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 /// Arguments that are not options of the run: they cannot be set from the file.
-const NOT_SETTABLE: &[&str] = &["config", "help", "version"];
+/// Not options a file may set: the file itself, help, and `-r/--read`, which names an input
+/// (inputs are given on the command line, as `INPUT` is).
+const NOT_SETTABLE: &[&str] = &["config", "help", "version", "read"];
 
 /// `--config FILE`, flattened into `scan` and `live`.
 #[derive(Args, Debug, Clone)]
@@ -154,7 +157,14 @@ fn find_arg<'a>(sub: &'a Command, long: &str) -> Option<&'a Arg> {
 /// settings alone, or the command line before the file's are added).
 fn relaxed(sub: &Command) -> Command {
     sub.clone()
-        .mut_args(|a| a.required(false))
+        .mut_args(|a| {
+            // A part alone may lack what another part gives (`INPUT` or `-r`, the
+            // `--signatures` that `--no-default-signatures` needs): the whole is checked when
+            // the command line is parsed with the file's settings in it.
+            a.required(false)
+                .required_unless_present(Resettable::<clap::Id>::Reset)
+                .requires(Resettable::<clap::Id>::Reset)
+        })
         .no_binary_name(true)
 }
 

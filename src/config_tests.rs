@@ -91,6 +91,9 @@ fn parse(argv: &[OsString]) -> Result<ArgMatches, String> {
     Ok(m)
 }
 
+/// Options clap accepts only with another one (`requires`), and that other one's setting.
+const COMPANIONS: &[(&str, &str)] = &[("no-default-signatures", "signatures = [\"mine.toml\"]\n")];
+
 #[test]
 fn every_option_of_scan_and_live_is_settable_from_the_file() {
     let cli = command();
@@ -101,11 +104,17 @@ fn every_option_of_scan_and_live_is_settable_from_the_file() {
             let key = arg.get_long().expect("long");
             let (lit, values) = test_value(sub, arg);
             // live needs an interface: from the file too, unless it is the option tested.
-            let needs = if name == "live" && key != "interface" {
-                "interface = [\"lo\"]\n"
+            let mut needs = if name == "live" && key != "interface" {
+                "interface = [\"lo\"]\n".to_string()
             } else {
-                ""
+                String::new()
             };
+            // An option that needs another (clap `requires`) gets it from the file too.
+            for (option, companion) in COMPANIONS {
+                if key == *option {
+                    needs.push_str(companion);
+                }
+            }
             for (tag, text) in [
                 ("top", format!("{needs}{key} = {lit}\n")),
                 ("table", format!("{needs}[{name}]\n{key} = {lit}\n")),
