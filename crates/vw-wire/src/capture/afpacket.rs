@@ -300,7 +300,9 @@ fn interface_info(fd: RawFd, name: &str) -> Result<(i32, u16, bool), String> {
     let hatype = unsafe { req.ifr_ifru.ifru_hwaddr.sa_family };
     // SAFETY: SIOCGIFFLAGS writes the flags member.
     if unsafe { libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut req) } != 0 {
-        return Err(os_error(&format!("{name}: cannot read the interface flags")));
+        return Err(os_error(&format!(
+            "{name}: cannot read the interface flags"
+        )));
     }
     // SAFETY: SIOCGIFFLAGS filled the flags member.
     let up = unsafe { req.ifr_ifru.ifru_flags } & libc::IFF_UP as libc::c_short != 0;
@@ -405,13 +407,8 @@ impl Ring {
                 "{name}: cannot capture with AF_PACKET: hardware type {hatype} is not read raw here (use --capture pcap)"
             ));
         };
-        setsockopt(
-            raw,
-            libc::SOL_PACKET,
-            libc::PACKET_VERSION,
-            &TPACKET_V3,
-        )
-        .map_err(|e| fail("TPACKET_V3", e))?;
+        setsockopt(raw, libc::SOL_PACKET, libc::PACKET_VERSION, &TPACKET_V3)
+            .map_err(|e| fail("TPACKET_V3", e))?;
         let blocks = (config.ring_bytes / BLOCK_BYTES).max(MIN_BLOCKS);
         let req = libc::tpacket_req3 {
             tp_block_size: BLOCK_BYTES as u32,
@@ -454,7 +451,9 @@ impl Ring {
             totals: [0; 3],
         };
         let program = match &config.bpf {
-            Some(filter) => Some(compile_bpf(filter, link_type).map_err(|e| format!("{name}: {e}"))?),
+            Some(filter) => {
+                Some(compile_bpf(filter, link_type).map_err(|e| format!("{name}: {e}"))?)
+            }
             None => None,
         };
         // Nothing arrives before bind (protocol 0); from bind until the group is joined the
@@ -506,8 +505,13 @@ impl Ring {
         };
         match &program {
             Some(p) => attach_filter(raw, p).map_err(|e| fail("SO_ATTACH_FILTER", e))?,
-            None => setsockopt(raw, libc::SOL_SOCKET, libc::SO_DETACH_FILTER, &0 as &libc::c_int)
-                .map_err(|e| fail("SO_DETACH_FILTER", e))?,
+            None => setsockopt(
+                raw,
+                libc::SOL_SOCKET,
+                libc::SO_DETACH_FILTER,
+                &0 as &libc::c_int,
+            )
+            .map_err(|e| fail("SO_DETACH_FILTER", e))?,
         }
         // Start the counters from here (reading them resets them).
         ring.refresh_counters();
@@ -521,7 +525,12 @@ impl Ring {
         // SAFETY: block `i` starts at a page-aligned offset inside the mapping; its status word
         // is 4-aligned at +8; the mapping lives as long as `self`. The kernel writes it too, so
         // it is only touched atomically.
-        unsafe { &*self.map.add(i * self.block_bytes + BLK_STATUS).cast::<AtomicU32>() }
+        unsafe {
+            &*self
+                .map
+                .add(i * self.block_bytes + BLK_STATUS)
+                .cast::<AtomicU32>()
+        }
     }
 
     /// The next block's bytes, when the kernel has handed it to user space.
@@ -547,9 +556,11 @@ impl Ring {
         if self.lost {
             return;
         }
-        if let Ok(s) =
-            getsockopt::<StatsV3>(self.fd.as_raw_fd(), libc::SOL_PACKET, libc::PACKET_STATISTICS)
-        {
+        if let Ok(s) = getsockopt::<StatsV3>(
+            self.fd.as_raw_fd(),
+            libc::SOL_PACKET,
+            libc::PACKET_STATISTICS,
+        ) {
             self.totals[0] += u64::from(s.packets);
             self.totals[1] += u64::from(s.drops);
             self.totals[2] += u64::from(s.freeze_q_cnt);
@@ -780,7 +791,8 @@ mod tests {
     /// them out: descriptor, then each frame's header at 16-byte alignment.
     fn block(size: usize, frames: &[&[u8]]) -> Vec<u8> {
         let mut b = vec![0u8; size];
-        let put32 = |b: &mut Vec<u8>, at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_ne_bytes());
+        let put32 =
+            |b: &mut Vec<u8>, at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_ne_bytes());
         put32(&mut b, BLK_STATUS, libc::TP_STATUS_USER);
         put32(&mut b, BLK_NUM_PKTS, frames.len() as u32);
         put32(&mut b, BLK_FIRST, BLK_HDR as u32);
@@ -824,17 +836,30 @@ mod tests {
         assert_eq!(r, Ok(3));
         assert_eq!(
             times,
-            [(1_700_000_000, 5, 21), (1_700_000_001, 5, 16), (1_700_000_002, 5, 310)]
+            [
+                (1_700_000_000, 5, 21),
+                (1_700_000_001, 5, 16),
+                (1_700_000_002, 5, 310)
+            ]
         );
         let (seen, _) = frames_of(&b);
-        assert_eq!(seen, [b"first frame".to_vec(), b"second".to_vec(), vec![7u8; 300]]);
+        assert_eq!(
+            seen,
+            [b"first frame".to_vec(), b"second".to_vec(), vec![7u8; 300]]
+        );
     }
 
     #[test]
     fn stops_when_asked() {
         let b = block(4096, &[b"a", b"b", b"c"]);
         let mut n = 0;
-        assert_eq!(walk_block(&b, |_| { n += 1; n < 2 }), Ok(2));
+        assert_eq!(
+            walk_block(&b, |_| {
+                n += 1;
+                n < 2
+            }),
+            Ok(2)
+        );
     }
 
     #[test]
@@ -866,7 +891,11 @@ mod tests {
         for first in [0u32, 8, 4090, u32::MAX] {
             let mut b = block(4096, &[b"one"]);
             b[BLK_FIRST..BLK_FIRST + 4].copy_from_slice(&first.to_ne_bytes());
-            assert_eq!(frames_of(&b), (vec![], Err(BlockError::BadFrame(0))), "first {first}");
+            assert_eq!(
+                frames_of(&b),
+                (vec![], Err(BlockError::BadFrame(0))),
+                "first {first}"
+            );
         }
 
         // Snap length past the block's written length.
