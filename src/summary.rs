@@ -71,6 +71,13 @@ pub fn write_summary(
                     "  capture: {} packets from the kernel, {} dropped (buffer full), {} dropped by the interfaces",
                     k.kernel_packets, k.kernel_drops, k.kernel_ifdrops
                 )?;
+                if k.kernel_freeze_queue > 0 {
+                    writeln!(
+                        w,
+                        "  capture: the AF_PACKET ring was full {} time(s) (--ring-size)",
+                        k.kernel_freeze_queue
+                    )?;
+                }
             }
         }
     }
