@@ -192,6 +192,32 @@ pub fn walk_block<'a>(
     Ok(num)
 }
 
+/// A frame whose 802.1Q tag the kernel took off (VLAN acceleration: `TP_STATUS_VLAN_VALID`)
+/// rebuilt in `scratch` with the tag back after the MAC addresses, as libpcap does, so the
+/// decoder sees the frame as it was on the wire. None when there is no such tag (or the frame
+/// is not Ethernet, or would not fit `scratch`'s capacity: it is never grown here).
+fn retag<'s>(frame: &Frame<'_>, link_type: u32, scratch: &'s mut Vec<u8>) -> Option<&'s [u8]> {
+    let data = frame.data;
+    if frame.status & libc::TP_STATUS_VLAN_VALID == 0
+        || link_type != linktype::ETHERNET
+        || data.len() < 12
+        || data.len() + 4 > scratch.capacity()
+    {
+        return None;
+    }
+    let tpid = if frame.status & libc::TP_STATUS_VLAN_TPID_VALID != 0 {
+        frame.vlan_tpid
+    } else {
+        0x8100
+    };
+    scratch.clear();
+    scratch.extend_from_slice(&data[..12]);
+    scratch.extend_from_slice(&tpid.to_be_bytes());
+    scratch.extend_from_slice(&frame.vlan_tci.to_be_bytes());
+    scratch.extend_from_slice(&data[12..]);
+    Some(scratch)
+}
+
 /// The error of the last system call, as one line: `what: text`.
 fn os_error(what: &str) -> String {
     format!("{what}: {}", io::Error::last_os_error())
@@ -668,28 +694,10 @@ impl AfPacketSource {
                         return true;
                     }
                     count += 1;
-                    let mut data = frame.data;
-                    let mut wire_len = frame.wire_len;
-                    if frame.status & libc::TP_STATUS_VLAN_VALID != 0
-                        && link_type == linktype::ETHERNET
-                        && data.len() >= 12
-                        && data.len() + 4 <= scratch.capacity()
-                    {
-                        // The kernel took the tag off (VLAN acceleration): put it back, as
-                        // libpcap does, so the decoder sees the frame as it was on the wire.
-                        let tpid = if frame.status & libc::TP_STATUS_VLAN_TPID_VALID != 0 {
-                            frame.vlan_tpid
-                        } else {
-                            0x8100
-                        };
-                        scratch.clear();
-                        scratch.extend_from_slice(&data[..12]);
-                        scratch.extend_from_slice(&tpid.to_be_bytes());
-                        scratch.extend_from_slice(&frame.vlan_tci.to_be_bytes());
-                        scratch.extend_from_slice(&data[12..]);
-                        data = scratch;
-                        wire_len = wire_len.saturating_add(4);
-                    }
+                    let (data, wire_len) = match retag(&frame, link_type, scratch) {
+                        Some(tagged) => (tagged, frame.wire_len.saturating_add(4)),
+                        None => (frame.data, frame.wire_len),
+                    };
                     let packet = Packet {
                         ts: Timestamp {
                             secs: i64::from(frame.sec),
@@ -919,6 +927,45 @@ mod tests {
             assert_eq!(seen, [b"one".to_vec()], "next {next}");
             assert_eq!(r, Err(BlockError::BadFrame(1)), "next {next}");
         }
+    }
+
+    #[test]
+    fn a_tag_the_kernel_took_off_is_put_back() {
+        let wire: Vec<u8> = (0..60u8).collect();
+        let mut frame = Frame {
+            sec: 0,
+            nsec: 0,
+            wire_len: 60,
+            status: 0,
+            vlan_tci: 0x2064,
+            vlan_tpid: 0x88a8,
+            pkttype: 0,
+            data: &wire,
+        };
+        let mut scratch = Vec::with_capacity(128);
+        assert!(retag(&frame, linktype::ETHERNET, &mut scratch).is_none());
+        frame.status = libc::TP_STATUS_VLAN_VALID;
+        let tagged = retag(&frame, linktype::ETHERNET, &mut scratch).map(<[u8]>::to_vec);
+        let mut want = wire[..12].to_vec();
+        want.extend_from_slice(&[0x81, 0x00, 0x20, 0x64]);
+        want.extend_from_slice(&wire[12..]);
+        assert_eq!(tagged, Some(want.clone()));
+        frame.status |= libc::TP_STATUS_VLAN_TPID_VALID;
+        want[12..14].copy_from_slice(&[0x88, 0xa8]);
+        assert_eq!(
+            retag(&frame, linktype::ETHERNET, &mut scratch).map(<[u8]>::to_vec),
+            Some(want)
+        );
+        // Not Ethernet, too short, or too big for the scratch space: left alone.
+        assert!(retag(&frame, linktype::RAW, &mut scratch).is_none());
+        let short = Frame {
+            data: &wire[..8],
+            ..frame
+        };
+        assert!(retag(&short, linktype::ETHERNET, &mut scratch).is_none());
+        let mut small = Vec::with_capacity(40);
+        assert!(retag(&frame, linktype::ETHERNET, &mut small).is_none());
+        assert_eq!(small.capacity(), 40);
     }
 
     #[test]
