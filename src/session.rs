@@ -21,7 +21,7 @@ use vendorwatch::output::hub::{HubReport, OutputHub, OutputThread};
 use vendorwatch::output::metrics::MetricsServer;
 use vendorwatch::output::report::{ReportBuilder, ReportFormat};
 use vendorwatch::output::sink::{NetSink, SinkConfig, Target, write_sink_summary};
-use vendorwatch::parallel::{Dispatcher, WorkerSink};
+use vendorwatch::parallel::{Dispatcher, WorkerResult, WorkerSink};
 use vendorwatch::pipeline::{InThread, PacketHandler, ScanStats};
 use vendorwatch::record::counters::Counters;
 
@@ -203,13 +203,7 @@ pub fn run<D: Driver>(
             .map_err(|e| format!("cannot start worker threads: {e}"))?;
         driver.drive(&mut fed, stats);
         let counters = fed.counters();
-        let results = fed.finish();
-        let hub = output.join().map_err(|e| e.to_string())?;
-        let results = results.map_err(|e| e.to_string())?;
-        let mut inventory = Inventory::default();
-        for r in results {
-            inventory.merge(r.stages.detector.inventory);
-        }
+        let (inventory, hub) = join_workers(fed.finish(), output)?;
         (counters, inventory, hub)
     } else if workers <= 1 {
         let mut stages = engine.stages();
@@ -246,13 +240,7 @@ pub fn run<D: Driver>(
         driver.drive(&mut dispatcher, stats);
         dispatcher.drain(stats.read.packets);
         let counters = dispatcher.counters();
-        let results = dispatcher.finish();
-        let hub = output.join().map_err(|e| e.to_string())?;
-        let results = results.map_err(|e| e.to_string())?;
-        let mut inventory = Inventory::default();
-        for r in results {
-            inventory.merge(r.stages.detector.inventory);
-        }
+        let (inventory, hub) = join_workers(dispatcher.finish(), output)?;
         (counters, inventory, hub)
     };
     if let Some(m) = &metrics {
@@ -284,6 +272,19 @@ pub fn run<D: Driver>(
         hub,
         report_error,
     })
+}
+
+/// The workers' results joined with the output thread: their inventories merged, and the hub.
+fn join_workers(
+    results: io::Result<Vec<WorkerResult>>,
+    output: OutputThread,
+) -> Result<(Inventory, OutputHub), String> {
+    let hub = output.join().map_err(|e| e.to_string())?;
+    let mut inventory = Inventory::default();
+    for r in results.map_err(|e| e.to_string())? {
+        inventory.merge(r.stages.detector.inventory);
+    }
+    Ok((inventory, hub))
 }
 
 /// [`run`], then what both subcommands do after it: print the summary (unless `quiet`) and

@@ -13,7 +13,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::netns::{Lab, is_root, json_lines, missing, path, poll, run, signal, unique};
+use common::netns::{Lab, in_netns, is_root, json_lines, missing, path, poll, run, signal, unique};
 use vw_craft::{eth, ipv4, udp, vlan};
 
 fn skip(reason: &str) {
@@ -22,14 +22,9 @@ fn skip(reason: &str) {
 
 /// An AF_PACKET socket bound to `iface` in namespace `ns`, for sending frames as they are.
 fn raw_sender(ns: &str, iface: &str) -> Option<std::os::fd::OwnedFd> {
-    let file = std::fs::File::open(format!("/run/netns/{ns}")).ok()?;
     let iface = std::ffi::CString::new(iface).ok()?;
-    std::thread::spawn(move || {
+    in_netns(ns, move || {
         use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-        // SAFETY: setns on a valid namespace file descriptor, for this thread only.
-        if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-            return None;
-        }
         // SAFETY: plain socket(2); owned at once.
         let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0) };
         if fd < 0 {
@@ -53,9 +48,6 @@ fn raw_sender(ns: &str, iface: &str) -> Option<std::os::fd::OwnedFd> {
         };
         (rc == 0).then_some(fd)
     })
-    .join()
-    .ok()
-    .flatten()
 }
 
 fn send(fd: &std::os::fd::OwnedFd, frame: &[u8]) {

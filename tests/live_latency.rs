@@ -17,7 +17,9 @@ mod common;
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
-use common::netns::{Lab, complete_len, is_root, json_lines_from, missing, path, signal, unique};
+use common::netns::{
+    Lab, complete_len, in_netns, is_root, json_lines_from, missing, path, signal, unique,
+};
 
 const NAME: &str = "dnl-01.geo.kaspersky.com";
 
@@ -27,20 +29,7 @@ fn skip(reason: &str) {
 
 /// A UDP socket made inside namespace `ns` (it stays there whatever thread uses it).
 fn udp_in(ns: &str) -> Option<UdpSocket> {
-    let file = std::fs::File::open(format!("/run/netns/{ns}"))
-        .or_else(|_| std::fs::File::open(format!("/var/run/netns/{ns}")))
-        .ok()?;
-    std::thread::spawn(move || {
-        use std::os::fd::AsRawFd;
-        // SAFETY: setns on a valid namespace file descriptor, for this thread only.
-        if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-            return None;
-        }
-        UdpSocket::bind("0.0.0.0:0").ok()
-    })
-    .join()
-    .ok()
-    .flatten()
+    in_netns(ns, || UdpSocket::bind("0.0.0.0:0").ok())
 }
 
 /// Milliseconds from sending each of five queries to its alert in the EVE file.

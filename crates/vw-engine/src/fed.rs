@@ -23,7 +23,7 @@ use crate::capture::clock::PacketClock;
 use crate::capture::{CaptureCounters, Packet};
 use crate::decode::SkipReason;
 use crate::detect::suppress::Suppressor;
-use crate::parallel::{WorkerResult, WorkerSink};
+use crate::parallel::{WorkerResult, WorkerSink, sum_counters};
 use crate::pipeline::{PacketHandler, Stages, finish_input};
 use crate::record::counters::{Counters, ReadCounters, StatsSnapshot};
 
@@ -213,16 +213,10 @@ impl PacketHandler for FedWorkers {
     }
 
     fn counters(&self) -> Counters {
-        let mut total = Counters::default();
-        for w in &self.workers {
-            total += lock(&w.shared).counters;
-        }
-        total.suppress = self
-            .suppress
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .stats();
-        total
+        sum_counters(
+            self.workers.iter().map(|w| lock(&w.shared).counters),
+            &self.suppress,
+        )
     }
 
     /// Stop the workers' reading (the end of the live input): each decides what its flows

@@ -307,16 +307,12 @@ impl PacketHandler for Dispatcher {
     }
 
     fn counters(&self) -> Counters {
-        let mut total = Counters::default();
-        for w in &self.workers {
-            total += *w.counters.lock().unwrap_or_else(|e| e.into_inner());
-        }
-        total.suppress = self
-            .suppress
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .stats();
-        total
+        sum_counters(
+            self.workers
+                .iter()
+                .map(|w| *w.counters.lock().unwrap_or_else(|e| e.into_inner())),
+            &self.suppress,
+        )
     }
 
     /// Send every batch and wait (at most 5 s) until the workers have handled `packets`
@@ -332,6 +328,19 @@ impl PacketHandler for Dispatcher {
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
     }
+}
+
+/// The workers' counters summed, with the suppression table's (shared: counted once).
+pub(crate) fn sum_counters(
+    workers: impl Iterator<Item = Counters>,
+    suppress: &Mutex<Suppressor>,
+) -> Counters {
+    let mut total = Counters::default();
+    for c in workers {
+        total += c;
+    }
+    total.suppress = suppress.lock().unwrap_or_else(|e| e.into_inner()).stats();
+    total
 }
 
 fn worker_loop(
