@@ -71,6 +71,13 @@ pub fn write_summary(
                     "  capture: {} packets from the kernel, {} dropped (buffer full), {} dropped by the interfaces",
                     k.kernel_packets, k.kernel_drops, k.kernel_ifdrops
                 )?;
+                if k.ring_bad_blocks > 0 {
+                    writeln!(
+                        w,
+                        "  capture: {} AF_PACKET ring block(s) with a malformed frame header, cut there",
+                        k.ring_bad_blocks
+                    )?;
+                }
                 if k.kernel_freeze_queue > 0 {
                     writeln!(
                         w,

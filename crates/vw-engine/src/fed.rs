@@ -156,6 +156,7 @@ impl FedWorkers {
                 capture.kernel_drops += k.kernel_drops;
                 capture.kernel_ifdrops += k.kernel_ifdrops;
                 capture.kernel_freeze_queue += k.kernel_freeze_queue;
+                capture.ring_bad_blocks += k.ring_bad_blocks;
             }
             report.alive = report.alive.max(s.alive);
             for line in std::mem::take(&mut s.lost) {

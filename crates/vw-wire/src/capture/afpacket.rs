@@ -31,6 +31,8 @@ const BURST_BLOCKS: usize = 8;
 /// Size of one ring block: a power of two of pages, large enough for the biggest packet the
 /// snaplen keeps (the kernel cuts packets to what fits a block).
 const BLOCK_BYTES: usize = 1 << 20;
+/// Most interfaces per worker (`poll` runs on a fixed array: nothing allocated when idle).
+pub const MAX_INTERFACES: usize = 16;
 /// Fewest blocks in a ring: the kernel fills one while user space reads the others.
 const MIN_BLOCKS: usize = 4;
 /// Frame size given to the kernel: with TPACKET_V3 only used to check the request (packets
@@ -619,6 +621,12 @@ impl AfPacketSource {
         workers: usize,
     ) -> Result<Vec<AfPacketSource>, String> {
         let workers = workers.max(1);
+        if names.len() > MAX_INTERFACES {
+            return Err(format!(
+                "--capture afpacket reads at most {MAX_INTERFACES} interfaces ({} given)",
+                names.len()
+            ));
+        }
         let mut sources: Vec<AfPacketSource> = (0..workers)
             .map(|_| AfPacketSource {
                 rings: Vec::with_capacity(names.len()),
@@ -662,12 +670,6 @@ impl AfPacketSource {
     /// Messages for interfaces lost since the last call.
     pub fn take_lost(&mut self) -> Vec<String> {
         std::mem::take(&mut self.lost)
-    }
-
-    /// Blocks whose walk stopped at a malformed frame header (the kernel's ring should never
-    /// hold one; counted rather than trusted).
-    pub fn malformed_blocks(&self) -> u64 {
-        self.malformed_blocks
     }
 
     /// Read the blocks that are ready on every ring (a few each), calling `f` for each packet;
@@ -757,7 +759,7 @@ impl AfPacketSource {
         if rc <= 0 {
             return;
         }
-        for pfd in &fds[..n] {
+        for pfd in fds.iter().take(n) {
             if pfd.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) == 0 {
                 continue;
             }
@@ -787,6 +789,7 @@ impl AfPacketSource {
             c.kernel_drops += ring.totals[1];
             c.kernel_freeze_queue += ring.totals[2];
         }
+        c.ring_bad_blocks = self.malformed_blocks;
         c
     }
 }

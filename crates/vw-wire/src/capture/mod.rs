@@ -80,6 +80,9 @@ pub struct CaptureCounters {
     /// Times the AF_PACKET ring was full and the kernel froze its queue (`tp_freeze_q_cnt`;
     /// 0 with libpcap).
     pub kernel_freeze_queue: u64,
+    /// AF_PACKET ring blocks whose walk stopped at a malformed frame header (the kernel's ring
+    /// should never hold one: counted rather than trusted; the block's later packets are lost).
+    pub ring_bad_blocks: u64,
 }
 
 /// One captured packet, borrowed from the source's buffer.
