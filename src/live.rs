@@ -212,6 +212,22 @@ impl LiveDriver {
     }
 }
 
+/// Count one packet read by this thread and hand it on; false once the output failed.
+fn hand<H: PacketHandler>(
+    packet: &Packet<'_>,
+    handler: &mut H,
+    stats: &mut ScanStats,
+    clock: &mut vendorwatch::capture::clock::PacketClock,
+    pcap_cnt: &mut u64,
+) -> bool {
+    stats.read.packets += 1;
+    stats.read.bytes += u64::from(packet.orig_len);
+    stats.read.count_time(clock.step(packet.ts));
+    *pcap_cnt += 1;
+    let _ = handler.handle(packet, *pcap_cnt);
+    !handler.failed()
+}
+
 impl Driver for LiveDriver {
     fn drive<H: PacketHandler>(&mut self, handler: &mut H, stats: &mut ScanStats) {
         handler.set_pcap_filename("");
@@ -225,14 +241,7 @@ impl Driver for LiveDriver {
             }
             let (n, alive) = match &mut self.source {
                 Some(source) => {
-                    let n = source.read(|packet| {
-                        stats.read.packets += 1;
-                        stats.read.bytes += u64::from(packet.orig_len);
-                        stats.read.count_time(clock.step(packet.ts));
-                        pcap_cnt += 1;
-                        let _ = handler.handle(packet, pcap_cnt);
-                        !handler.failed()
-                    });
+                    let n = source.read(|p| hand(p, handler, stats, &mut clock, &mut pcap_cnt));
                     for line in source.take_lost() {
                         eprintln!(
                             "vendorwatch: {line}; {} interface(s) still capturing",
@@ -274,6 +283,14 @@ impl Driver for LiveDriver {
                 break Ended::AllInterfacesLost;
             }
         };
+        if self.ended == Ended::Signal
+            && let Some(source) = &mut self.source
+        {
+            // What the kernel still holds (a ring block not yet handed over) is read too.
+            vendorwatch::fed::drain_after_stop(|| {
+                source.read(|p| hand(p, handler, stats, &mut clock, &mut pcap_cnt))
+            });
+        }
         // The flows still held are decided before the last stats record counts them.
         handler.end_input();
         self.write_stats(handler, stats);

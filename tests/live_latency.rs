@@ -32,9 +32,21 @@ fn udp_in(ns: &str) -> Option<UdpSocket> {
     in_netns(ns, || UdpSocket::bind("0.0.0.0:0").ok())
 }
 
-/// Milliseconds from sending each of five queries to its alert in the EVE file.
-fn latencies(capture: &str, workers: &str) -> Option<Vec<f64>> {
-    let id = unique(&format!("{}{workers}", &capture[..1]));
+/// A capturing vendorwatch and a socket to send queries from, the neighbour already resolved.
+struct Setup {
+    lab: Lab,
+    vw: common::netns::Vendorwatch,
+    socket: UdpSocket,
+    eve: std::path::PathBuf,
+}
+
+/// A DNS query for `name`.
+fn query(name: &str) -> Vec<u8> {
+    vw_craft::dns::Dns::query(0x4242).question(name, 1).build()
+}
+
+fn setup(tag: &str, capture: &str, workers: &str) -> Option<Setup> {
+    let id = unique(&format!("{tag}{}{workers}", &capture[..1]));
     let mut lab = Lab::new(&format!("latency-{id}"));
     let (sender, other) = (format!("vwls{id}"), format!("vwlo{id}"));
     let iface = format!("vwL{id}");
@@ -77,11 +89,26 @@ fn latencies(capture: &str, workers: &str) -> Option<Vec<f64>> {
     vw.expect_capturing("vendorwatch");
     // A first datagram that alerts nothing resolves the neighbour's address (ARP), so the timed
     // ones leave at once.
-    let query = |name: &str| vw_craft::dns::Dns::query(0x4242).question(name, 1).build();
     socket
         .send_to(&query("warm-up.example.org"), "10.254.0.2:53")
         .expect("send");
     std::thread::sleep(Duration::from_millis(500));
+    Some(Setup {
+        lab,
+        vw,
+        socket,
+        eve,
+    })
+}
+
+/// Milliseconds from sending each of five queries to its alert in the EVE file.
+fn latencies(capture: &str, workers: &str) -> Option<Vec<f64>> {
+    let Setup {
+        mut lab,
+        vw,
+        socket,
+        eve,
+    } = setup("", capture, workers)?;
     let mut out = Vec::new();
     for _ in 0..5 {
         let from = complete_len(&eve);
@@ -144,4 +171,42 @@ fn a_single_dns_query_alerts_within_100_ms_afpacket() {
 #[test]
 fn a_single_dns_query_alerts_within_100_ms_pcap() {
     check("pcap");
+}
+
+/// A query sent right before SIGTERM still alerts: at a stop the capture is read until it
+/// runs dry (the ring's last block is handed over within the block timeout).
+fn query_before_sigterm(capture: &str, workers: &str) {
+    if !is_root() {
+        return skip("not root");
+    }
+    let Some(Setup {
+        mut lab,
+        vw,
+        socket,
+        eve,
+    }) = setup("t", capture, workers)
+    else {
+        return;
+    };
+    socket.send_to(&query(NAME), "10.254.0.2:53").expect("send");
+    signal(vw.pid, libc::SIGTERM);
+    let status = lab
+        .wait_exit(vw.pid, Duration::from_secs(15))
+        .expect("vendorwatch stops on SIGTERM");
+    assert_eq!(status.code(), Some(0));
+    let alerts = json_lines_from(&eve, 0)
+        .into_iter()
+        .filter(|r| r["event_type"] == "alert")
+        .count();
+    assert_eq!(
+        alerts, 1,
+        "--capture {capture} --workers {workers}: the query sent before SIGTERM alerts"
+    );
+}
+
+#[test]
+fn a_query_right_before_sigterm_is_not_lost() {
+    for (capture, workers) in [("afpacket", "1"), ("afpacket", "2"), ("pcap", "1")] {
+        query_before_sigterm(capture, workers);
+    }
 }

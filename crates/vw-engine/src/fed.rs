@@ -234,6 +234,49 @@ impl PacketHandler for FedWorkers {
     }
 }
 
+/// What a worker counts of what it reads: packets, bytes, packet times.
+#[derive(Default)]
+struct Reading {
+    read: ReadCounters,
+    clock: PacketClock,
+    pcap_cnt: u64,
+}
+
+impl Reading {
+    /// One read round of `feed` through `stages`; the packets read.
+    fn round(&mut self, feed: &mut dyn Feed, stages: &mut Stages, sink: &mut WorkerSink) -> usize {
+        feed.read(&mut |packet| {
+            self.read.packets += 1;
+            self.read.bytes += u64::from(packet.orig_len);
+            self.read.count_time(self.clock.step(packet.ts));
+            self.pcap_cnt += 1;
+            let _ = stages.handle(packet, self.pcap_cnt, &mut **sink);
+            !sink.failed()
+        })
+    }
+}
+
+/// Most read rounds after a stop (a steady flow of packets would otherwise never end them).
+const DRAIN_ROUNDS: usize = 64;
+
+/// Read what the capture still holds when a stop comes: rounds until three in a row bring
+/// nothing (a feed that just ran dry returns at once, the next waits for the block the kernel
+/// hands over within its retire timeout), at most [`DRAIN_ROUNDS`]. `round` returns the
+/// packets it read.
+pub fn drain_after_stop(mut round: impl FnMut() -> usize) {
+    let mut quiet = 0;
+    for _ in 0..DRAIN_ROUNDS {
+        if round() == 0 {
+            quiet += 1;
+            if quiet == 3 {
+                return;
+            }
+        } else {
+            quiet = 0;
+        }
+    }
+}
+
 fn fed_loop(
     mut feed: Box<dyn Feed>,
     mut stages: Stages,
@@ -241,9 +284,7 @@ fn fed_loop(
     shared: Arc<Mutex<Shared>>,
     stop: Arc<AtomicBool>,
 ) -> WorkerResult {
-    let mut read = ReadCounters::default();
-    let mut clock = PacketClock::default();
-    let mut pcap_cnt = 0u64;
+    let mut reading = Reading::default();
     let mut last_flush = Instant::now();
     let mut lost = Vec::new();
     sink.begin_input("");
@@ -266,14 +307,7 @@ fn fed_loop(
         s.failed = sink.failed();
     };
     while !stop.load(Ordering::Relaxed) {
-        let n = feed.read(&mut |packet| {
-            read.packets += 1;
-            read.bytes += u64::from(packet.orig_len);
-            read.count_time(clock.step(packet.ts));
-            pcap_cnt += 1;
-            let _ = stages.handle(packet, pcap_cnt, &mut *sink);
-            !sink.failed()
-        });
+        let n = reading.round(&mut *feed, &mut stages, &mut sink);
         lost.extend(feed.take_lost());
         let due = last_flush.elapsed() >= FLUSH_EVERY;
         if n == 0 || due {
@@ -281,7 +315,14 @@ fn fed_loop(
             sink.flush();
             last_flush = Instant::now();
         }
-        publish(&stages, &read, &mut feed, &sink, &mut lost, n == 0 || due);
+        publish(
+            &stages,
+            &reading.read,
+            &mut feed,
+            &sink,
+            &mut lost,
+            n == 0 || due,
+        );
         if sink.failed() || feed.alive() == 0 {
             // Nothing more to read, or nowhere to write: wait for the driver to stop us.
             while !stop.load(Ordering::Relaxed) {
@@ -289,8 +330,11 @@ fn fed_loop(
             }
         }
     }
+    if !sink.failed() {
+        drain_after_stop(|| reading.round(&mut *feed, &mut stages, &mut sink));
+    }
     finish_input(&mut stages.flows, &mut stages.detector, &mut *sink);
     sink.flush();
-    publish(&stages, &read, &mut feed, &sink, &mut lost, true);
+    publish(&stages, &reading.read, &mut feed, &sink, &mut lost, true);
     WorkerResult { stages }
 }
