@@ -71,19 +71,20 @@ pub fn write_summary(
                     "  capture: {} packets from the kernel, {} dropped (buffer full), {} dropped by the interfaces",
                     k.kernel_packets, k.kernel_drops, k.kernel_ifdrops
                 )?;
-                if k.ring_bad_blocks > 0 {
-                    writeln!(
-                        w,
-                        "  capture: {} AF_PACKET ring block(s) with a malformed frame header, cut there",
-                        k.ring_bad_blocks
-                    )?;
-                }
-                if k.kernel_freeze_queue > 0 {
-                    writeln!(
-                        w,
-                        "  capture: the AF_PACKET ring was full {} time(s) (--ring-size)",
-                        k.kernel_freeze_queue
-                    )?;
+                // AF_PACKET only, and only when something happened.
+                for (n, what) in [
+                    (
+                        k.kernel_freeze_queue,
+                        "time(s) the AF_PACKET ring was full (--ring-size)",
+                    ),
+                    (
+                        k.ring_bad_blocks,
+                        "AF_PACKET ring block(s) with a malformed frame header, cut there",
+                    ),
+                ] {
+                    if n > 0 {
+                        writeln!(w, "  capture: {n} {what}")?;
+                    }
                 }
             }
         }

@@ -23,7 +23,7 @@ use crate::capture::clock::PacketClock;
 use crate::capture::{CaptureCounters, Packet};
 use crate::decode::SkipReason;
 use crate::detect::suppress::Suppressor;
-use crate::parallel::{WorkerResult, WorkerSink, sum_counters};
+use crate::parallel::{WorkerResult, WorkerSink, join_all, shared_suppressor, sum_counters};
 use crate::pipeline::{PacketHandler, Stages, finish_input};
 use crate::record::counters::{Counters, ReadCounters, StatsSnapshot};
 
@@ -110,10 +110,7 @@ impl FedWorkers {
         mut make_sink: impl FnMut(usize) -> WorkerSink,
         reader_sink: WorkerSink,
     ) -> io::Result<Self> {
-        let suppress = match stages.first() {
-            Some(s) => Arc::clone(s.detector.suppressor()),
-            None => Arc::default(),
-        };
+        let suppress = shared_suppressor(&stages);
         let stop = Arc::new(AtomicBool::new(false));
         let mut workers = Vec::with_capacity(feeds.len());
         for (i, (stages, feed)) in stages.into_iter().zip(feeds).enumerate() {
@@ -173,19 +170,9 @@ impl FedWorkers {
     /// Stop the workers and wait for them; their results, or an error when one panicked.
     pub fn finish(mut self) -> io::Result<Vec<WorkerResult>> {
         self.stop.store(true, Ordering::Relaxed);
-        let mut results = Vec::new();
-        let mut lost = false;
-        for w in &mut self.workers {
-            match w.handle.take().map(JoinHandle::join) {
-                Some(Ok(r)) => results.push(r),
-                _ => lost = true,
-            }
-        }
+        let results = join_all(self.workers.iter_mut().map(|w| w.handle.take()));
         self.reader_sink.flush();
-        if lost {
-            return Err(io::Error::other("a worker thread panicked"));
-        }
-        Ok(results)
+        results
     }
 }
 
