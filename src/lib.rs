@@ -3,10 +3,10 @@
 //! flow, each depending only on those to its left (`ARCHITECTURE.md`):
 //!
 //! `vw-wire` (`capture`, `decode`, `proto`) -> `vw-sigs` (`sigs`) -> `vw-record` (`record`)
-//! -> `vw-engine` (`flow`, `detect`, `pipeline`, `parallel`, `rules`, `engine`) -> `vw-output`
+//! -> `vw-engine` (`flow`, `detect`, `pipeline`, `parallel`, `fed`, `rules`, `engine`) -> `vw-output`
 //! (`output`) -> the `vendorwatch` binary (command line, control thread, privilege drop).
 
-pub use vw_engine::{detect, engine, flow, parallel, pipeline, rules};
+pub use vw_engine::{detect, engine, fed, flow, parallel, pipeline, rules};
 pub use vw_output as output;
 pub use vw_record as record;
 pub use vw_sigs as sigs;

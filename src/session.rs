@@ -13,6 +13,7 @@ use crate::exit::{EXIT_FATAL, eve_write_failed};
 use crate::summary::{Job as SummaryJob, write_summary};
 use vendorwatch::detect::inventory::Inventory;
 use vendorwatch::engine::Engine;
+use vendorwatch::fed::{FedWorkers, Feed};
 use vendorwatch::output::eve_file::{EveWrite, stdout_file};
 use vendorwatch::output::formats::OutputFormat;
 use vendorwatch::output::formatter::{FormatConfig, Formatter};
@@ -22,7 +23,7 @@ use vendorwatch::output::report::{
     PackSummary, ReportBuilder, ReportContext, ReportFormat, ReportSource,
 };
 use vendorwatch::output::sink::{NetSink, SinkConfig, Target, write_sink_summary};
-use vendorwatch::parallel::{Dispatcher, WorkerSink};
+use vendorwatch::parallel::{Dispatcher, WorkerResult, WorkerSink};
 use vendorwatch::pipeline::{InThread, PacketHandler, ScanStats};
 use vendorwatch::record::counters::Counters;
 use vendorwatch::sigs::RuleSet;
@@ -191,6 +192,12 @@ pub fn report_context(source: ReportSource, inputs: &[String], rules: &RuleSet) 
 pub trait Driver {
     /// Feed packets to `handler`; the stats so far go in `stats`.
     fn drive<H: PacketHandler>(&mut self, handler: &mut H, stats: &mut ScanStats);
+    /// Workers that read their own capture (AF_PACKET fanout), one feed each: taken once at
+    /// the start, and then `drive` is given the [`FedWorkers`] instead of packets to hand
+    /// on. None: the driver reads and hands packets over.
+    fn take_feeds(&mut self) -> Option<Vec<Box<dyn Feed>>> {
+        None
+    }
 }
 
 /// What a finished run leaves for the summary and the exit status.
@@ -222,7 +229,21 @@ pub fn run<D: Driver>(
         metrics_linger,
         ..
     } = outputs;
-    let (counters, inventory, mut hub) = if workers <= 1 {
+    let (counters, inventory, mut hub) = if let Some(feeds) = driver.take_feeds() {
+        let output =
+            OutputThread::start(hub).map_err(|e| format!("cannot start the output thread: {e}"))?;
+        let stages = feeds.iter().map(|_| engine.stages()).collect();
+        let make_sink =
+            |_| -> WorkerSink { Box::new(Formatter::new(Arc::clone(&format), output.forwarder())) };
+        let reader_sink: WorkerSink =
+            Box::new(Formatter::new(Arc::clone(&format), output.forwarder()));
+        let mut fed = FedWorkers::start(stages, feeds, make_sink, reader_sink)
+            .map_err(|e| format!("cannot start worker threads: {e}"))?;
+        driver.drive(&mut fed, stats);
+        let counters = fed.counters();
+        let (inventory, hub) = join_workers(fed.finish(), output)?;
+        (counters, inventory, hub)
+    } else if workers <= 1 {
         let mut stages = engine.stages();
         let mut formatter = Formatter::new(Arc::clone(&format), hub);
         {
@@ -257,13 +278,7 @@ pub fn run<D: Driver>(
         driver.drive(&mut dispatcher, stats);
         dispatcher.drain(stats.read.packets);
         let counters = dispatcher.counters();
-        let results = dispatcher.finish();
-        let hub = output.join().map_err(|e| e.to_string())?;
-        let results = results.map_err(|e| e.to_string())?;
-        let mut inventory = Inventory::default();
-        for r in results {
-            inventory.merge(r.stages.detector.inventory);
-        }
+        let (inventory, hub) = join_workers(dispatcher.finish(), output)?;
         (counters, inventory, hub)
     };
     if let Some(m) = &metrics {
@@ -295,6 +310,19 @@ pub fn run<D: Driver>(
         hub,
         report_error,
     })
+}
+
+/// The workers' results joined with the output thread: their inventories merged, and the hub.
+fn join_workers(
+    results: io::Result<Vec<WorkerResult>>,
+    output: OutputThread,
+) -> Result<(Inventory, OutputHub), String> {
+    let hub = output.join().map_err(|e| e.to_string())?;
+    let mut inventory = Inventory::default();
+    for r in results.map_err(|e| e.to_string())? {
+        inventory.merge(r.stages.detector.inventory);
+    }
+    Ok((inventory, hub))
 }
 
 /// [`run`], then what both subcommands do after it: print the summary (unless `quiet`) and

@@ -71,6 +71,21 @@ pub fn write_summary(
                     "  capture: {} packets from the kernel, {} dropped (buffer full), {} dropped by the interfaces",
                     k.kernel_packets, k.kernel_drops, k.kernel_ifdrops
                 )?;
+                // AF_PACKET only, and only when something happened.
+                for (n, what) in [
+                    (
+                        k.kernel_freeze_queue,
+                        "time(s) the AF_PACKET ring was full (--ring-size)",
+                    ),
+                    (
+                        k.ring_bad_blocks,
+                        "AF_PACKET ring block(s) with a malformed frame header, cut there",
+                    ),
+                ] {
+                    if n > 0 {
+                        writeln!(w, "  capture: {n} {what}")?;
+                    }
+                }
             }
         }
     }

@@ -56,10 +56,13 @@ fn scan_and_live_differ_only_in_their_inputs() {
     assert_eq!(
         only_live,
         [
+            "--block-timeout-ms",
             "--bpf",
             "--buffer-size",
+            "--capture",
             "--interface",
             "--no-promisc",
+            "--ring-size",
             "--snaplen",
             "--stats-interval",
             "--user"

@@ -2,7 +2,7 @@
 //! resolver (dnsmasq) and a TLS server (`openssl s_server`) in one, real `dig` and `curl` in
 //! the other, where vendorwatch captures. A second interface is deleted while capturing: it is
 //! reported and the other goes on. Then SIGTERM: every expected alert is in the EVE file, no
-//! decoy alerts, a stats record, exit 0.
+//! decoy alerts, a stats record, exit 0. The run is made with each `--capture` method.
 //!
 //! Needs root and `ip netns`; skips with a printed reason otherwise (or when a tool is
 //! missing: `.ci/run` installs them). Namespaces and processes are removed by a Drop guard.
@@ -18,14 +18,25 @@ fn skip(reason: &str) {
 }
 
 #[test]
-fn live_capture_in_network_namespaces() {
+fn live_capture_in_network_namespaces_afpacket() {
+    live_capture_in_network_namespaces("afpacket");
+}
+
+#[test]
+fn live_capture_in_network_namespaces_pcap() {
+    live_capture_in_network_namespaces("pcap");
+}
+
+/// The whole run with one `--capture` method.
+fn live_capture_in_network_namespaces(capture: &str) {
     if !is_root() {
         return skip("not root");
     }
     if let Some(tool) = missing(&["ip", "dig", "dnsmasq", "curl", "openssl"]) {
         return skip(&format!("{tool} not installed (.ci/run installs it)"));
     }
-    let id = unique("");
+    // The two methods' runs share the process: names differ by the method's initial.
+    let id = unique(&capture[..1]);
     let (client, server) = (format!("vwc{id}"), format!("vws{id}"));
     let mut lab = Lab::new(&format!("live-{id}"));
     for ns in [&client, &server] {
@@ -59,6 +70,8 @@ fn live_capture_in_network_namespaces() {
         &client,
         &[
             "live",
+            "--capture",
+            capture,
             "-i",
             &cif,
             "-i",

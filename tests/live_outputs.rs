@@ -7,7 +7,8 @@
 //!
 //! Each record names the interface that captured it (ECS `observer.ingress.interface.name`).
 //! A second test runs `--format eve` with one worker: `in_iface` names the capturing
-//! interface, and SIGUSR1 writes the report without stopping the capture.
+//! interface, and SIGUSR1 writes the report without stopping the capture. Both run with each
+//! `--capture` method (AF_PACKET rings and libpcap).
 //!
 //! Needs root and `ip netns`; skips with a printed reason otherwise or when a tool is missing
 //! (`.ci/run` installs them). Namespaces and processes are removed by a Drop guard; traffic
@@ -196,7 +197,16 @@ fn report_hosts(report: &Path) -> Option<Vec<String>> {
 }
 
 #[test]
-fn live_ecs_to_eve_redis_syslog_metrics_and_report_on_two_interfaces() {
+fn live_ecs_to_eve_redis_syslog_metrics_and_report_on_two_interfaces_afpacket() {
+    live_ecs_to_eve_redis_syslog_metrics_and_report_on_two_interfaces("afpacket");
+}
+
+#[test]
+fn live_ecs_to_eve_redis_syslog_metrics_and_report_on_two_interfaces_pcap() {
+    live_ecs_to_eve_redis_syslog_metrics_and_report_on_two_interfaces("pcap");
+}
+
+fn live_ecs_to_eve_redis_syslog_metrics_and_report_on_two_interfaces(capture: &str) {
     const NAME: &str = "live_outputs";
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     if !is_root() {
@@ -211,7 +221,7 @@ fn live_ecs_to_eve_redis_syslog_metrics_and_report_on_two_interfaces() {
     let Some(rsyslog_bin) = find_tool(&["rsyslogd"]) else {
         return skip(NAME, "rsyslogd not installed (.ci/run installs it)");
     };
-    let mut topo = match topology("o") {
+    let mut topo = match topology(&format!("o{}", &capture[..1])) {
         Ok(t) => t,
         Err(e) => return skip(NAME, &format!("namespace setup failed: {e}")),
     };
@@ -237,6 +247,8 @@ fn live_ecs_to_eve_redis_syslog_metrics_and_report_on_two_interfaces() {
         &client,
         &[
             "live",
+            "--capture",
+            capture,
             "-i",
             &if_a,
             "-i",
@@ -409,7 +421,16 @@ fn live_ecs_to_eve_redis_syslog_metrics_and_report_on_two_interfaces() {
 }
 
 #[test]
-fn live_eve_in_iface_and_report_on_sigusr1() {
+fn live_eve_in_iface_and_report_on_sigusr1_afpacket() {
+    live_eve_in_iface_and_report_on_sigusr1("afpacket");
+}
+
+#[test]
+fn live_eve_in_iface_and_report_on_sigusr1_pcap() {
+    live_eve_in_iface_and_report_on_sigusr1("pcap");
+}
+
+fn live_eve_in_iface_and_report_on_sigusr1(capture: &str) {
     const NAME: &str = "live_outputs sigusr1";
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     if !is_root() {
@@ -418,7 +439,7 @@ fn live_eve_in_iface_and_report_on_sigusr1() {
     if let Some(tool) = missing(&["ip", "dig", "dnsmasq", "curl", "openssl"]) {
         return skip(NAME, &format!("{tool} not installed (.ci/run installs it)"));
     }
-    let mut topo = match topology("u") {
+    let mut topo = match topology(&format!("u{}", &capture[..1])) {
         Ok(t) => t,
         Err(e) => return skip(NAME, &format!("namespace setup failed: {e}")),
     };
@@ -433,6 +454,8 @@ fn live_eve_in_iface_and_report_on_sigusr1() {
         &client,
         &[
             "live",
+            "--capture",
+            capture,
             "-i",
             &if_a,
             "-i",

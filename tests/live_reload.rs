@@ -2,7 +2,7 @@
 //! worker uses the new set: rule kinds absent at start (a `ja4` rule, a `ports` rule with
 //! `--enable-port-rules`, a `payloads` rule) fire after the reload that adds them and not
 //! before. A pack with errors is reported ("keeping the signatures loaded before") and the
-//! rules loaded before keep firing.
+//! rules loaded before keep firing. The run is made with each `--capture` method.
 //!
 //! One pair of network namespaces: `openssl s_server` on 443 in the server namespace, `dig`,
 //! `curl` and bash's `/dev/udp` in the client namespace, where vendorwatch captures with two
@@ -163,12 +163,14 @@ impl Client {
 }
 
 /// Learn the JA4 of `Client::hello` from a short `--log tls` capture.
-fn learn_ja4(lab: &mut Lab, client: &Client, iface: &str, sigs: &Path) -> String {
+fn learn_ja4(lab: &mut Lab, client: &Client, iface: &str, sigs: &Path, capture: &str) -> String {
     let learn = lab.dir.join("learn.json");
     let mut vw = lab.vendorwatch_in(
         &client.ns,
         &[
             "live",
+            "--capture",
+            capture,
             "-i",
             iface,
             "--workers",
@@ -226,14 +228,24 @@ fn reload(vw: &mut Vendorwatch, rules: usize) {
 }
 
 #[test]
-fn sighup_reload_adds_ja4_port_and_payload_rules_and_keeps_them_over_a_broken_pack() {
+fn sighup_reload_adds_ja4_port_and_payload_rules_and_keeps_them_over_a_broken_pack_afpacket() {
+    sighup_reload_adds_ja4_port_and_payload_rules_and_keeps_them_over_a_broken_pack("afpacket");
+}
+
+#[test]
+fn sighup_reload_adds_ja4_port_and_payload_rules_and_keeps_them_over_a_broken_pack_pcap() {
+    sighup_reload_adds_ja4_port_and_payload_rules_and_keeps_them_over_a_broken_pack("pcap");
+}
+
+fn sighup_reload_adds_ja4_port_and_payload_rules_and_keeps_them_over_a_broken_pack(capture: &str) {
     if !is_root() {
         return skip("not root");
     }
     if let Some(tool) = missing(&["ip", "dig", "curl", "openssl", "bash"]) {
         return skip(&format!("{tool} not installed (.ci/run installs it)"));
     }
-    let id = unique("");
+    // The two methods' runs share the process: names differ by the method's initial.
+    let id = unique(&capture[..1]);
     let mut lab = Lab::new(&format!("reload-{id}"));
     let (client_ns, server_ns) = (format!("vwrc{id}"), format!("vwrs{id}"));
     let iface = format!("vwR{id}");
@@ -261,7 +273,7 @@ fn sighup_reload_adds_ja4_port_and_payload_rules_and_keeps_them_over_a_broken_pa
     let (ok, text) = sigs_check(&sigs);
     assert!(ok, "the starting pack loads:\n{text}");
 
-    let ja4 = learn_ja4(&mut lab, &client, &iface, &sigs);
+    let ja4 = learn_ja4(&mut lab, &client, &iface, &sigs, capture);
     eprintln!("JA4 of the client's ClientHello: {ja4}");
 
     let eve = lab.dir.join("eve.json");
@@ -269,6 +281,8 @@ fn sighup_reload_adds_ja4_port_and_payload_rules_and_keeps_them_over_a_broken_pa
         &client.ns,
         &[
             "live",
+            "--capture",
+            capture,
             "-i",
             &iface,
             "--no-default-signatures",

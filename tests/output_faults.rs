@@ -551,6 +551,14 @@ fn live_keeps_writing_the_old_eve_file_when_reopen_fails() {
     // The directory is fixed: the next SIGHUP reopens, and records go to the new file.
     std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o777)).unwrap();
     signal(vw.pid, libc::SIGHUP);
+    // The reopen is asked for once the reload is done: an alert written before that (the
+    // capture hands packets over within milliseconds) would still go to the old file.
+    assert!(
+        vw.stderr
+            .wait_for_count("signatures reloaded", 2, Duration::from_secs(10)),
+        "{}",
+        vw.stderr.text()
+    );
     lookup("s03.upd.kaspersky.com");
     assert!(
         poll(Duration::from_secs(10), || eve.exists() && alerts(&eve) > 0),

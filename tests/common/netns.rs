@@ -79,28 +79,35 @@ pub fn signal(pid: u32, sig: libc::c_int) {
     }
 }
 
-/// Open a TCP connection from inside namespace `ns` (None: the test's own namespace). The
-/// socket stays in the namespace it was made in, whatever thread uses it later.
-pub fn connect_in(ns: Option<&str>, addr: SocketAddr, timeout: Duration) -> Option<TcpStream> {
-    let Some(ns) = ns else {
-        return TcpStream::connect_timeout(&addr, timeout).ok();
-    };
+/// Run `f` in a thread that entered namespace `ns` (setns(2) for a network namespace changes
+/// only the calling thread); what it returns. Sockets made there stay in the namespace,
+/// whatever thread uses them later.
+pub fn in_netns<T: Send + 'static>(
+    ns: &str,
+    f: impl FnOnce() -> Option<T> + Send + 'static,
+) -> Option<T> {
     let file = std::fs::File::open(format!("/run/netns/{ns}"))
         .or_else(|_| std::fs::File::open(format!("/var/run/netns/{ns}")))
         .ok()?;
-    // setns(2) for a network namespace changes only the calling thread: do it in a thread of
-    // its own, which ends right after.
     std::thread::spawn(move || {
         use std::os::fd::AsRawFd;
         // SAFETY: setns on a valid namespace file descriptor, for this thread only.
         if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
             return None;
         }
-        TcpStream::connect_timeout(&addr, timeout).ok()
+        f()
     })
     .join()
     .ok()
     .flatten()
+}
+
+/// Open a TCP connection from inside namespace `ns` (None: the test's own namespace).
+pub fn connect_in(ns: Option<&str>, addr: SocketAddr, timeout: Duration) -> Option<TcpStream> {
+    match ns {
+        None => TcpStream::connect_timeout(&addr, timeout).ok(),
+        Some(ns) => in_netns(ns, move || TcpStream::connect_timeout(&addr, timeout).ok()),
+    }
 }
 
 /// Call `ok` every 50 ms until it returns true or `timeout` passes; whether it did.

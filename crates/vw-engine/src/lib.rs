@@ -1,6 +1,7 @@
 //! The engine: packets in, records out. The flow table and its reassembly (`flow`),
 //! detection (`detect`: matching, suppression, resolved addresses, inventory), the per-packet
-//! stages and the reading loop (`pipeline`), the workers (`parallel`), and the builder that
+//! stages and the reading loop (`pipeline`), the workers (`parallel`: fed by a reader; `fed`:
+//! each reading its own AF_PACKET rings), and the builder that
 //! makes every worker's stages from one configuration and one compiled rule set (`engine`).
 //! Records go to a `vw_record::RecordSink`; nothing here formats or writes.
 
@@ -11,6 +12,7 @@ use vw_wire::{capture, decode, proto};
 
 pub mod detect;
 pub mod engine;
+pub mod fed;
 pub mod flow;
 pub mod parallel;
 pub mod pipeline;

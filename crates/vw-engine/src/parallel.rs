@@ -145,10 +145,7 @@ impl Dispatcher {
         mut make_sink: impl FnMut(usize) -> WorkerSink,
         reader_sink: WorkerSink,
     ) -> io::Result<Self> {
-        let suppress = match stages.first() {
-            Some(s) => Arc::clone(s.detector.suppressor()),
-            None => Arc::default(),
-        };
+        let suppress = shared_suppressor(&stages);
         let (free_tx, free_rx) = mpsc::channel::<Batch>();
         let worker_lost = Arc::new(AtomicBool::new(false));
         let mut workers = Vec::with_capacity(stages.len());
@@ -210,18 +207,7 @@ impl Dispatcher {
         for w in &mut self.workers {
             w.tx = None;
         }
-        let mut results = Vec::new();
-        let mut lost = false;
-        for w in &mut self.workers {
-            match w.handle.take().map(JoinHandle::join) {
-                Some(Ok(r)) => results.push(r),
-                _ => lost = true,
-            }
-        }
-        if lost {
-            return Err(io::Error::other("a worker thread panicked"));
-        }
-        Ok(results)
+        join_all(self.workers.iter_mut().map(|w| w.handle.take()))
     }
 }
 
@@ -307,16 +293,12 @@ impl PacketHandler for Dispatcher {
     }
 
     fn counters(&self) -> Counters {
-        let mut total = Counters::default();
-        for w in &self.workers {
-            total += *w.counters.lock().unwrap_or_else(|e| e.into_inner());
-        }
-        total.suppress = self
-            .suppress
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .stats();
-        total
+        sum_counters(
+            self.workers
+                .iter()
+                .map(|w| *w.counters.lock().unwrap_or_else(|e| e.into_inner())),
+            &self.suppress,
+        )
     }
 
     /// Send every batch and wait (at most 5 s) until the workers have handled `packets`
@@ -332,6 +314,45 @@ impl PacketHandler for Dispatcher {
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
     }
+}
+
+/// Wait for every worker thread; their results, or an error when one panicked.
+pub(crate) fn join_all(
+    handles: impl Iterator<Item = Option<JoinHandle<WorkerResult>>>,
+) -> io::Result<Vec<WorkerResult>> {
+    let mut results = Vec::new();
+    let mut lost = false;
+    for handle in handles {
+        match handle.map(JoinHandle::join) {
+            Some(Ok(r)) => results.push(r),
+            _ => lost = true,
+        }
+    }
+    if lost {
+        return Err(io::Error::other("a worker thread panicked"));
+    }
+    Ok(results)
+}
+
+/// The suppression table the workers' stages share (made by one engine).
+pub(crate) fn shared_suppressor(stages: &[Stages]) -> Arc<Mutex<Suppressor>> {
+    match stages.first() {
+        Some(s) => Arc::clone(s.detector.suppressor()),
+        None => Arc::default(),
+    }
+}
+
+/// The workers' counters summed, with the suppression table's (shared: counted once).
+pub(crate) fn sum_counters(
+    workers: impl Iterator<Item = Counters>,
+    suppress: &Mutex<Suppressor>,
+) -> Counters {
+    let mut total = Counters::default();
+    for c in workers {
+        total += c;
+    }
+    total.suppress = suppress.lock().unwrap_or_else(|e| e.into_inner()).stats();
+    total
 }
 
 fn worker_loop(

@@ -166,6 +166,11 @@ pub trait PacketHandler {
     /// (connections to resolved addresses not yet decided), see [`finish_input`]. Workers
     /// do the same when their input changes and when they stop.
     fn end_input(&mut self) {}
+    /// Workers that read their own capture (`crate::fed`): what they read so far and the
+    /// interfaces they lost. None when the driver reads the packets and hands them here.
+    fn fed_report(&mut self) -> Option<crate::fed::FedReport> {
+        None
+    }
 }
 
 /// Gather the reader's and the stages' counters into one `stats` snapshot.

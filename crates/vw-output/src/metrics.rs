@@ -571,6 +571,8 @@ mod tests {
             kernel_packets: 9,
             kernel_drops: 7,
             kernel_ifdrops: 1,
+            kernel_freeze_queue: 0,
+            ring_bad_blocks: 0,
         });
         let c = &mut s.stats.counters;
         for (i, v) in c.skipped.iter_mut().enumerate() {

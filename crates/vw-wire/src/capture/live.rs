@@ -43,6 +43,9 @@ struct Iface {
 pub struct LiveSource {
     ifaces: Vec<Iface>,
     lost: Vec<String>,
+    /// The last `read` handed packets over: the next returns at once when none is ready (the
+    /// caller's moment to flush what those packets made), instead of sleeping first.
+    busy: bool,
 }
 
 /// Why an interface could not be opened: one line for the user.
@@ -94,6 +97,7 @@ impl LiveSource {
         Ok(LiveSource {
             ifaces,
             lost: Vec::new(),
+            busy: false,
         })
     }
 
@@ -117,8 +121,10 @@ impl LiveSource {
     }
 
     /// Read what is ready on every interface (a burst each), calling `f` for each packet. When
-    /// nothing was ready, wait up to [`POLL_MS`] for a packet and return 0: the caller's moment
-    /// to look at signals and timers. `f` returns false to stop early.
+    /// nothing was ready, return 0 at once after a read that handed packets over (so the
+    /// caller flushes their records without waiting), else wait up to [`POLL_MS`] for a packet
+    /// and return 0: the caller's moment to look at signals and timers. `f` returns false to
+    /// stop early.
     pub fn read(&mut self, mut f: impl FnMut(&Packet<'_>) -> bool) -> usize {
         let mut count = 0;
         for (index, iface) in self.ifaces.iter_mut().enumerate() {
@@ -161,7 +167,9 @@ impl LiveSource {
                     .push(format!("{}: capture stopped: {e}", iface.name));
             }
         }
-        if count == 0 {
+        if count > 0 {
+            self.busy = true;
+        } else if !std::mem::take(&mut self.busy) {
             self.wait();
         }
         count

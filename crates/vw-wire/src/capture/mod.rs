@@ -1,6 +1,8 @@
 //! Packet sources. A source yields borrowed packets (`Packet<'_>`): the bytes stay in the
 //! reader's buffer and are never copied on their way to the decoder.
 
+#[cfg(target_os = "linux")]
+pub mod afpacket;
 pub mod clock;
 pub mod file;
 pub mod live;
@@ -65,15 +67,22 @@ pub mod linktype {
     pub const LINUX_SLL2: u32 = 276;
 }
 
-/// libpcap's counters, summed over interfaces.
+/// The kernel's capture counters, summed over interfaces (and workers): libpcap's
+/// `pcap_stats`, or `PACKET_STATISTICS` of the AF_PACKET sockets.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CaptureCounters {
-    /// Packets the kernel passed to the capture (`ps_recv`).
+    /// Packets the kernel passed to the capture (`ps_recv`, `tp_packets`).
     pub kernel_packets: u64,
-    /// Packets dropped for lack of buffer space (`ps_drop`).
+    /// Packets dropped for lack of buffer space (`ps_drop`, `tp_drops`).
     pub kernel_drops: u64,
     /// Packets dropped by the interface or its driver (`ps_ifdrop`).
     pub kernel_ifdrops: u64,
+    /// Times the AF_PACKET ring was full and the kernel froze its queue (`tp_freeze_q_cnt`;
+    /// 0 with libpcap).
+    pub kernel_freeze_queue: u64,
+    /// AF_PACKET ring blocks whose walk stopped at a malformed frame header (the kernel's ring
+    /// should never hold one: counted rather than trusted; the block's later packets are lost).
+    pub ring_bad_blocks: u64,
 }
 
 /// One captured packet, borrowed from the source's buffer.
