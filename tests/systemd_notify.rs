@@ -66,6 +66,8 @@ fn ready_after_capture_opens_then_watchdog_then_stopping() {
         "no READY=1: {first:?}\n{}",
         stderr.text()
     );
+    // The line is written before READY=1 is sent; its reader thread may not have it yet.
+    stderr.wait_for("capturing on lo", Duration::from_secs(5));
     assert!(
         stderr.count("capturing on lo") == 1,
         "READY=1 comes after the capture is open:\n{}",
