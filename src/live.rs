@@ -194,7 +194,12 @@ pub fn run(args: LiveArgs) -> i32 {
         },
         None => None,
     };
-    let outputs = match session::open_outputs(&args.output, eve, args.interfaces.clone()) {
+    let outputs = match session::open_outputs(
+        &args.output,
+        eve,
+        args.interfaces.clone(),
+        vendorwatch::output::sink::host_name(),
+    ) {
         Ok(o) => o,
         Err(line) => {
             eprintln!("vendorwatch: {line}");

@@ -23,6 +23,8 @@ use std::thread::JoinHandle;
 
 use crate::capture::Timestamp;
 use crate::eve_file::{EveWrite, Stream, write_lines};
+#[cfg(feature = "kafka")]
+use crate::kafka::KafkaSink;
 use crate::metrics::MetricsServer;
 use crate::record::PendingRepeats;
 use crate::report::{AlertFacts, ReportBuilder};
@@ -49,6 +51,16 @@ pub struct AlertTag {
     pub count: u64,
 }
 
+/// What a record is about, for the Kafka message key (`--kafka-key host|flow`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecordKey {
+    /// The machine the record is about: an alert's host, an event's client (the source; the
+    /// destination of a DNS response). None for a `stats` record.
+    pub host: Option<IpAddr>,
+    /// The flow's id (EVE `flow_id`). None for a `stats` record.
+    pub flow: Option<u64>,
+}
+
 /// One line of a batch: where it ends and what the destinations need to know of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineTag {
@@ -60,6 +72,8 @@ pub struct LineTag {
     pub msgid: &'static str,
     /// Set for alert lines.
     pub alert: Option<AlertTag>,
+    /// The record's host and flow.
+    pub key: RecordKey,
 }
 
 /// Finished lines (each ending in `\n`) and their tags, handed from a formatter to the hub.
@@ -139,6 +153,8 @@ struct EveOut {
 pub struct OutputHub {
     eve: Option<EveOut>,
     sinks: Vec<NetSink>,
+    #[cfg(feature = "kafka")]
+    kafka: Vec<KafkaSink>,
     report: Option<Arc<Mutex<ReportBuilder>>>,
     metrics: Option<Arc<MetricsServer>>,
     alerts_by_rule: BTreeMap<u32, (String, u64)>,
@@ -165,6 +181,8 @@ impl OutputHub {
                 lines: 0,
             }),
             sinks: Vec::new(),
+            #[cfg(feature = "kafka")]
+            kafka: Vec::new(),
             report: None,
             metrics: None,
             alerts_by_rule: BTreeMap::new(),
@@ -184,6 +202,32 @@ impl OutputHub {
         self.sinks.push(sink);
     }
 
+    /// Also send every record to Kafka.
+    #[cfg(feature = "kafka")]
+    pub fn add_kafka(&mut self, sink: KafkaSink) {
+        if let Some(m) = &self.metrics {
+            let mut all = m.sinks();
+            all.push((sink.label().to_string(), sink.stats()));
+            m.set_sinks(all);
+        }
+        self.kafka.push(sink);
+    }
+
+    /// Every network output's label and counters (syslog, Redis, Kafka), for the metrics.
+    fn sink_stats(&self) -> Vec<(String, Arc<crate::sink::SinkStats>)> {
+        let net = self
+            .sinks
+            .iter()
+            .map(|s| (s.label().to_string(), s.stats()));
+        #[cfg(feature = "kafka")]
+        let net = net.chain(
+            self.kafka
+                .iter()
+                .map(|s| (s.label().to_string(), s.stats())),
+        );
+        net.collect()
+    }
+
     /// Build the host inventory report from every alert; the builder is shared so the report
     /// can be written while the hub runs (`live` on SIGUSR1).
     pub fn enable_report(&mut self) -> Arc<Mutex<ReportBuilder>> {
@@ -195,12 +239,7 @@ impl OutputHub {
     /// Publish alert and record counts (and the network outputs' counters) to the metrics
     /// endpoint.
     pub fn set_metrics(&mut self, metrics: Arc<MetricsServer>) {
-        metrics.set_sinks(
-            self.sinks
-                .iter()
-                .map(|s| (s.label().to_string(), s.stats()))
-                .collect(),
-        );
+        metrics.set_sinks(self.sink_stats());
         self.metrics = Some(metrics);
     }
 
@@ -211,6 +250,10 @@ impl OutputHub {
             let record = line.strip_suffix(b"\n").unwrap_or(line);
             for sink in &self.sinks {
                 sink.send(record, tag.severity, tag.msgid);
+            }
+            #[cfg(feature = "kafka")]
+            for sink in &self.kafka {
+                sink.send(record, &tag.key);
             }
             if let Some(a) = &tag.alert {
                 alerts = true;
@@ -335,7 +378,10 @@ impl OutputHub {
     /// and report.
     pub fn finish(mut self) -> HubReport {
         self.flush();
-        let sinks = self.sinks.drain(..).map(NetSink::close).collect();
+        let sinks = self.sinks.drain(..).map(NetSink::close);
+        #[cfg(feature = "kafka")]
+        let sinks = sinks.chain(self.kafka.drain(..).map(KafkaSink::close));
+        let sinks = sinks.collect();
         HubReport {
             records: self.records,
             reopen_failures: self.reopen_failures(),
@@ -483,6 +529,7 @@ mod tests {
                 severity: 6,
                 msgid: "dns",
                 alert: None,
+                key: RecordKey::default(),
             });
         }
         b

@@ -164,6 +164,16 @@ pub struct SinkStats {
     pub connects: AtomicU64,
 }
 
+/// The machine's host name (printable ASCII), if it has one: the syslog HOSTNAME, and the
+/// sensor name of `live` by default.
+pub fn host_name() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+}
+
 struct Msg {
     /// Syslog severity (0..7).
     severity: u8,
@@ -306,12 +316,7 @@ struct Worker {
 
 impl Worker {
     fn new(target: Target, config: SinkConfig, stats: Arc<SinkStats>) -> Self {
-        let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-            .map(|h| h.trim().to_string())
-            .ok()
-            .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
-            .unwrap_or_else(|| "-".to_string());
+        let hostname = host_name().unwrap_or_else(|| "-".to_string());
         Worker {
             target,
             config,
