@@ -253,6 +253,161 @@ impl KafkaSink {
     }
 }
 
+/// What `report --kafka` reads: a topic, from the beginning or from a group's offsets.
+#[derive(Debug, Clone)]
+pub struct ReadConfig {
+    /// Bootstrap servers.
+    pub brokers: String,
+    /// The topic.
+    pub topic: String,
+    /// Consumer group: start at its committed offsets (the beginning where it has none) and
+    /// commit what was read. None: read the whole topic, commit nothing.
+    pub group: Option<String>,
+    /// Client properties passed to librdkafka (TLS, SASL).
+    pub options: Vec<(String, String)>,
+    /// Longest wait for the brokers (metadata, offsets) and between two messages.
+    pub timeout: Duration,
+}
+
+/// One message read.
+#[derive(Debug)]
+pub struct ReadMessage<'a> {
+    /// Its partition.
+    pub partition: i32,
+    /// Its offset in the partition.
+    pub offset: i64,
+    /// Its key, if it has one.
+    pub key: Option<&'a [u8]>,
+    /// Its value (a record).
+    pub payload: &'a [u8],
+}
+
+/// Read every message of the topic up to its end as it was when reading started (each
+/// partition's high watermark), handing each to `each` in offset order per partition;
+/// returns the count. With a group, its offsets are committed at the end. Brokers that do
+/// not answer within the timeout, or a topic that does not exist, are an error.
+pub fn read_topic(
+    config: &ReadConfig,
+    mut each: impl FnMut(&ReadMessage<'_>),
+) -> Result<u64, String> {
+    use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+    use rdkafka::message::Message;
+    use rdkafka::{Offset, TopicPartitionList};
+
+    let what = format!("--kafka {} topic {}", config.brokers, config.topic);
+    let mut client = ClientConfig::new();
+    client
+        .set("bootstrap.servers", &config.brokers)
+        .set("client.id", "vendorwatch-report")
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        // Read only what producers committed (idempotent producers commit everything).
+        .set("isolation.level", "read_committed");
+    // assign() needs no group; one is set only to fetch and commit the group's offsets.
+    client.set(
+        "group.id",
+        config.group.as_deref().unwrap_or("vendorwatch-report"),
+    );
+    for (k, v) in &config.options {
+        client.set(k, v);
+    }
+    let consumer: BaseConsumer = client
+        .create()
+        .map_err(|e| format!("{what}: {}", client_error(&e)))?;
+    let metadata = consumer
+        .fetch_metadata(Some(&config.topic), config.timeout)
+        .map_err(|e| format!("{what}: no answer from the brokers: {e}"))?;
+    let partitions: Vec<i32> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name() == config.topic && t.error().is_none())
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    if partitions.is_empty() {
+        return Err(format!("{what}: no such topic"));
+    }
+    let start = if config.group.is_some() {
+        Offset::Stored
+    } else {
+        Offset::Beginning
+    };
+    // Each partition's end now; a partition is done once read up to it.
+    let mut ends = std::collections::BTreeMap::new();
+    let mut assignment = TopicPartitionList::new();
+    for &p in &partitions {
+        let (_, high) = consumer
+            .fetch_watermarks(&config.topic, p, config.timeout)
+            .map_err(|e| format!("{what}: partition {p}: {e}"))?;
+        ends.insert(p, high);
+        assignment
+            .add_partition_offset(&config.topic, p, start)
+            .map_err(|e| format!("{what}: {e}"))?;
+    }
+    if let Some(group) = &config.group {
+        // Partitions whose committed offset is already at the end have nothing to read.
+        let committed = consumer
+            .committed_offsets(assignment.clone(), config.timeout)
+            .map_err(|e| format!("{what}: offsets of group {group}: {e}"))?;
+        for e in committed.elements() {
+            if let (Offset::Offset(at), Some(end)) = (e.offset(), ends.get(&e.partition()))
+                && at >= *end
+            {
+                ends.remove(&e.partition());
+            }
+        }
+    }
+    ends.retain(|_, end| *end > 0);
+    consumer
+        .assign(&assignment)
+        .map_err(|e| format!("{what}: {e}"))?;
+    let mut read = 0u64;
+    let mut next: std::collections::BTreeMap<i32, i64> = Default::default();
+    let mut last = Instant::now();
+    while !ends.is_empty() {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => {
+                last = Instant::now();
+                let (p, offset) = (m.partition(), m.offset());
+                each(&ReadMessage {
+                    partition: p,
+                    offset,
+                    key: m.key(),
+                    payload: m.payload().unwrap_or(&[]),
+                });
+                read += 1;
+                next.insert(p, offset + 1);
+                if ends.get(&p).is_some_and(|end| offset + 1 >= *end) {
+                    ends.remove(&p);
+                }
+            }
+            Some(Err(KafkaError::PartitionEOF(p))) => {
+                ends.remove(&p);
+            }
+            Some(Err(e)) => return Err(format!("{what}: {e}")),
+            None if last.elapsed() > config.timeout => {
+                return Err(format!(
+                    "{what}: nothing read for {:?}; partitions not read to their end: {:?}",
+                    config.timeout,
+                    ends.keys().collect::<Vec<_>>()
+                ));
+            }
+            None => {}
+        }
+    }
+    if config.group.is_some() && !next.is_empty() {
+        let mut done = TopicPartitionList::new();
+        for (p, at) in &next {
+            done.add_partition_offset(&config.topic, *p, Offset::Offset(*at))
+                .map_err(|e| format!("{what}: {e}"))?;
+        }
+        consumer
+            .commit(&done, CommitMode::Sync)
+            .map_err(|e| format!("{what}: committing the group's offsets: {e}"))?;
+    }
+    Ok(read)
+}
+
 /// Write a key into `buf`; its length (a host address or a flow id always fits).
 fn write_key(buf: &mut [u8; 48], args: std::fmt::Arguments<'_>) -> usize {
     let mut w = &mut buf[..];
