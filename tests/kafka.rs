@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::netns::{Lab, is_root, missing, path, poll, run_in, signal, unique};
-use common::servers::{Server, free_port, metric, scrape, stop, wait_for, Net};
+use common::servers::{Net, Server, free_port, metric, scrape, stop, wait_for};
 use serde_json::Value;
 use vendorwatch::output::kafka::rdkafka::consumer::{BaseConsumer, Consumer};
 use vendorwatch::output::kafka::rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
@@ -223,8 +223,15 @@ fn check_arrived(eve: &[String], got: &[Got]) -> usize {
     let mut have: Vec<&str> = got.iter().map(|g| g.payload.as_str()).collect();
     want.sort_unstable();
     have.sort_unstable();
-    assert_eq!(have.len(), want.len(), "records in the topic vs the EVE file");
-    assert!(have == want, "the topic holds other records than the EVE file");
+    assert_eq!(
+        have.len(),
+        want.len(),
+        "records in the topic vs the EVE file"
+    );
+    assert!(
+        have == want,
+        "the topic holds other records than the EVE file"
+    );
     // Per key: one partition, EVE order (messages come per partition in offset order).
     let mut last: BTreeMap<&str, (i32, usize)> = BTreeMap::new();
     let mut next_of: BTreeMap<&str, usize> = BTreeMap::new();
@@ -308,7 +315,10 @@ fn scan_of_pcaps_arrives_whole_and_in_order_per_key() {
         assert!(matches!(run.code(), Some(0 | 1)), "{}", run.stderr());
         let eve = lines(&eve);
         let (produced, delivered, dropped) = kafka_summary(&run.stderr());
-        assert_eq!((produced, delivered, dropped), (eve.len() as u64, eve.len() as u64, 0));
+        assert_eq!(
+            (produced, delivered, dropped),
+            (eve.len() as u64, eve.len() as u64, 0)
+        );
         let got = read_all(None, &broker.brokers(), &topic);
         let n = check_arrived(&eve, &got);
         eprintln!("--kafka-key {key}: {n} records in the topic, as in the EVE file");
@@ -325,7 +335,10 @@ fn scan_of_pcaps_arrives_whole_and_in_order_per_key() {
                 }
                 (_, Some("alert")) => {
                     let k = g.key.clone().unwrap_or_default();
-                    assert!(r["src_ip"] == k.as_str() || r["dest_ip"] == k.as_str(), "{r}");
+                    assert!(
+                        r["src_ip"] == k.as_str() || r["dest_ip"] == k.as_str(),
+                        "{r}"
+                    );
                     Some(k)
                 }
                 _ => r["src_ip"].as_str().map(str::to_string),
@@ -388,7 +401,9 @@ impl PipeScan {
     fn send(&mut self, n: u32) {
         let stdin = self.stdin.as_mut().expect("open");
         for _ in 0..n {
-            stdin.write_all(&dns_packet(self.next)).expect("write packet");
+            stdin
+                .write_all(&dns_packet(self.next))
+                .expect("write packet");
             self.next += 1;
         }
         stdin.flush().expect("flush");
@@ -456,8 +471,7 @@ impl Follower {
                     g.lock().unwrap().push(Got {
                         partition: m.partition(),
                         key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
-                        payload: String::from_utf8_lossy(m.payload().unwrap_or(&[]))
-                            .into_owned(),
+                        payload: String::from_utf8_lossy(m.payload().unwrap_or(&[])).into_owned(),
                     });
                 }
             }
@@ -561,9 +575,11 @@ fn broker_outage_mid_scan_is_counted_exactly() {
         let produced_want = 600 + u64::from(outage_packets);
         assert_eq!(produced, produced_want, "{stderr}");
         assert_eq!(produced, delivered + dropped);
-        wait_for("every delivered record read", Duration::from_secs(30), || {
-            follower.count() as u64 >= delivered
-        });
+        wait_for(
+            "every delivered record read",
+            Duration::from_secs(30),
+            || follower.count() as u64 >= delivered,
+        );
         std::thread::sleep(Duration::from_millis(500));
         let got = follower.finish();
         eprintln!(
@@ -681,7 +697,10 @@ fn live_namespace_records_arrive_whole_and_in_order() {
     );
     let (produced, delivered, dropped) = kafka_summary(&vw.stderr.text());
     let eve = lines(&eve);
-    assert_eq!((produced, delivered, dropped), (eve.len() as u64, eve.len() as u64, 0));
+    assert_eq!(
+        (produced, delivered, dropped),
+        (eve.len() as u64, eve.len() as u64, 0)
+    );
     let got = read_all(Some(&client), &broker.brokers(), "live");
     let n = check_arrived(&eve, &got);
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")

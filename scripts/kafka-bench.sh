@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Kafka output figures against a local tansu broker (in-memory storage, 3 partitions):
+#
+#   1. throughput: scan time of a gen-mix capture (default 1M packets) with
+#      `--log all --eve /dev/null` against `--log all --kafka`, and the records/s delivered
+#      (acknowledged by the broker; counted again by an independent consumer);
+#   2. a broker outage: the broker stopped for OUTAGE seconds (default 10) in the middle of a
+#      `--log all --kafka` scan, then restarted. produced = delivered + dropped must hold
+#      exactly, and (default queue) nothing is dropped. The in-memory broker forgets across a
+#      restart, so the independent count is what the broker held when it was stopped (read
+#      with the scan paused by SIGSTOP, so nothing is in flight) plus what the restarted one
+#      holds at the end.
+#
+#   bash scripts/kafka-bench.sh [PACKETS] [OUTAGE_SECS]
+#
+# Needs tansu (scripts/deps.sh test installs it). Uses CARGO_TARGET_DIR (default target/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+packets="${1:-1000000}"
+outage="${2:-10}"
+target="${CARGO_TARGET_DIR:-target}"
+export PATH="$PATH:${CARGO_HOME:-$HOME/.cargo}/bin"
+command -v tansu >/dev/null || { echo "kafka-bench: tansu not installed (scripts/deps.sh test)" >&2; exit 1; }
+
+cargo build --release --bin vendorwatch --example gen-mix --example kafka-count >&2
+vw="$target/release/vendorwatch"
+count="$target/release/examples/kafka-count"
+mix="${MIX:-/tmp/vw-mix-$packets.pcap}"
+[ -f "$mix" ] || "$target/release/examples/gen-mix" --packets "$packets" --out "$mix" >&2
+
+work="$(mktemp -d)"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+brokers="127.0.0.1:$port"
+broker_pid=""
+cleanup() {
+  [ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+broker_up() {
+  tansu broker --listener-url "tcp://$brokers" --advertised-listener-url "tcp://$brokers" \
+    --storage-engine memory://tansu/ >>"$work/broker.log" 2>&1 &
+  broker_pid=$!
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "kafka-bench: tansu did not start" >&2
+  exit 1
+}
+broker_down() {
+  kill "$broker_pid"
+  wait "$broker_pid" 2>/dev/null || true
+  broker_pid=""
+}
+topic() { tansu topic create "$1" --partitions 3 --broker "tcp://$brokers" >/dev/null; }
+now() { date +%s.%N; }
+field() { sed -n "s/.*output kafka.* $1 \([0-9]*\).*/\1/p" "$2"; }
+
+broker_up
+echo "mix: $mix ($(stat -c %s "$mix") bytes, $packets packets); broker tansu $(tansu --version 2>/dev/null | head -1) at $brokers"
+
+# 1. Throughput.
+t0=$(now)
+"$vw" scan --log all --eve /dev/null "$mix" 2>"$work/eve.err"
+t1=$(now)
+records=$(sed -n 's/.*records \([0-9]*\).*/\1/p' "$work/eve.err" | head -1)
+topic bench
+t2=$(now)
+"$vw" scan --log all --kafka "$brokers" --kafka-topic bench "$mix" 2>"$work/kafka.err"
+t3=$(now)
+delivered=$(field delivered "$work/kafka.err")
+read_back=$("$count" "$brokers" bench)
+python3 - "$t0" "$t1" "$t2" "$t3" "$delivered" "$read_back" <<'EOF'
+import sys
+t0, t1, t2, t3 = map(float, sys.argv[1:5])
+d, r = int(sys.argv[5]), int(sys.argv[6])
+print(f"--log all --eve /dev/null: {t1 - t0:.2f} s")
+print(f"--log all --kafka:         {t3 - t2:.2f} s (x{(t3 - t2) / (t1 - t0):.2f}), "
+      f"{d} records delivered = {d / (t3 - t2):,.0f} records/s; read back by a consumer: {r}")
+EOF
+grep "output kafka" "$work/kafka.err"
+[ "$read_back" = "$delivered" ] || { echo "MISMATCH: read $read_back, delivered $delivered" >&2; exit 1; }
+
+# 2. Outage mid-scan.
+topic outage
+"$vw" scan --log all --kafka "$brokers" --kafka-topic outage --sink-drain 300 "$mix" 2>"$work/outage.err" &
+scan_pid=$!
+half=$(python3 -c "print(max(0.5, ($t3 - $t2) / 2))")
+sleep "$half"
+kill -STOP "$scan_pid"
+sleep 2
+before=$("$count" "$brokers" outage)
+broker_down
+echo "broker stopped after ${half}s with $before records stored; scan resumed; outage ${outage}s"
+kill -CONT "$scan_pid"
+sleep "$outage"
+broker_up
+topic outage
+echo "broker restarted"
+wait "$scan_pid"
+after=$("$count" "$brokers" outage)
+grep "output kafka" "$work/outage.err"
+produced=$(field produced "$work/outage.err")
+delivered=$(field delivered "$work/outage.err")
+dropped=$(field dropped "$work/outage.err")
+echo "produced $produced = delivered $delivered + dropped $dropped: $([ $((delivered + dropped)) -eq "$produced" ] && echo yes || echo NO)"
+echo "read by a consumer: $before before the stop + $after after the restart = $((before + after)) (delivered $delivered)"
+[ $((delivered + dropped)) -eq "$produced" ] && [ $((before + after)) -eq "$delivered" ]
