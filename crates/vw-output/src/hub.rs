@@ -49,6 +49,8 @@ pub struct AlertTag {
     pub ts: Timestamp,
     /// 1 + the repeats the alert carries.
     pub count: u64,
+    /// The pack's cut-off (Unix seconds of its first day), when it has one.
+    pub cutoff: Option<i64>,
 }
 
 /// What a record is about, for the Kafka message key (`--kafka-key host|flow`).
@@ -276,6 +278,7 @@ impl OutputHub {
                             name: &a.name,
                             ts: a.ts,
                             count: a.count,
+                            cutoff: a.cutoff,
                         });
                 }
             }
@@ -365,6 +368,7 @@ impl OutputHub {
                 name: &p.name,
                 ts: p.last,
                 count: p.count,
+                cutoff: p.cutoff,
             });
         }
     }
