@@ -110,6 +110,7 @@ pub fn open_outputs(
         }
     };
     let mut hub = OutputHub::with_eve(eve);
+    hub.set_sensor(&sensor);
     let metrics = match &args.metrics_listen {
         Some(addr) => Some(Arc::new(
             MetricsServer::start(addr).map_err(|e| format!("--metrics-listen {addr}: {e}"))?,

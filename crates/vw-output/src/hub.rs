@@ -51,6 +51,8 @@ pub struct AlertTag {
     pub count: u64,
     /// The pack's cut-off (Unix seconds of its first day), when it has one.
     pub cutoff: Option<i64>,
+    /// The capture interface's name (`in_iface`; "" for none), for the report's sensors.
+    pub iface: String,
 }
 
 /// What a record is about, for the Kafka message key (`--kafka-key host|flow`).
@@ -160,6 +162,8 @@ pub struct OutputHub {
     report: Option<Arc<Mutex<ReportBuilder>>>,
     metrics: Option<Arc<MetricsServer>>,
     alerts_by_rule: BTreeMap<u32, (String, u64)>,
+    /// The sensor's name (`--sensor-name`), for the report's sensors.
+    sensor: String,
     records: u64,
     error: Option<io::Error>,
     /// Shared with every forwarder: set when the EVE output fails.
@@ -188,6 +192,7 @@ impl OutputHub {
             report: None,
             metrics: None,
             alerts_by_rule: BTreeMap::new(),
+            sensor: String::new(),
             records: 0,
             error: None,
             failed: Arc::new(AtomicBool::new(false)),
@@ -228,6 +233,11 @@ impl OutputHub {
                 .map(|s| (s.label().to_string(), s.stats())),
         );
         net.collect()
+    }
+
+    /// The sensor's name the report gives the hosts this hub sees ("" for none).
+    pub fn set_sensor(&mut self, name: &str) {
+        self.sensor = name.to_string();
     }
 
     /// Build the host inventory report from every alert; the builder is shared so the report
@@ -279,6 +289,8 @@ impl OutputHub {
                             ts: a.ts,
                             count: a.count,
                             cutoff: a.cutoff,
+                            sensor: &self.sensor,
+                            iface: &a.iface,
                         });
                 }
             }
@@ -369,6 +381,8 @@ impl OutputHub {
                 ts: p.last,
                 count: p.count,
                 cutoff: p.cutoff,
+                sensor: &self.sensor,
+                iface: "",
             });
         }
     }

@@ -47,6 +47,8 @@ impl ReportBuilder {
             ts,
             count: 1 + repeats,
             cutoff: PackDate::parse(&first("cutoff")).map(|d| d.secs),
+            sensor: &s(&v["host"]),
+            iface: &s(&v["in_iface"]),
         });
     }
 

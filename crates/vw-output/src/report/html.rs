@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use std::collections::BTreeMap;
 
-use super::{HostRow, ReportBuilder, fmt_day, fmt_ts, join, rules_list, yes_no};
+use super::{HostRow, ReportBuilder, fmt_day, fmt_ts, join, rules_list, sensors_list, yes_no};
 
 impl ReportBuilder {
     pub(super) fn write_html(&self, w: &mut dyn Write) -> io::Result<()> {
@@ -33,7 +33,7 @@ impl ReportBuilder {
         for (host, r) in &rows {
             let _ = writeln!(
                 body,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td data-v=\"{}\">{}</td><td data-v=\"{}\">{}</td><td data-v=\"{}\">{}</td><td data-v=\"{}\">{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td data-v=\"{}\">{}</td><td data-v=\"{}\">{}</td><td data-v=\"{}\">{}</td><td data-v=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(host),
                 esc(&join(&r.vendors)),
                 esc(&join(&r.channels)),
@@ -47,6 +47,7 @@ impl ReportBuilder {
                 r.count_after_cutoff,
                 yes_no(r),
                 esc(&join(&r.names)),
+                esc(&sensors_list(r)),
                 timeline_svg(r, t0, t1, &self.cutoffs),
             );
         }
@@ -64,7 +65,7 @@ td.after-yes{{color:#a00;font-weight:bold}}
 </style></head><body>
 <h1>Hosts still calling home</h1>
 <p id="summary">{hosts} host(s) from {alerts} alert record(s). {cutoff_text} Counts include suppressed repeats. Click a column header to sort.</p>
-<table id="hosts"><thead><tr><th data-t="s">Host</th><th data-t="s">Vendors</th><th data-t="s">Channels</th><th data-t="s">Rules</th><th data-t="n">First seen</th><th data-t="n">Last seen</th><th data-t="n">Count</th><th data-t="n">After cut-off</th><th data-t="s">Names</th><th>Timeline</th></tr></thead>
+<table id="hosts"><thead><tr><th data-t="s">Host</th><th data-t="s">Vendors</th><th data-t="s">Channels</th><th data-t="s">Rules</th><th data-t="n">First seen</th><th data-t="n">Last seen</th><th data-t="n">Count</th><th data-t="n">After cut-off</th><th data-t="s">Names</th><th data-t="s">Sensors</th><th>Timeline</th></tr></thead>
 <tbody>
 {body}</tbody></table>
 <script>

@@ -22,6 +22,7 @@ impl ReportBuilder {
                     "count": r.count,
                     "seen_after_cutoff": r.has_cutoff.then_some(r.count_after_cutoff > 0),
                     "count_after_cutoff": r.count_after_cutoff,
+                    "sensors": r.sensors.iter().map(|(name, ifaces)| serde_json::json!({"name": name, "interfaces": ifaces})).collect::<Vec<_>>(),
                 })
             })
             .collect();

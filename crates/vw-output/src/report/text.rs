@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::{ReportBuilder, fmt_day, fmt_ts, join, rules_list, yes_no};
+use super::{ReportBuilder, fmt_day, fmt_ts, join, rules_list, sensors_list, yes_no};
 
 impl ReportBuilder {
     pub(super) fn write_text(&self, w: &mut dyn Write) -> io::Result<()> {
@@ -14,13 +14,21 @@ impl ReportBuilder {
         )?;
         writeln!(
             w,
-            "{:<39} {:<10} {:<28} {:>7} {:>7}  {:<31} {:<31} {:<5} RULES",
-            "HOST", "VENDORS", "CHANNELS", "ALERTS", "COUNT", "FIRST SEEN", "LAST SEEN", "AFTER"
+            "{:<39} {:<10} {:<28} {:>7} {:>7}  {:<31} {:<31} {:<5} {:<20} RULES",
+            "HOST",
+            "VENDORS",
+            "CHANNELS",
+            "ALERTS",
+            "COUNT",
+            "FIRST SEEN",
+            "LAST SEEN",
+            "AFTER",
+            "SENSORS"
         )?;
         for (host, r) in self.rows() {
             writeln!(
                 w,
-                "{:<39} {:<10} {:<28} {:>7} {:>7}  {:<31} {:<31} {:<5} {}",
+                "{:<39} {:<10} {:<28} {:>7} {:>7}  {:<31} {:<31} {:<5} {:<20} {}",
                 host,
                 join(&r.vendors),
                 join(&r.channels),
@@ -29,6 +37,7 @@ impl ReportBuilder {
                 fmt_ts(r.first),
                 fmt_ts(r.last),
                 yes_no(r),
+                sensors_list(r),
                 rules_list(r)
             )?;
         }
