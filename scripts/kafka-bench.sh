@@ -22,7 +22,7 @@ target="${CARGO_TARGET_DIR:-target}"
 export PATH="$PATH:${CARGO_HOME:-$HOME/.cargo}/bin"
 command -v tansu >/dev/null || { echo "kafka-bench: tansu not installed (scripts/deps.sh test)" >&2; exit 1; }
 
-cargo build --release --bin vendorwatch --example gen-mix --example kafka-count >&2
+[ -n "${NO_BUILD:-}" ] || cargo build --release --bin vendorwatch --example gen-mix --example kafka-count >&2
 vw="$target/release/vendorwatch"
 count="$target/release/examples/kafka-count"
 mix="${MIX:-/tmp/vw-mix-$packets.pcap}"

@@ -713,3 +713,105 @@ fn live_namespace_records_arrive_whole_and_in_order() {
     eprintln!("live: {n} records in the topic, as in the EVE file, each with host {host:?}");
     broker.down();
 }
+
+/// Two sensors write into one topic (two captures sharing hosts); `report --kafka` makes one
+/// inventory where a host both saw is one row naming both, with their interfaces. With
+/// `--group` a report reads from the group's committed offsets: the second reads only what
+/// was written since.
+#[test]
+fn two_sensors_one_topic_one_inventory() {
+    let bin = tansu_or_skip!("two_sensors_one_topic_one_inventory");
+    let dir = temp_dir("fleet");
+    let mut broker = Broker::start(&bin, None, free_port(), &dir.path().join("broker.log"));
+    broker.create_topic("fleet");
+    let pcaps = common::repo().join("pcaps");
+    let (dns, tls) = (
+        pcaps.join("kaspersky-dns.pcap"),
+        pcaps.join("kaspersky-tls.pcapng"),
+    );
+    let brokers = broker.brokers();
+    let scan = |sensor: &str, iface: &str, inputs: &[&Path]| {
+        let mut args = vec![
+            "scan",
+            "--sensor-name",
+            sensor,
+            "--in-iface",
+            iface,
+            "--kafka",
+            &brokers,
+            "--kafka-topic",
+            "fleet",
+        ];
+        args.extend(inputs.iter().map(|p| path(p)));
+        let run = common::vendorwatch(&args);
+        assert!(matches!(run.code(), Some(0 | 1)), "{}", run.stderr());
+        let (produced, delivered, dropped) = kafka_summary(&run.stderr());
+        assert_eq!((delivered, dropped), (produced, 0));
+    };
+    scan("a", "eth0", &[&dns]);
+    scan("b", "eth1", &[&dns, &tls]);
+    let report = |group: Option<&str>| -> Value {
+        let mut args = vec![
+            "report",
+            "--kafka",
+            &brokers,
+            "--kafka-topic",
+            "fleet",
+            "--format",
+            "json",
+        ];
+        if let Some(g) = group {
+            args.extend(["--group", g]);
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_vendorwatch"))
+            .args(&args)
+            .output()
+            .expect("report");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("JSON report")
+    };
+    let sensors_of = |doc: &Value| -> BTreeMap<String, Vec<String>> {
+        doc["hosts"]
+            .as_array()
+            .expect("hosts")
+            .iter()
+            .map(|h| {
+                let s = h["sensors"]
+                    .as_array()
+                    .expect("sensors")
+                    .iter()
+                    .map(|s| format!("{} {}", s["name"].as_str().unwrap_or(""), s["interfaces"]))
+                    .collect();
+                (h["host"].as_str().unwrap_or("").to_string(), s)
+            })
+            .collect()
+    };
+    let all = sensors_of(&report(None));
+    eprintln!("fleet report: {all:?}");
+    let both = vec!["a [\"eth0\"]".to_string(), "b [\"eth1\"]".to_string()];
+    let only_b = vec!["b [\"eth1\"]".to_string()];
+    // Hosts of the DNS capture were seen by both sensors, those of the TLS capture by b.
+    assert_eq!(all.get("10.1.0.11"), Some(&both), "{all:?}");
+    assert_eq!(all.get("10.2.0.11"), Some(&only_b), "{all:?}");
+    assert!(all.values().all(|s| *s == both || *s == only_b), "{all:?}");
+    assert_eq!(all.values().filter(|s| **s == both).count() >= 5, true);
+
+    // A group reads everything once, then only what is new.
+    let first = report(Some("soc"));
+    assert_eq!(sensors_of(&first), all);
+    assert_eq!(report(Some("soc"))["alert_records"], 0);
+    scan("c", "eth9", &[&tls]);
+    let third = sensors_of(&report(Some("soc")));
+    assert!(!third.is_empty());
+    assert!(
+        third
+            .values()
+            .all(|s| *s == vec!["c [\"eth9\"]".to_string()]),
+        "{third:?}"
+    );
+    broker.down();
+}
