@@ -285,8 +285,8 @@ pub struct ReadMessage<'a> {
     pub payload: &'a [u8],
 }
 
-/// Read every message of the topic up to its end as it was when reading started (each
-/// partition's high watermark), handing each to `each` in offset order per partition;
+/// Read every message of the topic up to its end (each partition read until the consumer
+/// reaches its end), handing each to `each` in offset order per partition;
 /// returns the count. With a group, its offsets are committed at the end. Brokers that do
 /// not answer within the timeout, or a topic that does not exist, are an error.
 pub fn read_topic(
@@ -305,6 +305,7 @@ pub fn read_topic(
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "true")
         // Read only what producers committed (idempotent producers commit everything).
         .set("isolation.level", "read_committed");
     // assign() needs no group; one is set only to fetch and commit the group's offsets.
@@ -335,39 +336,23 @@ pub fn read_topic(
     } else {
         Offset::Beginning
     };
-    // Each partition's end now; a partition is done once read up to it.
-    let mut ends = std::collections::BTreeMap::new();
+    // A partition is done once the consumer reaches its end (librdkafka's partition EOF,
+    // from the fetch responses: brokers such as tansu answer ListOffsets with no real high
+    // watermark, so it is not asked).
+    let mut open: std::collections::BTreeSet<i32> = partitions.iter().copied().collect();
     let mut assignment = TopicPartitionList::new();
     for &p in &partitions {
-        let (_, high) = consumer
-            .fetch_watermarks(&config.topic, p, config.timeout)
-            .map_err(|e| format!("{what}: partition {p}: {e}"))?;
-        ends.insert(p, high);
         assignment
             .add_partition_offset(&config.topic, p, start)
             .map_err(|e| format!("{what}: {e}"))?;
     }
-    if let Some(group) = &config.group {
-        // Partitions whose committed offset is already at the end have nothing to read.
-        let committed = consumer
-            .committed_offsets(assignment.clone(), config.timeout)
-            .map_err(|e| format!("{what}: offsets of group {group}: {e}"))?;
-        for e in committed.elements() {
-            if let (Offset::Offset(at), Some(end)) = (e.offset(), ends.get(&e.partition()))
-                && at >= *end
-            {
-                ends.remove(&e.partition());
-            }
-        }
-    }
-    ends.retain(|_, end| *end > 0);
     consumer
         .assign(&assignment)
         .map_err(|e| format!("{what}: {e}"))?;
     let mut read = 0u64;
     let mut next: std::collections::BTreeMap<i32, i64> = Default::default();
     let mut last = Instant::now();
-    while !ends.is_empty() {
+    while !open.is_empty() {
         match consumer.poll(Duration::from_millis(100)) {
             Some(Ok(m)) => {
                 last = Instant::now();
@@ -380,19 +365,15 @@ pub fn read_topic(
                 });
                 read += 1;
                 next.insert(p, offset + 1);
-                if ends.get(&p).is_some_and(|end| offset + 1 >= *end) {
-                    ends.remove(&p);
-                }
             }
             Some(Err(KafkaError::PartitionEOF(p))) => {
-                ends.remove(&p);
+                open.remove(&p);
             }
             Some(Err(e)) => return Err(format!("{what}: {e}")),
             None if last.elapsed() > config.timeout => {
                 return Err(format!(
                     "{what}: nothing read for {:?}; partitions not read to their end: {:?}",
-                    config.timeout,
-                    ends.keys().collect::<Vec<_>>()
+                    config.timeout, open
                 ));
             }
             None => {}
