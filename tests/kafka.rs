@@ -440,34 +440,34 @@ impl Follower {
         let (g, p, s) = (Arc::clone(&got), Arc::clone(&paused), Arc::clone(&stop));
         let (brokers, topic) = (brokers.to_string(), topic.to_string());
         let handle = std::thread::spawn(move || {
-            let consumer: BaseConsumer = ClientConfig::new()
-                .set("bootstrap.servers", &brokers)
-                .set("group.id", "vw-test-follower")
-                .set("enable.auto.commit", "false")
-                .set("auto.offset.reset", "earliest")
-                .create()
-                .expect("consumer");
-            let mut all = TopicPartitionList::new();
-            for p in 0..PARTITIONS {
-                all.add_partition_offset(&topic, p, Offset::Beginning)
-                    .expect("partition");
-            }
-            let mut assigned = false;
-            while !s.load(Ordering::Relaxed) {
-                let want = !p.load(Ordering::Relaxed);
-                if want != assigned {
-                    if want {
-                        consumer.assign(&all).expect("assign");
-                    } else {
-                        consumer.unassign().expect("unassign");
-                    }
-                    assigned = want;
+            // A consumer per broker life: made when reading starts or resumes, dropped while
+            // the broker is down (librdkafka 2.12 crashes on the metadata a restarting tansu
+            // answers before its topic is created again).
+            let connect = || -> BaseConsumer {
+                let consumer: BaseConsumer = ClientConfig::new()
+                    .set("bootstrap.servers", &brokers)
+                    .set("group.id", "vw-test-follower")
+                    .set("enable.auto.commit", "false")
+                    .set("auto.offset.reset", "earliest")
+                    .create()
+                    .expect("consumer");
+                let mut all = TopicPartitionList::new();
+                for p in 0..PARTITIONS {
+                    all.add_partition_offset(&topic, p, Offset::Beginning)
+                        .expect("partition");
                 }
-                if !assigned {
+                consumer.assign(&all).expect("assign");
+                consumer
+            };
+            let mut consumer = None;
+            while !s.load(Ordering::Relaxed) {
+                if p.load(Ordering::Relaxed) {
+                    consumer = None;
                     std::thread::sleep(Duration::from_millis(20));
                     continue;
                 }
-                if let Some(Ok(m)) = consumer.poll(Duration::from_millis(50)) {
+                let c = consumer.get_or_insert_with(connect);
+                if let Some(Ok(m)) = c.poll(Duration::from_millis(50)) {
                     g.lock().unwrap().push(Got {
                         partition: m.partition(),
                         key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
@@ -504,6 +504,11 @@ impl Follower {
 fn broker_outage_mid_scan_is_counted_exactly() {
     let bin = tansu_or_skip!("broker_outage_mid_scan_is_counted_exactly");
     let dir = temp_dir("outage");
+    // tansu's in-memory storage forgets the idempotent producer's state with the log (a Kafka
+    // broker keeps it in the log): after the restart it answers UNKNOWN_PRODUCER_ID and
+    // librdkafka keeps retrying until the drain time ends. So the default-queue case runs
+    // without idempotence and must lose nothing; the idempotent case, with a queue of 1000,
+    // must still count every record exactly.
     for (queue, outage_packets) in [(None, 3000u32), (Some("1000"), 3000)] {
         let mut broker = Broker::start(&bin, None, free_port(), &dir.path().join("broker.log"));
         let topic = "outage";
@@ -520,14 +525,15 @@ fn broker_outage_mid_scan_is_counted_exactly() {
             "--kafka-topic",
             topic,
             "--sink-drain",
-            "30",
+            if queue.is_none() { "30" } else { "5" },
             "--metrics-listen",
             &listen,
             "--eve",
             path(&eve),
         ];
-        if let Some(q) = queue {
-            args.extend(["--kafka-queue", q]);
+        match queue {
+            Some(q) => args.extend(["--kafka-queue", q]),
+            None => args.extend(["--kafka-option", "enable.idempotence=false"]),
         }
         let mut scan = PipeScan::start(&args);
         scan.send(300);
