@@ -658,6 +658,8 @@ fn live_namespace_records_arrive_whole_and_in_order() {
             "2",
             "--log",
             "all",
+            "--suppress-window",
+            "0",
             "--eve",
             path(&eve),
             "--kafka",
