@@ -9,21 +9,19 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::netns::{Lab, is_root, missing, path, poll, run_in, signal, unique};
+use common::pipe::{PipeScan, output_figures};
 use common::servers::{Net, Server, free_port, metric, scrape, stop, wait_for};
 use serde_json::Value;
 use vendorwatch::output::kafka::rdkafka::consumer::{BaseConsumer, Consumer};
 use vendorwatch::output::kafka::rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use vendorwatch::output::kafka::{ReadConfig, read_topic};
-use vw_craft::dns::Dns;
-use vw_craft::{eth, ipv4, udp};
 
 /// Partitions of every test topic.
 const PARTITIONS: i32 = 3;
@@ -251,22 +249,9 @@ fn check_arrived(eve: &[String], got: &[Got]) -> usize {
     got.len()
 }
 
-/// The figures of the summary line `output kafka ...`: (produced, delivered, dropped).
+/// (produced, delivered, dropped) of the summary's `output kafka ...` line.
 fn kafka_summary(stderr: &str) -> (u64, u64, u64) {
-    let line = stderr
-        .lines()
-        .find(|l| l.trim_start().starts_with("output kafka "))
-        .unwrap_or_else(|| panic!("no kafka line in the summary:\n{stderr}"));
-    eprintln!("{}", line.trim());
-    let num = |key: &str| -> u64 {
-        let at = line.find(key).expect(key) + key.len();
-        line[at..]
-            .split(|c: char| !c.is_ascii_digit())
-            .next()
-            .and_then(|n| n.parse().ok())
-            .expect("a number")
-    };
-    (num("produced "), num("delivered "), num("dropped "))
+    output_figures(stderr, "kafka ")
 }
 
 fn temp_dir(tag: &str) -> common::TempDir {
@@ -347,79 +332,6 @@ fn scan_of_pcaps_arrives_whole_and_in_order_per_key() {
         }
     }
     broker.down();
-}
-
-/// One DNS query for s01.upd.kaspersky.com as a pcap record: one alert each (suppression off).
-fn dns_packet(i: u32) -> Vec<u8> {
-    let dns = Dns::query(i as u16)
-        .question("s01.upd.kaspersky.com", 1)
-        .build();
-    let udp = udp(40000 + (i % 20000) as u16, 53, &dns);
-    let ip = ipv4([10, 1, 0, (i % 4) as u8 + 11], [10, 0, 0, 53], 17, &udp);
-    let pkt = eth([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1], 0x0800, &ip);
-    let mut rec = Vec::new();
-    rec.extend_from_slice(&(1_727_784_000 + i).to_le_bytes());
-    rec.extend_from_slice(&0u32.to_le_bytes());
-    rec.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
-    rec.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
-    rec.extend_from_slice(&pkt);
-    rec
-}
-
-/// A scan reading a capture from a pipe, so the test decides when packets arrive.
-struct PipeScan {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    next: u32,
-}
-
-impl PipeScan {
-    fn start(args: &[&str]) -> PipeScan {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vendorwatch"))
-            .args(["scan", "--suppress-window", "0", "--workers", "1"])
-            .args(args)
-            .arg("-")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start vendorwatch");
-        let mut stdin = child.stdin.take().expect("stdin");
-        let mut head = Vec::new();
-        head.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-        head.extend_from_slice(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-        head.extend_from_slice(&65535u32.to_le_bytes());
-        head.extend_from_slice(&1u32.to_le_bytes());
-        stdin.write_all(&head).expect("pcap header");
-        PipeScan {
-            child,
-            stdin: Some(stdin),
-            next: 0,
-        }
-    }
-
-    fn send(&mut self, n: u32) {
-        let stdin = self.stdin.as_mut().expect("open");
-        for _ in 0..n {
-            stdin
-                .write_all(&dns_packet(self.next))
-                .expect("write packet");
-            self.next += 1;
-        }
-        stdin.flush().expect("flush");
-    }
-
-    /// Close the input and wait; the summary (stderr).
-    fn finish(mut self) -> String {
-        drop(self.stdin.take());
-        let mut err = String::new();
-        if let Some(mut e) = self.child.stderr.take() {
-            let _ = e.read_to_string(&mut err);
-        }
-        let status = self.child.wait().expect("wait");
-        assert!(status.success(), "{err}");
-        err
-    }
 }
 
 /// A consumer that runs throughout a broker outage: it reads from the beginning of every
@@ -535,7 +447,9 @@ fn broker_outage_mid_scan_is_counted_exactly() {
             Some(q) => args.extend(["--kafka-queue", q]),
             None => args.extend(["--kafka-option", "enable.idempotence=false"]),
         }
-        let mut scan = PipeScan::start(&args);
+        args.extend(["--suppress-window", "0", "--workers", "1"]);
+        // Four hosts: four keys.
+        let mut scan = PipeScan::start(&args, |i| [10, 1, 0, (i % 4) as u8 + 11]);
         scan.send(300);
         wait_for("300 records read", Duration::from_secs(30), || {
             follower.count() == 300

@@ -201,22 +201,23 @@ impl OutputHub {
 
     /// Also send every record to a network output (syslog, Redis).
     pub fn add_sink(&mut self, sink: NetSink) {
+        self.publish_sink(sink.label(), sink.stats());
+        self.sinks.push(sink);
+    }
+
+    /// Show a network output's counters on the metrics endpoint, when there is one.
+    fn publish_sink(&self, label: &str, stats: Arc<crate::sink::SinkStats>) {
         if let Some(m) = &self.metrics {
             let mut all = m.sinks();
-            all.push((sink.label().to_string(), sink.stats()));
+            all.push((label.to_string(), stats));
             m.set_sinks(all);
         }
-        self.sinks.push(sink);
     }
 
     /// Also send every record to Kafka.
     #[cfg(feature = "kafka")]
     pub fn add_kafka(&mut self, sink: KafkaSink) {
-        if let Some(m) = &self.metrics {
-            let mut all = m.sinks();
-            all.push((sink.label().to_string(), sink.stats()));
-            m.set_sinks(all);
-        }
+        self.publish_sink(sink.label(), sink.stats());
         self.kafka.push(sink);
     }
 

@@ -244,15 +244,7 @@ impl KafkaSink {
         // Nothing is left in flight unless librdkafka failed to report it: count it dropped.
         let left = u64::try_from(self.producer.in_flight_count()).unwrap_or(0);
         self.stats.dropped.fetch_add(left, Ordering::Relaxed);
-        let s = &self.stats;
-        SinkReport {
-            label: self.label.clone(),
-            produced: s.produced.load(Ordering::Relaxed),
-            delivered: s.delivered.load(Ordering::Relaxed),
-            dropped: s.dropped.load(Ordering::Relaxed),
-            oversized: s.oversized.load(Ordering::Relaxed),
-            errors: s.errors.load(Ordering::Relaxed),
-        }
+        self.stats.report(&self.label)
     }
 }
 
