@@ -3,9 +3,9 @@
 #   bash scripts/deps.sh build   # libpcap-dev: the binary links libpcap (live capture)
 #   bash scripts/deps.sh test    # build + what the tests drive: dig, dnsmasq, curl, openssl,
 #                                # ip, tcpreplay (live namespace test), chromium (HTML report),
-#                                # redis-server and rsyslog (network sinks), tansu (a Kafka-
-#                                # protocol broker for the Kafka tests: cargo install, once,
-#                                # about 10-15 minutes on 2 cores, kept in ~/.cargo/bin)
+#                                # redis-server and rsyslog (network sinks), cargo-deb (package),
+#                                # tansu (a Kafka-protocol broker for the Kafka tests: cargo
+#                                # install, once, about 10-15 minutes on 2 cores, in ~/.cargo/bin)
 # Tests whose tools still cannot be installed skip with a printed reason; a missing libpcap-dev
 # is fatal, since nothing builds without it.
 set -euo pipefail
@@ -55,6 +55,14 @@ command -v chromium >/dev/null 2>&1 || optional+=(chromium)
 command -v redis-server >/dev/null 2>&1 || optional+=(redis-server)
 command -v rsyslogd >/dev/null 2>&1 || [ -x /usr/sbin/rsyslogd ] || optional+=(rsyslog)
 install "${optional[@]}" || echo "deps: could not install ${optional[*]}; the tests that need them will skip" >&2
+
+# The package test (tests/deb_package.rs) builds the .deb with cargo-deb; installed once into
+# ~/.cargo/bin (a few minutes to compile), then found there.
+if ! cargo deb --version >/dev/null 2>&1; then
+  echo "deps: installing cargo-deb (Debian package test)" >&2
+  cargo install cargo-deb --locked >/dev/null 2>&1 ||
+    echo "deps: could not install cargo-deb; the package test will skip" >&2
+fi
 
 # tansu: the Kafka tests' broker. Built from crates.io once; a later run finds it in
 # ~/.cargo/bin. A failed build leaves the Kafka tests to skip, with a printed reason.

@@ -37,6 +37,8 @@ pub struct AlertTag {
     pub host: IpAddr,
     /// Vendor of the pack.
     pub vendor: String,
+    /// Pack id.
+    pub pack: String,
     /// Channel of the rule.
     pub channel: String,
     /// Rule sid.
@@ -45,14 +47,14 @@ pub struct AlertTag {
     pub signature: String,
     /// Matched name or address.
     pub name: String,
+    /// The capture interface's name (EVE `in_iface`; "" when unknown).
+    pub iface: String,
     /// Packet time.
     pub ts: Timestamp,
     /// 1 + the repeats the alert carries.
     pub count: u64,
     /// The pack's cut-off (Unix seconds of its first day), when it has one.
     pub cutoff: Option<i64>,
-    /// The capture interface's name (`in_iface`; "" for none), for the report's sensors.
-    pub iface: String,
 }
 
 /// What a record is about, for the Kafka message key (`--kafka-key host|flow`).
@@ -283,15 +285,16 @@ impl OutputHub {
                         .add(&AlertFacts {
                             host: &a.host.to_string(),
                             vendor: &a.vendor,
+                            pack: &a.pack,
                             channel: &a.channel,
                             sid: u64::from(a.sid),
                             signature: &a.signature,
                             name: &a.name,
+                            iface: &a.iface,
                             ts: a.ts,
                             count: a.count,
                             cutoff: a.cutoff,
                             sensor: &self.sensor,
-                            iface: &a.iface,
                         });
                 }
             }
@@ -375,15 +378,16 @@ impl OutputHub {
             report.add_repeats(&AlertFacts {
                 host: &p.host.to_string(),
                 vendor: &p.vendor,
+                pack: "",
                 channel: &p.channel,
                 sid: u64::from(p.sid),
                 signature: &p.signature,
                 name: &p.name,
+                iface: "",
                 ts: p.last,
                 count: p.count,
                 cutoff: p.cutoff,
                 sensor: &self.sensor,
-                iface: "",
             });
         }
     }

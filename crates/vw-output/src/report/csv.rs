@@ -8,14 +8,14 @@ impl ReportBuilder {
     pub(super) fn write_csv(&self, w: &mut dyn Write) -> io::Result<()> {
         writeln!(
             w,
-            "host,vendors,channels,rules,names,first_seen,last_seen,alerts,count,seen_after_cutoff,count_after_cutoff,sensors"
+            "host,vendors,channels,rules,names,first_seen,last_seen,alerts,count,seen_after_cutoff,count_after_cutoff,sensors,interfaces"
         )?;
         for (host, r) in self.rows() {
             let fields = [
-                host.clone(),
+                host.to_string(),
                 join(&r.vendors),
                 join(&r.channels),
-                rules_list(r),
+                rules_list(&r),
                 join(&r.names),
                 fmt_ts(r.first),
                 fmt_ts(r.last),
@@ -26,7 +26,8 @@ impl ReportBuilder {
                     false => String::new(),
                 },
                 r.count_after_cutoff.to_string(),
-                sensors_list(r),
+                sensors_list(&r),
+                join(&r.ifaces),
             ];
             let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
             writeln!(w, "{}", line.join(","))?;
