@@ -217,6 +217,7 @@ pub fn run(args: LiveArgs) -> i32 {
             ReportSource::Live,
             &args.interfaces,
             &rules,
+            &outputs.format.sensor,
         ));
     }
     if let Some(user) = &args.user

@@ -111,6 +111,7 @@ pub fn run(args: ScanArgs) -> i32 {
             ReportSource::Scan,
             &args.inputs,
             &rules,
+            &outputs.format.sensor,
         ));
     }
     if let Err(e) = pipeline::install_stop_handlers() {

@@ -222,16 +222,17 @@ fn open_kafka(
 }
 
 /// What the report's header says was analysed: the source, its inputs, the sensor's name
-/// (live) and the packs loaded.
-pub fn report_context(source: ReportSource, inputs: &[String], rules: &RuleSet) -> ReportContext {
+/// (`--sensor-name`, by default the host name for `live`) and the packs loaded.
+pub fn report_context(
+    source: ReportSource,
+    inputs: &[String],
+    rules: &RuleSet,
+    sensor: &str,
+) -> ReportContext {
     ReportContext {
         source,
         inputs: inputs.to_vec(),
-        sensor: (source == ReportSource::Live)
-            .then(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
-            .flatten()
-            .map(|h| h.trim().to_string())
-            .filter(|h| !h.is_empty()),
+        sensor: (!sensor.is_empty()).then(|| sensor.to_string()),
         packs: rules
             .packs
             .iter()
