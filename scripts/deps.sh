@@ -4,7 +4,9 @@
 #   bash scripts/deps.sh test    # build + what the tests drive: dig, dnsmasq, curl, openssl,
 #                                # ip, tcpreplay (live namespace test), tcpdump (the yardstick of
 #                                # scripts/live-load.sh), chromium (HTML report),
-#                                # redis-server and rsyslog (network sinks), cargo-deb (package)
+#                                # redis-server and rsyslog (network sinks), cargo-deb (package),
+#                                # tansu (a Kafka-protocol broker for the Kafka tests: cargo
+#                                # install, once, about 10-15 minutes on 2 cores, in ~/.cargo/bin)
 # Tests whose tools still cannot be installed skip with a printed reason; a missing libpcap-dev
 # is fatal, since nothing builds without it.
 set -euo pipefail
@@ -26,6 +28,13 @@ install() {
 
 build=()
 [ -e /usr/include/pcap/pcap.h ] || build+=(libpcap-dev)
+# The `kafka` feature (on by default) compiles the librdkafka that rdkafka bundles: a C
+# toolchain, make, and the headers of OpenSSL (TLS to brokers) and zlib.
+command -v cc >/dev/null 2>&1 || build+=(gcc libc6-dev)
+command -v make >/dev/null 2>&1 || build+=(make)
+command -v pkg-config >/dev/null 2>&1 || build+=(pkg-config)
+[ -e /usr/include/openssl/ssl.h ] || build+=(libssl-dev)
+[ -e /usr/include/zlib.h ] || build+=(zlib1g-dev)
 install "${build[@]}"
 
 [ "$what" = test ] || exit 0
@@ -55,4 +64,16 @@ if ! cargo deb --version >/dev/null 2>&1; then
   echo "deps: installing cargo-deb (Debian package test)" >&2
   cargo install cargo-deb --locked >/dev/null 2>&1 ||
     echo "deps: could not install cargo-deb; the package test will skip" >&2
+fi
+
+# tansu: the Kafka tests' broker. Built from crates.io once; a later run finds it in
+# ~/.cargo/bin. A failed build leaves the Kafka tests to skip, with a printed reason.
+export PATH="$PATH:${CARGO_HOME:-$HOME/.cargo}/bin"
+if ! command -v tansu >/dev/null 2>&1; then
+  echo "deps: building tansu (cargo install tansu --locked --features dynostore; 10-15 minutes, once)" >&2
+  log="${TMPDIR:-/tmp}/deps-tansu-install.log"
+  if ! cargo install tansu --locked --features dynostore >"$log" 2>&1; then
+    tail -n 20 "$log" >&2
+    echo "deps: could not install tansu (log: $log); the Kafka tests will skip" >&2
+  fi
 fi

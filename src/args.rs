@@ -394,11 +394,38 @@ pub struct OutputArgs {
     /// `list` (RPUSH) or `stream` (XADD key * eve JSON).
     #[arg(long, value_name = "MODE", default_value = "list")]
     pub redis_mode: String,
+    /// Also send every record to Kafka: comma-separated bootstrap servers (`host:port`).
+    /// Idempotent producer with `acks=all`; never waits: a full queue drops and counts.
+    #[arg(long, value_name = "BROKERS")]
+    pub kafka: Option<String>,
+    /// Kafka topic the records go to.
+    #[arg(long, value_name = "TOPIC", default_value = "vendorwatch")]
+    pub kafka_topic: String,
+    /// Kafka message key: `host` (the record's host: one machine's records stay in order in
+    /// one partition), `flow` (the EVE flow_id) or `none`.
+    #[arg(long, value_name = "KEY", default_value = "host")]
+    pub kafka_key: String,
+    /// A librdkafka client property, `KEY=VALUE` (repeatable): TLS (`security.protocol=ssl`,
+    /// `ssl.ca.location=...`), compression (`compression.type=zstd`), batching
+    /// (`linger.ms=...`). Applied after vendorwatch's own (`acks=all`, idempotence).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub kafka_option: Vec<String>,
+    /// Records queued for Kafka while the brokers are slow or down; beyond it new records
+    /// are dropped and counted.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000,
+          value_parser = clap::value_parser!(u64).range(1..=i32::MAX as u64))]
+    pub kafka_queue: u64,
+    /// The sensor's name, written on every record as EVE `host`, ECS `observer.name` and Zeek
+    /// intel `seen.node`. Default: the machine's host name for `live`, none for `scan`; ""
+    /// for none.
+    #[arg(long, value_name = "NAME")]
+    pub sensor_name: Option<String>,
     /// Records each network output holds while its server is down; beyond it the oldest
     /// are dropped and counted.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub sink_buffer: usize,
-    /// Seconds each network output may keep trying to deliver what it holds at exit.
+    /// Seconds each network output (syslog, Redis, Kafka) may keep trying to deliver what it
+    /// holds at exit.
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
     pub sink_drain: f64,
     /// Serve Prometheus metrics at http://ADDR:PORT/metrics while running (counters are

@@ -68,8 +68,26 @@ enum ConfigCommand {
 #[derive(Args, Debug)]
 struct ReportArgs {
     /// EVE JSON-lines files (alert records are used; other lines are ignored), `-` for stdin.
-    #[arg(required = true, value_name = "EVE_FILE")]
+    #[arg(required_unless_present = "kafka", value_name = "EVE_FILE")]
     inputs: Vec<String>,
+    /// Also read the records of a Kafka topic (comma-separated bootstrap servers): the whole
+    /// topic, or with --group from the group's committed offsets. A fleet's sensors write
+    /// there with `--kafka`; a host seen by several is one row naming them.
+    #[arg(long, value_name = "BROKERS")]
+    kafka: Option<String>,
+    /// The topic --kafka reads.
+    #[arg(long, value_name = "TOPIC", default_value = "vendorwatch")]
+    kafka_topic: String,
+    /// Consumer group: read from its committed offsets (the beginning where it has none) and
+    /// commit what was read, so the next report reads only what is new.
+    #[arg(long, value_name = "GROUP")]
+    group: Option<String>,
+    /// A librdkafka client property for --kafka, `KEY=VALUE` (repeatable): TLS, SASL.
+    #[arg(long, value_name = "KEY=VALUE")]
+    kafka_option: Vec<String>,
+    /// Seconds to wait for the brokers, and between two messages, before giving up.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    kafka_timeout: f64,
     /// text, json, csv or html (one self-contained page: summary, SVG timeline, sortable
     /// tables per vendor). Default: from the -o file's extension (.txt, .json, .csv, .html;
     /// another is an error), else text.
@@ -313,6 +331,11 @@ fn run_report(args: ReportArgs) -> i32 {
             .inputs
             .iter()
             .map(|i| if i == "-" { "stdin".into() } else { i.clone() })
+            .chain(
+                args.kafka
+                    .iter()
+                    .map(|b| format!("kafka {b} topic {}", args.kafka_topic)),
+            )
             .collect(),
         ..ReportContext::default()
     });
@@ -330,6 +353,12 @@ fn run_report(args: ReportArgs) -> i32 {
             eprintln!("vendorwatch: {name}: {e}");
             status = EXIT_INPUT_ERROR;
         }
+    }
+    if let Some(brokers) = &args.kafka
+        && let Err(line) = report_from_kafka(&mut report, brokers, &args)
+    {
+        eprintln!("vendorwatch: {line}");
+        status = EXIT_INPUT_ERROR;
     }
     if status != EXIT_OK {
         // A report missing an input would look complete: none is written.
@@ -353,6 +382,44 @@ fn run_report(args: ReportArgs) -> i32 {
             EXIT_FATAL
         }
     }
+}
+
+/// Add the records of `report --kafka`'s topic to the report.
+#[cfg(feature = "kafka")]
+fn report_from_kafka(
+    report: &mut ReportBuilder,
+    brokers: &str,
+    args: &ReportArgs,
+) -> Result<(), String> {
+    use vendorwatch::output::kafka::{ReadConfig, parse_option, read_topic};
+    let config = ReadConfig {
+        brokers: brokers.to_string(),
+        topic: args.kafka_topic.clone(),
+        group: args.group.clone(),
+        options: args
+            .kafka_option
+            .iter()
+            .map(|o| parse_option(o))
+            .collect::<Result<_, _>>()?,
+        timeout: std::time::Duration::from_secs_f64(args.kafka_timeout.clamp(0.1, 3600.0)),
+    };
+    read_topic(&config, |m| match std::str::from_utf8(m.payload) {
+        Ok(line) => report.add_eve_line(line),
+        Err(_) => report.bad_lines += 1,
+    })
+    .map(|_| ())
+}
+
+/// Without the `kafka` feature `report --kafka` is refused, never ignored.
+#[cfg(not(feature = "kafka"))]
+fn report_from_kafka(
+    _report: &mut ReportBuilder,
+    brokers: &str,
+    _args: &ReportArgs,
+) -> Result<(), String> {
+    Err(format!(
+        "--kafka {brokers}: this vendorwatch was built without the `kafka` feature"
+    ))
 }
 
 fn run_sigs(cmd: SigsCommand) -> i32 {

@@ -407,7 +407,12 @@ pub fn run(args: LiveArgs) -> i32 {
         },
         None => None,
     };
-    let outputs = match session::open_outputs(&args.output, eve, args.interfaces.clone()) {
+    let outputs = match session::open_outputs(
+        &args.output,
+        eve,
+        args.interfaces.clone(),
+        vendorwatch::output::sink::host_name(),
+    ) {
         Ok(o) => o,
         Err(line) => {
             eprintln!("vendorwatch: {line}");
@@ -419,6 +424,7 @@ pub fn run(args: LiveArgs) -> i32 {
             ReportSource::Live,
             &args.interfaces,
             &rules,
+            &outputs.format.sensor,
         ));
     }
     if let Some(user) = &args.user

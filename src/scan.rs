@@ -99,7 +99,7 @@ pub fn run(args: ScanArgs) -> i32 {
         Err(status) => return status,
     };
     let interfaces = args.in_iface.iter().cloned().collect();
-    let outputs = match session::open_outputs(&args.output, None, interfaces) {
+    let outputs = match session::open_outputs(&args.output, None, interfaces, None) {
         Ok(o) => o,
         Err(line) => {
             eprintln!("vendorwatch: {line}");
@@ -111,6 +111,7 @@ pub fn run(args: ScanArgs) -> i32 {
             ReportSource::Scan,
             &args.inputs,
             &rules,
+            &outputs.format.sensor,
         ));
     }
     if let Err(e) = pipeline::install_stop_handlers() {

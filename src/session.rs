@@ -71,13 +71,15 @@ pub struct Outputs {
 }
 
 /// Open every output the flags name; `eve` is the EVE writer (`None`: the flags' file or
-/// stdout, refused when stdout is closed or read-only) and `interfaces` the names written as
-/// `in_iface`.
+/// stdout, refused when stdout is closed or read-only), `interfaces` the names written as
+/// `in_iface` and `sensor` the sensor name when `--sensor-name` is not given.
 pub fn open_outputs(
     args: &OutputArgs,
     eve: Option<Box<dyn EveWrite>>,
     interfaces: Vec<String>,
+    sensor: Option<String>,
 ) -> Result<Outputs, String> {
+    let sensor = sensor_name(args.sensor_name.as_deref(), sensor)?;
     let Some(format) = OutputFormat::parse(&args.format) else {
         return Err(format!(
             "unknown --format {:?} (expected eve, ecs or zeek-intel)",
@@ -114,7 +116,7 @@ pub fn open_outputs(
                 .map_err(|e| format!("{}: cannot open EVE file: {e}", path.display()))?,
         )),
         // EVE goes to stdout unless another output was named.
-        (None, None) if !targets.is_empty() => None,
+        (None, None) if !targets.is_empty() || args.kafka.is_some() => None,
         (None, None) => {
             crate::stdout_check::writable()?;
             Some(Box::new(stdout_file().map_err(|e| {
@@ -123,6 +125,7 @@ pub fn open_outputs(
         }
     };
     let mut hub = OutputHub::with_eve(eve);
+    hub.set_sensor(&sensor);
     let metrics = match &args.metrics_listen {
         Some(addr) => Some(Arc::new(
             MetricsServer::start(addr).map_err(|e| format!("--metrics-listen {addr}: {e}"))?,
@@ -141,6 +144,9 @@ pub fn open_outputs(
             .map_err(|e| format!("cannot start an output thread: {e}"))?;
         hub.add_sink(sink);
     }
+    if let Some(brokers) = &args.kafka {
+        open_kafka(&mut hub, args, brokers, sink_config.drain)?;
+    }
     let report = match (&args.report, report_format) {
         (Some(path), Some(format)) => Some(ReportTarget {
             path: path.clone(),
@@ -156,6 +162,7 @@ pub fn open_outputs(
             dns_version: args.eve_dns_version,
             community_id_seed: args.community_id_seed,
             interfaces,
+            sensor,
         }),
         metrics,
         report,
@@ -164,17 +171,69 @@ pub fn open_outputs(
     })
 }
 
+/// Most bytes of a sensor name.
+const MAX_SENSOR_NAME: usize = 255;
+
+/// The sensor name: `--sensor-name` (`""`: none), else `default`; bounded.
+fn sensor_name(flag: Option<&str>, default: Option<String>) -> Result<String, String> {
+    let name = flag.map_or_else(|| default.unwrap_or_default(), str::to_string);
+    if name.len() > MAX_SENSOR_NAME || name.chars().any(char::is_control) {
+        return Err(format!(
+            "--sensor-name: at most {MAX_SENSOR_NAME} bytes, no control characters"
+        ));
+    }
+    Ok(name)
+}
+
+/// Start the Kafka output of `--kafka BROKERS` and add it to the hub.
+#[cfg(feature = "kafka")]
+fn open_kafka(
+    hub: &mut OutputHub,
+    args: &OutputArgs,
+    brokers: &str,
+    drain: std::time::Duration,
+) -> Result<(), String> {
+    use vendorwatch::output::kafka::{self, KafkaConfig, KafkaKey, KafkaSink};
+    let config = KafkaConfig {
+        key: KafkaKey::parse(&args.kafka_key)?,
+        options: args
+            .kafka_option
+            .iter()
+            .map(|o| kafka::parse_option(o))
+            .collect::<Result<_, _>>()?,
+        queue: usize::try_from(args.kafka_queue).unwrap_or(kafka::DEFAULT_QUEUE),
+        drain,
+        ..KafkaConfig::new(brokers, &args.kafka_topic)
+    };
+    hub.add_kafka(KafkaSink::start(&config)?);
+    Ok(())
+}
+
+/// Without the `kafka` feature `--kafka` is refused, never ignored.
+#[cfg(not(feature = "kafka"))]
+fn open_kafka(
+    _hub: &mut OutputHub,
+    _args: &OutputArgs,
+    brokers: &str,
+    _drain: std::time::Duration,
+) -> Result<(), String> {
+    Err(format!(
+        "--kafka {brokers}: this vendorwatch was built without the `kafka` feature"
+    ))
+}
+
 /// What the report's header says was analysed: the source, its inputs, the sensor's name
-/// (live) and the packs loaded.
-pub fn report_context(source: ReportSource, inputs: &[String], rules: &RuleSet) -> ReportContext {
+/// (`--sensor-name`, by default the host name for `live`) and the packs loaded.
+pub fn report_context(
+    source: ReportSource,
+    inputs: &[String],
+    rules: &RuleSet,
+    sensor: &str,
+) -> ReportContext {
     ReportContext {
         source,
         inputs: inputs.to_vec(),
-        sensor: (source == ReportSource::Live)
-            .then(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
-            .flatten()
-            .map(|h| h.trim().to_string())
-            .filter(|h| !h.is_empty()),
+        sensor: (!sensor.is_empty()).then(|| sensor.to_string()),
         packs: rules
             .packs
             .iter()

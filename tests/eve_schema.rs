@@ -58,10 +58,14 @@ fn every_record_validates_against_suricata_schema() {
 
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     let mut failures = Vec::new();
-    for packs in [None, Some(pack.as_str())] {
+    // The second run names the sensor: every record, the stats record too, carries `host`.
+    for (packs, sensor) in [(None, None), (Some(pack.as_str()), Some("sensor-a"))] {
         let mut args = vec!["scan", "--quiet", "--log", "all"];
         if let Some(p) = packs {
             args.extend(["--no-default-signatures", "--signatures", p]);
+        }
+        if let Some(name) = sensor {
+            args.extend(["--sensor-name", name, "--stats"]);
         }
         args.extend(inputs.iter().map(String::as_str));
         let run = common::vendorwatch(&args);
@@ -71,6 +75,7 @@ fn every_record_validates_against_suricata_schema() {
             run.stderr()
         );
         for record in &run.records {
+            assert_eq!(record["host"].as_str(), sensor, "{record}");
             let kind = format!(
                 "{}{}",
                 record["event_type"].as_str().unwrap_or("?"),
@@ -101,6 +106,7 @@ fn every_record_validates_against_suricata_schema() {
         "alert/tls-sni",
         "dns",
         "tls",
+        "stats",
     ] {
         assert!(
             counts.get(kind).copied().unwrap_or(0) > 0,

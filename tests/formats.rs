@@ -167,6 +167,36 @@ fn zeek_intel_records() {
     );
 }
 
+/// `--sensor-name` names the sensor on every record of every format: ECS `observer.name`,
+/// Zeek intel `seen.node` (EVE `host` is checked by tests/eve_schema.rs); `scan` names none by
+/// default.
+#[test]
+fn sensor_name_in_ecs_and_zeek_intel() {
+    for (format, field) in [("ecs", "/observer/name"), ("zeek-intel", "/seen.node")] {
+        let named = common::vendorwatch(&[
+            "scan",
+            "--quiet",
+            "--format",
+            format,
+            "--sensor-name",
+            "sensor-9",
+            "pcaps/",
+        ]);
+        assert_eq!(named.code(), Some(0), "{}", named.stderr());
+        assert!(!named.records.is_empty());
+        let unnamed = common::vendorwatch(&["scan", "--quiet", "--format", format, "pcaps/"]);
+        for (n, u) in named.records.iter().zip(&unnamed.records) {
+            assert_eq!(
+                n.pointer(field).and_then(|v| v.as_str()),
+                Some("sensor-9"),
+                "{n}"
+            );
+            let default = (format == "zeek-intel").then_some("vendorwatch");
+            assert_eq!(u.pointer(field).and_then(|v| v.as_str()), default, "{u}");
+        }
+    }
+}
+
 #[test]
 fn unknown_format_is_a_usage_error() {
     let run = common::vendorwatch(&["scan", "--format", "xml", "pcaps/"]);

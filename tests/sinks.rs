@@ -6,15 +6,11 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use vw_craft::dns::Dns;
-use vw_craft::{eth, ipv4, udp};
-
+use common::pipe::{PipeScan, output_figures};
 use common::servers::{
     Net, find_tool, free_port, metric, redis_query, redis_start, rsyslog_received, rsyslog_start,
     scrape, stop, wait_for,
@@ -28,113 +24,31 @@ fn temp_dir(tag: &str) -> PathBuf {
     dir
 }
 
-/// One DNS query for s01.upd.kaspersky.com per packet, as pcap records.
-fn pcap_header() -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-    out.extend_from_slice(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-    out.extend_from_slice(&65535u32.to_le_bytes());
-    out.extend_from_slice(&1u32.to_le_bytes());
-    out
-}
-
-fn dns_packet(i: u32) -> Vec<u8> {
-    let dns = Dns::query(i as u16)
-        .question("s01.upd.kaspersky.com", 1)
-        .build();
-    let udp = udp(40000 + (i % 20000) as u16, 53, &dns);
-    let ip = ipv4([10, 1, 0, 11], [10, 0, 0, 53], 17, &udp);
-    let pkt = eth([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1], 0x0800, &ip);
-    let mut rec = Vec::new();
-    rec.extend_from_slice(&(1_727_784_000 + i).to_le_bytes());
-    rec.extend_from_slice(&0u32.to_le_bytes());
-    rec.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
-    rec.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
-    rec.extend_from_slice(&pkt);
-    rec
-}
-
-/// A scan reading a capture from a pipe, so the test decides when packets arrive.
-struct Scan {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    next: u32,
-}
-
-impl Drop for Scan {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
+/// A scan fed through a pipe, with the sinks' test settings: suppression off, a 15 s drain,
+/// a buffer of 1000; every packet a DNS query from 10.1.0.11 (one alert each).
+struct Scan(PipeScan);
 
 impl Scan {
     fn start(extra: &[&str]) -> Scan {
-        let mut args: Vec<&str> = Vec::new();
+        let mut args = vec!["--sink-buffer", "1000"];
         if !extra.contains(&"--suppress-window") {
             args.extend(["--suppress-window", "0"]);
         }
         if !extra.contains(&"--sink-drain") {
             args.extend(["--sink-drain", "15"]);
         }
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vendorwatch"))
-            .args(["scan", "--sink-buffer", "1000"])
-            .args(&args)
-            .args(extra)
-            .arg("-")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start vendorwatch");
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(&pcap_header()).unwrap();
-        Scan {
-            child,
-            stdin: Some(stdin),
-            next: 0,
-        }
+        args.extend(extra);
+        Scan(PipeScan::start(&args, |_| [10, 1, 0, 11]))
     }
 
     fn send(&mut self, n: u32) {
-        let stdin = self.stdin.as_mut().unwrap();
-        for _ in 0..n {
-            stdin.write_all(&dns_packet(self.next)).unwrap();
-            self.next += 1;
-        }
-        stdin.flush().unwrap();
+        self.0.send(n);
     }
 
     /// Close the input, wait for the exit, return (produced, delivered, dropped) of the one
     /// network output, from the summary.
-    fn finish(mut self) -> (u64, u64, u64) {
-        drop(self.stdin.take());
-        let mut err = String::new();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
-        let status = self.child.wait().unwrap();
-        assert!(status.success(), "{err}");
-        let line = err
-            .lines()
-            .find(|l| l.trim_start().starts_with("output "))
-            .unwrap_or_else(|| panic!("no output line in summary:\n{err}"));
-        eprintln!("{}", line.trim());
-        let num = |key: &str| -> u64 {
-            let at = line.find(key).unwrap() + key.len();
-            line[at..]
-                .split(|c: char| !c.is_ascii_digit())
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap()
-        };
-        (num("produced "), num("delivered "), num("dropped "))
+    fn finish(self) -> (u64, u64, u64) {
+        output_figures(&self.0.finish(), "")
     }
 }
 

@@ -1,9 +1,10 @@
 //! Helpers shared by the integration tests: run the built binary, read its EVE output.
 //! `netns`: network namespaces and processes for the `live` tests; `servers`: redis-server,
-//! rsyslogd and a metrics scrape for the output tests.
+//! rsyslogd and a metrics scrape for the output tests; `pipe`: a scan fed through its stdin.
 #![allow(dead_code)]
 
 pub mod netns;
+pub mod pipe;
 pub mod servers;
 
 use std::path::{Path, PathBuf};

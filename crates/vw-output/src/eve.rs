@@ -51,6 +51,14 @@ pub fn begin_record(
     j.field_str("community_id", community_id);
 }
 
+/// The sensor's name as EVE's top-level `host` (Suricata's `sensor-name`), when one is set;
+/// written last, as Suricata does.
+pub fn sensor_name(j: &mut JsonWriter, sensor: &str) {
+    if !sensor.is_empty() {
+        j.field_str("host", sensor);
+    }
+}
+
 /// The rest of an EVE alert after [`begin_record`]: `app_proto`, the `alert` object with our
 /// facts in `alert.metadata`, and the protocol object (DNS in the v2 or v3 shape). The object
 /// is left open.

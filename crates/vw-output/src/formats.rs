@@ -57,8 +57,20 @@ fn ip_field(j: &mut JsonWriter, key: &str, ip: IpAddr) {
     j.fmt_str(format_args!("{ip}"));
 }
 
+/// Where an ECS record was seen: its flow's Community ID, the capture interface and the
+/// sensor's name ("" for none).
+pub struct Observer<'a> {
+    /// The flow's Community ID.
+    pub community_id: &'a str,
+    /// `observer.ingress.interface.name`.
+    pub iface: &'a str,
+    /// `observer.name` (`--sensor-name`).
+    pub sensor: &'a str,
+}
+
 /// Common ECS fields of every record; leaves the top-level object open.
-fn ecs_begin(j: &mut JsonWriter, flow: &FlowMeta, kind: &str, app: &AppRecord, iface: &str) {
+fn ecs_begin(j: &mut JsonWriter, flow: &FlowMeta, kind: &str, app: &AppRecord, at: &Observer) {
+    let iface = at.iface;
     j.reset();
     j.begin_object();
     iso_z(j, "@timestamp", flow);
@@ -88,6 +100,9 @@ fn ecs_begin(j: &mut JsonWriter, flow: &FlowMeta, kind: &str, app: &AppRecord, i
     j.end_object();
     j.key("observer");
     j.begin_object();
+    if !at.sensor.is_empty() {
+        j.field_str("name", at.sensor);
+    }
     j.field_str("product", "vendorwatch");
     j.field_str("type", "ids");
     if !iface.is_empty() {
@@ -245,10 +260,10 @@ fn ecs_http(j: &mut JsonWriter, rec: &HttpRecord) {
 }
 
 /// An ECS alert document; the top-level object is left open for the writer to close.
-pub fn ecs_alert(j: &mut JsonWriter, alert: &Alert<'_>, community_id: &str, iface: &str) {
+pub fn ecs_alert(j: &mut JsonWriter, alert: &Alert<'_>, at: &Observer) {
     let (flow, rule, pack, facts, app) =
         (alert.flow, alert.rule, alert.pack, &alert.facts, alert.app);
-    ecs_head(j, flow, "alert", app, community_id, iface);
+    ecs_head(j, flow, "alert", app, at);
     j.key("rule");
     j.begin_object();
     j.key("id");
@@ -317,27 +332,14 @@ pub fn ecs_alert(j: &mut JsonWriter, alert: &Alert<'_>, community_id: &str, ifac
 }
 
 /// An ECS protocol event (`--log`); the top-level object is left open.
-pub fn ecs_event(
-    j: &mut JsonWriter,
-    flow: &FlowMeta,
-    app: &AppRecord,
-    community_id: &str,
-    iface: &str,
-) {
-    ecs_head(j, flow, "event", app, community_id, iface);
+pub fn ecs_event(j: &mut JsonWriter, flow: &FlowMeta, app: &AppRecord, at: &Observer) {
+    ecs_head(j, flow, "event", app, at);
 }
 
 /// What ECS alerts and events share: the base fields, `network`, and the protocol object.
-fn ecs_head(
-    j: &mut JsonWriter,
-    flow: &FlowMeta,
-    kind: &str,
-    app: &AppRecord,
-    community_id: &str,
-    iface: &str,
-) {
-    ecs_begin(j, flow, kind, app, iface);
-    ecs_network(j, flow, app.app_proto(), community_id);
+fn ecs_head(j: &mut JsonWriter, flow: &FlowMeta, kind: &str, app: &AppRecord, at: &Observer) {
+    ecs_begin(j, flow, kind, app, at);
+    ecs_network(j, flow, app.app_proto(), at.community_id);
     match app {
         AppRecord::Dns(rec) => ecs_dns(j, rec),
         AppRecord::Tls(rec) => ecs_tls(j, rec),
@@ -378,13 +380,15 @@ fn zeek_uid(j: &mut JsonWriter, flow_id: u64) {
     ));
 }
 
-/// A Zeek intel.log record for an alert; the top-level object is left open.
+/// A Zeek intel.log record for an alert (`seen.node`: the sensor's name, else
+/// `vendorwatch`); the top-level object is left open.
 pub fn zeek_intel(
     j: &mut JsonWriter,
     flow: &FlowMeta,
     pack: &PackInfo,
     facts: &MatchFacts<'_>,
     app: &AppRecord,
+    sensor: &str,
 ) {
     j.reset();
     j.begin_object();
@@ -410,7 +414,14 @@ pub fn zeek_intel(
     };
     j.field_str("seen.indicator_type", kind);
     j.field_str("seen.where", zeek_where(facts.observation));
-    j.field_str("seen.node", "vendorwatch");
+    j.field_str(
+        "seen.node",
+        if sensor.is_empty() {
+            "vendorwatch"
+        } else {
+            sensor
+        },
+    );
     j.key("matched");
     j.begin_array();
     j.str(kind);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::community_id::{CommunityId, community_id};
 use crate::formats::{self, OutputFormat};
-use crate::hub::{AlertTag, Forward, LineTag, RecordBatch};
+use crate::hub::{AlertTag, Forward, LineTag, RecordBatch, RecordKey};
 use crate::json::JsonWriter;
 use crate::record::app::AppRecord;
 use crate::record::counters::StatsSnapshot;
@@ -29,6 +29,9 @@ pub struct FormatConfig {
     /// interface blocks, taken on one sensor port); with several, an index without a name
     /// writes no `in_iface`.
     pub interfaces: Vec<String>,
+    /// The sensor's name (`--sensor-name`; "" for none): EVE `host`, ECS `observer.name`,
+    /// Zeek intel `seen.node`, on every record.
+    pub sensor: String,
 }
 
 impl Default for FormatConfig {
@@ -38,6 +41,7 @@ impl Default for FormatConfig {
             dns_version: 3,
             community_id_seed: 0,
             interfaces: Vec::new(),
+            sensor: String::new(),
         }
     }
 }
@@ -105,13 +109,36 @@ impl<F: Forward> Formatter<F> {
         );
     }
 
-    /// Close the object in `json` and add it to the batch as a line.
-    fn end_line(&mut self, severity: u8, msgid: &'static str, alert: Option<AlertTag>) {
-        self.json.end_object();
-        self.push_line(severity, msgid, alert);
+    /// The key of a record about `flow` whose host is `host`.
+    fn key(flow: &FlowMeta, host: std::net::IpAddr) -> RecordKey {
+        RecordKey {
+            host: Some(host),
+            flow: Some(flow.flow_id()),
+        }
     }
 
-    fn push_line(&mut self, severity: u8, msgid: &'static str, alert: Option<AlertTag>) {
+    /// Close the object in `json` (after the EVE `host`) and add it to the batch as a line.
+    fn end_line(
+        &mut self,
+        severity: u8,
+        msgid: &'static str,
+        alert: Option<AlertTag>,
+        key: RecordKey,
+    ) {
+        if self.config.format == OutputFormat::Eve {
+            eve::sensor_name(&mut self.json, &self.config.sensor);
+        }
+        self.json.end_object();
+        self.push_line(severity, msgid, alert, key);
+    }
+
+    fn push_line(
+        &mut self,
+        severity: u8,
+        msgid: &'static str,
+        alert: Option<AlertTag>,
+        key: RecordKey,
+    ) {
         self.batch.bytes.extend_from_slice(self.json.as_bytes());
         self.batch.bytes.push(b'\n');
         self.batch.lines.push(LineTag {
@@ -119,6 +146,7 @@ impl<F: Forward> Formatter<F> {
             severity,
             msgid,
             alert,
+            key,
         });
         if self.batch.bytes.len() >= self.forward.batch_bytes() {
             self.forward.forward(&mut self.batch);
@@ -135,6 +163,7 @@ impl<F: Forward> RecordSink for Formatter<F> {
     fn alert(&mut self, alert: &Alert<'_>) {
         let (flow, rule, pack, facts, app) =
             (alert.flow, alert.rule, alert.pack, &alert.facts, alert.app);
+        let key = Self::key(flow, alert.host);
         let tag = AlertTag {
             host: alert.host,
             vendor: pack.vendor.clone(),
@@ -159,24 +188,40 @@ impl<F: Forward> RecordSink for Formatter<F> {
             OutputFormat::Ecs => {
                 let cid = self.community_id(flow);
                 let iface = self.config.iface(flow);
-                formats::ecs_alert(&mut self.json, alert, cid.as_str(), iface);
+                let at = formats::Observer {
+                    community_id: cid.as_str(),
+                    iface,
+                    sensor: &self.config.sensor,
+                };
+                formats::ecs_alert(&mut self.json, alert, &at);
             }
             OutputFormat::ZeekIntel => {
-                formats::zeek_intel(&mut self.json, flow, pack, facts, app);
+                formats::zeek_intel(&mut self.json, flow, pack, facts, app, &self.config.sensor);
             }
         }
-        self.end_line(severity, "alert", Some(tag));
+        self.end_line(severity, "alert", Some(tag), key);
     }
 
     fn event(&mut self, flow: &FlowMeta, app: &AppRecord) {
         let msgid = app.app_proto();
+        // The client: the receiver of a DNS response, else the sender.
+        let host = match app {
+            AppRecord::Dns(rec) if rec.response => flow.dst_ip,
+            _ => flow.src_ip,
+        };
+        let key = Self::key(flow, host);
         match (self.config.format, app) {
             (OutputFormat::ZeekIntel, _) | (_, AppRecord::None) => {}
             (OutputFormat::Ecs, _) => {
                 let cid = self.community_id(flow);
                 let iface = self.config.iface(flow);
-                formats::ecs_event(&mut self.json, flow, app, cid.as_str(), iface);
-                self.end_line(6, msgid, None);
+                let at = formats::Observer {
+                    community_id: cid.as_str(),
+                    iface,
+                    sensor: &self.config.sensor,
+                };
+                formats::ecs_event(&mut self.json, flow, app, &at);
+                self.end_line(6, msgid, None, key);
             }
             (OutputFormat::Eve, AppRecord::Dns(rec)) if self.config.dns_version == 2 => {
                 // v2: a request gives one record per question.
@@ -188,13 +233,13 @@ impl<F: Forward> RecordSink for Formatter<F> {
                 for i in 0..n {
                     self.begin_eve(flow, "dns");
                     eve::eve_dns_event_v2(&mut self.json, rec, i);
-                    self.end_line(6, msgid, None);
+                    self.end_line(6, msgid, None, key);
                 }
             }
             (OutputFormat::Eve, _) => {
                 self.begin_eve(flow, app.app_proto());
                 eve::event_body(&mut self.json, app);
-                self.end_line(6, msgid, None);
+                self.end_line(6, msgid, None, key);
             }
         }
     }
@@ -205,7 +250,7 @@ impl<F: Forward> RecordSink for Formatter<F> {
             return;
         }
         stats::write_stats(&mut self.json, stats::now(), snapshot);
-        self.push_line(6, "stats", None);
+        self.end_line(6, "stats", None, RecordKey::default());
     }
 
     fn flush(&mut self) {

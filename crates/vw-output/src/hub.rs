@@ -23,6 +23,8 @@ use std::thread::JoinHandle;
 
 use crate::capture::Timestamp;
 use crate::eve_file::{EveWrite, Stream, write_lines};
+#[cfg(feature = "kafka")]
+use crate::kafka::KafkaSink;
 use crate::metrics::MetricsServer;
 use crate::record::PendingRepeats;
 use crate::record::lineage::Lineage;
@@ -58,6 +60,16 @@ pub struct AlertTag {
     pub lineage: Lineage,
 }
 
+/// What a record is about, for the Kafka message key (`--kafka-key host|flow`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecordKey {
+    /// The machine the record is about: an alert's host, an event's client (the source; the
+    /// destination of a DNS response). None for a `stats` record.
+    pub host: Option<IpAddr>,
+    /// The flow's id (EVE `flow_id`). None for a `stats` record.
+    pub flow: Option<u64>,
+}
+
 /// One line of a batch: where it ends and what the destinations need to know of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineTag {
@@ -69,6 +81,8 @@ pub struct LineTag {
     pub msgid: &'static str,
     /// Set for alert lines.
     pub alert: Option<AlertTag>,
+    /// The record's host and flow.
+    pub key: RecordKey,
 }
 
 /// Finished lines (each ending in `\n`) and their tags, handed from a formatter to the hub.
@@ -148,9 +162,13 @@ struct EveOut {
 pub struct OutputHub {
     eve: Option<EveOut>,
     sinks: Vec<NetSink>,
+    #[cfg(feature = "kafka")]
+    kafka: Vec<KafkaSink>,
     report: Option<Arc<Mutex<ReportBuilder>>>,
     metrics: Option<Arc<MetricsServer>>,
     alerts_by_rule: BTreeMap<u32, (String, u64)>,
+    /// The sensor's name (`--sensor-name`), for the report's sensors.
+    sensor: String,
     records: u64,
     error: Option<io::Error>,
     /// Shared with every forwarder: set when the EVE output fails.
@@ -174,9 +192,12 @@ impl OutputHub {
                 lines: 0,
             }),
             sinks: Vec::new(),
+            #[cfg(feature = "kafka")]
+            kafka: Vec::new(),
             report: None,
             metrics: None,
             alerts_by_rule: BTreeMap::new(),
+            sensor: String::new(),
             records: 0,
             error: None,
             failed: Arc::new(AtomicBool::new(false)),
@@ -185,12 +206,44 @@ impl OutputHub {
 
     /// Also send every record to a network output (syslog, Redis).
     pub fn add_sink(&mut self, sink: NetSink) {
+        self.publish_sink(sink.label(), sink.stats());
+        self.sinks.push(sink);
+    }
+
+    /// Show a network output's counters on the metrics endpoint, when there is one.
+    fn publish_sink(&self, label: &str, stats: Arc<crate::sink::SinkStats>) {
         if let Some(m) = &self.metrics {
             let mut all = m.sinks();
-            all.push((sink.label().to_string(), sink.stats()));
+            all.push((label.to_string(), stats));
             m.set_sinks(all);
         }
-        self.sinks.push(sink);
+    }
+
+    /// Also send every record to Kafka.
+    #[cfg(feature = "kafka")]
+    pub fn add_kafka(&mut self, sink: KafkaSink) {
+        self.publish_sink(sink.label(), sink.stats());
+        self.kafka.push(sink);
+    }
+
+    /// Every network output's label and counters (syslog, Redis, Kafka), for the metrics.
+    fn sink_stats(&self) -> Vec<(String, Arc<crate::sink::SinkStats>)> {
+        let net = self
+            .sinks
+            .iter()
+            .map(|s| (s.label().to_string(), s.stats()));
+        #[cfg(feature = "kafka")]
+        let net = net.chain(
+            self.kafka
+                .iter()
+                .map(|s| (s.label().to_string(), s.stats())),
+        );
+        net.collect()
+    }
+
+    /// The sensor's name the report gives the hosts this hub sees ("" for none).
+    pub fn set_sensor(&mut self, name: &str) {
+        self.sensor = name.to_string();
     }
 
     /// Build the host inventory report from every alert; the builder is shared so the report
@@ -204,12 +257,7 @@ impl OutputHub {
     /// Publish alert and record counts (and the network outputs' counters) to the metrics
     /// endpoint.
     pub fn set_metrics(&mut self, metrics: Arc<MetricsServer>) {
-        metrics.set_sinks(
-            self.sinks
-                .iter()
-                .map(|s| (s.label().to_string(), s.stats()))
-                .collect(),
-        );
+        metrics.set_sinks(self.sink_stats());
         self.metrics = Some(metrics);
     }
 
@@ -220,6 +268,10 @@ impl OutputHub {
             let record = line.strip_suffix(b"\n").unwrap_or(line);
             for sink in &self.sinks {
                 sink.send(record, tag.severity, tag.msgid);
+            }
+            #[cfg(feature = "kafka")]
+            for sink in &self.kafka {
+                sink.send(record, &tag.key);
             }
             if let Some(a) = &tag.alert {
                 alerts = true;
@@ -246,6 +298,7 @@ impl OutputHub {
                             count: a.count,
                             cutoff: a.cutoff,
                             lineage: &a.lineage,
+                            sensor: &self.sensor,
                         });
                 }
             }
@@ -339,6 +392,7 @@ impl OutputHub {
                 count: p.count,
                 cutoff: p.cutoff,
                 lineage: &p.lineage,
+                sensor: &self.sensor,
             });
         }
     }
@@ -352,7 +406,10 @@ impl OutputHub {
     /// and report.
     pub fn finish(mut self) -> HubReport {
         self.flush();
-        let sinks = self.sinks.drain(..).map(NetSink::close).collect();
+        let sinks = self.sinks.drain(..).map(NetSink::close);
+        #[cfg(feature = "kafka")]
+        let sinks = sinks.chain(self.kafka.drain(..).map(KafkaSink::close));
+        let sinks = sinks.collect();
         HubReport {
             records: self.records,
             reopen_failures: self.reopen_failures(),
@@ -500,6 +557,7 @@ mod tests {
                 severity: 6,
                 msgid: "dns",
                 alert: None,
+                key: RecordKey::default(),
             });
         }
         b

@@ -1,5 +1,6 @@
 //! The outputs: records formatted (EVE, ECS, Zeek intel; `formatter`, `eve`, `formats`)
-//! and delivered by the hub (`hub`) to the EVE file, network sinks (`sink`), the inventory
+//! and delivered by the hub (`hub`) to the EVE file, network sinks (`sink`, and `kafka` with
+//! the `kafka` feature), the inventory
 //! report (`report`) and the metrics endpoint (`metrics`). Knows records, never detection.
 
 // The crates to the left, named as modules (`crate::record`, `crate::decode`).
@@ -14,6 +15,8 @@ pub mod formats;
 pub mod formatter;
 pub mod hub;
 pub mod json;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 pub mod metrics;
 pub mod reopen;
 pub mod report;

@@ -164,6 +164,30 @@ pub struct SinkStats {
     pub connects: AtomicU64,
 }
 
+impl SinkStats {
+    /// The figures as they stand, for the final report of a closed sink.
+    pub fn report(&self, label: &str) -> SinkReport {
+        SinkReport {
+            label: label.to_string(),
+            produced: self.produced.load(Ordering::Relaxed),
+            delivered: self.delivered.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+            oversized: self.oversized.load(Ordering::Relaxed),
+            errors: self.errors.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The machine's host name (printable ASCII), if it has one: the syslog HOSTNAME, and the
+/// sensor name of `live` by default.
+pub fn host_name() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+}
+
 struct Msg {
     /// Syslog severity (0..7).
     severity: u8,
@@ -253,15 +277,7 @@ impl NetSink {
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
-        let s = &self.stats;
-        SinkReport {
-            label: self.label.clone(),
-            produced: s.produced.load(Ordering::Relaxed),
-            delivered: s.delivered.load(Ordering::Relaxed),
-            dropped: s.dropped.load(Ordering::Relaxed),
-            oversized: s.oversized.load(Ordering::Relaxed),
-            errors: s.errors.load(Ordering::Relaxed),
-        }
+        self.stats.report(&self.label)
     }
 }
 
@@ -306,12 +322,7 @@ struct Worker {
 
 impl Worker {
     fn new(target: Target, config: SinkConfig, stats: Arc<SinkStats>) -> Self {
-        let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-            .map(|h| h.trim().to_string())
-            .ok()
-            .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
-            .unwrap_or_else(|| "-".to_string());
+        let hostname = host_name().unwrap_or_else(|| "-".to_string());
         Worker {
             target,
             config,

@@ -23,7 +23,8 @@ pub fn now() -> Timestamp {
     }
 }
 
-/// Build the record (one JSON object, no newline) in `j`.
+/// Build the record in `j`; the top-level object is left open (the formatter adds the
+/// sensor's `host` and closes it).
 pub fn write_stats(j: &mut JsonWriter, ts: Timestamp, s: &StatsSnapshot) {
     j.reset();
     j.begin_object();
@@ -74,7 +75,6 @@ pub fn write_stats(j: &mut JsonWriter, ts: Timestamp, s: &StatsSnapshot) {
     j.begin_object();
     j.field_u64("alert", s.counters.detect.alerts);
     j.field_u64("alerts_suppressed", s.counters.suppress.suppressed);
-    j.end_object();
     j.end_object();
     j.end_object();
 }

@@ -2,13 +2,13 @@
 
 use std::io::{self, Write};
 
-use super::{ReportBuilder, fmt_ts, join, rules_list};
+use super::{ReportBuilder, fmt_ts, join, rules_list, sensors_list};
 
 impl ReportBuilder {
     pub(super) fn write_csv(&self, w: &mut dyn Write) -> io::Result<()> {
         writeln!(
             w,
-            "host,vendors,channels,rules,names,first_seen,last_seen,alerts,count,seen_after_cutoff,count_after_cutoff,interfaces,verdict"
+            "host,vendors,channels,rules,names,first_seen,last_seen,alerts,count,seen_after_cutoff,count_after_cutoff,sensors,interfaces,verdict"
         )?;
         for (host, r) in self.rows() {
             let fields = [
@@ -26,6 +26,7 @@ impl ReportBuilder {
                     false => String::new(),
                 },
                 r.count_after_cutoff.to_string(),
+                sensors_list(&r),
                 join(&r.ifaces),
                 self.verdicts(&r).join(","),
             ];

@@ -78,6 +78,7 @@ impl ReportBuilder {
             count: 1 + repeats,
             cutoff: PackDate::parse(&first("cutoff")).map(|d| d.secs),
             lineage: &lineage,
+            sensor: &s(&v["host"]),
         });
     }
 

@@ -9,7 +9,8 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::{
-    HostRow, ReportBuilder, Summary, fmt_day, fmt_ts, rules_list, verdict_or_dash, yes_no,
+    HostRow, ReportBuilder, Summary, fmt_day, fmt_ts, rules_list, sensors_list, verdict_or_dash,
+    yes_no,
 };
 use crate::capture::Timestamp;
 
@@ -345,7 +346,7 @@ impl ReportBuilder {
              {verdict_col}<col style=\"width:{names_width}%\"><col style=\"width:10%\"></colgroup><thead><tr>\
              <th data-t=\"s\">Host</th><th data-t=\"s\">Channels</th><th data-t=\"n\">First seen</th>\
              <th data-t=\"n\">Last seen</th><th data-t=\"n\">Count</th><th data-t=\"n\">After cut-off</th>\
-             {verdict_head}<th data-t=\"s\">Names matched</th><th data-t=\"s\">Interface</th></tr></thead><tbody>",
+             {verdict_head}<th data-t=\"s\">Names matched</th><th data-t=\"s\">Sensor (interface)</th></tr></thead><tbody>",
             if index == 0 { " first" } else { "" },
             esc(vendor),
             esc(vendor)
@@ -412,16 +413,16 @@ impl ReportBuilder {
         out.push_str("<td>");
         names_cell(out, r);
         out.push_str("</td>");
+        // Named sensors with their interfaces (a fleet's report), else the interfaces.
         let ifaces: Vec<String> = r.ifaces.iter().map(|i| esc(i)).collect();
-        let _ = writeln!(
-            out,
-            "<td>{}</td></tr>",
-            if ifaces.is_empty() {
-                "-".to_string()
-            } else {
-                ifaces.join(", ")
-            }
-        );
+        let cell = if r.sensors.keys().any(|s| !s.is_empty()) {
+            esc(&sensors_list(r))
+        } else if ifaces.is_empty() {
+            "-".to_string()
+        } else {
+            ifaces.join(", ")
+        };
+        let _ = writeln!(out, "<td>{cell}</td></tr>");
     }
 
     /// The timeline: lanes (a host each, or a vendor each past [`MAX_HOST_LANES`] hosts), a

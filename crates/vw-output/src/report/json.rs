@@ -25,6 +25,7 @@ impl ReportBuilder {
                     "seen_after_cutoff": r.has_cutoff.then_some(r.count_after_cutoff > 0),
                     "count_after_cutoff": r.count_after_cutoff,
                     "verdict": verdict,
+                    "sensors": r.sensors.iter().map(|(name, ifaces)| serde_json::json!({"name": name, "interfaces": ifaces})).collect::<Vec<_>>(),
                 })
             })
             .collect();

@@ -153,7 +153,14 @@ pub struct AlertFacts<'a> {
     pub cutoff: Option<i64>,
     /// The pack in migrations (`Lineage::default()` for a pack in none).
     pub lineage: &'a Lineage,
+    /// The sensor that saw it (EVE `host`, `--sensor-name`; "" for none).
+    pub sensor: &'a str,
 }
+
+/// Sensors kept per host, and interfaces per sensor; beyond them more are not listed (a
+/// fleet inventory names the few that saw a host, never an unbounded list).
+const MAX_SENSORS_PER_HOST: usize = 256;
+const MAX_IFACES_PER_SENSOR: usize = 64;
 
 /// What the report knows of one host for one vendor (or, merged, for all of its vendors).
 #[derive(Debug, Clone, Default)]
@@ -176,6 +183,8 @@ pub(crate) struct HostRow {
     /// Pack id -> what the host did for it, for packs in a migration (product evidence
     /// only: a vendor's website is not its product); see [`verdict`].
     migration: BTreeMap<String, Seen>,
+    /// Sensor name -> the interfaces it saw the host on ("" names an unnamed sensor).
+    sensors: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl HostRow {
@@ -185,6 +194,12 @@ impl HostRow {
         self.channels.extend(o.channels.iter().cloned());
         self.names.extend(o.names.iter().cloned());
         self.ifaces.extend(o.ifaces.iter().cloned());
+        for (sensor, ifaces) in &o.sensors {
+            if self.sensors.len() < MAX_SENSORS_PER_HOST || self.sensors.contains_key(sensor) {
+                let mine = self.sensors.entry(sensor.clone()).or_default();
+                mine.extend(ifaces.iter().take(MAX_IFACES_PER_SENSOR).cloned());
+            }
+        }
         for (sid, name) in &o.rules {
             self.rules.entry(*sid).or_insert_with(|| name.clone());
         }
@@ -341,6 +356,18 @@ impl ReportBuilder {
         insert(&mut row.channels, a.channel);
         insert(&mut row.names, a.name);
         insert(&mut row.ifaces, a.iface);
+        // Named sensors only: the interfaces alone are in `ifaces`.
+        if !a.sensor.is_empty()
+            && (row.sensors.len() < MAX_SENSORS_PER_HOST || row.sensors.contains_key(a.sensor))
+        {
+            let ifaces = match row.sensors.get_mut(a.sensor) {
+                Some(i) => i,
+                None => row.sensors.entry(a.sensor.to_string()).or_default(),
+            };
+            if ifaces.len() < MAX_IFACES_PER_SENSOR {
+                insert(ifaces, a.iface);
+            }
+        }
         row.rules
             .entry(a.sid)
             .or_insert_with(|| a.signature.to_string());
@@ -553,6 +580,18 @@ fn rules_list(r: &HostRow) -> String {
         .join("; ")
 }
 
+/// The named sensors that saw a host, each with its interfaces: `a (eth0,eth1); b`.
+fn sensors_list(r: &HostRow) -> String {
+    r.sensors
+        .iter()
+        .map(|(name, ifaces)| match ifaces.is_empty() {
+            true => name.clone(),
+            false => format!("{name} ({})", join(ifaces)),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn fmt_ts(t: Option<Timestamp>) -> String {
     t.map(|t| UtcTime::from_timestamp(t).to_string())
         .unwrap_or_default()
@@ -630,6 +669,7 @@ mod tests {
             count,
             cutoff: Some(CUTOFF_SECS),
             lineage: &none,
+            sensor: "",
         };
         b.add(&a("10.0.0.1", CUTOFF_SECS - 100, 1));
         b.add(&a("10.0.0.2", CUTOFF_SECS + 100, 5));
@@ -668,6 +708,7 @@ mod tests {
             count: 1,
             cutoff,
             lineage: &none,
+            sensor: "",
         };
         b.add(&fact(
             "10.0.0.1",
@@ -687,6 +728,61 @@ mod tests {
         b.write(&mut text, ReportFormat::Text).unwrap();
         let text = String::from_utf8(text).unwrap();
         assert!(text.contains("Kaspersky 2024-09-29"), "{text}");
+    }
+
+    /// A host seen by two sensors (EVE `host`, `in_iface`) is one row naming both, with their
+    /// interfaces, in every format; a host seen by one names it alone.
+    #[test]
+    fn a_host_seen_by_several_sensors_is_one_row_naming_them() {
+        let line = |src: &str, sensor: &str, iface: &str| {
+            format!(
+                r#"{{"timestamp":"2024-10-01T12:00:00.000000+0000","event_type":"alert","src_ip":"{src}","dest_ip":"10.0.0.53","in_iface":"{iface}","alert":{{"signature_id":1,"signature":"r","metadata":{{"vendor":["Kaspersky"],"channel":["update"],"matched_name":["x"]}}}},"host":"{sensor}"}}"#
+            )
+        };
+        let mut b = ReportBuilder::default();
+        b.add_eve_line(&line("10.0.0.1", "a", "eth0"));
+        b.add_eve_line(&line("10.0.0.1", "b", "eth1"));
+        b.add_eve_line(&line("10.0.0.1", "b", "eth2"));
+        b.add_eve_line(&line("10.0.0.2", "b", "eth1"));
+        assert_eq!(b.len(), 2);
+        let render = |f| {
+            let mut out = Vec::new();
+            b.write(&mut out, f).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let text = render(ReportFormat::Text);
+        let row = |h: &str| text.lines().find(|l| l.starts_with(h)).unwrap().to_string();
+        assert!(
+            row("10.0.0.1 ").contains("a (eth0); b (eth1,eth2)"),
+            "{text}"
+        );
+        assert!(row("10.0.0.2 ").contains(" b (eth1) "), "{text}");
+        let csv = render(ReportFormat::Csv);
+        assert!(csv.lines().next().unwrap().ends_with(",sensors,interfaces"));
+        assert!(
+            csv.contains(",\"a (eth0); b (eth1,eth2)\",\"eth0,eth1,eth2\"\n"),
+            "{csv}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&render(ReportFormat::Json)).unwrap();
+        let host1 = json["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["host"] == "10.0.0.1")
+            .unwrap();
+        assert_eq!(
+            host1["sensors"],
+            serde_json::json!([
+                {"name": "a", "interfaces": ["eth0"]},
+                {"name": "b", "interfaces": ["eth1", "eth2"]}
+            ])
+        );
+        let html = render(ReportFormat::Html);
+        assert!(html.contains("<th data-t=\"s\">Sensor (interface)</th>"));
+        assert!(
+            html.contains("<td>a (eth0); b (eth1,eth2)</td></tr>"),
+            "{html}"
+        );
     }
 
     fn fact<'a>(
@@ -710,6 +806,7 @@ mod tests {
             count,
             cutoff: (vendor == "Kaspersky").then_some(CUTOFF_SECS),
             lineage: &NO_LINEAGE,
+            sensor: "",
         }
     }
 

@@ -3,7 +3,10 @@
 
 use std::io::{self, Write};
 
-use super::{ReportBuilder, fmt_day, fmt_ts, join, rules_list, span_text, verdict_or_dash, yes_no};
+use super::{
+    ReportBuilder, fmt_day, fmt_ts, join, rules_list, sensors_list, span_text, verdict_or_dash,
+    yes_no,
+};
 
 impl ReportBuilder {
     pub(super) fn write_text(&self, w: &mut dyn Write) -> io::Result<()> {
@@ -46,7 +49,7 @@ impl ReportBuilder {
         writeln!(w, "time span: {}", span_text(&summary))?;
         writeln!(
             w,
-            "{:<39} {:<16} {:<28} {:>7} {:>7}  {:<31} {:<31} {:<5} {:<10} {:<28} RULES",
+            "{:<39} {:<16} {:<28} {:>7} {:>7}  {:<31} {:<31} {:<5} {:<10} {:<20} {:<28} RULES",
             "HOST",
             "VENDORS",
             "CHANNELS",
@@ -56,13 +59,14 @@ impl ReportBuilder {
             "LAST SEEN",
             "AFTER",
             "IFACE",
+            "SENSORS",
             "VERDICT"
         )?;
         for (host, r) in self.rows() {
             let ifaces = join(&r.ifaces);
             writeln!(
                 w,
-                "{:<39} {:<16} {:<28} {:>7} {:>7}  {:<31} {:<31} {:<5} {:<10} {:<28} {}",
+                "{:<39} {:<16} {:<28} {:>7} {:>7}  {:<31} {:<31} {:<5} {:<10} {:<20} {:<28} {}",
                 host,
                 join(&r.vendors),
                 join(&r.channels),
@@ -72,6 +76,7 @@ impl ReportBuilder {
                 fmt_ts(r.last),
                 yes_no(&r),
                 if ifaces.is_empty() { "-" } else { &ifaces },
+                sensors_list(&r),
                 verdict_or_dash(self, &r),
                 rules_list(&r)
             )?;
