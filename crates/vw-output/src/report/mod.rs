@@ -758,9 +758,15 @@ mod tests {
         );
         assert!(row("10.0.0.2 ").contains(" b (eth1) "), "{text}");
         let csv = render(ReportFormat::Csv);
-        assert!(csv.lines().next().unwrap().ends_with(",sensors,interfaces"));
         assert!(
-            csv.contains(",\"a (eth0); b (eth1,eth2)\",\"eth0,eth1,eth2\"\n"),
+            csv.lines()
+                .next()
+                .unwrap()
+                .ends_with(",sensors,interfaces,verdict")
+        );
+        // Sensors and interfaces, then the verdict (empty: no pack here names a migration).
+        assert!(
+            csv.contains(",\"a (eth0); b (eth1,eth2)\",\"eth0,eth1,eth2\",\n"),
             "{csv}"
         );
         let json: serde_json::Value = serde_json::from_str(&render(ReportFormat::Json)).unwrap();
