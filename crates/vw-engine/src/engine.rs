@@ -9,6 +9,7 @@ use crate::detect::suppress::Suppressor;
 use crate::detect::{Detector, LogSelection, answers::ResolvedIps};
 use crate::flow::quic::{QuicConfig, QuicFlows};
 use crate::flow::{FlowConfig, FlowTable};
+use crate::identity::{IdentityFeed, IdentityTable};
 use crate::pipeline::Stages;
 use crate::record::PendingRepeats;
 use crate::rules::RulesSlot;
@@ -35,6 +36,8 @@ pub struct EngineConfig {
     pub log: LogSelection,
     /// Matcher options (`--enable-port-rules`), applied at load and at every reload.
     pub match_options: MatchOptions,
+    /// Most entries in each part of the host identity table.
+    pub identity_capacity: usize,
 }
 
 impl Default for EngineConfig {
@@ -49,6 +52,7 @@ impl Default for EngineConfig {
             suppress_capacity: crate::detect::suppress::DEFAULT_CAPACITY,
             log: LogSelection::default(),
             match_options: MatchOptions::default(),
+            identity_capacity: crate::identity::DEFAULT_CAPACITY,
         }
     }
 }
@@ -59,6 +63,7 @@ pub struct Engine {
     config: EngineConfig,
     rules: Arc<RulesSlot>,
     suppress: Arc<Mutex<Suppressor>>,
+    identity: Arc<Mutex<IdentityTable>>,
 }
 
 impl Engine {
@@ -69,6 +74,7 @@ impl Engine {
         Engine {
             rules: Arc::new(RulesSlot::new(compiled)),
             suppress: Arc::new(Mutex::new(suppress)),
+            identity: Arc::new(Mutex::new(IdentityTable::new(config.identity_capacity))),
             config,
         }
     }
@@ -87,6 +93,11 @@ impl Engine {
     /// Compile a reloaded rule set with the engine's matcher options.
     pub fn compile(options: MatchOptions, rules: RuleSet) -> Arc<CompiledRules> {
         Arc::new(CompiledRules::compile(rules, options))
+    }
+
+    /// The host identity table every worker shares.
+    pub fn identity(&self) -> &Arc<Mutex<IdentityTable>> {
+        &self.identity
     }
 
     /// The suppression table every worker shares.
@@ -128,6 +139,7 @@ impl Engine {
             Detector::with_compiled(self.rules.current(), c.log, Arc::clone(&self.suppress));
         detector.resolved = ResolvedIps::new(c.resolved_capacity);
         detector.dns_ports = c.dns_ports;
+        detector.set_identity(Arc::clone(&self.identity));
         let mut flows = FlowTable::new(c.flow);
         flows.quic = QuicFlows::new(c.quic);
         flows.dns_ports = c.dns_ports;
@@ -138,6 +150,7 @@ impl Engine {
             skipped: [0; crate::decode::SkipReason::ALL.len()],
             rules_generation,
             rules: Arc::clone(&self.rules),
+            identity: Some(IdentityFeed::new(Arc::clone(&self.identity))),
         }
     }
 }

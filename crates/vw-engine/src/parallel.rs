@@ -33,6 +33,7 @@ use crate::capture::file::Block;
 use crate::capture::{Packet, Timestamp};
 use crate::decode::{self, DecoderConfig, SkipReason};
 use crate::detect::suppress::Suppressor;
+use crate::identity::{IdentityFeed, IdentityTable};
 use crate::pipeline::{PacketHandler, Stages, finish_input};
 use crate::record::RecordSink;
 use crate::record::counters::{Counters, StatsSnapshot};
@@ -134,13 +135,18 @@ pub struct Dispatcher {
     reader_sink: WorkerSink,
     /// A worker died: stop reading.
     worker_lost: Arc<AtomicBool>,
+    /// Feeds the identity table in packet order, before a packet goes to its worker (taken
+    /// from the first worker's stages; the workers feed nothing): see `crate::identity`.
+    identity: Option<IdentityFeed>,
+    /// The identity table the workers share (its counters are reported once, here).
+    identity_table: Arc<Mutex<IdentityTable>>,
 }
 
 impl Dispatcher {
     /// Start one worker per set of stages, each writing to the sink `make_sink` gives it;
     /// `reader_sink` takes the `stats` records the reader writes.
     pub fn start(
-        stages: Vec<Stages>,
+        mut stages: Vec<Stages>,
         decoder_config: DecoderConfig,
         mut make_sink: impl FnMut(usize) -> WorkerSink,
         reader_sink: WorkerSink,
@@ -149,6 +155,14 @@ impl Dispatcher {
             Some(s) => Arc::clone(s.detector.suppressor()),
             None => Arc::default(),
         };
+        let identity_table = match stages.first() {
+            Some(s) => Arc::clone(s.detector.identity()),
+            None => Arc::default(),
+        };
+        let mut identity = None;
+        for s in &mut stages {
+            identity = identity.or(s.identity.take());
+        }
         let (free_tx, free_rx) = mpsc::channel::<Batch>();
         let worker_lost = Arc::new(AtomicBool::new(false));
         let mut workers = Vec::with_capacity(stages.len());
@@ -177,6 +191,8 @@ impl Dispatcher {
             block: None,
             reader_sink,
             worker_lost,
+            identity,
+            identity_table,
         })
     }
 
@@ -228,7 +244,10 @@ impl Dispatcher {
 impl PacketHandler for Dispatcher {
     fn handle(&mut self, packet: &Packet<'_>, pcap_cnt: u64) -> Result<(), SkipReason> {
         let n = self.workers.len();
-        let hash = decode::dispatch_hash(&self.decoder_config, packet.link_type, packet.data);
+        let (hash, decoded) = decode::dispatch(&self.decoder_config, packet.link_type, packet.data);
+        if let (Some(feed), Some(d)) = (&mut self.identity, &decoded) {
+            feed.observe(d, packet.ts);
+        }
         let i = (hash % n as u64) as usize;
         let len = packet.data.len();
         let in_block = match self.block.as_deref().map(|b| offset_in(b, packet.data)) {
@@ -313,6 +332,11 @@ impl PacketHandler for Dispatcher {
         }
         total.suppress = self
             .suppress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .stats();
+        total.identity = self
+            .identity_table
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .stats();
