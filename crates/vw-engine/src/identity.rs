@@ -154,7 +154,12 @@ struct History {
 
 impl History {
     fn latest_end(&self) -> i64 {
-        self.leases.iter().flatten().map(|l| l.end).max().unwrap_or(i64::MIN)
+        self.leases
+            .iter()
+            .flatten()
+            .map(|l| l.end)
+            .max()
+            .unwrap_or(i64::MIN)
     }
 
     /// The lease covering `t`: the latest started at or before `t`, if `t` is not past its
@@ -628,7 +633,10 @@ mod tests {
         // The frame says B while A's lease runs (a static address, a missed ACK): B it is,
         // with B's own DHCP names.
         let id = t.lookup(ip, 300, Some(B)).unwrap();
-        assert_eq!((id.mac, id.hostname.as_deref()), (Some(B), Some("LAPTOP-B")));
+        assert_eq!(
+            (id.mac, id.hostname.as_deref()),
+            (Some(B), Some("LAPTOP-B"))
+        );
         // A router: its MAC fronts many addresses and is not the host's.
         let router = [0, 0x11, 0x22, 0, 0, 1];
         for i in 0..ROUTER_ADDRS as u8 {
@@ -667,11 +675,18 @@ mod tests {
             let b = i.to_be_bytes();
             let mac = [0x02, 0, b[0], b[1], b[2], b[3]];
             feed(&mut t, &msg(1, 1, mac, [0; 4], "flood", 0), i64::from(i));
-            feed(&mut t, &msg(2, 5, mac, [10, 9, b[2], b[3]], "", 60), i64::from(i));
+            feed(
+                &mut t,
+                &msg(2, 5, mac, [10, 9, b[2], b[3]], "", 60),
+                i64::from(i),
+            );
             t.learn_mac(IpAddr::from([10, 9, b[2], b[3]]), mac, i64::from(i));
         }
         let s = t.stats();
-        assert!(s.clients_held <= 64 && s.leases_held <= 64 && s.macs_held <= 64, "{s:?}");
+        assert!(
+            s.clients_held <= 64 && s.leases_held <= 64 && s.macs_held <= 64,
+            "{s:?}"
+        );
         assert_eq!(s.clients_held + s.client_evictions, 1000);
         assert_eq!(s.leases_held + s.lease_evictions, 1000);
         assert_eq!(s.macs_held + s.mac_evictions, 1000);

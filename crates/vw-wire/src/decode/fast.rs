@@ -32,8 +32,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::tunnel::ethertype;
 use super::{
-    Decoded, DecoderConfig, GENEVE_PORT, LinkAddrs, GRE_UDP_PORT, IPPROTO_TCP, IPPROTO_UDP, L4Proto,
-    MPLS_UDP_PORT, TEREDO_PORT, TcpFlags, VXLAN_PORT, VlanIds,
+    Decoded, DecoderConfig, GENEVE_PORT, GRE_UDP_PORT, IPPROTO_TCP, IPPROTO_UDP, L4Proto,
+    LinkAddrs, MPLS_UDP_PORT, TEREDO_PORT, TcpFlags, VXLAN_PORT, VlanIds,
 };
 use crate::capture::linktype;
 

@@ -1106,12 +1106,32 @@ fn ethernet_addresses_of_the_innermost_frame() {
     let d = dec(&plain).unwrap();
     assert_eq!(d.macs, Some(LinkAddrs { src: HOST, dst: GW }));
     // The full walk (a third VLAN tag) agrees.
-    let tagged = eth(HOST, GW, 0x8100, &vlan(1, 0x8100, &vlan(2, 0x8100, &vlan(3, 0x0800, &ipv4_udp(b"x")))));
-    assert_eq!(dec(&tagged).unwrap().macs, Some(LinkAddrs { src: HOST, dst: GW }));
+    let tagged = eth(
+        HOST,
+        GW,
+        0x8100,
+        &vlan(
+            1,
+            0x8100,
+            &vlan(2, 0x8100, &vlan(3, 0x0800, &ipv4_udp(b"x"))),
+        ),
+    );
+    assert_eq!(
+        dec(&tagged).unwrap().macs,
+        Some(LinkAddrs { src: HOST, dst: GW })
+    );
     // VXLAN: the inner frame's addresses.
     let inner = eth(GW, HOST, 0x0800, &ipv4_udp(b"in"));
-    let outer_frame = eth(MAC, MAC, 0x0800, &ipv4(A, B, 17, &udp(1234, 4789, &vxlan(7, &inner))));
-    assert_eq!(dec(&outer_frame).unwrap().macs, Some(LinkAddrs { src: GW, dst: HOST }));
+    let outer_frame = eth(
+        MAC,
+        MAC,
+        0x0800,
+        &ipv4(A, B, 17, &udp(1234, 4789, &vxlan(7, &inner))),
+    );
+    assert_eq!(
+        dec(&outer_frame).unwrap().macs,
+        Some(LinkAddrs { src: GW, dst: HOST })
+    );
     // IP in IP: the inner packet has no Ethernet header of its own.
     let ipip = eth(HOST, GW, 0x0800, &ipv4(A, B, 4, &ipv4_udp(b"in")));
     assert_eq!(dec(&ipip).unwrap().macs, None);

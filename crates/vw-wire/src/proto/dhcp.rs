@@ -612,7 +612,10 @@ mod tests {
 
         let mut r = vec![msg6::REPLY, 0, 0, 1];
         let mut iaaddr = vec![0, 5, 0, 24];
-        let addr: [u8; 16] = "2001:db8::11".parse::<std::net::Ipv6Addr>().unwrap().octets();
+        let addr: [u8; 16] = "2001:db8::11"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+            .octets();
         iaaddr.extend_from_slice(&addr);
         iaaddr.extend_from_slice(&3600u32.to_be_bytes());
         iaaddr.extend_from_slice(&7200u32.to_be_bytes());
