@@ -115,16 +115,17 @@ impl Engine {
             .pending_repeats()
             .filter_map(|(key, count, last)| {
                 let rule = rules.rules.iter().find(|r| r.sid == key.sid)?;
-                let vendor = rules.packs.get(rule.pack).map_or("", |p| p.vendor.as_str());
+                let pack = rules.packs.get(rule.pack);
                 Some(PendingRepeats {
                     host: key.host,
-                    vendor: vendor.to_string(),
+                    vendor: pack.map_or("", |p| p.vendor.as_str()).to_string(),
                     channel: rule.channel.clone(),
                     sid: rule.sid,
                     signature: rule.name.clone(),
                     name: key.name.clone(),
                     last,
                     count,
+                    cutoff: pack.and_then(|p| p.cutoff).map(|c| c.secs),
                 })
             })
             .collect()

@@ -81,6 +81,14 @@ pub fn alert_body(j: &mut JsonWriter, alert: &Alert<'_>, dns_version: u8) {
     j.field_str_array1("vendor", &pack.vendor);
     j.field_str_array1("channel", &rule.channel);
     j.field_str_array1("pack", &pack.id);
+    if let Some(cutoff) = pack.cutoff {
+        // The pack's cut-off travels with the alert, so a report made from EVE alone (other
+        // sensors', a Kafka topic's) knows it.
+        j.key("cutoff");
+        j.begin_array();
+        j.fmt_str(format_args!("{cutoff}"));
+        j.end_array();
+    }
     j.field_str_array1("matched_name", facts.matched_name);
     j.field_str_array1("matched_pattern", facts.matched_pattern);
     j.field_str_array1("observation", facts.observation.label());

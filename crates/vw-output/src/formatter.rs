@@ -143,6 +143,7 @@ impl<F: Forward> RecordSink for Formatter<F> {
             name: facts.matched_name.to_string(),
             ts: flow.ts,
             count: 1 + facts.repeats,
+            cutoff: pack.cutoff.map(|c| c.secs),
         };
         // Syslog severity from the rule's: 1 high -> err, 2 -> warning, 3 -> notice.
         let severity = 2 + rule.severity.clamp(1, 3);

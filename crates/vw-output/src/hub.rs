@@ -47,6 +47,8 @@ pub struct AlertTag {
     pub ts: Timestamp,
     /// 1 + the repeats the alert carries.
     pub count: u64,
+    /// The pack's cut-off (Unix seconds of its first day), when it has one.
+    pub cutoff: Option<i64>,
 }
 
 /// One line of a batch: where it ends and what the destinations need to know of it.
@@ -233,6 +235,7 @@ impl OutputHub {
                             name: &a.name,
                             ts: a.ts,
                             count: a.count,
+                            cutoff: a.cutoff,
                         });
                 }
             }
@@ -322,6 +325,7 @@ impl OutputHub {
                 name: &p.name,
                 ts: p.last,
                 count: p.count,
+                cutoff: p.cutoff,
             });
         }
     }

@@ -325,6 +325,8 @@ pub struct PendingRepeats {
     pub last: Timestamp,
     /// Repeats pending.
     pub count: u64,
+    /// The rule's pack cut-off (Unix seconds of its first day), when it has one.
+    pub cutoff: Option<i64>,
 }
 
 /// Where detection hands its records. Implemented by the outputs (a formatter that turns

@@ -48,8 +48,8 @@ pub use matcher::{
     normalise_name,
 };
 pub use pack::{
-    CHANNELS, CONFIDENCES, MAX_PAYLOAD_PREFIX, MAX_USER_AGENT, PackInfo, PayloadPrefix, Rule,
-    RuleSet, SigError,
+    CHANNELS, CONFIDENCES, MAX_PAYLOAD_PREFIX, MAX_USER_AGENT, PackDate, PackInfo, PayloadPrefix,
+    Rule, RuleSet, SigError,
 };
 pub use pattern::PortProto;
 

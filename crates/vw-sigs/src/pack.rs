@@ -23,7 +23,14 @@ pub const CHANNELS: &[&str] = &[
 /// The confidence levels a rule may name (how well sourced its indicators are).
 pub const CONFIDENCES: &[&str] = &["high", "medium", "low"];
 
-const PACK_KEYS: &[&str] = &["id", "vendor", "version", "references", "port_rules"];
+const PACK_KEYS: &[&str] = &[
+    "id",
+    "vendor",
+    "version",
+    "references",
+    "port_rules",
+    "cutoff",
+];
 const RULE_KEYS: &[&str] = &[
     "sid",
     "rev",
@@ -104,6 +111,65 @@ pub struct PackInfo {
     pub port_rules: bool,
     /// The file the pack was read from (`<bundled>/NAME` for the built-in copy).
     pub file: PathBuf,
+    /// `cutoff = "YYYY-MM-DD"`: the day from which the vendor's products may no longer be
+    /// sold or updated (Kaspersky: 2024-09-29). Alerts carry it, and the inventory counts
+    /// what a host did from then on; a pack without one has no cut-off.
+    pub cutoff: Option<PackDate>,
+}
+
+/// A calendar date from a pack (`YYYY-MM-DD`, UTC), with its first second as Unix time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PackDate {
+    /// Year, month (1-12), day (1-31): a real date (checked on parse).
+    pub ymd: (i32, u8, u8),
+    /// 00:00:00 UTC of that day, in Unix seconds.
+    pub secs: i64,
+}
+
+impl PackDate {
+    /// Parse `YYYY-MM-DD` (a real calendar date, years 1970-9999).
+    pub fn parse(s: &str) -> Option<PackDate> {
+        let b = s.as_bytes();
+        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+            return None;
+        }
+        let digits = |r: std::ops::Range<usize>| {
+            let part = s.get(r)?;
+            part.bytes()
+                .all(|c| c.is_ascii_digit())
+                .then(|| part.parse::<i64>().ok())?
+        };
+        let (y, m, d) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        let days_in_month = match m {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return None,
+        };
+        if y < 1970 || d < 1 || d > days_in_month {
+            return None;
+        }
+        // days_from_civil (Howard Hinnant).
+        let yy = if m <= 2 { y - 1 } else { y };
+        let era = yy.div_euclid(400);
+        let yoe = yy - era * 400;
+        let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        let days = era * 146_097 + doe - 719_468;
+        Some(PackDate {
+            ymd: (i32::try_from(y).ok()?, m as u8, d as u8),
+            secs: days * 86_400,
+        })
+    }
+}
+
+impl std::fmt::Display for PackDate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (y, m, d) = self.ymd;
+        write!(f, "{y:04}-{m:02}-{d:02}")
+    }
 }
 
 /// One `[[rule]]`: an alert definition (EVE `signature_id`, `signature`, `severity`) plus the
@@ -1037,6 +1103,22 @@ impl<'a> Source<'a> {
             Some((k, v)) => self.boolean(k, v, errors),
             None => Some(false),
         };
+        let cutoff = match slots[5] {
+            Some((k, v)) => self.string(k, v, errors).and_then(|text| {
+                let date = PackDate::parse(text.trim());
+                if date.is_none() {
+                    errors.push(self.error(
+                        at(k, v),
+                        format!(
+                            "`cutoff` must be a date YYYY-MM-DD, found \"{}\"",
+                            excerpt(&text)
+                        ),
+                    ));
+                }
+                date.map(Some)
+            }),
+            None => Some(None),
+        };
         let id_span = slots[0].and_then(|(k, v)| at(k, v));
         Some((
             PackInfo {
@@ -1046,6 +1128,7 @@ impl<'a> Source<'a> {
                 references: references?,
                 port_rules: port_rules?,
                 file: self.file.to_path_buf(),
+                cutoff: cutoff?,
             },
             id_span,
         ))

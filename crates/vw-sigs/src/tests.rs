@@ -840,3 +840,42 @@ fn sig_error_display() {
     };
     assert_eq!(e.to_string(), "a.toml: bad");
 }
+
+/// `cutoff` in `[pack]`: a real calendar date, carried as text and as its first second; a
+/// malformed or impossible date is an error at the value's position; absent means none.
+#[test]
+fn pack_cutoff_is_a_checked_date() {
+    let with = |cutoff: &str| {
+        format!(
+            "[pack]\nid = \"t\"\nvendor = \"T\"\nversion = \"1\"\ncutoff = {cutoff}\n{}",
+            rule(1, &["a.com"])
+        )
+    };
+    let set = RuleSet::from_str(&with("\"2024-09-29\""), Path::new("t.toml")).expect("loads");
+    let date = set.packs[0].cutoff.expect("cutoff");
+    assert_eq!(
+        (date.to_string(), date.secs),
+        ("2024-09-29".into(), 1_727_568_000)
+    );
+    assert_eq!(
+        PackDate::parse("2024-02-29").map(|d| d.secs),
+        Some(1_709_164_800)
+    );
+    for bad in [
+        "\"2023-02-29\"",
+        "\"2024-13-01\"",
+        "\"29/09/2024\"",
+        "\"2024-9-29\"",
+        "5",
+    ] {
+        let errors = RuleSet::from_str(&with(bad), Path::new("t.toml")).expect_err(bad);
+        assert!(
+            errors[0]
+                .to_string()
+                .starts_with("t.toml:5:10: `cutoff` must be"),
+            "{bad}: {}",
+            errors[0]
+        );
+    }
+    assert_eq!(rules(&rule(1, &["a.com"])).packs[0].cutoff, None);
+}
