@@ -327,3 +327,66 @@ fn dhcp_flood_of_random_macs_stays_under_the_cap() {
         assert_eq!((held_m, ev_m), (1, 0), "{line}");
     }
 }
+
+/// The report has one row per machine, from the scan and from its EVE output alike: A and B
+/// held one address and are two rows; the host behind the router is a row by address.
+#[test]
+fn report_has_one_row_per_machine() {
+    let dir = common::TempDir::new("identity-report");
+    let pcap = dir.path().join("eth.pcap");
+    std::fs::write(&pcap, file(LINKTYPE_ETHERNET, &scenario())).expect("write pcap");
+    for workers in ["1", "2"] {
+        let report = dir.path().join(format!("report-{workers}.json"));
+        let eve = dir.path().join(format!("eve-{workers}.json"));
+        let run = common::vendorwatch(&[
+            "scan",
+            "--workers",
+            workers,
+            "--eve",
+            eve.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+            pcap.to_str().unwrap(),
+        ]);
+        assert_eq!(run.code(), Some(0), "{}", run.stderr());
+        let from_eve = std::process::Command::new(env!("CARGO_BIN_EXE_vendorwatch"))
+            .args(["report", "--format", "json", eve.to_str().unwrap()])
+            .output()
+            .expect("run vendorwatch report");
+        assert!(from_eve.status.success(), "{from_eve:?}");
+        let docs = [
+            std::fs::read_to_string(&report).expect("report written"),
+            String::from_utf8_lossy(&from_eve.stdout).into_owned(),
+        ];
+        for doc in docs {
+            let v: serde_json::Value = serde_json::from_str(&doc).expect("report JSON");
+            let mut rows: Vec<(String, String, String)> = v["hosts"]
+                .as_array()
+                .expect("hosts")
+                .iter()
+                .map(|h| {
+                    let s = |k: &str| h[k].as_str().unwrap_or("-").to_string();
+                    (s("host"), s("host_mac"), s("host_name"))
+                })
+                .collect();
+            rows.sort();
+            assert_eq!(
+                rows,
+                vec![
+                    (
+                        "10.1.0.11".into(),
+                        "3c:52:82:0a:0a:0a".into(),
+                        "WS-FIN-042".into()
+                    ),
+                    (
+                        "10.1.0.11".into(),
+                        "3c:52:82:0b:0b:0b".into(),
+                        "LAPTOP-B".into()
+                    ),
+                    ("10.2.0.109".into(), "-".into(), "-".into()),
+                ],
+                "--workers {workers}: {doc}"
+            );
+        }
+    }
+}

@@ -94,7 +94,10 @@ fn report_formats_from_scan_and_from_eve_files() {
             || (h["host"].as_str().is_some_and(|a| a.starts_with("10.77."))
                 && h["seen_after_cutoff"].is_null())
     }));
-    assert_eq!(doc["cutoffs"], serde_json::json!({"Kaspersky": "2024-09-29"}));
+    assert_eq!(
+        doc["cutoffs"],
+        serde_json::json!({"Kaspersky": "2024-09-29"})
+    );
     let h = rows
         .iter()
         .find(|h| h["host"] == "10.1.0.14")

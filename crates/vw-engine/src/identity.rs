@@ -11,13 +11,17 @@
 //!   behind, still names the machine that held the address then.
 //! - Clients: per MAC, what its own DHCP messages said (host name, vendor class, client id):
 //!   an ACK seldom repeats them.
-//! - MACs from frames: per source MAC, the distinct addresses (IPv4 addresses, IPv6 /64s) it
-//!   sent from, up to [`ROUTER_ADDRS`]: a MAC fronting that many is a router (or a NAT, a
-//!   firewall), and its frames say nothing about the host behind it.
+//! - MACs from frames: per source MAC, the distinct addresses (IPv4 addresses, IPv6 /64s;
+//!   link-local addresses aside) it sent from, up to [`ROUTER_ADDRS`]: a MAC fronting that
+//!   many is a router (or a NAT, a firewall), and its frames say nothing about the host
+//!   behind it.
 //!
-//! An alert's MAC is the frame's own (the side of the frame the host is on) unless that MAC
-//! is a router's; else the lease's at the packet's time; else the MAC inside an EUI-64 IPv6
-//! address. Its host name, vendor class and client id come from the lease holding the
+//! An alert's MAC is the frame's own (the side of the frame the host is on) when that MAC
+//! looks like one host's: it sent from at most one IPv4 address and one IPv6 /64, or DHCP
+//! knows it and it is no router. A MAC in front of several addresses is not taken, so the
+//! first hosts seen behind a router are not pinned on the router before it has shown
+//! [`ROUTER_ADDRS`] of them. Else the lease's MAC at the packet's time; else the MAC inside an
+//! EUI-64 IPv6 address. Its host name, vendor class and client id come from the lease holding the
 //! address at that time when the lease's MAC is that MAC, else from the client's own DHCP
 //! messages.
 //!
@@ -226,7 +230,17 @@ impl MacSeen {
     fn is_router(&self) -> bool {
         usize::from(self.count) >= ROUTER_ADDRS
     }
+
+    /// At most one IPv4 address and one IPv6 /64: the frames of one host.
+    fn one_host(&self) -> bool {
+        let keys = &self.keys[..usize::from(self.count)];
+        let v6 = keys.iter().filter(|k| *k & V6_KEY != 0).count();
+        v6 <= 1 && keys.len() - v6 <= 1
+    }
 }
+
+/// The bit that marks an IPv6 /64 among [`MacSeen`]'s keys.
+const V6_KEY: u64 = 1 << 63;
 
 /// The identity table (see the module doc).
 pub struct IdentityTable {
@@ -274,7 +288,7 @@ fn evict_oldest<K: Copy + Eq + std::hash::Hash, V>(
 fn addr_key(ip: IpAddr) -> u64 {
     match ip {
         IpAddr::V4(v4) => u64::from(u32::from(v4)),
-        IpAddr::V6(v6) => ((u128::from(v6) >> 64) as u64) | (1 << 63),
+        IpAddr::V6(v6) => ((u128::from(v6) >> 64) as u64) | V6_KEY,
     }
 }
 
@@ -284,7 +298,13 @@ fn host_address(ip: IpAddr) -> bool {
         IpAddr::V4(v4) => {
             !(v4.is_unspecified() || v4.is_broadcast() || v4.is_multicast() || v4.is_loopback())
         }
-        IpAddr::V6(v6) => !(v6.is_unspecified() || v6.is_multicast() || v6.is_loopback()),
+        // Link-local addresses are per link, not the host's address elsewhere.
+        IpAddr::V6(v6) => {
+            !(v6.is_unspecified()
+                || v6.is_multicast()
+                || v6.is_loopback()
+                || v6.is_unicast_link_local())
+        }
     }
 }
 
@@ -465,6 +485,20 @@ impl IdentityTable {
         self.macs.get(mac).is_some_and(MacSeen::is_router)
     }
 
+    /// True when a frame from (or to) `mac` names the host on its side: a unicast MAC that
+    /// sent from one IPv4 address and one IPv6 /64 at most, or one DHCP knows that is no
+    /// router (see the module doc).
+    fn host_frame_mac(&self, mac: &[u8; 6]) -> bool {
+        if !host_mac(mac) {
+            return false;
+        }
+        match self.macs.get(mac) {
+            None => true,
+            Some(seen) if seen.one_host() => true,
+            Some(seen) => !seen.is_router() && self.clients.contains_key(mac),
+        }
+    }
+
     /// Who held `host` at `t`: `frame_mac` is the MAC of the alert's frame on the host's side,
     /// if it had one. `None` when nothing is known.
     pub fn lookup(&self, host: IpAddr, t: i64, frame_mac: Option<[u8; 6]>) -> Option<HostIdentity> {
@@ -474,7 +508,7 @@ impl IdentityTable {
             IpAddr::V4(_) => None,
         };
         let mac = frame_mac
-            .filter(|m| host_mac(m) && !self.is_router(m))
+            .filter(|m| self.host_frame_mac(m))
             .or(lease.and_then(|l| l.mac))
             .or(eui64);
         let attrs = match (lease, mac) {
@@ -637,15 +671,30 @@ mod tests {
             (id.mac, id.hostname.as_deref()),
             (Some(B), Some("LAPTOP-B"))
         );
-        // A router: its MAC fronts many addresses and is not the host's.
+        // A router: its MAC fronts many addresses and is not the host's, from the second
+        // address on (before it is counted as a router).
         let router = [0, 0x11, 0x22, 0, 0, 1];
-        for i in 0..ROUTER_ADDRS as u8 {
+        t.learn_mac(IpAddr::from([192, 0, 2, 0]), router, 10);
+        assert_eq!(t.lookup(ip, 300, Some(router)).unwrap().mac, Some(router));
+        t.learn_mac(IpAddr::from([192, 0, 2, 1]), router, 10);
+        assert_eq!(t.lookup(ip, 300, Some(router)).unwrap().mac, Some(A));
+        for i in 2..ROUTER_ADDRS as u8 {
             t.learn_mac(IpAddr::from([192, 0, 2, i]), router, 10);
         }
         assert!(t.is_router(&router));
         let id = t.lookup(ip, 300, Some(router)).unwrap();
         assert_eq!(id.mac, Some(A));
         assert_eq!(t.stats().routers, 1);
+        // A dual-stack host (one IPv4 address, one /64, its link-local address not counted)
+        // is still one host.
+        let host = [0x3c, 0x52, 0x82, 0, 0, 0xc3];
+        t.learn_mac(IpAddr::from([10, 1, 0, 12]), host, 10);
+        t.learn_mac("2001:db8::12".parse().unwrap(), host, 10);
+        t.learn_mac("2001:db8::99".parse().unwrap(), host, 10);
+        let id = t
+            .lookup(IpAddr::from([10, 1, 0, 12]), 20, Some(host))
+            .unwrap();
+        assert_eq!(id.mac, Some(host));
     }
 
     #[test]

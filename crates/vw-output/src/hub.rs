@@ -25,7 +25,7 @@ use crate::capture::Timestamp;
 use crate::eve_file::{EveWrite, Stream, write_lines};
 use crate::metrics::MetricsServer;
 use crate::record::PendingRepeats;
-use crate::report::{AlertFacts, ReportBuilder};
+use crate::report::{AlertFacts, IdentityFacts, ReportBuilder};
 use crate::sink::{NetSink, SinkReport};
 
 /// What the report and the metrics need of an alert line.
@@ -49,6 +49,34 @@ pub struct AlertTag {
     pub count: u64,
     /// The pack's cut-off (Unix seconds of its first day), when it has one.
     pub cutoff: Option<i64>,
+    /// The machine that held the host address then (MAC as text, host name, vendor class),
+    /// when known: the report groups by it.
+    pub identity: Option<TagIdentity>,
+}
+
+/// The identity facts an alert hands the report.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TagIdentity {
+    /// MAC, `3c:52:82:01:02:03`.
+    pub mac: Option<String>,
+    /// DHCP host name.
+    pub hostname: Option<String>,
+    /// DHCP vendor class.
+    pub vendor_class: Option<String>,
+}
+
+impl TagIdentity {
+    /// The report's view of it.
+    pub fn facts(this: Option<&TagIdentity>) -> IdentityFacts<'_> {
+        match this {
+            Some(t) => IdentityFacts {
+                mac: t.mac.as_deref(),
+                hostname: t.hostname.as_deref(),
+                vendor_class: t.vendor_class.as_deref(),
+            },
+            None => IdentityFacts::default(),
+        }
+    }
 }
 
 /// One line of a batch: where it ends and what the destinations need to know of it.
@@ -236,6 +264,7 @@ impl OutputHub {
                             ts: a.ts,
                             count: a.count,
                             cutoff: a.cutoff,
+                            identity: TagIdentity::facts(a.identity.as_ref()),
                         });
                 }
             }
@@ -326,6 +355,7 @@ impl OutputHub {
                 ts: p.last,
                 count: p.count,
                 cutoff: p.cutoff,
+                identity: IdentityFacts::default(),
             });
         }
     }

@@ -8,7 +8,7 @@ impl ReportBuilder {
     pub(super) fn write_csv(&self, w: &mut dyn Write) -> io::Result<()> {
         writeln!(
             w,
-            "host,vendors,channels,rules,names,first_seen,last_seen,alerts,count,seen_after_cutoff,count_after_cutoff"
+            "host,vendors,channels,rules,names,first_seen,last_seen,alerts,count,seen_after_cutoff,count_after_cutoff,host_mac,host_name,host_vendor_class"
         )?;
         for (host, r) in self.rows() {
             let fields = [
@@ -26,6 +26,9 @@ impl ReportBuilder {
                     false => String::new(),
                 },
                 r.count_after_cutoff.to_string(),
+                r.mac.clone().unwrap_or_default(),
+                r.hostname.clone().unwrap_or_default(),
+                r.vendor_class.clone().unwrap_or_default(),
             ];
             let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
             writeln!(w, "{}", line.join(","))?;

@@ -3,7 +3,7 @@
 
 use std::io::{self, BufRead};
 
-use super::{AlertFacts, ReportBuilder};
+use super::{AlertFacts, IdentityFacts, ReportBuilder};
 use crate::capture::Timestamp;
 use crate::sigs::PackDate;
 
@@ -47,6 +47,15 @@ impl ReportBuilder {
             ts,
             count: 1 + repeats,
             cutoff: PackDate::parse(&first("cutoff")).map(|d| d.secs),
+            identity: IdentityFacts {
+                mac: Some(first("host_mac")).filter(|s| !s.is_empty()).as_deref(),
+                hostname: Some(first("host_name"))
+                    .filter(|s| !s.is_empty())
+                    .as_deref(),
+                vendor_class: Some(first("host_vendor_class"))
+                    .filter(|s| !s.is_empty())
+                    .as_deref(),
+            },
         });
     }
 

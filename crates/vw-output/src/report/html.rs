@@ -33,8 +33,9 @@ impl ReportBuilder {
         for (host, r) in &rows {
             let _ = writeln!(
                 body,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td data-v=\"{}\">{}</td><td data-v=\"{}\">{}</td><td data-v=\"{}\">{}</td><td data-v=\"{}\">{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td data-v=\"{}\">{}</td><td data-v=\"{}\">{}</td><td data-v=\"{}\">{}</td><td data-v=\"{}\">{}</td><td>{}</td><td>{}</td></tr>",
                 esc(host),
+                esc(&r.machine()),
                 esc(&join(&r.vendors)),
                 esc(&join(&r.channels)),
                 esc(&rules_list(r)),
@@ -64,7 +65,7 @@ td.after-yes{{color:#a00;font-weight:bold}}
 </style></head><body>
 <h1>Hosts still calling home</h1>
 <p id="summary">{hosts} host(s) from {alerts} alert record(s). {cutoff_text} Counts include suppressed repeats. Click a column header to sort.</p>
-<table id="hosts"><thead><tr><th data-t="s">Host</th><th data-t="s">Vendors</th><th data-t="s">Channels</th><th data-t="s">Rules</th><th data-t="n">First seen</th><th data-t="n">Last seen</th><th data-t="n">Count</th><th data-t="n">After cut-off</th><th data-t="s">Names</th><th>Timeline</th></tr></thead>
+<table id="hosts"><thead><tr><th data-t="s">Host</th><th data-t="s">Machine</th><th data-t="s">Vendors</th><th data-t="s">Channels</th><th data-t="s">Rules</th><th data-t="n">First seen</th><th data-t="n">Last seen</th><th data-t="n">Count</th><th data-t="n">After cut-off</th><th data-t="s">Names</th><th>Timeline</th></tr></thead>
 <tbody>
 {body}</tbody></table>
 <script>

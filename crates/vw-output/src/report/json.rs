@@ -22,6 +22,10 @@ impl ReportBuilder {
                     "count": r.count,
                     "seen_after_cutoff": r.has_cutoff.then_some(r.count_after_cutoff > 0),
                     "count_after_cutoff": r.count_after_cutoff,
+                    "addresses": r.addresses,
+                    "host_mac": r.mac,
+                    "host_name": r.hostname,
+                    "host_vendor_class": r.vendor_class,
                 })
             })
             .collect();

@@ -3,6 +3,11 @@
 //! first/last seen, counts and whether they were seen after the update cut-off, most recent
 //! first. Text, JSON, CSV, or one self-contained HTML file (sortable table, inline SVG
 //! timeline per host; no external scripts, styles or fonts). One module per format.
+//!
+//! Rows are machines when the alerts say who held the address (`alert.metadata.host_mac`,
+//! `host_name`: the engine's identity table): one row per MAC (else per DHCP host name), with
+//! every address the machine alerted from, so a lease that moved does not merge two machines
+//! or split one. Alerts without an identity stay one row per address.
 
 mod csv;
 mod from_eve;
@@ -75,6 +80,30 @@ pub struct AlertFacts<'a> {
     pub count: u64,
     /// The vendor's cut-off from its pack (Unix seconds of the day), when the pack names one.
     pub cutoff: Option<i64>,
+    /// Who held the address then, when known.
+    pub identity: IdentityFacts<'a>,
+}
+
+/// The machine behind an alert's address, as far as the alert says.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IdentityFacts<'a> {
+    /// MAC, `3c:52:82:01:02:03`.
+    pub mac: Option<&'a str>,
+    /// DHCP host name.
+    pub hostname: Option<&'a str>,
+    /// DHCP vendor class.
+    pub vendor_class: Option<&'a str>,
+}
+
+impl IdentityFacts<'_> {
+    /// The row a machine's alerts go to: its MAC, else its host name; `None` when unknown.
+    fn row_key(&self) -> Option<String> {
+        match (self.mac, self.hostname) {
+            (Some(mac), _) if !mac.is_empty() => Some(format!("mac {mac}")),
+            (_, Some(name)) if !name.is_empty() => Some(format!("name {name}")),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -91,6 +120,43 @@ struct HostRow {
     has_cutoff: bool,
     count_after_cutoff: u64,
     points: BTreeMap<i64, u64>,
+    /// The addresses the row's alerts came from (one for a row by address).
+    addresses: BTreeSet<String>,
+    /// The machine's MAC, host name and vendor class (the latest alert's that named them).
+    mac: Option<String>,
+    hostname: Option<String>,
+    vendor_class: Option<String>,
+}
+
+impl HostRow {
+    /// The addresses, comma-separated.
+    fn host(&self) -> String {
+        join(&self.addresses)
+    }
+
+    /// `host name (MAC, vendor class)` as far as known; empty for a row by address.
+    fn machine(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(m) = &self.mac {
+            parts.push(m.as_str());
+        }
+        if let Some(v) = &self.vendor_class {
+            parts.push(v.as_str());
+        }
+        match (&self.hostname, parts.is_empty()) {
+            (Some(h), true) => h.clone(),
+            (Some(h), false) => format!("{h} ({})", parts.join(", ")),
+            (None, _) => parts.join(", "),
+        }
+    }
+
+    /// How the row is named in lists: host name, else MAC, else the addresses.
+    fn label(&self) -> String {
+        self.hostname
+            .clone()
+            .or_else(|| self.mac.clone())
+            .unwrap_or_else(|| self.host())
+    }
 }
 
 /// Accumulates alerts by host.
@@ -103,6 +169,9 @@ pub struct ReportBuilder {
     pub alerts: u64,
     /// Vendor -> its cut-off (Unix seconds), from the packs (or the alerts' metadata).
     cutoffs: BTreeMap<String, i64>,
+    /// Address -> the machine row that alerted from it last (time, row key): repeats that
+    /// carry no identity (pending at the end) go there.
+    machine_of: BTreeMap<String, (Timestamp, String)>,
 }
 
 fn insert(set: &mut BTreeSet<String>, v: &str) {
@@ -132,10 +201,37 @@ impl ReportBuilder {
             let at = self.cutoffs.entry(a.vendor.to_string()).or_insert(cutoff);
             *at = (*at).min(cutoff);
         }
-        let row = match self.hosts.get_mut(a.host) {
-            Some(r) => r,
-            None => self.hosts.entry(a.host.to_string()).or_default(),
+        let key = match a.identity.row_key() {
+            Some(key) => {
+                let latest = self.machine_of.get(a.host).is_none_or(|(t, _)| *t <= a.ts);
+                if latest {
+                    self.machine_of
+                        .insert(a.host.to_string(), (a.ts, key.clone()));
+                }
+                key
+            }
+            None if !is_alert => match self.machine_of.get(a.host) {
+                Some((_, key)) => key.clone(),
+                None => a.host.to_string(),
+            },
+            None => a.host.to_string(),
         };
+        let row = self.hosts.entry(key).or_default();
+        insert(&mut row.addresses, a.host);
+        let id = &a.identity;
+        let newest = row.last.is_none_or(|l| l <= a.ts);
+        for (field, value) in [
+            (&mut row.mac, id.mac),
+            (&mut row.hostname, id.hostname),
+            (&mut row.vendor_class, id.vendor_class),
+        ] {
+            if let Some(v) = value.filter(|v| !v.is_empty())
+                && (newest || field.is_none())
+                && field.as_deref() != Some(v)
+            {
+                *field = Some(v.to_string());
+            }
+        }
         insert(&mut row.vendors, a.vendor);
         insert(&mut row.channels, a.channel);
         insert(&mut row.names, a.name);
@@ -167,11 +263,11 @@ impl ReportBuilder {
         }
     }
 
-    /// Hosts, most recently seen first.
-    fn rows(&self) -> Vec<(&String, &HostRow)> {
+    /// Rows (their addresses, and the row), most recently seen first.
+    fn rows(&self) -> Vec<(String, &HostRow)> {
         let mut rows: Vec<_> = self.hosts.iter().collect();
         rows.sort_by(|a, b| b.1.last.cmp(&a.1.last).then_with(|| a.0.cmp(b.0)));
-        rows
+        rows.into_iter().map(|(_, r)| (r.host(), r)).collect()
     }
 
     /// Vendor -> its cut-off (Unix seconds of the day) for the vendors whose packs name one.
@@ -179,18 +275,22 @@ impl ReportBuilder {
         &self.cutoffs
     }
 
-    /// Vendor -> hosts that alerted for it (both sorted).
+    /// Vendor -> hosts that alerted for it (both sorted): machines by host name (else MAC),
+    /// the others by address.
     pub fn by_vendor(&self) -> BTreeMap<String, Vec<String>> {
         let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (host, r) in &self.hosts {
+        for r in self.hosts.values() {
             for v in &r.vendors {
-                out.entry(v.clone()).or_default().push(host.clone());
+                out.entry(v.clone()).or_default().push(r.label());
             }
+        }
+        for hosts in out.values_mut() {
+            hosts.sort();
         }
         out
     }
 
-    /// Number of hosts.
+    /// Number of rows (machines, and addresses without a known machine).
     pub fn len(&self) -> usize {
         self.hosts.len()
     }
@@ -307,6 +407,7 @@ mod tests {
             ts: Timestamp { secs, nanos: 0 },
             count,
             cutoff: Some(CUTOFF_SECS),
+            identity: IdentityFacts::default(),
         };
         b.add(&a("10.0.0.1", CUTOFF_SECS - 100, 1));
         b.add(&a("10.0.0.2", CUTOFF_SECS + 100, 5));
@@ -341,6 +442,7 @@ mod tests {
             ts: Timestamp { secs, nanos: 0 },
             count: 1,
             cutoff,
+            identity: IdentityFacts::default(),
         };
         b.add(&fact(
             "10.0.0.1",
@@ -360,5 +462,70 @@ mod tests {
         b.write(&mut text, ReportFormat::Text).unwrap();
         let text = String::from_utf8(text).unwrap();
         assert!(text.contains("Kaspersky 2024-09-29"), "{text}");
+    }
+
+    /// One row per machine: two machines that held one address are two rows; one machine
+    /// seen at two addresses is one row listing both; repeats without an identity go to the
+    /// machine that alerted from the address last.
+    #[test]
+    fn rows_group_by_machine() {
+        let mut b = ReportBuilder::default();
+        let fact = |host, mac, name, secs| AlertFacts {
+            host,
+            vendor: "Kaspersky",
+            channel: "update",
+            sid: 1,
+            signature: "r",
+            name: "x",
+            ts: Timestamp { secs, nanos: 0 },
+            count: 1,
+            cutoff: None,
+            identity: IdentityFacts {
+                mac,
+                hostname: name,
+                vendor_class: None,
+            },
+        };
+        let a = Some("3c:52:82:0a:0a:0a");
+        let bb = Some("3c:52:82:0b:0b:0b");
+        b.add(&fact("10.1.0.11", a, Some("WS-A"), 100));
+        b.add(&fact("10.1.0.11", bb, Some("LAPTOP-B"), 200));
+        b.add(&fact("10.1.0.12", a, Some("WS-A"), 300));
+        b.add(&fact("10.9.9.9", None, None, 50));
+        b.add_repeats(&fact("10.1.0.11", None, None, 250));
+        let rows = b.rows();
+        let got: Vec<_> = rows
+            .iter()
+            .map(|(host, r)| (host.as_str(), r.machine(), r.count))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "10.1.0.11,10.1.0.12",
+                    "WS-A (3c:52:82:0a:0a:0a)".to_string(),
+                    2
+                ),
+                ("10.1.0.11", "LAPTOP-B (3c:52:82:0b:0b:0b)".to_string(), 2),
+                ("10.9.9.9", String::new(), 1),
+            ]
+        );
+        let mut csv = Vec::new();
+        b.write(&mut csv, ReportFormat::Csv).unwrap();
+        let csv = String::from_utf8(csv).unwrap();
+        assert!(
+            csv.lines()
+                .nth(1)
+                .unwrap()
+                .ends_with(",3c:52:82:0a:0a:0a,WS-A,"),
+            "{csv}"
+        );
+        let mut text = Vec::new();
+        b.write(&mut text, ReportFormat::Text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.contains("Kaspersky       3 host(s): 10.9.9.9, LAPTOP-B, WS-A"),
+            "{text}"
+        );
     }
 }

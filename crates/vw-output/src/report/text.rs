@@ -14,14 +14,26 @@ impl ReportBuilder {
         )?;
         writeln!(
             w,
-            "{:<39} {:<10} {:<28} {:>7} {:>7}  {:<31} {:<31} {:<5} RULES",
-            "HOST", "VENDORS", "CHANNELS", "ALERTS", "COUNT", "FIRST SEEN", "LAST SEEN", "AFTER"
+            "{:<39} {:<40} {:<10} {:<28} {:>7} {:>7}  {:<31} {:<31} {:<5} RULES",
+            "HOST",
+            "MACHINE",
+            "VENDORS",
+            "CHANNELS",
+            "ALERTS",
+            "COUNT",
+            "FIRST SEEN",
+            "LAST SEEN",
+            "AFTER"
         )?;
         for (host, r) in self.rows() {
             writeln!(
                 w,
-                "{:<39} {:<10} {:<28} {:>7} {:>7}  {:<31} {:<31} {:<5} {}",
+                "{:<39} {:<40} {:<10} {:<28} {:>7} {:>7}  {:<31} {:<31} {:<5} {}",
                 host,
+                match r.machine() {
+                    m if m.is_empty() => "-".to_string(),
+                    m => m,
+                },
                 join(&r.vendors),
                 join(&r.channels),
                 r.alerts,
