@@ -2,7 +2,8 @@
 # Install the Debian packages vendorwatch needs, only those missing.
 #   bash scripts/deps.sh build   # libpcap-dev: the binary links libpcap (live capture)
 #   bash scripts/deps.sh test    # build + what the tests drive: dig, dnsmasq, curl, openssl,
-#                                # ip, tcpreplay (live namespace test), chromium (HTML report),
+#                                # ip, tcpreplay (live namespace test), udhcpc and tcpdump
+#                                # (DHCP identity namespace test), chromium (HTML report),
 #                                # redis-server and rsyslog (network sinks)
 # Tests whose tools still cannot be installed skip with a printed reason; a missing libpcap-dev
 # is fatal, since nothing builds without it.
@@ -42,6 +43,8 @@ command -v curl >/dev/null 2>&1 || optional+=(curl)
 command -v openssl >/dev/null 2>&1 || optional+=(openssl)
 command -v ip >/dev/null 2>&1 || optional+=(iproute2)
 command -v tcpreplay >/dev/null 2>&1 || optional+=(tcpreplay)
+command -v tcpdump >/dev/null 2>&1 || optional+=(tcpdump)
+command -v udhcpc >/dev/null 2>&1 || optional+=(udhcpc)
 command -v chromium >/dev/null 2>&1 || optional+=(chromium)
 command -v redis-server >/dev/null 2>&1 || optional+=(redis-server)
 command -v rsyslogd >/dev/null 2>&1 || [ -x /usr/sbin/rsyslogd ] || optional+=(rsyslog)
