@@ -122,6 +122,75 @@ fn fast_paths_allocate_nothing() {
     packets_of_decided_flows_allocate_nothing();
     new_flows_to_other_addresses_allocate_nothing_while_addresses_are_remembered();
     read_ahead_reader_allocates_nothing_once_warm();
+    dhcp_and_identity_learning_allocate_nothing();
+}
+
+/// DHCP exchanges and frames from known hosts: the identity table is fed (the lock taken,
+/// leases renewed, MACs learned) and the detector reads DHCP, without allocating once the
+/// tables hold their entries.
+fn dhcp_and_identity_learning_allocate_nothing() {
+    use vendorwatch::identity::{IdentityFeed, IdentityTable};
+    use vw_craft::dhcp::{ACK, Dhcp, REQUEST};
+    let rules = RuleSet::bundled().expect("bundled packs load");
+    let mut detector = Detector::new(rules, LogSelection::default());
+    let table = Arc::new(std::sync::Mutex::new(IdentityTable::default()));
+    detector.set_identity(Arc::clone(&table));
+    let mut feed = IdentityFeed::new(Arc::clone(&table));
+    let mut out = Formatter::new(
+        Arc::new(FormatConfig::default()),
+        OutputHub::new(Some(Box::new(std::io::sink()))),
+    );
+    let mut flows = FlowTable::new(FlowConfig::default());
+    let server_mac = [2, 0, 0, 0, 0, 1];
+    let mut frames = Vec::new();
+    for round in 0..20u32 {
+        for i in 0..50u8 {
+            let mac = [0x3c, 0x52, 0x82, 0, 1, i];
+            let addr = [10, 1, 0, 10 + i];
+            let xid = round * 100 + u32::from(i);
+            let request = Dhcp::client(REQUEST, xid, mac)
+                .hostname("WS-FIN-042")
+                .vendor_class("MSFT 5.0")
+                .option(50, &addr);
+            frames.push(request.frame([10, 1, 0, 1], server_mac));
+            frames.push(
+                Dhcp::server(ACK, xid, mac, addr)
+                    .lease(3600)
+                    .frame([10, 1, 0, 1], server_mac),
+            );
+            let query = vw_craft::udp(40000, 53, &dns_query("www.example.org"));
+            frames.push(eth(
+                mac,
+                server_mac,
+                0x0800,
+                &ipv4(addr, [10, 0, 0, 53], 17, &query),
+            ));
+        }
+    }
+    let bytes = pcap(&frames);
+    let mut reader = CaptureReader::new(&bytes[..]).expect("pcap header");
+    let mut decoder = Decoder::default();
+    let mut run = |reader: &mut CaptureReader<&[u8]>, n: usize| {
+        for _ in 0..n {
+            let packet = reader.next_packet().expect("read").expect("a packet");
+            let decoded = decoder
+                .decode(packet.link_type, packet.data, packet.ts)
+                .expect("decodes");
+            feed.observe(&decoded, packet.ts);
+            let at = PacketAt::new(packet.ts, 1);
+            process(&decoded, &at, &mut flows, &mut detector, &mut out);
+        }
+    };
+    // Warm-up: two rounds (every client, lease and MAC enters the tables).
+    run(&mut reader, 300);
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    run(&mut reader, frames.len() - 300);
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    assert_eq!(allocations, 0, "allocations feeding the identity table");
+    let stats = table.lock().unwrap().stats();
+    assert_eq!(stats.dhcp_messages, 2000);
+    assert_eq!((stats.leases_held, stats.clients_held), (50, 50));
+    assert_eq!(stats.macs_held, 50 + 1, "the clients and the server");
 }
 
 /// The file reader `scan` uses for regular files: a read-ahead thread fills 1 MiB blocks and
