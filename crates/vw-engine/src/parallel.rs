@@ -6,9 +6,11 @@
 //!    └──────────(empty batches)────────┘
 //! ```
 //!
-//! - The reader picks a worker per packet with [`decode::dispatch_hash`]: the decoder's own
+//! - The reader picks a worker per packet with [`decode::dispatch`]: the decoder's own
 //!   stateless walk (tunnels included) down to the innermost 5-tuple, hashed symmetrically so
 //!   both directions of a flow meet on one worker; a fragment is hashed on its IP pair only.
+//!   From the same decoded packet the reader feeds the identity table (`crate::identity`), in
+//!   packet order, before the packet goes to its worker.
 //! - Packets go to workers in batches (up to [`BATCH_PACKETS`] packets) sent over a bounded
 //!   channel per worker. Packets read from a capture are not copied: the batch holds a clone
 //!   of the reader's [`Block`] and each packet's offset in it (the reader moves to another
