@@ -369,8 +369,7 @@ impl<'a> DhcpV6<'a> {
             addrs: [([0; 16], 0); MAX_V6_ADDRS],
             addr_count: 0,
         };
-        let mut opts = Options6(rest.get(3..)?);
-        while let Some(opt) = opts.next() {
+        for opt in Options6(rest.get(3..)?) {
             let (code, data) = opt?;
             match code {
                 1 => m.client_id = m.client_id.or(Some(data)),
@@ -384,8 +383,7 @@ impl<'a> DhcpV6<'a> {
                 }
                 // IA_NA: IAID, T1, T2, then options (IAADDR among them).
                 3 => {
-                    let mut inner = Options6(data.get(12..)?);
-                    while let Some(opt) = inner.next() {
+                    for opt in Options6(data.get(12..)?) {
                         let (code, data) = opt?;
                         if code != 5 || m.addr_count >= MAX_V6_ADDRS {
                             continue;
