@@ -559,15 +559,23 @@ impl IdentityFeed {
         if !host_mac(&macs.src) || !host_address(pkt.src_ip) {
             return;
         }
-        // One probe: (address, MAC, minute) hashed into a direct-mapped slot.
-        let mut h = crate::record::Fnv64::default();
-        match pkt.src_ip {
-            IpAddr::V4(v4) => h.write(&v4.octets()),
-            IpAddr::V6(v6) => h.write(&v6.octets()),
-        }
-        h.write(&macs.src);
-        h.write(&ts.secs.div_euclid(60).to_le_bytes());
-        let key = h.finish() | 1;
+        // One probe: (address, MAC, minute) mixed into a direct-mapped slot (a few
+        // multiplies; a collision only delays learning that pair to the next minute).
+        let ip = match pkt.src_ip {
+            IpAddr::V4(v4) => u64::from(u32::from(v4)),
+            IpAddr::V6(v6) => {
+                let n = u128::from(v6);
+                (n as u64) ^ ((n >> 64) as u64).rotate_left(17)
+            }
+        };
+        let [a, b, c, d, e, f] = macs.src;
+        let mac = u64::from_le_bytes([a, b, c, d, e, f, 0, 0]);
+        let minute = ts.secs.div_euclid(60) as u64;
+        let mut key = ip.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            ^ mac.wrapping_mul(0xc2b2_ae3d_27d4_eb4f)
+            ^ minute.wrapping_mul(0x1656_67b1_9e37_79f9);
+        key ^= key >> 29;
+        let key = key | 1;
         let slot = (key as usize) % self.seen.len();
         if self.seen[slot] == key {
             return;
