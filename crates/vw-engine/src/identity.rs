@@ -31,6 +31,10 @@
 //! to a worker, so a worker that writes an alert always finds the leases of every earlier
 //! packet, whichever worker the DHCP packets were hashed to (the time-aware lookup makes the
 //! leases of later packets harmless). With one worker the stages feed it in packet order.
+//! A driver that runs several sets of stages without a dispatcher (one capture socket per
+//! worker, the kernel spreading flows) leaves each stages' feeder in place: every worker
+//! feeds the one table from its own packets, and only a lease seen on one worker in the same
+//! instant as an alert on another can be missed.
 //! The workers only read it, for an alert. Feeding costs a port check and, for frames, one
 //! probe of a small direct-mapped cache of (address, MAC) pairs seen this minute: the lock is
 //! taken for DHCP and for a pair not in the cache. Nothing is allocated per packet once the

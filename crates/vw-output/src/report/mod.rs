@@ -150,12 +150,12 @@ impl HostRow {
         }
     }
 
-    /// How the row is named in lists: host name, else MAC, else the addresses.
+    /// How the row is named in lists: its addresses, with the host name when known.
     fn label(&self) -> String {
-        self.hostname
-            .clone()
-            .or_else(|| self.mac.clone())
-            .unwrap_or_else(|| self.host())
+        match &self.hostname {
+            Some(name) => format!("{} ({name})", self.host()),
+            None => self.host(),
+        }
     }
 }
 
@@ -275,8 +275,8 @@ impl ReportBuilder {
         &self.cutoffs
     }
 
-    /// Vendor -> hosts that alerted for it (both sorted): machines by host name (else MAC),
-    /// the others by address.
+    /// Vendor -> hosts that alerted for it (both sorted): by address, a machine's addresses
+    /// followed by its host name when known.
     pub fn by_vendor(&self) -> BTreeMap<String, Vec<String>> {
         let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for r in self.hosts.values() {
@@ -524,7 +524,7 @@ mod tests {
         b.write(&mut text, ReportFormat::Text).unwrap();
         let text = String::from_utf8(text).unwrap();
         assert!(
-            text.contains("Kaspersky       3 host(s): 10.9.9.9, LAPTOP-B, WS-A"),
+            text.contains("Kaspersky       3 host(s): 10.1.0.11 (LAPTOP-B), 10.1.0.11,10.1.0.12 (WS-A), 10.9.9.9"),
             "{text}"
         );
     }
