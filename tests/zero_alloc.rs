@@ -95,6 +95,18 @@ fn run_frames(
     detector: &mut Detector,
     out: &mut EveOut,
 ) -> u64 {
+    run_frames_fed(frames, warmup, None, flows, detector, out)
+}
+
+/// [`run_frames`], each decoded packet first fed to `feed` (the identity table) when given.
+fn run_frames_fed(
+    frames: &[Vec<u8>],
+    warmup: usize,
+    mut feed: Option<&mut vendorwatch::identity::IdentityFeed>,
+    flows: &mut FlowTable,
+    detector: &mut Detector,
+    out: &mut EveOut,
+) -> u64 {
     let bytes = pcap(frames);
     let mut reader = CaptureReader::new(&bytes[..]).expect("pcap header");
     // The stateful decoder, as the pipeline runs it (fragment reassembly idle).
@@ -105,6 +117,9 @@ fn run_frames(
             let decoded = decoder
                 .decode(packet.link_type, packet.data, packet.ts)
                 .expect("decodes");
+            if let Some(feed) = feed.as_deref_mut() {
+                feed.observe(&decoded, packet.ts);
+            }
             let at = PacketAt::new(packet.ts, 1);
             process(&decoded, &at, flows, detector, out);
         }
@@ -167,25 +182,15 @@ fn dhcp_and_identity_learning_allocate_nothing() {
             ));
         }
     }
-    let bytes = pcap(&frames);
-    let mut reader = CaptureReader::new(&bytes[..]).expect("pcap header");
-    let mut decoder = Decoder::default();
-    let mut run = |reader: &mut CaptureReader<&[u8]>, n: usize| {
-        for _ in 0..n {
-            let packet = reader.next_packet().expect("read").expect("a packet");
-            let decoded = decoder
-                .decode(packet.link_type, packet.data, packet.ts)
-                .expect("decodes");
-            feed.observe(&decoded, packet.ts);
-            let at = PacketAt::new(packet.ts, 1);
-            process(&decoded, &at, &mut flows, &mut detector, &mut out);
-        }
-    };
     // Warm-up: two rounds (every client, lease and MAC enters the tables).
-    run(&mut reader, 300);
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
-    run(&mut reader, frames.len() - 300);
-    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let allocations = run_frames_fed(
+        &frames,
+        300,
+        Some(&mut feed),
+        &mut flows,
+        &mut detector,
+        &mut out,
+    );
     assert_eq!(allocations, 0, "allocations feeding the identity table");
     let stats = table.lock().unwrap().stats();
     assert_eq!(stats.dhcp_messages, 2000);

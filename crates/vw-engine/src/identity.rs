@@ -154,6 +154,18 @@ struct Lease {
     end: i64,
 }
 
+impl Lease {
+    /// A lease to `mac` from `start` for `secs`.
+    fn new(mac: Option<[u8; 6]>, attrs: Attrs, start: i64, secs: i64) -> Lease {
+        Lease {
+            mac,
+            attrs,
+            start,
+            end: start.saturating_add(secs),
+        }
+    }
+}
+
 /// The leases of one address, oldest first.
 #[derive(Clone, Copy, Default)]
 struct History {
@@ -408,15 +420,7 @@ impl IdentityTable {
                 i64::from(s)
             }
         });
-        self.lease(
-            IpAddr::from(addr),
-            Lease {
-                mac,
-                attrs: lease_attrs,
-                start: t,
-                end: t.saturating_add(secs),
-            },
-        );
+        self.lease(IpAddr::from(addr), Lease::new(mac, lease_attrs, t, secs));
     }
 
     /// A DHCPv6 message seen at `t`; `client_mac` is the frame's address on the client's side
@@ -445,15 +449,8 @@ impl IdentityTable {
             lease_attrs.fill_from(&c.attrs);
         }
         for &(addr, valid) in m.addresses() {
-            self.lease(
-                IpAddr::from(addr),
-                Lease {
-                    mac,
-                    attrs: lease_attrs,
-                    start: t,
-                    end: t.saturating_add(i64::from(valid)),
-                },
-            );
+            let lease = Lease::new(mac, lease_attrs, t, i64::from(valid));
+            self.lease(IpAddr::from(addr), lease);
         }
     }
 
