@@ -46,6 +46,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::capture::Timestamp;
 use crate::decode::{Decoded, L4Proto};
+use crate::flow::FlowHasher;
 use crate::proto::dhcp::{self, DhcpV4, DhcpV6};
 use crate::record::counters::IdentityStats;
 use crate::record::{HostIdentity, mac_text};
@@ -65,6 +66,9 @@ pub const LEASE_GRACE_SECS: i64 = 3_600;
 pub const TEXT_CAP: usize = 64;
 /// Slots of a feeder's cache of (address, MAC) pairs already learned.
 const SEEN_SLOTS: usize = 4096;
+/// Router MACs a feeder remembers, to pass their frames over without a probe (a span port
+/// sees a handful of first hops).
+const KNOWN_ROUTERS: usize = 8;
 
 /// A short text held inline (no allocation); longer input is cut at [`TEXT_CAP`] bytes.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -261,9 +265,9 @@ const V6_KEY: u64 = 1 << 63;
 /// The identity table (see the module doc).
 pub struct IdentityTable {
     capacity: usize,
-    leases: HashMap<IpAddr, History>,
-    clients: HashMap<[u8; 6], Client>,
-    macs: HashMap<[u8; 6], MacSeen>,
+    leases: HashMap<IpAddr, History, FlowHasher>,
+    clients: HashMap<[u8; 6], Client, FlowHasher>,
+    macs: HashMap<[u8; 6], MacSeen, FlowHasher>,
     /// Counters.
     pub stats: IdentityStats,
 }
@@ -276,7 +280,7 @@ impl Default for IdentityTable {
 
 /// Drop the least recently seen eighth of `map` (at least one entry); how many.
 fn evict_oldest<K: Copy + Eq + std::hash::Hash, V>(
-    map: &mut HashMap<K, V>,
+    map: &mut HashMap<K, V, FlowHasher>,
     seen: impl Fn(&V) -> i64,
 ) -> u64 {
     let mut times: Vec<i64> = map.values().map(&seen).collect();
@@ -334,9 +338,9 @@ impl IdentityTable {
     pub fn new(capacity: usize) -> Self {
         IdentityTable {
             capacity: capacity.max(8),
-            leases: HashMap::new(),
-            clients: HashMap::new(),
-            macs: HashMap::new(),
+            leases: HashMap::default(),
+            clients: HashMap::default(),
+            macs: HashMap::default(),
             stats: IdentityStats::default(),
         }
     }
@@ -454,8 +458,9 @@ impl IdentityTable {
         }
     }
 
-    /// A frame from `mac` with source address `ip` at `t`.
-    pub fn learn_mac(&mut self, ip: IpAddr, mac: [u8; 6], t: i64) {
+    /// A frame from `mac` with source address `ip` at `t`; true when `mac` is (now) a
+    /// router's.
+    pub fn learn_mac(&mut self, ip: IpAddr, mac: [u8; 6], t: i64) -> bool {
         let key = addr_key(ip);
         if let Some(m) = self.macs.get_mut(&mac) {
             m.last_seen = m.last_seen.max(t);
@@ -464,7 +469,7 @@ impl IdentityTable {
                 m.keys[n] = key;
                 m.count += 1;
             }
-            return;
+            return m.is_router();
         }
         if self.macs.len() >= self.capacity {
             self.stats.mac_evictions += evict_oldest(&mut self.macs, |m| m.last_seen);
@@ -479,6 +484,7 @@ impl IdentityTable {
                 last_seen: t,
             },
         );
+        false
     }
 
     /// True when `mac` was seen in front of [`ROUTER_ADDRS`] addresses or more.
@@ -533,6 +539,13 @@ impl IdentityTable {
 pub struct IdentityFeed {
     table: Arc<Mutex<IdentityTable>>,
     seen: Box<[u64]>,
+    /// MACs found to be routers' this minute (as `u64`, 0 for none), most recent replacing
+    /// the oldest: their frames, a large share of a span port's, teach nothing more. Cleared
+    /// each minute, so the table still sees each router once a minute (and does not evict it
+    /// as unseen).
+    routers: [u64; KNOWN_ROUTERS],
+    next_router: usize,
+    routers_minute: i64,
 }
 
 impl IdentityFeed {
@@ -541,6 +554,9 @@ impl IdentityFeed {
         IdentityFeed {
             table,
             seen: vec![0u64; SEEN_SLOTS].into_boxed_slice(),
+            routers: [0; KNOWN_ROUTERS],
+            next_router: 0,
+            routers_minute: 0,
         }
     }
 
@@ -571,7 +587,14 @@ impl IdentityFeed {
         };
         let [a, b, c, d, e, f] = macs.src;
         let mac = u64::from_le_bytes([a, b, c, d, e, f, 0, 0]);
-        let minute = ts.secs.div_euclid(60) as u64;
+        let minute = ts.secs.div_euclid(60);
+        if minute != self.routers_minute {
+            self.routers = [0; KNOWN_ROUTERS];
+            self.routers_minute = minute;
+        } else if self.routers.contains(&mac) {
+            return;
+        }
+        let minute = minute as u64;
         let mut key = ip.wrapping_mul(0x9e37_79b9_7f4a_7c15)
             ^ mac.wrapping_mul(0xc2b2_ae3d_27d4_eb4f)
             ^ minute.wrapping_mul(0x1656_67b1_9e37_79f9);
@@ -582,7 +605,10 @@ impl IdentityFeed {
             return;
         }
         self.seen[slot] = key;
-        self.lock().learn_mac(pkt.src_ip, macs.src, ts.secs);
+        if self.lock().learn_mac(pkt.src_ip, macs.src, ts.secs) {
+            self.routers[self.next_router % KNOWN_ROUTERS] = mac;
+            self.next_router = self.next_router.wrapping_add(1);
+        }
     }
 
     fn dhcp(&mut self, pkt: &Decoded<'_>, t: i64) {
