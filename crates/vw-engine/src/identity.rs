@@ -64,8 +64,9 @@ pub const DEFAULT_LEASE_SECS: i64 = 86_400;
 pub const LEASE_GRACE_SECS: i64 = 3_600;
 /// Most bytes of a host name, vendor class or client id kept.
 pub const TEXT_CAP: usize = 64;
-/// Slots of a feeder's cache of (address, MAC) pairs already learned.
-const SEEN_SLOTS: usize = 4096;
+/// Slots of a feeder's cache of (address, MAC) pairs already learned (512 KiB): room for
+/// the tens of thousands of hosts a busy segment shows in a minute.
+const SEEN_SLOTS: usize = 65_536;
 /// Router MACs a feeder remembers, to pass their frames over without a probe (a span port
 /// sees a handful of first hops).
 const KNOWN_ROUTERS: usize = 8;
