@@ -568,17 +568,20 @@ impl IdentityFeed {
     /// Learn from one decoded packet captured at `ts`.
     #[inline]
     pub fn observe(&mut self, pkt: &Decoded<'_>, ts: Timestamp) {
-        if pkt.proto == L4Proto::Udp {
+        if pkt.proto == L4Proto::Udp
+            && (dhcp::is_v4_port(pkt.src_port, pkt.dst_port)
+                || dhcp::is_v6_port(pkt.src_port, pkt.dst_port))
+        {
             self.dhcp(pkt, ts.secs);
         }
         let Some(macs) = pkt.macs else {
             return;
         };
-        if !host_mac(&macs.src) || !host_address(pkt.src_ip) {
-            return;
-        }
-        // One probe: (address, MAC, minute) mixed into a direct-mapped slot (a few
-        // multiplies; a collision only delays learning that pair to the next minute).
+        // The common case costs this much: a few multiplies and one compare. The checks of
+        // the address, the router list and the lock come only for a pair not seen this
+        // "minute" (64 s of packet time; a collision only delays learning a pair).
+        let [a, b, c, d, e, f] = macs.src;
+        let mac = u64::from_le_bytes([a, b, c, d, e, f, 0, 0]);
         let ip = match pkt.src_ip {
             IpAddr::V4(v4) => u64::from(u32::from(v4)),
             IpAddr::V6(v6) => {
@@ -586,19 +589,10 @@ impl IdentityFeed {
                 (n as u64) ^ ((n >> 64) as u64).rotate_left(17)
             }
         };
-        let [a, b, c, d, e, f] = macs.src;
-        let mac = u64::from_le_bytes([a, b, c, d, e, f, 0, 0]);
-        let minute = ts.secs.div_euclid(60);
-        if minute != self.routers_minute {
-            self.routers = [0; KNOWN_ROUTERS];
-            self.routers_minute = minute;
-        } else if self.routers.contains(&mac) {
-            return;
-        }
-        let minute = minute as u64;
+        let minute = ts.secs >> 6;
         let mut key = ip.wrapping_mul(0x9e37_79b9_7f4a_7c15)
             ^ mac.wrapping_mul(0xc2b2_ae3d_27d4_eb4f)
-            ^ minute.wrapping_mul(0x1656_67b1_9e37_79f9);
+            ^ (minute as u64).wrapping_mul(0x1656_67b1_9e37_79f9);
         key ^= key >> 29;
         let key = key | 1;
         let slot = (key as usize) % self.seen.len();
@@ -606,12 +600,31 @@ impl IdentityFeed {
             return;
         }
         self.seen[slot] = key;
-        if self.lock().learn_mac(pkt.src_ip, macs.src, ts.secs) {
+        self.learn(pkt.src_ip, macs.src, mac, minute, ts.secs);
+    }
+
+    /// A (source address, source MAC) pair not in the cache: to the table, unless the MAC
+    /// is not a host's or is a router found this minute.
+    #[cold]
+    #[inline(never)]
+    fn learn(&mut self, ip: IpAddr, src: [u8; 6], mac: u64, minute: i64, t: i64) {
+        if !host_mac(&src) || !host_address(ip) {
+            return;
+        }
+        if minute != self.routers_minute {
+            self.routers = [0; KNOWN_ROUTERS];
+            self.routers_minute = minute;
+        } else if self.routers.contains(&mac) {
+            return;
+        }
+        if self.lock().learn_mac(ip, src, t) {
             self.routers[self.next_router % KNOWN_ROUTERS] = mac;
             self.next_router = self.next_router.wrapping_add(1);
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn dhcp(&mut self, pkt: &Decoded<'_>, t: i64) {
         if dhcp::is_v4_port(pkt.src_port, pkt.dst_port) {
             match DhcpV4::parse(pkt.payload) {
