@@ -595,11 +595,14 @@ impl IdentityFeed {
             ^ (minute as u64).wrapping_mul(0x1656_67b1_9e37_79f9);
         key ^= key >> 29;
         let key = key | 1;
-        let slot = (key as usize) % self.seen.len();
-        if self.seen[slot] == key {
+        // A power of two: the slot is the key's low bits.
+        let Some(seen) = self.seen.get_mut((key as usize) & (SEEN_SLOTS - 1)) else {
+            return;
+        };
+        if *seen == key {
             return;
         }
-        self.seen[slot] = key;
+        *seen = key;
         self.learn(pkt.src_ip, macs.src, mac, minute, ts.secs);
     }
 
