@@ -4,7 +4,7 @@
 #   bash scripts/deps.sh test    # build + what the tests drive: dig, dnsmasq, curl, openssl,
 #                                # ip, tcpreplay (live namespace test), udhcpc and tcpdump
 #                                # (DHCP identity namespace test), chromium (HTML report),
-#                                # redis-server and rsyslog (network sinks)
+#                                # redis-server and rsyslog (network sinks), cargo-deb (package)
 # Tests whose tools still cannot be installed skip with a printed reason; a missing libpcap-dev
 # is fatal, since nothing builds without it.
 set -euo pipefail
@@ -49,3 +49,11 @@ command -v chromium >/dev/null 2>&1 || optional+=(chromium)
 command -v redis-server >/dev/null 2>&1 || optional+=(redis-server)
 command -v rsyslogd >/dev/null 2>&1 || [ -x /usr/sbin/rsyslogd ] || optional+=(rsyslog)
 install "${optional[@]}" || echo "deps: could not install ${optional[*]}; the tests that need them will skip" >&2
+
+# The package test (tests/deb_package.rs) builds the .deb with cargo-deb; installed once into
+# ~/.cargo/bin (a few minutes to compile), then found there.
+if ! cargo deb --version >/dev/null 2>&1; then
+  echo "deps: installing cargo-deb (Debian package test)" >&2
+  cargo install cargo-deb --locked >/dev/null 2>&1 ||
+    echo "deps: could not install cargo-deb; the package test will skip" >&2
+fi

@@ -14,14 +14,20 @@ use vendorwatch::engine::EngineConfig;
 use vendorwatch::flow::FlowConfig;
 use vendorwatch::flow::quic::QuicConfig;
 use vendorwatch::proto::dns::{DnsPorts, MAX_EXTRA_DNS_PORTS};
-use vendorwatch::sigs::{self, LoadLimits, MatchOptions, RuleSet, SigError};
+use vendorwatch::sigs::{self, DefaultPacks, LoadLimits, MatchOptions, RuleSet, SigError};
 
 #[derive(Args, Debug, Clone)]
 pub struct SignatureArgs {
-    /// Signature pack file or directory of `*.toml` packs (repeatable). Default: the bundled
-    /// `signatures/` directory next to the binary, else the packs built into it.
+    /// Also load this signature pack file or directory of `*.toml` packs (repeatable), on top
+    /// of the default packs (`signatures/` next to the binary, else the packs built into it);
+    /// a pack with a default pack's id replaces that one. `sigs list` shows where each came
+    /// from.
     #[arg(long = "signatures", value_name = "PATH")]
     pub signatures: Vec<PathBuf>,
+    /// Do not load the default packs: only those of `--signatures` (as Suricata's `-S`
+    /// replaces its rule files where `-s` adds).
+    #[arg(long, requires = "signatures")]
+    pub no_default_signatures: bool,
     /// Use only these packs (comma-separated pack ids, e.g. `kaspersky,dahua`); default: all
     /// loaded packs. `sigs list` shows the ids.
     #[arg(long, value_name = "IDS", value_delimiter = ',')]
@@ -38,6 +44,15 @@ pub struct SignatureArgs {
 }
 
 impl SignatureArgs {
+    /// The default packs these flags load: none with `--no-default-signatures`.
+    pub fn default_packs(&self) -> DefaultPacks {
+        if self.no_default_signatures {
+            DefaultPacks::None
+        } else {
+            DefaultPacks::find()
+        }
+    }
+
     /// The size limits of `--max-pack-size` and `--max-list-size`.
     pub fn limits(&self) -> LoadLimits {
         LoadLimits {
@@ -140,8 +155,21 @@ pub struct WorkerArgs {
     /// stages run in the reader's thread and records come out in packet order; with more, a
     /// symmetric flow hash picks the worker (both directions of a flow meet on one worker) and
     /// records of different flows may come out in another order.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one_worker)]
     pub workers: Option<usize>,
+}
+
+/// `--workers N`: 0 is refused (it used to run with 1, silently).
+fn at_least_one_worker(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err(
+            "0 workers cannot process packets; give 1 or more (1: the stages run in \
+                      the reader's thread)"
+                .into(),
+        ),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 impl WorkerArgs {
@@ -232,26 +260,46 @@ impl FlowArgs {
     }
 }
 
-/// Load the packs the user named, or the bundled ones.
+/// The loaded packs and where the default ones came from (for `sigs list`).
+pub struct LoadedRules {
+    /// The packs, after `--packs`.
+    pub rules: RuleSet,
+    /// Where the default packs were read from (`None` with `--no-default-signatures`).
+    pub defaults: DefaultPacks,
+    /// Default packs replaced by an added pack of the same id.
+    pub replaced: Vec<sigs::Replaced>,
+}
+
+/// Load the default packs plus those of `--signatures` (or only those, with
+/// `--no-default-signatures`), then keep the `--packs` ones.
 pub fn load_rules(args: &SignatureArgs) -> Result<RuleSet, Vec<SigError>> {
-    let all = if !args.signatures.is_empty() {
-        RuleSet::load_with(&args.signatures, args.limits())?
+    load_rules_from(args, &args.signatures, args.default_packs()).map(|l| l.rules)
+}
+
+/// [`load_rules`] with the added paths and the defaults given (`sigs check PATH...` checks
+/// its paths alone), and the origins of the packs.
+pub fn load_rules_from(
+    args: &SignatureArgs,
+    added: &[PathBuf],
+    defaults: DefaultPacks,
+) -> Result<LoadedRules, Vec<SigError>> {
+    let (all, replaced) = RuleSet::load_adding(&defaults, added, args.limits())?;
+    let rules = if args.packs.is_empty() {
+        all
     } else {
-        match sigs::default_signature_dir() {
-            Some(dir) => RuleSet::load_with(&[dir], args.limits())?,
-            None => RuleSet::bundled()?,
-        }
+        all.select(&args.packs).map_err(|message| {
+            vec![SigError {
+                file: PathBuf::from("--packs"),
+                line: 0,
+                col: 0,
+                message,
+            }]
+        })?
     };
-    if args.packs.is_empty() {
-        return Ok(all);
-    }
-    all.select(&args.packs).map_err(|message| {
-        vec![SigError {
-            file: PathBuf::from("--packs"),
-            line: 0,
-            col: 0,
-            message,
-        }]
+    Ok(LoadedRules {
+        rules,
+        defaults,
+        replaced,
     })
 }
 
@@ -264,6 +312,28 @@ pub fn report_sig_errors(errors: &[SigError]) {
         "vendorwatch: {} signature error(s); nothing scanned",
         errors.len()
     );
+    if clashes_with_defaults(errors) {
+        eprintln!(
+            "vendorwatch: packs named with --signatures are added to the default packs (one \
+             with a default pack's id replaces it); --no-default-signatures loads only yours"
+        );
+    }
+}
+
+/// True when an error is a clash (sid, pack id, indicator) with a default pack: the user may
+/// have meant to replace the defaults.
+fn clashes_with_defaults(errors: &[SigError]) -> bool {
+    let marker = match DefaultPacks::find() {
+        DefaultPacks::Dir(dir) => dir.display().to_string(),
+        _ => "<bundled>/".to_string(),
+    };
+    errors.iter().any(|e| {
+        let line = e.to_string();
+        ["duplicate sid", "duplicate pack id", "overlapping"]
+            .iter()
+            .any(|c| e.message.starts_with(c))
+            && line.contains(&marker)
+    })
 }
 
 pub fn parse_log(list: &[String]) -> Result<LogSelection, String> {
@@ -342,7 +412,8 @@ pub struct OutputArgs {
     #[arg(long, value_name = "SECS", default_value_t = 0.0)]
     pub metrics_linger: f64,
     /// At the end, write the host inventory report to FILE (format from the extension:
-    /// .txt, .json, .csv, .html; or --report-format). `live` also writes it on SIGUSR1.
+    /// .txt, .json, .csv, .html, another is an error; or --report-format), checked writable
+    /// before the run starts. `live` also writes it on SIGUSR1.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// Format of --report: text, json, csv or html.

@@ -6,18 +6,20 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::args::{SignatureArgs, load_rules, report_sig_errors};
+use crate::args::{LoadedRules, SignatureArgs, load_rules_from, report_sig_errors};
 use crate::exit::{EXIT_FATAL, EXIT_INPUT_ERROR, EXIT_OK};
 use crate::live::LiveArgs;
 use crate::scan::ScanArgs;
-use crate::session::write_report;
-use vendorwatch::output::report::{ReportBuilder, ReportFormat};
+use crate::session::{report_format_of, write_report};
+use vendorwatch::output::report::{
+    EveReadError, ReportBuilder, ReportContext, ReportFormat, ReportSource,
+};
 use vendorwatch::proto::NameBuf;
 use vendorwatch::sigs::import::{ImportFormat, ImportOptions};
 use vendorwatch::sigs::text::printable;
-use vendorwatch::sigs::{self, MatchOptions, Matcher, RuleSet};
+use vendorwatch::sigs::{self, DefaultPacks, MatchOptions, Matcher, PackOrigin, RuleSet};
 
 /// Find hosts that still talk to a vendor's update, telemetry and licensing channels.
 #[derive(Parser, Debug)]
@@ -39,8 +41,28 @@ enum Command {
     #[command(subcommand)]
     Sigs(SigsCommand),
     /// Host inventory from EVE alert records: which hosts still call home, over which channels
-    /// and rules, first/last seen, counts, whether seen after the 2024-09-29 cut-off.
+    /// and rules, first/last seen, counts, whether seen after the vendor's cut-off (from its
+    /// pack). A file that is not EVE JSON is an error.
     Report(ReportArgs),
+    /// Check or show the configuration file (every option of scan and live, by long name).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigCommand {
+    /// Check FILE: every error as `file:line:col: message`, exit 0 when it is valid.
+    Check {
+        /// The configuration file.
+        file: PathBuf,
+    },
+    /// Print the effective configuration (the file's settings and every default) as TOML
+    /// that `config check` accepts.
+    Show {
+        /// The file (default: /etc/vendorwatch/vendorwatch.toml when it exists).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -48,10 +70,13 @@ struct ReportArgs {
     /// EVE JSON-lines files (alert records are used; other lines are ignored), `-` for stdin.
     #[arg(required = true, value_name = "EVE_FILE")]
     inputs: Vec<String>,
-    /// text, json, csv or html (one self-contained page: sortable table, SVG timelines).
-    #[arg(long, value_name = "FORMAT", default_value = "text")]
-    format: String,
-    /// Write the report to FILE instead of stdout.
+    /// text, json, csv or html (one self-contained page: summary, SVG timeline, sortable
+    /// tables per vendor). Default: from the -o file's extension (.txt, .json, .csv, .html;
+    /// another is an error), else text.
+    #[arg(long, value_name = "FORMAT")]
+    format: Option<String>,
+    /// Write the report to FILE instead of stdout (replaced whole, only when every input was
+    /// read).
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
 }
@@ -87,7 +112,8 @@ struct ImportArgs {
     /// (`type string`: base64 lines), zeek-intel (`#fields` header, Intel::DOMAIN/ADDR rows).
     #[arg(long, value_name = "FORMAT")]
     format: String,
-    /// Channel of the rules: update, telemetry, activation, management, portal or other.
+    /// Channel of the rules: update, cloud, telemetry, activation, management, portal or
+    /// other.
     #[arg(long, value_name = "CHANNEL")]
     channel: String,
     /// sid of the first rule (one rule per input file, sids counting up).
@@ -99,7 +125,7 @@ struct ImportArgs {
     /// Vendor shown in alerts.
     #[arg(long, value_name = "V", default_value = "Imported")]
     vendor: String,
-    /// Pack version (default: "imported").
+    /// Pack version, shown by `sigs list` and in alerts.
     #[arg(long, value_name = "VERSION", default_value = "imported")]
     version: String,
     /// EVE severity of the rules, 1 (high) to 3 (low).
@@ -118,6 +144,14 @@ struct ImportArgs {
     /// `domains_file`) instead of inline TOML: loads much faster for big feeds. Needs -o.
     #[arg(long, requires = "output")]
     domains_file: bool,
+    /// Write the good lines even when some are bad (each bad line is still reported, as a
+    /// warning); without it, a bad line means nothing is written.
+    #[arg(long)]
+    skip_invalid: bool,
+    /// Hosts format: import every name, whatever address it is mapped to. Default: only
+    /// blocklist lines, names mapped to 0.0.0.0, 127.0.0.1, :: or ::1.
+    #[arg(long)]
+    hosts_all: bool,
     /// Input files.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
@@ -125,7 +159,26 @@ struct ImportArgs {
 
 /// Entry point used by `main.rs`; returns the process exit status.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // `vendorwatch gen-dist DIR` (packaging: man pages, completions) is not part of the command
+    // line it documents, so neither the pages nor the completions offer it.
+    if let [_, cmd, dir] = argv.as_slice()
+        && cmd == "gen-dist"
+    {
+        return crate::dist::generate(Cli::command(), std::path::Path::new(dir));
+    }
+    // The configuration file's settings join the command line before clap parses it.
+    let argv = match crate::config::merge_argv(&Cli::command(), &argv) {
+        Ok((argv, _)) => argv,
+        Err(errors) => {
+            report_config_errors(&errors);
+            return EXIT_FATAL;
+        }
+    };
+    let cli = match Cli::command()
+        .try_get_matches_from(argv)
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -137,29 +190,145 @@ pub fn main() -> i32 {
         Command::Live(args) => crate::live::run(*args),
         Command::Sigs(cmd) => run_sigs(cmd),
         Command::Report(args) => run_report(args),
+        Command::Config(cmd) => run_config(cmd),
     }
 }
 
+fn report_config_errors(errors: &[crate::config::ConfigError]) {
+    for e in errors {
+        eprintln!("{e}");
+    }
+    eprintln!("vendorwatch: {} configuration error(s)", errors.len());
+}
+
+/// `config check FILE` and `config show [--config FILE]`.
+fn run_config(cmd: ConfigCommand) -> i32 {
+    use crate::config::{self, Config};
+    let cli = Cli::command();
+    match cmd {
+        ConfigCommand::Check { file } => match Config::read(&file, &cli).and_then(|c| {
+            let errors = option_errors(&cli, &c);
+            if errors.is_empty() {
+                Ok(c)
+            } else {
+                Err(errors)
+            }
+        }) {
+            Ok(c) => {
+                let sections: Vec<String> = c
+                    .sections
+                    .iter()
+                    .map(|(name, s)| format!("[{name}] {}", s.len()))
+                    .collect();
+                println!(
+                    "{}: ok: {} option(s): {} at the top level{}{}",
+                    file.display(),
+                    c.len(),
+                    c.top.len(),
+                    if sections.is_empty() { "" } else { ", " },
+                    sections.join(", ")
+                );
+                EXIT_OK
+            }
+            Err(errors) => {
+                report_config_errors(&errors);
+                EXIT_FATAL
+            }
+        },
+        ConfigCommand::Show { config: path } => {
+            let config = match path.or_else(|| config::path_for("live", None)) {
+                Some(p) => match Config::read(&p, &cli) {
+                    Ok(c) => Some(c),
+                    Err(errors) => {
+                        report_config_errors(&errors);
+                        return EXIT_FATAL;
+                    }
+                },
+                None => None,
+            };
+            print!("{}", config::show(&cli, config.as_ref()));
+            EXIT_OK
+        }
+    }
+}
+
+/// What the run itself would refuse in the file's options beyond clap's checks (the
+/// engine configuration: `--log` values, `--dns-port` count), each placed at the option.
+fn option_errors(
+    cli: &clap::Command,
+    config: &crate::config::Config,
+) -> Vec<crate::config::ConfigError> {
+    let mut errors: Vec<crate::config::ConfigError> = Vec::new();
+    for (name, matches) in crate::config::matches_of(cli, config) {
+        let stage = match name.as_str() {
+            "scan" => ScanArgs::from_arg_matches(&matches).map(|a| a.stage),
+            "live" => LiveArgs::from_arg_matches(&matches).map(|a| a.stage),
+            _ => continue,
+        };
+        let problem = match stage {
+            Ok(stage) => stage.engine_config().err(),
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(message) = problem {
+            let e = config.error_naming(&format!("{name}: {message}"));
+            if !errors.iter().any(|o| {
+                o.message.split_once(": ").map(|m| m.1) == e.message.split_once(": ").map(|m| m.1)
+            }) {
+                errors.push(e);
+            }
+        }
+    }
+    errors
+}
+
+/// The command line's definition (for the configuration file's reload, man pages and
+/// completions).
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
 fn run_report(args: ReportArgs) -> i32 {
-    let Some(format) = ReportFormat::parse(&args.format) else {
-        eprintln!(
-            "vendorwatch: unknown --format {:?} (expected text, json, csv or html)",
-            args.format
-        );
-        return EXIT_FATAL;
+    let format = match (&args.format, &args.output) {
+        (Some(f), _) => ReportFormat::parse(f)
+            .ok_or_else(|| format!("unknown --format {f:?} (expected text, json, csv or html)")),
+        (None, Some(path)) => report_format_of(path, "--format"),
+        (None, None) => Ok(ReportFormat::Text),
     };
-    let mut report = ReportBuilder::default();
+    let format = match format {
+        Ok(f) => f,
+        Err(line) => {
+            eprintln!("vendorwatch: {line}");
+            return EXIT_FATAL;
+        }
+    };
+    let mut report = ReportBuilder::with_context(ReportContext {
+        source: ReportSource::Eve,
+        inputs: args
+            .inputs
+            .iter()
+            .map(|i| if i == "-" { "stdin".into() } else { i.clone() })
+            .collect(),
+        ..ReportContext::default()
+    });
     let mut status = EXIT_OK;
     for input in &args.inputs {
         let result = if input == "-" {
             report.add_eve_reader(io::stdin().lock())
         } else {
-            File::open(input).and_then(|f| report.add_eve_reader(io::BufReader::new(f)))
+            File::open(input)
+                .map_err(EveReadError::Io)
+                .and_then(|f| report.add_eve_reader(io::BufReader::new(f)))
         };
         if let Err(e) = result {
-            eprintln!("vendorwatch: {input}: {e}");
+            let name = if input == "-" { "stdin" } else { input };
+            eprintln!("vendorwatch: {name}: {e}");
             status = EXIT_INPUT_ERROR;
         }
+    }
+    if status != EXIT_OK {
+        // A report missing an input would look complete: none is written.
+        eprintln!("vendorwatch: no report written");
+        return status;
     }
     if report.bad_lines > 0 {
         eprintln!(
@@ -170,25 +339,33 @@ fn run_report(args: ReportArgs) -> i32 {
     match write_report(&report, format, args.output.as_deref()) {
         Ok(()) => status,
         Err(e) => {
-            eprintln!("vendorwatch: writing the report failed: {e}");
+            let name = args
+                .output
+                .as_ref()
+                .map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
+            eprintln!("vendorwatch: {name}: writing the report failed: {e}");
             EXIT_FATAL
         }
     }
 }
 
 fn run_sigs(cmd: SigsCommand) -> i32 {
-    let sig_args = match &cmd {
-        SigsCommand::Check { paths, sigs } => {
-            let mut all = sigs.clone();
-            all.signatures.extend(paths.iter().cloned());
-            all
+    let loaded = match &cmd {
+        // Named files are checked alone: the counts are of the packs being written.
+        SigsCommand::Check { paths, sigs } if !paths.is_empty() => {
+            let mut added = paths.clone();
+            added.extend(sigs.signatures.iter().cloned());
+            load_rules_from(sigs, &added, DefaultPacks::None)
         }
-        SigsCommand::List(a) => a.clone(),
-        SigsCommand::Test { sigs, .. } => sigs.clone(),
+        SigsCommand::Check { sigs, .. }
+        | SigsCommand::List(sigs)
+        | SigsCommand::Test { sigs, .. } => {
+            load_rules_from(sigs, &sigs.signatures, sigs.default_packs())
+        }
         SigsCommand::Import(args) => return run_import(args),
     };
-    let rules = match load_rules(&sig_args) {
-        Ok(r) => r,
+    let loaded = match loaded {
+        Ok(l) => l,
         Err(errors) => {
             report_sig_errors(&errors);
             return EXIT_FATAL;
@@ -196,21 +373,51 @@ fn run_sigs(cmd: SigsCommand) -> i32 {
     };
     match cmd {
         SigsCommand::Check { .. } => {
-            print!("{}", sigs_check_report(&rules));
+            print!("{}", sigs_check_report(&loaded));
             EXIT_OK
         }
         SigsCommand::List(_) => {
-            print!("{}", sigs_list_table(&rules));
+            print!("{}", sigs_list_table(&loaded));
             EXIT_OK
         }
-        SigsCommand::Test { name, .. } => sigs_test(&rules, &name),
+        SigsCommand::Test { name, .. } => sigs_test(&loaded.rules, &name),
         SigsCommand::Import(_) => EXIT_FATAL,
     }
 }
 
-/// `sigs check`: per pack, then per channel, the number of rules and indicators.
-pub fn sigs_check_report(rules: &RuleSet) -> String {
+/// Where a pack came from, as `sigs check` and `sigs list` say it.
+fn origin_text(loaded: &LoadedRules, pack: &sigs::PackInfo) -> String {
+    let file = printable(&pack.file.to_string_lossy()).into_owned();
+    match loaded.defaults.origin(pack) {
+        PackOrigin::Bundled => "built into the binary".to_string(),
+        PackOrigin::DefaultDir => format!("default, from {file}"),
+        PackOrigin::Added => format!("added, from {file}"),
+    }
+}
+
+/// One line per default pack an added pack replaced.
+fn replaced_lines(loaded: &LoadedRules) -> String {
     use std::fmt::Write as _;
+    let mut out = String::new();
+    for r in &loaded.replaced {
+        let _ = writeln!(
+            out,
+            "# pack {} replaces the default one ({})",
+            printable(&r.id),
+            if sigs::is_bundled_file(&r.default_file) {
+                "built into the binary".into()
+            } else {
+                printable(&r.default_file.to_string_lossy()).into_owned()
+            }
+        );
+    }
+    out
+}
+
+/// `sigs check`: per pack, then per channel, the number of rules and indicators.
+pub fn sigs_check_report(loaded: &LoadedRules) -> String {
+    use std::fmt::Write as _;
+    let rules = &loaded.rules;
     let mut out = String::new();
     let enabled = rules.rules.iter().filter(|r| r.enabled).count();
     let _ = writeln!(
@@ -223,11 +430,11 @@ pub fn sigs_check_report(rules: &RuleSet) -> String {
     for (pi, pack) in rules.packs.iter().enumerate() {
         let _ = writeln!(
             out,
-            "\npack {} ({}, version {}) from {}{}",
+            "\npack {} ({}, version {}) {}{}",
             printable(&pack.id),
             printable(&pack.vendor),
             printable(&pack.version),
-            printable(&pack.file.to_string_lossy()),
+            origin_text(loaded, pack),
             if pack.port_rules {
                 ", port rules on"
             } else {
@@ -294,12 +501,17 @@ pub fn sigs_check_report(rules: &RuleSet) -> String {
             );
         }
     }
+    if !loaded.replaced.is_empty() {
+        out.push('\n');
+        out.push_str(&replaced_lines(loaded));
+    }
     out
 }
 
 /// `sigs list`: one row per rule, columns aligned.
-pub fn sigs_list_table(rules: &RuleSet) -> String {
+pub fn sigs_list_table(loaded: &LoadedRules) -> String {
     use std::fmt::Write as _;
+    let rules = &loaded.rules;
     let head = [
         "SID", "PACK", "CHANNEL", "SEV", "CONF", "DOMAINS", "IPS", "PORTS", "STATE", "NAME",
     ];
@@ -371,16 +583,18 @@ pub fn sigs_list_table(rules: &RuleSet) -> String {
                     .filter(|r| r.pack_id_is(rules, &p.id))
                     .count();
                 line(&[&format!(
-                    "# {} (pack {}, {n} rules, version {})",
+                    "# {} (pack {}, {n} rules, version {}, {})",
                     printable(&p.vendor),
                     pack_shown,
-                    printable(&p.version)
+                    printable(&p.version),
+                    origin_text(loaded, p)
                 )]);
             }
         }
         let cells: Vec<&str> = row.iter().map(String::as_str).collect();
         line(&cells);
     }
+    out.push_str(&replaced_lines(loaded));
     out
 }
 
@@ -415,6 +629,8 @@ fn run_import(args: &ImportArgs) -> i32 {
             .filter(|_| args.domains_file)
             .and_then(|o| o.file_stem())
             .map(|s| s.to_string_lossy().into_owned()),
+        skip_invalid: args.skip_invalid,
+        hosts_all: args.hosts_all,
     };
     let (pack, report) = match sigs::import::import(&args.files, &opts) {
         Ok(r) => r,
@@ -423,12 +639,16 @@ fn run_import(args: &ImportArgs) -> i32 {
                 eprintln!("{e}");
             }
             eprintln!(
-                "vendorwatch: {} import error(s); nothing written",
+                "vendorwatch: {} import error(s); nothing written (--skip-invalid writes the \
+                 good lines)",
                 errors.len()
             );
             return EXIT_FATAL;
         }
     };
+    for e in &report.invalid {
+        eprintln!("{e}");
+    }
     let text = pack.toml;
     let dir = args
         .output
@@ -462,15 +682,61 @@ fn run_import(args: &ImportArgs) -> i32 {
          and {} other row(s) skipped",
         report.rules, report.domains, report.ips, report.duplicates, report.skipped
     );
+    if !report.invalid.is_empty() {
+        eprintln!(
+            "vendorwatch: {} invalid line(s) left out (--skip-invalid)",
+            report.invalid.len()
+        );
+    }
+    if report.not_blocked > 0 {
+        eprintln!(
+            "vendorwatch: {} hosts-file name(s) mapped to other addresses than 0.0.0.0, \
+             127.0.0.1, :: or ::1 left out (not blocklist lines; --hosts-all takes them)",
+            report.not_blocked
+        );
+    }
     EXIT_OK
 }
 
 /// `sigs test NAME|IP|PORT`: exit 0 and list the rules when something matches, 1 when nothing
 /// does; near misses are explained either way.
 fn sigs_test(rules: &RuleSet, name: &str) -> i32 {
+    if let Err(e) = check_test_arg(name) {
+        eprintln!("vendorwatch: sigs test: {e}");
+        return EXIT_FATAL;
+    }
     let (text, status) = sigs_test_report(rules, name);
     print!("{text}");
     status
+}
+
+/// What `sigs test` refuses before looking anything up: an empty argument, an address that is
+/// not one (`999.1.1.1`), a port out of range (`tcp/99999`).
+fn check_test_arg(arg: &str) -> Result<(), String> {
+    let shown = printable(arg);
+    if arg.trim().is_empty() {
+        return Err(
+            "empty argument: give a domain name, an IP address or a port such as \
+                    tcp/13000"
+                .into(),
+        );
+    }
+    if arg.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(());
+    }
+    if arg.contains('.') && arg.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return Err(format!(
+            "{shown:?} is not an IPv4 address (four numbers 0 to 255, as 192.0.2.1)"
+        ));
+    }
+    if arg.contains(':')
+        && arg
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+    {
+        return Err(format!("{shown:?} is not an IPv6 address"));
+    }
+    parse_port_arg(arg).map(|_| ())
 }
 
 /// The text `sigs test` prints and its exit status.
@@ -499,31 +765,59 @@ pub fn sigs_test_report(rules: &RuleSet, name: &str) -> (String, i32) {
             }
         };
     }
-    if let Some((proto, port)) = parse_port_arg(name) {
-        return match matcher.match_port(proto, port) {
-            Some(m) => {
-                let rule = &rules.rules[m.rule];
-                let pack_on = rules.packs.get(rule.pack).is_some_and(|p| p.port_rules);
+    if let Ok(Some((proto, port))) = parse_port_arg(name) {
+        let mut found = false;
+        if let Some(m) = matcher.match_port(proto, port) {
+            found = true;
+            let rule = &rules.rules[m.rule];
+            let pack_on = rules.packs.get(rule.pack).is_some_and(|p| p.port_rules);
+            let _ = writeln!(
+                out,
+                "{name}: sid {} {:?} (channel {}, confidence {}){}",
+                rule.sid,
+                rule.name,
+                rule.channel,
+                rule.confidence.as_deref().unwrap_or("-"),
+                if pack_on {
+                    ""
+                } else {
+                    "; matched only with --enable-port-rules"
+                }
+            );
+        }
+        // Payload rules are matched on this port without any flag: a prefix says more than
+        // the port alone.
+        for rule in rules.rules.iter().filter(|r| r.enabled) {
+            for p in rule
+                .payloads
+                .iter()
+                .filter(|p| p.proto == proto && p.port == port)
+            {
+                found = true;
                 let _ = writeln!(
                     out,
-                    "{name}: sid {} {:?} (channel {}, confidence {}){}",
+                    "{name}: sid {} {:?} (channel {}, payload rule: {} to this port starting \
+                     with {})",
                     rule.sid,
-                    rule.name,
+                    printable(&rule.name),
                     rule.channel,
-                    rule.confidence.as_deref().unwrap_or("-"),
-                    if pack_on {
-                        ""
-                    } else {
-                        "; matched only with --enable-port-rules"
-                    }
+                    match proto {
+                        sigs::PortProto::Udp => "datagrams",
+                        sigs::PortProto::Tcp => "segments",
+                    },
+                    p.label
+                        .split_once(' ')
+                        .map_or(p.label.as_str(), |(_, prefix)| prefix)
                 );
-                (out, EXIT_OK)
             }
-            None => {
-                let _ = writeln!(out, "{name}: no enabled rule lists this port");
-                (out, EXIT_INPUT_ERROR)
-            }
-        };
+        }
+        if !found {
+            let _ = writeln!(
+                out,
+                "{name}: no enabled rule lists this port (as a port or a payload prefix)"
+            );
+        }
+        return (out, if found { EXIT_OK } else { EXIT_INPUT_ERROR });
     }
     let mut norm = NameBuf::new();
     if !sigs::normalise_name(name.as_bytes(), &mut norm) {
@@ -574,13 +868,22 @@ pub fn sigs_test_report(rules: &RuleSet, name: &str) -> (String, i32) {
     (out, status)
 }
 
-/// `tcp/13000` or `udp/15111`.
-fn parse_port_arg(s: &str) -> Option<(sigs::PortProto, u16)> {
-    let (proto, port) = s.split_once('/')?;
+/// `tcp/13000` or `udp/15111`: `Ok(None)` when the argument is not written as a port,
+/// `Err` when it is but the number is not one (`tcp/99999`, `udp/0`).
+fn parse_port_arg(s: &str) -> Result<Option<(sigs::PortProto, u16)>, String> {
+    let Some((proto, port)) = s.split_once('/') else {
+        return Ok(None);
+    };
     let proto = match proto.to_ascii_lowercase().as_str() {
         "tcp" => sigs::PortProto::Tcp,
         "udp" => sigs::PortProto::Udp,
-        _ => return None,
+        _ => return Ok(None),
     };
-    Some((proto, port.parse().ok()?))
+    match port.parse::<u16>() {
+        Ok(n) if n > 0 => Ok(Some((proto, n))),
+        _ => Err(format!(
+            "{:?} is not a port: expected tcp/N or udp/N with N from 1 to 65535",
+            printable(s)
+        )),
+    }
 }

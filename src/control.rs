@@ -5,20 +5,25 @@
 //!
 //! - SIGINT / SIGTERM: stop (the reader drains the workers, flushes, prints the summary, exits
 //!   0). A second one exits at once with 128 + the signal number.
-//! - SIGHUP: reload the signatures, compiled once here and published to every worker (a set
-//!   with errors is reported and the old one kept), and reopen the `--eve` file (logrotate).
+//! - SIGHUP: re-read the configuration file (with the command line over it), reload the
+//!   signatures, compiled once here and published to every worker, and apply the suppression
+//!   limits (a file or set with errors is reported and the old one kept; options that need a
+//!   restart are named), and reopen the `--eve` file (logrotate).
 //! - SIGUSR1: write the `--report` file now, without stopping.
 //! - Every `--stats-interval`: a `stats` record is due.
+//! - Under systemd with `WatchdogSec=`: `WATCHDOG=1` every half period, only while the reader
+//!   loop is turning (its heartbeat moved), so a stuck reader is restarted by systemd.
 
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
 
+use crate::notify;
 use vendorwatch::rules::RulesSlot;
 use vendorwatch::sigs::{CompiledRules, SigError};
 
@@ -33,6 +38,8 @@ pub struct Flags {
     pub reopen: Arc<AtomicBool>,
     /// The report should be written now (SIGUSR1).
     pub report_due: AtomicBool,
+    /// Bumped by the reader at every turn of its loop (the systemd watchdog's proof of life).
+    pub heartbeat: AtomicU64,
 }
 
 impl Flags {
@@ -43,22 +50,36 @@ impl Flags {
             s => Some(s),
         }
     }
+
+    /// The reader loop turned once more.
+    pub fn beat(&self) {
+        self.heartbeat.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
-/// How SIGHUP reloads: load and compile the packs (on this thread, once), then publish to
-/// the slot every worker watches.
+/// Why a SIGHUP reload kept what was loaded before.
+pub enum ReloadError {
+    /// The configuration file (or the command line over it) is invalid: one line each.
+    Config(Vec<String>),
+    /// The packs did not load.
+    Signatures(Vec<SigError>),
+}
+
+/// How SIGHUP reloads: re-read the configuration, load and compile the packs (on this
+/// thread, once), then publish to the slot every worker watches.
 pub struct Reload {
     /// Where the compiled set is published.
     pub slot: Arc<RulesSlot>,
-    /// Loads and compiles the packs the command line named.
-    pub load: Box<dyn Fn() -> Result<Arc<CompiledRules>, Vec<SigError>> + Send>,
+    /// Re-reads the configuration, applies what can change while running, loads and
+    /// compiles the packs it names.
+    pub load: Box<dyn FnMut() -> Result<Arc<CompiledRules>, ReloadError> + Send>,
 }
 
 /// Start the control thread; returns once every handler is installed.
 pub fn start(
     flags: Arc<Flags>,
     stats_interval: Option<Duration>,
-    reload_rules: Reload,
+    mut reload_rules: Reload,
 ) -> io::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -99,7 +120,7 @@ pub fn start(
                 let f = Arc::clone(&flags);
                 tasks.push(Box::pin(async move {
                     while hup.recv().await.is_some() {
-                        reload(&reload_rules);
+                        reload(&mut reload_rules);
                         f.reopen.store(true, Ordering::Relaxed);
                     }
                 }));
@@ -117,6 +138,21 @@ pub fn start(
                         loop {
                             tick.tick().await;
                             f.stats_due.store(true, Ordering::Relaxed);
+                        }
+                    }));
+                }
+                if let Some(every) = notify::watchdog_interval() {
+                    let f = Arc::clone(&flags);
+                    tasks.push(Box::pin(async move {
+                        let mut tick = tokio::time::interval(every);
+                        let mut seen = u64::MAX;
+                        loop {
+                            tick.tick().await;
+                            let now = f.heartbeat.load(Ordering::Relaxed);
+                            if now != seen {
+                                seen = now;
+                                notify::notify("WATCHDOG=1");
+                            }
                         }
                     }));
                 }
@@ -138,15 +174,17 @@ fn on_stop(flags: &Flags, sig: i32) {
         eprintln!("vendorwatch: second stop signal: exiting now");
         std::process::exit(128 + sig);
     }
+    notify::notify("STOPPING=1");
     eprintln!("vendorwatch: signal {sig}: stopping (drain, flush, summary)");
 }
 
-fn reload(reload: &Reload) {
-    match reload.slot.reload(|| (reload.load)()) {
+fn reload(reload: &mut Reload) {
+    match reload.slot.reload(&mut reload.load) {
         Ok(n) => {
             eprintln!("vendorwatch: SIGHUP: signatures reloaded ({n} rule(s))");
+            notify::notify(&format!("STATUS=reloaded: {n} rule(s)"));
         }
-        Err(errors) => {
+        Err(ReloadError::Signatures(errors)) => {
             for e in &errors {
                 eprintln!("{e}");
             }
@@ -154,6 +192,18 @@ fn reload(reload: &Reload) {
                 "vendorwatch: SIGHUP: {} signature error(s); keeping the signatures loaded before",
                 errors.len()
             );
+            notify::notify("STATUS=reload failed: signature errors; old signatures kept");
+        }
+        Err(ReloadError::Config(lines)) => {
+            for line in &lines {
+                eprintln!("{line}");
+            }
+            eprintln!(
+                "vendorwatch: SIGHUP: {} configuration error(s); keeping the configuration and \
+                 signatures loaded before",
+                lines.len()
+            );
+            notify::notify("STATUS=reload failed: configuration errors; old configuration kept");
         }
     }
 }

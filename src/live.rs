@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use clap::Args;
+use clap::{Args, FromArgMatches};
 
 use crate::args::{OutputArgs, StageArgs, load_rules};
+use crate::config;
 use crate::control::{self, Flags};
 use crate::exit::{EXIT_FATAL, EXIT_INPUT_ERROR, EXIT_OK};
 use crate::session::{self, Driver, ReportTarget};
@@ -20,7 +21,9 @@ use vendorwatch::engine::Engine;
 use vendorwatch::output::eve_file::EveWrite;
 use vendorwatch::output::metrics::MetricsServer;
 use vendorwatch::output::reopen::ReopenableFile;
+use vendorwatch::output::report::ReportSource;
 use vendorwatch::pipeline::{self, PacketHandler, ScanStats};
+use vendorwatch::sigs::CompiledRules;
 
 /// Options of `live`: the capture, then the stage and output options `scan` has too.
 #[derive(Args, Debug)]
@@ -47,6 +50,8 @@ pub struct LiveArgs {
     /// After opening the capture, switch to this user (as tcpdump -Z).
     #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
+    #[command(flatten)]
+    pub config: crate::config::ConfigArg,
     #[command(flatten)]
     pub stage: StageArgs,
     #[command(flatten)]
@@ -109,6 +114,7 @@ impl Driver for LiveDriver {
         let mut last_flush = Instant::now();
         let mut last_metrics = Instant::now();
         self.ended = loop {
+            self.flags.beat();
             if self.flags.stop_signal().is_some() {
                 break Ended::Signal;
             }
@@ -201,19 +207,32 @@ pub fn run(args: LiveArgs) -> i32 {
             return EXIT_FATAL;
         }
     };
+    if let Some(report) = &outputs.report {
+        report.set_context(session::report_context(
+            ReportSource::Live,
+            &args.interfaces,
+            &rules,
+        ));
+    }
     if let Some(user) = &args.user
         && let Err(line) = crate::privdrop::drop_to(user)
     {
         eprintln!("vendorwatch: {line}");
         return EXIT_FATAL;
     }
+    // The report is written as the user dropped to: check again as that user.
+    if args.user.is_some()
+        && let Some(report) = &outputs.report
+        && let Err(line) = session::check_report_path(&report.path)
+    {
+        eprintln!("vendorwatch: {line}");
+        return EXIT_FATAL;
+    }
     let engine = Engine::new(config, rules);
-    let sig_args = args.stage.sigs.clone();
-    let options = args.stage.match_options();
     let interval = (args.stats_interval > 0).then(|| Duration::from_secs(args.stats_interval));
     let reload = control::Reload {
         slot: Arc::clone(engine.rules()),
-        load: Box::new(move || load_rules(&sig_args).map(|rules| Engine::compile(options, rules))),
+        load: sighup_reload(&args, Arc::clone(engine.suppressor())),
     };
     if let Err(e) = control::start(Arc::clone(&flags), interval, reload) {
         eprintln!("vendorwatch: cannot start the control thread: {e}");
@@ -236,6 +255,10 @@ pub fn run(args: LiveArgs) -> i32 {
         "vendorwatch: capturing on {}; {workers} worker(s)",
         described.join(", ")
     );
+    crate::notify::notify(&format!(
+        "READY=1\nSTATUS=capturing on {}; {workers} worker(s)",
+        described.join(", ")
+    ));
     let mut driver = LiveDriver {
         source,
         flags,
@@ -263,5 +286,66 @@ pub fn run(args: LiveArgs) -> i32 {
             EXIT_INPUT_ERROR
         }
         Ended::OutputFailed => EXIT_FATAL,
+    }
+}
+
+/// What SIGHUP runs on the control thread: re-read the configuration file with the process's
+/// command line over it (as at start), name the changed options that need a restart, and
+/// apply the others: the signatures (`--signatures`, `--packs`, the size limits, compiled with
+/// `--enable-port-rules`) and the suppression limits. Nothing is applied unless the file and
+/// the packs are both valid.
+fn sighup_reload(
+    args: &LiveArgs,
+    suppressor: Arc<std::sync::Mutex<vendorwatch::detect::suppress::Suppressor>>,
+) -> Box<dyn FnMut() -> Result<Arc<CompiledRules>, control::ReloadError> + Send> {
+    let cli = crate::cli::command();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // What runs now: the options as parsed at start.
+    let mut running = config::live_now(&cli, &argv)
+        .map(|(_, values)| values)
+        .unwrap_or_default();
+    let mut current = args.stage.clone();
+    Box::new(move || {
+        let (matches, now) = config::live_now(&cli, &argv).map_err(control::ReloadError::Config)?;
+        let new = LiveArgs::from_arg_matches(&matches)
+            .map_err(|e| control::ReloadError::Config(vec![e.to_string()]))?;
+        let rules = load_rules(&new.stage.sigs).map_err(control::ReloadError::Signatures)?;
+        let (applied, restart) = config::changes(&running, &now);
+        for key in &restart {
+            eprintln!(
+                "vendorwatch: SIGHUP: {key} changed ({} -> {}); it needs a restart to apply",
+                shown(running.get(key)),
+                shown(now.get(key))
+            );
+        }
+        for key in &applied {
+            eprintln!(
+                "vendorwatch: SIGHUP: {key}: {} -> {}",
+                shown(running.get(key)),
+                shown(now.get(key))
+            );
+            match now.get(key) {
+                Some(v) => running.insert(key.clone(), v.clone()),
+                None => running.remove(key),
+            };
+        }
+        current.sigs = new.stage.sigs.clone();
+        current.enable_port_rules = new.stage.enable_port_rules;
+        current.suppress_window = new.stage.suppress_window;
+        current.suppress_capacity = new.stage.suppress_capacity;
+        suppressor
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .set_limits(current.suppress_window, current.suppress_capacity);
+        Ok(Engine::compile(current.match_options(), rules))
+    })
+}
+
+/// An option's values for a log line.
+fn shown(values: Option<&Vec<String>>) -> String {
+    match values.map(Vec::as_slice) {
+        None | Some([]) => "(not set)".into(),
+        Some([one]) => format!("{one:?}"),
+        Some(many) => format!("{many:?}"),
     }
 }

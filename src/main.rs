@@ -4,10 +4,14 @@
 
 mod args;
 mod cli;
+mod config;
 mod control;
+mod dist;
 mod exit;
 mod live;
+mod notify;
 mod privdrop;
+mod progress;
 mod scan;
 mod session;
 mod stdout_check;

@@ -18,11 +18,14 @@ use vendorwatch::output::formats::OutputFormat;
 use vendorwatch::output::formatter::{FormatConfig, Formatter};
 use vendorwatch::output::hub::{HubReport, OutputHub, OutputThread};
 use vendorwatch::output::metrics::MetricsServer;
-use vendorwatch::output::report::{ReportBuilder, ReportFormat};
+use vendorwatch::output::report::{
+    PackSummary, ReportBuilder, ReportContext, ReportFormat, ReportSource,
+};
 use vendorwatch::output::sink::{NetSink, SinkConfig, Target, write_sink_summary};
 use vendorwatch::parallel::{Dispatcher, WorkerSink};
 use vendorwatch::pipeline::{InThread, PacketHandler, ScanStats};
 use vendorwatch::record::counters::Counters;
+use vendorwatch::sigs::RuleSet;
 
 /// The inventory report: where, in which format, and the builder the hub feeds.
 #[derive(Clone)]
@@ -36,6 +39,12 @@ pub struct ReportTarget {
 }
 
 impl ReportTarget {
+    /// Say what the run analyses, for the report's header.
+    pub fn set_context(&self, context: ReportContext) {
+        let mut report = self.builder.lock().unwrap_or_else(|e| e.into_inner());
+        report.set_context(context);
+    }
+
     /// Write the report as it stands now (at exit, or on SIGUSR1 in `live`).
     pub fn write(&self) -> io::Result<()> {
         let report = self.builder.lock().unwrap_or_else(|e| e.into_inner());
@@ -78,9 +87,14 @@ pub fn open_outputs(
         (_, Some(f)) => Some(ReportFormat::parse(f).ok_or_else(|| {
             format!("unknown --report-format {f:?} (expected text, json, csv or html)")
         })?),
-        (Some(path), None) => Some(ReportFormat::from_path(path).unwrap_or(ReportFormat::Text)),
+        (Some(path), None) => Some(report_format_of(path, "--report-format")?),
         (None, None) => None,
     };
+    if let Some(path) = &args.report {
+        // As for --eve: a report that cannot be written is refused before the run, not
+        // found out at its end.
+        check_report_path(path)?;
+    }
     let mut targets = Vec::new();
     for spec in &args.syslog {
         targets.push(Target::syslog(spec)?);
@@ -147,6 +161,30 @@ pub fn open_outputs(
         metrics_linger: args.metrics_linger,
         eve_label,
     })
+}
+
+/// What the report's header says was analysed: the source, its inputs, the sensor's name
+/// (live) and the packs loaded.
+pub fn report_context(source: ReportSource, inputs: &[String], rules: &RuleSet) -> ReportContext {
+    ReportContext {
+        source,
+        inputs: inputs.to_vec(),
+        sensor: (source == ReportSource::Live)
+            .then(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+            .flatten()
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty()),
+        packs: rules
+            .packs
+            .iter()
+            .map(|p| PackSummary {
+                id: p.id.clone(),
+                vendor: p.vendor.clone(),
+                version: p.version.clone(),
+                cutoff: p.cutoff.map(|c| c.secs),
+            })
+            .collect(),
+    }
 }
 
 /// What drives the engine: reads packets (files, interfaces) into a handler until done.
@@ -308,22 +346,98 @@ pub fn print_summary(job: SummaryJob, engine: &Engine, stats: &ScanStats, done: 
     let _ = write_sink_summary(&mut err, &done.hub.sinks);
 }
 
-/// Write a report to `path`, or stdout.
+/// The report format a file name's extension names; an unknown or missing extension is an
+/// error (never a silent text report).
+pub fn report_format_of(path: &Path, flag: &str) -> Result<ReportFormat, String> {
+    ReportFormat::from_path(path).ok_or_else(|| {
+        format!(
+            "{}: cannot tell the report format from the file name (use .html, .json, .csv or \
+             .txt, or {flag})",
+            path.display()
+        )
+    })
+}
+
+/// The temporary file a report is written to before it replaces `path`.
+fn report_temp(path: &Path) -> PathBuf {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+}
+
+/// True when `path` is something other than a regular file (a FIFO, a device such as
+/// /dev/stdout): written in place, as it cannot be replaced by a rename.
+fn is_special(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file())
+}
+
+/// Refuse a report path that cannot be written: a directory, or a place where the file (or
+/// its temporary twin) cannot be created.
+pub fn check_report_path(path: &Path) -> Result<(), String> {
+    let fail = |e: io::Error| format!("{}: cannot write the report: {e}", path.display());
+    if path.is_dir() {
+        return Err(fail(io::Error::other("is a directory")));
+    }
+    if is_special(path) {
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map(drop)
+            .map_err(fail);
+    }
+    // Written beside it then renamed, or in place when the directory is not writable.
+    let temp = report_temp(path);
+    match File::create(&temp) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&temp);
+            Ok(())
+        }
+        Err(e) if path.is_file() => std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map(drop)
+            .map_err(|_| fail(e)),
+        Err(e) => Err(fail(e)),
+    }
+}
+
+/// Write a report to `path` (whole: written next to it, then renamed over it, so a failed
+/// write leaves the previous report in place), or stdout.
 pub fn write_report(
     report: &ReportBuilder,
     format: ReportFormat,
     path: Option<&Path>,
 ) -> io::Result<()> {
-    match path {
-        Some(p) => {
-            let mut f = io::BufWriter::new(File::create(p)?);
-            report.write(&mut f, format)?;
-            f.flush()
-        }
-        None => {
-            let mut out = io::stdout().lock();
-            report.write(&mut out, format)?;
-            out.flush()
-        }
+    let Some(p) = path else {
+        let mut out = io::stdout().lock();
+        report.write(&mut out, format)?;
+        return out.flush();
+    };
+    let temp = report_temp(p);
+    let special = is_special(p);
+    let beside = if special {
+        None
+    } else {
+        File::create(&temp).ok()
+    };
+    let Some(f) = beside else {
+        // A FIFO or a device (/dev/stdout) cannot be replaced by a rename, and a directory
+        // the user may not write has no room beside the file: written in place.
+        let f = match special {
+            true => std::fs::OpenOptions::new().write(true).open(p)?,
+            false => File::create(p)?,
+        };
+        let mut f = io::BufWriter::new(f);
+        report.write(&mut f, format)?;
+        return f.flush();
+    };
+    let mut f = io::BufWriter::new(f);
+    let written = report
+        .write(&mut f, format)
+        .and_then(|()| f.into_inner().map_err(|e| e.into_error()))
+        .and_then(|f| f.sync_all())
+        .and_then(|()| std::fs::rename(&temp, p));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
     }
+    written
 }

@@ -15,10 +15,11 @@ fn options(subcommand: &str) -> BTreeSet<String> {
     text.lines()
         .filter_map(|line| {
             let line = line.trim_start();
-            let line = line
-                .strip_prefix("-i, ")
-                .or_else(|| line.strip_prefix("-q, "))
-                .unwrap_or(line);
+            // `-i, --interface`, `-q, --quiet`, `-r, --read`, `-v, --verbose`.
+            let line = match line.as_bytes() {
+                [b'-', c, b',', b' ', ..] if c.is_ascii_alphabetic() => &line[4..],
+                _ => line,
+            };
             let option = line.strip_prefix("--")?;
             let name: String = option
                 .chars()
@@ -39,7 +40,19 @@ fn scan_and_live_differ_only_in_their_inputs() {
         "scan and live share {} options; only scan: {only_scan:?}; only live: {only_live:?}",
         scan.intersection(&live).count()
     );
-    assert_eq!(only_scan, ["--in-iface", "--stats"]);
+    // Inputs of files: `-r`, the directory walk's `-v`, the progress line of a scan that has
+    // an end.
+    assert_eq!(
+        only_scan,
+        [
+            "--in-iface",
+            "--no-progress",
+            "--progress",
+            "--read",
+            "--stats",
+            "--verbose"
+        ]
+    );
     assert_eq!(
         only_live,
         [

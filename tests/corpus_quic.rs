@@ -146,6 +146,7 @@ ja4 = ["q13d0310h3_55b375c5d22e_cd85d2d88918"]
     let run = common::vendorwatch(&[
         "scan",
         "--quiet",
+        "--no-default-signatures",
         "--signatures",
         &pack.to_string_lossy(),
         &corpus.join("sv-ja4-tls-quic.pcap").to_string_lossy(),

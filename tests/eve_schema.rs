@@ -43,8 +43,9 @@ fn every_record_validates_against_suricata_schema() {
             .expect("schema is JSON");
     let validator = jsonschema::validator_for(&schema).expect("schema compiles");
 
-    let dir = tempdir();
-    let pack = dir.join("wide.toml");
+    // Removed on drop, also when an assertion below fails.
+    let dir = common::TempDir::new("schema");
+    let pack = dir.path().join("wide.toml");
     std::fs::write(&pack, WIDE_PACK).expect("write pack");
     let pack = pack.to_string_lossy().into_owned();
 
@@ -60,7 +61,7 @@ fn every_record_validates_against_suricata_schema() {
     for packs in [None, Some(pack.as_str())] {
         let mut args = vec!["scan", "--quiet", "--log", "all"];
         if let Some(p) = packs {
-            args.extend(["--signatures", p]);
+            args.extend(["--no-default-signatures", "--signatures", p]);
         }
         args.extend(inputs.iter().map(String::as_str));
         let run = common::vendorwatch(&args);
@@ -106,6 +107,9 @@ fn every_record_validates_against_suricata_schema() {
             "no {kind} record was produced, so none was validated"
         );
     }
+    let scratch = dir.path().to_path_buf();
+    drop(dir);
+    assert!(!scratch.exists(), "{} left behind", scratch.display());
 }
 
 /// The `stats` record (written at the end of a scan with `--stats`, and by `live` at every
@@ -154,10 +158,4 @@ fn stats_record_validates_against_suricata_schema() {
         }
     }
     eprintln!("stats records validated (scan --workers 1 and 2, with capture counters)");
-}
-
-fn tempdir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("vendorwatch-schema-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir
 }

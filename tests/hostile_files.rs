@@ -8,7 +8,7 @@
 //! or block (pcapng) boundary after the file header is a clean end of file (exit 0, no error);
 //! any other cut gives exit 1 and exactly one error line naming the file and the byte offset of
 //! the header, record or block that was cut (a file shorter than its 4-byte magic number is
-//! "not a pcap or pcapng file"). Every alert of the packets before the cut is still written.
+//! "not a pcap or pcapng file", an empty one "empty file"). Every alert of the packets before the cut is still written.
 
 mod common;
 
@@ -162,6 +162,10 @@ fn check_every_truncation(name: &str) {
             }
         } else if lines.len() != 1 {
             failures.push(format!("cut {cut}: {} error lines: {lines:?}", lines.len()));
+        } else if cut == 0 {
+            if !lines[0].ends_with(": empty file") {
+                failures.push(format!("cut {cut}: {}", lines[0]));
+            }
         } else if cut < 4 {
             if !lines[0].contains("not a pcap or pcapng file") {
                 failures.push(format!("cut {cut}: {}", lines[0]));

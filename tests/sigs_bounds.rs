@@ -152,9 +152,23 @@ fn packs_and_lists_over_the_size_limit_are_refused_and_the_options_raise_it() {
     let pcap = "pcaps/kaspersky-dns.pcap";
     for args in [
         vec!["sigs", "check", p],
-        vec!["sigs", "list", "--signatures", p],
-        vec!["sigs", "test", "--signatures", p, "a.example.com"],
-        vec!["scan", "--signatures", p, "-q", pcap],
+        vec!["sigs", "list", "--no-default-signatures", "--signatures", p],
+        vec![
+            "sigs",
+            "test",
+            "--no-default-signatures",
+            "--signatures",
+            p,
+            "a.example.com",
+        ],
+        vec![
+            "scan",
+            "--no-default-signatures",
+            "--signatures",
+            p,
+            "-q",
+            pcap,
+        ],
     ] {
         let mut small = args.clone();
         small.extend(["--max-pack-size", "1"]);
@@ -321,11 +335,24 @@ fn control_characters_from_packs_are_printed_escaped() {
         &r.stdout,
         "pack ctl\\u{1b}[2J (Evil\\u{7}Corp\\r, version 1\\u{1b}]0;x\\u{7})",
     );
-    let r = run(&["sigs", "list", "--signatures", p], 30);
+    let r = run(
+        &["sigs", "list", "--no-default-signatures", "--signatures", p],
+        30,
+    );
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     no_controls("sigs list", &r.stdout);
     has(&r.stdout, "bell\\u{7} and \\u{1b}[31mred\\u{202e}");
-    let r = run(&["sigs", "test", "--signatures", p, "a.example.com"], 30);
+    let r = run(
+        &[
+            "sigs",
+            "test",
+            "--no-default-signatures",
+            "--signatures",
+            p,
+            "a.example.com",
+        ],
+        30,
+    );
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     no_controls("sigs test", &r.stdout);
     has(&r.stdout, "\\u{1b}[31mred");
@@ -336,7 +363,16 @@ fn control_characters_from_packs_are_printed_escaped() {
          name = \"n\"\nchannel = \"other\"\nseverity = 3\ndomains = [\".kaspersky.com\"]\n",
     )
     .expect("write");
-    let r = run(&["scan", "--signatures", p, "pcaps/kaspersky-dns.pcap"], 60);
+    let r = run(
+        &[
+            "scan",
+            "--no-default-signatures",
+            "--signatures",
+            p,
+            "pcaps/kaspersky-dns.pcap",
+        ],
+        60,
+    );
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     no_controls("summary", &r.stderr);
     has(&r.stderr, "Evil\\u{7}Corp");
@@ -390,6 +426,7 @@ fn sighup_reload_honours_max_pack_size() {
             "live",
             "-i",
             "lo",
+            "--no-default-signatures",
             "--signatures",
             path(&pack),
             "--max-pack-size",

@@ -76,8 +76,40 @@ pub fn stop_signal() -> Option<i32> {
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 fn fail(stats: &mut ScanStats, line: String) {
-    eprintln!("vendorwatch: {line}");
+    print_line(&format!("vendorwatch: {line}"));
     stats.errors.push(line);
+}
+
+/// How the reader prints a line on stderr (an error, a skipped file): set by a progress
+/// display ([`set_line_printer`]) so that it clears itself first and no line is drawn over.
+static LINE_PRINTER: std::sync::OnceLock<fn(&str)> = std::sync::OnceLock::new();
+
+/// Print the reader's stderr lines through `printer` from now on (once per process).
+pub fn set_line_printer(printer: fn(&str)) {
+    let _ = LINE_PRINTER.set(printer);
+}
+
+/// One line on stderr, through the printer set with [`set_line_printer`].
+fn print_line(line: &str) {
+    match LINE_PRINTER.get() {
+        Some(print) => print(line),
+        None => eprintln!("{line}"),
+    }
+}
+
+/// A progress display fed by the reading loop (`scan --progress`). It is told when each input
+/// starts and asked whether a redraw is due every [`TICK_PACKETS`] packets (in the branch
+/// the tick already takes, so the packet loop gains no work); only when it says yes are the
+/// stages' counters gathered for it.
+pub trait Progress {
+    /// Input `name` starts; `size` is its length in bytes when it is a regular file (the
+    /// compressed length of a gzip file: positions count the file's own bytes).
+    fn input(&mut self, name: &str, size: Option<u64>);
+    /// True when a redraw is due (a clock read, a few times a second at most).
+    fn due(&mut self) -> bool;
+    /// Redraw: `position` bytes of the current input read, the reader's counters, the
+    /// alerts so far.
+    fn update(&mut self, position: u64, read: &ReadCounters, alerts: u64);
 }
 
 /// Called every [`TICK_PACKETS`] packets and after each input with the counters so far
@@ -91,15 +123,17 @@ pub const TICK_PACKETS: u64 = 64;
 /// (the stages in this thread, or the dispatcher to the workers of `--workers N`). Errors are
 /// printed as they happen and counted; the scan goes on with the next input. Returns early
 /// only when the output has failed (nothing more could be written) or a stop signal came.
-pub fn scan<H: PacketHandler>(
+pub fn scan<'t, H: PacketHandler>(
     inputs: &mut Inputs,
     handler: &mut H,
     stats: &mut ScanStats,
-    tick: Option<Tick<'_>>,
+    tick: Option<Tick<'t>>,
+    progress: Option<&'t mut dyn Progress>,
 ) {
     let mut reader = Reader {
         handler,
         tick,
+        progress,
         started: std::time::Instant::now(),
     };
     scan_inputs(inputs, &mut reader, stats);
@@ -152,6 +186,7 @@ pub fn snapshot<H: PacketHandler + ?Sized>(
 struct Reader<'h, 't, H: PacketHandler> {
     handler: &'h mut H,
     tick: Option<Tick<'t>>,
+    progress: Option<&'t mut dyn Progress>,
     started: std::time::Instant,
 }
 
@@ -160,6 +195,17 @@ impl<H: PacketHandler> Reader<'_, '_, H> {
         if let Some(tick) = self.tick.as_mut() {
             let snap = snapshot(&*self.handler, &stats.read, self.started);
             tick(&snap);
+        }
+    }
+
+    /// Feed the progress display, when there is one and it is due: `position` bytes of the
+    /// current input read.
+    fn progress(&mut self, position: u64, stats: &ScanStats) {
+        if let Some(p) = self.progress.as_mut()
+            && p.due()
+        {
+            let alerts = self.handler.counters().detect.alerts;
+            p.update(position, &stats.read, alerts);
         }
     }
 }
@@ -315,6 +361,16 @@ fn scan_inputs<H: PacketHandler>(
             return;
         };
         let name = input.display_name();
+        if let Some(p) = out.progress.as_mut() {
+            let size = match &input {
+                Input::File(path) => std::fs::metadata(path)
+                    .ok()
+                    .filter(std::fs::Metadata::is_file)
+                    .map(|m| m.len()),
+                Input::Stdin => None,
+            };
+            p.input(&name, size);
+        }
         out.handler.set_pcap_filename(&name);
         let errors_before = stats.errors.len();
         let ok = match &input {
@@ -486,6 +542,10 @@ fn capture_error_line(name: &str, e: &CaptureError, compressed: Option<&Cell<u64
         (CaptureErrorKind::NotACapture, Some(_)) => format!(
             "{name}: gzip-compressed, but not a pcap or pcapng file inside (unknown magic number)"
         ),
+        (CaptureErrorKind::Empty, None) => format!("{name}: empty file"),
+        (CaptureErrorKind::Empty, Some(_)) => {
+            format!("{name}: gzip-compressed, but empty inside")
+        }
         (CaptureErrorKind::Io(io), Some(count)) => {
             let packet = if e.packet > 0 {
                 format!(", packet {}", e.packet)
@@ -593,6 +653,8 @@ fn read_packets<R: Read, H: PacketHandler>(
         }
         if pcap_cnt.is_multiple_of(TICK_PACKETS) {
             out.tick(stats);
+            let position = compressed.map_or_else(|| capture.offset(), Cell::get);
+            out.progress(position, stats);
         }
         if out.handler.failed() {
             return false;

@@ -137,10 +137,12 @@ impl<F: Forward> RecordSink for Formatter<F> {
         let tag = AlertTag {
             host: alert.host,
             vendor: pack.vendor.clone(),
+            pack: pack.id.clone(),
             channel: rule.channel.clone(),
             sid: rule.sid,
             signature: rule.name.clone(),
             name: facts.matched_name.to_string(),
+            iface: self.config.iface(flow).to_string(),
             ts: flow.ts,
             count: 1 + facts.repeats,
             cutoff: pack.cutoff.map(|c| c.secs),

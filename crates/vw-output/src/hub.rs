@@ -35,6 +35,8 @@ pub struct AlertTag {
     pub host: IpAddr,
     /// Vendor of the pack.
     pub vendor: String,
+    /// Pack id.
+    pub pack: String,
     /// Channel of the rule.
     pub channel: String,
     /// Rule sid.
@@ -43,6 +45,8 @@ pub struct AlertTag {
     pub signature: String,
     /// Matched name or address.
     pub name: String,
+    /// The capture interface's name (EVE `in_iface`; "" when unknown).
+    pub iface: String,
     /// Packet time.
     pub ts: Timestamp,
     /// 1 + the repeats the alert carries.
@@ -257,10 +261,12 @@ impl OutputHub {
                         .add(&AlertFacts {
                             host: &a.host.to_string(),
                             vendor: &a.vendor,
+                            pack: &a.pack,
                             channel: &a.channel,
                             sid: u64::from(a.sid),
                             signature: &a.signature,
                             name: &a.name,
+                            iface: &a.iface,
                             ts: a.ts,
                             count: a.count,
                             cutoff: a.cutoff,
@@ -348,10 +354,12 @@ impl OutputHub {
             report.add_repeats(&AlertFacts {
                 host: &p.host.to_string(),
                 vendor: &p.vendor,
+                pack: "",
                 channel: &p.channel,
                 sid: u64::from(p.sid),
                 signature: &p.signature,
                 name: &p.name,
+                iface: "",
                 ts: p.last,
                 count: p.count,
                 cutoff: p.cutoff,

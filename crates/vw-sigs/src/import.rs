@@ -71,6 +71,13 @@ pub struct ImportOptions {
     /// Write each rule's domains to a list file `STEM.SID.domains` referenced by
     /// `domains_file` instead of inline in the TOML (the fast loading path for big feeds).
     pub domains_file_stem: Option<String>,
+    /// Write the good lines of inputs that have bad ones (each bad line is still reported,
+    /// in [`ImportReport::invalid`]) instead of writing nothing (`--skip-invalid`).
+    pub skip_invalid: bool,
+    /// Hosts files: import every name, whatever address it is mapped to (`--hosts-all`).
+    /// By default only the names of blocklist lines are (mapped to 0.0.0.0, 127.0.0.1, ::
+    /// or ::1): a line mapping a name to a real address is a local override, not a block.
+    pub hosts_all: bool,
 }
 
 /// A pack written by [`import`]: the TOML text and the list files it references (name
@@ -97,6 +104,11 @@ pub struct ImportReport {
     /// Rows of other types (Zeek `Intel::URL`, ...) or hosts-file names such as
     /// `localhost`, skipped.
     pub skipped: usize,
+    /// Hosts-file names mapped to an address that is not a blocklist sink (not 0.0.0.0,
+    /// 127.0.0.1, :: or ::1), skipped without `--hosts-all`.
+    pub not_blocked: usize,
+    /// Bad lines left out with `--skip-invalid`, each as it would have been reported.
+    pub invalid: Vec<SigError>,
 }
 
 /// The indicators read from one input file.
@@ -105,6 +117,7 @@ struct Indicators {
     domains: Vec<String>,
     ips: Vec<String>,
     skipped: usize,
+    not_blocked: usize,
 }
 
 /// Read every file and build the pack text. All errors of all files are returned together.
@@ -138,6 +151,10 @@ pub fn import(
     if files.is_empty() {
         errors.push(at0("no input file given".into()));
     }
+    // Errors of the command line stop the import even with --skip-invalid.
+    if !errors.is_empty() {
+        return Err(errors);
+    }
     let mut report = ImportReport::default();
     let mut seen: HashSet<String> = HashSet::new();
     let mut rules = Vec::new();
@@ -155,10 +172,16 @@ pub fn import(
             }
         };
         let text = String::from_utf8_lossy(&text);
-        let Some(mut found) = parse_list(&text, file, opts, &mut errors) else {
-            continue;
-        };
+        let before = errors.len();
+        let mut found = parse_list(&text, file, opts, &mut errors);
+        if errors.len() > before {
+            if !opts.skip_invalid {
+                continue;
+            }
+            report.invalid.extend(errors.drain(before..));
+        }
         report.skipped += found.skipped;
+        report.not_blocked += found.not_blocked;
         for list in [&mut found.domains, &mut found.ips] {
             let before = list.len();
             list.retain(|v| seen.insert(v.clone()));
@@ -274,14 +297,14 @@ fn quote(s: &str) -> String {
     q
 }
 
-/// Parse one input file's text; errors go to `errors` (the function returns `None` when this
-/// file had any).
+/// Parse one input file's text; each bad line's error goes to `errors`, and the indicators
+/// of the good lines are returned (the caller drops them unless `--skip-invalid`).
 fn parse_list(
     text: &str,
     file: &Path,
     opts: &ImportOptions,
     errors: &mut Vec<SigError>,
-) -> Option<Indicators> {
+) -> Indicators {
     let before = errors.len();
     let mut found = Indicators::default();
     let err = |line: usize, col: usize, message: String| SigError {
@@ -304,7 +327,7 @@ fn parse_list(
                          (use a `type string` dataset of domain names)"
                     ),
                 ));
-                return None;
+                return found;
             }
             t => {
                 errors.push(err(
@@ -312,7 +335,7 @@ fn parse_list(
                     0,
                     format!("unsupported Suricata dataset type {t:?}: expected string"),
                 ));
-                return None;
+                return found;
             }
         }
     }
@@ -341,19 +364,24 @@ fn parse_list(
                 let body = strip_comment(line);
                 let mut words = body.split_whitespace();
                 let Some(addr) = words.next() else { continue };
-                if addr.parse::<std::net::IpAddr>().is_err() {
+                let Ok(ip) = addr.parse::<std::net::IpAddr>() else {
                     errors.push(err(
                         n,
                         col_of(line, addr),
                         format!("{addr:?} is not an address: a hosts file line is `0.0.0.0 name`"),
                     ));
                     continue;
-                }
+                };
+                let blocked = opts.hosts_all || is_sink(ip);
                 let mut any = false;
                 for name in words {
                     any = true;
                     if is_local_name(name) {
                         found.skipped += 1;
+                        continue;
+                    }
+                    if !blocked {
+                        found.not_blocked += 1;
                         continue;
                     }
                     let col = col_of(line, name);
@@ -467,7 +495,15 @@ fn parse_list(
             "no `#fields` header: not a Zeek intel file".into(),
         ));
     }
-    (errors.len() == before).then_some(found)
+    found
+}
+
+/// The addresses blocklist hosts files map names to: 0.0.0.0, 127.0.0.1, :: and ::1.
+fn is_sink(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.is_unspecified() || v4 == std::net::Ipv4Addr::LOCALHOST,
+        std::net::IpAddr::V6(v6) => v6.is_unspecified() || v6.is_loopback(),
+    }
 }
 
 /// Validate one name (or pattern) and store its canonical form.

@@ -23,6 +23,7 @@
 // The wire crate's parsers, named as the modules of one crate were (`crate::proto`).
 use vw_wire::proto;
 
+mod defaults;
 mod error;
 pub mod explain;
 pub mod import;
@@ -40,6 +41,7 @@ mod tests_ext;
 #[cfg(test)]
 mod tests_load;
 
+pub use defaults::{DefaultPacks, PackOrigin, Replaced, is_bundled_file};
 pub use load::{
     DEFAULT_MAX_LIST_MIB, DEFAULT_MAX_PACK_MIB, LoadLimits, MAX_BAD_LINES_SHOWN, MAX_LIST_LINE,
 };
@@ -78,25 +80,32 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("zte.toml", include_str!("../../../signatures/zte.toml")),
 ];
 
-/// Find the `signatures/` directory shipped with the program, so `vendorwatch` run from a
-/// checkout (`target/debug/vendorwatch`) or an unpacked release uses the editable files:
-/// `signatures/` next to the executable or in one of its 3 parent directories, then the
-/// crate's own `signatures/` (the build-time source tree). Only directories holding at least
-/// one `*.toml` count. `None` means: fall back to [`RuleSet::bundled`].
+/// Where the Debian package installs the packs.
+pub const PACKAGED_SIGNATURE_DIR: &str = "/usr/share/vendorwatch/signatures";
+
+/// Find the `signatures/` directory shipped with the program, so the editable files are used:
+/// `signatures/` next to the executable or in one of its 3 parent directories (a checkout's
+/// `target/debug/vendorwatch`, an unpacked release), then [`PACKAGED_SIGNATURE_DIR`] (the
+/// Debian package). Only directories holding at least one `*.toml` count. No path of the
+/// build machine is compiled in: a binary copied elsewhere never reads its build tree. `None`
+/// means: fall back to [`RuleSet::bundled`], the packs compiled into the binary.
 pub fn default_signature_dir() -> Option<PathBuf> {
-    if let Ok(exe) = std::env::current_exe() {
-        let mut dir = exe.parent();
-        for _ in 0..4 {
-            let Some(d) = dir else { break };
-            let candidate = d.join("signatures");
-            if has_toml(&candidate) {
-                return Some(candidate);
-            }
-            dir = d.parent();
+    let exe = std::env::current_exe().ok();
+    signature_dir_for(exe.as_deref(), Path::new(PACKAGED_SIGNATURE_DIR))
+}
+
+/// [`default_signature_dir`] for the executable `exe` and the packaged directory `packaged`.
+pub fn signature_dir_for(exe: Option<&Path>, packaged: &Path) -> Option<PathBuf> {
+    let mut dir = exe.and_then(Path::parent);
+    for _ in 0..4 {
+        let Some(d) = dir else { break };
+        let candidate = d.join("signatures");
+        if has_toml(&candidate) {
+            return Some(candidate);
         }
+        dir = d.parent();
     }
-    let candidate = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../signatures");
-    has_toml(&candidate).then_some(candidate)
+    has_toml(packaged).then(|| packaged.to_path_buf())
 }
 
 fn has_toml(dir: &Path) -> bool {

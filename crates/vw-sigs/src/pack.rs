@@ -245,23 +245,7 @@ impl RuleSet {
                 "no signature file or directory given",
             ));
         }
-        for path in paths {
-            match std::fs::metadata(path) {
-                Ok(meta) if meta.is_dir() => match list_toml(path) {
-                    Ok(files) if files.is_empty() => {
-                        errors.push(whole_file(path, "directory holds no *.toml file"));
-                    }
-                    Ok(files) => {
-                        for file in files {
-                            read_into(&file, limits, &mut sources, &mut errors);
-                        }
-                    }
-                    Err(e) => errors.push(whole_file(path, &format!("cannot list: {e}"))),
-                },
-                Ok(_) => read_into(path, limits, &mut sources, &mut errors),
-                Err(e) => errors.push(whole_file(path, &format!("cannot open: {e}"))),
-            }
-        }
+        read_paths(paths, limits, &mut sources, &mut errors);
         assemble(
             sources.iter().map(|(p, t)| (p.clone(), t.as_str())),
             limits,
@@ -338,6 +322,33 @@ impl RuleSet {
             }
         }
         Ok(out)
+    }
+}
+
+/// Read the pack files of `paths` (a directory: its `*.toml` files in name order) into
+/// `sources`, each error into `errors`.
+pub(crate) fn read_paths(
+    paths: &[PathBuf],
+    limits: LoadLimits,
+    sources: &mut Vec<(PathBuf, String)>,
+    errors: &mut Vec<SigError>,
+) {
+    for path in paths {
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => match list_toml(path) {
+                Ok(files) if files.is_empty() => {
+                    errors.push(whole_file(path, "directory holds no *.toml file"));
+                }
+                Ok(files) => {
+                    for file in files {
+                        read_into(&file, limits, sources, errors);
+                    }
+                }
+                Err(e) => errors.push(whole_file(path, &format!("cannot list: {e}"))),
+            },
+            Ok(_) => read_into(path, limits, sources, errors),
+            Err(e) => errors.push(whole_file(path, &format!("cannot open: {e}"))),
+        }
     }
 }
 
@@ -472,7 +483,7 @@ impl Assembly {
 }
 
 /// Parse every source, then check what spans files (duplicate sids and pack ids).
-fn assemble<'a>(
+pub(crate) fn assemble<'a>(
     sources: impl Iterator<Item = (PathBuf, &'a str)>,
     limits: LoadLimits,
     mut errors: Vec<SigError>,

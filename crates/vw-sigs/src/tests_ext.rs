@@ -359,6 +359,8 @@ fn opts(format: ImportFormat) -> ImportOptions {
         subdomains: false,
         dataset_type: "string".into(),
         domains_file_stem: None,
+        skip_invalid: false,
+        hosts_all: false,
     }
 }
 
@@ -480,6 +482,72 @@ fn import_hosts_file() {
         &errors,
         "hosts-bad:3:9: invalid domain \"bad_name!.com\": invalid character '!'",
     );
+}
+
+/// Only blocklist lines of a hosts file are imported (names mapped to 0.0.0.0, 127.0.0.1, ::
+/// or ::1); a name mapped to a real address is a local override, taken only with
+/// `hosts_all` (issue 20).
+#[test]
+fn import_hosts_takes_blocklist_lines_unless_hosts_all() {
+    let hosts = "\
+0.0.0.0 ads.example.com
+127.0.0.1 telemetry.example.org
+:: six.example.com
+::1 loop6.example.com
+10.1.2.3 intranet.example.com
+2001:db8::1 v6host.example.com
+";
+    let dir = temp_dir("import-hosts-sinks");
+    let path = dir.join("hosts");
+    std::fs::write(&path, hosts).expect("write");
+    let (pack, report) =
+        import(std::slice::from_ref(&path), &opts(ImportFormat::Hosts)).expect("imports");
+    let set = RuleSet::from_str(&pack.toml, Path::new("out.toml")).expect("loads");
+    assert_eq!(
+        set.rules[0].domains,
+        vec![
+            "ads.example.com",
+            "telemetry.example.org",
+            "six.example.com",
+            "loop6.example.com"
+        ]
+    );
+    assert_eq!(report.not_blocked, 2);
+    let mut all = opts(ImportFormat::Hosts);
+    all.hosts_all = true;
+    let (pack, report) = import(std::slice::from_ref(&path), &all).expect("imports");
+    let set = RuleSet::from_str(&pack.toml, Path::new("out.toml")).expect("loads");
+    assert_eq!(set.rules[0].domains.len(), 6);
+    assert_eq!(report.not_blocked, 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every bad line is reported; with `skip_invalid` the good lines are written and the bad
+/// ones come back in the report, each with its position (issue 20).
+#[test]
+fn import_reports_every_bad_line_and_skip_invalid_keeps_the_good_ones() {
+    let list = "good.example.com\nbad..name\ntwo words.com\nok2.example.net\nbad_!.com\n";
+    let dir = temp_dir("import-skip-invalid");
+    let path = dir.join("feed.txt");
+    std::fs::write(&path, list).expect("write");
+    let errors = import(std::slice::from_ref(&path), &opts(ImportFormat::Domains))
+        .expect_err("bad lines refuse the import");
+    let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+    assert_eq!(lines, vec![2, 3, 5], "{errors:?}");
+    let mut skip = opts(ImportFormat::Domains);
+    skip.skip_invalid = true;
+    let (pack, report) = import(std::slice::from_ref(&path), &skip).expect("good lines written");
+    let set = RuleSet::from_str(&pack.toml, Path::new("out.toml")).expect("loads");
+    assert_eq!(
+        set.rules[0].domains,
+        vec!["good.example.com", "ok2.example.net"]
+    );
+    let lines: Vec<usize> = report.invalid.iter().map(|e| e.line).collect();
+    assert_eq!(lines, vec![2, 3, 5]);
+    // A bad command line still stops it.
+    skip.channel = "nope".into();
+    assert!(import(std::slice::from_ref(&path), &skip).is_err());
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

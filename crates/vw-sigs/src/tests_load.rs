@@ -371,3 +371,34 @@ fn parts_equal_the_whole_document_on_generated_packs() {
     }
     assert!(loaded >= 30, "{loaded} of 90 generated packs loaded");
 }
+
+/// The packs next to the executable (a checkout, an unpacked release) come first, then the
+/// packaged directory; a directory without `*.toml` does not count, and nothing else is read
+/// (no build-tree path): with neither, the bundled packs are used.
+#[test]
+fn signature_dir_next_to_the_exe_then_the_packaged_one() {
+    let root = temp_dir("sigdir");
+    let exe = root.join("target/release/vendorwatch");
+    std::fs::create_dir_all(exe.parent().unwrap()).unwrap();
+    let packaged = root.join("usr/share/vendorwatch/signatures");
+    assert_eq!(signature_dir_for(Some(&exe), &packaged), None);
+    assert_eq!(signature_dir_for(None, &packaged), None);
+    std::fs::create_dir_all(&packaged).unwrap();
+    assert_eq!(signature_dir_for(Some(&exe), &packaged), None, "empty");
+    std::fs::write(packaged.join("a.toml"), "").unwrap();
+    assert_eq!(
+        signature_dir_for(Some(&exe), &packaged),
+        Some(packaged.clone())
+    );
+    assert_eq!(signature_dir_for(None, &packaged), Some(packaged.clone()));
+    let checkout = root.join("signatures");
+    std::fs::create_dir_all(&checkout).unwrap();
+    std::fs::write(checkout.join("notes.txt"), "").unwrap();
+    assert_eq!(
+        signature_dir_for(Some(&exe), &packaged),
+        Some(packaged.clone())
+    );
+    std::fs::write(checkout.join("k.toml"), "").unwrap();
+    assert_eq!(signature_dir_for(Some(&exe), &packaged), Some(checkout));
+    let _ = std::fs::remove_dir_all(&root);
+}

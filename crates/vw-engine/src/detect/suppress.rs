@@ -105,6 +105,17 @@ impl Suppressor {
         }
     }
 
+    /// New window and capacity (a SIGHUP reload): keys held stay, counted against the new
+    /// window; beyond a smaller capacity the oldest are evicted (counted) at once.
+    pub fn set_limits(&mut self, window_secs: u64, capacity: usize) {
+        self.window = i64::try_from(window_secs).unwrap_or(i64::MAX);
+        self.capacity = capacity.max(1);
+        while self.table.len() > self.capacity {
+            let now = self.clock.now().unwrap_or(0);
+            self.make_room(now);
+        }
+    }
+
     /// True when suppression is on.
     pub fn enabled(&self) -> bool {
         self.window > 0
@@ -291,6 +302,43 @@ mod tests {
         assert_eq!(s.check(h, 1, "a.com", q, t(101)), Verdict::Suppressed);
         assert_eq!((s.suppressed, s.reported_in_alerts, s.pending()), (6, 5, 1));
         assert_eq!(s.rollup()[0].1, 6);
+    }
+
+    #[test]
+    fn new_limits_apply_to_the_keys_held() {
+        let mut s = Suppressor::new(100, 64);
+        let q = Observation::DnsQuery;
+        for i in 0..40u8 {
+            let h = IpAddr::from([10, 0, 0, i]);
+            assert_eq!(
+                s.check(h, 1, "a.com", q, t(i64::from(i))),
+                Verdict::Alert { repeats: 0 }
+            );
+        }
+        let h: IpAddr = "10.0.0.1".parse().unwrap();
+        assert_eq!(s.check(h, 1, "a.com", q, t(50)), Verdict::Suppressed);
+        // A smaller table: the oldest keys go at once, counted.
+        s.set_limits(100, 10);
+        assert!(s.len() <= 10, "{} keys held", s.len());
+        assert_eq!(s.evictions, 30);
+        // Suppression off: every hit alerts.
+        s.set_limits(0, 10);
+        let h: IpAddr = "10.0.0.39".parse().unwrap();
+        assert_eq!(
+            s.check(h, 1, "a.com", q, t(60)),
+            Verdict::Alert { repeats: 0 }
+        );
+        assert_eq!(
+            s.check(h, 1, "a.com", q, t(61)),
+            Verdict::Alert { repeats: 0 }
+        );
+        // A shorter window: a key 20 s old is out of it.
+        s.set_limits(10, 10);
+        assert_eq!(
+            s.check(h, 1, "a.com", q, t(62)),
+            Verdict::Alert { repeats: 0 }
+        );
+        assert_eq!(s.check(h, 1, "a.com", q, t(63)), Verdict::Suppressed);
     }
 
     #[test]

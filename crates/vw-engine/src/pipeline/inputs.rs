@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
 
-use super::{GZIP_MAGIC, ScanStats, fail, stop_signal};
+use super::{GZIP_MAGIC, ScanStats, fail, print_line, stop_signal};
 
 /// One input as the user named it, or as found in a named directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +64,8 @@ pub struct Inputs {
     files: HashSet<FileId>,
     /// True once the walk must stop (a stop signal, in the binary).
     stop: fn() -> bool,
+    /// Name each entry of a directory that is skipped, and why, on stderr (`scan -v`).
+    verbose: bool,
 }
 
 impl Inputs {
@@ -76,6 +78,21 @@ impl Inputs {
             dirs: HashSet::new(),
             files: HashSet::new(),
             stop: || stop_signal().is_some(),
+            verbose: false,
+        }
+    }
+
+    /// Say on stderr which entries of the walked directories are skipped, and why
+    /// (`scan -v`); they are counted either way.
+    pub fn verbose(mut self, on: bool) -> Self {
+        self.verbose = on;
+        self
+    }
+
+    /// Name a skipped entry when verbose.
+    fn skipped(&self, path: &Path, why: &str) {
+        if self.verbose {
+            print_line(&format!("vendorwatch: {}: skipped: {why}", path.display()));
         }
     }
 
@@ -120,22 +137,37 @@ impl Inputs {
     /// One entry of a directory being walked: a capture to scan, or `None` (a directory was
     /// entered, or the entry was skipped).
     fn visit(&mut self, path: PathBuf, stats: &mut ScanStats) -> Option<Input> {
-        // Follows symlinks; a dangling one, or a socket or device, is passed over silently.
-        let m = fs::metadata(&path).ok()?;
+        // Follows symlinks; a dangling one, or a socket or device, is passed over (named
+        // with -v).
+        let m = match fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) => {
+                self.skipped(&path, &format!("cannot read its metadata: {e}"));
+                return None;
+            }
+        };
         if m.is_dir() {
             self.enter(path, &m, stats);
             return None;
         }
         if !m.is_file() {
+            self.skipped(&path, "not a regular file");
             return None;
         }
         if !self.files.insert(file_id(&m)) {
+            self.skipped(&path, "reached again through a link");
             stats.files_repeated += 1;
             return None;
         }
         if starts_like_capture(&path) {
             Some(Input::File(path))
         } else {
+            let why = if m.len() == 0 {
+                "empty file"
+            } else {
+                "not a pcap or pcapng file"
+            };
+            self.skipped(&path, why);
             stats.files_not_captures += 1;
             None
         }
@@ -145,6 +177,7 @@ impl Inputs {
     /// a second path to it: counted) or lies too deep (an error).
     fn enter(&mut self, dir: PathBuf, m: &Metadata, stats: &mut ScanStats) {
         if self.dirs.contains(&file_id(m)) {
+            self.skipped(&dir, "directory reached again through a link or loop");
             stats.dirs_repeated += 1;
             return;
         }

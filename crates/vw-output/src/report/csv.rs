@@ -8,14 +8,14 @@ impl ReportBuilder {
     pub(super) fn write_csv(&self, w: &mut dyn Write) -> io::Result<()> {
         writeln!(
             w,
-            "host,vendors,channels,rules,names,first_seen,last_seen,alerts,count,seen_after_cutoff,count_after_cutoff,host_mac,host_name,host_vendor_class"
+            "host,vendors,channels,rules,names,first_seen,last_seen,alerts,count,seen_after_cutoff,count_after_cutoff,interfaces,host_mac,host_name,host_vendor_class"
         )?;
         for (host, r) in self.rows() {
             let fields = [
-                host.clone(),
+                host.to_string(),
                 join(&r.vendors),
                 join(&r.channels),
-                rules_list(r),
+                rules_list(&r),
                 join(&r.names),
                 fmt_ts(r.first),
                 fmt_ts(r.last),
@@ -26,6 +26,7 @@ impl ReportBuilder {
                     false => String::new(),
                 },
                 r.count_after_cutoff.to_string(),
+                join(&r.ifaces),
                 r.mac.clone().unwrap_or_default(),
                 r.hostname.clone().unwrap_or_default(),
                 r.vendor_class.clone().unwrap_or_default(),

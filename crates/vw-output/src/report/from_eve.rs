@@ -3,7 +3,7 @@
 
 use std::io::{self, BufRead};
 
-use super::{AlertFacts, IdentityFacts, ReportBuilder};
+use super::{AlertFacts, IdentityFacts, MAX_SOURCES, ReportBuilder};
 use crate::capture::Timestamp;
 use crate::sigs::PackDate;
 
@@ -17,6 +17,18 @@ impl ReportBuilder {
             self.bad_lines += 1;
             return;
         };
+        for (key, set) in [
+            ("pcap_filename", &mut self.eve_captures),
+            ("host", &mut self.eve_sensors),
+        ] {
+            if let Some(name) = v[key].as_str()
+                && !name.is_empty()
+                && set.len() < MAX_SOURCES
+                && !set.contains(name)
+            {
+                set.insert(name.to_string());
+            }
+        }
         if v["event_type"] != "alert" {
             return;
         }
@@ -40,10 +52,12 @@ impl ReportBuilder {
         self.add(&AlertFacts {
             host: &host,
             vendor: &first("vendor"),
+            pack: &first("pack"),
             channel: &first("channel"),
             sid: v["alert"]["signature_id"].as_u64().unwrap_or(0),
             signature: &s(&v["alert"]["signature"]),
             name: &first("matched_name"),
+            iface: &s(&v["in_iface"]),
             ts,
             count: 1 + repeats,
             cutoff: PackDate::parse(&first("cutoff")).map(|d| d.secs),
@@ -59,13 +73,113 @@ impl ReportBuilder {
         });
     }
 
-    /// Add every line of an EVE file.
-    pub fn add_eve_reader(&mut self, r: impl BufRead) -> io::Result<()> {
-        for line in r.lines() {
-            self.add_eve_line(&line?);
+    /// Add every line of an EVE file. The first line that is not blank must be a JSON object
+    /// with an `event_type` (else this is not an EVE file: a capture file, a text file, and
+    /// nothing of it is added); later lines that are not JSON are counted in `bad_lines`.
+    /// Lines are read at most [`MAX_LINE`] bytes at a time, so a file without newlines
+    /// cannot grow memory.
+    pub fn add_eve_reader(&mut self, mut r: impl BufRead) -> Result<(), EveReadError> {
+        let mut buf = Vec::new();
+        let mut line_no = 0u64;
+        let mut seen_record = false;
+        loop {
+            buf.clear();
+            let n = io::Read::take(&mut r, MAX_LINE as u64 + 1)
+                .read_until(b'\n', &mut buf)
+                .map_err(EveReadError::Io)?;
+            if n == 0 {
+                return Ok(());
+            }
+            line_no += 1;
+            let too_long = buf.len() > MAX_LINE && buf.last() != Some(&b'\n');
+            if too_long {
+                // Skip the rest of the line.
+                loop {
+                    buf.clear();
+                    let more = io::Read::take(&mut r, MAX_LINE as u64)
+                        .read_until(b'\n', &mut buf)
+                        .map_err(EveReadError::Io)?;
+                    if more == 0 || buf.last() == Some(&b'\n') {
+                        break;
+                    }
+                }
+            }
+            let text = std::str::from_utf8(&buf).ok().filter(|_| !too_long);
+            if !seen_record {
+                if text.is_some_and(|t| t.trim().is_empty()) {
+                    continue;
+                }
+                let is_eve = text
+                    .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+                    .is_some_and(|v| v["event_type"].is_string());
+                if !is_eve {
+                    return Err(EveReadError::NotEve {
+                        line: line_no,
+                        capture: looks_like_capture(&buf),
+                    });
+                }
+                seen_record = true;
+            }
+            match text {
+                Some(t) => self.add_eve_line(t),
+                None => self.bad_lines += 1,
+            }
         }
-        Ok(())
     }
+}
+
+/// The longest EVE line read (a record with a large protocol object is a few kB).
+pub const MAX_LINE: usize = 1 << 20;
+
+/// Why an EVE input could not be read.
+#[derive(Debug)]
+pub enum EveReadError {
+    /// Reading failed.
+    Io(io::Error),
+    /// The first record is not an EVE JSON object.
+    NotEve {
+        /// 1-based line of the first non-blank line.
+        line: u64,
+        /// It starts with a pcap, pcapng or gzip magic number.
+        capture: bool,
+    },
+}
+
+impl std::fmt::Display for EveReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EveReadError::Io(e) => write!(f, "{e}"),
+            EveReadError::NotEve { line, capture } => {
+                write!(
+                    f,
+                    "line {line}: not an EVE JSON file (expected one JSON object with an \
+                     event_type per line)"
+                )?;
+                if *capture {
+                    write!(
+                        f,
+                        "; it looks like a capture file: read it with `vendorwatch scan`"
+                    )?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for EveReadError {}
+
+/// The file starts with a pcap (either byte order, µs or ns), pcapng or gzip magic number.
+fn looks_like_capture(b: &[u8]) -> bool {
+    const MAGICS: [&[u8]; 6] = [
+        &[0xd4, 0xc3, 0xb2, 0xa1],
+        &[0xa1, 0xb2, 0xc3, 0xd4],
+        &[0x4d, 0x3c, 0xb2, 0xa1],
+        &[0xa1, 0xb2, 0x3c, 0x4d],
+        &[0x0a, 0x0d, 0x0d, 0x0a],
+        &[0x1f, 0x8b],
+    ];
+    MAGICS.iter().any(|m| b.starts_with(m))
 }
 
 /// Parse EVE's `2024-10-01T12:00:00.123456+0000` (any `+hhmm`/`-hhmm` offset).

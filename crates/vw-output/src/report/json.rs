@@ -1,4 +1,4 @@
-//! The JSON report: one document with the hosts, most recent first.
+//! The JSON report: what was analysed, the summary figures, and the hosts, most recent first.
 
 use std::io::{self, Write};
 
@@ -16,6 +16,7 @@ impl ReportBuilder {
                     "channels": r.channels,
                     "rules": r.rules.iter().map(|(sid, name)| serde_json::json!({"sid": sid, "name": name})).collect::<Vec<_>>(),
                     "names": r.names,
+                    "interfaces": r.ifaces,
                     "first_seen": fmt_ts(r.first),
                     "last_seen": fmt_ts(r.last),
                     "alerts": r.alerts,
@@ -29,7 +30,39 @@ impl ReportBuilder {
                 })
             })
             .collect();
+        let s = self.summary();
+        let ctx = &self.context;
         let doc = serde_json::json!({
+            "analysed": {
+                "source": ctx.source.name(),
+                "inputs": ctx.inputs,
+                "sensor": ctx.sensor,
+                "capture_files_in_records": self.eve_sources().0,
+                "sensors_in_records": self.eve_sources().1,
+                "packs": self.packs().iter().map(|p| serde_json::json!({
+                    "id": p.id,
+                    "vendor": p.vendor,
+                    "version": (!p.version.is_empty()).then_some(&p.version),
+                    "cutoff": p.cutoff.map(fmt_day),
+                })).collect::<Vec<_>>(),
+                "first_seen": s.first.map(|t| fmt_ts(Some(t))),
+                "last_seen": s.last.map(|t| fmt_ts(Some(t))),
+            },
+            "summary": {
+                "hosts": s.hosts,
+                "alert_records": s.alerts,
+                "suppressed_repeats": s.suppressed,
+                "vendors": s.vendors.iter().map(|v| serde_json::json!({
+                    "vendor": v.vendor,
+                    "hosts": v.hosts,
+                    "hosts_after_cutoff": v.hosts_after_cutoff,
+                    "cutoff": v.cutoff.map(fmt_day),
+                    "count": v.count,
+                })).collect::<Vec<_>>(),
+                "channels": s.channels.iter().map(|(c, h, n)| serde_json::json!({
+                    "channel": c, "hosts": h, "count": n,
+                })).collect::<Vec<_>>(),
+            },
             "cutoffs": self
                 .cutoffs
                 .iter()

@@ -1,30 +1,41 @@
 //! Host inventory report: from EVE alert records (a finished scan's, or EVE files given to
 //! `vendorwatch report`), the hosts still calling home, with vendors, channels, rules, names,
-//! first/last seen, counts and whether they were seen after the update cut-off, most recent
-//! first. Text, JSON, CSV, or one self-contained HTML file (sortable table, inline SVG
-//! timeline per host; no external scripts, styles or fonts). One module per format.
+//! first/last seen, counts and whether they were seen after the vendor's cut-off, most recent
+//! first. Text, JSON, CSV, or one self-contained HTML file (header with what was analysed,
+//! summary figures, per-vendor sortable tables, an SVG timeline; no external scripts, styles
+//! or fonts). One module per format.
 //!
-//! Rows are machines when the alerts say who held the address (`alert.metadata.host_mac`,
-//! `host_name`: the engine's identity table): one row per MAC (else per DHCP host name), with
-//! every address the machine alerted from, so a lease that moved does not merge two machines
-//! or split one. Alerts without an identity stay one row per address.
+//! The model: one [`HostRow`] per (vendor, host), so a vendor's table and its cut-off count
+//! only that vendor's activity; the per-host views (text, JSON, CSV) merge a host's rows
+//! ([`HostRow::merge`]). A new column is a field of `HostRow` (filled in `add_counts`, merged
+//! in `merge`) and one cell per renderer.
+//!
+//! A "host" is a machine when the alerts name it (`alert.metadata.host_mac`, else
+//! `host_name`: the engine's identity table): its rows are keyed by the machine, list every
+//! address it alerted from, and carry its MAC, host name and vendor class, so a lease that
+//! moved does not merge two machines or split one. Alerts without an identity stay keyed by
+//! address.
 
 mod csv;
 mod from_eve;
-pub use from_eve::parse_eve_time;
+pub use from_eve::{EveReadError, MAX_LINE, parse_eve_time};
 mod html;
 mod json;
 mod text;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
 use crate::capture::Timestamp;
 use crate::time::UtcTime;
 
-/// Points kept per host for its timeline; beyond it, counts are merged into the nearest kept
+/// Points kept per row for its timeline; beyond it, counts are merged into the nearest kept
 /// point, so memory stays bounded on huge EVE files.
 const MAX_POINTS_PER_HOST: usize = 4096;
+
+/// Channels told apart in the timeline; a pack set with more puts the rest under the last.
+const MAX_CHANNELS: usize = 16;
 
 /// Report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +70,66 @@ impl ReportFormat {
     }
 }
 
+/// What was analysed, as the session or the CLI knows it: the report's header.
+#[derive(Debug, Clone, Default)]
+pub struct ReportContext {
+    /// What the records came from.
+    pub source: ReportSource,
+    /// Capture files or directories (`scan`), EVE files (`report`), interfaces (`live`), as
+    /// named on the command line.
+    pub inputs: Vec<String>,
+    /// The sensor's host name (`live`).
+    pub sensor: Option<String>,
+    /// The packs the run loaded (`scan`, `live`); a report from EVE files lists the packs its
+    /// alerts name instead.
+    pub packs: Vec<PackSummary>,
+}
+
+/// What the records of a report came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReportSource {
+    /// `vendorwatch scan` of capture files.
+    Scan,
+    /// `vendorwatch live` on interfaces.
+    Live,
+    /// EVE files read back by `vendorwatch report`.
+    #[default]
+    Eve,
+}
+
+impl ReportSource {
+    /// What its inputs are, for the header.
+    pub fn inputs_label(self) -> &'static str {
+        match self {
+            ReportSource::Scan => "capture files",
+            ReportSource::Live => "interfaces",
+            ReportSource::Eve => "EVE files",
+        }
+    }
+
+    /// The source's name in the JSON report.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReportSource::Scan => "scan",
+            ReportSource::Live => "live",
+            ReportSource::Eve => "eve",
+        }
+    }
+}
+
+/// One pack, as the header names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackSummary {
+    /// Pack id.
+    pub id: String,
+    /// Vendor.
+    pub vendor: String,
+    /// Version ("" when unknown: EVE alerts do not carry it).
+    pub version: String,
+    /// Cut-off (Unix seconds of the day), when the pack names one.
+    pub cutoff: Option<i64>,
+}
+
 /// One alert, as the report needs it.
 #[derive(Debug, Clone)]
 pub struct AlertFacts<'a> {
@@ -66,6 +137,8 @@ pub struct AlertFacts<'a> {
     pub host: &'a str,
     /// Vendor of the pack.
     pub vendor: &'a str,
+    /// Pack id ("" when unknown).
+    pub pack: &'a str,
     /// Channel of the rule.
     pub channel: &'a str,
     /// Rule sid.
@@ -74,6 +147,8 @@ pub struct AlertFacts<'a> {
     pub signature: &'a str,
     /// Matched name or address.
     pub name: &'a str,
+    /// The sensor interface the packet came in on (EVE `in_iface`; "" when unknown).
+    pub iface: &'a str,
     /// Alert time.
     pub ts: Timestamp,
     /// 1 + suppressed repeats the alert carries.
@@ -84,7 +159,8 @@ pub struct AlertFacts<'a> {
     pub identity: IdentityFacts<'a>,
 }
 
-/// The machine behind an alert's address, as far as the alert says.
+/// The machine behind an alert's address, as far as the alert says (`alert.metadata`
+/// `host_mac`, `host_name`, `host_vendor_class`: the engine's identity table).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct IdentityFacts<'a> {
     /// MAC, `3c:52:82:01:02:03`.
@@ -106,12 +182,15 @@ impl IdentityFacts<'_> {
     }
 }
 
+/// What the report knows of one host for one vendor (or, merged, for all of its vendors).
 #[derive(Debug, Clone, Default)]
-struct HostRow {
+pub(crate) struct HostRow {
     vendors: BTreeSet<String>,
     channels: BTreeSet<String>,
     rules: BTreeMap<u64, String>,
     names: BTreeSet<String>,
+    /// Sensor interfaces the host was seen on.
+    ifaces: BTreeSet<String>,
     first: Option<Timestamp>,
     last: Option<Timestamp>,
     alerts: u64,
@@ -119,8 +198,10 @@ struct HostRow {
     /// Some alert of the host is for a vendor with a cut-off (else "after" does not apply).
     has_cutoff: bool,
     count_after_cutoff: u64,
-    points: BTreeMap<i64, u64>,
-    /// The addresses the row's alerts came from (one for a row by address).
+    /// (second, channel index into `ReportBuilder::channel_ids`) -> count.
+    points: BTreeMap<(i64, u8), u64>,
+    /// The addresses the row's alerts came from (one for a row by address; a machine's
+    /// every address).
     addresses: BTreeSet<String>,
     /// The machine's MAC, host name and vendor class (the latest alert's that named them).
     mac: Option<String>,
@@ -129,7 +210,37 @@ struct HostRow {
 }
 
 impl HostRow {
-    /// The addresses, comma-separated.
+    /// Fold another row of the same host into this one.
+    fn merge(&mut self, o: &HostRow) {
+        self.vendors.extend(o.vendors.iter().cloned());
+        self.channels.extend(o.channels.iter().cloned());
+        self.names.extend(o.names.iter().cloned());
+        self.ifaces.extend(o.ifaces.iter().cloned());
+        for (sid, name) in &o.rules {
+            self.rules.entry(*sid).or_insert_with(|| name.clone());
+        }
+        self.first = self.first.min(o.first).or(self.first).or(o.first);
+        self.last = self.last.max(o.last);
+        self.alerts += o.alerts;
+        self.count += o.count;
+        self.has_cutoff |= o.has_cutoff;
+        self.count_after_cutoff += o.count_after_cutoff;
+        for (k, n) in &o.points {
+            *self.points.entry(*k).or_default() += n;
+        }
+        self.addresses.extend(o.addresses.iter().cloned());
+        for (mine, theirs) in [
+            (&mut self.mac, &o.mac),
+            (&mut self.hostname, &o.hostname),
+            (&mut self.vendor_class, &o.vendor_class),
+        ] {
+            if mine.is_none() {
+                mine.clone_from(theirs);
+            }
+        }
+    }
+
+    /// The addresses, comma-separated: the row's `host`.
     fn host(&self) -> String {
         join(&self.addresses)
     }
@@ -150,29 +261,77 @@ impl HostRow {
         }
     }
 
-    /// How the row is named in lists: its addresses, with the host name when known.
-    fn label(&self) -> String {
-        match &self.hostname {
-            Some(name) => format!("{} ({name})", self.host()),
-            None => self.host(),
+    /// The host cell: the addresses, then the machine when known.
+    fn host_and_machine(&self) -> String {
+        match self.machine() {
+            m if m.is_empty() => self.host(),
+            m => format!("{} {m}", self.host()),
         }
     }
 }
 
-/// Accumulates alerts by host.
+/// Summary figures, the same in every format.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Distinct hosts.
+    pub hosts: usize,
+    /// Alert records.
+    pub alerts: u64,
+    /// Repeats that suppression folded into alerts (or still held at the end).
+    pub suppressed: u64,
+    /// Earliest and latest activity.
+    pub first: Option<Timestamp>,
+    /// Latest activity.
+    pub last: Option<Timestamp>,
+    /// Per vendor, most hosts first.
+    pub vendors: Vec<VendorSummary>,
+    /// Per channel, by name: (channel, hosts, count).
+    pub channels: Vec<(String, usize, u64)>,
+}
+
+/// One vendor's figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendorSummary {
+    /// Vendor.
+    pub vendor: String,
+    /// Hosts that alerted for it.
+    pub hosts: usize,
+    /// Hosts active at or after its cut-off (`None`: its packs name no cut-off).
+    pub hosts_after_cutoff: Option<usize>,
+    /// Its cut-off (Unix seconds of the day).
+    pub cutoff: Option<i64>,
+    /// Alert records and repeats.
+    pub count: u64,
+}
+
+/// Accumulates alerts by vendor and host.
 #[derive(Debug, Default)]
 pub struct ReportBuilder {
-    hosts: BTreeMap<String, HostRow>,
+    /// (vendor, host) -> row.
+    rows: BTreeMap<(String, String), HostRow>,
     /// Lines that were not JSON (counted, reported on stderr by the CLI).
     pub bad_lines: u64,
     /// Alert records read.
     pub alerts: u64,
     /// Vendor -> its cut-off (Unix seconds), from the packs (or the alerts' metadata).
     cutoffs: BTreeMap<String, i64>,
+    /// Channel names in the order first seen; `points` refer to them by index.
+    channel_ids: Vec<String>,
+    /// Pack id -> vendor, of the packs alerts named.
+    packs_seen: BTreeMap<String, String>,
+    /// What was analysed.
+    context: ReportContext,
+    /// EVE `pcap_filename` and `host` (sensor name) values of the records read back, at most
+    /// [`MAX_SOURCES`] of each: what EVE files say they were made from.
+    eve_captures: BTreeSet<String>,
+    eve_sensors: BTreeSet<String>,
     /// Address -> the machine row that alerted from it last (time, row key): repeats that
     /// carry no identity (pending at the end) go there.
     machine_of: BTreeMap<String, (Timestamp, String)>,
 }
+
+/// Capture file and sensor names kept from EVE records for the header.
+const MAX_SOURCES: usize = 256;
 
 fn insert(set: &mut BTreeSet<String>, v: &str) {
     if !v.is_empty() && !set.contains(v) {
@@ -181,6 +340,24 @@ fn insert(set: &mut BTreeSet<String>, v: &str) {
 }
 
 impl ReportBuilder {
+    /// A builder whose header says what was analysed.
+    pub fn with_context(context: ReportContext) -> Self {
+        ReportBuilder {
+            context,
+            ..Self::default()
+        }
+    }
+
+    /// Set what was analysed (the header).
+    pub fn set_context(&mut self, context: ReportContext) {
+        self.context = context;
+    }
+
+    /// What was analysed.
+    pub fn context(&self) -> &ReportContext {
+        &self.context
+    }
+
     /// Add one alert.
     pub fn add(&mut self, a: &AlertFacts<'_>) {
         self.alerts += 1;
@@ -193,6 +370,17 @@ impl ReportBuilder {
         self.add_counts(a, false);
     }
 
+    /// The index of a channel for the timeline points (the last one past the cap).
+    fn channel_id(&mut self, channel: &str) -> u8 {
+        if let Some(i) = self.channel_ids.iter().position(|c| c == channel) {
+            return i as u8;
+        }
+        if self.channel_ids.len() < MAX_CHANNELS {
+            self.channel_ids.push(channel.to_string());
+        }
+        (self.channel_ids.len() - 1) as u8
+    }
+
     fn add_counts(&mut self, a: &AlertFacts<'_>, is_alert: bool) {
         if let Some(cutoff) = a.cutoff
             && self.cutoffs.get(a.vendor) != Some(&cutoff)
@@ -201,10 +389,15 @@ impl ReportBuilder {
             let at = self.cutoffs.entry(a.vendor.to_string()).or_insert(cutoff);
             *at = (*at).min(cutoff);
         }
-        let key = match a.identity.row_key() {
+        if !a.pack.is_empty() && !self.packs_seen.contains_key(a.pack) {
+            self.packs_seen
+                .insert(a.pack.to_string(), a.vendor.to_string());
+        }
+        let ch = self.channel_id(a.channel);
+        // Rows are machines when the alert names one (see the module doc), else addresses.
+        let row_key = match a.identity.row_key() {
             Some(key) => {
-                let latest = self.machine_of.get(a.host).is_none_or(|(t, _)| *t <= a.ts);
-                if latest {
+                if self.machine_of.get(a.host).is_none_or(|(t, _)| *t <= a.ts) {
                     self.machine_of
                         .insert(a.host.to_string(), (a.ts, key.clone()));
                 }
@@ -216,7 +409,8 @@ impl ReportBuilder {
             },
             None => a.host.to_string(),
         };
-        let row = self.hosts.entry(key).or_default();
+        let key = (a.vendor.to_string(), row_key);
+        let row = self.rows.entry(key).or_default();
         insert(&mut row.addresses, a.host);
         let id = &a.identity;
         let newest = row.last.is_none_or(|l| l <= a.ts);
@@ -235,6 +429,7 @@ impl ReportBuilder {
         insert(&mut row.vendors, a.vendor);
         insert(&mut row.channels, a.channel);
         insert(&mut row.names, a.name);
+        insert(&mut row.ifaces, a.iface);
         row.rules
             .entry(a.sid)
             .or_insert_with(|| a.signature.to_string());
@@ -248,14 +443,15 @@ impl ReportBuilder {
                 row.count_after_cutoff += a.count;
             }
         }
-        if row.points.len() < MAX_POINTS_PER_HOST || row.points.contains_key(&a.ts.secs) {
-            *row.points.entry(a.ts.secs).or_default() += a.count;
+        let k = (a.ts.secs, ch);
+        if row.points.len() < MAX_POINTS_PER_HOST || row.points.contains_key(&k) {
+            *row.points.entry(k).or_default() += a.count;
         } else {
             let near = row
                 .points
-                .range(..=a.ts.secs)
+                .range(..=k)
                 .next_back()
-                .or_else(|| row.points.range(a.ts.secs..).next())
+                .or_else(|| row.points.range(k..).next())
                 .map(|(k, _)| *k);
             if let Some(k) = near {
                 *row.points.entry(k).or_default() += a.count;
@@ -263,11 +459,34 @@ impl ReportBuilder {
         }
     }
 
-    /// Rows (their addresses, and the row), most recently seen first.
-    fn rows(&self) -> Vec<(String, &HostRow)> {
-        let mut rows: Vec<_> = self.hosts.iter().collect();
-        rows.sort_by(|a, b| b.1.last.cmp(&a.1.last).then_with(|| a.0.cmp(b.0)));
-        rows.into_iter().map(|(_, r)| (r.host(), r)).collect()
+    /// Hosts (each host's or machine's rows of all vendors merged), most recently seen first,
+    /// with their `host` text (the addresses).
+    fn rows(&self) -> Vec<(String, Cow<'_, HostRow>)> {
+        let mut by_host: BTreeMap<&str, Cow<'_, HostRow>> = BTreeMap::new();
+        for ((_, key), r) in &self.rows {
+            match by_host.get_mut(key.as_str()) {
+                Some(merged) => merged.to_mut().merge(r),
+                None => {
+                    by_host.insert(key, Cow::Borrowed(r));
+                }
+            }
+        }
+        let mut rows: Vec<_> = by_host.into_values().map(|r| (r.host(), r)).collect();
+        rows.sort_by(|a, b| b.1.last.cmp(&a.1.last).then_with(|| a.0.cmp(&b.0)));
+        rows
+    }
+
+    /// One vendor's hosts, most recently seen first, with their host cell (addresses and
+    /// machine).
+    fn vendor_rows(&self, vendor: &str) -> Vec<(String, &HostRow)> {
+        let mut rows: Vec<(String, &HostRow)> = self
+            .rows
+            .range((vendor.to_string(), String::new())..)
+            .take_while(|((v, _), _)| v == vendor)
+            .map(|(_, r)| (r.host_and_machine(), r))
+            .collect();
+        rows.sort_by(|a, b| b.1.last.cmp(&a.1.last).then_with(|| a.0.cmp(&b.0)));
+        rows
     }
 
     /// Vendor -> its cut-off (Unix seconds of the day) for the vendors whose packs name one.
@@ -279,10 +498,12 @@ impl ReportBuilder {
     /// followed by its host name when known.
     pub fn by_vendor(&self) -> BTreeMap<String, Vec<String>> {
         let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for r in self.hosts.values() {
-            for v in &r.vendors {
-                out.entry(v.clone()).or_default().push(r.label());
-            }
+        for ((vendor, _), r) in &self.rows {
+            let label = match &r.hostname {
+                Some(name) => format!("{} ({name})", r.host()),
+                None => r.host(),
+            };
+            out.entry(vendor.clone()).or_default().push(label);
         }
         for hosts in out.values_mut() {
             hosts.sort();
@@ -290,14 +511,92 @@ impl ReportBuilder {
         out
     }
 
-    /// Number of rows (machines, and addresses without a known machine).
+    /// The packs the header names: the run's (scan, live), else those the alerts named.
+    pub fn packs(&self) -> Vec<PackSummary> {
+        if !self.context.packs.is_empty() {
+            return self.context.packs.clone();
+        }
+        self.packs_seen
+            .iter()
+            .map(|(id, vendor)| PackSummary {
+                id: id.clone(),
+                vendor: vendor.clone(),
+                version: String::new(),
+                cutoff: self.cutoffs.get(vendor).copied(),
+            })
+            .collect()
+    }
+
+    /// Capture files and sensors the EVE records read back name (empty for scan and live,
+    /// whose context says it).
+    pub fn eve_sources(&self) -> (&BTreeSet<String>, &BTreeSet<String>) {
+        (&self.eve_captures, &self.eve_sensors)
+    }
+
+    /// The summary figures.
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary {
+            alerts: self.alerts,
+            ..Summary::default()
+        };
+        let mut hosts = BTreeSet::new();
+        let mut vendors: BTreeMap<&str, VendorSummary> = BTreeMap::new();
+        let mut channels: BTreeMap<&str, (BTreeSet<&str>, u64)> = BTreeMap::new();
+        let mut count = 0;
+        for ((vendor, host), r) in &self.rows {
+            hosts.insert(host.as_str());
+            count += r.count;
+            s.first = s.first.min(r.first).or(s.first).or(r.first);
+            s.last = s.last.max(r.last);
+            let cutoff = self.cutoffs.get(vendor).copied();
+            let v = vendors.entry(vendor).or_insert_with(|| VendorSummary {
+                vendor: vendor.clone(),
+                hosts: 0,
+                hosts_after_cutoff: cutoff.map(|_| 0),
+                cutoff,
+                count: 0,
+            });
+            v.hosts += 1;
+            v.count += r.count;
+            if r.count_after_cutoff > 0
+                && let Some(n) = &mut v.hosts_after_cutoff
+            {
+                *n += 1;
+            }
+            for c in &r.channels {
+                channels.entry(c).or_default().0.insert(host);
+            }
+            for ((_, ch), n) in &r.points {
+                if let Some(c) = self.channel_ids.get(usize::from(*ch)) {
+                    channels.entry(c).or_default().1 += n;
+                }
+            }
+        }
+        s.hosts = hosts.len();
+        s.suppressed = count.saturating_sub(self.alerts);
+        s.vendors = vendors.into_values().collect();
+        // Most hosts first: the vendor that matters most leads the summary and the tables.
+        s.vendors
+            .sort_by(|a, b| b.hosts.cmp(&a.hosts).then_with(|| a.vendor.cmp(&b.vendor)));
+        s.channels = channels
+            .into_iter()
+            .map(|(c, (h, n))| (c.to_string(), h.len(), n))
+            .collect();
+        s
+    }
+
+    /// Number of hosts.
     pub fn len(&self) -> usize {
-        self.hosts.len()
+        self.rows
+            .keys()
+            .map(|(_, h)| h)
+            .collect::<BTreeSet<_>>()
+            .len()
     }
 
     /// True when no alert was added.
     pub fn is_empty(&self) -> bool {
-        self.hosts.is_empty()
+        self.rows.is_empty()
     }
 
     /// Write the report.
@@ -345,6 +644,14 @@ fn rules_list(r: &HostRow) -> String {
 fn fmt_ts(t: Option<Timestamp>) -> String {
     t.map(|t| UtcTime::from_timestamp(t).to_string())
         .unwrap_or_default()
+}
+
+/// The time span of the activity, `first .. last` in EVE's form, or "none".
+fn span_text(s: &Summary) -> String {
+    match (s.first, s.last) {
+        (Some(a), Some(b)) => format!("{} .. {}", fmt_ts(Some(a)), fmt_ts(Some(b))),
+        _ => "none".to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -400,10 +707,12 @@ mod tests {
         let a = |host, secs, count| AlertFacts {
             host,
             vendor: "Kaspersky",
+            pack: "kaspersky",
             channel: "update",
             sid: 1,
             signature: "r",
             name: "x.kaspersky.com",
+            iface: "",
             ts: Timestamp { secs, nanos: 0 },
             count,
             cutoff: Some(CUTOFF_SECS),
@@ -414,8 +723,8 @@ mod tests {
         b.add(&a("10.0.0.1", CUTOFF_SECS - 50, 2));
         let rows = b.rows();
         assert_eq!(rows[0].0, "10.0.0.2");
-        assert_eq!((rows[0].1.count, yes_no(rows[0].1)), (5, "yes"));
-        assert_eq!((rows[1].1.count, yes_no(rows[1].1)), (3, "no"));
+        assert_eq!((rows[0].1.count, yes_no(&rows[0].1)), (5, "yes"));
+        assert_eq!((rows[1].1.count, yes_no(&rows[1].1)), (3, "no"));
         let mut csv = Vec::new();
         b.write(&mut csv, ReportFormat::Csv).unwrap();
         let csv = String::from_utf8(csv).unwrap();
@@ -435,10 +744,12 @@ mod tests {
         let fact = |host, vendor, secs, cutoff| AlertFacts {
             host,
             vendor,
+            pack: "",
             channel: "update",
             sid: 1,
             signature: "r",
             name: "x",
+            iface: "",
             ts: Timestamp { secs, nanos: 0 },
             count: 1,
             cutoff,
@@ -464,6 +775,230 @@ mod tests {
         assert!(text.contains("Kaspersky 2024-09-29"), "{text}");
     }
 
+    fn fact<'a>(
+        host: &'a str,
+        vendor: &'a str,
+        channel: &'a str,
+        name: &'a str,
+        secs: i64,
+        count: u64,
+    ) -> AlertFacts<'a> {
+        AlertFacts {
+            host,
+            vendor,
+            pack: "",
+            channel,
+            sid: 7,
+            signature: "r",
+            name,
+            iface: "eth1",
+            ts: Timestamp { secs, nanos: 0 },
+            count,
+            cutoff: (vendor == "Kaspersky").then_some(CUTOFF_SECS),
+            identity: IdentityFacts::default(),
+        }
+    }
+
+    fn render(b: &ReportBuilder, format: ReportFormat) -> String {
+        let mut out = Vec::new();
+        b.write(&mut out, format).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// A host that alerts for two vendors: one row per vendor (each vendor's table and
+    /// cut-off count only its own activity), one merged row per host in JSON; the summary
+    /// figures (hosts, after cut-off, alerts, suppressed repeats, channels) are the same in
+    /// text and JSON.
+    #[test]
+    fn per_vendor_rows_merge_per_host_and_summaries_agree() {
+        let mut b = ReportBuilder::default();
+        b.add(&fact(
+            "10.0.0.1",
+            "Kaspersky",
+            "update",
+            "a.kaspersky.com",
+            CUTOFF_SECS + 10,
+            3,
+        ));
+        b.add(&fact(
+            "10.0.0.1",
+            "Dahua",
+            "cloud",
+            "x.easy4ipcloud.com",
+            CUTOFF_SECS + 20,
+            1,
+        ));
+        b.add(&fact(
+            "10.0.0.2",
+            "Kaspersky",
+            "telemetry",
+            "ksn.kaspersky-labs.com",
+            CUTOFF_SECS - 10,
+            1,
+        ));
+        b.add_repeats(&fact(
+            "10.0.0.2",
+            "Kaspersky",
+            "telemetry",
+            "ksn.kaspersky-labs.com",
+            CUTOFF_SECS - 5,
+            4,
+        ));
+        let s = b.summary();
+        assert_eq!((s.hosts, s.alerts, s.suppressed), (2, 3, 2 + 4));
+        assert_eq!(s.vendors[0].vendor, "Kaspersky");
+        assert_eq!(
+            (s.vendors[0].hosts, s.vendors[0].hosts_after_cutoff),
+            (2, Some(1))
+        );
+        assert_eq!(
+            (s.vendors[1].hosts, s.vendors[1].hosts_after_cutoff),
+            (1, None)
+        );
+        assert_eq!(
+            s.channels,
+            vec![
+                ("cloud".to_string(), 1, 1),
+                ("telemetry".to_string(), 1, 5),
+                ("update".to_string(), 1, 3)
+            ]
+        );
+        let dahua = b.vendor_rows("Dahua");
+        assert_eq!(
+            (dahua.len(), dahua[0].1.count, yes_no(dahua[0].1)),
+            (1, 1, "-")
+        );
+
+        let json: serde_json::Value =
+            serde_json::from_str(&render(&b, ReportFormat::Json)).unwrap();
+        let host = &json["hosts"][0];
+        assert_eq!(host["host"], "10.0.0.1");
+        assert_eq!(host["vendors"], serde_json::json!(["Dahua", "Kaspersky"]));
+        assert_eq!(
+            (host["count"].as_u64(), host["alerts"].as_u64()),
+            (Some(4), Some(2))
+        );
+        assert_eq!(host["interfaces"], serde_json::json!(["eth1"]));
+        let sj = &json["summary"];
+        assert_eq!(
+            (sj["hosts"].as_u64(), sj["alert_records"].as_u64()),
+            (Some(2), Some(3))
+        );
+        assert_eq!(sj["suppressed_repeats"], 6);
+        assert_eq!(sj["vendors"][0]["hosts_after_cutoff"], 1);
+        let text = render(&b, ReportFormat::Text);
+        assert!(
+            text.contains("summary: 2 host(s), 3 alert record(s), 6 suppressed repeat(s)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("hosts active after the cut-off: Kaspersky 1 of 2 (cut-off 2024-09-29)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("telemetry       1 host(s), count 5"),
+            "{text}"
+        );
+        let csv = render(&b, ReportFormat::Csv);
+        assert_eq!(csv.lines().count(), 3);
+        assert!(csv.lines().nth(1).unwrap().ends_with(",eth1,,,"), "{csv}");
+        // HTML: the host in both vendors' tables, each with its own count.
+        let html = render(&b, ReportFormat::Html);
+        assert_eq!(html.matches("<tr><td>10.0.0.1</td>").count(), 2);
+        assert!(html.contains("<span class=\"after\" data-k=\"after\">1</span>"));
+    }
+
+    /// The timeline: a lane per host up to 40 hosts, per vendor beyond; the cut-off line
+    /// comes after every bar (drawn over them); the axis is labelled with dates; names from
+    /// the traffic are escaped.
+    #[test]
+    fn timeline_lanes_axis_and_cutoff_over_the_bars() {
+        let lanes = |hosts: u32| {
+            let mut b = ReportBuilder::default();
+            for i in 0..hosts {
+                let host = format!("10.0.{}.{}", i / 200, i % 200);
+                b.add(&fact(
+                    &host,
+                    "Kaspersky",
+                    "update",
+                    "<script>x</script>",
+                    CUTOFF_SECS - 86_400 * i64::from(i % 5),
+                    1,
+                ));
+                b.add(&fact(
+                    &host,
+                    "Kaspersky",
+                    "update",
+                    "b.kaspersky.com",
+                    CUTOFF_SECS + 86_400 * i64::from(i % 7),
+                    1,
+                ));
+            }
+            let html = render(&b, ReportFormat::Html);
+            assert!(!html.contains("<script>x"), "unescaped name");
+            let last_bar = html.rfind("class=\"bar\"").expect("bars");
+            let cutoff = html.find("<line class=\"cutoff\"").expect("cut-off line");
+            assert!(cutoff > last_bar, "cut-off drawn under the bars");
+            assert!(
+                html.contains("class=\"tick\"") && html.contains(">2024-09-"),
+                "no dated axis"
+            );
+            assert!(html.contains("Kaspersky cut-off 2024-09-29</text>"));
+            html.matches("<text class=\"lane\"").count()
+        };
+        assert_eq!(lanes(40), 40);
+        assert_eq!(lanes(41), 1);
+        let empty = render(&ReportBuilder::default(), ReportFormat::Html);
+        assert!(empty.contains("<p>No alerts.</p>") && empty.contains("data-k=\"hosts\">0<"));
+    }
+
+    /// Reading EVE back: a capture file or a text file is not EVE (with the line), blank
+    /// lines before the first record are fine, a later broken line is counted, a line with
+    /// no end is read a bounded piece at a time.
+    #[test]
+    fn eve_reader_refuses_what_is_not_eve() {
+        let read = |bytes: &[u8]| {
+            let mut b = ReportBuilder::default();
+            let r = b.add_eve_reader(bytes);
+            (r, b)
+        };
+        let pcap = [0xd4u8, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, b'\n', 0xff];
+        match read(&pcap).0 {
+            Err(EveReadError::NotEve {
+                line: 1,
+                capture: true,
+            }) => {}
+            other => panic!("{other:?}"),
+        }
+        match read(b"\n  \nhello\n").0 {
+            Err(EveReadError::NotEve {
+                line: 3,
+                capture: false,
+            }) => {}
+            other => panic!("{other:?}"),
+        }
+        match read(b"{\"timestamp\": \"x\"}\n").0 {
+            Err(EveReadError::NotEve { line: 1, .. }) => {}
+            other => panic!("{other:?}"),
+        }
+        let (r, b) = read(b"");
+        assert!(r.is_ok() && b.is_empty());
+        let (r, b) = read(b"\n{\"event_type\":\"stats\"}\nnot json\n\xff\xfe\n");
+        assert!(r.is_ok());
+        assert_eq!((b.bad_lines, b.alerts), (2, 0));
+        let long = vec![b'x'; MAX_LINE * 3];
+        assert!(matches!(
+            read(&long).0,
+            Err(EveReadError::NotEve { line: 1, .. })
+        ));
+        let mut eve = b"{\"event_type\":\"stats\"}\n".to_vec();
+        eve.extend_from_slice(&long);
+        eve.extend_from_slice(b"\n{\"event_type\":\"flow\"}\n");
+        let (r, b) = read(&eve);
+        assert!(r.is_ok());
+        assert_eq!(b.bad_lines, 1);
+    }
+
     /// One row per machine: two machines that held one address are two rows; one machine
     /// seen at two addresses is one row listing both; repeats without an identity go to the
     /// machine that alerted from the address last.
@@ -471,20 +1006,12 @@ mod tests {
     fn rows_group_by_machine() {
         let mut b = ReportBuilder::default();
         let fact = |host, mac, name, secs| AlertFacts {
-            host,
-            vendor: "Kaspersky",
-            channel: "update",
-            sid: 1,
-            signature: "r",
-            name: "x",
-            ts: Timestamp { secs, nanos: 0 },
-            count: 1,
-            cutoff: None,
             identity: IdentityFacts {
                 mac,
                 hostname: name,
                 vendor_class: None,
             },
+            ..fact(host, "Kaspersky", "update", "x", secs, 1)
         };
         let a = Some("3c:52:82:0a:0a:0a");
         let bb = Some("3c:52:82:0b:0b:0b");
@@ -493,26 +1020,25 @@ mod tests {
         b.add(&fact("10.1.0.12", a, Some("WS-A"), 300));
         b.add(&fact("10.9.9.9", None, None, 50));
         b.add_repeats(&fact("10.1.0.11", None, None, 250));
-        let rows = b.rows();
-        let got: Vec<_> = rows
+        let got: Vec<_> = b
+            .rows()
             .iter()
-            .map(|(host, r)| (host.as_str(), r.machine(), r.count))
+            .map(|(host, r)| (host.clone(), r.machine(), r.count))
             .collect();
         assert_eq!(
             got,
             vec![
                 (
-                    "10.1.0.11,10.1.0.12",
-                    "WS-A (3c:52:82:0a:0a:0a)".to_string(),
+                    "10.1.0.11,10.1.0.12".into(),
+                    "WS-A (3c:52:82:0a:0a:0a)".into(),
                     2
                 ),
-                ("10.1.0.11", "LAPTOP-B (3c:52:82:0b:0b:0b)".to_string(), 2),
-                ("10.9.9.9", String::new(), 1),
+                ("10.1.0.11".into(), "LAPTOP-B (3c:52:82:0b:0b:0b)".into(), 2),
+                ("10.9.9.9".into(), String::new(), 1),
             ]
         );
-        let mut csv = Vec::new();
-        b.write(&mut csv, ReportFormat::Csv).unwrap();
-        let csv = String::from_utf8(csv).unwrap();
+        assert_eq!(b.summary().hosts, 3);
+        let csv = render(&b, ReportFormat::Csv);
         assert!(
             csv.lines()
                 .nth(1)
@@ -520,12 +1046,15 @@ mod tests {
                 .ends_with(",3c:52:82:0a:0a:0a,WS-A,"),
             "{csv}"
         );
-        let mut text = Vec::new();
-        b.write(&mut text, ReportFormat::Text).unwrap();
-        let text = String::from_utf8(text).unwrap();
+        let text = render(&b, ReportFormat::Text);
         assert!(
-            text.contains("Kaspersky       3 host(s): 10.1.0.11 (LAPTOP-B), 10.1.0.11,10.1.0.12 (WS-A), 10.9.9.9"),
+            text.contains("10.1.0.11 (LAPTOP-B), 10.1.0.11,10.1.0.12 (WS-A), 10.9.9.9"),
             "{text}"
+        );
+        let html = render(&b, ReportFormat::Html);
+        assert!(
+            html.contains("LAPTOP-B (3c:52:82:0b:0b:0b)"),
+            "machine in the HTML table"
         );
     }
 }

@@ -74,6 +74,8 @@ pub enum CaptureErrorKind {
     Io(io::Error),
     /// The data does not start with a pcap or pcapng magic number.
     NotACapture,
+    /// The input holds no byte at all (an empty file is not "an unknown magic number").
+    Empty,
     /// The file ends in the middle of a header, record or block.
     Truncated,
     /// A record or block is malformed (impossible length, unknown interface, ...).
@@ -97,6 +99,7 @@ impl fmt::Display for CaptureError {
         let what = match &self.kind {
             CaptureErrorKind::Io(_) => "read error",
             CaptureErrorKind::NotACapture => return f.write_str("not a pcap or pcapng file"),
+            CaptureErrorKind::Empty => return f.write_str("empty file"),
             CaptureErrorKind::Truncated => "truncated record",
             CaptureErrorKind::BadRecord(_) => "invalid record",
         };
@@ -437,7 +440,12 @@ impl<R: Read> CaptureReader<R> {
             },
         };
         if !r.fill(4).map_err(|e| r.error(CaptureErrorKind::Io(e), 0))? {
-            return Err(r.error(CaptureErrorKind::NotACapture, 0));
+            let kind = if r.end == r.start {
+                CaptureErrorKind::Empty
+            } else {
+                CaptureErrorKind::NotACapture
+            };
+            return Err(r.error(kind, 0));
         }
         let magic = r.head_u32_le().unwrap_or(0);
         let (endian, res, header_len) = match magic {
@@ -1416,7 +1424,10 @@ mod tests {
                 Ok(r) => r,
                 Err(e) if cut < 4 => {
                     assert!(
-                        matches!(e.kind, CaptureErrorKind::NotACapture),
+                        matches!(
+                            (cut, &e.kind),
+                            (0, CaptureErrorKind::Empty) | (1.., CaptureErrorKind::NotACapture)
+                        ),
                         "{cut}: {e}"
                     );
                     continue;
@@ -1551,8 +1562,7 @@ mod tests {
     #[test]
     fn not_a_capture() {
         for bytes in [
-            &b""[..],
-            b"\xa1\xb2",
+            &b"\xa1\xb2"[..],
             b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n",
             b"\x0a\x0d\x0d\x0a\x1c\x00\x00\x00NOPE and some more bytes here......",
         ] {
@@ -1562,6 +1572,16 @@ mod tests {
             assert!(matches!(e.kind, CaptureErrorKind::NotACapture), "{e}");
             assert_eq!(e.to_string(), "not a pcap or pcapng file");
         }
+    }
+
+    /// No byte at all is an empty file, not an unknown magic number (issue 20).
+    #[test]
+    fn empty_input_is_empty_not_unknown_magic() {
+        let Err(e) = CaptureReader::new(&b""[..]) else {
+            panic!("accepted an empty input");
+        };
+        assert!(matches!(e.kind, CaptureErrorKind::Empty), "{e}");
+        assert_eq!(e.to_string(), "empty file");
     }
 
     #[test]
