@@ -322,10 +322,10 @@ impl ReportBuilder {
              <div class=\"filterbar\" hidden><input type=\"search\" data-table=\"{id}\" \
              placeholder=\"Filter: host, name, channel, interface\" aria-label=\"Filter the {} hosts\">\
              <span class=\"shown\"></span></div>\
-             <table class=\"hosts\" id=\"{id}\"><colgroup><col style=\"width:12%\"><col style=\"width:11%\">\
-             <col style=\"width:11%\"><col style=\"width:11%\"><col style=\"width:6%\"><col style=\"width:8%\">\
-             <col style=\"width:31%\"><col style=\"width:10%\"></colgroup><thead><tr>\
-             <th data-t=\"s\">Host</th><th data-t=\"s\">Channels</th><th data-t=\"n\">First seen</th>\
+             <table class=\"hosts\" id=\"{id}\"><colgroup><col style=\"width:12%\"><col style=\"width:12%\">\
+             <col style=\"width:10%\"><col style=\"width:9%\"><col style=\"width:9%\"><col style=\"width:6%\"><col style=\"width:8%\">\
+             <col style=\"width:25%\"><col style=\"width:9%\"></colgroup><thead><tr>\
+             <th data-t=\"s\">Host</th><th data-t=\"s\">Machine</th><th data-t=\"s\">Channels</th><th data-t=\"n\">First seen</th>\
              <th data-t=\"n\">Last seen</th><th data-t=\"n\">Count</th><th data-t=\"n\">After cut-off</th>\
              <th data-t=\"s\">Names matched</th><th data-t=\"s\">Interface</th></tr></thead><tbody>",
             if index == 0 { " first" } else { "" },
@@ -339,7 +339,12 @@ impl ReportBuilder {
     }
 
     fn html_row(&self, out: &mut String, host: &str, r: &HostRow, colors: &BTreeMap<&str, &str>) {
-        let _ = write!(out, "<tr><td>{}</td>", esc(host));
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td>",
+            esc(host),
+            esc(&r.machine())
+        );
         let _ = write!(out, "<td title=\"{}\">", esc(&rules_list(r)));
         for c in &r.channels {
             let _ = write!(

@@ -260,14 +260,6 @@ impl HostRow {
             (None, _) => parts.join(", "),
         }
     }
-
-    /// The host cell: the addresses, then the machine when known.
-    fn host_and_machine(&self) -> String {
-        match self.machine() {
-            m if m.is_empty() => self.host(),
-            m => format!("{} {m}", self.host()),
-        }
-    }
 }
 
 /// Summary figures, the same in every format.
@@ -476,14 +468,13 @@ impl ReportBuilder {
         rows
     }
 
-    /// One vendor's hosts, most recently seen first, with their host cell (addresses and
-    /// machine).
+    /// One vendor's hosts, most recently seen first, with their addresses.
     fn vendor_rows(&self, vendor: &str) -> Vec<(String, &HostRow)> {
         let mut rows: Vec<(String, &HostRow)> = self
             .rows
             .range((vendor.to_string(), String::new())..)
             .take_while(|((v, _), _)| v == vendor)
-            .map(|(_, r)| (r.host_and_machine(), r))
+            .map(|(_, r)| (r.host(), r))
             .collect();
         rows.sort_by(|a, b| b.1.last.cmp(&a.1.last).then_with(|| a.0.cmp(&b.0)));
         rows
