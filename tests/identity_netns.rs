@@ -101,7 +101,13 @@ fn alert_names_the_machine_that_held_the_lease() {
     );
     vw.expect_capturing("vendorwatch");
     let pcap = lab.dir.join("dhcp.pcap");
-    let tcpdump = lab.spawn_in(&srv, &["tcpdump", "-i", "br0", "-U", "-w", path(&pcap)]);
+    let tcpdump_log = lab.dir.join("tcpdump.log");
+    let tcpdump_cmd = format!(
+        "exec tcpdump -i br0 --immediate-mode -U -w {} 2>{}",
+        path(&pcap),
+        path(&tcpdump_log)
+    );
+    let tcpdump = lab.spawn_in(&srv, &["sh", "-c", &tcpdump_cmd]);
     assert!(
         poll(Duration::from_secs(10), || std::fs::metadata(&pcap)
             .is_ok_and(|m| m.len() >= 24)),
@@ -176,7 +182,8 @@ fn alert_names_the_machine_that_held_the_lease() {
     let b = lease(&mut lab, &cb, "laptop-b", "android-dhcp-14");
     dig(&cb, "www.example.org");
     signal(b, libc::SIGTERM);
-    std::thread::sleep(Duration::from_millis(500));
+    // Every packet through tcpdump's ring before it stops (immediate mode; and a margin).
+    std::thread::sleep(Duration::from_millis(1500));
     signal(tcpdump, libc::SIGINT);
     lab.wait_exit(tcpdump, Duration::from_secs(10))
         .expect("tcpdump stopped");
@@ -239,7 +246,9 @@ fn alert_names_the_machine_that_held_the_lease() {
         assert!(
             acks.contains(&(MAC_A.into(), LEASED.into()))
                 && acks.contains(&(MAC_B.into(), LEASED.into())),
-            "--workers {workers}: {acks:?}"
+            "--workers {workers}: {acks:?}\n{}\ntcpdump: {}",
+            run.stderr(),
+            std::fs::read_to_string(&tcpdump_log).unwrap_or_default()
         );
         let doc: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&report).expect("report"))
