@@ -11,7 +11,9 @@
 //! - `tls/`: TCP payloads that look like a ClientHello;
 //! - `decode/`: frames prefixed with the selector byte the `decode` target maps to their link type;
 //! - `pipeline/`: every decodable packet rewrapped as an Ethernet frame;
-//! - `capture/`: each capture file whole, and cut at a few offsets, behind the chunk-size byte.
+//! - `capture/`: each capture file whole, and cut at a few offsets, behind the chunk-size byte;
+//! - `dhcp/`: UDP payloads on the DHCP ports (67/68, 546/547), plus a crafted exchange
+//!   (`vw_craft::dhcp`: request with host name, vendor class and FQDN; ACK; release).
 //!
 //! `scripts/fuzz.sh` runs it before fuzzing; the corpus directory is not committed.
 
@@ -24,7 +26,7 @@ use vendorwatch::capture::file::CaptureReader;
 use vendorwatch::capture::linktype;
 use vendorwatch::decode::{self, L4Proto};
 use vendorwatch::proto::dns::DnsPorts;
-use vendorwatch::proto::{http, quic, tls};
+use vendorwatch::proto::{dhcp, http, quic, tls};
 use vw_craft::{ETH_IPV4, ETH_IPV6, eth};
 
 /// Same order as `LINK_TYPES` in `fuzz/fuzz_targets/decode.rs`.
@@ -57,7 +59,7 @@ fn main() {
     for input in inputs {
         collect(Path::new(input), &mut files);
     }
-    let mut counts = [0usize; 7];
+    let mut counts = [0usize; 8];
     let dns_ports = DnsPorts::with_extra(&[5353, 8053]).unwrap_or_default();
     for file in &files {
         let Ok(bytes) = fs::read(file) else { continue };
@@ -67,8 +69,9 @@ fn main() {
         seed_capture(&out, &bytes, &mut counts);
         seed_packets(&out, &bytes, &dns_ports, &mut counts);
     }
+    counts[7] += seed_dhcp(&out);
     println!(
-        "fuzz-seeds: {} capture(s) -> dns {} tls {} decode {} pipeline {} capture {} http {} quic {} (in {})",
+        "fuzz-seeds: {} capture(s) -> dns {} tls {} decode {} pipeline {} capture {} http {} quic {} dhcp {} (in {})",
         files.len(),
         counts[0],
         counts[1],
@@ -77,8 +80,53 @@ fn main() {
         counts[4],
         counts[5],
         counts[6],
+        counts[7],
         out.display()
     );
+}
+
+/// Crafted DHCP messages (no sample capture holds DHCP); the number written.
+fn seed_dhcp(out: &Path) -> usize {
+    use vw_craft::dhcp::{ACK, DISCOVER, Dhcp, RELEASE, REQUEST};
+    let mac = [0x3c, 0x52, 0x82, 1, 2, 3];
+    let addr = [10, 1, 0, 11];
+    let mut release = Dhcp::client(RELEASE, 3, mac);
+    release.ciaddr = addr;
+    let fqdn = b"\x05\x00\x00\x06ws-fin\x04corp\x00";
+    let messages = [
+        Dhcp::client(DISCOVER, 1, mac)
+            .hostname("WS-FIN-042")
+            .vendor_class("MSFT 5.0")
+            .option(55, &[1, 3, 6, 15, 119, 252])
+            .option(61, &[1, 0x3c, 0x52, 0x82, 1, 2, 3]),
+        Dhcp::client(REQUEST, 2, mac)
+            .option(50, &addr)
+            .option(81, fqdn),
+        Dhcp::server(ACK, 2, mac, addr)
+            .lease(3600)
+            .option(54, &[10, 1, 0, 1])
+            .option(1, &[255, 255, 255, 0])
+            .option(3, &[10, 1, 0, 1])
+            .option(6, &[10, 1, 0, 53, 10, 1, 0, 54]),
+        release,
+    ];
+    let mut n = 0;
+    for m in &messages {
+        n += usize::from(write_seed(out, "dhcp", &m.build()));
+    }
+    // DHCPv6: a Request with a client id and an FQDN, a Reply with an IA_NA address.
+    let mut v6 = vec![3, 0, 0, 1, 0, 1, 0, 10, 0, 3, 0, 1];
+    v6.extend_from_slice(&mac);
+    v6.extend_from_slice(&[0, 39, 0, 14, 1, 6]);
+    v6.extend_from_slice(b"ws-fin\x04corp\x00");
+    n += usize::from(write_seed(out, "dhcp", &v6));
+    let mut reply = vec![7, 0, 0, 1, 0, 3, 0, 40];
+    reply.extend_from_slice(&[0; 12]);
+    reply.extend_from_slice(&[0, 5, 0, 24, 0x20, 1, 0x0d, 0xb8]);
+    reply.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x11]);
+    reply.extend_from_slice(&[0, 0, 0x0e, 0x10, 0, 0, 0x1c, 0x20]);
+    n += usize::from(write_seed(out, "dhcp", &reply));
+    n
 }
 
 fn collect(path: &Path, out: &mut Vec<PathBuf>) {
@@ -115,7 +163,7 @@ fn write_seed(out: &Path, target: &str, bytes: &[u8]) -> bool {
     fs::write(&path, bytes).is_ok()
 }
 
-fn seed_capture(out: &Path, bytes: &[u8], counts: &mut [usize; 7]) {
+fn seed_capture(out: &Path, bytes: &[u8], counts: &mut [usize; 8]) {
     // Whole file (read in one go), and the first 4 KiB read in 7-byte chunks.
     for (chunk, cut) in [(0u8, bytes.len()), (7, bytes.len().min(4096))] {
         let mut seed = vec![chunk];
@@ -124,7 +172,7 @@ fn seed_capture(out: &Path, bytes: &[u8], counts: &mut [usize; 7]) {
     }
 }
 
-fn seed_packets(out: &Path, bytes: &[u8], dns_ports: &DnsPorts, counts: &mut [usize; 7]) {
+fn seed_packets(out: &Path, bytes: &[u8], dns_ports: &DnsPorts, counts: &mut [usize; 8]) {
     let Ok(mut reader) = CaptureReader::new(bytes) else {
         return;
     };
@@ -155,6 +203,12 @@ fn seed_packets(out: &Path, bytes: &[u8], dns_ports: &DnsPorts, counts: &mut [us
             }
             L4Proto::Tcp if http::looks_like_request(d.payload) => {
                 counts[5] += usize::from(write_seed(out, "http", d.payload));
+            }
+            L4Proto::Udp
+                if dhcp::is_v4_port(d.src_port, d.dst_port)
+                    || dhcp::is_v6_port(d.src_port, d.dst_port) =>
+            {
+                counts[7] += usize::from(write_seed(out, "dhcp", d.payload));
             }
             L4Proto::Udp if quic::looks_like_initial(d.payload) => {
                 counts[6] += usize::from(write_seed(out, "quic", d.payload));

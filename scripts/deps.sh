@@ -3,7 +3,8 @@
 #   bash scripts/deps.sh build   # libpcap-dev: the binary links libpcap (live capture)
 #   bash scripts/deps.sh test    # build + what the tests drive: dig, dnsmasq, curl, openssl,
 #                                # ip, tcpreplay (live namespace test), tcpdump (the yardstick of
-#                                # scripts/live-load.sh), chromium (HTML report),
+#                                # scripts/live-load.sh; DHCP identity namespace test), udhcpc
+#                                # (DHCP identity namespace test), chromium (HTML report),
 #                                # redis-server and rsyslog (network sinks), cargo-deb (package),
 #                                # tansu (a Kafka-protocol broker for the Kafka tests: cargo
 #                                # install, once, about 10-15 minutes on 2 cores, in ~/.cargo/bin)
@@ -53,6 +54,7 @@ command -v openssl >/dev/null 2>&1 || optional+=(openssl)
 command -v ip >/dev/null 2>&1 || optional+=(iproute2)
 command -v tcpreplay >/dev/null 2>&1 || optional+=(tcpreplay)
 command -v tcpdump >/dev/null 2>&1 || optional+=(tcpdump)
+command -v udhcpc >/dev/null 2>&1 || optional+=(udhcpc)
 command -v chromium >/dev/null 2>&1 || optional+=(chromium)
 command -v redis-server >/dev/null 2>&1 || optional+=(redis-server)
 command -v rsyslogd >/dev/null 2>&1 || [ -x /usr/sbin/rsyslogd ] || optional+=(rsyslog)

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 secs="${1:-60}"
 jobs="${FUZZ_JOBS:-2}"
-targets="${FUZZ_TARGETS:-dns dns_diff tls http quic decode capture pipeline}"
+targets="${FUZZ_TARGETS:-dns dns_diff tls http quic dhcp decode capture pipeline}"
 fuzz_target_dir="${CARGO_TARGET_DIR:+$CARGO_TARGET_DIR/fuzz}"
 fuzz_target_dir="${fuzz_target_dir:-$PWD/fuzz/target}"
 

@@ -66,7 +66,7 @@ impl SignatureArgs {
 #[derive(Args, Debug, Clone)]
 pub struct StageArgs {
     /// Also log protocol events, matched or not: comma-separated `dns`, `tls`,
-    /// `http`, `quic` (ClientHellos of QUIC Initials), or `all`.
+    /// `http`, `quic` (ClientHellos of QUIC Initials), `dhcp` (DHCPv4 messages), or `all`.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub log: Vec<String>,
     /// One alert per (source host, rule, matched name, observation kind) per this many
@@ -83,6 +83,12 @@ pub struct StageArgs {
     /// evicted and counted. Report verdicts do not depend on it.
     #[arg(long, value_name = "N", default_value_t = vendorwatch::detect::lineage::DEFAULT_CAPACITY)]
     pub migration_capacity: usize,
+    /// Most entries in each part of the host identity table (addresses with DHCP leases,
+    /// DHCP clients by MAC, MACs learned from frames); beyond it the least recently seen
+    /// eighth is evicted and counted.
+    #[arg(long, value_name = "N", default_value_t = vendorwatch::identity::DEFAULT_CAPACITY as u64,
+          value_parser = clap::value_parser!(u64).range(8..))]
+    pub identity_capacity: u64,
     /// Also decode UDP to PORT as VXLAN (repeatable; 4789 always is).
     #[arg(long = "vxlan-port", value_name = "PORT")]
     pub vxlan_ports: Vec<u16>,
@@ -122,6 +128,7 @@ impl StageArgs {
             lineage_capacity: self.migration_capacity,
             log: parse_log(&self.log)?,
             match_options: self.match_options(),
+            identity_capacity: usize::try_from(self.identity_capacity).unwrap_or(usize::MAX),
         })
     }
 
@@ -343,16 +350,18 @@ pub fn parse_log(list: &[String]) -> Result<LogSelection, String> {
             "tls" => log.tls = true,
             "http" => log.http = true,
             "quic" => log.quic = true,
+            "dhcp" => log.dhcp = true,
             "all" => {
                 log.dns = true;
                 log.tls = true;
                 log.http = true;
                 log.quic = true;
+                log.dhcp = true;
             }
             "" => {}
             other => {
                 return Err(format!(
-                    "unknown --log value {other:?} (expected dns, tls, http, quic or all)"
+                    "unknown --log value {other:?} (expected dns, tls, http, quic, dhcp or all)"
                 ));
             }
         }

@@ -6,7 +6,7 @@
 //! -> `vw-engine` (`flow`, `detect`, `pipeline`, `parallel`, `fed`, `rules`, `engine`) -> `vw-output`
 //! (`output`) -> the `vendorwatch` binary (command line, control thread, privilege drop).
 
-pub use vw_engine::{detect, engine, fed, flow, parallel, pipeline, rules};
+pub use vw_engine::{detect, engine, fed, flow, identity, parallel, pipeline, rules};
 pub use vw_output as output;
 pub use vw_record as record;
 pub use vw_sigs as sigs;

@@ -171,6 +171,23 @@ pub fn write_summary(
         q.assembly.expired,
         q.assembly.overflow
     )?;
+    let id = &counters.identity;
+    if id.dhcp_messages + id.dhcp_invalid + id.macs_held > 0 {
+        writeln!(
+            w,
+            "  host identity: {} dhcp messages ({} invalid), {} leases; held: {} addresses, {} dhcp clients, {} macs ({} routers); evicted at the cap: {} addresses, {} dhcp clients, {} macs",
+            id.dhcp_messages,
+            id.dhcp_invalid,
+            id.leases,
+            id.leases_held,
+            id.clients_held,
+            id.macs_held,
+            id.routers,
+            id.lease_evictions,
+            id.client_evictions,
+            id.mac_evictions
+        )?;
+    }
     let a = &counters.answers;
     if a.remembered > 0 {
         writeln!(

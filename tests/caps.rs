@@ -144,6 +144,7 @@ fn every_cap_is_a_scan_flag() {
         "--quic-memory",
         "--resolved-capacity",
         "--suppress-capacity",
+        "--identity-capacity",
     ] {
         assert!(help.contains(flag), "{flag} missing from scan --help");
     }

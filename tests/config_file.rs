@@ -243,7 +243,7 @@ fn config_check_reports_every_error_and_exits_2() {
     let run = vendorwatch(&["config", "check", &odd.to_string_lossy()]);
     assert_eq!(run.code(), Some(2));
     let want = format!(
-        "{}:2:7: scan: unknown --log value \"dnss\" (expected dns, tls, http, quic or all)",
+        "{}:2:7: scan: unknown --log value \"dnss\" (expected dns, tls, http, quic, dhcp or all)",
         odd.to_string_lossy()
     );
     assert!(

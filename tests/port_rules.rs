@@ -49,6 +49,7 @@ fn packet(
         vlans: VlanIds::default(),
         tunnel: None,
         reassembled: false,
+        macs: None,
     }
 }
 

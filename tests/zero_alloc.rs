@@ -95,6 +95,18 @@ fn run_frames(
     detector: &mut Detector,
     out: &mut EveOut,
 ) -> u64 {
+    run_frames_fed(frames, warmup, None, flows, detector, out)
+}
+
+/// [`run_frames`], each decoded packet first fed to `feed` (the identity table) when given.
+fn run_frames_fed(
+    frames: &[Vec<u8>],
+    warmup: usize,
+    mut feed: Option<&mut vendorwatch::identity::IdentityFeed>,
+    flows: &mut FlowTable,
+    detector: &mut Detector,
+    out: &mut EveOut,
+) -> u64 {
     let bytes = pcap(frames);
     let mut reader = CaptureReader::new(&bytes[..]).expect("pcap header");
     // The stateful decoder, as the pipeline runs it (fragment reassembly idle).
@@ -105,6 +117,9 @@ fn run_frames(
             let decoded = decoder
                 .decode(packet.link_type, packet.data, packet.ts)
                 .expect("decodes");
+            if let Some(feed) = feed.as_deref_mut() {
+                feed.observe(&decoded, packet.ts);
+            }
             let at = PacketAt::new(packet.ts, 1);
             process(&decoded, &at, flows, detector, out);
         }
@@ -123,6 +138,65 @@ fn fast_paths_allocate_nothing() {
     new_flows_to_other_addresses_allocate_nothing_while_addresses_are_remembered();
     read_ahead_reader_allocates_nothing_once_warm();
     afpacket_ring_allocates_nothing_once_running();
+    dhcp_and_identity_learning_allocate_nothing();
+}
+
+/// DHCP exchanges and frames from known hosts: the identity table is fed (the lock taken,
+/// leases renewed, MACs learned) and the detector reads DHCP, without allocating once the
+/// tables hold their entries.
+fn dhcp_and_identity_learning_allocate_nothing() {
+    use vendorwatch::identity::{IdentityFeed, IdentityTable};
+    use vw_craft::dhcp::{ACK, Dhcp, REQUEST};
+    let rules = RuleSet::bundled().expect("bundled packs load");
+    let mut detector = Detector::new(rules, LogSelection::default());
+    let table = Arc::new(std::sync::Mutex::new(IdentityTable::default()));
+    detector.set_identity(Arc::clone(&table));
+    let mut feed = IdentityFeed::new(Arc::clone(&table));
+    let mut out = Formatter::new(
+        Arc::new(FormatConfig::default()),
+        OutputHub::new(Some(Box::new(std::io::sink()))),
+    );
+    let mut flows = FlowTable::new(FlowConfig::default());
+    let server_mac = [2, 0, 0, 0, 0, 1];
+    let mut frames = Vec::new();
+    for round in 0..20u32 {
+        for i in 0..50u8 {
+            let mac = [0x3c, 0x52, 0x82, 0, 1, i];
+            let addr = [10, 1, 0, 10 + i];
+            let xid = round * 100 + u32::from(i);
+            let request = Dhcp::client(REQUEST, xid, mac)
+                .hostname("WS-FIN-042")
+                .vendor_class("MSFT 5.0")
+                .option(50, &addr);
+            frames.push(request.frame([10, 1, 0, 1], server_mac));
+            frames.push(
+                Dhcp::server(ACK, xid, mac, addr)
+                    .lease(3600)
+                    .frame([10, 1, 0, 1], server_mac),
+            );
+            let query = vw_craft::udp(40000, 53, &dns_query("www.example.org"));
+            frames.push(eth(
+                mac,
+                server_mac,
+                0x0800,
+                &ipv4(addr, [10, 0, 0, 53], 17, &query),
+            ));
+        }
+    }
+    // Warm-up: two rounds (every client, lease and MAC enters the tables).
+    let allocations = run_frames_fed(
+        &frames,
+        300,
+        Some(&mut feed),
+        &mut flows,
+        &mut detector,
+        &mut out,
+    );
+    assert_eq!(allocations, 0, "allocations feeding the identity table");
+    let stats = table.lock().unwrap().stats();
+    assert_eq!(stats.dhcp_messages, 2000);
+    assert_eq!((stats.leases_held, stats.clients_held), (50, 50));
+    assert_eq!(stats.macs_held, 50 + 1, "the clients and the server");
 }
 
 /// `live --capture afpacket`: packets read in place from a real TPACKET_V3 ring (on the

@@ -39,6 +39,7 @@ fn new_state() -> State {
         tls: true,
         http: true,
         quic: true,
+        dhcp: true,
     };
     // Every record formatted as EVE (so the formatters run on hostile input too).
     let mut out = Formatter::new(

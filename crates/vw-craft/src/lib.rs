@@ -16,11 +16,12 @@
 //! Fields a builder does not take have the values most tests want (IPv4: id 1, DF, TTL 64;
 //! TCP: window 65535); the structs ([`Ipv4`], [`Ipv6`], [`Tcp`]) set the others with struct
 //! update syntax. IPv4 header checksums are always correct; TCP and UDP checksums are 0 unless
-//! [`set_l4_checksum`] fills them. Protocol messages live in modules: [`tls`] (ClientHello),
+//! [`set_l4_checksum`] fills them. Protocol messages live in modules: [`tls`] (ClientHello), [`dhcp`] (DHCPv4),
 //! [`quic`] (CRYPTO frames), [`dns`] (queries and responses), [`http`] (request heads); [`pcap`] writes them into a capture file.
 //!
 //! This crate depends on nothing, so it cannot test the project against itself.
 
+pub mod dhcp;
 pub mod dns;
 pub mod http;
 mod ip;

@@ -10,6 +10,7 @@ use crate::detect::suppress::Suppressor;
 use crate::detect::{Detector, LogSelection, answers::ResolvedIps};
 use crate::flow::quic::{QuicConfig, QuicFlows};
 use crate::flow::{FlowConfig, FlowTable};
+use crate::identity::{IdentityFeed, IdentityTable};
 use crate::pipeline::Stages;
 use crate::record::PendingRepeats;
 use crate::record::lineage::Lineage;
@@ -39,6 +40,8 @@ pub struct EngineConfig {
     pub log: LogSelection,
     /// Matcher options (`--enable-port-rules`), applied at load and at every reload.
     pub match_options: MatchOptions,
+    /// Most entries in each part of the host identity table.
+    pub identity_capacity: usize,
 }
 
 impl Default for EngineConfig {
@@ -54,6 +57,7 @@ impl Default for EngineConfig {
             lineage_capacity: crate::detect::lineage::DEFAULT_CAPACITY,
             log: LogSelection::default(),
             match_options: MatchOptions::default(),
+            identity_capacity: crate::identity::DEFAULT_CAPACITY,
         }
     }
 }
@@ -65,6 +69,7 @@ pub struct Engine {
     rules: Arc<RulesSlot>,
     suppress: Arc<Mutex<Suppressor>>,
     lineage: Arc<Mutex<HostLineage>>,
+    identity: Arc<Mutex<IdentityTable>>,
 }
 
 impl Engine {
@@ -76,6 +81,7 @@ impl Engine {
             rules: Arc::new(RulesSlot::new(compiled)),
             suppress: Arc::new(Mutex::new(suppress)),
             lineage: Arc::new(Mutex::new(HostLineage::new(config.lineage_capacity))),
+            identity: Arc::new(Mutex::new(IdentityTable::new(config.identity_capacity))),
             config,
         }
     }
@@ -94,6 +100,11 @@ impl Engine {
     /// Compile a reloaded rule set with the engine's matcher options.
     pub fn compile(options: MatchOptions, rules: RuleSet) -> Arc<CompiledRules> {
         Arc::new(CompiledRules::compile(rules, options))
+    }
+
+    /// The host identity table every worker shares.
+    pub fn identity(&self) -> &Arc<Mutex<IdentityTable>> {
+        &self.identity
     }
 
     /// The suppression table every worker shares.
@@ -138,6 +149,7 @@ impl Engine {
         detector.set_lineage(Arc::clone(&self.lineage));
         detector.resolved = ResolvedIps::new(c.resolved_capacity);
         detector.dns_ports = c.dns_ports;
+        detector.set_identity(Arc::clone(&self.identity));
         let mut flows = FlowTable::new(c.flow);
         flows.quic = QuicFlows::new(c.quic);
         flows.dns_ports = c.dns_ports;
@@ -148,6 +160,7 @@ impl Engine {
             skipped: [0; crate::decode::SkipReason::ALL.len()],
             rules_generation,
             rules: Arc::clone(&self.rules),
+            identity: Some(IdentityFeed::new(Arc::clone(&self.identity))),
         }
     }
 }

@@ -23,7 +23,10 @@ use crate::capture::clock::PacketClock;
 use crate::capture::{CaptureCounters, Packet};
 use crate::decode::SkipReason;
 use crate::detect::suppress::Suppressor;
-use crate::parallel::{WorkerResult, WorkerSink, join_all, shared_suppressor, sum_counters};
+use crate::identity::IdentityTable;
+use crate::parallel::{
+    WorkerResult, WorkerSink, join_all, shared_identity, shared_suppressor, sum_counters,
+};
 use crate::pipeline::{PacketHandler, Stages, finish_input};
 use crate::record::counters::{Counters, ReadCounters, StatsSnapshot};
 
@@ -92,6 +95,8 @@ pub struct FedWorkers {
     workers: Vec<FedWorker>,
     stop: Arc<AtomicBool>,
     suppress: Arc<Mutex<Suppressor>>,
+    /// The identity table every worker feeds and reads (its counters counted once).
+    identity: Arc<Mutex<IdentityTable>>,
     reader_sink: WorkerSink,
     /// Lost-interface lines already reported.
     reported: Vec<String>,
@@ -111,6 +116,7 @@ impl FedWorkers {
         reader_sink: WorkerSink,
     ) -> io::Result<Self> {
         let suppress = shared_suppressor(&stages);
+        let identity = shared_identity(&stages);
         let stop = Arc::new(AtomicBool::new(false));
         let mut workers = Vec::with_capacity(feeds.len());
         for (i, (stages, feed)) in stages.into_iter().zip(feeds).enumerate() {
@@ -132,6 +138,7 @@ impl FedWorkers {
             workers,
             stop,
             suppress,
+            identity,
             reader_sink,
             reported: Vec::new(),
         })
@@ -204,6 +211,7 @@ impl PacketHandler for FedWorkers {
         sum_counters(
             self.workers.iter().map(|w| lock(&w.shared).counters),
             &self.suppress,
+            &self.identity,
         )
     }
 

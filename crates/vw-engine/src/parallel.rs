@@ -6,9 +6,11 @@
 //!    └──────────(empty batches)────────┘
 //! ```
 //!
-//! - The reader picks a worker per packet with [`decode::dispatch_hash`]: the decoder's own
+//! - The reader picks a worker per packet with [`decode::dispatch`]: the decoder's own
 //!   stateless walk (tunnels included) down to the innermost 5-tuple, hashed symmetrically so
 //!   both directions of a flow meet on one worker; a fragment is hashed on its IP pair only.
+//!   From the same decoded packet the reader feeds the identity table (`crate::identity`), in
+//!   packet order, before the packet goes to its worker.
 //! - Packets go to workers in batches (up to [`BATCH_PACKETS`] packets) sent over a bounded
 //!   channel per worker. Packets read from a capture are not copied: the batch holds a clone
 //!   of the reader's [`Block`] and each packet's offset in it (the reader moves to another
@@ -33,6 +35,7 @@ use crate::capture::file::Block;
 use crate::capture::{Packet, Timestamp};
 use crate::decode::{self, DecoderConfig, SkipReason};
 use crate::detect::suppress::Suppressor;
+use crate::identity::{IdentityFeed, IdentityTable};
 use crate::pipeline::{PacketHandler, Stages, finish_input};
 use crate::record::RecordSink;
 use crate::record::counters::{Counters, StatsSnapshot};
@@ -134,18 +137,28 @@ pub struct Dispatcher {
     reader_sink: WorkerSink,
     /// A worker died: stop reading.
     worker_lost: Arc<AtomicBool>,
+    /// Feeds the identity table in packet order, before a packet goes to its worker (taken
+    /// from the first worker's stages; the workers feed nothing): see `crate::identity`.
+    identity: Option<IdentityFeed>,
+    /// The identity table the workers share (its counters are reported once, here).
+    identity_table: Arc<Mutex<IdentityTable>>,
 }
 
 impl Dispatcher {
     /// Start one worker per set of stages, each writing to the sink `make_sink` gives it;
     /// `reader_sink` takes the `stats` records the reader writes.
     pub fn start(
-        stages: Vec<Stages>,
+        mut stages: Vec<Stages>,
         decoder_config: DecoderConfig,
         mut make_sink: impl FnMut(usize) -> WorkerSink,
         reader_sink: WorkerSink,
     ) -> io::Result<Self> {
         let suppress = shared_suppressor(&stages);
+        let identity_table = shared_identity(&stages);
+        let mut identity = None;
+        for s in &mut stages {
+            identity = identity.or(s.identity.take());
+        }
         let (free_tx, free_rx) = mpsc::channel::<Batch>();
         let worker_lost = Arc::new(AtomicBool::new(false));
         let mut workers = Vec::with_capacity(stages.len());
@@ -174,6 +187,8 @@ impl Dispatcher {
             block: None,
             reader_sink,
             worker_lost,
+            identity,
+            identity_table,
         })
     }
 
@@ -214,7 +229,10 @@ impl Dispatcher {
 impl PacketHandler for Dispatcher {
     fn handle(&mut self, packet: &Packet<'_>, pcap_cnt: u64) -> Result<(), SkipReason> {
         let n = self.workers.len();
-        let hash = decode::dispatch_hash(&self.decoder_config, packet.link_type, packet.data);
+        let (hash, decoded) = decode::dispatch(&self.decoder_config, packet.link_type, packet.data);
+        if let (Some(feed), Some(d)) = (&mut self.identity, &decoded) {
+            feed.observe(d, packet.ts);
+        }
         let i = (hash % n as u64) as usize;
         let len = packet.data.len();
         let in_block = match self.block.as_deref().map(|b| offset_in(b, packet.data)) {
@@ -298,6 +316,7 @@ impl PacketHandler for Dispatcher {
                 .iter()
                 .map(|w| *w.counters.lock().unwrap_or_else(|e| e.into_inner())),
             &self.suppress,
+            &self.identity_table,
         )
     }
 
@@ -342,16 +361,27 @@ pub(crate) fn shared_suppressor(stages: &[Stages]) -> Arc<Mutex<Suppressor>> {
     }
 }
 
-/// The workers' counters summed, with the suppression table's (shared: counted once).
+/// The identity table the workers' stages share (made by one engine).
+pub(crate) fn shared_identity(stages: &[Stages]) -> Arc<Mutex<IdentityTable>> {
+    match stages.first() {
+        Some(s) => Arc::clone(s.detector.identity()),
+        None => Arc::default(),
+    }
+}
+
+/// The workers' counters summed, with the suppression and identity tables' (shared: counted
+/// once).
 pub(crate) fn sum_counters(
     workers: impl Iterator<Item = Counters>,
     suppress: &Mutex<Suppressor>,
+    identity: &Mutex<IdentityTable>,
 ) -> Counters {
     let mut total = Counters::default();
     for c in workers {
         total += c;
     }
     total.suppress = suppress.lock().unwrap_or_else(|e| e.into_inner()).stats();
+    total.identity = identity.lock().unwrap_or_else(|e| e.into_inner()).stats();
     total
 }
 

@@ -19,6 +19,7 @@ use crate::capture::file::{Block, CaptureError, CaptureErrorKind, CaptureReader}
 use crate::decode::{Decoded, Decoder, L4Proto, SkipReason};
 use crate::detect::Detector;
 use crate::flow::{AppEvent, AppSink, FlowTable, Pending};
+use crate::identity::IdentityFeed;
 use crate::record::counters::{Counters, ReadCounters, StatsSnapshot};
 use crate::record::{FlowMeta, PacketAt, RecordSink};
 
@@ -272,6 +273,9 @@ pub struct Stages {
     pub rules: Arc<crate::rules::RulesSlot>,
     /// Generation of the rules the detector holds.
     pub rules_generation: u64,
+    /// Feeds the identity table from each packet; `None` when another thread feeds it (the
+    /// dispatcher of `--workers N`, which takes it: see `crate::identity`).
+    pub identity: Option<IdentityFeed>,
 }
 
 impl Stages {
@@ -288,6 +292,9 @@ impl Stages {
             .decode(packet.link_type, packet.data, packet.ts)
         {
             Ok(decoded) => {
+                if let Some(feed) = &mut self.identity {
+                    feed.observe(&decoded, packet.ts);
+                }
                 let at = PacketAt {
                     ts: packet.ts,
                     pcap_cnt,
@@ -310,13 +317,20 @@ impl Stages {
         }
     }
 
-    /// The stages' counters now, with the suppression table's (shared by every worker: a
-    /// dispatcher sums [`Stages::counters_without_suppression`] and adds the table once).
+    /// The stages' counters now, with the suppression and identity tables' (shared by every
+    /// worker: a dispatcher sums [`Stages::counters_without_suppression`] and adds the tables
+    /// once).
     pub fn counters(&self) -> Counters {
         let mut c = self.counters_without_suppression();
         c.suppress = self
             .detector
             .suppressor()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .stats();
+        c.identity = self
+            .detector
+            .identity()
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .stats();
@@ -333,6 +347,7 @@ impl Stages {
             detect: self.detector.stats,
             answers: self.detector.resolved.stats,
             suppress: Default::default(),
+            identity: Default::default(),
             active_flows: self.flows.len() as u64,
         }
     }

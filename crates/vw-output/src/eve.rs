@@ -6,9 +6,9 @@ use std::net::IpAddr;
 
 use crate::decode::{L4Proto, VlanIds};
 use crate::json::JsonWriter;
-use crate::proto::{dns, quic, tls};
-use crate::record::app::{AppRecord, DnsRecord, HttpRecord, QuicRecord, TlsRecord};
-use crate::record::{Alert, FlowMeta};
+use crate::proto::{dhcp, dns, quic, tls};
+use crate::record::app::{AppRecord, DhcpRecord, DnsRecord, HttpRecord, QuicRecord, TlsRecord};
+use crate::record::{Alert, FlowMeta, HostIdentity};
 use crate::time::UtcTime;
 
 /// The fields every EVE record starts with, up to `community_id`; the object is left open.
@@ -129,11 +129,49 @@ pub fn alert_body(j: &mut JsonWriter, alert: &Alert<'_>, dns_version: u8) {
         j.fmt_str(format_args!("{}", facts.repeats));
         j.end_array();
     }
+    if let Some(id) = alert.identity {
+        write_identity_metadata(j, id);
+    }
     j.end_object();
     j.end_object();
     match app {
         AppRecord::Dns(rec) if dns_version == 2 => eve_dns_alert_v2(j, rec),
         _ => write_app_object(j, app),
+    }
+}
+
+/// Who held the alert's host address at the packet's time, as `alert.metadata` arrays:
+/// `host_mac`, `host_name`, `host_vendor_class`, `host_client_id` (each only when known).
+pub fn write_identity_metadata(j: &mut JsonWriter, id: &HostIdentity) {
+    if let Some(mac) = id.mac {
+        j.key("host_mac");
+        j.begin_array();
+        j.fmt_str(format_args!("{}", MacText(&mac)));
+        j.end_array();
+    }
+    if let Some(name) = &id.hostname {
+        j.field_str_array1("host_name", name);
+    }
+    if let Some(vc) = &id.vendor_class {
+        j.field_str_array1("host_vendor_class", vc);
+    }
+    if let Some(cid) = &id.client_id {
+        j.field_str_array1("host_client_id", cid);
+    }
+}
+
+/// Bytes as lowercase hex pairs joined by `:` (a MAC, a DHCP client id), without a String.
+pub struct MacText<'a>(pub &'a [u8]);
+
+impl std::fmt::Display for MacText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, b) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(":")?;
+            }
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
     }
 }
 
@@ -308,6 +346,7 @@ fn write_app_object(j: &mut JsonWriter, app: &AppRecord) {
         AppRecord::Tls(rec) => write_tls_object(j, rec),
         AppRecord::Http(rec) => write_http_object(j, rec),
         AppRecord::Quic(rec) => write_quic_object(j, rec),
+        AppRecord::Dhcp(rec) => write_dhcp_object(j, rec),
         AppRecord::None => {}
     }
 }
@@ -399,6 +438,83 @@ fn write_quic_object(j: &mut JsonWriter, rec: &QuicRecord) {
         j.bytes_as_str(sni);
     }
     j.field_str("ja4", rec.ja4.as_str());
+    j.end_object();
+}
+
+/// EVE `dhcp` object, as Suricata's extended DHCP log writes it.
+fn write_dhcp_object(j: &mut JsonWriter, rec: &DhcpRecord) {
+    let ip = |j: &mut JsonWriter, key: &str, a: std::net::Ipv4Addr| {
+        j.key(key);
+        j.fmt_str(format_args!("{a}"));
+    };
+    let ips = |j: &mut JsonWriter, key: &str, list: &[std::net::Ipv4Addr]| {
+        if list.is_empty() {
+            return;
+        }
+        j.key(key);
+        j.begin_array();
+        for a in list {
+            j.fmt_str(format_args!("{a}"));
+        }
+        j.end_array();
+    };
+    j.key("dhcp");
+    j.begin_object();
+    j.field_str("type", if rec.request { "request" } else { "reply" });
+    j.field_u64("id", u64::from(rec.xid));
+    if let Some(mac) = &rec.client_mac {
+        j.key("client_mac");
+        j.fmt_str(format_args!("{}", MacText(mac)));
+    }
+    ip(j, "assigned_ip", rec.assigned_ip);
+    ip(j, "client_ip", rec.client_ip);
+    if let Some(a) = rec.relay_ip {
+        ip(j, "relay_ip", a);
+    }
+    if let Some(a) = rec.next_server_ip {
+        ip(j, "next_server_ip", a);
+    }
+    if let Some(t) = rec.dhcp_type {
+        j.field_str("dhcp_type", dhcp::type_name(t));
+    }
+    if let Some(cid) = &rec.client_id {
+        j.key("client_id");
+        j.fmt_str(format_args!("{}", MacText(cid)));
+    }
+    if let Some(h) = &rec.hostname {
+        j.field_str("hostname", h);
+    }
+    if let Some(a) = rec.requested_ip {
+        ip(j, "requested_ip", a);
+    }
+    for (key, v) in [
+        ("lease_time", rec.lease_time),
+        ("renewal_time", rec.renewal_time),
+        ("rebinding_time", rec.rebinding_time),
+    ] {
+        if let Some(v) = v {
+            j.field_u64(key, u64::from(v));
+        }
+    }
+    if let Some(a) = rec.subnet_mask {
+        ip(j, "subnet_mask", a);
+    }
+    ips(j, "routers", &rec.routers);
+    ips(j, "dns_servers", &rec.dns_servers);
+    if !rec.params.is_empty() {
+        j.key("params");
+        j.begin_array();
+        for &code in &rec.params {
+            match dhcp::param_name(code) {
+                Some(name) => j.str(name),
+                None => j.fmt_str(format_args!("{code}")),
+            }
+        }
+        j.end_array();
+    }
+    if let Some(vc) = &rec.vendor_class {
+        j.field_str("vendor_class_identifier", vc);
+    }
     j.end_object();
 }
 

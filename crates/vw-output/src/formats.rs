@@ -259,11 +259,77 @@ fn ecs_http(j: &mut JsonWriter, rec: &HttpRecord) {
     }
 }
 
+/// ECS fields of a DHCP message: the client (`client.mac`, `client.ip`: the assigned
+/// address, else the client's own) and the host name it gave (`host.hostname`).
+fn ecs_dhcp(j: &mut JsonWriter, rec: &crate::record::app::DhcpRecord) {
+    j.key("client");
+    j.begin_object();
+    let addr = if rec.assigned_ip.is_unspecified() {
+        rec.client_ip
+    } else {
+        rec.assigned_ip
+    };
+    if !addr.is_unspecified() {
+        j.key("ip");
+        j.fmt_str(format_args!("{addr}"));
+    }
+    if let Some(mac) = &rec.client_mac {
+        j.key("mac");
+        j.fmt_str(format_args!("{}", EcsMac(mac)));
+    }
+    j.end_object();
+    if let Some(h) = &rec.hostname {
+        j.key("host");
+        j.begin_object();
+        j.field_str("hostname", h);
+        j.end_object();
+    }
+}
+
+/// A MAC the way ECS writes it: uppercase hex pairs joined by `-`.
+struct EcsMac<'a>(&'a [u8; 6]);
+
+impl std::fmt::Display for EcsMac<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, b) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("-")?;
+            }
+            write!(f, "{b:02X}")?;
+        }
+        Ok(())
+    }
+}
+
+/// ECS `host` of an alert: the address, and what the identity table knew of the machine
+/// (`host.mac`, `host.name`).
+fn ecs_host(j: &mut JsonWriter, alert: &Alert<'_>) {
+    j.key("host");
+    j.begin_object();
+    j.key("ip");
+    j.begin_array();
+    j.fmt_str(format_args!("{}", alert.host));
+    j.end_array();
+    if let Some(id) = alert.identity {
+        if let Some(mac) = &id.mac {
+            j.key("mac");
+            j.begin_array();
+            j.fmt_str(format_args!("{}", EcsMac(mac)));
+            j.end_array();
+        }
+        if let Some(name) = &id.hostname {
+            j.field_str("name", name);
+        }
+    }
+    j.end_object();
+}
+
 /// An ECS alert document; the top-level object is left open for the writer to close.
 pub fn ecs_alert(j: &mut JsonWriter, alert: &Alert<'_>, at: &Observer) {
     let (flow, rule, pack, facts, app) =
         (alert.flow, alert.rule, alert.pack, &alert.facts, alert.app);
     ecs_head(j, flow, "alert", app, at);
+    ecs_host(j, alert);
     j.key("rule");
     j.begin_object();
     j.key("id");
@@ -345,6 +411,7 @@ fn ecs_head(j: &mut JsonWriter, flow: &FlowMeta, kind: &str, app: &AppRecord, at
         AppRecord::Tls(rec) => ecs_tls(j, rec),
         AppRecord::Http(rec) => ecs_http(j, rec),
         AppRecord::Quic(rec) => ecs_tls(j, &rec.as_tls()),
+        AppRecord::Dhcp(rec) => ecs_dhcp(j, rec),
         // A port alert carries no protocol object.
         AppRecord::None => {}
     }

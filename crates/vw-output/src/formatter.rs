@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::community_id::{CommunityId, community_id};
 use crate::formats::{self, OutputFormat};
-use crate::hub::{AlertTag, Forward, LineTag, RecordBatch, RecordKey};
+use crate::hub::{AlertTag, Forward, LineTag, RecordBatch, RecordKey, TagIdentity};
 use crate::json::JsonWriter;
 use crate::record::app::AppRecord;
 use crate::record::counters::StatsSnapshot;
@@ -177,6 +177,11 @@ impl<F: Forward> RecordSink for Formatter<F> {
             count: 1 + facts.repeats,
             cutoff: pack.cutoff.map(|c| c.secs),
             lineage: Lineage::of(pack),
+            identity: alert.identity.map(|id| TagIdentity {
+                mac: id.mac_text(),
+                hostname: id.hostname.clone(),
+                vendor_class: id.vendor_class.clone(),
+            }),
         };
         // Syslog severity from the rule's: 1 high -> err, 2 -> warning, 3 -> notice.
         let severity = 2 + rule.severity.clamp(1, 3);

@@ -28,7 +28,7 @@ use crate::kafka::KafkaSink;
 use crate::metrics::MetricsServer;
 use crate::record::PendingRepeats;
 use crate::record::lineage::Lineage;
-use crate::report::{AlertFacts, ReportBuilder};
+use crate::report::{AlertFacts, IdentityFacts, ReportBuilder};
 use crate::sink::{NetSink, SinkReport};
 
 /// What the report and the metrics need of an alert line.
@@ -58,6 +58,34 @@ pub struct AlertTag {
     pub cutoff: Option<i64>,
     /// The pack in migrations (empty for most packs).
     pub lineage: Lineage,
+    /// The machine that held the host address then (MAC as text, host name, vendor class),
+    /// when known: the report groups by it.
+    pub identity: Option<TagIdentity>,
+}
+
+/// The identity facts an alert hands the report.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TagIdentity {
+    /// MAC, `3c:52:82:01:02:03`.
+    pub mac: Option<String>,
+    /// DHCP host name.
+    pub hostname: Option<String>,
+    /// DHCP vendor class.
+    pub vendor_class: Option<String>,
+}
+
+impl TagIdentity {
+    /// The report's view of it.
+    pub fn facts(this: Option<&TagIdentity>) -> IdentityFacts<'_> {
+        match this {
+            Some(t) => IdentityFacts {
+                mac: t.mac.as_deref(),
+                hostname: t.hostname.as_deref(),
+                vendor_class: t.vendor_class.as_deref(),
+            },
+            None => IdentityFacts::default(),
+        }
+    }
 }
 
 /// What a record is about, for the Kafka message key (`--kafka-key host|flow`).
@@ -299,6 +327,7 @@ impl OutputHub {
                             cutoff: a.cutoff,
                             lineage: &a.lineage,
                             sensor: &self.sensor,
+                            identity: TagIdentity::facts(a.identity.as_ref()),
                         });
                 }
             }
@@ -393,6 +422,7 @@ impl OutputHub {
                 cutoff: p.cutoff,
                 lineage: &p.lineage,
                 sensor: &self.sensor,
+                identity: IdentityFacts::default(),
             });
         }
     }

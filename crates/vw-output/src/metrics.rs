@@ -456,7 +456,7 @@ fn families(s: &Snapshot, sinks: &[(String, Arc<SinkStats>)]) -> Families {
     );
     o.counter(
         "caps_hit",
-        "Times a bound was hit, by table: hits_per_packet (matches over the per-packet limit), suppression (keys evicted from the full suppression table), migration (hosts evicted from the full migration memory), flow_table (flows evicted at the flow cap), reassembly (segments refused at the reassembly memory cap), first_flight (first-flight size limits hit), tls_hello (ClientHellos cut at the first-flight limit), http_head (HTTP request heads cut at the head limit), defrag (fragments evicted or dropped at the defrag caps).",
+        "Times a bound was hit, by table: hits_per_packet (matches over the per-packet limit), suppression (keys evicted from the full suppression table), migration (hosts evicted from the full migration memory), flow_table (flows evicted at the flow cap), reassembly (segments refused at the reassembly memory cap), first_flight (first-flight size limits hit), tls_hello (ClientHellos cut at the first-flight limit), http_head (HTTP request heads cut at the head limit), defrag (fragments evicted or dropped at the defrag caps), identity (addresses, DHCP clients and MACs evicted from the full host identity table).",
         by(
             "table",
             &[
@@ -471,6 +471,12 @@ fn families(s: &Snapshot, sinks: &[(String, Arc<SinkStats>)]) -> Families {
                 (
                     "defrag",
                     c.decode.defrag.evicted + c.decode.defrag.dropped,
+                ),
+                (
+                    "identity",
+                    c.identity.lease_evictions
+                        + c.identity.client_evictions
+                        + c.identity.mac_evictions,
                 ),
             ],
         ),
@@ -588,6 +594,8 @@ mod tests {
         (f.flows_created, f.closed, f.evicted_idle, f.evicted_cap) = (21, 22, 23, 24);
         (f.reassembled, f.reasm_refused, f.first_flight_limit_hit) = (25, 26, 27);
         (c.suppress.evictions, c.suppress.suppressed) = (28, 29);
+        let id = &mut c.identity;
+        (id.lease_evictions, id.client_evictions, id.mac_evictions) = (1, 2, 3);
         s.alerts_by_rule
             .insert(4_200_001, ("Kaspersky \"update\" \\ servers\nx".into(), 30));
         s.alerts_by_rule.insert(7, ("plain".into(), 0));
@@ -613,7 +621,7 @@ mod tests {
     /// working. Families added since are listed here; any other difference fails.
     #[test]
     fn render_keeps_every_line_9768e19_served() {
-        const ADDED: [&str; 7] = [
+        const ADDED: [&str; 8] = [
             "vendorwatch_dns_over_limit_total",
             "vendorwatch_packet_time_anomalies_total",
             "vendorwatch_eve_reopen_failures_total",
@@ -621,6 +629,7 @@ mod tests {
             "vendorwatch_caps_hit_total{table=\"tls_hello\"}",
             "vendorwatch_caps_hit_total{table=\"http_head\"}",
             "vendorwatch_caps_hit_total{table=\"migration\"}",
+            "vendorwatch_caps_hit_total{table=\"identity\"} 6",
         ];
         // A help text may grow (new label values described); its metric keeps its name.
         let name_of_help = |l: &str| -> String {

@@ -69,6 +69,7 @@ pub fn write_stats(j: &mut JsonWriter, ts: Timestamp, s: &StatsSnapshot) {
     j.field_u64("dns_udp", s.counters.detect.dns_messages);
     j.field_u64("tls", s.counters.detect.client_hellos);
     j.field_u64("http", s.counters.detect.http_requests);
+    j.field_u64("dhcp", s.counters.identity.dhcp_messages);
     j.end_object();
     j.end_object();
     j.key("detect");

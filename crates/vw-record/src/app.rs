@@ -191,6 +191,91 @@ impl HttpRecord {
     }
 }
 
+/// The facts EVE's `dhcp` object carries (Suricata's extended DHCP log), copied out of a
+/// DHCPv4 message for `--log dhcp`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DhcpRecord {
+    /// BOOTREQUEST (client) or BOOTREPLY (server).
+    pub request: bool,
+    /// Transaction id.
+    pub xid: u32,
+    /// Client hardware address (Ethernet only).
+    pub client_mac: Option<[u8; 6]>,
+    /// `ciaddr`.
+    pub client_ip: Ipv4Addr,
+    /// `yiaddr`.
+    pub assigned_ip: Ipv4Addr,
+    /// `giaddr`, when not 0.0.0.0.
+    pub relay_ip: Option<Ipv4Addr>,
+    /// `siaddr`, when not 0.0.0.0.
+    pub next_server_ip: Option<Ipv4Addr>,
+    /// Option 53.
+    pub dhcp_type: Option<u8>,
+    /// Option 61, raw.
+    pub client_id: Option<Vec<u8>>,
+    /// Option 12 (else the name of option 81), lossy UTF-8.
+    pub hostname: Option<String>,
+    /// Option 50.
+    pub requested_ip: Option<Ipv4Addr>,
+    /// Options 51, 58, 59.
+    pub lease_time: Option<u32>,
+    /// Option 58.
+    pub renewal_time: Option<u32>,
+    /// Option 59.
+    pub rebinding_time: Option<u32>,
+    /// Option 1.
+    pub subnet_mask: Option<Ipv4Addr>,
+    /// Option 3.
+    pub routers: Vec<Ipv4Addr>,
+    /// Option 6.
+    pub dns_servers: Vec<Ipv4Addr>,
+    /// Option 55 codes.
+    pub params: Vec<u8>,
+    /// Option 60, lossy UTF-8.
+    pub vendor_class: Option<String>,
+}
+
+impl DhcpRecord {
+    /// Copy what the `dhcp` event shows out of a parsed message.
+    pub fn from_message(m: &crate::proto::dhcp::DhcpV4<'_>) -> DhcpRecord {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let nonzero = |a: [u8; 4]| (a != [0; 4]).then(|| Ipv4Addr::from(a));
+        let addrs = |b: Option<&[u8]>| {
+            b.unwrap_or(&[])
+                .chunks_exact(4)
+                .map(|c| Ipv4Addr::new(c[0], c[1], c[2], c[3]))
+                .collect()
+        };
+        let hostname = m.hostname.map(text).or_else(|| {
+            let mut buf = [0u8; 256];
+            let fqdn = m.fqdn?;
+            let n = fqdn.write_dotted(&mut buf)?;
+            (n > 0).then(|| text(buf.get(..n).unwrap_or(&[])))
+        });
+        DhcpRecord {
+            request: m.is_request(),
+            xid: m.xid,
+            client_mac: m.chaddr,
+            client_ip: Ipv4Addr::from(m.ciaddr),
+            assigned_ip: Ipv4Addr::from(m.yiaddr),
+            relay_ip: nonzero(m.giaddr),
+            next_server_ip: nonzero(m.siaddr),
+            dhcp_type: m.message_type,
+            client_id: m.client_id.map(<[u8]>::to_vec),
+            hostname,
+            requested_ip: m.requested_ip.map(Ipv4Addr::from),
+            lease_time: m.lease_time,
+            renewal_time: m.renewal_time,
+            rebinding_time: m.rebinding_time,
+            subnet_mask: m.subnet_mask.map(Ipv4Addr::from),
+            routers: addrs(m.routers),
+            dns_servers: addrs(m.dns_servers),
+            params: m.params.map(<[u8]>::to_vec).unwrap_or_default(),
+            vendor_class: m.vendor_class.map(text),
+        }
+    }
+}
+
 /// The protocol record that goes with an alert.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AppRecord {
@@ -202,6 +287,8 @@ pub enum AppRecord {
     Http(HttpRecord),
     /// QUIC Initial ClientHello.
     Quic(QuicRecord),
+    /// DHCPv4 message (`--log dhcp` events only; DHCP raises no alert).
+    Dhcp(DhcpRecord),
     /// No application record (a port alert on a SYN or a first UDP packet, a `resolved-ip`
     /// alert): no `app_proto`.
     None,
@@ -215,6 +302,7 @@ impl AppRecord {
             AppRecord::Tls(_) => "tls",
             AppRecord::Http(_) => "http",
             AppRecord::Quic(_) => "quic",
+            AppRecord::Dhcp(_) => "dhcp",
             AppRecord::None => "",
         }
     }

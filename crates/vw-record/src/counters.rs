@@ -157,6 +157,40 @@ add_fields!(SuppressStats {
     evictions,
 });
 
+add_fields!(IdentityStats {
+    dhcp_messages,
+    dhcp_invalid,
+    leases,
+    lease_evictions,
+    client_evictions,
+    mac_evictions,
+} max { leases_held, clients_held, macs_held, routers });
+
+/// What the host identity table did (one table shared by every worker, counted once).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IdentityStats {
+    /// DHCP messages (v4 and v6) read.
+    pub dhcp_messages: u64,
+    /// Datagrams on a DHCP port that did not parse as DHCP.
+    pub dhcp_invalid: u64,
+    /// Leases recorded (DHCPACK, DHCPv6 Reply addresses).
+    pub leases: u64,
+    /// Addresses whose lease history was dropped at the table's capacity.
+    pub lease_evictions: u64,
+    /// DHCP clients (by MAC) dropped at the capacity.
+    pub client_evictions: u64,
+    /// MACs learned from frames dropped at the capacity.
+    pub mac_evictions: u64,
+    /// Addresses with a lease history held now.
+    pub leases_held: u64,
+    /// DHCP clients held now.
+    pub clients_held: u64,
+    /// MACs learned from frames held now.
+    pub macs_held: u64,
+    /// Of those, MACs seen in front of many addresses (routers): never attributed.
+    pub routers: u64,
+}
+
 /// What the alert suppression table did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SuppressStats {
@@ -184,6 +218,8 @@ pub struct Counters {
     pub answers: AnswerStats,
     /// Alert suppression (a table shared by workers is counted once).
     pub suppress: SuppressStats,
+    /// The host identity table (shared by workers, counted once).
+    pub identity: IdentityStats,
     /// Flows in the tables now.
     pub active_flows: u64,
 }
@@ -198,6 +234,7 @@ impl AddAssign for Counters {
             detect,
             answers,
             suppress,
+            identity,
             active_flows,
         } = o;
         self.decode += decode;
@@ -209,6 +246,7 @@ impl AddAssign for Counters {
         self.detect += detect;
         self.answers += answers;
         self.suppress += suppress;
+        self.identity += identity;
         self.active_flows += active_flows;
     }
 }

@@ -14,7 +14,7 @@ pub mod lineage;
 use std::net::IpAddr;
 
 use crate::capture::Timestamp;
-use crate::decode::{Decoded, L4Proto, Tunnel, VlanIds};
+use crate::decode::{Decoded, L4Proto, LinkAddrs, Tunnel, VlanIds};
 use crate::sigs::{PackInfo, Rule};
 use app::AppRecord;
 use counters::StatsSnapshot;
@@ -90,6 +90,9 @@ pub struct FlowMeta {
     /// Index of the capture interface (live: the `-i` interface, in order; files: 0), written
     /// as EVE `in_iface` by name.
     pub iface: u32,
+    /// Ethernet addresses of the frame (`None` for other links and inside tunnels without
+    /// Ethernet): the host's MAC for its identity.
+    pub macs: Option<LinkAddrs>,
 }
 
 impl FlowMeta {
@@ -106,6 +109,7 @@ impl FlowMeta {
             vlans: pkt.vlans,
             tunnel: pkt.tunnel,
             iface: 0,
+            macs: pkt.macs,
         }
     }
 
@@ -115,6 +119,28 @@ impl FlowMeta {
         FlowMeta {
             iface: at.iface,
             ..FlowMeta::new(pkt, at.ts, at.pcap_cnt)
+        }
+    }
+
+    /// The MAC of the frame's side that `host` is (source or destination address), if the
+    /// frame had Ethernet addresses.
+    pub fn mac_of(&self, host: IpAddr) -> Option<[u8; 6]> {
+        let macs = self.macs?;
+        if host == self.src_ip {
+            Some(macs.src)
+        } else if host == self.dst_ip {
+            Some(macs.dst)
+        } else {
+            None
+        }
+    }
+
+    /// Turn the facts around (client to server when the packet came from the server).
+    pub fn reverse(&mut self) {
+        std::mem::swap(&mut self.src_ip, &mut self.dst_ip);
+        std::mem::swap(&mut self.src_port, &mut self.dst_port);
+        if let Some(m) = &mut self.macs {
+            std::mem::swap(&mut m.src, &mut m.dst);
         }
     }
 
@@ -241,6 +267,46 @@ pub struct Alert<'a> {
     pub facts: MatchFacts<'a>,
     /// The protocol record.
     pub app: &'a AppRecord,
+    /// Who held the host's address at the packet's time, when known.
+    pub identity: Option<&'a HostIdentity>,
+}
+
+/// The machine behind an address at a moment: what the identity table knows (from DHCP, the
+/// Ethernet source of its frames, an EUI-64 IPv6 address). Built only for an alert.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostIdentity {
+    /// Its MAC address.
+    pub mac: Option<[u8; 6]>,
+    /// DHCP host name (option 12, else the client FQDN).
+    pub hostname: Option<String>,
+    /// DHCP vendor class (option 60), e.g. `MSFT 5.0`.
+    pub vendor_class: Option<String>,
+    /// DHCP client identifier (option 61), as hex bytes joined by `:`.
+    pub client_id: Option<String>,
+}
+
+impl HostIdentity {
+    /// True when nothing is known.
+    pub fn is_empty(&self) -> bool {
+        self.mac.is_none() && self.hostname.is_none()
+    }
+
+    /// The MAC as `3c:52:82:01:02:03`.
+    pub fn mac_text(&self) -> Option<String> {
+        self.mac.map(|m| mac_text(&m))
+    }
+}
+
+/// A MAC (or any bytes) as lowercase hex pairs joined by `:`.
+pub fn mac_text(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 3);
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            s.push(':');
+        }
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
 }
 
 /// Repeats that no alert carried (suppressed, still pending when the input ended): they count

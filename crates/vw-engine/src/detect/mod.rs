@@ -16,14 +16,18 @@ use std::sync::{Arc, Mutex};
 use crate::capture::Timestamp;
 use crate::decode::{Decoded, L4Proto};
 use crate::flow::Pending;
+use crate::identity::IdentityTable;
+use crate::proto::dhcp;
 use crate::proto::dns::{self, DnsItem, Rdata};
 use crate::proto::http::HttpRequest;
 use crate::proto::name::has_name;
 use crate::proto::{NameBuf, ja4, tls};
-use crate::record::app::{AppRecord, DnsRecord, HttpRecord, QuicRecord, TlsRecord};
+use crate::record::app::{AppRecord, DhcpRecord, DnsRecord, HttpRecord, QuicRecord, TlsRecord};
 pub use crate::record::counters::DetectStats;
 use crate::record::lineage::{Verdict as Migration, is_product_evidence};
-use crate::record::{Alert, FlowMeta, Fnv64, MatchFacts, Observation, PacketAt, RecordSink};
+use crate::record::{
+    Alert, FlowMeta, Fnv64, HostIdentity, MatchFacts, Observation, PacketAt, RecordSink,
+};
 use crate::sigs::{CompiledRules, Matcher, PortProto, normalise_name};
 use crate::sigs::{PackInfo, Rule};
 use inventory::Inventory;
@@ -41,6 +45,8 @@ pub struct LogSelection {
     pub http: bool,
     /// `event_type: quic` for every ClientHello in a QUIC Initial.
     pub quic: bool,
+    /// `event_type: dhcp` for every DHCPv4 message.
+    pub dhcp: bool,
 }
 
 /// Size of the table of UDP port alerts already written (8 bytes each, 32 KiB).
@@ -144,6 +150,9 @@ pub struct Detector {
     /// When each host first showed a replaced product ([`lineage`]), shared by every worker
     /// like `suppress`. Locked only for a hit of a pack in a migration.
     lineage: Arc<Mutex<HostLineage>>,
+    /// Host identity (shared by every worker; fed by the dispatcher or the stages, read here
+    /// only to name the machine behind an alert).
+    identity: Arc<Mutex<IdentityTable>>,
 }
 
 /// Most addresses remembered from DNS answers.
@@ -190,6 +199,7 @@ impl Detector {
             dns_ports: dns::DnsPorts::default(),
             suppress,
             lineage: Arc::default(),
+            identity: Arc::default(),
         };
         detector.set_rules(compiled);
         detector
@@ -262,6 +272,24 @@ impl Detector {
             .then(|| Migration::FromAfterCutoff.label(&pack.id, ""))
     }
 
+    /// The identity table (shared by every worker).
+    pub fn identity(&self) -> &Arc<Mutex<IdentityTable>> {
+        &self.identity
+    }
+
+    /// Read identities from `table` (the engine's, shared by every worker).
+    pub fn set_identity(&mut self, table: Arc<Mutex<IdentityTable>>) {
+        self.identity = table;
+    }
+
+    /// Who held `host` at the packet's time (`meta`), for an alert about to be written.
+    fn identify(&self, host: IpAddr, meta: &FlowMeta) -> Option<HostIdentity> {
+        self.identity
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .lookup(host, meta.ts.secs, meta.mac_of(host))
+    }
+
     /// Suppression verdict for one hit.
     fn suppress_check(
         &self,
@@ -291,6 +319,14 @@ impl Detector {
         }
         if pkt.proto == L4Proto::Udp && self.dns_ports.either(pkt.src_port, pkt.dst_port) {
             self.on_dns(pkt.payload, &FlowMeta::at(pkt, at), out)
+        }
+        if self.log.dhcp
+            && pkt.proto == L4Proto::Udp
+            && dhcp::is_v4_port(pkt.src_port, pkt.dst_port)
+            && let Some(m) = dhcp::DhcpV4::parse(pkt.payload)
+        {
+            let app = AppRecord::Dhcp(DhcpRecord::from_message(&m));
+            out.event(&FlowMeta::at(pkt, at), &app);
         }
     }
 
@@ -614,8 +650,7 @@ impl Detector {
         // Only a remembered server gets its flow's facts built, oriented client to server.
         let mut flow = FlowMeta::at(pkt, at);
         if server_is_src {
-            std::mem::swap(&mut flow.src_ip, &mut flow.dst_ip);
-            std::mem::swap(&mut flow.src_port, &mut flow.dst_port);
+            flow.reverse();
         }
         Some(Box::new(Pending {
             meta: flow,
@@ -679,6 +714,7 @@ impl Detector {
             repeats,
             verdict: verdict.as_deref(),
         };
+        let identity = self.identify(meta.src_ip, meta);
         out.alert(&Alert {
             flow: meta,
             host: meta.src_ip,
@@ -686,6 +722,7 @@ impl Detector {
             pack,
             facts,
             app: &AppRecord::None,
+            identity: identity.as_ref(),
         });
         self.stats.alerts += 1;
     }
@@ -728,6 +765,8 @@ impl Detector {
         out: &mut dyn RecordSink,
     ) {
         let compiled = &self.compiled;
+        // Looked up once, at the first hit written (all hits of a packet share a host).
+        let mut identity: Option<Option<HostIdentity>> = None;
         for hit in hits.iter() {
             let Some(rule) = compiled.rules.rules.get(hit.rule) else {
                 continue;
@@ -767,6 +806,12 @@ impl Detector {
                 repeats,
                 verdict: verdict.as_deref(),
             };
+            let identity = identity.get_or_insert_with(|| {
+                self.identity
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .lookup(host, meta.ts.secs, meta.mac_of(host))
+            });
             out.alert(&Alert {
                 flow: meta,
                 host,
@@ -774,6 +819,7 @@ impl Detector {
                 pack,
                 facts,
                 app,
+                identity: identity.as_ref(),
             });
             self.stats.alerts += 1;
         }

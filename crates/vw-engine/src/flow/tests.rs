@@ -904,6 +904,7 @@ fn run_candidates(config: FlowConfig, packets: &[Vec<u8>]) -> (Vec<String>, Flow
             proto: L4Proto::Tcp,
             vlans: VlanIds::default(),
             tunnel: None,
+            macs: None,
         },
         log: Vec::new(),
     };

@@ -8,7 +8,7 @@ impl ReportBuilder {
     pub(super) fn write_csv(&self, w: &mut dyn Write) -> io::Result<()> {
         writeln!(
             w,
-            "host,vendors,channels,rules,names,first_seen,last_seen,alerts,count,seen_after_cutoff,count_after_cutoff,sensors,interfaces,verdict"
+            "host,vendors,channels,rules,names,first_seen,last_seen,alerts,count,seen_after_cutoff,count_after_cutoff,sensors,interfaces,host_mac,host_name,host_vendor_class,verdict"
         )?;
         for (host, r) in self.rows() {
             let fields = [
@@ -28,6 +28,9 @@ impl ReportBuilder {
                 r.count_after_cutoff.to_string(),
                 sensors_list(&r),
                 join(&r.ifaces),
+                r.mac.clone().unwrap_or_default(),
+                r.hostname.clone().unwrap_or_default(),
+                r.vendor_class.clone().unwrap_or_default(),
                 self.verdicts(&r).join(","),
             ];
             let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();

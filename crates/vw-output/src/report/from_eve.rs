@@ -3,7 +3,7 @@
 
 use std::io::{self, BufRead};
 
-use super::{AlertFacts, MAX_SOURCES, ReportBuilder};
+use super::{AlertFacts, IdentityFacts, MAX_SOURCES, ReportBuilder};
 use crate::capture::Timestamp;
 use crate::record::lineage::Lineage;
 use crate::sigs::PackDate;
@@ -79,6 +79,15 @@ impl ReportBuilder {
             cutoff: PackDate::parse(&first("cutoff")).map(|d| d.secs),
             lineage: &lineage,
             sensor: &s(&v["host"]),
+            identity: IdentityFacts {
+                mac: Some(first("host_mac")).filter(|s| !s.is_empty()).as_deref(),
+                hostname: Some(first("host_name"))
+                    .filter(|s| !s.is_empty())
+                    .as_deref(),
+                vendor_class: Some(first("host_vendor_class"))
+                    .filter(|s| !s.is_empty())
+                    .as_deref(),
+            },
         });
     }
 

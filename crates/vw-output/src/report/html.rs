@@ -8,10 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::{
-    HostRow, ReportBuilder, Summary, fmt_day, fmt_ts, rules_list, sensors_list, verdict_or_dash,
-    yes_no,
-};
+use super::{HostRow, ReportBuilder, Summary, fmt_day, fmt_ts, rules_list, sensors_list, yes_no};
 use crate::capture::Timestamp;
 
 /// Above this many hosts, the timeline has one lane per vendor (with host counts).
@@ -304,11 +301,11 @@ impl ReportBuilder {
         vendor: &str,
         colors: &BTreeMap<&str, &str>,
     ) {
-        let rows = self.vendor_rows(vendor);
+        let rows = self.vendor_rows_keyed(vendor);
         let cutoff = self.cutoffs.get(vendor).copied();
         let after = rows
             .iter()
-            .filter(|(_, r)| r.count_after_cutoff > 0)
+            .filter(|(_, _, r)| r.count_after_cutoff > 0)
             .count();
         let note = match cutoff {
             Some(c) => format!(
@@ -321,19 +318,14 @@ impl ReportBuilder {
         let id = format!("t{index}");
         // The verdict is the host's (all its vendors' alerts), shown only when the packs name
         // a migration; the names column gives it the room.
-        let verdicts: Option<BTreeMap<&str, String>> = (!self.relations.is_empty()).then(|| {
-            self.rows()
-                .iter()
-                .map(|(host, r)| (*host, verdict_or_dash(self, r)))
-                .collect()
-        });
+        let verdicts = (!self.relations.is_empty()).then(|| self.verdicts_by_key());
         let (names_width, verdict_col, verdict_head) = match verdicts {
             Some(_) => (
-                21,
-                "<col style=\"width:10%\">",
+                16,
+                "<col style=\"width:9%\">",
                 "<th data-t=\"s\">Verdict</th>",
             ),
-            None => (31, "", ""),
+            None => (25, "", ""),
         };
         let _ = write!(
             out,
@@ -341,21 +333,21 @@ impl ReportBuilder {
              <div class=\"filterbar\" hidden><input type=\"search\" data-table=\"{id}\" \
              placeholder=\"Filter: host, name, channel, interface\" aria-label=\"Filter the {} hosts\">\
              <span class=\"shown\"></span></div>\
-             <table class=\"hosts\" id=\"{id}\"><colgroup><col style=\"width:12%\"><col style=\"width:11%\">\
-             <col style=\"width:11%\"><col style=\"width:11%\"><col style=\"width:6%\"><col style=\"width:8%\">\
-             {verdict_col}<col style=\"width:{names_width}%\"><col style=\"width:10%\"></colgroup><thead><tr>\
-             <th data-t=\"s\">Host</th><th data-t=\"s\">Channels</th><th data-t=\"n\">First seen</th>\
+             <table class=\"hosts\" id=\"{id}\"><colgroup><col style=\"width:12%\"><col style=\"width:12%\">\
+             <col style=\"width:10%\"><col style=\"width:9%\"><col style=\"width:9%\"><col style=\"width:6%\"><col style=\"width:8%\">\
+             {verdict_col}<col style=\"width:{names_width}%\"><col style=\"width:9%\"></colgroup><thead><tr>\
+             <th data-t=\"s\">Host</th><th data-t=\"s\">Machine</th><th data-t=\"s\">Channels</th><th data-t=\"n\">First seen</th>\
              <th data-t=\"n\">Last seen</th><th data-t=\"n\">Count</th><th data-t=\"n\">After cut-off</th>\
              {verdict_head}<th data-t=\"s\">Names matched</th><th data-t=\"s\">Sensor (interface)</th></tr></thead><tbody>",
             if index == 0 { " first" } else { "" },
             esc(vendor),
             esc(vendor)
         );
-        for (host, r) in rows {
+        for (host, key, r) in rows {
             let verdict = verdicts
                 .as_ref()
-                .map(|v| v.get(host).map_or("-", String::as_str));
-            self.html_row(out, host, r, verdict, colors);
+                .map(|v| v.get(key).map_or("-", String::as_str));
+            self.html_row(out, &host, r, verdict, colors);
         }
         out.push_str("</tbody></table></section>\n");
     }
@@ -368,7 +360,12 @@ impl ReportBuilder {
         verdict: Option<&str>,
         colors: &BTreeMap<&str, &str>,
     ) {
-        let _ = write!(out, "<tr><td>{}</td>", esc(host));
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td>",
+            esc(host),
+            esc(&r.machine())
+        );
         let _ = write!(out, "<td title=\"{}\">", esc(&rules_list(r)));
         for c in &r.channels {
             let _ = write!(
@@ -470,7 +467,7 @@ impl ReportBuilder {
         let mut lanes: Vec<Lane> = Vec::new();
         for v in &s.vendors {
             let mut rows = self.vendor_rows(&v.vendor);
-            rows.sort_by(|a, b| a.1.first.cmp(&b.1.first).then_with(|| a.0.cmp(b.0)));
+            rows.sort_by(|a, b| a.1.first.cmp(&b.1.first).then_with(|| a.0.cmp(&b.0)));
             let new_lane = |label: String, group| Lane {
                 label,
                 group,

@@ -26,6 +26,10 @@ impl ReportBuilder {
                     "count_after_cutoff": r.count_after_cutoff,
                     "verdict": verdict,
                     "sensors": r.sensors.iter().map(|(name, ifaces)| serde_json::json!({"name": name, "interfaces": ifaces})).collect::<Vec<_>>(),
+                    "addresses": r.addresses,
+                    "host_mac": r.mac,
+                    "host_name": r.hostname,
+                    "host_vendor_class": r.vendor_class,
                 })
             })
             .collect();

@@ -9,6 +9,12 @@
 //! only that vendor's activity; the per-host views (text, JSON, CSV) merge a host's rows
 //! ([`HostRow::merge`]). A new column is a field of `HostRow` (filled in `add_counts`, merged
 //! in `merge`) and one cell per renderer.
+//!
+//! A "host" is a machine when the alerts name it (`alert.metadata.host_mac`, else
+//! `host_name`: the engine's identity table): its rows are keyed by the machine, list every
+//! address it alerted from, and carry its MAC, host name and vendor class, so a lease that
+//! moved does not merge two machines or split one. Alerts without an identity stay keyed by
+//! address.
 
 mod csv;
 mod from_eve;
@@ -155,6 +161,31 @@ pub struct AlertFacts<'a> {
     pub lineage: &'a Lineage,
     /// The sensor that saw it (EVE `host`, `--sensor-name`; "" for none).
     pub sensor: &'a str,
+    /// Who held the address then, when known.
+    pub identity: IdentityFacts<'a>,
+}
+
+/// The machine behind an alert's address, as far as the alert says (`alert.metadata`
+/// `host_mac`, `host_name`, `host_vendor_class`: the engine's identity table).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IdentityFacts<'a> {
+    /// MAC, `3c:52:82:01:02:03`.
+    pub mac: Option<&'a str>,
+    /// DHCP host name.
+    pub hostname: Option<&'a str>,
+    /// DHCP vendor class.
+    pub vendor_class: Option<&'a str>,
+}
+
+impl IdentityFacts<'_> {
+    /// The row a machine's alerts go to: its MAC, else its host name; `None` when unknown.
+    fn row_key(&self) -> Option<String> {
+        match (self.mac, self.hostname) {
+            (Some(mac), _) if !mac.is_empty() => Some(format!("mac {mac}")),
+            (_, Some(name)) if !name.is_empty() => Some(format!("name {name}")),
+            _ => None,
+        }
+    }
 }
 
 /// Sensors kept per host, and interfaces per sensor; beyond them more are not listed (a
@@ -185,6 +216,13 @@ pub(crate) struct HostRow {
     migration: BTreeMap<String, Seen>,
     /// Sensor name -> the interfaces it saw the host on ("" names an unnamed sensor).
     sensors: BTreeMap<String, BTreeSet<String>>,
+    /// The addresses the row's alerts came from (one for a row by address; a machine's
+    /// every address).
+    addresses: BTreeSet<String>,
+    /// The machine's MAC, host name and vendor class (the latest alert's that named them).
+    mac: Option<String>,
+    hostname: Option<String>,
+    vendor_class: Option<String>,
 }
 
 impl HostRow {
@@ -222,6 +260,37 @@ impl HostRow {
                     self.migration.insert(pack.clone(), *seen);
                 }
             }
+        }
+        self.addresses.extend(o.addresses.iter().cloned());
+        for (mine, theirs) in [
+            (&mut self.mac, &o.mac),
+            (&mut self.hostname, &o.hostname),
+            (&mut self.vendor_class, &o.vendor_class),
+        ] {
+            if mine.is_none() {
+                mine.clone_from(theirs);
+            }
+        }
+    }
+
+    /// The addresses, comma-separated: the row's `host`.
+    fn host(&self) -> String {
+        join(&self.addresses)
+    }
+
+    /// `host name (MAC, vendor class)` as far as known; empty for a row by address.
+    fn machine(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(m) = &self.mac {
+            parts.push(m.as_str());
+        }
+        if let Some(v) = &self.vendor_class {
+            parts.push(v.as_str());
+        }
+        match (&self.hostname, parts.is_empty()) {
+            (Some(h), true) => h.clone(),
+            (Some(h), false) => format!("{h} ({})", parts.join(", ")),
+            (None, _) => parts.join(", "),
         }
     }
 }
@@ -284,6 +353,9 @@ pub struct ReportBuilder {
     /// (replaced pack, replacing pack) -> the migration day (Unix seconds) when known, from
     /// the alerts' pack relations.
     relations: BTreeMap<(String, String), Option<i64>>,
+    /// Address -> the machine row that alerted from it last (time, row key): repeats that
+    /// carry no identity (pending at the end) go there.
+    machine_of: BTreeMap<String, (Timestamp, String)>,
 }
 
 /// Capture file and sensor names kept from EVE records for the header.
@@ -350,8 +422,38 @@ impl ReportBuilder {
                 .insert(a.pack.to_string(), a.vendor.to_string());
         }
         let ch = self.channel_id(a.channel);
-        let key = (a.vendor.to_string(), a.host.to_string());
+        // Rows are machines when the alert names one (see the module doc), else addresses.
+        let row_key = match a.identity.row_key() {
+            Some(key) => {
+                if self.machine_of.get(a.host).is_none_or(|(t, _)| *t <= a.ts) {
+                    self.machine_of
+                        .insert(a.host.to_string(), (a.ts, key.clone()));
+                }
+                key
+            }
+            None if !is_alert => match self.machine_of.get(a.host) {
+                Some((_, key)) => key.clone(),
+                None => a.host.to_string(),
+            },
+            None => a.host.to_string(),
+        };
+        let key = (a.vendor.to_string(), row_key);
         let row = self.rows.entry(key).or_default();
+        insert(&mut row.addresses, a.host);
+        let id = &a.identity;
+        let newest = row.last.is_none_or(|l| l <= a.ts);
+        for (field, value) in [
+            (&mut row.mac, id.mac),
+            (&mut row.hostname, id.hostname),
+            (&mut row.vendor_class, id.vendor_class),
+        ] {
+            if let Some(v) = value.filter(|v| !v.is_empty())
+                && (newest || field.is_none())
+                && field.as_deref() != Some(v)
+            {
+                *field = Some(v.to_string());
+            }
+        }
         insert(&mut row.vendors, a.vendor);
         insert(&mut row.channels, a.channel);
         insert(&mut row.names, a.name);
@@ -398,32 +500,58 @@ impl ReportBuilder {
         }
     }
 
-    /// Hosts (each host's rows of all vendors merged), most recently seen first.
-    fn rows(&self) -> Vec<(&str, Cow<'_, HostRow>)> {
+    /// Hosts (each host's or machine's rows of all vendors merged), most recently seen first,
+    /// with their `host` text (the addresses).
+    fn rows(&self) -> Vec<(String, Cow<'_, HostRow>)> {
         let mut by_host: BTreeMap<&str, Cow<'_, HostRow>> = BTreeMap::new();
-        for ((_, host), r) in &self.rows {
-            match by_host.get_mut(host.as_str()) {
+        for ((_, key), r) in &self.rows {
+            match by_host.get_mut(key.as_str()) {
                 Some(merged) => merged.to_mut().merge(r),
                 None => {
-                    by_host.insert(host, Cow::Borrowed(r));
+                    by_host.insert(key, Cow::Borrowed(r));
                 }
             }
         }
-        let mut rows: Vec<_> = by_host.into_iter().collect();
-        rows.sort_by(|a, b| b.1.last.cmp(&a.1.last).then_with(|| a.0.cmp(b.0)));
+        let mut rows: Vec<_> = by_host.into_values().map(|r| (r.host(), r)).collect();
+        rows.sort_by(|a, b| b.1.last.cmp(&a.1.last).then_with(|| a.0.cmp(&b.0)));
         rows
     }
 
-    /// One vendor's hosts, most recently seen first.
-    fn vendor_rows(&self, vendor: &str) -> Vec<(&str, &HostRow)> {
-        let mut rows: Vec<(&str, &HostRow)> = self
+    /// One vendor's hosts, most recently seen first, with their addresses.
+    fn vendor_rows(&self, vendor: &str) -> Vec<(String, &HostRow)> {
+        self.vendor_rows_keyed(vendor)
+            .into_iter()
+            .map(|(host, _, r)| (host, r))
+            .collect()
+    }
+
+    /// [`Self::vendor_rows`] with each row's key (the machine, else the address).
+    fn vendor_rows_keyed(&self, vendor: &str) -> Vec<(String, &str, &HostRow)> {
+        let mut rows: Vec<(String, &str, &HostRow)> = self
             .rows
             .range((vendor.to_string(), String::new())..)
             .take_while(|((v, _), _)| v == vendor)
-            .map(|((_, h), r)| (h.as_str(), r))
+            .map(|((_, key), r)| (r.host(), key.as_str(), r))
             .collect();
-        rows.sort_by(|a, b| b.1.last.cmp(&a.1.last).then_with(|| a.0.cmp(b.0)));
+        rows.sort_by(|a, b| b.2.last.cmp(&a.2.last).then_with(|| a.0.cmp(&b.0)));
         rows
+    }
+
+    /// Row key -> the machine's verdict over all its vendors' alerts (`-` when none).
+    fn verdicts_by_key(&self) -> BTreeMap<&str, String> {
+        let mut merged: BTreeMap<&str, Cow<'_, HostRow>> = BTreeMap::new();
+        for ((_, key), r) in &self.rows {
+            match merged.get_mut(key.as_str()) {
+                Some(m) => m.to_mut().merge(r),
+                None => {
+                    merged.insert(key, Cow::Borrowed(r));
+                }
+            }
+        }
+        merged
+            .into_iter()
+            .map(|(key, r)| (key, verdict_or_dash(self, &r)))
+            .collect()
     }
 
     /// Vendor -> its cut-off (Unix seconds of the day) for the vendors whose packs name one.
@@ -431,11 +559,19 @@ impl ReportBuilder {
         &self.cutoffs
     }
 
-    /// Vendor -> hosts that alerted for it (both sorted).
+    /// Vendor -> hosts that alerted for it (both sorted): by address, a machine's addresses
+    /// followed by its host name when known.
     pub fn by_vendor(&self) -> BTreeMap<String, Vec<String>> {
         let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (vendor, host) in self.rows.keys() {
-            out.entry(vendor.clone()).or_default().push(host.clone());
+        for ((vendor, _), r) in &self.rows {
+            let label = match &r.hostname {
+                Some(name) => format!("{} ({name})", r.host()),
+                None => r.host(),
+            };
+            out.entry(vendor.clone()).or_default().push(label);
+        }
+        for hosts in out.values_mut() {
+            hosts.sort();
         }
         out
     }
@@ -670,6 +806,7 @@ mod tests {
             cutoff: Some(CUTOFF_SECS),
             lineage: &none,
             sensor: "",
+            identity: IdentityFacts::default(),
         };
         b.add(&a("10.0.0.1", CUTOFF_SECS - 100, 1));
         b.add(&a("10.0.0.2", CUTOFF_SECS + 100, 5));
@@ -709,6 +846,7 @@ mod tests {
             cutoff,
             lineage: &none,
             sensor: "",
+            identity: IdentityFacts::default(),
         };
         b.add(&fact(
             "10.0.0.1",
@@ -718,7 +856,7 @@ mod tests {
         ));
         b.add(&fact("10.0.0.2", "Dahua", CUTOFF_SECS + 5, None));
         let rows = b.rows();
-        let after: Vec<_> = rows.iter().map(|(h, r)| (*h, yes_no(r))).collect();
+        let after: Vec<_> = rows.iter().map(|(h, r)| (h.as_str(), yes_no(r))).collect();
         assert!(after.contains(&("10.0.0.1", "yes")) && after.contains(&("10.0.0.2", "-")));
         let mut json = Vec::new();
         b.write(&mut json, ReportFormat::Json).unwrap();
@@ -813,6 +951,7 @@ mod tests {
             cutoff: (vendor == "Kaspersky").then_some(CUTOFF_SECS),
             lineage: &NO_LINEAGE,
             sensor: "",
+            identity: IdentityFacts::default(),
         }
     }
 
@@ -926,8 +1065,8 @@ mod tests {
         );
         let csv = render(&b, ReportFormat::Csv);
         assert_eq!(csv.lines().count(), 3);
-        // interfaces, then the verdict (none: no pack here names a migration).
-        assert!(csv.lines().nth(1).unwrap().ends_with(",eth1,"), "{csv}");
+        // interfaces, the identity (none here), then the verdict (no migration here).
+        assert!(csv.lines().nth(1).unwrap().ends_with(",eth1,,,,"), "{csv}");
         // HTML: the host in both vendors' tables, each with its own count.
         let html = render(&b, ReportFormat::Html);
         assert_eq!(html.matches("<tr><td>10.0.0.1</td>").count(), 2);
@@ -1023,5 +1162,64 @@ mod tests {
         let (r, b) = read(&eve);
         assert!(r.is_ok());
         assert_eq!(b.bad_lines, 1);
+    }
+
+    /// One row per machine: two machines that held one address are two rows; one machine
+    /// seen at two addresses is one row listing both; repeats without an identity go to the
+    /// machine that alerted from the address last.
+    #[test]
+    fn rows_group_by_machine() {
+        let mut b = ReportBuilder::default();
+        let fact = |host, mac, name, secs| AlertFacts {
+            identity: IdentityFacts {
+                mac,
+                hostname: name,
+                vendor_class: None,
+            },
+            ..fact(host, "Kaspersky", "update", "x", secs, 1)
+        };
+        let a = Some("3c:52:82:0a:0a:0a");
+        let bb = Some("3c:52:82:0b:0b:0b");
+        b.add(&fact("10.1.0.11", a, Some("WS-A"), 100));
+        b.add(&fact("10.1.0.11", bb, Some("LAPTOP-B"), 200));
+        b.add(&fact("10.1.0.12", a, Some("WS-A"), 300));
+        b.add(&fact("10.9.9.9", None, None, 50));
+        b.add_repeats(&fact("10.1.0.11", None, None, 250));
+        let got: Vec<_> = b
+            .rows()
+            .iter()
+            .map(|(host, r)| (host.clone(), r.machine(), r.count))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "10.1.0.11,10.1.0.12".into(),
+                    "WS-A (3c:52:82:0a:0a:0a)".into(),
+                    2
+                ),
+                ("10.1.0.11".into(), "LAPTOP-B (3c:52:82:0b:0b:0b)".into(), 2),
+                ("10.9.9.9".into(), String::new(), 1),
+            ]
+        );
+        assert_eq!(b.summary().hosts, 3);
+        let csv = render(&b, ReportFormat::Csv);
+        assert!(
+            csv.lines()
+                .nth(1)
+                .unwrap()
+                .ends_with(",3c:52:82:0a:0a:0a,WS-A,"),
+            "{csv}"
+        );
+        let text = render(&b, ReportFormat::Text);
+        assert!(
+            text.contains("10.1.0.11 (LAPTOP-B), 10.1.0.11,10.1.0.12 (WS-A), 10.9.9.9"),
+            "{text}"
+        );
+        let html = render(&b, ReportFormat::Html);
+        assert!(
+            html.contains("LAPTOP-B (3c:52:82:0b:0b:0b)"),
+            "machine in the HTML table"
+        );
     }
 }

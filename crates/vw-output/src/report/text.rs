@@ -49,8 +49,9 @@ impl ReportBuilder {
         writeln!(w, "time span: {}", span_text(&summary))?;
         writeln!(
             w,
-            "{:<39} {:<16} {:<28} {:>7} {:>7}  {:<31} {:<31} {:<5} {:<10} {:<20} {:<28} RULES",
+            "{:<39} {:<40} {:<16} {:<28} {:>7} {:>7}  {:<31} {:<31} {:<5} {:<10} {:<20} {:<28} RULES",
             "HOST",
+            "MACHINE",
             "VENDORS",
             "CHANNELS",
             "ALERTS",
@@ -66,8 +67,12 @@ impl ReportBuilder {
             let ifaces = join(&r.ifaces);
             writeln!(
                 w,
-                "{:<39} {:<16} {:<28} {:>7} {:>7}  {:<31} {:<31} {:<5} {:<10} {:<20} {:<28} {}",
+                "{:<39} {:<40} {:<16} {:<28} {:>7} {:>7}  {:<31} {:<31} {:<5} {:<10} {:<20} {:<28} {}",
                 host,
+                match r.machine() {
+                    m if m.is_empty() => "-".to_string(),
+                    m => m,
+                },
                 join(&r.vendors),
                 join(&r.channels),
                 r.alerts,

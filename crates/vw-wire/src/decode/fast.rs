@@ -33,7 +33,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use super::tunnel::ethertype;
 use super::{
     Decoded, DecoderConfig, GENEVE_PORT, GRE_UDP_PORT, IPPROTO_TCP, IPPROTO_UDP, L4Proto,
-    MPLS_UDP_PORT, TEREDO_PORT, TcpFlags, VXLAN_PORT, VlanIds,
+    LinkAddrs, MPLS_UDP_PORT, TEREDO_PORT, TcpFlags, VXLAN_PORT, VlanIds,
 };
 use crate::capture::linktype;
 
@@ -52,9 +52,11 @@ pub(super) fn decode<'a>(
     frame: &'a [u8],
 ) -> Option<Decoded<'a>> {
     let mut vlans = VlanIds::default();
+    let mut macs = None;
     let ip = match link_type {
         linktype::ETHERNET => {
             let (eth, mut data) = frame.split_first_chunk::<14>()?;
+            macs = Some(LinkAddrs::of_header(eth));
             let mut et = u16::from_be_bytes([eth[12], eth[13]]);
             for _ in 0..MAX_FAST_TAGS {
                 if !matches!(et, ethertype::VLAN | ethertype::QINQ | ethertype::QINQ_OLD) {
@@ -93,6 +95,7 @@ pub(super) fn decode<'a>(
         vlans,
         tunnel: None,
         reassembled: false,
+        macs,
     })
 }
 

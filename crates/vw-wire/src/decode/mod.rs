@@ -276,6 +276,31 @@ pub struct Decoded<'a> {
     pub tunnel: Option<Tunnel>,
     /// True when the IP datagram was reassembled from fragments.
     pub reassembled: bool,
+    /// The Ethernet addresses of the frame that carried the innermost IP header (`None` for
+    /// other link types, and inside a tunnel without an Ethernet header of its own): the
+    /// identity table learns hosts' MACs from them.
+    pub macs: Option<LinkAddrs>,
+}
+
+/// Source and destination Ethernet addresses of a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LinkAddrs {
+    /// Source MAC.
+    pub src: [u8; 6],
+    /// Destination MAC.
+    pub dst: [u8; 6],
+}
+
+impl LinkAddrs {
+    /// The addresses of an Ethernet header (destination first on the wire).
+    #[inline]
+    pub fn of_header(eth: &[u8; 14]) -> LinkAddrs {
+        let mut dst = [0u8; 6];
+        let mut src = [0u8; 6];
+        dst.copy_from_slice(&eth[..6]);
+        src.copy_from_slice(&eth[6..12]);
+        LinkAddrs { src, dst }
+    }
 }
 
 /// Decoder settings.
@@ -409,6 +434,16 @@ pub fn link_type_supported(link_type: u32) -> bool {
 /// elsewhere: fragmented TCP is rare and the flow table takes a flow up on data). A frame that
 /// does not decode to TCP/UDP is hashed on the last IP pair seen, or 0.
 pub fn dispatch_hash(config: &DecoderConfig, link_type: u32, frame: &[u8]) -> u64 {
+    dispatch(config, link_type, frame).0
+}
+
+/// [`dispatch_hash`], with the packet the stateless walk decoded (`None` when it did not
+/// reach TCP or UDP): the dispatcher reads DHCP from it before any later packet goes out.
+pub fn dispatch<'a>(
+    config: &DecoderConfig,
+    link_type: u32,
+    frame: &'a [u8],
+) -> (u64, Option<Decoded<'a>>) {
     let mut ctx = Context::default();
     let decoded = match fast::decode(config, link_type, frame) {
         Some(d) => Ok(d),
@@ -422,14 +457,17 @@ pub fn dispatch_hash(config: &DecoderConfig, link_type: u32, frame: &[u8]) -> u6
         ),
     };
     match decoded {
-        Ok(d) => symmetric_hash(
-            (d.src_ip, d.src_port),
-            (d.dst_ip, d.dst_port),
-            d.proto.number(),
+        Ok(d) => (
+            symmetric_hash(
+                (d.src_ip, d.src_port),
+                (d.dst_ip, d.dst_port),
+                d.proto.number(),
+            ),
+            Some(d),
         ),
         Err(_) => match ctx.stopped_ip.or(ctx.last_ip) {
-            Some((a, b)) => symmetric_hash((a, 0), (b, 0), 0),
-            None => 0,
+            Some((a, b)) => (symmetric_hash((a, 0), (b, 0), 0), None),
+            None => (0, None),
         },
     }
 }
@@ -507,6 +545,8 @@ struct Context {
     /// Addresses of an IP header the walk stopped at (a fragment, a bad header past the
     /// addresses), for [`dispatch_hash`].
     stopped_ip: Option<(IpAddr, IpAddr)>,
+    /// The Ethernet addresses of the last Ethernet header walked (cleared by a tunnel).
+    macs: Option<LinkAddrs>,
 }
 
 impl Context {
@@ -514,6 +554,8 @@ impl Context {
     /// without an outer IP header, such as an MPLS pseudowire).
     fn enter(&mut self, proto: Option<u8>) -> Result<(), SkipReason> {
         self.depth += 1;
+        // The inner IP packet was not sent by the outer frame's source.
+        self.macs = None;
         if self.depth > MAX_TUNNEL_DEPTH {
             return Err(SkipReason::TunnelTooDeep);
         }
@@ -575,6 +617,7 @@ fn walk_in<'a>(
         match layer {
             Layer::Ethernet => {
                 let et = read_u16(data, 12).ok_or(SkipReason::TruncatedLink)?;
+                ctx.macs = data.first_chunk::<14>().map(LinkAddrs::of_header);
                 data = rest(data, 14)?;
                 layer = Layer::EtherType(et);
             }
@@ -648,6 +691,7 @@ fn walk_in<'a>(
                             vlans: ctx.vlans,
                             tunnel: ctx.tunnel(),
                             reassembled,
+                            macs: ctx.macs,
                         });
                     }
                     IPPROTO_IPIP | IPPROTO_IPV6 => {
@@ -867,5 +911,6 @@ fn tcp<'a>(ip: IpLayer<'a>, ctx: &Context, reassembled: bool) -> Result<Decoded<
         vlans: ctx.vlans,
         tunnel: ctx.tunnel(),
         reassembled,
+        macs: ctx.macs,
     })
 }

@@ -755,7 +755,9 @@ fn assert_same(fast: &Decoded<'_>, full: &Decoded<'_>, what: &str) {
         vlans,
         tunnel,
         reassembled,
+        macs,
     } = *full;
+    assert_eq!(fast.macs, macs, "{what}");
     assert_eq!(fast.src_ip, src_ip, "{what}");
     assert_eq!(fast.dst_ip, dst_ip, "{what}");
     assert_eq!(fast.proto, proto, "{what}");
@@ -1094,4 +1096,45 @@ fn fast_path_matches_full_walk() {
     // The fast path took most frames (it is the common case), and left some to the walk.
     assert!(n.taken > n.left / 4 && n.left > 0, "{n:?}");
     eprintln!("fast path: {n:?} over {} frames", frames.len());
+}
+
+#[test]
+fn ethernet_addresses_of_the_innermost_frame() {
+    const HOST: [u8; 6] = [0x3c, 0x52, 0x82, 1, 2, 3];
+    const GW: [u8; 6] = [0x00, 0x11, 0x22, 3, 4, 5];
+    let plain = eth(HOST, GW, 0x0800, &ipv4_udp(b"x"));
+    let d = dec(&plain).unwrap();
+    assert_eq!(d.macs, Some(LinkAddrs { src: HOST, dst: GW }));
+    // The full walk (a third VLAN tag) agrees.
+    let tagged = eth(
+        HOST,
+        GW,
+        0x8100,
+        &vlan(
+            1,
+            0x8100,
+            &vlan(2, 0x8100, &vlan(3, 0x0800, &ipv4_udp(b"x"))),
+        ),
+    );
+    assert_eq!(
+        dec(&tagged).unwrap().macs,
+        Some(LinkAddrs { src: HOST, dst: GW })
+    );
+    // VXLAN: the inner frame's addresses.
+    let inner = eth(GW, HOST, 0x0800, &ipv4_udp(b"in"));
+    let outer_frame = eth(
+        MAC,
+        MAC,
+        0x0800,
+        &ipv4(A, B, 17, &udp(1234, 4789, &vxlan(7, &inner))),
+    );
+    assert_eq!(
+        dec(&outer_frame).unwrap().macs,
+        Some(LinkAddrs { src: GW, dst: HOST })
+    );
+    // IP in IP: the inner packet has no Ethernet header of its own.
+    let ipip = eth(HOST, GW, 0x0800, &ipv4(A, B, 4, &ipv4_udp(b"in")));
+    assert_eq!(dec(&ipip).unwrap().macs, None);
+    // Raw IP: none.
+    assert_eq!(decode(linktype::RAW, &ipv4_udp(b"x")).unwrap().macs, None);
 }

@@ -2,6 +2,7 @@
 //! buffers ([`NameBuf`]) or slices of the payload. Nothing here knows about flows, matching or
 //! output; that keeps each parser fuzzable on its own.
 
+pub mod dhcp;
 pub mod dns;
 pub mod http;
 pub mod ja4;
