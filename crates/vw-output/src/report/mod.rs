@@ -900,11 +900,11 @@ mod tests {
             csv.lines()
                 .next()
                 .unwrap()
-                .ends_with(",sensors,interfaces,verdict")
+                .ends_with(",sensors,interfaces,host_mac,host_name,host_vendor_class,verdict")
         );
-        // Sensors and interfaces, then the verdict (empty: no pack here names a migration).
+        // Sensors and interfaces, then no identity and no verdict (no migration here).
         assert!(
-            csv.contains(",\"a (eth0); b (eth1,eth2)\",\"eth0,eth1,eth2\",\n"),
+            csv.contains(",\"a (eth0); b (eth1,eth2)\",\"eth0,eth1,eth2\",,,,\n"),
             "{csv}"
         );
         let json: serde_json::Value = serde_json::from_str(&render(ReportFormat::Json)).unwrap();
@@ -1208,7 +1208,7 @@ mod tests {
             csv.lines()
                 .nth(1)
                 .unwrap()
-                .ends_with(",3c:52:82:0a:0a:0a,WS-A,"),
+                .ends_with(",3c:52:82:0a:0a:0a,WS-A,,"),
             "{csv}"
         );
         let text = render(&b, ReportFormat::Text);
