@@ -211,7 +211,7 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Scan(args) => crate::scan::run(*args),
-        Command::Live(args) => crate::live::run(*args),
+        Command::Live(args) => crate::live::run(*args, command()),
         Command::Sigs(cmd) => run_sigs(cmd),
         Command::Report(args) => run_report(args),
         Command::Config(cmd) => run_config(cmd),

@@ -378,7 +378,7 @@ fn open_capture(args: &LiveArgs, workers: usize) -> Result<Opened, String> {
 }
 
 /// Run `vendorwatch live`; the exit status.
-pub fn run(args: LiveArgs) -> i32 {
+pub fn run(args: LiveArgs, cli: clap::Command) -> i32 {
     let started = Instant::now();
     let (config, rules) = match args.stage.config_and_rules() {
         Ok(both) => both,
@@ -445,7 +445,7 @@ pub fn run(args: LiveArgs) -> i32 {
     let interval = (args.stats_interval > 0).then(|| Duration::from_secs(args.stats_interval));
     let reload = control::Reload {
         slot: Arc::clone(engine.rules()),
-        load: sighup_reload(&args, Arc::clone(engine.suppressor())),
+        load: sighup_reload(&args, cli, Arc::clone(engine.suppressor())),
     };
     if let Err(e) = control::start(Arc::clone(&flags), interval, reload) {
         eprintln!("vendorwatch: cannot start the control thread: {e}");
@@ -511,11 +511,12 @@ pub fn run(args: LiveArgs) -> i32 {
 /// apply the others: the signatures (`--signatures`, `--packs`, the size limits, compiled with
 /// `--enable-port-rules`) and the suppression limits. Nothing is applied unless the file and
 /// the packs are both valid.
+/// `cli` is the program's whole command (`cli::command`), which the file is read against.
 fn sighup_reload(
     args: &LiveArgs,
+    cli: clap::Command,
     suppressor: Arc<std::sync::Mutex<vendorwatch::detect::suppress::Suppressor>>,
 ) -> Box<dyn FnMut() -> Result<Arc<CompiledRules>, control::ReloadError> + Send> {
-    let cli = crate::cli::command();
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // What runs now: the options as parsed at start.
     let mut running = config::live_now(&cli, &argv)

@@ -27,6 +27,7 @@ use crate::identity::IdentityTable;
 use crate::parallel::{
     WorkerResult, WorkerSink, join_all, shared_identity, shared_suppressor, sum_counters,
 };
+pub use crate::pipeline::FedReport;
 use crate::pipeline::{PacketHandler, Stages, finish_input};
 use crate::record::counters::{Counters, ReadCounters, StatsSnapshot};
 
@@ -60,17 +61,6 @@ impl Feed for crate::capture::afpacket::AfPacketSource {
     fn alive(&self) -> usize {
         crate::capture::afpacket::AfPacketSource::alive(self)
     }
-}
-
-/// What the workers read so far, for the driver.
-#[derive(Debug, Default, Clone)]
-pub struct FedReport {
-    /// Packets, bytes, packet-time anomalies and the kernel's counters, summed over workers.
-    pub read: ReadCounters,
-    /// Lines for interfaces lost since the last report (each once, whichever worker saw it).
-    pub lost: Vec<String>,
-    /// Interfaces still capturing (on any worker).
-    pub alive: usize,
 }
 
 /// What one worker publishes after each read round.

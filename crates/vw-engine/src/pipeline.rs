@@ -139,6 +139,17 @@ pub fn scan<'t, H: PacketHandler>(
     scan_inputs(inputs, &mut reader, stats);
 }
 
+/// What workers that read their own capture (`fed`) read so far, for the driver.
+#[derive(Debug, Default, Clone)]
+pub struct FedReport {
+    /// Packets, bytes, packet-time anomalies and the kernel's counters, summed over workers.
+    pub read: ReadCounters,
+    /// Lines for interfaces lost since the last report (each once, whichever worker saw it).
+    pub lost: Vec<String>,
+    /// Interfaces still capturing (on any worker).
+    pub alive: usize,
+}
+
 /// Where the reader hands each packet: the stages in the reader's own thread
 /// ([`InThread`], `--workers 1`), or the dispatcher to worker threads
 /// (`crate::parallel::Dispatcher`).
@@ -169,7 +180,7 @@ pub trait PacketHandler {
     fn end_input(&mut self) {}
     /// Workers that read their own capture (`crate::fed`): what they read so far and the
     /// interfaces they lost. None when the driver reads the packets and hands them here.
-    fn fed_report(&mut self) -> Option<crate::fed::FedReport> {
+    fn fed_report(&mut self) -> Option<FedReport> {
         None
     }
 }

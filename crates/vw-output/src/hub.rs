@@ -25,6 +25,7 @@ use crate::capture::Timestamp;
 use crate::eve_file::{EveWrite, Stream, write_lines};
 #[cfg(feature = "kafka")]
 use crate::kafka::KafkaSink;
+pub use crate::key::RecordKey;
 use crate::metrics::MetricsServer;
 use crate::record::PendingRepeats;
 use crate::record::lineage::Lineage;
@@ -86,16 +87,6 @@ impl TagIdentity {
             None => IdentityFacts::default(),
         }
     }
-}
-
-/// What a record is about, for the Kafka message key (`--kafka-key host|flow`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RecordKey {
-    /// The machine the record is about: an alert's host, an event's client (the source; the
-    /// destination of a DNS response). None for a `stats` record.
-    pub host: Option<IpAddr>,
-    /// The flow's id (EVE `flow_id`). None for a `stats` record.
-    pub flow: Option<u64>,
 }
 
 /// One line of a batch: where it ends and what the destinations need to know of it.

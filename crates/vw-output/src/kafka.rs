@@ -33,7 +33,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::DeliveryResult;
 use rdkafka::producer::{BaseRecord, Producer, ProducerContext, PurgeConfig, ThreadedProducer};
 
-use crate::hub::RecordKey;
+use crate::key::RecordKey;
 use crate::sink::{SinkReport, SinkStats};
 
 /// What a message is keyed by.

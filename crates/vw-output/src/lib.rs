@@ -17,6 +17,7 @@ pub mod hub;
 pub mod json;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+pub mod key;
 pub mod metrics;
 pub mod reopen;
 pub mod report;
