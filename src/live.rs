@@ -419,14 +419,7 @@ pub fn run(args: LiveArgs, cli: clap::Command) -> i32 {
             return EXIT_FATAL;
         }
     };
-    if let Some(report) = &outputs.report {
-        report.set_context(session::report_context(
-            ReportSource::Live,
-            &args.interfaces,
-            &rules,
-            &outputs.format.sensor,
-        ));
-    }
+    outputs.describe_inputs(ReportSource::Live, &args.interfaces, &rules);
     if let Some(user) = &args.user
         && let Err(line) = crate::privdrop::drop_to(user)
     {

@@ -106,22 +106,15 @@ pub fn run(args: ScanArgs) -> i32 {
             return EXIT_FATAL;
         }
     };
-    if let Some(report) = &outputs.report {
-        report.set_context(session::report_context(
-            ReportSource::Scan,
-            &args.inputs,
-            &rules,
-            &outputs.format.sensor,
-        ));
-    }
+    // `-r FILE` names inputs as tcpdump's does; they are read first.
+    let inputs: Vec<String> = args.read.iter().chain(&args.inputs).cloned().collect();
+    outputs.describe_inputs(ReportSource::Scan, &inputs, &rules);
     if let Err(e) = pipeline::install_stop_handlers() {
         eprintln!("vendorwatch: cannot install signal handlers: {e}");
         return EXIT_FATAL;
     }
     let engine = Engine::new(config, rules);
     let mut stats = ScanStats::default();
-    // `-r FILE` names inputs as tcpdump's does; they are read first.
-    let inputs: Vec<String> = args.read.iter().chain(&args.inputs).cloned().collect();
     // As `session::open_outputs` decides: stdout unless a file or another output was named.
     let eve_to_stdout =
         args.output.eve.is_none() && args.output.syslog.is_empty() && args.output.redis.is_empty();

@@ -70,6 +70,16 @@ pub struct Outputs {
     pub eve_label: String,
 }
 
+impl Outputs {
+    /// Tell the report (when one is asked for) what was analysed: the inputs (capture files,
+    /// or interfaces for `live`), the packs and the sensor name.
+    pub fn describe_inputs(&self, source: ReportSource, inputs: &[String], rules: &RuleSet) {
+        if let Some(report) = &self.report {
+            report.set_context(report_context(source, inputs, rules, &self.format.sensor));
+        }
+    }
+}
+
 /// Open every output the flags name; `eve` is the EVE writer (`None`: the flags' file or
 /// stdout, refused when stdout is closed or read-only), `interfaces` the names written as
 /// `in_iface` and `sensor` the sensor name when `--sensor-name` is not given.
@@ -224,7 +234,7 @@ fn open_kafka(
 
 /// What the report's header says was analysed: the source, its inputs, the sensor's name
 /// (`--sensor-name`, by default the host name for `live`) and the packs loaded.
-pub fn report_context(
+fn report_context(
     source: ReportSource,
     inputs: &[String],
     rules: &RuleSet,
