@@ -500,19 +500,28 @@ impl ReportBuilder {
         }
     }
 
-    /// Hosts (each host's or machine's rows of all vendors merged), most recently seen first,
-    /// with their `host` text (the addresses).
-    fn rows(&self) -> Vec<(String, Cow<'_, HostRow>)> {
-        let mut by_host: BTreeMap<&str, Cow<'_, HostRow>> = BTreeMap::new();
+    /// Row key (the machine, else the address) -> its rows of every vendor merged.
+    fn merged_by_key(&self) -> BTreeMap<&str, Cow<'_, HostRow>> {
+        let mut merged: BTreeMap<&str, Cow<'_, HostRow>> = BTreeMap::new();
         for ((_, key), r) in &self.rows {
-            match by_host.get_mut(key.as_str()) {
-                Some(merged) => merged.to_mut().merge(r),
+            match merged.get_mut(key.as_str()) {
+                Some(m) => m.to_mut().merge(r),
                 None => {
-                    by_host.insert(key, Cow::Borrowed(r));
+                    merged.insert(key, Cow::Borrowed(r));
                 }
             }
         }
-        let mut rows: Vec<_> = by_host.into_values().map(|r| (r.host(), r)).collect();
+        merged
+    }
+
+    /// Hosts (each host's or machine's rows of all vendors merged), most recently seen first,
+    /// with their `host` text (the addresses).
+    fn rows(&self) -> Vec<(String, Cow<'_, HostRow>)> {
+        let mut rows: Vec<_> = self
+            .merged_by_key()
+            .into_values()
+            .map(|r| (r.host(), r))
+            .collect();
         rows.sort_by(|a, b| b.1.last.cmp(&a.1.last).then_with(|| a.0.cmp(&b.0)));
         rows
     }
@@ -539,16 +548,7 @@ impl ReportBuilder {
 
     /// Row key -> the machine's verdict over all its vendors' alerts (`-` when none).
     fn verdicts_by_key(&self) -> BTreeMap<&str, String> {
-        let mut merged: BTreeMap<&str, Cow<'_, HostRow>> = BTreeMap::new();
-        for ((_, key), r) in &self.rows {
-            match merged.get_mut(key.as_str()) {
-                Some(m) => m.to_mut().merge(r),
-                None => {
-                    merged.insert(key, Cow::Borrowed(r));
-                }
-            }
-        }
-        merged
+        self.merged_by_key()
             .into_iter()
             .map(|(key, r)| (key, verdict_or_dash(self, &r)))
             .collect()
